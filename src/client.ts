@@ -1,0 +1,355 @@
+/**
+ * The client: every chat, stream and embedding call runs through the onion of layers, then the
+ * provider the model name routes to.
+ */
+import { z } from 'zod'
+import { assertMiddleware, composeLayers } from './compose'
+import { Context } from './context'
+import { createCostCalculator, type CostCalculator, type CostOptions } from './cost'
+import type { DeliveryQueueOptions } from './delivery-queue'
+import { AbortError, isAbortError, isLlmError, LlmError, toError } from './errors'
+import { defaultProviders } from './providers/defaults'
+import { resolveRoute } from './providers/router'
+import type { RedactOptions } from './redact'
+import {
+  chatRequestSchema,
+  embeddingRequestSchema,
+  type ChatChunk,
+  type ChatRequest,
+  type ChatResponse,
+  type EmbeddingRequest,
+  type EmbeddingResponse,
+} from './schema'
+import { createServices, type ClientServices, type HookErrorHandler } from './services'
+import { ChunkAssembler, ChunkChannel, responseToChunks } from './stream'
+import type { AttemptRecord, CallOptions, Middleware, Provider, ProviderCall } from './types'
+import { usageFromProvider } from './usage'
+import { validate } from './validate'
+
+const providerSchema = z.custom<Provider>(
+  (value) =>
+    typeof value === 'object' &&
+    value !== null &&
+    typeof (value as Provider).chat === 'function' &&
+    typeof (value as Provider).stream === 'function' &&
+    typeof (value as Provider).embed === 'function',
+  { message: 'must be a provider with chat, stream and embed methods, for example mock() or openai()' },
+)
+
+const clientOptionsSchema = z.object({
+  providers: z.record(z.string(), providerSchema).optional(),
+  middleware: z.array(z.custom<Middleware>((value) => typeof value === 'function', { message: 'must be a middleware function (ctx, next) => ...' })).optional(),
+  aliases: z.record(z.string(), z.string()).optional(),
+  redact: z.object({ messages: z.boolean().optional() }).optional(),
+  onHookError: z.custom<HookErrorHandler>((value) => typeof value === 'function', { message: 'must be a function (error, hook) => void' }).optional(),
+  cost: z.union([z.literal(false), z.record(z.string(), z.unknown())]).optional(),
+  queue: z.record(z.string(), z.unknown()).optional(),
+})
+
+/** Options of {@link createClient}; every one has a default. */
+export interface ClientOptions {
+  /** Providers by name, merged over the defaults (`mock`, plus `openai` / `gemini` when their keys are in the environment). */
+  providers?: Record<string, Provider>
+  /** Layers to start with, outermost first; `use()` adds more inside them. */
+  middleware?: Middleware[]
+  /** Model aliases: `{ fast: 'openai/gpt-4o-mini' }` lets requests say `model: 'fast'`. */
+  aliases?: Record<string, string>
+  /** `{ messages: true }` replaces prompt and reply content with `"[redacted]"` in every event and export. */
+  redact?: RedactOptions
+  /** Where errors of isolated hooks go (default: one `console.warn` per hook). */
+  onHookError?: HookErrorHandler
+  /** Cost from usage, on by default; `false` turns it off, an object sets price overrides. */
+  cost?: false | CostOptions
+  /** The shared delivery queue of every exporter. */
+  queue?: DeliveryQueueOptions
+}
+
+/** What `client.stream()` returns: the chunks, and the call's context once the first chunk was asked for. */
+export interface ChatStream extends AsyncIterableIterator<ChatChunk> {
+  /** The call's context (available at once). */
+  readonly context: Context
+}
+
+/**
+ * Creates a client. With no options it serves `mock/...` models, and `openai/...` or `gemini/...`
+ * when `OPENAI_API_KEY` or `GEMINI_API_KEY` is set.
+ *
+ * @example
+ * ```ts
+ * const client = createClient()
+ * client.use(async (ctx, next) => {
+ *   console.log('calling', ctx.request.model)
+ *   await next()
+ *   console.log('done', ctx.usage, ctx.cost)
+ * })
+ * const reply = await client.chat({ model: 'mock/echo', messages: [{ role: 'user', content: 'Hi' }] })
+ * await client.close()
+ * ```
+ */
+export function createClient(options: ClientOptions = {}): Client {
+  return new Client(options)
+}
+
+/** Runs LLM calls through layers; create it with {@link createClient}. */
+export class Client {
+  readonly providers: Readonly<Record<string, Provider>>
+  readonly aliases: Readonly<Record<string, string>>
+  /** @internal shared with every call's context */
+  readonly services: ClientServices
+  readonly #layers: Middleware[] = []
+  readonly #cost?: CostCalculator
+  #dispatch?: (ctx: Context) => Promise<void>
+  #closed = false
+
+  constructor(options: ClientOptions = {}) {
+    validate(clientOptionsSchema, options, 'createClient() options')
+    this.providers = { ...defaultProviders(), ...options.providers }
+    this.aliases = { ...options.aliases }
+    this.services = createServices({ redact: options.redact, onHookError: options.onHookError, queue: options.queue })
+    this.#cost = options.cost === false ? undefined : createCostCalculator(options.cost)
+    if (options.middleware) this.use(...options.middleware)
+  }
+
+  /**
+   * Adds layers. The first layer ever added is the outermost: it sees the request first and the
+   * response last. Returns the client, so calls chain.
+   */
+  use(...layers: Middleware[]): this {
+    layers.forEach((layer, index) => assertMiddleware(layer, index))
+    this.#layers.push(...layers)
+    this.#dispatch = undefined
+    return this
+  }
+
+  /** The layers in order, outermost first. */
+  get layers(): ReadonlyArray<Middleware> {
+    return this.#layers
+  }
+
+  /**
+   * A chat completion through every layer.
+   *
+   * @example
+   * ```ts
+   * const reply = await client.chat({ model: 'mock/echo', messages: [{ role: 'user', content: 'Hi' }] })
+   * console.log(reply.choices[0].message.content)
+   * ```
+   */
+  async chat(request: ChatRequest, options: CallOptions = {}): Promise<ChatResponse> {
+    const ctx = this.#context('chat', false, validate(chatRequestSchema, request, 'chat request'), options)
+    await this.#run(ctx)
+    return ctx.response as ChatResponse
+  }
+
+  /**
+   * A streamed chat completion: returns at once; the layers run while you read. The loop ends
+   * only after every layer's code after `await next()` has run. `break` cancels the upstream request.
+   *
+   * @example
+   * ```ts
+   * for await (const chunk of client.stream({ model: 'mock/echo', messages })) {
+   *   process.stdout.write(chunk.choices[0]?.delta?.content ?? '')
+   * }
+   * ```
+   */
+  stream(request: ChatRequest, options: CallOptions = {}): ChatStream {
+    const ctx = this.#context('chat', true, validate(chatRequestSchema, request, 'chat request'), options)
+    const channel = new ChunkChannel()
+    streamChannels.set(ctx, channel)
+    let settled: Promise<void> | undefined
+    const start = () => {
+      settled = this.#run(ctx).then(
+        () => deliverShortCircuit(ctx, channel).then(() => channel.finish()),
+        (error) => channel.finish(error),
+      ).catch((error) => channel.finish(error))
+    }
+    const iterator: ChatStream = {
+      context: ctx,
+      next() {
+        if (settled) return channel.pull()
+        const first = channel.pull()
+        start()
+        return first
+      },
+      async return() {
+        if (!settled) {
+          settled = Promise.resolve()
+          return { value: undefined, done: true }
+        }
+        const reason = new AbortError('The caller stopped reading the stream.', { model: ctx.request.model })
+        channel.cancel(reason)
+        if (!ctx.signal.aborted) ctx.abortController.abort(reason)
+        await settled
+        return { value: undefined, done: true }
+      },
+      [Symbol.asyncIterator]() {
+        return this
+      },
+    }
+    return iterator
+  }
+
+  /**
+   * Embeddings through every layer.
+   *
+   * @example
+   * ```ts
+   * const { data } = await client.embed({ model: 'mock/embed', input: ['a', 'b'] })
+   * ```
+   */
+  async embed(request: EmbeddingRequest, options: CallOptions = {}): Promise<EmbeddingResponse> {
+    const ctx = this.#context('embedding', false, validate(embeddingRequestSchema, request, 'embedding request'), options)
+    await this.#run(ctx)
+    return ctx.response as EmbeddingResponse
+  }
+
+  /** Waits for all background work: `ctx.waitUntil` promises and every exporter's queued events. */
+  flush(): Promise<void> {
+    return this.services.flush()
+  }
+
+  /** Flushes, then stops exporters' timers and frees providers' sockets so the process can exit. */
+  async close(): Promise<void> {
+    if (this.#closed) return
+    this.#closed = true
+    await this.services.close()
+    for (const provider of new Set(Object.values(this.providers))) await provider.close?.()
+  }
+
+  #context(type: 'chat' | 'embedding', streaming: boolean, request: ChatRequest | EmbeddingRequest, options: CallOptions): Context {
+    const abortController = new AbortController()
+    const signal = options.signal
+    if (signal) {
+      if (signal.aborted) abortController.abort(new AbortError('The call was cancelled before it started.'))
+      else signal.addEventListener('abort', () => abortController.abort(new AbortError()), { once: true })
+    }
+    return new Context({
+      type,
+      streaming,
+      request,
+      services: this.services,
+      abortController,
+      http: options.http,
+      modelInfo: options.modelInfo,
+    })
+  }
+
+  async #run(ctx: Context): Promise<void> {
+    this.#dispatch ??= composeLayers(this.#layers, (inner) => this.#callProvider(inner))
+    try {
+      await this.#dispatch(ctx)
+      if (!ctx.response) {
+        throw new LlmError(
+          'No layer set ctx.response and the provider was never called. Did a layer forget to `await next()`, or to set ctx.response when it answers by itself?',
+        )
+      }
+    } catch (thrown) {
+      ctx.error = toError(thrown)
+      throw thrown
+    } finally {
+      ctx.timing.end = Date.now()
+    }
+  }
+
+  /** The innermost step: one attempt at the provider. */
+  async #callProvider(ctx: Context): Promise<void> {
+    const record: AttemptRecord = { attempt: ctx.attempt, model: ctx.request.model, start: Date.now(), status: 'pending' }
+    ctx.attempts.push(record)
+    providerCalls.set(ctx, (providerCalls.get(ctx) ?? 0) + 1)
+    try {
+      const route = resolveRoute(ctx.request.model, this.providers, this.aliases)
+      const provider = route.provider
+      record.provider = ctx.provider = provider.name
+      ctx.model = route.model
+      ctx.apiBase = provider.apiBase
+      if (ctx.signal.aborted) throw abortErrorOf(ctx.signal)
+      const call: ProviderCall = { model: route.model, signal: ctx.signal, context: ctx }
+      const request = { ...ctx.request, model: route.model }
+      if (ctx.type === 'embedding') {
+        const response = await provider.embed(request as EmbeddingRequest, call)
+        ctx.response = response
+        ctx.usage = usageFromProvider({ prompt_tokens: response.usage?.prompt_tokens ?? 0, completion_tokens: 0, total_tokens: response.usage?.total_tokens ?? 0 })
+      } else if (!ctx.streaming) {
+        const response = await provider.chat(request as ChatRequest, call)
+        ctx.response = response
+        ctx.usage = usageFromProvider(response.usage)
+      } else {
+        await streamFromProvider(ctx, provider, request as ChatRequest, call)
+      }
+      ctx.responseModel = (ctx.response as { model?: string }).model || undefined
+      ctx.timing.end = record.end = Date.now()
+      record.status = 'success'
+      this.#cost?.(ctx)
+    } catch (thrown) {
+      const error = ctx.signal.aborted && !isLlmError(thrown) ? abortErrorOf(ctx.signal) : toError(thrown)
+      ctx.timing.end = record.end = Date.now()
+      record.status = isAbortError(error) ? 'cancelled' : 'failure'
+      record.error = { type: error.name, message: error.message, status: isLlmError(error) ? error.status : undefined }
+      ctx.error = error
+      throw error
+    }
+  }
+}
+
+const streamChannels = new WeakMap<Context, ChunkChannel>()
+const providerCalls = new WeakMap<Context, number>()
+
+/** Reads the provider's stream, passing each chunk through the `onChunk` functions to the caller. */
+async function streamFromProvider(ctx: Context, provider: Provider, request: ChatRequest, call: ProviderCall): Promise<void> {
+  const channel = streamChannels.get(ctx)!
+  const assembler = new ChunkAssembler()
+  const iterator = provider.stream(request, call)[Symbol.asyncIterator]()
+  let ended = false
+  try {
+    for (;;) {
+      const next = await iterator.next()
+      if (next.done) {
+        ended = true
+        break
+      }
+      ctx.timing.firstChunk ??= Date.now()
+      const chunk = await applyChunkHandlers(ctx, next.value)
+      assembler.add(chunk)
+      ctx.chunksDelivered++
+      await channel.deliver(chunk)
+    }
+  } finally {
+    if (!ended) await closeQuietly(iterator)
+  }
+  ctx.response = assembler.response()
+  ctx.usage = usageFromProvider(assembler.usage)
+}
+
+async function applyChunkHandlers(ctx: Context, chunk: ChatChunk): Promise<ChatChunk> {
+  const handlers = ctx.chunkHandlers
+  let current = chunk
+  for (let index = handlers.length - 1; index >= 0; index--) {
+    let replaced = handlers[index]!(current, ctx)
+    if (replaced instanceof Promise) replaced = await replaced
+    if (replaced) current = replaced
+  }
+  return current
+}
+
+/** A layer answered a streamed call by itself: deliver its response as chunks. */
+async function deliverShortCircuit(ctx: Context, channel: ChunkChannel): Promise<void> {
+  if (providerCalls.get(ctx) || !ctx.response) return
+  for (const chunk of responseToChunks(ctx.response as ChatResponse)) {
+    const delivered = await applyChunkHandlers(ctx, chunk)
+    ctx.timing.firstChunk ??= Date.now()
+    ctx.chunksDelivered++
+    await channel.deliver(delivered)
+  }
+}
+
+async function closeQuietly(iterator: AsyncIterator<unknown>): Promise<void> {
+  try {
+    await iterator.return?.()
+  } catch {
+    // The stream is being abandoned; its own error is the one that matters.
+  }
+}
+
+function abortErrorOf(signal: AbortSignal): Error {
+  return isLlmError(signal.reason) ? signal.reason : new AbortError()
+}

@@ -1,0 +1,148 @@
+import { randomUUID } from 'node:crypto'
+import type { ChatChunk, ChatRequest, ChatResponse, EmbeddingRequest, EmbeddingResponse } from './schema'
+import type { AttemptRecord, ChunkHandler, Cost, HttpInfo, Timing, Usage } from './types'
+import type { CallEvent, EventOptions } from './event'
+import { buildEvent } from './event'
+import type { ClientServices } from './services'
+
+export type CallType = 'chat' | 'embedding'
+
+/**
+ * Everything about one call, shared by every layer: the request on the way in, the response,
+ * usage, cost and timing on the way out, and free per-call `state`.
+ *
+ * @example
+ * ```ts
+ * client.use(async (ctx, next) => {
+ *   ctx.state.started = performance.now()
+ *   ctx.request.temperature ??= 0.2          // change the request before it is sent
+ *   await next()
+ *   console.log(ctx.id, ctx.model, ctx.usage?.totalTokens, ctx.cost?.total)
+ * })
+ * ```
+ */
+export class Context {
+  /** Unique id of this call. */
+  readonly id: string
+  /** Groups the calls of one logical operation; `metadata.trace_id` when given, else the call id. */
+  traceId: string
+  readonly type: CallType
+  readonly streaming: boolean
+  /** The request; change it before `await next()` to change what is sent. */
+  request: ChatRequest | EmbeddingRequest
+  /** The reply, after `await next()`. Set it before calling `next()` to answer without the provider. */
+  response?: ChatResponse | EmbeddingResponse
+  /** The error of a failed call, once it is known. */
+  error?: Error
+  /** The model name the provider was asked for, without the `provider/` prefix. */
+  model: string
+  /** The provider that serves the call (`mock`, `openai`, `gemini`, ...). */
+  provider?: string
+  /** Base URL of the provider's API. */
+  apiBase?: string
+  /** The model the provider says answered (`gpt-4o-mini-2024-07-18`). */
+  responseModel?: string
+  user?: string
+  metadata: Record<string, unknown>
+  tags: string[]
+  /** Free per-call scratch space, as in Koa: set it before `next()`, read it after. */
+  state: Record<string, unknown> = {}
+  usage?: Usage
+  cost?: Cost
+  /** Why `cost` is absent (unknown model, no usage), when it is. */
+  costUnknownReason?: string
+  timing: Timing
+  /** Counts attempts from 1; retry and fallback layers raise it. */
+  attempt = 1
+  /** Every attempt made, in order. */
+  readonly attempts: AttemptRecord[] = []
+  /** True when a layer answered from a cache. */
+  cacheHit = false
+  /** Aborted when the caller cancels (or a timeout layer fires). */
+  readonly signal: AbortSignal
+  /** Proxy only: the HTTP request behind the call, credentials removed. */
+  http?: HttpInfo
+  /** Proxy only: `model_info` from the config entry that serves this call. */
+  modelInfo?: Record<string, unknown>
+
+  /** @internal per-chunk functions in registration order (outermost first). */
+  readonly chunkHandlers: ChunkHandler[] = []
+  /** @internal how many chunks have reached the caller. */
+  chunksDelivered = 0
+  /** @internal */
+  readonly services: ClientServices
+  /** @internal */
+  readonly abortController: AbortController
+  #eventCache?: { key: unknown; redacted: boolean; event: CallEvent }
+
+  constructor(init: {
+    type: CallType
+    streaming: boolean
+    request: ChatRequest | EmbeddingRequest
+    services: ClientServices
+    abortController: AbortController
+    http?: HttpInfo
+    modelInfo?: Record<string, unknown>
+  }) {
+    this.id = randomUUID()
+    this.type = init.type
+    this.streaming = init.streaming
+    this.request = init.request
+    this.model = init.request.model
+    this.user = init.request.user
+    this.metadata = init.request.metadata ?? {}
+    this.tags = init.request.tags ?? []
+    const traceId = this.metadata.trace_id
+    this.traceId = typeof traceId === 'string' && traceId !== '' ? traceId : this.id
+    this.services = init.services
+    this.abortController = init.abortController
+    this.signal = init.abortController.signal
+    this.http = init.http
+    this.modelInfo = init.modelInfo
+    this.timing = { start: Date.now() }
+  }
+
+  /**
+   * Registers a function every stream chunk passes through before it reaches the caller.
+   * Functions run from the innermost layer outward; one may return a replacement chunk.
+   * Register before `await next()`. Non-streamed calls never call it.
+   */
+  onChunk(handler: ChunkHandler): void {
+    this.chunkHandlers.push(handler)
+  }
+
+  /** Registers background work (an export, a write) that `client.flush()` and `client.close()` wait for. */
+  waitUntil(promise: Promise<unknown>): void {
+    this.services.track(promise)
+  }
+
+  /**
+   * The standard event of this call, built once per outcome and shared by every sink.
+   * With `redact: { messages: true }` (or the client's redact option) prompt and reply content are
+   * replaced by `"[redacted]"`; credentials are always removed.
+   */
+  toEvent(options: EventOptions = {}): CallEvent {
+    const redacted = options.redact?.messages ?? this.services.redact.messages ?? false
+    const key = this.error ?? this.response
+    const cached = this.#eventCache
+    if (cached && cached.key === key && cached.redacted === redacted && cached.event.attempts.length === this.attempts.length) {
+      return cached.event
+    }
+    const event = buildEvent(this, redacted)
+    this.#eventCache = { key, redacted, event }
+    return event
+  }
+
+  /** The reply of a chat call, or undefined for embeddings and failures. */
+  get chatResponse(): ChatResponse | undefined {
+    return this.type === 'chat' ? (this.response as ChatResponse | undefined) : undefined
+  }
+
+  /** The reply of an embedding call. */
+  get embeddingResponse(): EmbeddingResponse | undefined {
+    return this.type === 'embedding' ? (this.response as EmbeddingResponse | undefined) : undefined
+  }
+}
+
+/** A stream chunk, for `onChunk` functions that want the type. */
+export type { ChatChunk }

@@ -1,0 +1,180 @@
+/**
+ * The standard event: one typed, JSON-serialisable record of a finished call. Every integration maps
+ * this record to its own wire format; none of them re-derives usage, cost or timing.
+ */
+import { z } from 'zod'
+import type { Context } from './context'
+import { isAbortError, isLlmError } from './errors'
+import { REDACTED, type RedactOptions, stripSecretHeaders, stripSecretKeys } from './redact'
+import type { ChatResponse, EmbeddingResponse } from './schema'
+
+const usageSchema = z.object({
+  inputTokens: z.number(),
+  outputTokens: z.number(),
+  totalTokens: z.number(),
+  cachedInputTokens: z.number().optional(),
+  reasoningTokens: z.number().optional(),
+  estimated: z.boolean().optional(),
+})
+
+const attemptSchema = z.object({
+  attempt: z.number().int().positive(),
+  model: z.string(),
+  provider: z.string().optional(),
+  start: z.number(),
+  end: z.number().optional(),
+  status: z.enum(['success', 'failure', 'cancelled', 'pending']),
+  error: z.object({ type: z.string(), message: z.string(), status: z.number().optional() }).optional(),
+})
+
+/** The zod schema of {@link CallEvent}; use it to validate events you receive (queues, webhooks). */
+export const callEventSchema = z.object({
+  id: z.string(),
+  traceId: z.string(),
+  type: z.enum(['chat', 'embedding']),
+  status: z.enum(['success', 'failure', 'cancelled']),
+  streaming: z.boolean(),
+  /** The model as requested (`openai/gpt-4o-mini`). */
+  model: z.string(),
+  /** The model the provider says answered. */
+  responseModel: z.string().optional(),
+  provider: z.string().optional(),
+  apiBase: z.string().optional(),
+  /** Chat prompt messages (content `"[redacted]"` under redaction). */
+  messages: z.array(z.record(z.string(), z.unknown())).optional(),
+  /** Embedding input (`"[redacted]"` under redaction). */
+  input: z.unknown().optional(),
+  /** Model parameters of the request (temperature, max_tokens, tools, ...). */
+  parameters: z.record(z.string(), z.unknown()),
+  response: z.record(z.string(), z.unknown()).optional(),
+  error: z
+    .object({ type: z.string(), message: z.string(), status: z.number().optional(), stack: z.string().optional() })
+    .optional(),
+  usage: usageSchema.optional(),
+  /** USD; absent when the price is unknown, never a silent 0. */
+  cost: z.object({ input: z.number(), output: z.number(), total: z.number() }).optional(),
+  costUnknownReason: z.string().optional(),
+  startTime: z.number(),
+  endTime: z.number(),
+  firstChunkTime: z.number().optional(),
+  latencyMs: z.number(),
+  ttftMs: z.number().optional(),
+  user: z.string().optional(),
+  metadata: z.record(z.string(), z.unknown()),
+  tags: z.array(z.string()),
+  cacheHit: z.boolean(),
+  attempts: z.array(attemptSchema),
+  http: z
+    .object({
+      method: z.string(),
+      url: z.string(),
+      headers: z.record(z.string(), z.string()),
+      clientIp: z.string().optional(),
+    })
+    .optional(),
+  modelInfo: z.record(z.string(), z.unknown()).optional(),
+})
+
+/** A finished call, as every sink receives it. */
+export type CallEvent = z.infer<typeof callEventSchema>
+export type CallStatus = CallEvent['status']
+
+export interface EventOptions {
+  /** Overrides the client's redaction for this event. */
+  redact?: RedactOptions
+}
+
+const notParameters = new Set([
+  'model', 'messages', 'input', 'metadata', 'user', 'tags', 'stream', 'mock_response', 'mock_error',
+  'api_key', 'api_base', 'base_url',
+])
+
+/** The status a context is in: `cancelled` for an abort, `failure` for any other error. */
+export function statusOf(ctx: Context): CallStatus {
+  if (!ctx.error) return 'success'
+  return isAbortError(ctx.error) ? 'cancelled' : 'failure'
+}
+
+/** Builds the event of `ctx`; prefer `ctx.toEvent()`, which builds it once and shares it. */
+export function buildEvent(ctx: Context, redactMessages: boolean): CallEvent {
+  const request = ctx.request as Record<string, unknown>
+  const end = ctx.timing.end ?? Date.now()
+  const parameters: Record<string, unknown> = {}
+  for (const key in request) {
+    if (!notParameters.has(key) && request[key] !== undefined) parameters[key] = request[key]
+  }
+  const error = ctx.error
+  const event: CallEvent = {
+    id: ctx.id,
+    traceId: ctx.traceId,
+    type: ctx.type,
+    status: statusOf(ctx),
+    streaming: ctx.streaming,
+    model: String(request.model ?? ctx.model),
+    responseModel: ctx.responseModel ?? (ctx.response as { model?: string } | undefined)?.model,
+    provider: ctx.provider,
+    apiBase: ctx.apiBase,
+    parameters: stripSecretKeys(parameters),
+    startTime: ctx.timing.start,
+    endTime: end,
+    firstChunkTime: ctx.timing.firstChunk,
+    latencyMs: end - ctx.timing.start,
+    ttftMs: ctx.timing.firstChunk === undefined ? undefined : ctx.timing.firstChunk - ctx.timing.start,
+    user: ctx.user,
+    metadata: stripSecretKeys(ctx.metadata),
+    tags: ctx.tags,
+    cacheHit: ctx.cacheHit,
+    attempts: ctx.attempts.map((attempt) => ({ ...attempt })),
+    usage: ctx.usage ? { ...ctx.usage } : undefined,
+    cost: ctx.cost ? { ...ctx.cost } : undefined,
+    costUnknownReason: ctx.cost ? undefined : ctx.costUnknownReason,
+    modelInfo: ctx.modelInfo ? stripSecretKeys(ctx.modelInfo) : undefined,
+  }
+  if (ctx.type === 'chat') {
+    const messages = request.messages as Array<Record<string, unknown>> | undefined
+    event.messages = redactMessages ? messages?.map(redactMessage) : messages?.map((message) => ({ ...message }))
+  } else {
+    event.input = redactMessages ? REDACTED : request.input
+  }
+  if (ctx.response && !error) {
+    event.response = redactMessages ? redactResponse(ctx.response) : structuredClone(ctx.response as object) as Record<string, unknown>
+  }
+  if (error) {
+    event.error = {
+      type: error.name || 'Error',
+      message: error.message,
+      status: isLlmError(error) ? error.status : undefined,
+      stack: error.stack,
+    }
+  }
+  if (ctx.http) {
+    event.http = {
+      method: ctx.http.method,
+      url: ctx.http.url,
+      headers: stripSecretHeaders(ctx.http.headers),
+      clientIp: ctx.http.clientIp,
+    }
+  }
+  return event
+}
+
+function redactMessage(message: Record<string, unknown>): Record<string, unknown> {
+  const copy: Record<string, unknown> = { ...message, content: REDACTED }
+  if (Array.isArray(message.tool_calls)) {
+    copy.tool_calls = message.tool_calls.map((call: { function?: object }) => ({
+      ...call,
+      function: { ...call.function, arguments: REDACTED },
+    }))
+  }
+  return copy
+}
+
+function redactResponse(response: ChatResponse | EmbeddingResponse): Record<string, unknown> {
+  if (response.object === 'list') {
+    return { ...response, data: response.data.map((item) => ({ ...item, embedding: REDACTED })) }
+  }
+  return {
+    ...response,
+    choices: response.choices.map((choice) => ({ ...choice, message: redactMessage(choice.message) })),
+  }
+}

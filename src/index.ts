@@ -1,0 +1,70 @@
+// The core of llm-onion. Exports are listed by name so the public surface is visible here.
+export { createClient, Client } from './client'
+export type { ClientOptions, ChatStream } from './client'
+export { Context } from './context'
+export type { CallType } from './context'
+export { defineMiddleware, defineRepeatingMiddleware, composeLayers } from './compose'
+export type {
+  Middleware,
+  RepeatingMiddleware,
+  ChunkHandler,
+  Provider,
+  ProviderCall,
+  Usage,
+  Cost,
+  Timing,
+  AttemptRecord,
+  HttpInfo,
+  CallOptions,
+} from './types'
+export {
+  LlmError,
+  BadRequestError,
+  ContextWindowExceededError,
+  ContentPolicyViolationError,
+  AuthenticationError,
+  PermissionDeniedError,
+  NotFoundError,
+  TimeoutError,
+  UnprocessableEntityError,
+  RateLimitError,
+  InternalServerError,
+  ServiceUnavailableError,
+  APIConnectionError,
+  AbortError,
+  ValidationError,
+  errorForStatus,
+  isLlmError,
+  isAbortError,
+  isRateLimitError,
+  isTimeoutError,
+  isValidationError,
+  isAuthenticationError,
+  isNotFoundError,
+  isBadRequestError,
+  isContextWindowExceededError,
+  isContentPolicyViolationError,
+  isAPIConnectionError,
+} from './errors'
+export type { LlmErrorOptions } from './errors'
+export { chatRequestSchema, embeddingRequestSchema, messageSchema } from './schema'
+export type {
+  ChatRequest,
+  ChatResponse,
+  ChatChunk,
+  EmbeddingRequest,
+  EmbeddingResponse,
+  Message,
+  Tool,
+  ToolCall,
+  ProviderUsage,
+} from './schema'
+export { callEventSchema } from './event'
+export type { CallEvent, CallStatus, EventOptions } from './event'
+export { ChunkAssembler, responseToChunks } from './stream'
+export { mock } from './providers/mock'
+export type { MockOptions } from './providers/mock'
+export { resolveRoute } from './providers/router'
+export type { RedactOptions } from './redact'
+export type { Sink, DeliveryQueue, DeliveryStats, DeliveryQueueOptions } from './delivery-queue'
+export type { ClientServices, HookErrorHandler } from './services'

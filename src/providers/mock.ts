@@ -1,0 +1,161 @@
+/**
+ * The mock provider: deterministic, no network, the embedded default. Tests, demos and the proxy's
+ * default config run on it.
+ */
+import { z } from 'zod'
+import { AbortError, errorForStatus } from '../errors'
+import type { ChatChunk, ChatRequest, ChatResponse, EmbeddingRequest, EmbeddingResponse, Message } from '../schema'
+import type { Provider, ProviderCall } from '../types'
+import { validate } from '../validate'
+
+const mockOptionsSchema = z.object({
+  name: z.string().min(1).default('mock'),
+  latencyMs: z.number().min(0).default(0),
+  chunkDelayMs: z.number().min(0).default(0),
+  embeddingDimensions: z.number().int().positive().default(8),
+})
+
+export type MockOptions = z.input<typeof mockOptionsSchema>
+
+/**
+ * A provider that answers without a network. A request's `mock_response` sets the reply, and
+ * `mock_error: { status, message }` raises the typed error for that status (`after_chunks` makes a
+ * stream fail half-way). Replies stream word by word; usage counts words, so it is the same every run.
+ *
+ * Options: `latencyMs` (default 0) delays the reply or first chunk, `chunkDelayMs` (default 0) spaces
+ * stream chunks, `embeddingDimensions` (default 8), `name` (default `mock`).
+ *
+ * @example
+ * ```ts
+ * const client = createClient({ providers: { mock: mock({ chunkDelayMs: 20 }) } })
+ * await client.chat({ model: 'mock/any', messages, mock_response: 'Hello there' })
+ * ```
+ */
+export function mock(options: MockOptions = {}): Provider {
+  const settings = validate(mockOptionsSchema, options, 'mock() options')
+
+  async function chat(request: ChatRequest, call: ProviderCall): Promise<ChatResponse> {
+    await sleep(settings.latencyMs, call.signal)
+    raiseRequestedError(request, call.model, settings.name)
+    const text = replyText(request)
+    const usage = countUsage(request.messages, text)
+    return {
+      id: `chatcmpl-mock-${call.context.id}`,
+      object: 'chat.completion',
+      created: Math.floor(Date.now() / 1000),
+      model: call.model,
+      choices: [{ index: 0, message: { role: 'assistant', content: text }, finish_reason: 'stop' }],
+      usage,
+    }
+  }
+
+  async function* stream(request: ChatRequest, call: ProviderCall): AsyncGenerator<ChatChunk> {
+    await sleep(settings.latencyMs, call.signal)
+    const failAfter = request.mock_error?.after_chunks
+    if (failAfter === undefined) raiseRequestedError(request, call.model, settings.name)
+    const text = replyText(request)
+    const words = text.split(/(?<=\S)(?=\s)/)
+    const base = {
+      id: `chatcmpl-mock-${call.context.id}`,
+      object: 'chat.completion.chunk' as const,
+      created: Math.floor(Date.now() / 1000),
+      model: call.model,
+    }
+    for (let index = 0; index < words.length; index++) {
+      if (failAfter !== undefined && index === failAfter) raiseRequestedError(request, call.model, settings.name)
+      if (index > 0) await sleep(settings.chunkDelayMs, call.signal)
+      const delta = index === 0 ? { role: 'assistant' as const, content: words[index] } : { content: words[index] }
+      yield { ...base, choices: [{ index: 0, delta, finish_reason: null }] }
+    }
+    if (failAfter !== undefined) raiseRequestedError(request, call.model, settings.name)
+    yield { ...base, choices: [{ index: 0, delta: {}, finish_reason: 'stop' }] }
+    yield { ...base, choices: [], usage: countUsage(request.messages, text) }
+  }
+
+  async function embed(request: EmbeddingRequest, call: ProviderCall): Promise<EmbeddingResponse> {
+    await sleep(settings.latencyMs, call.signal)
+    raiseRequestedError(request, call.model, settings.name)
+    const inputs = Array.isArray(request.input) ? request.input : [request.input]
+    const texts = inputs.map((input) => (typeof input === 'string' ? input : JSON.stringify(input)))
+    const tokens = texts.reduce((sum, text) => sum + countWords(text), 0)
+    return {
+      object: 'list',
+      data: texts.map((text, index) => ({
+        object: 'embedding',
+        index,
+        embedding: vectorFor(text, request.dimensions ?? settings.embeddingDimensions),
+      })),
+      model: call.model,
+      usage: { prompt_tokens: tokens, total_tokens: tokens },
+    }
+  }
+
+  return { name: settings.name, apiBase: 'mock://local', chat, stream, embed }
+}
+
+function raiseRequestedError(request: ChatRequest | EmbeddingRequest, model: string, provider: string): void {
+  const requested = request.mock_error
+  if (!requested) return
+  const message = requested.message ?? `Mock error ${requested.status} requested by mock_error.`
+  throw errorForStatus(requested.status, message, { provider, model, retryAfterMs: requested.retry_after_ms })
+}
+
+function replyText(request: ChatRequest): string {
+  if (request.mock_response !== undefined) return request.mock_response
+  const lastUser = [...request.messages].reverse().find((message) => message.role === 'user')
+  const prompt = lastUser ? textOf(lastUser) : ''
+  return `This is a mock reply to: ${prompt}`
+}
+
+/** The text of a message, whether its content is a string or parts. */
+export function textOf(message: Message): string {
+  const content = message.content
+  if (typeof content === 'string') return content
+  if (!Array.isArray(content)) return ''
+  return content.map((part) => (part.type === 'text' && typeof part.text === 'string' ? part.text : '')).join(' ')
+}
+
+function countWords(text: string): number {
+  let count = 0
+  for (const word of text.split(/\s+/)) if (word !== '') count++
+  return count
+}
+
+function countUsage(messages: Message[], reply: string) {
+  const prompt = messages.reduce((sum, message) => sum + countWords(textOf(message)) + 1, 0)
+  const completion = countWords(reply)
+  return { prompt_tokens: prompt, completion_tokens: completion, total_tokens: prompt + completion }
+}
+
+/** A unit vector derived from the text by FNV-1a hashing: same text, same vector. */
+function vectorFor(text: string, dimensions: number): number[] {
+  const vector: number[] = []
+  let hash = 2166136261
+  for (let index = 0; index < text.length; index++) hash = Math.imul(hash ^ text.charCodeAt(index), 16777619)
+  for (let dimension = 0; dimension < dimensions; dimension++) {
+    hash = Math.imul(hash ^ (dimension + 1), 16777619)
+    vector.push(((hash >>> 0) / 0xffffffff) * 2 - 1)
+  }
+  const length = Math.hypot(...vector) || 1
+  return vector.map((value) => value / length)
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  if (signal.aborted) return Promise.reject(abortReason(signal))
+  if (ms <= 0) return Promise.resolve()
+  return new Promise((resolve, reject) => {
+    const onAbort = () => {
+      clearTimeout(timer)
+      reject(abortReason(signal))
+    }
+    const timer = setTimeout(() => {
+      signal.removeEventListener('abort', onAbort)
+      resolve()
+    }, ms)
+    signal.addEventListener('abort', onAbort, { once: true })
+  })
+}
+
+function abortReason(signal: AbortSignal): Error {
+  return signal.reason instanceof Error ? signal.reason : new AbortError()
+}

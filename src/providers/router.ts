@@ -1,0 +1,64 @@
+/**
+ * Model names to providers: `provider/model` picks the provider; a bare name goes through the
+ * aliases, then the known prefixes (`gpt-` → openai, `gemini-` → gemini, ...).
+ */
+import { NotFoundError } from '../errors'
+import type { Provider } from '../types'
+
+/** A model resolved to the provider that serves it. */
+export interface Route {
+  provider: Provider
+  /** The model name as the provider knows it. */
+  model: string
+}
+
+const knownPrefixes: Array<[RegExp, string]> = [
+  [/^(gpt-|chatgpt-|o1|o3|o4|text-embedding-3|text-embedding-ada|davinci|babbage)/, 'openai'],
+  [/^(gemini-|text-embedding-004|embedding-001|gemini-embedding|models\/gemini)/, 'gemini'],
+  [/^mock\b/, 'mock'],
+]
+
+/** The provider a bare model name belongs to by its prefix, if any. */
+export function providerForBareModel(model: string): string | undefined {
+  for (const [pattern, provider] of knownPrefixes) if (pattern.test(model)) return provider
+  return undefined
+}
+
+/**
+ * Resolves `model` against `providers`, following `aliases` (alias → full model name) first.
+ * Throws {@link NotFoundError} naming the configured providers when none serves it.
+ */
+export function resolveRoute(
+  requested: string,
+  providers: Readonly<Record<string, Provider>>,
+  aliases: Readonly<Record<string, string>>,
+): Route {
+  let model = requested
+  for (let hops = 0; aliases[model] !== undefined && hops < 10; hops++) model = aliases[model]!
+  const slash = model.indexOf('/')
+  if (slash > 0) {
+    const name = model.slice(0, slash)
+    const provider = providers[name]
+    if (provider) return { provider, model: model.slice(slash + 1) }
+    if (!providerForBareModel(model)) throw unknownProvider(requested, name, providers)
+  }
+  const name = providerForBareModel(model)
+  const provider = name ? providers[name] : undefined
+  if (provider) return { provider, model }
+  throw unknownProvider(requested, name, providers)
+}
+
+function unknownProvider(requested: string, name: string | undefined, providers: Readonly<Record<string, Provider>>): NotFoundError {
+  const configured = Object.keys(providers)
+  const list = configured.length > 0 ? configured.join(', ') : 'none'
+  const hint =
+    name === 'openai'
+      ? ' Set OPENAI_API_KEY or pass providers: { openai: openai({ apiKey }) } to createClient.'
+      : name === 'gemini'
+        ? ' Set GEMINI_API_KEY or pass providers: { gemini: gemini({ apiKey }) } to createClient.'
+        : ' Prefix the model with a configured provider ("mock/my-model"), or add an alias.'
+  return new NotFoundError(
+    `No provider serves model "${requested}"${name ? ` (provider "${name}" is not configured)` : ''}. Configured providers: ${list}.${hint}`,
+    { model: requested, provider: name, retryable: false },
+  )
+}
