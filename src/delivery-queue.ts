@@ -3,6 +3,23 @@
  * The interface below is the contract the client and every exporter build on.
  */
 
+/**
+ * Thrown by a sink's `send` to tell the queue whether trying again can help. Anything else thrown
+ * (a network failure) counts as retryable.
+ */
+export class DeliveryError extends Error {
+  readonly status?: number
+  readonly retryable: boolean
+  readonly retryAfterMs?: number
+  constructor(message: string, options: { status?: number; retryable: boolean; retryAfterMs?: number; cause?: unknown }) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause })
+    this.name = 'DeliveryError'
+    this.status = options.status
+    this.retryable = options.retryable
+    this.retryAfterMs = options.retryAfterMs
+  }
+}
+
 /** Where a batch of items goes (an HTTP endpoint, a file). */
 export interface Sink<Item = unknown> {
   /** Names the sink in counters and warnings (`helicone`, `langfuse`). */
