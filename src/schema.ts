@@ -87,8 +87,8 @@ export const embeddingRequestSchema = z.looseObject({
   input: z.union([
     z.string(),
     z.array(z.string()).min(1, 'input must hold at least one string'),
-    z.array(z.number()),
-    z.array(z.array(z.number())),
+    z.array(z.number()).min(1, 'input must hold at least one token'),
+    z.array(z.array(z.number())).min(1, 'input must hold at least one token list'),
   ]),
   encoding_format: z.enum(['float', 'base64']).optional(),
   dimensions: z.number().int().positive().optional(),
