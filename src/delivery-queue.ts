@@ -1,11 +1,21 @@
 /**
- * PLACEHOLDER — being replaced by the callbacks work (issue 5): bounded, batched, retried delivery.
- * The interface below is the contract the client and every exporter build on.
+ * The one delivery queue a client shares between all its exporters: bounded, batched per sink by
+ * count and by time, retried with backoff and jitter (p-retry), counting what it drops and why.
+ * A call only ever enqueues; nothing here throws into a call or holds it.
  */
+import pRetry, { AbortError as StopRetrying } from 'p-retry'
+import { z } from 'zod'
+import { validate } from './validate'
 
 /**
  * Thrown by a sink's `send` to tell the queue whether trying again can help. Anything else thrown
  * (a network failure) counts as retryable.
+ *
+ * @example
+ * ```ts
+ * if (response.status === 400) throw new DeliveryError('bad payload', { status: 400, retryable: false })
+ * if (response.status === 429) throw new DeliveryError('slow down', { status: 429, retryable: true, retryAfterMs: 2000 })
+ * ```
  */
 export class DeliveryError extends Error {
   readonly status?: number
@@ -20,54 +30,393 @@ export class DeliveryError extends Error {
   }
 }
 
-/** Where a batch of items goes (an HTTP endpoint, a file). */
+/**
+ * Where a batch of items goes (an HTTP endpoint, a file).
+ *
+ * @example
+ * ```ts
+ * const sink: Sink<CallEvent> = { name: 'stdout', maxBatchSize: 50, async send(events) { console.log(events.length) } }
+ * ctx.services.queue.enqueue(sink, ctx.toEvent())
+ * ```
+ */
 export interface Sink<Item = unknown> {
   /** Names the sink in counters and warnings (`helicone`, `langfuse`). */
   readonly name: string
   /** Largest batch `send` receives; default 100. */
   readonly maxBatchSize?: number
-  /** Delivers a batch; throw to have it retried (see `isRetryableDeliveryError`). */
+  /** Batches of this sink in flight at once; default the queue's `concurrency` (4). */
+  readonly maxConcurrency?: number
+  /** Delivers a batch; throw a {@link DeliveryError} to say whether a retry can help (anything else is retried). */
   send(items: Item[], signal: AbortSignal): Promise<void>
 }
 
+/** Why items were dropped. */
+export type DropReason = 'queue_full' | 'rejected' | 'retries_exhausted' | 'closed'
+
+/** What `onDrop` receives: one call per dropped batch (or per refused item). */
+export interface DropInfo {
+  sink: string
+  reason: DropReason
+  count: number
+  error?: unknown
+}
+
+/** Counters of one sink (all sinks of the same name are counted together). */
+export interface SinkStats {
+  enqueued: number
+  delivered: number
+  /** Items held: waiting for a batch, in flight or between retries. */
+  pending: number
+  /** Retries made (attempts after the first). */
+  retries: number
+  /** Items dropped, by reason. */
+  dropped: Partial<Record<DropReason, number>>
+}
+
+/** Counters of the whole queue, and per sink name. */
 export interface DeliveryStats {
   enqueued: number
   delivered: number
   pending: number
+  retries: number
+  /** Items dropped, by reason (`queue_full`, `rejected`, `retries_exhausted`, `closed`). */
   dropped: Record<string, number>
+  sinks: Record<string, SinkStats>
 }
 
 export interface DeliveryQueue {
+  /** Adds an item for `sink`; never throws and never waits. */
   enqueue<Item>(sink: Sink<Item>, item: Item): void
+  /** Resolves once every item enqueued before it was delivered or dropped. */
   flush(): Promise<void>
+  /** Flushes (at most `closeTimeoutMs`), then stops every timer; later items are dropped as `closed`. */
   close(): Promise<void>
   stats(): DeliveryStats
 }
 
+/** Options of {@link createDeliveryQueue} (`createClient({ queue })`); every one has a default. */
 export interface DeliveryQueueOptions {
+  /** Most items held at once across all sinks (default 10,000); when full, new items are dropped as `queue_full`. */
   maxSize?: number
+  /** A partial batch is sent this long after its first item arrived (default 1,000 ms). */
+  flushIntervalMs?: number
+  /** Batch size for sinks that set no `maxBatchSize` (default 100). */
+  maxBatchSize?: number
+  /** Batches of one sink in flight at once, for sinks that set no `maxConcurrency` (default 4). */
+  concurrency?: number
+  /** Retries of a failed batch after the first attempt (default 5). */
+  retries?: number
+  /** Backoff before the first retry (default 500 ms); doubles each retry, with jitter. */
+  minTimeoutMs?: number
+  /** Longest wait between retries, also the cap on a sink's `retryAfterMs` (default 30,000 ms). */
+  maxTimeoutMs?: number
+  /** How long `close()` keeps delivering before it drops what is left as `closed` (default 10,000 ms). */
+  closeTimeoutMs?: number
+  /** Called for every drop (default: one `console.warn` per sink and reason). */
+  onDrop?: (info: DropInfo) => void
 }
 
-export function createDeliveryQueue(_options: DeliveryQueueOptions = {}): DeliveryQueue {
-  const pending = new Set<Promise<void>>()
-  const stats: DeliveryStats = { enqueued: 0, delivered: 0, pending: 0, dropped: {} }
+const optionsSchema = z.object({
+  maxSize: z.number().int().positive().default(10_000),
+  flushIntervalMs: z.number().min(0).default(1_000),
+  maxBatchSize: z.number().int().positive().default(100),
+  concurrency: z.number().int().positive().default(4),
+  retries: z.number().int().min(0).default(5),
+  minTimeoutMs: z.number().min(0).default(500),
+  maxTimeoutMs: z.number().min(0).default(30_000),
+  closeTimeoutMs: z.number().min(0).default(10_000),
+  onDrop: z.custom<(info: DropInfo) => void>((value) => typeof value === 'function', { message: 'must be a function (info) => void' }).optional(),
+})
+
+type Settings = z.output<typeof optionsSchema>
+
+interface Entry {
+  item: unknown
+  seq: number
+}
+
+interface SinkState {
+  sink: Sink<unknown>
+  maxBatchSize: number
+  concurrency: number
+  buffer: Entry[]
+  head: number
+  /** Items at the front of the buffer that must go now, full batch or not (timer fired, flush). */
+  due: number
+  inFlight: number
+  timer?: NodeJS.Timeout
+  stats: SinkStats
+}
+
+interface FlushWaiter {
+  mark: number
+  remaining: number
+  resolve: () => void
+}
+
+/**
+ * Creates a delivery queue. A client makes one lazily (`ctx.services.queue`) from its `queue` option;
+ * exporters enqueue to it and never wait.
+ *
+ * @example
+ * ```ts
+ * const queue = createDeliveryQueue({ maxSize: 1000, flushIntervalMs: 200, onDrop: (info) => console.warn(info) })
+ * queue.enqueue(httpSink({ name: 'my-db', url, encode: (rows) => ({ rows }) }), { id: 1 })
+ * await queue.close()
+ * console.log(queue.stats().delivered)
+ * ```
+ */
+export function createDeliveryQueue(options: DeliveryQueueOptions = {}): DeliveryQueue {
+  const settings: Settings = validate(optionsSchema, options, 'createDeliveryQueue() options (createClient({ queue }))')
+  const states = new Map<Sink<unknown>, SinkState>()
+  const statsByName = new Map<string, SinkStats>()
+  const waiters: FlushWaiter[] = []
+  const warned = new Set<string>()
   const controller = new AbortController()
-  return {
-    enqueue(sink, item) {
-      stats.enqueued++
-      const delivery = sink.send([item], controller.signal).then(
-        () => void stats.delivered++,
-        () => void (stats.dropped[sink.name] = (stats.dropped[sink.name] ?? 0) + 1),
-      )
-      pending.add(delivery)
-      void delivery.finally(() => pending.delete(delivery))
-    },
-    async flush() {
-      while (pending.size > 0) await Promise.all(pending)
-    },
-    async close() {
-      await this.flush()
-    },
-    stats: () => ({ ...stats, pending: pending.size }),
+  const totals = { enqueued: 0, delivered: 0, held: 0, retries: 0, dropped: {} as Record<string, number> }
+  let seq = 0
+  let closed = false
+
+  function stateOf(sink: Sink<unknown>): SinkState {
+    let state = states.get(sink)
+    if (state) return state
+    let stats = statsByName.get(sink.name)
+    if (!stats) statsByName.set(sink.name, (stats = { enqueued: 0, delivered: 0, pending: 0, retries: 0, dropped: {} }))
+    state = {
+      sink,
+      maxBatchSize: Math.max(1, Math.floor(sink.maxBatchSize ?? settings.maxBatchSize)),
+      concurrency: Math.max(1, Math.floor(sink.maxConcurrency ?? settings.concurrency)),
+      buffer: [],
+      head: 0,
+      due: 0,
+      inFlight: 0,
+      stats,
+    }
+    states.set(sink, state)
+    return state
   }
+
+  const buffered = (state: SinkState) => state.buffer.length - state.head
+
+  function take(state: SinkState, count: number): Entry[] {
+    const batch = state.buffer.slice(state.head, state.head + count)
+    state.head += count
+    // Compact now and then so a long-lived buffer does not keep delivered entries reachable.
+    if (state.head === state.buffer.length) {
+      state.buffer = []
+      state.head = 0
+    } else if (state.head > 1024 && state.head * 2 > state.buffer.length) {
+      state.buffer = state.buffer.slice(state.head)
+      state.head = 0
+    }
+    return batch
+  }
+
+  function pump(state: SinkState): void {
+    while (state.inFlight < state.concurrency) {
+      const size = buffered(state)
+      if (size === 0) break
+      if (size < state.maxBatchSize && state.due === 0 && !closed) break
+      const batch = take(state, Math.min(size, state.maxBatchSize))
+      state.due = Math.max(0, state.due - batch.length)
+      state.inFlight++
+      void deliver(state, batch)
+    }
+    if (buffered(state) === 0) stopTimer(state)
+    else if (!state.timer && !closed) startTimer(state)
+  }
+
+  function startTimer(state: SinkState): void {
+    state.timer = setTimeout(() => {
+      state.timer = undefined
+      state.due = buffered(state)
+      pump(state)
+    }, settings.flushIntervalMs)
+    state.timer.unref()
+  }
+
+  function stopTimer(state: SinkState): void {
+    if (state.timer) clearTimeout(state.timer)
+    state.timer = undefined
+  }
+
+  async function deliver(state: SinkState, batch: Entry[]): Promise<void> {
+    const items = batch.map((entry) => entry.item)
+    const signal = controller.signal
+    let exhausted = false
+    try {
+      await pRetry(
+        async () => {
+          try {
+            await state.sink.send(items, signal)
+          } catch (error) {
+            const failure = asDeliveryError(error, state.sink.name)
+            // p-retry's AbortError stops retrying and rejects with the error it wraps.
+            throw failure.retryable ? failure : new StopRetrying(failure)
+          }
+        },
+        {
+          retries: settings.retries,
+          // The wait is computed below so Retry-After can lengthen it; p-retry itself waits 0.
+          minTimeout: 0,
+          signal,
+          onFailedAttempt: async ({ error, retriesLeft, retriesConsumed }) => {
+            if (retriesLeft === 0) {
+              exhausted = true
+              return
+            }
+            state.stats.retries++
+            totals.retries++
+            await sleep(retryDelay(error, retriesConsumed), signal)
+          },
+        },
+      )
+      settle(state, batch, undefined)
+    } catch (error) {
+      const reason: DropReason = signal.aborted ? 'closed' : exhausted ? 'retries_exhausted' : 'rejected'
+      settle(state, batch, { reason, error })
+    } finally {
+      state.inFlight--
+      pump(state)
+    }
+  }
+
+  function retryDelay(error: Error, retriesConsumed: number): number {
+    const base = Math.min(settings.maxTimeoutMs, settings.minTimeoutMs * 2 ** retriesConsumed)
+    // Equal jitter: half fixed, half random, so sinks that failed together do not retry together.
+    const backoff = base / 2 + (Math.random() * base) / 2
+    const retryAfter = error instanceof DeliveryError ? (error.retryAfterMs ?? 0) : 0
+    return Math.min(settings.maxTimeoutMs, Math.max(backoff, retryAfter))
+  }
+
+  function settle(state: SinkState, batch: Entry[], dropped: { reason: DropReason; error: unknown } | undefined): void {
+    const count = batch.length
+    state.stats.pending -= count
+    totals.held -= count
+    if (dropped) recordDrop(state.sink.name, state.stats, dropped.reason, count, dropped.error)
+    else {
+      state.stats.delivered += count
+      totals.delivered += count
+    }
+    if (waiters.length === 0) return
+    for (let index = waiters.length - 1; index >= 0; index--) {
+      const waiter = waiters[index]!
+      for (const entry of batch) if (entry.seq <= waiter.mark) waiter.remaining--
+      if (waiter.remaining <= 0) {
+        waiters.splice(index, 1)
+        waiter.resolve()
+      }
+    }
+  }
+
+  function recordDrop(name: string, stats: SinkStats, reason: DropReason, count: number, error?: unknown): void {
+    stats.dropped[reason] = (stats.dropped[reason] ?? 0) + count
+    totals.dropped[reason] = (totals.dropped[reason] ?? 0) + count
+    const info: DropInfo = { sink: name, reason, count, error }
+    try {
+      if (settings.onDrop) settings.onDrop(info)
+      else warnOnce(info)
+    } catch {
+      // A failing onDrop must not break delivery of everything else.
+    }
+  }
+
+  function warnOnce(info: DropInfo): void {
+    const key = `${info.sink}:${info.reason}`
+    if (warned.has(key)) return
+    warned.add(key)
+    const cause = info.error instanceof Error ? `: ${info.error.message}` : ''
+    console.warn(
+      `[llm-onion] delivery to ${info.sink} dropped ${info.count} item(s) (${info.reason})${cause}. ` +
+        'Further drops of this sink and reason are only counted (client.services.queue.stats()); pass createClient({ queue: { onDrop } }) to see each one.',
+    )
+  }
+
+  const queue: DeliveryQueue = {
+    enqueue(sink, item) {
+      try {
+        const state = stateOf(sink as Sink<unknown>)
+        state.stats.enqueued++
+        totals.enqueued++
+        if (closed || totals.held >= settings.maxSize) {
+          recordDrop(sink.name, state.stats, closed ? 'closed' : 'queue_full', 1)
+          return
+        }
+        state.buffer.push({ item, seq: ++seq })
+        state.stats.pending++
+        totals.held++
+        if (buffered(state) >= state.maxBatchSize) pump(state)
+        else if (!state.timer && state.inFlight < state.concurrency) startTimer(state)
+      } catch (error) {
+        console.warn(`[llm-onion] delivery queue could not take an item for ${sink?.name}: ${(error as Error).message}`)
+      }
+    },
+
+    flush() {
+      if (totals.held === 0) return Promise.resolve()
+      const flushed = new Promise<void>((resolve) => waiters.push({ mark: seq, remaining: totals.held, resolve }))
+      for (const state of states.values()) {
+        state.due = buffered(state)
+        pump(state)
+      }
+      return flushed
+    },
+
+    async close() {
+      if (closed) return
+      closed = true
+      let timer: NodeJS.Timeout | undefined
+      const timedOut = new Promise<boolean>((resolve) => {
+        timer = setTimeout(() => resolve(true), settings.closeTimeoutMs)
+        timer.unref()
+      })
+      const finished = await Promise.race([queue.flush().then(() => false), timedOut])
+      clearTimeout(timer)
+      for (const state of states.values()) stopTimer(state)
+      if (!finished) return
+      // Out of time: stop what is in flight or waiting to retry (each counts as `closed`), and drop the rest.
+      controller.abort(new DeliveryError('The delivery queue was closed.', { retryable: false }))
+      for (const state of states.values()) {
+        const rest = take(state, buffered(state))
+        if (rest.length > 0) settle(state, rest, { reason: 'closed', error: undefined })
+      }
+    },
+
+    stats() {
+      const sinks: Record<string, SinkStats> = {}
+      for (const [name, stats] of statsByName) sinks[name] = { ...stats, dropped: { ...stats.dropped } }
+      return {
+        enqueued: totals.enqueued,
+        delivered: totals.delivered,
+        pending: totals.held,
+        retries: totals.retries,
+        dropped: { ...totals.dropped },
+        sinks,
+      }
+    },
+  }
+  return queue
+}
+
+function asDeliveryError(error: unknown, sink: string): DeliveryError {
+  if (error instanceof DeliveryError) return error
+  const message = error instanceof Error ? error.message : String(error)
+  return new DeliveryError(`${sink}: ${message}`, { retryable: true, cause: error })
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  if (signal.aborted) return Promise.reject(signal.reason)
+  return new Promise((resolve, reject) => {
+    const onAbort = () => {
+      clearTimeout(timer)
+      reject(signal.reason)
+    }
+    const timer = setTimeout(() => {
+      signal.removeEventListener('abort', onAbort)
+      resolve()
+    }, ms)
+    // A retry wait must never keep the process alive; close() is what waits for delivery.
+    timer.unref()
+    signal.addEventListener('abort', onAbort, { once: true })
+  })
 }
