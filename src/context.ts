@@ -34,6 +34,8 @@ export class Context {
   response?: ChatResponse | EmbeddingResponse
   /** The error of a failed call, once it is known. */
   error?: Error
+  /** The model as the caller asked for it (`openai/gpt-4o-mini`), before any layer changed it. */
+  readonly requestedModel: string
   /** The model name the provider was asked for, without the `provider/` prefix. */
   model: string
   /** The provider that serves the call (`mock`, `openai`, `gemini`, ...). */
@@ -88,6 +90,7 @@ export class Context {
     this.type = init.type
     this.streaming = init.streaming
     this.request = init.request
+    this.requestedModel = init.request.model
     this.model = init.request.model
     this.user = init.request.user
     this.metadata = init.request.metadata ?? {}

@@ -110,7 +110,7 @@ export function buildEvent(ctx: Context, redactMessages: boolean): CallEvent {
     type: ctx.type,
     status: statusOf(ctx),
     streaming: ctx.streaming,
-    model: String(request.model ?? ctx.model),
+    model: ctx.requestedModel,
     responseModel: ctx.responseModel ?? (ctx.response as { model?: string } | undefined)?.model,
     provider: ctx.provider,
     apiBase: ctx.apiBase,
