@@ -5,7 +5,7 @@
 import { z } from 'zod'
 import type { Context } from './context'
 import { isAbortError, isLlmError } from './errors'
-import { REDACTED, type RedactOptions, stripSecretHeaders, stripSecretKeys } from './redact'
+import { REDACTED, type RedactOptions, stripSecretHeaders, stripSecretKeys, stripSecretQuery } from './redact'
 import type { ChatResponse, EmbeddingResponse } from './schema'
 
 const usageSchema = z.object({
@@ -150,7 +150,7 @@ export function buildEvent(ctx: Context, redactMessages: boolean): CallEvent {
   if (ctx.http) {
     event.http = {
       method: ctx.http.method,
-      url: ctx.http.url,
+      url: stripSecretQuery(ctx.http.url),
       headers: stripSecretHeaders(ctx.http.headers),
       clientIp: ctx.http.clientIp,
     }

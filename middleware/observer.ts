@@ -1,0 +1,181 @@
+/**
+ * A layer built from plain hook functions that watch a call without being able to break it: a throw,
+ * a rejection or a hang in a hook goes to the client's `onHookError` and the call goes on unchanged.
+ */
+import { z } from 'zod'
+import type { Context } from '../src/context'
+import { toError } from '../src/errors'
+import type { CallEvent } from '../src/event'
+import type { RedactOptions } from '../src/redact'
+import type { ChatChunk } from '../src/schema'
+import type { AttemptRecord, Middleware } from '../src/types'
+import { validate } from '../src/validate'
+
+/** How isolated hooks run; shared by `observer`, `customLogger` and `callbacks`. */
+export interface HookSettings {
+  /** Wait for async hooks before the call goes on (default false: they run in the background). */
+  await: boolean
+  /** An async hook still pending after this long is reported and no longer waited for (default 10,000 ms). */
+  timeoutMs: number
+}
+
+/**
+ * Runs one isolated hook. A throw or rejection is reported as `hook` to `onHookError`; a returned
+ * promise is registered with `ctx.waitUntil` so `client.flush()` waits for it, bounded by
+ * `timeoutMs`. Returns a promise only when the caller must wait (`await: true`); it never rejects.
+ *
+ * @example
+ * ```ts
+ * const waiting = runHook(ctx, 'audit.onSuccess', { await: false, timeoutMs: 10_000 }, () => audit(ctx))
+ * if (waiting) await waiting
+ * ```
+ */
+export function runHook(ctx: Context, hook: string, settings: HookSettings, call: () => unknown): Promise<void> | undefined {
+  let result: unknown
+  try {
+    result = call()
+  } catch (error) {
+    ctx.services.reportHookError(error, hook)
+    return undefined
+  }
+  if (!isPromiseLike(result)) return undefined
+  const settled = withTimeout(result, hook, settings.timeoutMs).then(
+    () => undefined,
+    (error: unknown) => ctx.services.reportHookError(error, hook),
+  )
+  ctx.waitUntil(settled)
+  return settings.await ? settled : undefined
+}
+
+function isPromiseLike(value: unknown): value is PromiseLike<unknown> {
+  return value !== null && (typeof value === 'object' || typeof value === 'function') && typeof (value as PromiseLike<unknown>).then === 'function'
+}
+
+function withTimeout(promise: PromiseLike<unknown>, hook: string, timeoutMs: number): Promise<unknown> {
+  let timer: NodeJS.Timeout | undefined
+  const timedOut = new Promise<never>((_resolve, reject) => {
+    timer = setTimeout(
+      () => reject(new Error(`${hook} did not settle within ${timeoutMs} ms; the call went on without it. Make the hook resolve, or raise the layer's timeoutMs option.`)),
+      timeoutMs,
+    )
+    // A hung hook must not keep the process alive either.
+    timer.unref()
+  })
+  return Promise.race([promise, timedOut]).finally(() => clearTimeout(timer))
+}
+
+/** The error a layer saw come out of `next()`, recorded on the context so the event describes it. */
+export function recordError(ctx: Context, thrown: unknown): void {
+  if (ctx.error !== thrown) ctx.error = toError(thrown)
+}
+
+type Hook<Args extends unknown[]> = (...args: Args) => unknown
+
+/** Hooks and options of {@link observer}. */
+export interface ObserverOptions {
+  /** Before the call goes inside (before `next()`); may read, not replace, the request. */
+  onStart?: Hook<[ctx: Context]>
+  /** After a successful call (streams: after the last chunk), with the call's event. */
+  onSuccess?: Hook<[event: CallEvent, ctx: Context]>
+  /** After a failed or cancelled call (`event.status` says which). */
+  onFailure?: Hook<[event: CallEvent, ctx: Context]>
+  /** For every stream chunk as it passes this layer; observing only, the chunk cannot be replaced. */
+  onChunk?: Hook<[chunk: ChatChunk, ctx: Context]>
+  /** Once for every provider attempt made inside this layer, after `next()` settles, before onSuccess/onFailure. */
+  onAttempt?: Hook<[attempt: AttemptRecord, ctx: Context]>
+  /** Wait for async hooks before the call goes on (default false). */
+  await?: boolean
+  /** Redaction of the events this layer's hooks receive (default: the client's `redact`). */
+  redact?: RedactOptions
+  /** How long an async hook may stay pending before it is reported and dropped (default 10,000 ms). */
+  timeoutMs?: number
+  /** Names the layer in stack traces and hook errors (default `observer`). */
+  name?: string
+}
+
+const hookSchema = z.custom<Hook<unknown[]>>((value) => typeof value === 'function', { message: 'must be a function' })
+const observerSchema = z
+  .object({
+    onStart: hookSchema.optional(),
+    onSuccess: hookSchema.optional(),
+    onFailure: hookSchema.optional(),
+    onChunk: hookSchema.optional(),
+    onAttempt: hookSchema.optional(),
+    await: z.boolean().default(false),
+    redact: z.object({ messages: z.boolean().optional() }).strict().optional(),
+    timeoutMs: z.number().positive().default(10_000),
+    name: z.string().min(1).default('observer'),
+  })
+  .strict()
+
+/**
+ * A layer from plain functions, sync or async. Hooks are isolated: a throw, a rejection or a hang goes
+ * to `onHookError` (as `observer.onSuccess`, ...) and never fails, changes or delays the call. Async
+ * hooks run in the background unless `await: true`; `client.flush()` waits for them.
+ *
+ * Placement: outside a retry or fallback layer, onStart/onSuccess/onFailure fire once per call and
+ * onAttempt once per attempt, all after the call; inside one, the layer runs per attempt, so each hook
+ * fires per attempt.
+ *
+ * @example
+ * ```ts
+ * client.use(observer({
+ *   onStart: (ctx) => console.log('calling', ctx.request.model),
+ *   onSuccess: (event) => console.log(event.model, event.latencyMs, 'ms', event.cost?.total),
+ *   onFailure: (event) => console.error(event.status, event.error?.message),
+ * }))
+ * ```
+ */
+export function observer(options: ObserverOptions): Middleware {
+  const { onStart, onSuccess, onFailure, onChunk, onAttempt, redact, name, ...settings } = validate(observerSchema, options, 'observer() options')
+  const names = {
+    start: `${name}.onStart`,
+    success: `${name}.onSuccess`,
+    failure: `${name}.onFailure`,
+    chunk: `${name}.onChunk`,
+    attempt: `${name}.onAttempt`,
+  }
+  const eventOptions = { redact }
+
+  const layer = async function observer(ctx: Context, next: () => Promise<void>): Promise<void> {
+    const firstAttempt = ctx.attempts.length
+    if (onStart) {
+      const waiting = runHook(ctx, names.start, settings, () => onStart(ctx))
+      if (waiting) await waiting
+    }
+    if (onChunk && ctx.streaming) {
+      ctx.onChunk((chunk) => {
+        const waiting = runHook(ctx, names.chunk, settings, () => onChunk(chunk, ctx))
+        return waiting?.then(() => undefined)
+      })
+    }
+    try {
+      await next()
+    } catch (thrown) {
+      recordError(ctx, thrown)
+      if (onAttempt) await reportAttempts(ctx, firstAttempt)
+      if (onFailure) {
+        const waiting = runHook(ctx, names.failure, settings, () => onFailure(ctx.toEvent(eventOptions), ctx))
+        if (waiting) await waiting
+      }
+      throw thrown
+    }
+    if (onAttempt) await reportAttempts(ctx, firstAttempt)
+    if (onSuccess) {
+      const waiting = runHook(ctx, names.success, settings, () => onSuccess(ctx.toEvent(eventOptions), ctx))
+      if (waiting) await waiting
+    }
+  }
+
+  async function reportAttempts(ctx: Context, from: number): Promise<void> {
+    if (!onAttempt) return
+    for (let index = from; index < ctx.attempts.length; index++) {
+      const attempt = ctx.attempts[index]!
+      const waiting = runHook(ctx, names.attempt, settings, () => onAttempt!(attempt, ctx))
+      if (waiting) await waiting
+    }
+  }
+
+  if (name !== 'observer') Object.defineProperty(layer, 'name', { value: name })
+  return layer
+}
