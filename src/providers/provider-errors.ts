@@ -57,7 +57,7 @@ function errorForFailure(failure: HttpFailure, target: ErrorTarget): LlmError {
     retryAfterMs: failure.retryAfterMs,
     cause: failure.cause,
   }
-  const said = `${target.provider} answered ${failure.status}: ${failure.message}`
+  const said = `${target.provider} answered ${failure.status}: ${asSentence(failure.message)}`
   const about = `${failure.code ?? ''} ${failure.message}`
   if (failure.status === 400 && contextWindowPattern.test(about)) {
     return new ContextWindowExceededError(`${said} Shorten the messages or use a model with a larger context window.`, options)
@@ -151,7 +151,7 @@ export function fromGeminiError(thrown: unknown, target: ErrorTarget): LlmError 
     const message = geminiMessage(thrown)
     // Google answers a wrong key with 400 INVALID_ARGUMENT; the fix is the key, so say so.
     if (details.some((detail) => detail.reason === 'API_KEY_INVALID')) {
-      return new AuthenticationError(`${target.provider} answered ${thrown.status}: ${message} Check the API key: ${target.keyHint}.`, {
+      return new AuthenticationError(`${target.provider} answered ${thrown.status}: ${asSentence(message)} Check the API key: ${target.keyHint}.`, {
         ...options,
         status: thrown.status,
         retryable: false,
@@ -194,6 +194,12 @@ function retryDelayOf(detail: Record<string, unknown>): number | undefined {
   if (typeof detail['@type'] !== 'string' || !detail['@type'].endsWith('RetryInfo')) return undefined
   const match = /^(\d+(?:\.\d+)?)s$/.exec(String(detail.retryDelay ?? ''))
   return match ? Math.round(Number(match[1]) * 1000) : undefined
+}
+
+/** The provider's message, ending like a sentence so the hint after it reads as one. */
+function asSentence(message: string): string {
+  const trimmed = message.trim()
+  return /[.!?]$/.test(trimmed) ? trimmed : `${trimmed}.`
 }
 
 function messageOf(thrown: unknown): string {
