@@ -1,3 +1,21 @@
 // Every ready-made layer. Each is also importable on its own path (`llm-onion/middleware/<name>`),
 // so an application loads only the layers it uses.
 export {}
+export { athina, toAthinaInference } from './athina'
+export type { AthinaOptions, AthinaInference } from './athina'
+export { consoleLog, formatCallLine } from './console-log'
+export type { ConsoleLogOptions } from './console-log'
+export { helicone, toHeliconeLog } from './helicone'
+export type { HeliconeOptions, HeliconeLog } from './helicone'
+export { jsonLog } from './json-log'
+export type { JsonLogOptions } from './json-log'
+export { loki, toLokiEntry, toLokiPush } from './loki'
+export type { LokiOptions, LokiEntry } from './loki'
+export { lunary, toLunaryEvents } from './lunary'
+export type { LunaryOptions, LunaryEvent } from './lunary'
+export { posthog, toPosthogEvent } from './posthog'
+export type { PosthogOptions, PosthogEvent } from './posthog'
+export { prometheus } from './prometheus'
+export type { PrometheusOptions, PrometheusLayer } from './prometheus'
+export { slack } from './slack'
+export type { SlackOptions, SlackMessage } from './slack'

@@ -1,0 +1,106 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { createClient, type Client } from 'llm-onion'
+import { lunary, type LunaryEvent } from 'llm-onion/middleware/lunary'
+import { startReceiver, type Receiver } from '../fakes/receiver'
+
+const http = { method: 'POST', url: '/v1/chat/completions', headers: { authorization: 'Bearer sk-secret' } }
+const metadata = { api_key: 'sk-secret', authorization: 'Bearer sk-secret', team: 'search' }
+const prompt = [{ role: 'user' as const, content: 'What is the capital of France?' }]
+
+/** A success, a streamed success and a failure, then a flush. */
+async function runCalls(client: Client): Promise<void> {
+  await client.chat({ model: 'mock/echo', messages: prompt, mock_response: 'Paris is the capital.', user: 'user-7', metadata, tags: ['prod'], temperature: 0.3, api_key: 'sk-provider-secret' }, { http })
+  for await (const _chunk of client.stream({ model: 'mock/echo', messages: prompt, mock_response: 'Paris, streamed.', metadata })) void _chunk
+  await expect(client.chat({ model: 'mock/echo', messages: prompt, mock_error: { status: 500, message: 'Boom' }, metadata }, { http })).rejects.toThrow('Boom')
+  await client.flush()
+}
+
+function eventsOf(receiver: Receiver): LunaryEvent[] {
+  return receiver.requests.flatMap((request) => (request.json as { events: LunaryEvent[] }).events)
+}
+
+describe('lunary()', () => {
+  let receiver: Receiver
+  let client: Client
+  beforeEach(async () => {
+    receiver = await startReceiver({ responseBody: JSON.stringify({ results: [] }) })
+  })
+  afterEach(async () => {
+    await client?.close()
+    await receiver.close()
+  })
+
+  it('sends a start and an end or error event per call to /v1/runs/ingest with the bearer key', async () => {
+    client = createClient().use(lunary({ publicKey: 'lunary-public', baseUrl: receiver.url }))
+    await runCalls(client)
+
+    for (const request of receiver.requests) {
+      expect(request.path).toBe('/v1/runs/ingest')
+      expect(request.headers.authorization).toBe('Bearer lunary-public')
+      expect(request.headers['content-type']).toBe('application/json')
+    }
+    const events = eventsOf(receiver)
+    expect(events.map((event) => event.event)).toEqual(['start', 'end', 'start', 'end', 'start', 'error'])
+    const [start, end, streamStart, streamEnd, failureStart, failure] = events
+
+    expect(start).toMatchObject({ type: 'llm', name: 'echo', userId: 'user-7', input: prompt, params: { temperature: 0.3 }, tags: ['prod'], metadata: { team: 'search' } })
+    expect(start.runId).toMatch(/^[0-9a-f-]{36}$/)
+    expect(end.runId).toBe(start.runId)
+    expect(Date.parse(end.timestamp)).toBeGreaterThanOrEqual(Date.parse(start.timestamp))
+    expect(end).toMatchObject({ output: { role: 'assistant', content: 'Paris is the capital.' }, tokensUsage: { prompt: expect.any(Number), completion: 4 } })
+
+    expect(streamEnd.runId).toBe(streamStart.runId)
+    expect(streamEnd.output).toEqual({ role: 'assistant', content: 'Paris, streamed.' })
+
+    expect(failure.runId).toBe(failureStart.runId)
+    expect(failure.error).toMatchObject({ message: 'InternalServerError: Boom', stack: expect.stringContaining('InternalServerError') })
+  })
+
+  it('still delivers every event when the receiver answers 500 once, then 200', async () => {
+    receiver.answerWith(500)
+    client = createClient().use(lunary({ publicKey: 'lunary-public', baseUrl: receiver.url }))
+    await runCalls(client)
+
+    const delivered = receiver.requests.slice(1).flatMap((request) => (request.json as { events: LunaryEvent[] }).events)
+    expect(delivered.filter((event) => event.event === 'start')).toHaveLength(3)
+    expect(delivered.filter((event) => event.event !== 'start')).toHaveLength(3)
+  })
+
+  it('never sends the provider API key or an authorization header in a payload', async () => {
+    client = createClient().use(lunary({ publicKey: 'lunary-public', baseUrl: receiver.url }))
+    await runCalls(client)
+
+    for (const request of receiver.requests) {
+      expect(request.text).not.toContain('sk-secret')
+      expect(request.text).not.toContain('sk-provider-secret')
+      expect(request.text.toLowerCase()).not.toContain('authorization')
+    }
+  })
+
+  it.each([
+    ['on the client', { client: { messages: true }, layer: undefined }],
+    ['on the layer', { client: undefined, layer: { messages: true } }],
+  ])('redact: { messages: true } %s removes prompt and completion content', async (_where, redact) => {
+    client = createClient({ redact: redact.client }).use(lunary({ publicKey: 'lunary-public', baseUrl: receiver.url, redact: redact.layer }))
+    await runCalls(client)
+
+    expect(receiver.requests.length).toBeGreaterThan(0)
+    for (const request of receiver.requests) {
+      expect(request.text).not.toContain('capital of France')
+      expect(request.text).not.toContain('Paris')
+      expect(request.text).toContain('[redacted]')
+    }
+  })
+
+  it('reads LUNARY_PUBLIC_KEY and LUNARY_API_URL from the environment', async () => {
+    client = createClient().use(lunary({ env: { LUNARY_PUBLIC_KEY: 'env-key', LUNARY_API_URL: receiver.url } }))
+    await client.chat({ model: 'mock/echo', messages: prompt })
+    await client.flush()
+
+    expect(receiver.requests[0]!.headers.authorization).toBe('Bearer env-key')
+  })
+
+  it('fails at construction naming LUNARY_PUBLIC_KEY when no key is given', () => {
+    expect(() => lunary({ env: {} })).toThrow(/LUNARY_PUBLIC_KEY/)
+  })
+})

@@ -1,0 +1,132 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { createClient, type Client } from 'llm-onion'
+import { posthog, type PosthogEvent } from 'llm-onion/middleware/posthog'
+import { startReceiver, type Receiver } from '../fakes/receiver'
+
+const http = { method: 'POST', url: '/v1/chat/completions', headers: { authorization: 'Bearer sk-secret' } }
+const metadata = { api_key: 'sk-secret', authorization: 'Bearer sk-secret', team: 'search' }
+const prompt = [{ role: 'user' as const, content: 'What is the capital of France?' }]
+
+/** A success, a streamed success and a failure, then a flush. */
+async function runCalls(client: Client): Promise<void> {
+  await client.chat({ model: 'mock/echo', messages: prompt, mock_response: 'Paris is the capital.', user: 'user-7', metadata, api_key: 'sk-provider-secret' }, { http })
+  for await (const _chunk of client.stream({ model: 'mock/echo', messages: prompt, mock_response: 'Paris, streamed.', metadata })) void _chunk
+  await expect(client.chat({ model: 'mock/echo', messages: prompt, mock_error: { status: 503, message: 'Overloaded' }, metadata }, { http })).rejects.toThrow('Overloaded')
+  await client.flush()
+}
+
+/** Every event the receiver got, in the order the calls finished. */
+function eventsOf(receiver: Receiver): PosthogEvent[] {
+  return receiver.requests.flatMap((request) => (request.json as { batch: PosthogEvent[] }).batch)
+}
+
+describe('posthog()', () => {
+  let receiver: Receiver
+  let client: Client
+  beforeEach(async () => {
+    receiver = await startReceiver()
+  })
+  afterEach(async () => {
+    await client?.close()
+    await receiver.close()
+  })
+
+  it('batches $ai_generation events for a success, a streamed success and a failure to /batch/', async () => {
+    client = createClient().use(posthog({ apiKey: 'phc_test', baseUrl: receiver.url }))
+    await runCalls(client)
+
+    for (const request of receiver.requests) {
+      expect(request.path).toBe('/batch/')
+      expect(request.headers['content-type']).toBe('application/json')
+      expect(request.headers.authorization).toBeUndefined()
+      expect((request.json as { api_key: string }).api_key).toBe('phc_test')
+    }
+    const [success, streamed, failure] = eventsOf(receiver)
+    expect(eventsOf(receiver)).toHaveLength(3)
+
+    expect(success.event).toBe('$ai_generation')
+    expect(success.distinct_id).toBe('user-7')
+    expect(success.uuid).toMatch(/^[0-9a-f-]{36}$/)
+    expect(Date.parse(success.timestamp)).not.toBeNaN()
+    expect(success.properties).toMatchObject({
+      $ai_model: 'echo',
+      $ai_provider: 'mock',
+      $ai_input: prompt,
+      $ai_output_choices: [{ role: 'assistant', content: 'Paris is the capital.' }],
+      $ai_input_tokens: expect.any(Number),
+      $ai_output_tokens: 4,
+      $ai_http_status: 200,
+      $ai_base_url: 'mock://local',
+      $ai_span_id: success.uuid,
+      team: 'search',
+    })
+    expect(success.properties.$ai_latency).toBeGreaterThanOrEqual(0)
+    expect(success.properties.$ai_latency).toBeLessThan(60)
+    expect(success.properties.$ai_is_error).toBeUndefined()
+
+    expect(streamed.distinct_id).toBe(streamed.properties.$ai_trace_id)
+    expect(streamed.properties.$process_person_profile).toBe(false)
+    expect(streamed.properties.$ai_stream).toBe(true)
+    expect(streamed.properties.$ai_output_choices).toEqual([{ role: 'assistant', content: 'Paris, streamed.' }])
+
+    expect(failure.properties).toMatchObject({ $ai_is_error: true, $ai_error: 'ServiceUnavailableError: Overloaded', $ai_http_status: 503 })
+  })
+
+  it('sends embeddings as $ai_embedding events without output choices', async () => {
+    client = createClient().use(posthog({ apiKey: 'phc_test', baseUrl: receiver.url }))
+    await client.embed({ model: 'mock/embed', input: ['a b c'] })
+    await client.flush()
+
+    const [embedding] = eventsOf(receiver)
+    expect(embedding.event).toBe('$ai_embedding')
+    expect(embedding.properties.$ai_input).toEqual(['a b c'])
+    expect(embedding.properties.$ai_output_choices).toBeUndefined()
+  })
+
+  it('still delivers every event when the receiver answers 500 once, then 200', async () => {
+    receiver.answerWith(500)
+    client = createClient().use(posthog({ apiKey: 'phc_test', baseUrl: receiver.url, maxBatchSize: 1 }))
+    await runCalls(client)
+
+    const delivered = receiver.requests.slice(1).flatMap((request) => (request.json as { batch: PosthogEvent[] }).batch)
+    expect(delivered.map((event) => event.properties.$ai_http_status).sort()).toEqual([200, 200, 503])
+  })
+
+  it('never sends the provider API key or an authorization header in a payload', async () => {
+    client = createClient().use(posthog({ apiKey: 'phc_test', baseUrl: receiver.url }))
+    await runCalls(client)
+
+    for (const request of receiver.requests) {
+      expect(request.text).not.toContain('sk-secret')
+      expect(request.text).not.toContain('sk-provider-secret')
+      expect(request.text.toLowerCase()).not.toContain('authorization')
+    }
+  })
+
+  it.each([
+    ['on the client', { client: { messages: true }, layer: undefined }],
+    ['on the layer', { client: undefined, layer: { messages: true } }],
+  ])('redact: { messages: true } %s removes prompt and completion content', async (_where, redact) => {
+    client = createClient({ redact: redact.client }).use(posthog({ apiKey: 'phc_test', baseUrl: receiver.url, redact: redact.layer }))
+    await runCalls(client)
+
+    expect(receiver.requests.length).toBeGreaterThan(0)
+    for (const request of receiver.requests) {
+      expect(request.text).not.toContain('capital of France')
+      expect(request.text).not.toContain('Paris')
+      expect(request.text).toContain('[redacted]')
+    }
+  })
+
+  it('reads POSTHOG_API_KEY and POSTHOG_API_URL from the environment', async () => {
+    client = createClient().use(posthog({ env: { POSTHOG_API_KEY: 'phc_env', POSTHOG_API_URL: receiver.url } }))
+    await client.chat({ model: 'mock/echo', messages: prompt })
+    await client.flush()
+
+    expect((receiver.requests[0]!.json as { api_key: string }).api_key).toBe('phc_env')
+  })
+
+  it('fails at construction naming POSTHOG_API_KEY when no key is given', () => {
+    expect(() => posthog({ env: {} })).toThrow(/POSTHOG_API_KEY/)
+  })
+})

@@ -1,0 +1,132 @@
+import { execFileSync } from 'node:child_process'
+import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { createClient, type Client } from 'llm-onion'
+import { helicone } from 'llm-onion/middleware/helicone'
+import { prometheus } from 'llm-onion/middleware/prometheus'
+import { startReceiver, type Receiver } from '../fakes/receiver'
+
+const http = { method: 'POST', url: '/v1/chat/completions', headers: { authorization: 'Bearer sk-secret' } }
+const metadata = { api_key: 'sk-secret', authorization: 'Bearer sk-secret' }
+const prompt = [{ role: 'user' as const, content: 'What is the capital of France?' }]
+
+/** A success, a streamed success and a failure, then a flush. */
+async function runCalls(client: Client): Promise<void> {
+  await client.chat({ model: 'mock/echo', messages: prompt, mock_response: 'Paris is the capital.', user: 'user-7', metadata, api_key: 'sk-provider-secret' }, { http })
+  for await (const _chunk of client.stream({ model: 'mock/echo', messages: prompt, mock_response: 'Paris, streamed.', metadata })) void _chunk
+  await expect(client.chat({ model: 'mock/echo', messages: prompt, mock_error: { status: 429, message: 'Slow down' }, metadata }, { http })).rejects.toThrow('Slow down')
+  await client.flush()
+}
+
+/** Runs Debian's `promtool check metrics` on the exposition; throws with promtool's output when it objects (or is missing). */
+function promtoolCheck(exposition: string): string {
+  return execFileSync('promtool', ['check', 'metrics'], { input: exposition, encoding: 'utf8', stdio: ['pipe', 'pipe', 'pipe'] })
+}
+
+/** The value of one sample line, by its exact name and labels. */
+function sample(exposition: string, series: string): number | undefined {
+  const line = exposition.split('\n').find((candidate) => candidate.startsWith(`${series} `))
+  return line === undefined ? undefined : Number(line.slice(series.length + 1))
+}
+
+describe('prometheus()', () => {
+  let client: Client
+  let receiver: Receiver
+  beforeEach(async () => {
+    receiver = await startReceiver()
+  })
+  afterEach(async () => {
+    await client?.close()
+    await receiver.close()
+  })
+
+  it('counts requests, tokens and latency by provider, model and status, in an exposition promtool accepts', async () => {
+    const metrics = prometheus()
+    client = createClient().use(metrics)
+    await runCalls(client)
+    const text = metrics.metrics()
+
+    expect(() => promtoolCheck(text)).not.toThrow()
+    expect(metrics.contentType).toBe('text/plain; version=0.0.4; charset=utf-8')
+    expect(text).toContain('# HELP llm_onion_requests_total ')
+    expect(text).toContain('# TYPE llm_onion_requests_total counter')
+    expect(text).toContain('# TYPE llm_onion_request_duration_seconds histogram')
+    const success = 'provider="mock",model="echo",status="success"'
+    const failure = 'provider="mock",model="echo",status="failure"'
+    expect(sample(text, `llm_onion_requests_total{${success}}`)).toBe(2)
+    expect(sample(text, `llm_onion_requests_total{${failure}}`)).toBe(1)
+    expect(sample(text, `llm_onion_output_tokens_total{${success}}`)).toBe(4 + 2)
+    expect(sample(text, `llm_onion_input_tokens_total{${success}}`)).toBeGreaterThan(0)
+    expect(sample(text, `llm_onion_request_duration_seconds_count{${success}}`)).toBe(2)
+    expect(sample(text, `llm_onion_request_duration_seconds_bucket{${success},le="+Inf"}`)).toBe(2)
+    expect(sample(text, `llm_onion_request_duration_seconds_sum{${success}}`)).toBeGreaterThanOrEqual(0)
+    // Only the streamed call has a first chunk.
+    expect(sample(text, `llm_onion_time_to_first_chunk_seconds_count{${success}}`)).toBe(1)
+    expect(sample(text, `llm_onion_time_to_first_chunk_seconds_count{${failure}}`)).toBeUndefined()
+  })
+
+  it('makes histogram buckets cumulative', async () => {
+    const metrics = prometheus({ latencyBuckets: [0.0000001, 1000] })
+    client = createClient().use(metrics)
+    await client.chat({ model: 'mock/echo', messages: prompt })
+    const text = metrics.metrics()
+
+    const labels = 'provider="mock",model="echo",status="success"'
+    const tiny = sample(text, `llm_onion_request_duration_seconds_bucket{${labels},le="1e-7"}`)!
+    expect(tiny).toBeLessThanOrEqual(1)
+    expect(sample(text, `llm_onion_request_duration_seconds_bucket{${labels},le="1000"}`)).toBe(1)
+    expect(sample(text, `llm_onion_request_duration_seconds_bucket{${labels},le="+Inf"}`)).toBe(1)
+    expect(() => promtoolCheck(text)).not.toThrow()
+  })
+
+  it('escapes quotes, backslashes and line feeds in label values', async () => {
+    const metrics = prometheus()
+    client = createClient().use(metrics)
+    await client.chat({ model: 'mock/odd"model\\name', messages: prompt })
+    const text = metrics.metrics()
+
+    expect(text).toContain('model="odd\\"model\\\\name"')
+    expect(() => promtoolCheck(text)).not.toThrow()
+  })
+
+  it('records a stream the caller stopped reading as cancelled', async () => {
+    const metrics = prometheus()
+    client = createClient().use(metrics)
+    for await (const _chunk of client.stream({ model: 'mock/echo', messages: prompt, mock_response: 'one two three four' })) break
+
+    expect(sample(metrics.metrics(), 'llm_onion_requests_total{provider="mock",model="echo",status="cancelled"}')).toBe(1)
+  })
+
+  it('reports the delivery queue counters of the exporters beside it, drops by sink and reason', async () => {
+    receiver.answerWith(400)
+    const metrics = prometheus()
+    client = createClient({ queue: { onDrop: () => {} } }).use(metrics, helicone({ apiKey: 'hc-key', baseUrl: receiver.url }))
+    await client.chat({ model: 'mock/echo', messages: prompt })
+    await client.chat({ model: 'mock/echo', messages: prompt })
+    await client.flush()
+    const text = metrics.metrics()
+
+    expect(sample(text, 'llm_onion_exporter_dropped_total{sink="helicone",reason="rejected"}')).toBe(1)
+    expect(sample(text, 'llm_onion_exporter_delivered_total{sink="helicone"}')).toBe(1)
+    expect(sample(text, 'llm_onion_exporter_pending{sink="helicone"}')).toBe(0)
+    expect(() => promtoolCheck(text)).not.toThrow()
+
+    // Totals survive the client closing.
+    await client.close()
+    expect(sample(metrics.metrics(), 'llm_onion_exporter_dropped_total{sink="helicone",reason="rejected"}')).toBe(1)
+  })
+
+  it('never puts a secret or message content in a metric', async () => {
+    const metrics = prometheus()
+    client = createClient().use(metrics)
+    await runCalls(client)
+    const text = metrics.metrics()
+
+    expect(text).not.toContain('sk-secret')
+    expect(text).not.toContain('sk-provider-secret')
+    expect(text).not.toContain('Paris')
+  })
+
+  it('rejects buckets out of order, naming the option', () => {
+    expect(() => prometheus({ latencyBuckets: [1, 0.5] })).toThrow(/latencyBuckets/)
+  })
+})
