@@ -1,0 +1,196 @@
+/**
+ * LiteLLM's three callback lists as one layer — `callbacks({ input, success, failure })` — and
+ * `asMiddleware(value, where)`, which turns whatever a user hands over (a layer, an observer object,
+ * a CustomLogger) into a layer, as the proxy does for `litellm_settings.callbacks: module.instance`.
+ */
+import koaCompose from 'koa-compose'
+import { z } from 'zod'
+import type { Context } from '../src/context'
+import { chooseLoggerHooks, CustomLogger, snakeCaseHint } from '../src/custom-logger'
+import { ValidationError } from '../src/errors'
+import type { CallEvent } from '../src/event'
+import type { IntegrationMoment } from '../src/exporter'
+import type { RedactOptions } from '../src/redact'
+import type { Middleware } from '../src/types'
+import { validate } from '../src/validate'
+import { customLogger } from './custom-logger'
+import { observer, recordError, runHook, type ObserverOptions } from './observer'
+import { integrations } from './registry'
+
+/** What an `input` function receives: the call as it starts, without outcome fields. */
+export type CallStartEvent = Omit<
+  CallEvent,
+  'status' | 'response' | 'error' | 'usage' | 'cost' | 'costUnknownReason' | 'endTime' | 'latencyMs' | 'firstChunkTime' | 'ttftMs'
+> & { status: 'started' }
+
+/** A plain function in a list; isolated like an observer hook. */
+export type EventCallback<Event = CallEvent> = (event: Event, ctx: Context) => void | Promise<void>
+
+/** Options of {@link callbacks}; every list defaults to empty. */
+export interface CallbacksOptions {
+  /** Before the provider is called: built-in names (`'sentry'`) or functions of the {@link CallStartEvent}. */
+  input?: Array<string | EventCallback<CallStartEvent>>
+  /** After a successful call: built-in names (`'helicone'`, `'langfuse'`) or functions of the event. */
+  success?: Array<string | EventCallback>
+  /** After a failed or cancelled call: built-in names (`'sentry'`, `'slack'`) or functions of the event. */
+  failure?: Array<string | EventCallback>
+  /** Options per built-in name, passed to its factory (default none: each reads its environment variables). */
+  integrationOptions?: Record<string, Record<string, unknown>>
+  /** Redaction of the events the functions receive (default: the client's `redact`). */
+  redact?: RedactOptions
+  /** Wait for async functions before the call goes on (default false). */
+  await?: boolean
+  /** How long an async function may stay pending before it is reported and no longer waited for (default 10,000 ms). */
+  timeoutMs?: number
+}
+
+const entrySchema = z.union([
+  z.string().min(1),
+  z.custom<EventCallback>((value) => typeof value === 'function', { message: 'must be a built-in name or a function (event) => void' }),
+])
+const callbacksSchema = z
+  .object({
+    input: z.array(entrySchema).default([]),
+    success: z.array(entrySchema).default([]),
+    failure: z.array(entrySchema).default([]),
+    integrationOptions: z.record(z.string(), z.record(z.string(), z.unknown())).default({}),
+    redact: z.object({ messages: z.boolean().optional() }).strict().optional(),
+    await: z.boolean().default(false),
+    timeoutMs: z.number().positive().default(10_000),
+  })
+  .strict()
+
+const outcomeFields = ['response', 'error', 'usage', 'cost', 'costUnknownReason', 'endTime', 'latencyMs', 'firstChunkTime', 'ttftMs'] as const
+
+/**
+ * LiteLLM's `input_callback`, `success_callback` and `failure_callback` as one layer. A built-in named
+ * in several lists is built once, sending at each moment it was named for; an unknown name fails here,
+ * listing the known ones. Functions are isolated: errors go to `onHookError`, never to the call.
+ *
+ * @example
+ * ```ts
+ * client.use(callbacks({
+ *   input: ['sentry'],
+ *   success: ['helicone', 'langfuse', (event) => console.log(event.id, event.cost?.total)],
+ *   failure: ['sentry', 'slack'],
+ * }))
+ * ```
+ */
+export function callbacks(options: CallbacksOptions): Middleware {
+  const settings = validate(callbacksSchema, options, 'callbacks() options')
+  const hookSettings = { await: settings.await, timeoutMs: settings.timeoutMs }
+  const eventOptions = { redact: settings.redact }
+  const moments = new Map<string, Set<IntegrationMoment>>()
+  const functions: { input: EventCallback<CallStartEvent>[]; success: EventCallback[]; failure: EventCallback[] } = { input: [], success: [], failure: [] }
+  for (const moment of ['input', 'success', 'failure'] as const) {
+    for (const entry of settings[moment]) {
+      if (typeof entry === 'function') (functions[moment] as EventCallback<never>[]).push(entry)
+      else if (!Object.hasOwn(integrations, entry)) throw unknownIntegration(entry, moment)
+      else (moments.get(entry) ?? moments.set(entry, new Set()).get(entry)!).add(moment)
+    }
+  }
+  const builtIns = [...moments].map(([name, at]) => integrations[name]!({ ...settings.integrationOptions[name], moments: [...at] }))
+  const inner = builtIns.length > 0 ? koaCompose(builtIns as Array<koaCompose.Middleware<Context>>) : undefined
+
+  const fire = <Event>(ctx: Context, list: EventCallback<Event>[], moment: string, event: () => Event) => {
+    const waiting: Promise<void>[] = []
+    list.forEach((callback, index) => {
+      const pending = runHook(ctx, `callbacks.${moment}[${callback.name || index}]`, hookSettings, () => callback(event(), ctx))
+      if (pending) waiting.push(pending)
+    })
+    return waiting.length > 0 ? Promise.all(waiting) : undefined
+  }
+
+  return async function callbacks(ctx: Context, next: () => Promise<void>): Promise<void> {
+    if (functions.input.length > 0) {
+      const waiting = fire(ctx, functions.input, 'input', () => startEvent(ctx.toEvent(eventOptions)))
+      if (waiting) await waiting
+    }
+    try {
+      await (inner ? inner(ctx, next) : next())
+    } catch (thrown) {
+      recordError(ctx, thrown)
+      if (functions.failure.length > 0) {
+        const waiting = fire(ctx, functions.failure, 'failure', () => ctx.toEvent(eventOptions))
+        if (waiting) await waiting
+      }
+      throw thrown
+    }
+    if (functions.success.length > 0) {
+      const waiting = fire(ctx, functions.success, 'success', () => ctx.toEvent(eventOptions))
+      if (waiting) await waiting
+    }
+  }
+}
+
+function startEvent(event: CallEvent): CallStartEvent {
+  const start: Record<string, unknown> = { ...event, status: 'started' }
+  for (const field of outcomeFields) delete start[field]
+  return start as CallStartEvent
+}
+
+function unknownIntegration(name: string, moment: string): ValidationError {
+  const known = Object.keys(integrations).sort()
+  const list = known.length > 0 ? known.join(', ') : '(none registered)'
+  return new ValidationError(
+    `callbacks(): unknown integration '${name}' in ${moment}. Known: ${list}. For your own code pass a function (event) => { ... } instead of a name.`,
+    [{ path: moment, message: `unknown integration '${name}'` }],
+  )
+}
+
+const observerHooks = ['onStart', 'onSuccess', 'onFailure', 'onChunk', 'onAttempt'] as const
+
+/**
+ * Turns a user-supplied value into a layer: a middleware function as it is, an observer-hooks object
+ * (`{ onStart?, onSuccess?, onFailure?, onChunk?, onAttempt? }`) through `observer()`, a CustomLogger
+ * instance (or any object with its camelCased methods) through `customLogger()`. Anything else fails
+ * with a message naming `where` and what was found.
+ *
+ * @example
+ * ```ts
+ * const loaded = await import('./proxy_callbacks.ts')
+ * client.use(asMiddleware(loaded.proxyLogger, 'litellm_settings.callbacks[0] (proxy_callbacks.proxyLogger)'))
+ * ```
+ */
+export function asMiddleware(value: unknown, where: string): Middleware {
+  if (typeof value === 'function') {
+    if (isClass(value)) {
+      throw new TypeError(
+        `${where} is the class ${value.name || '(anonymous)'}, not an instance. Export an instance: \`export const handler = new ${value.name || 'MyHandler'}()\`.`,
+      )
+    }
+    return value as Middleware
+  }
+  if (value !== null && typeof value === 'object') {
+    if (value instanceof CustomLogger || Object.keys(chooseLoggerHooks(value)).length > 0) return customLogger(value)
+    const record = value as Record<string, unknown>
+    const hooks = observerHooks.filter((hook) => typeof record[hook] === 'function')
+    if (hooks.length > 0) {
+      const options: ObserverOptions = { name: where.length <= 60 ? where : 'observer' }
+      for (const hook of hooks) (options as Record<string, unknown>)[hook] = (record[hook] as (...args: unknown[]) => unknown).bind(value)
+      return observer(options)
+    }
+  }
+  throw new TypeError(
+    `${where} must be a middleware function (ctx, next) => { ... await next() ... }, an observer object ({ onStart, onSuccess, onFailure, onChunk, onAttempt }) or a CustomLogger instance; found ${describe(value)}.` +
+      (value !== null && typeof value === 'object' ? snakeCaseHint(value) : ''),
+  )
+}
+
+function isClass(value: Function): boolean {
+  return /^class[\s{]/.test(Function.prototype.toString.call(value))
+}
+
+function describe(value: unknown): string {
+  if (value === undefined) return 'undefined (is the export name right?)'
+  if (value === null) return 'null'
+  if (typeof value === 'string') return `the string ${JSON.stringify(value)} (a built-in integration goes in success_callback / failure_callback, or callbacks({ success: [${JSON.stringify(value)}] }))`
+  if (Array.isArray(value)) return 'an array (pass its entries one by one)'
+  if (typeof value === 'object') {
+    const keys = Object.keys(value)
+    const name = (value as { constructor?: { name?: string } }).constructor?.name
+    const kind = name && name !== 'Object' ? `an instance of ${name}` : 'an object'
+    return keys.length > 0 ? `${kind} with keys ${keys.slice(0, 8).join(', ')}` : `${kind} with no hook methods`
+  }
+  return `a ${typeof value}`
+}
