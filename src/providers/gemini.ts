@@ -29,7 +29,14 @@ const geminiOptionsSchema = z.object({
   headers: z.record(z.string(), z.string()).optional(),
 })
 
-/** Options of {@link gemini}; every one has a default. */
+/**
+ * Options of {@link gemini}; every one has a default (see {@link gemini}).
+ *
+ * @example
+ * ```ts
+ * const options: GeminiOptions = { apiKey: process.env.GEMINI_API_KEY, baseUrl: 'https://my-proxy.example/gemini' }
+ * ```
+ */
 export type GeminiOptions = z.input<typeof geminiOptionsSchema>
 
 /**
@@ -89,7 +96,8 @@ export function gemini(options: GeminiOptions = {}): Provider {
     // Our own controller, so a consumer that stops early also stops the SDK reading the body.
     const controller = new AbortController()
     const forward = () => controller.abort(call.signal.reason)
-    call.signal.addEventListener('abort', forward, { once: true })
+    if (call.signal.aborted) forward()
+    else call.signal.addEventListener('abort', forward, { once: true })
     const chunks = new StreamMapper(`chatcmpl-gemini-${call.context.id}`, call.model)
     try {
       const result = await modelFor(call.model).generateContentStream(body, { signal: controller.signal })

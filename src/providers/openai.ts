@@ -19,7 +19,14 @@ const openaiOptionsSchema = z.object({
   timeout: z.number().int().positive().optional(),
 })
 
-/** Options of {@link openai}; every one has a default. */
+/**
+ * Options of {@link openai}; every one has a default (see {@link openai}).
+ *
+ * @example
+ * ```ts
+ * const options: OpenAIOptions = { baseURL: 'http://localhost:8000/v1', apiKey: 'vllm', timeout: 30_000 }
+ * ```
+ */
 export type OpenAIOptions = z.input<typeof openaiOptionsSchema>
 
 /** Request fields that are llm-onion's own (or the provider's to set) and never go to the API. */

@@ -164,7 +164,8 @@ function writeEvents(response: ServerResponse, events: unknown[], ending: 'destr
 
 function usageOf(request: GeminiFakeRequest, script: GeminiChatScript): Record<string, number> {
   if (script.usageMetadata) return script.usageMetadata
-  const contents = (request.body.contents ?? []) as Array<{ parts?: Array<{ text?: string }> }>
+  type Content = { parts?: Array<{ text?: string }> }
+  const contents = [...((request.body.contents ?? []) as Content[]), (request.body.systemInstruction ?? {}) as Content]
   const prompt = contents.reduce((sum, content) => sum + (content.parts ?? []).reduce((inner, part) => inner + words(part.text ?? ''), 0), 0)
   const candidates = words(textOf(script)) + (script.functionCalls?.length ?? 0) * 5
   return { promptTokenCount: prompt, candidatesTokenCount: candidates, totalTokenCount: prompt + candidates }
@@ -175,25 +176,25 @@ function textOf(script: GeminiChatScript): string {
 }
 
 function whole(request: GeminiFakeRequest, script: GeminiChatScript) {
-  const meta = { usageMetadata: usageOf(request, script), modelVersion: script.modelVersion ?? request.model, responseId: script.responseId }
-  if (script.blockReason) return { promptFeedback: { blockReason: script.blockReason }, ...meta }
+  const identity = { usageMetadata: usageOf(request, script), modelVersion: script.modelVersion ?? request.model, responseId: script.responseId }
+  if (script.blockReason) return { promptFeedback: { blockReason: script.blockReason }, ...identity }
   const parts: unknown[] = []
   if (script.thought) parts.push({ text: script.thought, thought: true })
   if (textOf(script)) parts.push({ text: textOf(script) })
   for (const call of script.functionCalls ?? []) parts.push({ functionCall: { name: call.name, args: call.args } })
-  return { candidates: [{ content: { parts, role: 'model' }, finishReason: script.finishReason ?? 'STOP', index: 0 }], ...meta }
+  return { candidates: [{ content: { parts, role: 'model' }, finishReason: script.finishReason ?? 'STOP', index: 0 }], ...identity }
 }
 
 /** The SSE events of a reply, as Gemini sends them: text in pieces, function calls whole, the finish reason and full usage on the last. */
 function streamEvents(request: GeminiFakeRequest, script: GeminiChatScript): unknown[] {
   const usage = usageOf(request, script)
-  const meta = { modelVersion: script.modelVersion ?? request.model, responseId: script.responseId }
-  if (script.blockReason) return [{ promptFeedback: { blockReason: script.blockReason }, usageMetadata: usage, ...meta }]
+  const identity = { modelVersion: script.modelVersion ?? request.model, responseId: script.responseId }
+  if (script.blockReason) return [{ promptFeedback: { blockReason: script.blockReason }, usageMetadata: usage, ...identity }]
   const partial = { promptTokenCount: usage.promptTokenCount, totalTokenCount: usage.promptTokenCount }
   const event = (parts: unknown[], last: boolean) => ({
     candidates: [{ content: { parts, role: 'model' }, ...(last ? { finishReason: script.finishReason ?? 'STOP' } : {}), index: 0 }],
     usageMetadata: last ? usage : partial,
-    ...meta,
+    ...identity,
   })
   const pieces: unknown[][] = []
   if (script.thought) pieces.push([{ text: script.thought, thought: true }])
