@@ -22,6 +22,7 @@ import {
 } from './schema'
 import { createServices, type ClientServices, type HookErrorHandler } from './services'
 import { ChunkAssembler, ChunkChannel, responseToChunks } from './stream'
+import { estimateUsage } from './token-estimate'
 import type { AttemptRecord, CallOptions, Middleware, Provider, ProviderCall } from './types'
 import { usageFromProvider } from './usage'
 import { validate } from './validate'
@@ -281,7 +282,8 @@ export class Client {
       record.status = 'success'
       this.#cost?.(ctx)
     } catch (thrown) {
-      const error = ctx.signal.aborted && !isLlmError(thrown) ? abortErrorOf(ctx.signal) : toError(thrown)
+      // A timeout's abort carries its TimeoutError as the reason: that, not the SDK's abort error, is what failed.
+      const error = ctx.signal.aborted && (isLlmError(ctx.signal.reason) || !isLlmError(thrown)) ? abortErrorOf(ctx.signal) : toError(thrown)
       ctx.timing.end = record.end = Date.now()
       record.status = isAbortError(error) ? 'cancelled' : 'failure'
       record.error = { type: error.name, message: error.message, status: isLlmError(error) ? error.status : undefined }
@@ -317,7 +319,7 @@ async function streamFromProvider(ctx: Context, provider: Provider, request: Cha
     if (!ended) await closeQuietly(iterator)
   }
   ctx.response = assembler.response()
-  ctx.usage = usageFromProvider(assembler.usage)
+  ctx.usage = usageFromProvider(assembler.usage) ?? (await estimateUsage(request, ctx.response))
 }
 
 async function applyChunkHandlers(ctx: Context, chunk: ChatChunk): Promise<ChatChunk> {

@@ -60,8 +60,12 @@ export class Context {
   readonly attempts: AttemptRecord[] = []
   /** True when a layer answered from a cache. */
   cacheHit = false
-  /** Aborted when the caller cancels (or a timeout layer fires). */
-  readonly signal: AbortSignal
+  /**
+   * Aborted when the caller cancels (or a timeout layer fires). A layer may narrow it for the layers
+   * inside it (a signal that also aborts on its own timer) and restore it after `await next()`;
+   * read it where you use it rather than keeping it.
+   */
+  signal: AbortSignal
   /** Proxy only: the HTTP request behind the call, credentials removed. */
   http?: HttpInfo
   /** Proxy only: `model_info` from the config entry that serves this call. */
