@@ -1,0 +1,162 @@
+/**
+ * The zod schema of the proxy's `config.yaml`, in LiteLLM's shape. `os.environ/NAME` values are
+ * resolved while parsing, so a missing variable is reported at the path that names it.
+ */
+import { z } from 'zod'
+import { providerForBareModel } from '../providers/router'
+
+/** Where `os.environ/NAME` references are read from. */
+export type Environment = Record<string, string | undefined>
+
+const environmentPrefix = 'os.environ/'
+
+/** Providers a deployment's `litellm_params.model` may name. */
+export const supportedProviders = ['openai', 'gemini', 'mock'] as const
+
+/** Why `model` cannot be served, or undefined when it can. */
+function unsupportedModel(model: string): string | undefined {
+  const slash = model.indexOf('/')
+  const provider = slash > 0 ? model.slice(0, slash) : providerForBareModel(model)
+  if (provider !== undefined && (supportedProviders as readonly string[]).includes(provider)) return undefined
+  if (slash <= 0) return `cannot tell the provider of "${model}"; write it as provider/model, for example openai/${model} or mock/${model}`
+  return `provider "${provider}" is not supported; use one of ${supportedProviders.join(', ')} (openai/<model> with api_base serves any OpenAI-compatible server: vLLM, Ollama, LM Studio, Groq, OpenRouter)`
+}
+
+/** Request parameters a deployment may set as defaults in `litellm_params` (the request's own value wins). */
+export const defaultParameterKeys = [
+  'temperature',
+  'top_p',
+  'max_tokens',
+  'max_completion_tokens',
+  'stop',
+  'seed',
+  'presence_penalty',
+  'frequency_penalty',
+  'response_format',
+  'mock_response',
+] as const
+
+/** `litellm_params` keys the proxy reads; any other key is reported as ignored. */
+export const knownParameterKeys = new Set<string>([
+  'model',
+  'api_key',
+  'api_base',
+  'weight',
+  'rpm',
+  'tpm',
+  'latency_ms',
+  'chunk_delay_ms',
+  ...defaultParameterKeys,
+])
+
+/** Keys read at each level of the config; anything else is reported as ignored at start. */
+export const knownKeys = {
+  root: new Set(['model_list', 'litellm_settings', 'general_settings', 'router_settings', 'environment_variables']),
+  model: new Set(['model_name', 'litellm_params', 'model_info']),
+  litellmSettings: new Set(['callbacks', 'success_callback', 'failure_callback', 'input_callback', 'turn_off_message_logging']),
+  generalSettings: new Set(['master_key', 'max_request_size_mb']),
+  routerSettings: new Set(['routing_strategy']),
+}
+
+/**
+ * Native names accepted beside LiteLLM's, per level: `{ native: litellm }`. Both forms at once is
+ * an error; after normalisation only LiteLLM's names remain.
+ */
+export const nativeAliases = {
+  root: { models: 'model_list', settings: 'litellm_settings', server: 'general_settings', router: 'router_settings', env: 'environment_variables' },
+  model: { name: 'model_name', params: 'litellm_params', info: 'model_info' },
+  litellmSettings: { success: 'success_callback', failure: 'failure_callback', input: 'input_callback', redact_messages: 'turn_off_message_logging' },
+  generalSettings: {},
+  routerSettings: {},
+} as const
+
+/** Builds the schema for one load; `environment` answers `os.environ/NAME` references. */
+export function configSchema(environment: Environment) {
+  const resolve = (value: string, ctx: z.RefinementCtx): string => {
+    if (!value.startsWith(environmentPrefix)) return value
+    const name = value.slice(environmentPrefix.length)
+    const found = environment[name]
+    if (found === undefined || found === '') {
+      ctx.addIssue({
+        code: 'custom',
+        message: `environment variable ${name} is not set (the value is "${value}"); export ${name}, or write the value in the config`,
+      })
+      return value
+    }
+    return found
+  }
+  const text = z
+    .string({ error: (issue) => (issue.input === undefined ? 'is required' : `must be a string, found ${typeof issue.input}`) })
+    .transform(resolve)
+  const nonEmpty = text.pipe(z.string().min(1, 'must not be empty'))
+  const number = z.union([z.number(), text.pipe(z.coerce.number())])
+  // A single name is accepted where LiteLLM takes a list, as LiteLLM does.
+  const listOf = <Item extends z.ZodType>(item: Item) => z.preprocess((value) => (typeof value === 'string' ? [value] : value), z.array(item))
+  const names = listOf(nonEmpty)
+  const reference = nonEmpty.pipe(
+    z.string().regex(/^[\w./-]+\.[A-Za-z_$][\w$]*$/, 'must be module.instance, for example proxy_callbacks.proxy_logger_instance'),
+  )
+  const references = listOf(reference)
+  const resolveDeep = (value: unknown, ctx: z.RefinementCtx): unknown => {
+    if (typeof value === 'string') return resolve(value, ctx)
+    if (Array.isArray(value)) return value.map((item) => resolveDeep(item, ctx))
+    if (value !== null && typeof value === 'object') {
+      return Object.fromEntries(Object.entries(value).map(([key, item]) => [key, resolveDeep(item, ctx)]))
+    }
+    return value
+  }
+  const anything = z.unknown().transform(resolveDeep)
+
+  const parameters = z.looseObject({
+    model: nonEmpty.superRefine((model, ctx) => {
+      const problem = unsupportedModel(model)
+      if (problem) ctx.addIssue({ code: 'custom', message: problem })
+    }),
+    api_key: nonEmpty.optional(),
+    api_base: nonEmpty.pipe(z.url('must be a URL, for example http://localhost:11434/v1')).optional(),
+    weight: number.pipe(z.number().positive('must be above 0')).optional(),
+    rpm: number.pipe(z.number().positive()).optional(),
+    tpm: number.pipe(z.number().positive()).optional(),
+    latency_ms: number.pipe(z.number().min(0)).optional(),
+    chunk_delay_ms: number.pipe(z.number().min(0)).optional(),
+    temperature: anything.optional(),
+    top_p: anything.optional(),
+    max_tokens: anything.optional(),
+    max_completion_tokens: anything.optional(),
+    stop: anything.optional(),
+    seed: anything.optional(),
+    presence_penalty: anything.optional(),
+    frequency_penalty: anything.optional(),
+    response_format: anything.optional(),
+    mock_response: text.optional(),
+  })
+
+  const model = z.looseObject({
+    model_name: nonEmpty,
+    litellm_params: parameters,
+    model_info: z.record(z.string(), anything).optional(),
+  })
+
+  return z.looseObject({
+    model_list: z.array(model).min(1, 'list at least one model, for example { model_name: gpt-3.5-turbo, litellm_params: { model: mock/gpt-3.5-turbo } }'),
+    litellm_settings: z
+      .looseObject({
+        callbacks: references.optional(),
+        success_callback: names.optional(),
+        failure_callback: names.optional(),
+        input_callback: names.optional(),
+        turn_off_message_logging: z.boolean().optional(),
+      })
+      .nullish(),
+    general_settings: z
+      .looseObject({
+        master_key: nonEmpty.optional(),
+        max_request_size_mb: number.pipe(z.number().positive()).optional(),
+      })
+      .nullish(),
+    router_settings: z.looseObject({ routing_strategy: text.optional() }).nullish(),
+    environment_variables: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])).nullish(),
+  })
+}
+
+export type RawConfig = z.output<ReturnType<typeof configSchema>>

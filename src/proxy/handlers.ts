@@ -1,0 +1,308 @@
+/**
+ * The proxy's routes: OpenAI's chat completions (plain and SSE), embeddings and models, plus health
+ * and metrics. Each request is read once, parsed once and handed to the client with its HTTP facts.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http'
+import type { ChatStream, Client } from '../client'
+import { stripSecretHeaders } from '../redact'
+import type { ChatChunk, ChatRequest, EmbeddingRequest, EmbeddingResponse } from '../schema'
+import type { CallOptions, HttpInfo } from '../types'
+import { unauthorisedMessage, type AuthCheck } from './auth'
+import type { RouteLabel } from './http-metrics'
+import { openAiError, streamErrorEvent, toOpenAiError, type OpenAiErrorResponse } from './openai-errors'
+import { modelNotFoundMessage, type Router } from './router'
+
+/** What the request handler needs; built once per server. */
+export interface HandlerContext {
+  client: Client
+  router: Router
+  checkAuth: AuthCheck
+  maxBodyBytes: number
+  /** The body of `GET /v1/models`, serialised once. */
+  modelsBody: string
+  /** `GET /metrics`: the text and its content type. */
+  metrics: () => string
+  metricsContentType: string
+  /** True once shutdown began: readiness fails and connections close after their response. */
+  isDraining: () => boolean
+}
+
+type Body = Record<string, unknown>
+
+const jsonType = 'application/json'
+const sseHeaders = {
+  'content-type': 'text/event-stream; charset=utf-8',
+  'cache-control': 'no-cache',
+  // Reverse proxies (nginx) would otherwise buffer the stream.
+  'x-accel-buffering': 'no',
+}
+const liveBody = JSON.stringify("I'm alive!")
+const readyBody = JSON.stringify({ status: 'healthy' })
+const drainingBody = JSON.stringify({ status: 'shutting down' })
+
+/**
+ * Builds the request handler. It resolves with the route label once the response is complete
+ * (for a stream, after `data: [DONE]`), so the server can count requests in flight.
+ *
+ * @example
+ * ```ts
+ * const handle = createRequestHandler(context)
+ * http.createServer((request, response) => void handle(request, response))
+ * ```
+ */
+export function createRequestHandler(context: HandlerContext): (request: IncomingMessage, response: ServerResponse) => Promise<RouteLabel> {
+  const { client, router, checkAuth, maxBodyBytes } = context
+
+  const authorised = (request: IncomingMessage, response: ServerResponse): boolean => {
+    const authorization = request.headers.authorization
+    if (checkAuth(authorization)) return true
+    send(response, openAiError(401, unauthorisedMessage(authorization), { code: 'invalid_api_key' }))
+    return false
+  }
+
+  /** Reads, authorises and parses a POST; answers the error itself and returns undefined on failure. */
+  const readCall = async (request: IncomingMessage, response: ServerResponse): Promise<{ body: Body; options: CallOptions } | undefined> => {
+    if (request.method !== 'POST') return void methodNotAllowed(response, 'POST')
+    if (!authorised(request, response)) return undefined
+    const body = await readJsonBody(request, response, maxBodyBytes)
+    if (body === undefined) return undefined
+    const model = body.model
+    if (typeof model !== 'string' || model === '') {
+      send(response, openAiError(400, 'model is required: name one of the models GET /v1/models lists.', { param: 'model', code: 'missing_model' }))
+      return undefined
+    }
+    const group = router.find(model)
+    if (!group) {
+      send(response, openAiError(404, modelNotFoundMessage(model, router.modelNames), { param: 'model', code: 'model_not_found' }))
+      return undefined
+    }
+    return { body, options: { http: httpInfo(request, body), modelInfo: group.pick().modelInfo } }
+  }
+
+  const chat = async (request: IncomingMessage, response: ServerResponse): Promise<void> => {
+    const call = await readCall(request, response)
+    if (!call) return
+    if (call.body.stream === true) return streamChat(response, call.body, call.options)
+    call.options.signal = abortOnDisconnect(response)
+    try {
+      sendJson(response, 200, JSON.stringify(await client.chat(call.body as ChatRequest, call.options)))
+    } catch (error) {
+      send(response, toOpenAiError(error))
+    }
+  }
+
+  const streamChat = async (response: ServerResponse, body: Body, options: CallOptions): Promise<void> => {
+    const includeUsage = (body.stream_options as { include_usage?: unknown } | undefined)?.include_usage === true
+    let stream: ChatStream
+    let next: IteratorResult<ChatChunk>
+    try {
+      stream = client.stream(body as ChatRequest, options)
+      // Leaving the iterator early aborts the upstream call and records it as cancelled.
+      response.once('close', () => {
+        if (!response.writableFinished) void stream.return!()
+      })
+      // The first chunk decides the status: an error before it is an ordinary JSON error response.
+      next = await stream.next()
+    } catch (error) {
+      return send(response, toOpenAiError(error))
+    }
+    response.writeHead(200, sseHeaders)
+    try {
+      while (!next.done) {
+        const chunk = next.value
+        // OpenAI sends the usage-only chunk only to clients that asked for it.
+        if (includeUsage || chunk.choices.length > 0 || !chunk.usage) {
+          if (!response.write(`data: ${JSON.stringify(chunk)}\n\n`)) await drained(response)
+        }
+        next = await stream.next()
+      }
+      response.end('data: [DONE]\n\n')
+    } catch (error) {
+      if (!response.destroyed) response.end(streamErrorEvent(error))
+    }
+  }
+
+  const embeddings = async (request: IncomingMessage, response: ServerResponse): Promise<void> => {
+    const call = await readCall(request, response)
+    if (!call) return
+    // Providers are asked for floats; base64 (what the OpenAI SDKs ask for by default) is encoded here.
+    const { encoding_format: encoding, ...embeddingRequest } = call.body
+    call.options.signal = abortOnDisconnect(response)
+    try {
+      const result = await client.embed(embeddingRequest as EmbeddingRequest, call.options)
+      sendJson(response, 200, JSON.stringify(encoding === 'base64' ? toBase64Embeddings(result) : result))
+    } catch (error) {
+      send(response, toOpenAiError(error))
+    }
+  }
+
+  const models = (request: IncomingMessage, response: ServerResponse, path: string): void => {
+    if (request.method !== 'GET') return methodNotAllowed(response, 'GET')
+    if (!authorised(request, response)) return
+    const slash = path.indexOf('/models/')
+    if (slash === -1) return sendJson(response, 200, context.modelsBody)
+    const id = decodeURIComponent(path.slice(slash + '/models/'.length))
+    if (!router.modelNames.includes(id)) {
+      return send(response, openAiError(404, modelNotFoundMessage(id, router.modelNames), { param: 'model', code: 'model_not_found' }))
+    }
+    sendJson(response, 200, JSON.stringify(modelEntry(id)))
+  }
+
+  return async function handleRequest(request, response) {
+    const url = request.url ?? '/'
+    const query = url.indexOf('?')
+    const path = query === -1 ? url : url.slice(0, query)
+    if (context.isDraining()) response.setHeader('connection', 'close')
+    try {
+      switch (path) {
+        case '/v1/chat/completions':
+        case '/chat/completions':
+          await chat(request, response)
+          return '/v1/chat/completions'
+        case '/v1/embeddings':
+        case '/embeddings':
+          await embeddings(request, response)
+          return '/v1/embeddings'
+        case '/health/liveliness':
+        case '/health/liveness':
+          sendJson(response, 200, liveBody)
+          return '/health/liveliness'
+        case '/health/readiness':
+          if (context.isDraining()) sendJson(response, 503, drainingBody)
+          else sendJson(response, 200, readyBody)
+          return '/health/readiness'
+        case '/metrics':
+          response.writeHead(200, { 'content-type': context.metricsContentType }).end(context.metrics())
+          return '/metrics'
+        default:
+          if (path === '/v1/models' || path === '/models' || path.startsWith('/v1/models/') || path.startsWith('/models/')) {
+            models(request, response, path)
+            return '/v1/models'
+          }
+          send(response, openAiError(404, `No route ${request.method} ${path}. This proxy serves POST /v1/chat/completions, POST /v1/embeddings, GET /v1/models, GET /health/liveliness, GET /health/readiness and GET /metrics.`, { code: 'unknown_route' }))
+          return 'other'
+      }
+    } catch (error) {
+      // A bug in the proxy itself: answer if still possible, never crash the server.
+      if (!response.headersSent) send(response, toOpenAiError(error))
+      else response.destroy()
+      return 'other'
+    }
+  }
+}
+
+function httpInfo(request: IncomingMessage, body: Body): HttpInfo {
+  return {
+    method: request.method ?? 'POST',
+    url: `http://${request.headers.host ?? 'localhost'}${request.url ?? ''}`,
+    headers: stripSecretHeaders(request.headers),
+    clientIp: request.socket.remoteAddress,
+    body,
+  }
+}
+
+/** A signal aborted when the client goes away before its response is complete. */
+function abortOnDisconnect(response: ServerResponse): AbortSignal {
+  const controller = new AbortController()
+  response.once('close', () => {
+    if (!response.writableFinished) controller.abort()
+  })
+  return controller.signal
+}
+
+/**
+ * The body as a JSON object, or undefined after answering 413 (over `limit` bytes) or 400 (not JSON,
+ * not an object). A client that goes away half-way gets no answer.
+ */
+function readJsonBody(request: IncomingMessage, response: ServerResponse, limit: number): Promise<Body | undefined> {
+  const declared = Number(request.headers['content-length'])
+  if (declared > limit) return Promise.resolve(void tooLarge(response, limit))
+  return new Promise((resolve) => {
+    const parts: Buffer[] = []
+    let size = 0
+    let settled = false
+    const finish = (body: Body | undefined) => {
+      settled = true
+      resolve(body)
+    }
+    request.on('data', (part: Buffer) => {
+      if (settled) return
+      size += part.length
+      if (size > limit) return finish(void tooLarge(response, limit))
+      parts.push(part)
+    })
+    request.once('end', () => {
+      if (settled) return
+      finish(parseBody(parts.length === 1 ? parts[0]! : Buffer.concat(parts), response))
+    })
+    request.once('close', () => {
+      if (!settled) finish(undefined)
+    })
+  })
+}
+
+function parseBody(raw: Buffer, response: ServerResponse): Body | undefined {
+  let body: unknown
+  try {
+    body = JSON.parse(raw.toString('utf8'))
+  } catch (error) {
+    send(response, openAiError(400, `The request body is not valid JSON: ${(error as Error).message}. Send a JSON object with Content-Type: application/json.`, { code: 'invalid_json' }))
+    return undefined
+  }
+  if (body === null || typeof body !== 'object' || Array.isArray(body)) {
+    send(response, openAiError(400, `The request body must be a JSON object; found ${body === null ? 'null' : Array.isArray(body) ? 'an array' : typeof body}.`, { code: 'invalid_json' }))
+    return undefined
+  }
+  return body as Body
+}
+
+function tooLarge(response: ServerResponse, limit: number): void {
+  const megabytes = Math.round((limit / 1024 / 1024) * 100) / 100
+  // The rest of the body is not read: the connection closes after this answer.
+  response.setHeader('connection', 'close')
+  send(response, openAiError(413, `The request body is larger than ${megabytes} MB. Raise general_settings.max_request_size_mb in the proxy config to accept it.`, { code: 'request_too_large' }))
+}
+
+function methodNotAllowed(response: ServerResponse, allowed: string): void {
+  response.setHeader('allow', allowed)
+  send(response, openAiError(405, `Use ${allowed} for this route.`, { code: 'method_not_allowed' }))
+}
+
+function send(response: ServerResponse, error: OpenAiErrorResponse): void {
+  if (response.headersSent || response.destroyed) return
+  for (const name in error.headers) response.setHeader(name, error.headers[name]!)
+  sendJson(response, error.status, error.body)
+}
+
+function sendJson(response: ServerResponse, status: number, body: string): void {
+  response.writeHead(status, { 'content-type': jsonType, 'content-length': Buffer.byteLength(body) }).end(body)
+}
+
+function drained(response: ServerResponse): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      response.off('drain', done)
+      response.off('close', done)
+      resolve()
+    }
+    response.once('drain', done)
+    response.once('close', done)
+  })
+}
+
+/** Float vectors as OpenAI's base64: little-endian float32 bytes. */
+function toBase64Embeddings(result: EmbeddingResponse): EmbeddingResponse {
+  return {
+    ...result,
+    data: result.data.map((item) =>
+      typeof item.embedding === 'string' ? item : { ...item, embedding: Buffer.from(new Float32Array(item.embedding).buffer).toString('base64') },
+    ),
+  }
+}
+
+const startedAt = Math.floor(Date.now() / 1000)
+
+/** One entry of `GET /v1/models`. */
+export function modelEntry(id: string): { id: string; object: 'model'; created: number; owned_by: string } {
+  return { id, object: 'model', created: startedAt, owned_by: 'llm-onion' }
+}

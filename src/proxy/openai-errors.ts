@@ -1,0 +1,89 @@
+/**
+ * Errors as OpenAI's API sends them: `{ error: { message, type, param, code } }` with the matching
+ * HTTP status, so every OpenAI SDK raises its own typed error (`RateLimitError`, `NotFoundError`, ...).
+ */
+import { isAbortError, isLlmError, isValidationError, type LlmError } from '../errors'
+
+/** The body of an OpenAI error response. */
+export interface OpenAiErrorBody {
+  error: { message: string; type: string; param: string | null; code: string | null }
+}
+
+/** An error ready to send: status, extra headers and the serialised body. */
+export interface OpenAiErrorResponse {
+  status: number
+  headers: Record<string, string>
+  body: string
+}
+
+const typeByStatus: Record<number, string> = {
+  400: 'invalid_request_error',
+  401: 'authentication_error',
+  403: 'permission_error',
+  404: 'invalid_request_error',
+  405: 'invalid_request_error',
+  408: 'timeout_error',
+  413: 'invalid_request_error',
+  422: 'invalid_request_error',
+  429: 'rate_limit_error',
+}
+
+/** OpenAI's error `type` for a status (`server_error` for 5xx). */
+export function errorTypeForStatus(status: number): string {
+  return typeByStatus[status] ?? (status >= 500 ? 'server_error' : 'invalid_request_error')
+}
+
+/**
+ * An OpenAI-shaped error response for a status and message.
+ *
+ * @example
+ * ```ts
+ * const { status, body } = openAiError(404, 'The model `gpt-5` does not exist.', { param: 'model', code: 'model_not_found' })
+ * ```
+ */
+export function openAiError(
+  status: number,
+  message: string,
+  details: { param?: string | null; code?: string | null; type?: string; headers?: Record<string, string> } = {},
+): OpenAiErrorResponse {
+  const body: OpenAiErrorBody = {
+    error: { message, type: details.type ?? errorTypeForStatus(status), param: details.param ?? null, code: details.code ?? null },
+  }
+  return { status, headers: details.headers ?? {}, body: JSON.stringify(body) }
+}
+
+/**
+ * Maps anything a call threw to OpenAI's error shape: an {@link LlmError}'s status (a
+ * `ValidationError` → 400 with `param` naming the field), `retry-after` for rate limits, 502 for an
+ * unreachable upstream, 500 for an error that is not an LLM error.
+ *
+ * @example
+ * ```ts
+ * try { await client.chat(body) } catch (error) {
+ *   const { status, headers, body } = toOpenAiError(error)
+ *   response.writeHead(status, { 'content-type': 'application/json', ...headers }).end(body)
+ * }
+ * ```
+ */
+export function toOpenAiError(thrown: unknown): OpenAiErrorResponse {
+  if (!isLlmError(thrown)) {
+    const message = thrown instanceof Error ? thrown.message : String(thrown)
+    return openAiError(500, message || 'Internal error in the proxy.', { code: 'internal_error' })
+  }
+  const error = thrown as LlmError & { retryAfterMs?: number }
+  if (isValidationError(thrown)) return openAiError(400, thrown.message, { param: thrown.path || null, code: thrown.code ?? 'invalid_request' })
+  if (isAbortError(thrown)) return openAiError(499, error.message, { type: 'cancelled', code: 'cancelled' })
+  // No status means the upstream could not be reached: a gateway error, which clients retry.
+  const status = error.status ?? (error.name === 'APIConnectionError' ? 502 : 500)
+  const headers: Record<string, string> = {}
+  if (typeof error.retryAfterMs === 'number') {
+    headers['retry-after-ms'] = String(Math.ceil(error.retryAfterMs))
+    headers['retry-after'] = String(Math.ceil(error.retryAfterMs / 1000))
+  }
+  return openAiError(status, error.message, { param: error.param ?? null, code: error.code ?? null, headers })
+}
+
+/** The SSE event a stream that fails after its first chunk ends with (OpenAI SDKs raise it as an APIError). */
+export function streamErrorEvent(thrown: unknown): string {
+  return `data: ${toOpenAiError(thrown).body}\n\n`
+}

@@ -1,0 +1,164 @@
+/**
+ * Model names to deployments. A request names a `model_name`; the router picks one of its
+ * deployments (weighted random, LiteLLM's simple-shuffle) and, when that deployment fails in a way
+ * another might not, falls back to the next, inside the onion so outer layers see one call.
+ */
+import { defineRepeatingMiddleware } from '../compose'
+import type { Context } from '../context'
+import { isAbortError, isLlmError, isValidationError, NotFoundError, type LlmError } from '../errors'
+import type { Middleware } from '../types'
+import type { ModelDeployment } from './config'
+import type { DeploymentTarget } from './providers'
+
+/** One deployment, ready to route to. */
+export interface RoutedDeployment {
+  deployment: ModelDeployment
+  target: DeploymentTarget
+  /** The `model_info` object every call served by this deployment carries (identity matters). */
+  modelInfo: Record<string, unknown>
+}
+
+/** The deployments answering one `model_name`. */
+export interface ModelGroup {
+  name: string
+  deployments: RoutedDeployment[]
+  /** `openai/*` matches `openai/` + anything; the matched part replaces `*` in the target. */
+  wildcardPrefix?: string
+  /** The first deployment to try: weighted random among several. */
+  pick(): RoutedDeployment
+}
+
+/** Finds model groups and provides the routing layer. */
+export interface Router {
+  /** The group serving `model`, exact names first, then the longest wildcard. */
+  find(model: string): ModelGroup | undefined
+  /** Every configured model name, in config order. */
+  readonly modelNames: string[]
+  /** The innermost layer: sends each attempt to a deployment, falling back between them. */
+  readonly layer: Middleware
+}
+
+/**
+ * Builds the router of a config's deployments.
+ *
+ * @example
+ * ```ts
+ * const router = createRouter(config.models, targets)
+ * client.use(router.layer)
+ * router.find('gpt-3.5-turbo')?.pick().deployment.model // 'mock/gpt-3.5-turbo'
+ * ```
+ */
+export function createRouter(deployments: ReadonlyArray<ModelDeployment>, targets: ReadonlyMap<ModelDeployment, DeploymentTarget>): Router {
+  const exact = new Map<string, ModelGroup>()
+  const wildcards: ModelGroup[] = []
+  const byName = new Map<string, RoutedDeployment[]>()
+  for (const deployment of deployments) {
+    const list = byName.get(deployment.modelName) ?? []
+    list.push({ deployment, target: targets.get(deployment)!, modelInfo: deployment.modelInfo })
+    byName.set(deployment.modelName, list)
+  }
+  for (const [name, list] of byName) {
+    const star = name.indexOf('*')
+    const group = createGroup(name, list, star === -1 ? undefined : name.slice(0, star))
+    if (group.wildcardPrefix === undefined) exact.set(name, group)
+    else wildcards.push(group)
+  }
+  wildcards.sort((left, right) => right.wildcardPrefix!.length - left.wildcardPrefix!.length)
+
+  const find = (model: string): ModelGroup | undefined => {
+    const group = exact.get(model)
+    if (group) return group
+    for (const wildcard of wildcards) if (model.startsWith(wildcard.wildcardPrefix!)) return wildcard
+    return undefined
+  }
+
+  const layer = defineRepeatingMiddleware(async function router(ctx, _next, inner) {
+    const request = ctx.request as Record<string, unknown>
+    const requested = ctx.request.model
+    const group = find(requested)
+    if (!group) throw unknownModel(requested, [...byName.keys()])
+    const order = attemptOrder(group, ctx.modelInfo)
+    let added: string[] = []
+    for (let index = 0; ; index++) {
+      const routed = order[index]!
+      ctx.modelInfo = routed.modelInfo
+      for (const key of added) delete request[key]
+      added = applyDefaults(request, routed.deployment.defaults)
+      request.model = targetModel(routed.target, group, requested)
+      try {
+        await inner()
+        return
+      } catch (error) {
+        if (index === order.length - 1 || !canFallBack(error, ctx)) throw error
+        ctx.attempt++
+      } finally {
+        // Outer layers keep seeing the model name the client asked for.
+        request.model = requested
+      }
+    }
+  })
+
+  return { find, modelNames: [...byName.keys()], layer }
+}
+
+function createGroup(name: string, deployments: RoutedDeployment[], wildcardPrefix: string | undefined): ModelGroup {
+  const weights = deployments.map((routed) => routed.deployment.weight)
+  const total = weights.reduce((sum, weight) => sum + weight, 0)
+  const pick =
+    deployments.length === 1
+      ? () => deployments[0]!
+      : () => {
+          let point = Math.random() * total
+          for (let index = 0; index < deployments.length; index++) {
+            point -= weights[index]!
+            if (point < 0) return deployments[index]!
+          }
+          return deployments[deployments.length - 1]!
+        }
+  return { name, deployments, wildcardPrefix, pick }
+}
+
+/** The deployment the call started with (named by its `modelInfo`) first, then the others in config order. */
+function attemptOrder(group: ModelGroup, modelInfo: Record<string, unknown> | undefined): RoutedDeployment[] {
+  const all = group.deployments
+  if (all.length === 1) return all
+  const first = all.find((routed) => routed.modelInfo === modelInfo) ?? group.pick()
+  return [first, ...all.filter((routed) => routed !== first)]
+}
+
+function applyDefaults(request: Record<string, unknown>, defaults: Record<string, unknown>): string[] {
+  const added: string[] = []
+  for (const key in defaults) {
+    if (request[key] !== undefined) continue
+    request[key] = defaults[key]
+    added.push(key)
+  }
+  return added
+}
+
+function targetModel(target: DeploymentTarget, group: ModelGroup, requested: string): string {
+  const model = group.wildcardPrefix === undefined ? target.providerModel : target.providerModel.replace('*', requested.slice(group.wildcardPrefix.length))
+  return `${target.providerKey}/${model}`
+}
+
+/**
+ * Another deployment may succeed where this one failed: rate limits, timeouts, server and connection
+ * errors, and a deployment's own 401/403/404. A bad request fails everywhere; a cancel or a stream
+ * that already reached the client must not be repeated.
+ */
+function canFallBack(error: unknown, ctx: Context): boolean {
+  if (ctx.signal.aborted || ctx.chunksDelivered > 0) return false
+  if (!isLlmError(error) || isAbortError(error) || isValidationError(error)) return false
+  const { status, retryable } = error as LlmError
+  return status === undefined || status === 401 || status === 403 || status === 404 || retryable
+}
+
+function unknownModel(model: string, names: string[]): NotFoundError {
+  return new NotFoundError(modelNotFoundMessage(model, names), { model, code: 'model_not_found', param: 'model', retryable: false })
+}
+
+/** The message of a 404 for an unknown model, listing (up to 20 of) the configured names. */
+export function modelNotFoundMessage(model: string, names: ReadonlyArray<string>): string {
+  const shown = names.slice(0, 20).join(', ') + (names.length > 20 ? `, and ${names.length - 20} more` : '')
+  return `The model "${model}" is not served by this proxy. Available models: ${shown}. Add it to model_list in the config, or ask GET /v1/models.`
+}
