@@ -76,4 +76,7 @@ export { createDeliveryQueue, DeliveryError } from './delivery-queue'
 export type { DropInfo, DropReason, SinkStats } from './delivery-queue'
 export { CustomLogger } from './custom-logger'
 export type { LoggerKwargs, LoggerMethods, LoggerResponse, ProxyServerRequest } from './custom-logger'
+// The proxy: createProxyServer loads the server (and the integrations a config may name) only when called.
+export { createProxyServer, loadConfig, parseConfig, ConfigError } from './proxy/index'
+export type { ProxyServer, ProxyServerOptions, ProxyAddress, ProxyConfig, ModelDeployment, LoadConfigOptions } from './proxy/index'
 export type { ClientServices, HookErrorHandler } from './services'
