@@ -1,0 +1,32 @@
+/**
+ * OpenTelemetry ids for our calls. Backends reject a whole batch for one malformed id (Langfuse
+ * does), so every id is exactly 32 or 16 lower-case hex digits and never all zeros.
+ */
+import { createHash, randomBytes } from 'node:crypto'
+
+const traceIdPattern = /^[0-9a-f]{32}$/
+const invalidTraceId = '0'.repeat(32)
+
+/**
+ * The 32-hex trace id of a call's trace id: used as it is when it already is one (or a UUID, such as
+ * our call ids), else derived from it by hashing, so calls that share `metadata.trace_id` share a trace.
+ *
+ * @example
+ * ```ts
+ * toOtelTraceId('0b8e5c1e-7f6d-4b7a-9c55-2f1e8d4c3b2a') // '0b8e5c1e7f6d4b7a9c552f1e8d4c3b2a'
+ * toOtelTraceId('checkout-42')                           // 32 hex digits, the same every time
+ * ```
+ */
+export function toOtelTraceId(traceId: string): string {
+  const compact = traceId.toLowerCase().replaceAll('-', '')
+  if (traceIdPattern.test(compact) && compact !== invalidTraceId) return compact
+  return createHash('sha256').update(traceId).digest('hex').slice(0, 32)
+}
+
+/** A random 16-hex span id. */
+export function randomSpanId(): string {
+  for (;;) {
+    const id = randomBytes(8).toString('hex')
+    if (id !== '0000000000000000') return id
+  }
+}

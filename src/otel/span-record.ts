@@ -1,0 +1,95 @@
+/**
+ * A finished call as a tree of spans: the call's span and, when retry or fallback made several
+ * attempts, one child span per attempt. Built once from the event, then written through whichever
+ * tracer the layer uses (the application's, or a preset's private one).
+ */
+import type * as Api from '@opentelemetry/api'
+import type { CallEvent } from '../event'
+import { attemptAttributes, genAiAttributes, genAiSpanName, providerModelOf, type SpanAttributes } from './attributes'
+
+/** One span to write, times in epoch milliseconds. */
+export interface SpanRecord {
+  name: string
+  start: number
+  end: number
+  attributes: SpanAttributes
+  error?: { type: string; message: string; stack?: string }
+}
+
+/** The call's span and its attempt children. */
+export interface CallSpanTree extends SpanRecord {
+  attempts: SpanRecord[]
+}
+
+export interface CallSpanOptions {
+  captureContent: boolean
+  /** The model the provider was asked for (`ctx.model`). */
+  requestModel?: string
+  /** The attempts made inside the layer (the event's attempts from the layer's first one on). */
+  attempts?: CallEvent['attempts']
+  /** Service-specific attributes added to the call's span (`langfuse.*`). */
+  extraAttributes?: (event: CallEvent) => SpanAttributes
+}
+
+/**
+ * The span tree of a finished call. A single attempt is the call's span itself; several become
+ * children, so a retried call shows each try with its own time and error under one parent.
+ */
+export function callSpanTree(event: CallEvent, options: CallSpanOptions): CallSpanTree {
+  const requestModel = options.requestModel ?? providerModelOf(event.model, event.provider)
+  const attributes = genAiAttributes(event, { captureContent: options.captureContent, requestModel })
+  if (options.extraAttributes) Object.assign(attributes, options.extraAttributes(event))
+  const attempts = options.attempts ?? event.attempts
+  return {
+    name: genAiSpanName(event.type, requestModel),
+    start: event.startTime,
+    end: event.endTime,
+    attributes,
+    error: event.error,
+    attempts:
+      attempts.length > 1
+        ? attempts.map((attempt) => ({
+            name: genAiSpanName(event.type, providerModelOf(attempt.model, attempt.provider)),
+            start: attempt.start,
+            end: attempt.end ?? event.endTime,
+            attributes: attemptAttributes(attempt, event.type),
+            error: attempt.error,
+          }))
+        : [],
+  }
+}
+
+/**
+ * Completes `span` (already started at the call's start) from `tree`: final name and attributes,
+ * error status, attempt children under it, and its end at the call's end.
+ */
+export function completeCallSpan(
+  api: typeof Api,
+  tracer: Api.Tracer,
+  span: Api.Span,
+  tree: CallSpanTree,
+  parentContext: Api.Context,
+): void {
+  try {
+    span.updateName(tree.name)
+    span.setAttributes(tree.attributes)
+    markOutcome(api, span, tree)
+    if (tree.attempts.length > 0) {
+      const context = api.trace.setSpan(parentContext, span)
+      for (const attempt of tree.attempts) {
+        const child = tracer.startSpan(attempt.name, { kind: api.SpanKind.CLIENT, startTime: attempt.start, attributes: attempt.attributes }, context)
+        markOutcome(api, child, attempt)
+        child.end(attempt.end)
+      }
+    }
+  } finally {
+    // A span left open is never exported: end it whatever went wrong above.
+    span.end(tree.end)
+  }
+}
+
+function markOutcome(api: typeof Api, span: Api.Span, record: SpanRecord): void {
+  if (!record.error) return
+  span.setStatus({ code: api.SpanStatusCode.ERROR, message: record.error.message })
+  span.recordException({ name: record.error.type, message: record.error.message, stack: record.error.stack }, record.end)
+}
