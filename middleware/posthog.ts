@@ -99,6 +99,8 @@ export function toPosthogEvent(event: CallEvent): PosthogEvent {
   }
   if (event.ttftMs !== undefined) properties.$ai_time_to_first_token = event.ttftMs / 1000
   if (event.apiBase !== undefined) properties.$ai_base_url = event.apiBase
+  const parentId = event.metadata.parent_id ?? event.metadata.parent_run_id
+  if (typeof parentId === 'string') properties.$ai_parent_id = parentId
   if (event.error) {
     properties.$ai_is_error = true
     properties.$ai_error = `${event.error.type}: ${event.error.message}`

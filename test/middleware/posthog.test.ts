@@ -4,7 +4,7 @@ import { posthog, type PosthogEvent } from 'llm-onion/middleware/posthog'
 import { startReceiver, type Receiver } from '../fakes/receiver'
 
 const http = { method: 'POST', url: '/v1/chat/completions', headers: { authorization: 'Bearer sk-secret' } }
-const metadata = { api_key: 'sk-secret', authorization: 'Bearer sk-secret', team: 'search' }
+const metadata = { api_key: 'sk-secret', authorization: 'Bearer sk-secret', team: 'search', parent_id: 'agent-run-1' }
 const prompt = [{ role: 'user' as const, content: 'What is the capital of France?' }]
 
 /** A success, a streamed success and a failure, then a flush. */
@@ -58,6 +58,7 @@ describe('posthog()', () => {
       $ai_http_status: 200,
       $ai_base_url: 'mock://local',
       $ai_span_id: success.uuid,
+      $ai_parent_id: 'agent-run-1',
       team: 'search',
     })
     expect(success.properties.$ai_latency).toBeGreaterThanOrEqual(0)
