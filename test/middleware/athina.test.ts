@@ -35,6 +35,7 @@ describe('athina()', () => {
       expect(request.path).toBe('/api/v2/log/inference')
       expect(request.headers['athina-api-key']).toBe('athina-key')
       expect(request.headers['content-type']).toBe('application/json')
+      expect(request.headers['content-encoding']).toBeUndefined()
     }
     const [success, streamed, failure] = receiver.requests.map((request) => request.json as AthinaInference)
 

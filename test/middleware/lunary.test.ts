@@ -38,6 +38,7 @@ describe('lunary()', () => {
       expect(request.path).toBe('/v1/runs/ingest')
       expect(request.headers.authorization).toBe('Bearer lunary-public')
       expect(request.headers['content-type']).toBe('application/json')
+      expect(request.headers['content-encoding']).toBeUndefined()
     }
     const events = eventsOf(receiver)
     expect(events.map((event) => event.event)).toEqual(['start', 'end', 'start', 'end', 'start', 'error'])

@@ -39,6 +39,7 @@ describe('posthog()', () => {
       expect(request.path).toBe('/batch/')
       expect(request.headers['content-type']).toBe('application/json')
       expect(request.headers.authorization).toBeUndefined()
+      expect(request.headers['content-encoding']).toBeUndefined()
       expect((request.json as { api_key: string }).api_key).toBe('phc_test')
     }
     const [success, streamed, failure] = eventsOf(receiver)

@@ -44,6 +44,7 @@ describe('slack()', () => {
     const request = receiver.requests[0]!
     expect(request.path).toBe('/services/T0/B0/x')
     expect(request.headers['content-type']).toBe('application/json')
+    expect(request.headers['content-encoding']).toBeUndefined()
     const message = request.json as SlackMessage
     expect(message.text).toMatch(/^LLM call failed: RateLimitError on mock\/echo \(mock\), call [0-9a-f-]{36}, user user-7$/)
     const blocks = message.blocks as unknown as KnownBlock[]
