@@ -38,7 +38,16 @@ const costLayerOptionsSchema = z
   })
   .strict()
 
-/** A call was refused by `cost({ maxCostUsd })` before it was sent (status 400, not retryable). */
+/**
+ * A call was refused by `cost({ maxCostUsd })` before it was sent (status 400, not retryable).
+ *
+ * @example
+ * ```ts
+ * try { await client.chat(request) } catch (error) {
+ *   if (error instanceof BudgetExceededError) console.log(`would cost up to $${error.estimatedCostUsd}`)
+ * }
+ * ```
+ */
 export class BudgetExceededError extends LlmError {
   /** The worst-case cost of the refused call, in USD. */
   readonly estimatedCostUsd: number

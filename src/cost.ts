@@ -105,7 +105,15 @@ export function createPriceBook(options: CostOptions = {}): PriceBook {
   }
 }
 
-/** The USD cost of `usage` at `entry`'s prices, or undefined when the price is unknown. */
+/**
+ * The USD cost of `usage` at `entry`'s prices, or undefined when the price is unknown.
+ *
+ * @example
+ * ```ts
+ * const entry = createPriceBook().lookup('openai', 'openai/gpt-4o-mini', 'gpt-4o-mini')
+ * priceUsage(entry, { inputTokens: 1_000_000, outputTokens: 0, totalTokens: 1_000_000 }) // { input: 0.15, output: 0, total: 0.15 }
+ * ```
+ */
 export function priceUsage(entry: PriceEntry, usage: Usage): Cost | undefined {
   if (entry.kind === 'unknown') return undefined
   const inputTokens = usage.inputTokens

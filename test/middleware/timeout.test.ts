@@ -130,6 +130,23 @@ describe('timeout()', () => {
     expect(vi.getTimerCount()).toBe(0)
   })
 
+  it('fails a stream whose time ran out while the caller held a chunk, on the caller next read', async () => {
+    vi.useFakeTimers()
+    const provider = watchedMock({})
+    const log: string[] = []
+    client = createClient({ providers: { mock: provider } }).use(outcomeOf(log, 'outer'), timeout({ ms: 1000 }))
+    const iterator = client.stream({ model: 'mock/x', messages, mock_response: 'one two three' })
+    expect((await iterator.next()).value.choices[0].delta.content).toBe('one')
+    await vi.advanceTimersByTimeAsync(1000)
+    expect(provider.signals[0]!.aborted).toBe(true)
+    const error = await (async () => {
+      for (;;) if ((await iterator.next()).done) return undefined
+    })().catch((thrown: unknown) => thrown)
+    expect(error).toBeInstanceOf(TimeoutError)
+    expect(log).toEqual(['outer: TimeoutError'])
+    expect(vi.getTimerCount()).toBe(0)
+  })
+
   it('lets a long stream through while every gap between chunks stays under chunkGapMs', async () => {
     vi.useFakeTimers()
     client = createClient({ providers: { mock: mock({ chunkDelayMs: 600 }) } }).use(timeout({ firstChunkMs: 100, chunkGapMs: 1000 }))
