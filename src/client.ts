@@ -222,7 +222,12 @@ export class Client {
     const signal = options.signal
     if (signal) {
       if (signal.aborted) abortController.abort(new AbortError('The call was cancelled before it started.'))
-      else signal.addEventListener('abort', () => abortController.abort(new AbortError()), { once: true })
+      else {
+        const onAbort = () => abortController.abort(new AbortError())
+        signal.addEventListener('abort', onAbort, { once: true })
+        // A long-lived signal reused across calls must not collect one listener per call.
+        callerSignalCleanups.set(abortController, () => signal.removeEventListener('abort', onAbort))
+      }
     }
     return new Context({
       type,
@@ -249,6 +254,7 @@ export class Client {
       throw thrown
     } finally {
       ctx.timing.end = Date.now()
+      callerSignalCleanups.get(ctx.abortController)?.()
     }
   }
 
@@ -295,6 +301,7 @@ export class Client {
 
 const streamChannels = new WeakMap<Context, ChunkChannel>()
 const providerCalls = new WeakMap<Context, number>()
+const callerSignalCleanups = new WeakMap<AbortController, () => void>()
 
 /** Reads the provider's stream, passing each chunk through the `onChunk` functions to the caller. */
 async function streamFromProvider(ctx: Context, provider: Provider, request: ChatRequest, call: ProviderCall): Promise<void> {

@@ -196,3 +196,19 @@ describe('streams inside the onion', () => {
     await expect(call).rejects.toSatisfy(isAbortError)
   })
 })
+
+describe('the caller signal', () => {
+  it('does not keep a listener on a long-lived signal once calls are over', async () => {
+    const controller = new AbortController()
+    let listeners = 0
+    const signal = controller.signal
+    const add = signal.addEventListener.bind(signal)
+    const remove = signal.removeEventListener.bind(signal)
+    signal.addEventListener = ((...args: Parameters<typeof add>) => { listeners++; add(...args) }) as typeof add
+    signal.removeEventListener = ((...args: Parameters<typeof remove>) => { listeners--; remove(...args) }) as typeof remove
+    client = createClient()
+    for (let index = 0; index < 5; index++) await client.chat({ model: 'mock/x', messages }, { signal })
+    for await (const _chunk of client.stream({ model: 'mock/x', messages }, { signal })) void _chunk
+    expect(listeners).toBe(0)
+  })
+})
