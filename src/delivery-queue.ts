@@ -130,6 +130,13 @@ const optionsSchema = z.object({
 
 type Settings = z.output<typeof optionsSchema>
 
+const optionsWhat = 'createDeliveryQueue() options (createClient({ queue }))'
+
+/** Checks queue options without creating a queue, so `createClient()` can fail early on a bad one. */
+export function validateDeliveryQueueOptions(options: DeliveryQueueOptions): void {
+  validate(optionsSchema, options, optionsWhat)
+}
+
 interface Entry {
   item: unknown
   seq: number
@@ -167,7 +174,7 @@ interface FlushWaiter {
  * ```
  */
 export function createDeliveryQueue(options: DeliveryQueueOptions = {}): DeliveryQueue {
-  const settings: Settings = validate(optionsSchema, options, 'createDeliveryQueue() options (createClient({ queue }))')
+  const settings: Settings = validate(optionsSchema, options, optionsWhat)
   const states = new Map<Sink<unknown>, SinkState>()
   const statsByName = new Map<string, SinkStats>()
   const waiters: FlushWaiter[] = []
@@ -222,8 +229,13 @@ export function createDeliveryQueue(options: DeliveryQueueOptions = {}): Deliver
       state.inFlight++
       void deliver(state, batch)
     }
-    if (buffered(state) === 0) stopTimer(state)
-    else if (!state.timer && !closed) startTimer(state)
+    if (buffered(state) > 0) {
+      if (!state.timer && !closed) startTimer(state)
+      return
+    }
+    stopTimer(state)
+    // An idle sink is forgotten (its counters stay, by name), so sinks made per call cannot pile up.
+    if (state.inFlight === 0) states.delete(state.sink)
   }
 
   function startTimer(state: SinkState): void {

@@ -1,4 +1,4 @@
-import { createDeliveryQueue, type DeliveryQueue, type DeliveryQueueOptions } from './delivery-queue'
+import { createDeliveryQueue, validateDeliveryQueueOptions, type DeliveryQueue, type DeliveryQueueOptions } from './delivery-queue'
 import type { RedactOptions } from './redact'
 
 /** Reports an error thrown by an isolated hook (observer, CustomLogger, integration). */
@@ -37,6 +37,8 @@ export function createServices(options: {
   const flushers: Array<() => Promise<void> | void> = []
   const warned = new Set<string>()
   let queue: DeliveryQueue | undefined
+  // The queue is made on first use; its options are checked now, so a bad one fails createClient().
+  if (options.queue) validateDeliveryQueueOptions(options.queue)
   const reportHookError: HookErrorHandler =
     options.onHookError ??
     ((error, hook) => {

@@ -207,8 +207,9 @@ describe('delivery queue', () => {
     warn.mockRestore()
   })
 
-  it('rejects invalid options naming the field', () => {
+  it('rejects invalid options naming the field, already at createClient()', () => {
     expect(() => createDeliveryQueue({ maxSize: 0 })).toThrow(/maxSize/)
+    expect(() => createClient({ queue: { retries: -1 } })).toThrow(/queue.*retries/)
   })
 
   it('is drained by client.flush() and stopped by client.close()', async () => {
