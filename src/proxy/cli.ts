@@ -6,7 +6,7 @@
 import { parseArgs } from 'node:util'
 import { isValidationError } from '../errors'
 import { ConfigError } from './config'
-import { buildProxyServer, type ProxyAddress, type ProxyServer } from './server'
+import type { ProxyAddress, ProxyServer } from './server'
 
 const usage = `Usage: llm-onion serve [options]
 
@@ -43,6 +43,8 @@ async function main(argv: string[]): Promise<void> {
   }
   const port = integerOption(values.port ?? process.env.PORT ?? '4000', '--port', 65_535)
   const gracePeriodMs = integerOption(values['grace-period'] ?? '30', '--grace-period', 86_400) * 1000
+  // Loaded only to serve: --help and argument errors answer without loading every integration.
+  const { buildProxyServer } = await import('./server')
   const proxy = await buildProxyServer({ config: values.config, logs: values.logs ?? false, gracePeriodMs })
   let address: ProxyAddress
   try {

@@ -1,0 +1,112 @@
+/**
+ * The `llm-onion` command's life cycle: the docs' curl example against the guide's config, a
+ * graceful SIGTERM in the middle of a stream, and start-up failures that name what to fix.
+ */
+import { execFile } from 'node:child_process'
+import { mkdtempSync, readFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { promisify } from 'node:util'
+import OpenAI from 'openai'
+import { afterAll, describe, expect, it } from 'vitest'
+import { startReceiver, type Receiver } from '../fakes/receiver'
+import { eventually, readRecords, repositoryRoot, runCli, spawnProxy, withMock, type SpawnedProxy } from './fixtures/spawn-proxy'
+
+const started: SpawnedProxy[] = []
+const receivers: Receiver[] = []
+
+afterAll(async () => {
+  await Promise.all(started.map((proxy) => proxy.stop()))
+  await Promise.all(receivers.map((receiver) => receiver.close()))
+})
+
+describe('llm-onion serve', () => {
+  it("runs the docs' curl example against the guide's config, and the callback module prints its success line", async () => {
+    const proxy = await spawnProxy(['--config', 'examples/proxy/config.yaml'])
+    started.push(proxy)
+    const docs = readFileSync(join(repositoryRoot, 'docs/proxy.md'), 'utf8')
+    const command = /```bash\n(curl -X POST http:\/\/localhost:4000[\s\S]*?)```/.exec(docs)?.[1]
+    expect(command, 'docs/proxy.md has the curl example').toBeDefined()
+    // The same request, sent to the port this test's proxy got.
+    const { stdout } = await promisify(execFile)('sh', ['-c', command!.replace('http://localhost:4000', proxy.url)])
+    const reply = JSON.parse(stdout)
+    expect(reply.choices[0].message.content).toBe('This is a mock reply to: Test proxy callback')
+    await eventually(() => proxy.output().includes('[PROXY HANDLER]: Success!'))
+    expect(proxy.output()).toContain(`[PROXY_INFO] Original Request URL: ${proxy.url}/chat/completions`)
+    expect(proxy.output()).toContain('[PROXY_INFO] Configured Model Info: {"team":"guide-examples","max_tokens":4096')
+  })
+
+  it('on SIGTERM lets a stream in flight finish, flushes the exporter and the async hooks, and exits 0', async () => {
+    const helicone = await startReceiver()
+    receivers.push(helicone)
+    const logFile = join(mkdtempSync(join(tmpdir(), 'llm-onion-sigterm-')), 'callbacks.jsonl')
+    const proxy = await spawnProxy(['--config', 'test/proxy/fixtures/litellm-config.yaml'], {
+      PROXY_TEST_MASTER_KEY: 'sk-sigterm',
+      PROXY_TEST_LOG: logFile,
+      // The success hook writes only after this delay: exiting before it would lose the line.
+      PROXY_TEST_SUCCESS_DELAY_MS: '400',
+      HELICONE_API_KEY: 'sk-helicone-test',
+      HELICONE_API_BASE: helicone.url,
+    })
+    started.push(proxy)
+    const openai = new OpenAI({ baseURL: `${proxy.url}/v1`, apiKey: 'sk-sigterm', maxRetries: 0 })
+    const stream = await openai.chat.completions.create(
+      withMock(
+        {
+          model: 'slow-model',
+          messages: [{ role: 'user', content: 'keep going' }],
+          stream: true,
+          user: 'sigterm-user',
+        },
+        { mock_response: 'one two three four five six' },
+      ),
+    )
+    let text = ''
+    let signalled = false
+    for await (const chunk of stream) {
+      text += chunk.choices[0]?.delta?.content ?? ''
+      if (!signalled) {
+        signalled = true
+        proxy.child.kill('SIGTERM')
+      }
+    }
+    expect(text).toBe('one two three four five six')
+    expect(await proxy.exited).toBe(0)
+    expect(proxy.output()).toContain('SIGTERM: no new connections')
+    const success = readRecords(logFile).find((record) => record.hook === 'success' && record.user === 'sigterm-user')
+    expect(success?.content).toBe('one two three four five six')
+    expect(helicone.requests.some((request) => request.path === '/custom/v1/log' && request.text.includes('one two three four five six'))).toBe(true)
+  })
+
+  it('exits 1 on an invalid config, naming the file and every wrong path', async () => {
+    const { code, output } = await runCli(['serve', '--config', 'test/proxy/fixtures/bad-config.yaml', '--port', '0'])
+    expect(code).toBe(1)
+    expect(output).toContain(join(repositoryRoot, 'test/proxy/fixtures/bad-config.yaml'))
+    expect(output).toContain('model_list[0].litellm_params.model: provider "anthropic" is not supported')
+    expect(output).toContain('model_list[1].litellm_params.model: is required')
+    expect(output).not.toContain('    at ')
+  })
+
+  it('exits 1 when the callback export is missing, naming the file, the export and what it exports', async () => {
+    const { code, output } = await runCli(['serve', '--config', 'test/proxy/fixtures/missing-export.yaml', '--port', '0'], { PROXY_TEST_LOG: join(tmpdir(), 'unused.jsonl') })
+    expect(code).toBe(1)
+    expect(output).toContain(join(repositoryRoot, 'test/proxy/fixtures/recording_callbacks.ts'))
+    expect(output).toContain('has no export "recorder_instance"')
+    expect(output).toContain('It exports: recorder')
+  })
+
+  it('exits 1 when the config file does not exist, naming the path', async () => {
+    const { code, output } = await runCli(['serve', '--config', 'no/such/config.yaml'])
+    expect(code).toBe(1)
+    expect(output).toContain(`Cannot read the proxy config ${join(repositoryRoot, 'no/such/config.yaml')}: no such file`)
+  })
+
+  it('prints usage for --help and for an unknown command', async () => {
+    const help = await runCli(['--help'])
+    expect(help.code).toBe(0)
+    expect(help.output).toContain('Usage: llm-onion serve [options]')
+    const wrong = await runCli(['start'])
+    expect(wrong.code).toBe(1)
+    expect(wrong.output).toContain('unknown command "start"; the command is serve')
+  })
+})
