@@ -1,4 +1,4 @@
-import { afterEach, describe, expect, it } from 'vitest'
+import { afterEach, describe, expect, it, vi } from 'vitest'
 import { createClient, defineRepeatingMiddleware, type Client } from '../../src/index'
 import { observer } from '../../middleware/observer'
 import type { CallEvent } from '../../src/event'
@@ -177,6 +177,19 @@ describe('observer', () => {
     expect(outside.map((attempt) => attempt.status)).toEqual(['failure', 'success'])
     expect(inside.map((attempt) => attempt.status)).toEqual(['failure', 'success'])
     expect(insideSuccesses).toEqual([2])
+  })
+
+  it('leaves no timer behind once its async hooks have settled', async () => {
+    vi.useFakeTimers()
+    try {
+      const { client } = clientRecordingHookErrors()
+      client.use(observer({ onStart: async () => {}, onSuccess: async () => {} }))
+      await client.chat({ model: 'mock/x', messages })
+      await client.flush()
+      expect(vi.getTimerCount()).toBe(0)
+    } finally {
+      vi.useRealTimers()
+    }
   })
 
   it('gives its hooks a redacted event when asked', async () => {
