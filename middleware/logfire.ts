@@ -5,7 +5,7 @@
 import { z } from 'zod'
 import type { CallEvent } from '../src/event'
 import { readBaseUrl, requireSetting } from '../src/integration-options'
-import type { SpanAttributes } from '../src/otel/attributes'
+import { providerModelOf, type SpanAttributes } from '../src/otel/attributes'
 import { defineOtlpExporter, otlpPresetOptionsSchema, serviceNameOf } from '../src/otel/otlp-exporter'
 import type { Middleware } from '../src/types'
 import { validate } from '../src/validate'
@@ -77,7 +77,7 @@ const errorLevel = 17
 
 /** The `logfire.*` attributes its UI reads: the line shown for the span and, on failure, the error level. */
 export function logfireAttributes(event: CallEvent): SpanAttributes {
-  const model = event.responseModel ?? event.model
+  const model = event.responseModel ?? providerModelOf(event.model, event.provider)
   const tokens = event.usage ? `, ${event.usage.inputTokens} in / ${event.usage.outputTokens} out` : ''
   const outcome = event.error ? `failed: ${event.error.type}` : `${event.latencyMs} ms${tokens}`
   const attributes: SpanAttributes = { 'logfire.msg': `${event.type === 'embedding' ? 'embeddings' : 'chat'} ${model} ${outcome}` }

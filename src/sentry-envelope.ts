@@ -109,14 +109,13 @@ export function sentryEventId(): string {
 }
 
 /**
- * The envelope of one event: envelope header, item header (with the payload's byte length), payload,
- * each on its own line.
+ * The envelope of one event: envelope header, item header, payload, each on its own line. Like
+ * Sentry's SDKs, the event item carries no `length`: JSON has no raw newline, so the line ends it.
  */
 export function buildEnvelope(event: SentryEvent, sentAt: Date = new Date()): string {
   const payload = JSON.stringify(event)
   const header = JSON.stringify({ event_id: event.event_id, sent_at: sentAt.toISOString(), sdk: event.sdk })
-  const itemHeader = JSON.stringify({ type: 'event', content_type: 'application/json', length: Buffer.byteLength(payload) })
-  return `${header}\n${itemHeader}\n${payload}\n`
+  return `${header}\n${JSON.stringify({ type: 'event' })}\n${payload}\n`
 }
 
 // `    at name (file:line:col)`, `    at file:line:col`, `    at async name (file:line:col)`.
