@@ -1,0 +1,169 @@
+/**
+ * Loading the proxy config: LiteLLM's file as it is, native names, `os.environ/` references, errors
+ * that name the path in the file's own words, callback modules, and the docs' configs.
+ */
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { parse } from 'yaml'
+import { describe, expect, it } from 'vitest'
+import { ConfigError, loadConfig, parseConfig } from 'llm-onion'
+import { loadCallback } from '../../src/proxy/callback-loader'
+import { defaultConfig } from '../../src/proxy/default-config'
+
+function configError(run: () => unknown): ConfigError {
+  try {
+    run()
+  } catch (error) {
+    expect(error).toBeInstanceOf(ConfigError)
+    return error as ConfigError
+  }
+  throw new Error('expected a ConfigError')
+}
+
+const tempFile = (name: string, text: string) => {
+  const file = join(mkdtempSync(join(tmpdir(), 'llm-onion-config-')), name)
+  writeFileSync(file, text)
+  return file
+}
+
+describe('proxy config', () => {
+  it("loads the guide's LiteLLM config unchanged", async () => {
+    const config = await loadConfig('examples/proxy/config.yaml')
+    expect(config.models.map((model) => [model.modelName, model.model])).toEqual([
+      ['gpt-3.5-turbo', 'mock/gpt-3.5-turbo'],
+      ['text-embedding-3-small', 'mock/text-embedding-3-small'],
+    ])
+    expect(config.models[0]!.modelInfo).toMatchObject({ team: 'guide-examples', max_tokens: 4096, id: expect.any(String) })
+    expect(config.callbacks).toEqual(['proxy_callbacks.proxy_logger_instance'])
+    expect(config.directory).toBe(join(process.cwd(), 'examples/proxy'))
+    expect(config.warnings).toEqual([])
+  })
+
+  it('accepts native names as aliases of the LiteLLM keys', () => {
+    const config = parseConfig({
+      models: [{ name: 'fast', params: { model: 'mock/fast' }, info: { tier: 'cheap' } }],
+      settings: { success: 'jsonLog', failure: ['consoleLog'], redact_messages: true },
+      server: { master_key: 'sk-native' },
+    })
+    expect(config.models[0]).toMatchObject({ modelName: 'fast', model: 'mock/fast', modelInfo: { tier: 'cheap' } })
+    expect(config).toMatchObject({ success: ['jsonLog'], failure: ['consoleLog'], redactMessages: true, masterKey: 'sk-native' })
+  })
+
+  it('refuses a setting given under both names, naming both', () => {
+    const error = configError(() => parseConfig({ model_list: [{ model_name: 'a', litellm_params: { model: 'mock/a' } }], models: [] }))
+    expect(error.message).toContain('models: give either model_list or models (the same setting), not both')
+  })
+
+  it("names every wrong path in the file's own key names", () => {
+    const error = configError(() =>
+      parseConfig({ models: [{ name: 'ok', params: { model: 'mock/ok' } }, { name: 'broken', params: { api_base: 'not a url' } }], settings: { callbacks: 'no_dot' } }),
+    )
+    expect(error.issues.map((issue) => issue.path)).toEqual(['models[1].params.model', 'models[1].params.api_base', 'settings.callbacks'])
+    expect(error.message).toContain('models[1].params.model: is required')
+    expect(error.message).toContain('settings.callbacks: must be module.instance')
+  })
+
+  it('resolves os.environ/ references, with environment_variables set first', () => {
+    const config = parseConfig(
+      {
+        model_list: [{ model_name: 'gpt', litellm_params: { model: 'openai/gpt-4o', api_key: 'os.environ/UPSTREAM_KEY', api_base: 'os.environ/UPSTREAM_BASE' } }],
+        general_settings: { master_key: 'os.environ/MASTER' },
+        environment_variables: { UPSTREAM_BASE: 'http://127.0.0.1:9/v1' },
+      },
+      { environment: { UPSTREAM_KEY: 'sk-from-env', MASTER: 'sk-master' } },
+    )
+    expect(config.models[0]).toMatchObject({ apiKey: 'sk-from-env', apiBase: 'http://127.0.0.1:9/v1' })
+    expect(config.masterKey).toBe('sk-master')
+  })
+
+  it('fails naming the path and the variable when an os.environ/ variable is not set', () => {
+    const error = configError(() =>
+      parseConfig({ model_list: [{ model_name: 'gpt', litellm_params: { model: 'openai/gpt-4o', api_key: 'os.environ/MISSING_KEY' } }] }, { environment: {} }),
+    )
+    expect(error.message).toContain('model_list[0].litellm_params.api_key: environment variable MISSING_KEY is not set')
+  })
+
+  it('takes the master key from LITELLM_MASTER_KEY when the file sets none, and says so', () => {
+    const config = parseConfig({ model_list: [{ model_name: 'a', litellm_params: { model: 'mock/a' } }] }, { environment: { LITELLM_MASTER_KEY: 'sk-env' } })
+    expect(config).toMatchObject({ masterKey: 'sk-env', masterKeySource: 'LITELLM_MASTER_KEY' })
+  })
+
+  it('refuses a provider llm-onion does not have, pointing at openai/ with api_base', () => {
+    const error = configError(() => parseConfig({ model_list: [{ model_name: 'claude', litellm_params: { model: 'anthropic/claude-3' } }] }))
+    expect(error.message).toContain('model_list[0].litellm_params.model: provider "anthropic" is not supported; use one of openai, gemini, mock')
+    expect(error.message).toContain('openai/<model> with api_base')
+  })
+
+  it('warns about keys it does not read instead of failing', () => {
+    const config = parseConfig({
+      model_list: [{ model_name: 'a', litellm_params: { model: 'mock/a', timeout: 30 } }],
+      litellm_settings: { drop_params: true },
+      router_settings: { routing_strategy: 'least-busy' },
+    })
+    expect(config.warnings).toEqual([
+      'model_list[0].litellm_params.timeout is not read by llm-onion and is ignored',
+      'litellm_settings.drop_params is not read by llm-onion and is ignored',
+      'router_settings.routing_strategy "least-busy" is not supported; simple-shuffle (weighted random) is used',
+    ])
+  })
+
+  it('gives the line and column of a YAML syntax error', async () => {
+    const file = tempFile('config.yaml', 'model_list:\n  - model_name: [unclosed\n')
+    await expect(loadConfig(file)).rejects.toThrow(new RegExp(`${file}: invalid YAML at line \\d+, column \\d+`))
+  })
+
+  it('serves mock models by default, and a provider only when its key is set', () => {
+    expect(parseConfig(defaultConfig({})).models.map((model) => model.modelName)).toEqual(['mock/*'])
+    const withKeys = parseConfig(defaultConfig({ OPENAI_API_KEY: 'sk-o', GEMINI_API_KEY: 'g' }), { environment: { OPENAI_API_KEY: 'sk-o', GEMINI_API_KEY: 'g' } })
+    expect(withKeys.models.map((model) => model.modelName)).toEqual(['mock/*', 'openai/*', 'gpt-*', 'o1*', 'o3*', 'o4*', 'text-embedding-*', 'gemini/*', 'gemini-*'])
+    expect(withKeys.models.find((model) => model.modelName === 'gpt-*')).toMatchObject({ model: 'openai/gpt-*', apiKey: 'sk-o' })
+  })
+})
+
+describe('callback modules', () => {
+  const directory = join(process.cwd(), 'test/proxy/fixtures')
+
+  it('loads module.instance from the .ts file next to the config', async () => {
+    process.env.PROXY_TEST_LOG ??= join(tmpdir(), 'llm-onion-unused.jsonl')
+    const loaded = await loadCallback('recording_callbacks.recorder', directory)
+    expect(loaded.file).toBe(join(directory, 'recording_callbacks.ts'))
+    expect(loaded.value?.constructor.name).toBe('RecordingHandler')
+  })
+
+  it('names the module file looked for and the script files found when it is missing', async () => {
+    const error = await loadCallback('proxy_handlers.instance', directory).then(() => new Error('loaded'), (caught: unknown) => caught as Error)
+    expect(error).toBeInstanceOf(ConfigError)
+    expect(error.message).toContain(`no file proxy_handlers{.ts,.mts,.cts,.mjs,.js,.cjs} in ${directory}`)
+    expect(error.message).toContain('recording_callbacks.ts')
+  })
+
+  it('refuses an exported class, showing how to export an instance', async () => {
+    const file = tempFile('handlers.mjs', 'export class AuditHandler { async asyncLogSuccessEvent() {} }\n')
+    const error = await loadCallback('handlers.AuditHandler', join(file, '..')).then(() => new Error('loaded'), (caught: unknown) => caught as Error)
+    expect(error.message).toContain('is the class AuditHandler, not an instance. Export an instance: export const AuditHandler = new AuditHandler()')
+  })
+})
+
+describe('docs/proxy.md', () => {
+  const docs = readFileSync('docs/proxy.md', 'utf8')
+  const blocks = [...docs.matchAll(/```yaml\n([\s\S]*?)```/g)].map((match) => match[1]!)
+
+  it('has config examples', () => {
+    expect(blocks.length).toBeGreaterThanOrEqual(3)
+  })
+
+  it.each(blocks.map((block, index) => [index + 1, block]))('yaml block %i is a valid config', (_index, block) => {
+    const names = [...String(block).matchAll(/os\.environ\/(\w+)/g)].map((match) => match[1]!)
+    const environment = Object.fromEntries(names.map((name) => [name, 'set-for-the-test']))
+    const config = parseConfig(parse(String(block)), { environment })
+    expect(config.models.length).toBeGreaterThan(0)
+    expect(config.warnings).toEqual([])
+  })
+
+  it('shows the example config as the file has it', () => {
+    const shown = blocks.find((block) => block.startsWith('# from examples/proxy/config.yaml'))!
+    const file = readFileSync('examples/proxy/config.yaml', 'utf8')
+    for (const line of shown.split('\n').slice(1)) expect(file).toContain(line)
+  })
+})

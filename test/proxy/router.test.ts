@@ -1,0 +1,149 @@
+/**
+ * Routing inside the proxy: several deployments of one model name (weighted pick, fallback on a
+ * failing deployment), wildcards, deployment defaults, and upstream connections kept alive. The proxy
+ * runs in-process with the official `openai` SDK as its client; OpenAI deployments point at local fakes.
+ */
+import { createServer, type Server } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import OpenAI from 'openai'
+import { afterEach, describe, expect, it, vi } from 'vitest'
+import { createProxyServer, parseConfig, type Context, type Middleware, type ProxyServer } from 'llm-onion'
+import { startOpenAIFake, type OpenAIFake } from '../fakes/openai-server'
+
+const cleanups: Array<() => Promise<void>> = []
+afterEach(async () => {
+  vi.restoreAllMocks()
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup()
+})
+
+/** Starts the proxy on a free port with `modelList`; `seen` collects the context of every finished call. */
+async function proxyWith(modelList: unknown[]): Promise<{ openai: OpenAI; seen: Context[]; proxy: ProxyServer }> {
+  const seen: Context[] = []
+  const watch: Middleware = async function watch(ctx, next) {
+    try {
+      await next()
+    } finally {
+      seen.push(ctx)
+    }
+  }
+  const proxy = await createProxyServer({ config: parseConfig({ model_list: modelList }), middleware: [watch] })
+  const { url } = await proxy.listen({ port: 0 })
+  cleanups.push(() => proxy.close())
+  return { openai: new OpenAI({ baseURL: `${url}/v1`, apiKey: 'unused', maxRetries: 0 }), seen, proxy }
+}
+
+async function openAIFake(): Promise<OpenAIFake> {
+  const fake = await startOpenAIFake()
+  cleanups.push(() => fake.close())
+  return fake
+}
+
+const messages = [{ role: 'user' as const, content: 'route me' }]
+
+describe('the proxy router', () => {
+  it('falls back to the next deployment of a model name when one answers 503, as one call to the layers', async () => {
+    const fake = await openAIFake()
+    fake.enqueue({ kind: 'error', status: 503, message: 'overloaded' })
+    const { openai, seen } = await proxyWith([
+      { model_name: 'smart', litellm_params: { model: 'openai/gpt-4o', api_base: fake.url, api_key: 'sk-upstream' }, model_info: { region: 'us' } },
+      { model_name: 'smart', litellm_params: { model: 'mock/smart', mock_response: 'from the second deployment' }, model_info: { region: 'eu' } },
+    ])
+    vi.spyOn(Math, 'random').mockReturnValue(0) // the weighted pick takes the first deployment
+    const reply = await openai.chat.completions.create({ model: 'smart', messages })
+    expect(reply.choices[0]?.message.content).toBe('from the second deployment')
+    expect(fake.requests).toHaveLength(1)
+    expect(seen).toHaveLength(1)
+    expect(seen[0]!.attempts.map((attempt) => [attempt.provider, attempt.status])).toEqual([['openai', 'failure'], ['mock', 'success']])
+    expect(seen[0]!.modelInfo).toMatchObject({ region: 'eu' })
+    expect(seen[0]!.request.model).toBe('smart')
+  })
+
+  it('does not try another deployment after a 400: the request itself is wrong', async () => {
+    const fake = await openAIFake()
+    fake.enqueue({ kind: 'error', status: 400, message: 'bad request' })
+    const { openai, seen } = await proxyWith([
+      { model_name: 'smart', litellm_params: { model: 'openai/gpt-4o', api_base: fake.url, api_key: 'sk-upstream' } },
+      { model_name: 'smart', litellm_params: { model: 'mock/smart' } },
+    ])
+    vi.spyOn(Math, 'random').mockReturnValue(0)
+    await expect(openai.chat.completions.create({ model: 'smart', messages })).rejects.toBeInstanceOf(OpenAI.BadRequestError)
+    expect(seen[0]!.attempts).toHaveLength(1)
+  })
+
+  it('answers the last deployment error when every deployment fails', async () => {
+    const fake = await openAIFake()
+    fake.enqueue({ kind: 'error', status: 503, message: 'first down' }, { kind: 'error', status: 429, message: 'second limited' })
+    const { openai } = await proxyWith([
+      { model_name: 'smart', litellm_params: { model: 'openai/gpt-4o', api_base: fake.url, api_key: 'sk-one' } },
+      { model_name: 'smart', litellm_params: { model: 'openai/gpt-4o', api_base: fake.url, api_key: 'sk-two' } },
+    ])
+    vi.spyOn(Math, 'random').mockReturnValue(0)
+    const error = await openai.chat.completions.create({ model: 'smart', messages }).catch((caught: unknown) => caught)
+    expect(error).toBeInstanceOf(OpenAI.RateLimitError)
+    expect(fake.requests.map((request) => request.headers.authorization)).toEqual(['Bearer sk-one', 'Bearer sk-two'])
+  })
+
+  it('picks deployments by weight', async () => {
+    const { openai } = await proxyWith([
+      { model_name: 'mixed', litellm_params: { model: 'mock/a', mock_response: 'heavy', weight: 3 } },
+      { model_name: 'mixed', litellm_params: { model: 'mock/b', mock_response: 'light', weight: 1 } },
+    ])
+    const random = vi.spyOn(Math, 'random')
+    const replies: string[] = []
+    for (const point of [0, 0.5, 0.74, 0.76, 0.99]) {
+      random.mockReturnValue(point)
+      replies.push((await openai.chat.completions.create({ model: 'mixed', messages })).choices[0]!.message.content!)
+    }
+    expect(replies).toEqual(['heavy', 'heavy', 'heavy', 'light', 'light'])
+  })
+
+  it('routes a wildcard name with the matched part, and exact names before wildcards', async () => {
+    const { openai, seen } = await proxyWith([
+      { model_name: 'mock/*', litellm_params: { model: 'mock/*' } },
+      { model_name: 'mock/special', litellm_params: { model: 'mock/special', mock_response: 'the exact entry' } },
+    ])
+    await openai.chat.completions.create({ model: 'mock/anything-goes', messages })
+    expect(seen[0]!.model).toBe('anything-goes')
+    const exact = await openai.chat.completions.create({ model: 'mock/special', messages })
+    expect(exact.choices[0]?.message.content).toBe('the exact entry')
+  })
+
+  it("applies a deployment's litellm_params defaults only where the request sets nothing", async () => {
+    const fake = await openAIFake()
+    const { openai } = await proxyWith([{ model_name: 'tuned', litellm_params: { model: 'openai/gpt-4o', api_base: fake.url, api_key: 'sk-upstream', temperature: 0.2, max_tokens: 50 } }])
+    await openai.chat.completions.create({ model: 'tuned', messages })
+    await openai.chat.completions.create({ model: 'tuned', messages, temperature: 0.9 })
+    expect(fake.requests.map((request) => [request.body.model, request.body.temperature, request.body.max_tokens])).toEqual([
+      ['gpt-4o', 0.2, 50],
+      ['gpt-4o', 0.9, 50],
+    ])
+  })
+
+  it('sends upstream calls of deployments sharing an upstream over one kept-alive connection', async () => {
+    let connections = 0
+    const upstream: Server = createServer((request, response) => {
+      request.resume().on('end', () => {
+        const body = JSON.stringify({
+          id: 'chatcmpl-1',
+          object: 'chat.completion',
+          created: 1,
+          model: 'gpt-4o',
+          choices: [{ index: 0, message: { role: 'assistant', content: 'kept alive' }, finish_reason: 'stop' }],
+          usage: { prompt_tokens: 1, completion_tokens: 2, total_tokens: 3 },
+        })
+        response.writeHead(200, { 'content-type': 'application/json' }).end(body)
+      })
+    })
+    upstream.on('connection', () => connections++)
+    await new Promise<void>((resolve) => upstream.listen(0, '127.0.0.1', resolve))
+    cleanups.push(() => new Promise<void>((resolve) => (upstream.closeAllConnections(), upstream.close(() => resolve()))))
+    const apiBase = `http://127.0.0.1:${(upstream.address() as AddressInfo).port}/v1`
+    const { openai, proxy } = await proxyWith([
+      { model_name: 'one', litellm_params: { model: 'openai/gpt-4o', api_base: apiBase, api_key: 'sk-shared' } },
+      { model_name: 'two', litellm_params: { model: 'openai/gpt-4o-mini', api_base: apiBase, api_key: 'sk-shared' } },
+    ])
+    for (const model of ['one', 'two', 'one', 'two', 'one']) await openai.chat.completions.create({ model, messages })
+    expect(Object.keys(proxy.client.providers).filter((name) => name.startsWith('openai'))).toEqual(['openai'])
+    expect(connections).toBe(1)
+  })
+})
