@@ -3,7 +3,7 @@
  * outside see one call; layers inside see every attempt. p-retry drives the attempts; the wait
  * between them is computed here, where the error's `retryAfterMs` is known.
  */
-import pRetryImport from 'p-retry'
+import { pRetry } from '../src/p-retry'
 import { z } from 'zod'
 import { defineRepeatingMiddleware } from '../src/compose'
 import type { Context } from '../src/context'
@@ -51,11 +51,6 @@ const retryOptionsSchema = z
   .transform((options) => ({ ...options, maxTimeoutMs: options.maxTimeoutMs ?? Math.max(8000, options.minTimeoutMs) }))
 
 type RetrySettings = z.output<typeof retryOptionsSchema>
-
-// p-retry is ESM only. In the CommonJS build on Node 20, require() hands back its namespace, whose
-// `default` is the function; under ESM the import is the function itself.
-const pRetry: typeof pRetryImport =
-  typeof pRetryImport === 'function' ? pRetryImport : (pRetryImport as unknown as { default: typeof pRetryImport }).default
 
 /**
  * Retries failed attempts with exponential backoff and jitter, honouring a rate limit's

@@ -3,7 +3,7 @@
  * count and by time, retried with backoff and jitter (p-retry), counting what it drops and why.
  * A call only ever enqueues; nothing here throws into a call or holds it.
  */
-import pRetry, { AbortError as StopRetrying } from 'p-retry'
+import { pRetry, StopRetrying } from './p-retry'
 import { z } from 'zod'
 import { validate } from './validate'
 
