@@ -1,0 +1,372 @@
+/**
+ * In-process benchmarks: the cost of a no-op layer (against koa-compose alone and the Vercel AI
+ * SDK's `wrapLanguageModel`), of the observability preset per call and per stream chunk, and of the
+ * same three-layer chain written for llm-onion and for the AI SDK. Every contestant calls a canned
+ * provider (no network), so what is measured is the library's own work.
+ *
+ * `node --import tsx bench/in-process.ts` prints a report and, last, `BENCH_RESULT {json}`.
+ * `BENCH_QUICK=1` runs short batches (a smoke test; the numbers are not worth recording).
+ */
+import { wrapLanguageModel, generateText, streamText, type LanguageModelMiddleware } from 'ai'
+import type { LanguageModelV3, LanguageModelV3StreamPart } from '@ai-sdk/provider'
+import koaCompose from 'koa-compose'
+import { createClient, type Client } from '../src/client'
+import type { ChatChunk, ChatRequest, ChatResponse } from '../src/schema'
+import type { Middleware, Provider } from '../src/types'
+import { guardNetwork, integrationEnvironment, loadObservability } from './integrations'
+import { startChild, tsNode } from './processes'
+import { emitResult, measureInterleaved, median, quick, round } from './stats'
+
+const layerCount = 20
+const fewChunks = 10
+const manyChunks = 210
+const measureOptions = quick ? { batchMs: 10, batches: 3, warmupMs: 60 } : { batchMs: 40, batches: 9, warmupMs: 400 }
+const cpuOptions = quick ? { iterations: 300, batches: 3 } : { iterations: 2_000, batches: 5 }
+const singleCpuOptions = quick ? { iterations: 100, batches: 1 } : { iterations: 500, batches: 3 }
+
+// ---------------------------------------------------------------- the canned upstream, both shapes
+const cannedResponse: ChatResponse = {
+  id: 'chatcmpl-canned',
+  object: 'chat.completion',
+  created: 1_700_000_000,
+  model: 'gpt-4o-mini',
+  choices: [{ index: 0, message: { role: 'assistant', content: 'The quick brown fox jumps over the lazy dog.' }, finish_reason: 'stop' }],
+  usage: { prompt_tokens: 12, completion_tokens: 10, total_tokens: 22 },
+}
+
+function cannedChunks(count: number): ChatChunk[] {
+  const base = { id: 'chatcmpl-canned', object: 'chat.completion.chunk' as const, created: 1_700_000_000, model: 'gpt-4o-mini' }
+  const chunks: ChatChunk[] = []
+  for (let index = 0; index < count; index++) {
+    const delta = index === 0 ? { role: 'assistant' as const, content: 'word ' } : { content: 'word ' }
+    chunks.push({ ...base, choices: [{ index: 0, delta, finish_reason: null }] })
+  }
+  chunks.push({ ...base, choices: [{ index: 0, delta: {}, finish_reason: 'stop' }] })
+  chunks.push({ ...base, choices: [], usage: { prompt_tokens: 12, completion_tokens: count, total_tokens: 12 + count } })
+  return chunks
+}
+
+const chunkSets = new Map([fewChunks, manyChunks].map((count) => [count, cannedChunks(count)]))
+
+/** The request says how many chunks to stream (`bench_chunks`), so one client serves both sizes. */
+const cannedProvider: Provider = {
+  name: 'canned',
+  apiBase: 'http://canned.invalid/v1',
+  async chat() {
+    return cannedResponse
+  },
+  async *stream(request) {
+    yield* chunkSets.get((request as { bench_chunks?: number }).bench_chunks ?? fewChunks)!
+  },
+  async embed() {
+    return { object: 'list', model: 'text-embedding-3-small', data: [{ object: 'embedding', index: 0, embedding: [0.1, 0.2] }], usage: { prompt_tokens: 1, total_tokens: 1 } }
+  },
+}
+
+const request: ChatRequest = { model: 'canned/gpt-4o-mini', messages: [{ role: 'user', content: 'Hi' }] }
+const streamRequest = (chunks: number) => ({ ...request, bench_chunks: chunks }) as ChatRequest
+
+function client(layers: Middleware[], queue?: Record<string, number>): Client {
+  return createClient({ providers: { canned: cannedProvider }, middleware: layers, queue, onHookError: () => {} })
+}
+
+async function drain(iterable: AsyncIterable<unknown>): Promise<void> {
+  for await (const _ of iterable) {
+    // Reading is the work.
+  }
+}
+
+const noop: Middleware = async (_ctx, next) => {
+  await next()
+}
+
+// ---------------------------------------------------------------- the same chain, for llm-onion
+const records = new Array<unknown>(1024)
+let recorded = 0
+function ourChain(): Middleware[] {
+  return [
+    async function timingLog(ctx, next) {
+      const started = performance.now()
+      try {
+        await next()
+      } finally {
+        records[recorded++ & 1023] = { model: ctx.model, ms: performance.now() - started, tokens: ctx.usage?.totalTokens }
+      }
+    },
+    async function defaults(ctx, next) {
+      ;(ctx.request as ChatRequest).temperature ??= 0.2
+      await next()
+    },
+    async function chunkCounter(ctx, next) {
+      let chunks = 0
+      ctx.onChunk(() => {
+        chunks++
+      })
+      await next()
+      ctx.state.chunks = chunks
+    },
+  ]
+}
+
+// ---------------------------------------------------------------- the AI SDK side
+const usageV3 = (output: number) => ({
+  inputTokens: { total: 12, noCache: 12, cacheRead: undefined, cacheWrite: undefined },
+  outputTokens: { total: output, text: output, reasoning: undefined },
+})
+
+function partsFor(count: number): LanguageModelV3StreamPart[] {
+  const parts: LanguageModelV3StreamPart[] = [{ type: 'stream-start', warnings: [] }, { type: 'text-start', id: 't' }]
+  for (let index = 0; index < count; index++) parts.push({ type: 'text-delta', id: 't', delta: 'word ' })
+  parts.push({ type: 'text-end', id: 't' }, { type: 'finish', finishReason: { unified: 'stop', raw: 'stop' }, usage: usageV3(count) })
+  return parts
+}
+const partSets = new Map([fewChunks, manyChunks].map((count) => [count, partsFor(count)]))
+
+/** A minimal LanguageModelV3 (ai/test's mock records every call, which would grow memory and add work). */
+function cannedModel(): LanguageModelV3 {
+  return {
+    specificationVersion: 'v3',
+    provider: 'canned',
+    modelId: 'gpt-4o-mini',
+    supportedUrls: {},
+    async doGenerate() {
+      return {
+        content: [{ type: 'text', text: 'The quick brown fox jumps over the lazy dog.' }],
+        finishReason: { unified: 'stop', raw: 'stop' },
+        usage: usageV3(10),
+        warnings: [],
+      }
+    },
+    async doStream(options) {
+      const parts = partSets.get((options.providerOptions?.bench as { chunks?: number } | undefined)?.chunks ?? fewChunks)!
+      return {
+        stream: new ReadableStream<LanguageModelV3StreamPart>({
+          start(controller) {
+            for (const part of parts) controller.enqueue(part)
+            controller.close()
+          },
+        }),
+      }
+    },
+  }
+}
+
+const aiNoop: LanguageModelMiddleware = { specificationVersion: 'v3', wrapGenerate: async ({ doGenerate }) => doGenerate(), wrapStream: async ({ doStream }) => doStream() }
+
+function aiChain(): LanguageModelMiddleware[] {
+  return [
+    {
+      specificationVersion: 'v3',
+      async wrapGenerate({ doGenerate, model }) {
+        const started = performance.now()
+        try {
+          const result = await doGenerate()
+          records[recorded++ & 1023] = { model: model.modelId, ms: performance.now() - started, tokens: result.usage.outputTokens.total }
+          return result
+        } catch (error) {
+          records[recorded++ & 1023] = { model: model.modelId, ms: performance.now() - started }
+          throw error
+        }
+      },
+      async wrapStream({ doStream, model }) {
+        const started = performance.now()
+        const { stream, ...rest } = await doStream()
+        return {
+          ...rest,
+          stream: stream.pipeThrough(
+            new TransformStream({
+              transform(part, controller) {
+                controller.enqueue(part)
+              },
+              flush() {
+                records[recorded++ & 1023] = { model: model.modelId, ms: performance.now() - started }
+              },
+            }),
+          ),
+        }
+      },
+    },
+    { specificationVersion: 'v3', transformParams: async ({ params }) => ({ ...params, temperature: params.temperature ?? 0.2 }) },
+    {
+      specificationVersion: 'v3',
+      async wrapStream({ doStream }) {
+        const { stream, ...rest } = await doStream()
+        let chunks = 0
+        return {
+          ...rest,
+          stream: stream.pipeThrough(
+            new TransformStream({
+              transform(part, controller) {
+                chunks++
+                controller.enqueue(part)
+              },
+              flush() {
+                records[recorded++ & 1023] = chunks
+              },
+            }),
+          ),
+        }
+      },
+    },
+  ]
+}
+
+const aiGenerate = (model: LanguageModelV3) => () => generateText({ model, prompt: 'Hi' })
+const aiStream = (model: LanguageModelV3, chunks: number) => () =>
+  drain(streamText({ model, prompt: 'Hi', providerOptions: { bench: { chunks } } }).textStream)
+
+// ---------------------------------------------------------------- the run
+const log = (line: string) => process.stderr.write(`${line}\n`)
+
+async function main(): Promise<void> {
+  const refused = guardNetwork()
+  const [command, args] = tsNode(new URL('./fake-sink.ts', import.meta.url).pathname)
+  const sink = await startChild(command, args, { core: 1 })
+  // The sink must not outlive a crash of this process.
+  process.on('exit', () => sink.process.kill('SIGKILL'))
+  const { env, skipped } = integrationEnvironment(sink.url)
+  Object.assign(process.env, env)
+  const observability = await loadObservability()
+  log(`observability: ${observability.source}: ${observability.names.join(', ') || '(no integrations)'}${skipped.length ? `; off (no local endpoint): ${skipped.join(', ')}` : ''}`)
+  const deferredQueue = { flushIntervalMs: 3_600_000, maxBatchSize: 1_000_000, maxSize: 10_000_000 }
+
+  // 1. a no-op layer: llm-onion, koa-compose alone, the AI SDK
+  const koaContext = { response: undefined as unknown }
+  const koaTerminal = async (context: typeof koaContext) => {
+    context.response = cannedResponse
+  }
+  const koaNone = koaCompose([koaTerminal])
+  const koaMany = koaCompose([...Array.from({ length: layerCount }, () => async (_context: typeof koaContext, next: () => Promise<void>) => { await next() }), koaTerminal])
+  const bare = client([])
+  const many = client(Array.from({ length: layerCount }, () => noop))
+  const aiBare = cannedModel()
+  const aiMany = wrapLanguageModel({ model: cannedModel(), middleware: Array.from({ length: layerCount }, () => aiNoop) })
+  log('1/5 no-op layers ...')
+  const layers = await measureInterleaved(
+    {
+      onionNone: () => bare.chat(request),
+      onionMany: () => many.chat(request),
+      koaNone: () => koaNone(koaContext),
+      koaMany: () => koaMany(koaContext),
+      aiNone: aiGenerate(aiBare),
+      aiMany: aiGenerate(aiMany),
+    },
+    measureOptions,
+  )
+
+  // 2. the observability preset and the equivalent chains, per call
+  const preset = client(observability.layers, { maxSize: 10_000_000 })
+  const presetDeferred = client(observability.layers, deferredQueue)
+  const chain = client(ourChain())
+  const aiChained = wrapLanguageModel({ model: cannedModel(), middleware: aiChain() })
+  log('2/5 per call ...')
+  const perCall = await measureInterleaved(
+    {
+      bare: () => bare.chat(request),
+      presetCallPath: () => presetDeferred.chat(request),
+      presetWithDelivery: () => preset.chat(request),
+      chain: () => chain.chat(request),
+      aiBare: aiGenerate(aiBare),
+      aiChain: aiGenerate(aiChained),
+    },
+    measureOptions,
+  )
+  // CPU time of this process per call with every export delivered to the fake sink (flush included):
+  // what the preset costs the machine, not only the caller.
+  log('    CPU per call, delivery included ...')
+  const cpu = { bare: await cpuPerCall(bare), preset: await cpuPerCall(preset) }
+
+  // 3. per stream chunk: the slope between a 10-chunk and a 210-chunk stream
+  const onChunkOnly = client([async (ctx, next) => { ctx.onChunk(() => undefined); await next() }])
+  log('3/5 per chunk ...')
+  const streams = await measureInterleaved(
+    {
+      bareFew: () => drain(bare.stream(streamRequest(fewChunks))),
+      bareMany: () => drain(bare.stream(streamRequest(manyChunks))),
+      onChunkFew: () => drain(onChunkOnly.stream(streamRequest(fewChunks))),
+      onChunkMany: () => drain(onChunkOnly.stream(streamRequest(manyChunks))),
+      presetFew: () => drain(presetDeferred.stream(streamRequest(fewChunks))),
+      presetMany: () => drain(presetDeferred.stream(streamRequest(manyChunks))),
+      chainFew: () => drain(chain.stream(streamRequest(fewChunks))),
+      chainMany: () => drain(chain.stream(streamRequest(manyChunks))),
+      aiBareFew: aiStream(aiBare, fewChunks),
+      aiBareMany: aiStream(aiBare, manyChunks),
+      aiChainFew: aiStream(aiChained, fewChunks),
+      aiChainMany: aiStream(aiChained, manyChunks),
+    },
+    measureOptions,
+  )
+
+  // 4. each integration alone: call path (batches held back) and CPU with delivery
+  const perIntegration: Record<string, { callPathAddedUs: number; cpuWithDeliveryUs: number }> = {}
+  if (observability.single) {
+    log('4/5 each integration alone ...')
+    const singles = Object.fromEntries(observability.names.map((name) => [name, client([observability.single!(name)], deferredQueue)]))
+    const callPaths = await measureInterleaved(
+      { bare: () => bare.chat(request), ...Object.fromEntries(Object.entries(singles).map(([name, each]) => [name, () => each.chat(request)])) },
+      { ...measureOptions, batches: quick ? 3 : 5 },
+    )
+    const bareCpu = await cpuPerCall(bare, singleCpuOptions)
+    for (const [name, each] of Object.entries(singles)) {
+      await each.flush()
+      perIntegration[name] = { callPathAddedUs: round((callPaths[name]! - callPaths.bare!) / 1000), cpuWithDeliveryUs: round((await cpuPerCall(each, singleCpuOptions)) - bareCpu) }
+      await each.close()
+    }
+  }
+
+  log('5/5 closing ...')
+  const stats = preset.services.queue.stats()
+  await Promise.all([bare, many, preset, presetDeferred, chain, onChunkOnly].map((each) => each.close()))
+  const delivered = Number(await (await fetch(`${sink.url}/__count`)).text())
+  await sink.stop()
+
+  const span = manyChunks - fewChunks
+  const perChunk = (few: string, many: string) => (streams[many]! - streams[few]!) / span
+  const result = {
+    observability: { source: observability.source, integrations: observability.names, skipped, refusedHosts: [...new Set(refused)] },
+    delivery: { enqueued: stats.enqueued, delivered: stats.delivered, dropped: stats.dropped, sinkRequests: delivered },
+    layer: {
+      onionNsPerLayer: round((layers.onionMany! - layers.onionNone!) / layerCount),
+      koaComposeNsPerLayer: round((layers.koaMany! - layers.koaNone!) / layerCount),
+      aiSdkNsPerLayer: round((layers.aiMany! - layers.aiNone!) / layerCount),
+      onionBareCallUs: round(layers.onionNone! / 1000),
+      aiSdkBareCallUs: round(layers.aiNone! / 1000),
+    },
+    call: {
+      bareUs: round(perCall.bare! / 1000),
+      presetCallPathAddedUs: round((perCall.presetCallPath! - perCall.bare!) / 1000),
+      presetWithDeliveryAddedUs: round((perCall.presetWithDelivery! - perCall.bare!) / 1000),
+      presetCpuWithDeliveryAddedUs: round(cpu.preset - cpu.bare),
+      chainAddedUs: round((perCall.chain! - perCall.bare!) / 1000),
+      aiSdkBareUs: round(perCall.aiBare! / 1000),
+      aiSdkChainAddedUs: round((perCall.aiChain! - perCall.aiBare!) / 1000),
+    },
+    chunk: {
+      bareNs: round(perChunk('bareFew', 'bareMany')),
+      onChunkAddedNs: round(perChunk('onChunkFew', 'onChunkMany') - perChunk('bareFew', 'bareMany')),
+      presetAddedNs: round(perChunk('presetFew', 'presetMany') - perChunk('bareFew', 'bareMany')),
+      chainAddedNs: round(perChunk('chainFew', 'chainMany') - perChunk('bareFew', 'bareMany')),
+      aiSdkBareNs: round(perChunk('aiBareFew', 'aiBareMany')),
+      aiSdkChainAddedNs: round(perChunk('aiChainFew', 'aiChainMany') - perChunk('aiBareFew', 'aiBareMany')),
+    },
+    perIntegration,
+    raw: { layers, perCall, cpu, streams },
+  }
+  log(JSON.stringify({ layer: result.layer, call: result.call, chunk: result.chunk, delivery: result.delivery }, null, 1))
+  emitResult(result)
+}
+
+/** Median CPU microseconds (user + system) of this process per call, calls then flush, over several batches. */
+async function cpuPerCall(subject: Client, options = cpuOptions): Promise<number> {
+  const samples: number[] = []
+  for (let batch = 0; batch < options.batches; batch++) {
+    const started = process.cpuUsage()
+    for (let index = 0; index < options.iterations; index++) await subject.chat(request)
+    await subject.flush()
+    const used = process.cpuUsage(started)
+    samples.push((used.user + used.system) / options.iterations)
+  }
+  return median(samples)
+}
+
+await main()

@@ -1,0 +1,200 @@
+/**
+ * Proxy benchmarks: the llm-onion proxy, the bare Node pass-through and the Portkey gateway, each in
+ * front of the same mock upstream, against a direct call to that upstream. Gateways run on core 0,
+ * the load generator and the mock upstream on core 1 (run this file under `taskset -c 1`).
+ *
+ * Measures, per target: latency p50/p99 at fixed rates (open loop), maximum throughput (wrk, or a
+ * closed loop here when wrk is missing), streams (time to first chunk, gap between chunks, delay per
+ * chunk), and RSS over many requests. Several rounds, interleaved; the runner takes medians.
+ *
+ * `node --import tsx bench/proxy.ts` prints progress and, last, `BENCH_RESULT {json}`.
+ */
+import { spawnSync } from 'node:child_process'
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { refusedPortUrl } from './integrations'
+import { closedLoop, fixedRate, streams, chatBody, type LatencyResult, type StreamResult, type Target } from './load'
+import { startChild, tsNode, type Child } from './processes'
+import { emitResult, quick } from './stats'
+
+const root = new URL('..', import.meta.url).pathname
+const rates = [100, 500, 1_000]
+const rounds = Number(process.env.BENCH_ROUNDS ?? (quick ? 1 : 3))
+const rateSeconds = (rate: number) => (quick ? 1 : rate <= 100 ? 5 : 3)
+const throughputSeconds = quick ? 2 : 4
+const streamCount = quick ? 10 : 40
+const memoryRequests = Number(process.env.BENCH_MEMORY_REQUESTS ?? (quick ? 10_000 : 100_000))
+const log = (line: string) => process.stderr.write(`${line}\n`)
+
+interface Contestant {
+  target: Target
+  child?: Child
+  /** Why this contestant is not measured, when it is not. */
+  unavailable?: string
+}
+
+const portkeyServer = join(root, '.bench-deps/node_modules/@portkey-ai/gateway/build/start-server.js')
+const onionCli = join(root, 'src/proxy/cli.ts')
+
+async function startContestants(upstream: string, workdir: string): Promise<Record<string, Contestant>> {
+  const contestants: Record<string, Contestant> = {
+    direct: { target: { name: 'direct', url: upstream, path: '/v1/chat/completions', headers: {} } },
+  }
+  const [command, args] = tsNode(join(root, 'bench/passthrough-proxy.ts'), ['--upstream', upstream])
+  const passthrough = await startChild(command, args, { core: 0 })
+  contestants.passthrough = { target: { name: 'passthrough', url: passthrough.url, path: '/v1/chat/completions', headers: {} }, child: passthrough }
+
+  if (existsSync(onionCli)) {
+    const config = join(workdir, 'config.yaml')
+    writeFileSync(
+      config,
+      [
+        'model_list:',
+        '  - model_name: gpt-4o-mini',
+        '    litellm_params:',
+        '      model: openai/gpt-4o-mini',
+        `      api_base: ${upstream}/v1`,
+        '      api_key: sk-bench',
+        '',
+      ].join('\n'),
+    )
+    const url = await refusedPortUrl()
+    const port = new URL(url).port
+    try {
+      const [onionCommand, onionArgs] = tsNode(onionCli, ['serve', '--config', config, '--port', port, '--host', '127.0.0.1'])
+      const onion = await startChild(onionCommand, onionArgs, { core: 0, url, probePath: '/health/liveliness', cwd: root })
+      contestants.onion = { target: { name: 'onion', url, path: '/v1/chat/completions', headers: { authorization: 'Bearer sk-bench' } }, child: onion }
+    } catch (error) {
+      contestants.onion = { target: { name: 'onion', url, path: '', headers: {} }, unavailable: `llm-onion serve did not start: ${(error as Error).message.slice(0, 400)}` }
+    }
+  } else {
+    contestants.onion = { target: { name: 'onion', url: '', path: '', headers: {} }, unavailable: 'src/proxy/cli.ts (llm-onion serve) is not there yet' }
+  }
+
+  if (existsSync(portkeyServer)) {
+    const url = await refusedPortUrl()
+    const port = new URL(url).port
+    try {
+      const portkey = await startChild(process.execPath, ['--import', join(root, 'bench/portkey-node-fix.mjs'), portkeyServer, `--port=${port}`, '--headless'], {
+        core: 0,
+        url,
+        probePath: '/',
+        env: { ...process.env, NODE_ENV: 'production' },
+      })
+      contestants.portkey = {
+        target: {
+          name: 'portkey',
+          url,
+          path: '/v1/chat/completions',
+          headers: { 'x-portkey-provider': 'openai', 'x-portkey-custom-host': `${upstream}/v1`, authorization: 'Bearer sk-bench' },
+        },
+        child: portkey,
+      }
+    } catch (error) {
+      contestants.portkey = { target: { name: 'portkey', url, path: '', headers: {} }, unavailable: `the Portkey gateway did not start: ${(error as Error).message.slice(0, 400)}` }
+    }
+  } else {
+    contestants.portkey = { target: { name: 'portkey', url: '', path: '', headers: {} }, unavailable: '@portkey-ai/gateway is not installed in .bench-deps/ (scripts/run-benchmarks.mjs installs it)' }
+  }
+  return contestants
+}
+
+const hasWrk = spawnSync('wrk', ['--version']).error === undefined
+
+/** Maximum throughput: wrk on core 1 with 64 keep-alive connections, or a closed loop here. */
+function wrkThroughput(target: Target, workdir: string): { perSecond: number; failed: number; tool: string } {
+  const script = join(workdir, `${target.name}.lua`)
+  const headers = { 'content-type': 'application/json', ...target.headers }
+  writeFileSync(
+    script,
+    [`wrk.method = "POST"`, `wrk.body = ${JSON.stringify(chatBody)}`, ...Object.entries(headers).map(([name, value]) => `wrk.headers[${JSON.stringify(name)}] = ${JSON.stringify(value)}`)].join('\n'),
+  )
+  const result = spawnSync('taskset', ['-c', '1', 'wrk', '-t1', '-c64', `-d${throughputSeconds}s`, '-s', script, `${target.url}${target.path}`], { encoding: 'utf8' })
+  const perSecond = Number(/Requests\/sec:\s+([\d.]+)/.exec(result.stdout)?.[1] ?? 0)
+  const non2xx = Number(/Non-2xx or 3xx responses:\s+(\d+)/.exec(result.stdout)?.[1] ?? 0)
+  const socket = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(result.stdout)
+  const failed = non2xx + (socket ? socket.slice(1).reduce((sum, value) => sum + Number(value), 0) : 0)
+  return { perSecond: Math.round(perSecond), failed, tool: 'wrk -t1 -c64' }
+}
+
+async function throughput(target: Target, workdir: string): Promise<{ perSecond: number; failed: number; tool: string }> {
+  if (hasWrk) return wrkThroughput(target, workdir)
+  const result = await closedLoop(target, quick ? 5_000 : 20_000, 64)
+  return { perSecond: result.perSecond, failed: result.failed, tool: 'closed loop, 64 in flight (wrk not installed)' }
+}
+
+async function memory(contestant: Contestant): Promise<{ requests: number; failed: number; rssMb: number[] }> {
+  const child = contestant.child
+  const samples: number[] = []
+  const step = memoryRequests / 10
+  let nextSample = step
+  const result = await closedLoop(contestant.target, memoryRequests, 32, (done) => {
+    if (done >= nextSample) {
+      nextSample += step
+      if (child) samples.push(Math.round((child.rss() / 1024 / 1024) * 10) / 10)
+    }
+  })
+  return { requests: memoryRequests, failed: result.failed, rssMb: samples }
+}
+
+async function main(): Promise<void> {
+  const workdir = mkdtempSync(join(tmpdir(), 'llm-onion-bench-'))
+  const [command, args] = tsNode(join(root, 'bench/mock-upstream.ts'), ['--latency-ms', '0', '--chunks', '20', '--chunk-interval-ms', '5'])
+  const upstream = await startChild(command, args, { core: 1 })
+  const contestants = await startContestants(upstream.url, workdir)
+  const stopAll = async () => {
+    await Promise.all(Object.values(contestants).map((each) => each.child?.stop()))
+    await upstream.stop()
+  }
+  process.on('exit', () => {
+    for (const each of Object.values(contestants)) each.child?.process.kill('SIGKILL')
+    upstream.process.kill('SIGKILL')
+  })
+  const active = Object.entries(contestants).filter(([, each]) => !each.unavailable)
+  for (const [name, each] of Object.entries(contestants)) if (each.unavailable) log(`${name}: not measured: ${each.unavailable}`)
+
+  // A real call through each, so a misconfigured contestant fails loudly before any number is taken.
+  for (const [name, each] of active) {
+    const check = await closedLoop(each.target, 5, 1)
+    if (check.ok !== 5) {
+      each.unavailable = `its answers were not 200 (${check.failed} of 5 failed)`
+      log(`${name}: not measured: ${each.unavailable}`)
+    }
+  }
+  const measured = active.filter(([, each]) => !each.unavailable)
+
+  const latency: Record<string, LatencyResult[][]> = {}
+  const maxThroughput: Record<string, Array<{ perSecond: number; failed: number; tool: string }>> = {}
+  const streamed: Record<string, StreamResult[]> = {}
+  for (let round = 1; round <= rounds; round++) {
+    for (const [name, each] of measured) {
+      log(`round ${round}/${rounds}: ${name} ...`)
+      const perRate: LatencyResult[] = []
+      for (const rate of rates) perRate.push(await fixedRate(each.target, rate, rateSeconds(rate) * 1000))
+      ;(latency[name] ??= []).push(perRate)
+      ;(maxThroughput[name] ??= []).push(await throughput(each.target, workdir))
+      ;(streamed[name] ??= []).push(await streams(each.target, streamCount))
+    }
+  }
+  const memoryResults: Record<string, Awaited<ReturnType<typeof memory>>> = {}
+  for (const [name, each] of measured) {
+    if (name === 'direct') continue
+    log(`memory: ${name}, ${memoryRequests} requests ...`)
+    memoryResults[name] = await memory(each)
+  }
+
+  await stopAll()
+  rmSync(workdir, { recursive: true, force: true })
+  emitResult({
+    unavailable: Object.fromEntries(Object.entries(contestants).filter(([, each]) => each.unavailable).map(([name, each]) => [name, each.unavailable])),
+    rates,
+    rounds,
+    latency,
+    throughput: maxThroughput,
+    streams: streamed,
+    memory: memoryResults,
+  })
+}
+
+await main()

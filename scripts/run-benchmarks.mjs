@@ -1,0 +1,107 @@
+// `npm run bench`: installs what the benchmarks need (Portkey's gateway into .bench-deps/, wrk from
+// Debian when missing), runs every benchmark in bench/ on pinned cores, takes the medians of several
+// runs and writes docs/benchmarks.md (and the raw numbers to bench/results/latest.json).
+// BENCH_QUICK=1: a fast smoke run (short batches, one round, 10,000 requests for memory); its
+// numbers are not worth recording. Benchmarks are never part of `npm test`.
+import { spawnSync } from 'node:child_process'
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
+import os from 'node:os'
+import { join } from 'node:path'
+import { renderReport } from '../bench/report.mjs'
+
+const root = new URL('..', import.meta.url).pathname
+const quick = process.env.BENCH_QUICK === '1' || process.env.BENCH_QUICK === 'true'
+const inProcessRuns = Number(process.env.BENCH_RUNS ?? (quick ? 1 : 3))
+const only = process.argv.slice(2) // e.g. `npm run bench -- proxy`
+const started = Date.now()
+const log = (line) => process.stderr.write(`[bench] ${line}\n`)
+const has = (command, args = ['--version']) => spawnSync(command, args, { stdio: 'ignore' }).error === undefined
+const pinned = (core) => (core !== undefined && has('taskset') ? ['taskset', '-c', String(core)] : [])
+
+// The versions the recorded numbers were taken with; @hono/node-server is pinned to what was current
+// when this Portkey release shipped (see bench/portkey-node-fix.mjs for the one fix it needs on Node).
+const benchDependencies = { '@portkey-ai/gateway': '1.15.2', '@hono/node-server': '1.19.17' }
+
+function setup() {
+  const folder = join(root, '.bench-deps')
+  const installed = (name) => {
+    try {
+      return JSON.parse(readFileSync(join(folder, 'node_modules', name, 'package.json'), 'utf8')).version
+    } catch {
+      return undefined
+    }
+  }
+  if (Object.entries(benchDependencies).some(([name, version]) => installed(name) !== version)) {
+    log('installing the Portkey gateway into .bench-deps/ (not a project dependency) ...')
+    mkdirSync(folder, { recursive: true })
+    writeFileSync(join(folder, 'package.json'), JSON.stringify({ name: 'llm-onion-bench-deps', private: true, dependencies: benchDependencies }, null, 2))
+    const result = spawnSync('npm', ['install', '--no-audit', '--no-fund', '--prefix', folder], { stdio: ['ignore', 'ignore', 'inherit'] })
+    if (result.status !== 0) log('npm install into .bench-deps/ failed: the Portkey column will say so')
+  }
+  if (!has('wrk') && process.getuid?.() === 0 && has('apt-get', ['--version'])) {
+    log('installing wrk from Debian (apt-get install -y wrk) ...')
+    spawnSync('sh', ['-c', 'apt-get install -y -qq wrk >/dev/null 2>&1 || (apt-get update -qq >/dev/null 2>&1 && apt-get install -y -qq wrk >/dev/null 2>&1)'], { stdio: 'inherit' })
+  }
+  if (!has('wrk')) log('wrk is not available: maximum throughput falls back to a closed loop in Node')
+}
+
+/** Runs one benchmark file and returns the object it printed after `BENCH_RESULT`. */
+function runBenchmark(file, core) {
+  const command = [...pinned(core), process.execPath, '--import', 'tsx', join(root, 'bench', file)]
+  const result = spawnSync(command[0], command.slice(1), { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 64 * 1024 * 1024, env: { ...process.env, NODE_NO_WARNINGS: '1' } })
+  const line = result.stdout.split('\n').find((each) => each.startsWith('BENCH_RESULT '))
+  if (result.status !== 0 || !line) throw new Error(`bench/${file} failed (exit ${result.status}):\n${result.stdout.slice(-3000)}`)
+  return JSON.parse(line.slice('BENCH_RESULT '.length))
+}
+
+function machine() {
+  const cpuModel = (() => {
+    try {
+      return /model name\s*:\s*(.+)/.exec(readFileSync('/proc/cpuinfo', 'utf8'))?.[1]?.trim()
+    } catch {
+      return undefined
+    }
+  })()
+  return {
+    cpu: cpuModel ?? os.cpus()[0]?.model ?? 'unknown',
+    cores: os.cpus().length,
+    memoryGb: Math.round(os.totalmem() / 2 ** 30),
+    node: process.version,
+    platform: `${os.type()} ${os.release()}`,
+    load: os.loadavg().map((value) => Math.round(value * 100) / 100),
+  }
+}
+
+const wanted = (name) => only.length === 0 || only.includes(name)
+setup()
+const before = machine()
+log(`load average before: ${before.load.join(', ')}${before.load[0] > 1 ? ' (busy: numbers will be noisy; see the doc)' : ''}`)
+const results = { quick, date: new Date().toISOString(), command: `${quick ? 'BENCH_QUICK=1 ' : ''}npm run bench${only.length ? ` -- ${only.join(' ')}` : ''}`, machine: before }
+
+if (wanted('in-process')) {
+  results.inProcess = []
+  for (let run = 1; run <= inProcessRuns; run++) {
+    log(`in-process, run ${run}/${inProcessRuns} (core 0) ...`)
+    results.inProcess.push(runBenchmark('in-process.ts', 0))
+  }
+}
+if (wanted('exporter-impact')) {
+  log('exporter impact (calls on core 0, sink on core 1) ...')
+  results.exporterImpact = runBenchmark('exporter-impact.ts')
+}
+if (wanted('proxy')) {
+  log('proxy (gateways on core 0, load and mock upstream on core 1) ...')
+  results.proxy = runBenchmark('proxy.ts', 1)
+}
+results.loadAfter = machine().load
+results.seconds = Math.round((Date.now() - started) / 1000)
+
+// Only a full run of everything is recorded; a quick or partial run goes to ignored *.tmp files.
+const recorded = !quick && only.length === 0
+mkdirSync(join(root, 'bench/results'), { recursive: true })
+const json = join(root, recorded ? 'bench/results/latest.json' : 'bench/results/last-run.json.tmp')
+const markdown = join(root, recorded ? 'docs/benchmarks.md' : 'bench/results/last-run.md.tmp')
+writeFileSync(json, `${JSON.stringify(results, null, 1)}\n`)
+const notes = existsSync(join(root, 'bench/notes.md')) ? readFileSync(join(root, 'bench/notes.md'), 'utf8') : ''
+writeFileSync(markdown, renderReport(results, notes))
+log(`done in ${results.seconds} s; wrote ${markdown.replace(root, '')} and ${json.replace(root, '')}${recorded ? '' : ' (a quick or partial run leaves docs/benchmarks.md alone)'}`)
