@@ -191,7 +191,15 @@ export interface LlmObsSpan {
   tags: string[]
 }
 
-/** Maps the standard event to an LLM Observability span. */
+/**
+ * Maps the standard event to an LLM Observability span (kind `llm`, or `embedding`).
+ *
+ * @example
+ * ```ts
+ * const span = toLlmObsSpan(ctx.toEvent(), true)
+ * span.metrics.total_tokens // input + output tokens
+ * ```
+ */
 export function toLlmObsSpan(event: CallEvent, captureContent: boolean): LlmObsSpan {
   const model = providerModelOf(event.model, event.provider)
   const metrics: Record<string, number> = {}

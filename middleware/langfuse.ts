@@ -73,7 +73,14 @@ export function langfuse(options: LangfuseOptions = {}): Middleware {
   })
 }
 
-/** The `langfuse.*` attributes Langfuse reads besides the GenAI conventions. */
+/**
+ * The `langfuse.*` attributes Langfuse reads besides the GenAI conventions.
+ *
+ * @example
+ * ```ts
+ * langfuseAttributes(ctx.toEvent(), 'staging', true)['langfuse.observation.type'] // 'generation'
+ * ```
+ */
 export function langfuseAttributes(event: CallEvent, environment: string | undefined, captureContent: boolean): SpanAttributes {
   const attributes: SpanAttributes = {
     'langfuse.observation.type': event.type === 'embedding' ? 'embedding' : 'generation',

@@ -34,7 +34,14 @@ const regionHosts: Record<string, string> = {
   eu: 'https://logfire-eu.pydantic.dev',
 }
 
-/** The Logfire API base for a write token: its region's host, else the global one. */
+/**
+ * The Logfire API base for a write token: its region's host, else the global one.
+ *
+ * @example
+ * ```ts
+ * logfireBaseUrlForToken('pylf_v1_eu_...') // 'https://logfire-eu.pydantic.dev'
+ * ```
+ */
 export function logfireBaseUrlForToken(token: string): string {
   const region = /^pylf_v\d+_([a-z]+)_/.exec(token)?.[1]
   return (region && regionHosts[region]) || 'https://logfire-api.pydantic.dev'
@@ -75,7 +82,14 @@ export function logfire(options: LogfireOptions = {}): Middleware {
 /** Logfire's level numbers (its `logfire.level_num` attribute). */
 const errorLevel = 17
 
-/** The `logfire.*` attributes its UI reads: the line shown for the span and, on failure, the error level. */
+/**
+ * The `logfire.*` attributes its UI reads: the line shown for the span and, on failure, the error level.
+ *
+ * @example
+ * ```ts
+ * logfireAttributes(ctx.toEvent())['logfire.msg'] // 'chat gpt-4o-mini 812 ms, 25 in / 120 out'
+ * ```
+ */
 export function logfireAttributes(event: CallEvent): SpanAttributes {
   const model = event.responseModel ?? providerModelOf(event.model, event.provider)
   const tokens = event.usage ? `, ${event.usage.inputTokens} in / ${event.usage.outputTokens} out` : ''

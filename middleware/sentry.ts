@@ -89,6 +89,7 @@ export function sentry(options: SentryOptions = {}): Middleware {
   const environment = readSetting(settings.environment, 'SENTRY_ENVIRONMENT', env) ?? 'production'
   const release = readSetting(settings.release, 'SENTRY_RELEASE', env)
   const sampleRate = settings.sampleRate ?? readRate(env, 'SENTRY_API_SAMPLE_RATE') ?? 1
+  // Read only to fail early on a malformed value a LiteLLM config carries over; no transactions are sent.
   readRate(env, 'SENTRY_API_TRACE_RATE')
   const random = settings.random ?? Math.random
   const moments = settings.moments ?? ['input', 'failure']

@@ -62,7 +62,14 @@ export function traceloop(options: TraceloopOptions = {}): Middleware {
   })
 }
 
-/** The OpenLLMetry (Traceloop SDK) attribute names, for dashboards that predate the current conventions. */
+/**
+ * The OpenLLMetry (Traceloop SDK) attribute names, for dashboards that predate the current conventions.
+ *
+ * @example
+ * ```ts
+ * openLlmetryAttributes(ctx.toEvent(), true)['gen_ai.prompt.0.content'] // the first prompt message's text
+ * ```
+ */
 export function openLlmetryAttributes(event: CallEvent, captureContent: boolean): SpanAttributes {
   const attributes: SpanAttributes = { 'llm.request.type': event.type === 'embedding' ? 'embedding' : 'chat' }
   if (event.provider) attributes['gen_ai.system'] = genAiProviderName(event.provider)

@@ -51,6 +51,12 @@ export interface GenAiAttributeOptions {
 /**
  * Every attribute of the call's span. Content attributes only with `captureContent`, and then from
  * the event as given (already redacted when redaction is on).
+ *
+ * @example
+ * ```ts
+ * const attributes = genAiAttributes(ctx.toEvent(), { captureContent: false, requestModel: ctx.model })
+ * attributes['gen_ai.usage.input_tokens'] // 25
+ * ```
  */
 export function genAiAttributes(event: CallEvent, options: GenAiAttributeOptions): SpanAttributes {
   const attributes: SpanAttributes = {

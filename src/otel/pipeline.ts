@@ -42,7 +42,15 @@ export interface OtlpPipeline {
 /** Spans per OTLP request: the span processor's batches, merged up to this many by the queue. */
 const batchesPerRequest = 8
 
-/** Builds the pipeline of `destination` for one client; `services` gives the queue it delivers through. */
+/**
+ * Builds the pipeline of `destination` for one client; `services` gives the queue it delivers through.
+ *
+ * @example
+ * ```ts
+ * const pipeline = createOtlpPipeline(await loadOtelSdk(), destination, ctx.services)
+ * pipeline.record(callSpanTree(event, { captureContent: true }), toOtelTraceId(event.traceId))
+ * ```
+ */
 export function createOtlpPipeline(sdk: OtelSdk, destination: OtlpDestination, services: ClientServices): OtlpPipeline {
   const { api, core, resources, traceBase, transformer } = sdk
   const sink = httpSink<ReadableSpan[]>({

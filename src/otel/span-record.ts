@@ -34,6 +34,12 @@ export interface CallSpanOptions {
 /**
  * The span tree of a finished call. A single attempt is the call's span itself; several become
  * children, so a retried call shows each try with its own time and error under one parent.
+ *
+ * @example
+ * ```ts
+ * const tree = callSpanTree(ctx.toEvent(), { captureContent: false, requestModel: ctx.model })
+ * tree.name // 'chat gpt-4o-mini'
+ * ```
  */
 export function callSpanTree(event: CallEvent, options: CallSpanOptions): CallSpanTree {
   const requestModel = options.requestModel ?? providerModelOf(event.model, event.provider)

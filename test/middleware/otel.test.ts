@@ -180,6 +180,18 @@ describe('otel()', () => {
     expect(redactedText).toContain('[redacted]')
   })
 
+  it('never puts the provider API key or an authorization header in a span, content captured or not', async () => {
+    client = createClient().use(otel({ tracerProvider: tracing.provider, captureContent: true }))
+    const http = { method: 'POST', url: '/v1/chat/completions', headers: { authorization: 'Bearer sk-secret' } }
+    await client.chat({ model: 'mock/echo', messages: prompt, api_key: 'sk-provider-secret', metadata: { api_key: 'sk-secret', session_id: 's-1' } }, { http })
+
+    const text = JSON.stringify(spans().map((span) => span.attributes))
+    expect(text).toContain('s-1')
+    expect(text).not.toContain('sk-secret')
+    expect(text).not.toContain('sk-provider-secret')
+    expect(text.toLowerCase()).not.toContain('authorization')
+  })
+
   it('names an embeddings span "embeddings {model}" with its dimension count', async () => {
     client = createClient().use(otel({ tracerProvider: tracing.provider }))
     await client.embed({ model: 'mock/embed', input: ['a', 'b'], dimensions: 4 })
