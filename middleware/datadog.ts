@@ -84,7 +84,7 @@ export function datadog(options: DatadogOptions = {}): Middleware {
   const env = settings.env ?? process.env
   const apiKey = requireSetting({ integration: 'datadog', option: 'apiKey', variable: 'DD_API_KEY' }, settings.apiKey, env)
   const site = readSetting(settings.site, 'DD_SITE', env) ?? 'datadoghq.com'
-  const base = readSetting(settings.baseUrl, 'DD_BASE_URL', env) === undefined ? undefined : readBaseUrl('datadog', settings.baseUrl, 'DD_BASE_URL', '', env)
+  const base = readSetting(settings.baseUrl, 'DD_BASE_URL', env) === undefined ? undefined : readBaseUrl('datadog', settings.baseUrl, 'DD_BASE_URL', 'https://dd-proxy.example.com', env)
   const service = readSetting(settings.service, 'DD_SERVICE', env) ?? 'llm-onion'
   const environment = readSetting(settings.environment, 'DD_ENV', env)
   const version = readSetting(settings.version, 'DD_VERSION', env)
