@@ -8,12 +8,19 @@ import { readFile } from 'node:fs/promises'
 import { dirname, resolve } from 'node:path'
 import { z } from 'zod'
 import { validate } from '../validate'
-import { formatPath } from '../validate'
-import { configSchema, defaultParameterKeys, knownKeys, knownParameterKeys, nativeAliases, type Environment, type RawConfig } from './config-schema'
+import { foldNativeNames } from './config-names'
+import { configSchema, defaultParameterKeys, type Environment, type RawConfig } from './config-schema'
 
 export type { Environment } from './config-schema'
 
-/** One deployment of a model name: where calls for it go. */
+/**
+ * One deployment of a model name (one `model_list` entry): where calls for it go.
+ *
+ * @example
+ * ```ts
+ * for (const deployment of config.models) console.log(deployment.modelName, '->', deployment.model)
+ * ```
+ */
 export interface ModelDeployment {
   /** The name clients ask for (`gpt-3.5-turbo`, or a wildcard such as `openai/*`). */
   modelName: string
@@ -34,7 +41,15 @@ export interface ModelDeployment {
   where: string
 }
 
-/** A loaded, validated proxy configuration. */
+/**
+ * A loaded, validated proxy configuration, in llm-onion's own names.
+ *
+ * @example
+ * ```ts
+ * const config: ProxyConfig = await loadConfig('config.yaml')
+ * if (!config.masterKey) console.warn('the proxy is open to anyone who can reach it')
+ * ```
+ */
 export interface ProxyConfig {
   /** Absolute path of the file, or undefined for the embedded default. */
   path?: string
@@ -61,7 +76,16 @@ export interface ProxyConfig {
   warnings: string[]
 }
 
-/** Raised for a config that cannot be served; `issues` hold every problem with its path. */
+/**
+ * Raised for a config that cannot be served; `issues` hold every problem with its path.
+ *
+ * @example
+ * ```ts
+ * try { await loadConfig('config.yaml') } catch (error) {
+ *   if (error instanceof ConfigError) for (const issue of error.issues) console.error(issue.path, issue.message)
+ * }
+ * ```
+ */
 export class ConfigError extends Error {
   readonly issues: ReadonlyArray<{ path: string; message: string }>
   constructor(message: string, issues: ReadonlyArray<{ path: string; message: string }> = []) {
@@ -76,7 +100,14 @@ const loadOptionsSchema = z.object({
   directory: z.string().optional(),
 })
 
-/** Options of {@link loadConfig} and {@link parseConfig}. */
+/**
+ * Options of {@link loadConfig} and {@link parseConfig}; every one has a default.
+ *
+ * @example
+ * ```ts
+ * const config = await loadConfig('config.yaml', { environment: { OPENAI_API_KEY: 'sk-test' } })
+ * ```
+ */
 export interface LoadConfigOptions {
   /** Where `os.environ/NAME` references are read (default `process.env`). */
   environment?: Environment
@@ -129,19 +160,17 @@ export function parseConfig(raw: unknown, options: LoadConfigOptions = {}, file?
   if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
     throw new ConfigError(`${file ?? 'The proxy config'}: expected a mapping with model_list, litellm_settings, general_settings; found ${raw === null ? 'nothing' : Array.isArray(raw) ? 'a list' : typeof raw}.`)
   }
-  const originalNames = new WeakMap<object, Map<string, string>>()
-  const issues: Array<{ path: string; message: string }> = []
-  const root = normalise(raw as Record<string, unknown>, originalNames, issues)
-  const warnings = unknownKeys(root, originalNames)
+  const { root, issues, pathOf, unreadKeys } = foldNativeNames(raw as Record<string, unknown>)
+  const warnings = unreadKeys()
   const fromFile = readEnvironmentVariables(root.environment_variables)
   const environment = { ...(options.environment ?? process.env), ...fromFile }
   const result = configSchema(environment).safeParse(root)
   if (!result.success) {
-    for (const issue of result.error.issues) issues.push({ path: originalPath(root, issue.path, originalNames), message: issue.message })
+    for (const issue of result.error.issues) issues.push({ path: pathOf(issue.path), message: issue.message })
   }
   if (issues.length > 0) throw configError(file, issues)
   const parsed = result.data as RawConfig
-  const models = parsed.model_list.map((entry, index) => toDeployment(entry, `${originalPath(root, ['model_list', index], originalNames)}`))
+  const models = parsed.model_list.map((entry, index) => toDeployment(entry, pathOf(['model_list', index])))
   const settings = parsed.litellm_settings ?? {}
   const general = parsed.general_settings ?? {}
   const strategy = parsed.router_settings?.routing_strategy
@@ -183,76 +212,6 @@ function toDeployment(entry: RawConfig['model_list'][number], where: string): Mo
     modelInfo: info,
     where,
   }
-}
-
-/** Folds native names into LiteLLM's, remembering what the file said so messages can use it. */
-function normalise(
-  raw: Record<string, unknown>,
-  originalNames: WeakMap<object, Map<string, string>>,
-  issues: Array<{ path: string; message: string }>,
-): Record<string, unknown> {
-  const rename = (value: unknown, aliases: Record<string, string>, where: string): Record<string, unknown> | unknown => {
-    if (value === null || typeof value !== 'object' || Array.isArray(value)) return value
-    const out: Record<string, unknown> = { ...(value as Record<string, unknown>) }
-    const names = new Map<string, string>()
-    for (const [native, litellm] of Object.entries(aliases)) {
-      if (!(native in out)) continue
-      if (litellm in out) {
-        issues.push({ path: `${where}${where ? '.' : ''}${native}`, message: `give either ${litellm} or ${native} (the same setting), not both` })
-        continue
-      }
-      out[litellm] = out[native]
-      delete out[native]
-      names.set(litellm, native)
-    }
-    originalNames.set(out, names)
-    return out
-  }
-  const root = rename(raw, nativeAliases.root, '') as Record<string, unknown>
-  const list = root.model_list
-  if (Array.isArray(list)) {
-    const top = originalNames.get(root)?.get('model_list') ?? 'model_list'
-    root.model_list = list.map((entry, index) => rename(entry, nativeAliases.model, `${top}[${index}]`))
-  }
-  const settingsName = originalNames.get(root)?.get('litellm_settings') ?? 'litellm_settings'
-  root.litellm_settings = rename(root.litellm_settings, nativeAliases.litellmSettings, settingsName)
-  if (root.litellm_settings === undefined) delete root.litellm_settings
-  return root
-}
-
-/** `['model_list', 0, 'litellm_params', 'model']` in the names the file used (`models[0].params.model`). */
-function originalPath(root: unknown, path: ReadonlyArray<PropertyKey>, originalNames: WeakMap<object, Map<string, string>>): string {
-  const named: PropertyKey[] = []
-  let node = root
-  for (const key of path) {
-    // A single value given where a list is accepted: its issues are reported at the key itself.
-    if (typeof node === 'string' && key === 0) break
-    const original = node !== null && typeof node === 'object' ? originalNames.get(node)?.get(String(key)) : undefined
-    named.push(original ?? key)
-    node = node !== null && typeof node === 'object' ? (node as Record<PropertyKey, unknown>)[key] : undefined
-  }
-  return formatPath(named)
-}
-
-function unknownKeys(root: Record<string, unknown>, originalNames: WeakMap<object, Map<string, string>>): string[] {
-  const warnings: string[] = []
-  const check = (value: unknown, known: Set<string>, path: PropertyKey[]) => {
-    if (value === null || typeof value !== 'object' || Array.isArray(value)) return
-    for (const key of Object.keys(value)) {
-      if (!known.has(key)) warnings.push(`${originalPath(root, [...path, key], originalNames)} is not read by llm-onion and is ignored`)
-    }
-  }
-  check(root, knownKeys.root, [])
-  if (Array.isArray(root.model_list)) {
-    root.model_list.forEach((entry, index) => {
-      check(entry, knownKeys.model, ['model_list', index])
-      check((entry as Record<string, unknown> | null)?.litellm_params, knownParameterKeys, ['model_list', index, 'litellm_params'])
-    })
-  }
-  check(root.litellm_settings, knownKeys.litellmSettings, ['litellm_settings'])
-  check(root.general_settings, knownKeys.generalSettings, ['general_settings'])
-  check(root.router_settings, knownKeys.routerSettings, ['router_settings'])
-  return warnings
 }
 
 function masterKey(configured: string | undefined, environment: Environment): Pick<ProxyConfig, 'masterKey' | 'masterKeySource'> {

@@ -9,7 +9,8 @@ import type { ChatChunk, ChatRequest, EmbeddingRequest, EmbeddingResponse } from
 import type { CallOptions, HttpInfo } from '../types'
 import { unauthorisedMessage, type AuthCheck } from './auth'
 import type { RouteLabel } from './http-metrics'
-import { openAiError, streamErrorEvent, toOpenAiError, type OpenAiErrorResponse } from './openai-errors'
+import { abortOnDisconnect, drained, methodNotAllowed, readJsonBody, send, sendJson, type Body } from './http-io'
+import { openAiError, streamErrorEvent, toOpenAiError } from './openai-errors'
 import { modelNotFoundMessage, type Router } from './router'
 
 /** What the request handler needs; built once per server. */
@@ -27,9 +28,6 @@ export interface HandlerContext {
   isDraining: () => boolean
 }
 
-type Body = Record<string, unknown>
-
-const jsonType = 'application/json'
 const sseHeaders = {
   'content-type': 'text/event-stream; charset=utf-8',
   'cache-control': 'no-cache',
@@ -116,7 +114,7 @@ export function createRequestHandler(context: HandlerContext): (request: Incomin
         }
         next = await stream.next()
       }
-      response.end('data: [DONE]\n\n')
+      if (!response.destroyed) response.end('data: [DONE]\n\n')
     } catch (error) {
       if (!response.destroyed) response.end(streamErrorEvent(error))
     }
@@ -199,95 +197,6 @@ function httpInfo(request: IncomingMessage, body: Body): HttpInfo {
     clientIp: request.socket.remoteAddress,
     body,
   }
-}
-
-/** A signal aborted when the client goes away before its response is complete. */
-function abortOnDisconnect(response: ServerResponse): AbortSignal {
-  const controller = new AbortController()
-  response.once('close', () => {
-    if (!response.writableFinished) controller.abort()
-  })
-  return controller.signal
-}
-
-/**
- * The body as a JSON object, or undefined after answering 413 (over `limit` bytes) or 400 (not JSON,
- * not an object). A client that goes away half-way gets no answer.
- */
-function readJsonBody(request: IncomingMessage, response: ServerResponse, limit: number): Promise<Body | undefined> {
-  const declared = Number(request.headers['content-length'])
-  if (declared > limit) return Promise.resolve(void tooLarge(response, limit))
-  return new Promise((resolve) => {
-    const parts: Buffer[] = []
-    let size = 0
-    let settled = false
-    const finish = (body: Body | undefined) => {
-      settled = true
-      resolve(body)
-    }
-    request.on('data', (part: Buffer) => {
-      if (settled) return
-      size += part.length
-      if (size > limit) return finish(void tooLarge(response, limit))
-      parts.push(part)
-    })
-    request.once('end', () => {
-      if (settled) return
-      finish(parseBody(parts.length === 1 ? parts[0]! : Buffer.concat(parts), response))
-    })
-    request.once('close', () => {
-      if (!settled) finish(undefined)
-    })
-  })
-}
-
-function parseBody(raw: Buffer, response: ServerResponse): Body | undefined {
-  let body: unknown
-  try {
-    body = JSON.parse(raw.toString('utf8'))
-  } catch (error) {
-    send(response, openAiError(400, `The request body is not valid JSON: ${(error as Error).message}. Send a JSON object with Content-Type: application/json.`, { code: 'invalid_json' }))
-    return undefined
-  }
-  if (body === null || typeof body !== 'object' || Array.isArray(body)) {
-    send(response, openAiError(400, `The request body must be a JSON object; found ${body === null ? 'null' : Array.isArray(body) ? 'an array' : typeof body}.`, { code: 'invalid_json' }))
-    return undefined
-  }
-  return body as Body
-}
-
-function tooLarge(response: ServerResponse, limit: number): void {
-  const megabytes = Math.round((limit / 1024 / 1024) * 100) / 100
-  // The rest of the body is not read: the connection closes after this answer.
-  response.setHeader('connection', 'close')
-  send(response, openAiError(413, `The request body is larger than ${megabytes} MB. Raise general_settings.max_request_size_mb in the proxy config to accept it.`, { code: 'request_too_large' }))
-}
-
-function methodNotAllowed(response: ServerResponse, allowed: string): void {
-  response.setHeader('allow', allowed)
-  send(response, openAiError(405, `Use ${allowed} for this route.`, { code: 'method_not_allowed' }))
-}
-
-function send(response: ServerResponse, error: OpenAiErrorResponse): void {
-  if (response.headersSent || response.destroyed) return
-  for (const name in error.headers) response.setHeader(name, error.headers[name]!)
-  sendJson(response, error.status, error.body)
-}
-
-function sendJson(response: ServerResponse, status: number, body: string): void {
-  response.writeHead(status, { 'content-type': jsonType, 'content-length': Buffer.byteLength(body) }).end(body)
-}
-
-function drained(response: ServerResponse): Promise<void> {
-  return new Promise((resolve) => {
-    const done = () => {
-      response.off('drain', done)
-      response.off('close', done)
-      resolve()
-    }
-    response.once('drain', done)
-    response.once('close', done)
-  })
 }
 
 /** Float vectors as OpenAI's base64: little-endian float32 bytes. */

@@ -6,18 +6,15 @@
 import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { z } from 'zod'
-import { callbacks, asMiddleware } from '../../middleware/callbacks'
-import { consoleLog } from '../../middleware/console-log'
-import { prometheus } from '../../middleware/prometheus'
 import { createClient, type Client } from '../client'
 import type { Middleware } from '../types'
 import { validate } from '../validate'
 import { createAuthCheck } from './auth'
-import { loadCallback } from './callback-loader'
 import { loadConfig, parseConfig, type ProxyConfig } from './config'
 import { defaultConfig } from './default-config'
 import { createRequestHandler, modelEntry } from './handlers'
 import { createHttpMetrics } from './http-metrics'
+import { assembleLayers } from './layers'
 import { buildProviders } from './providers'
 import { createRouter } from './router'
 
@@ -30,7 +27,18 @@ const optionsSchema = z
   })
   .strict()
 
-/** Options of `createProxyServer()`; every one has a default. */
+const listenOptionsSchema = z
+  .object({ port: z.number().int().min(0).max(65_535).optional(), host: z.string().min(1).optional() })
+  .strict()
+
+/**
+ * Options of `createProxyServer()`; every one has a default.
+ *
+ * @example
+ * ```ts
+ * const options: ProxyServerOptions = { config: 'config.yaml', middleware: [retry({ retries: 2 })], gracePeriodMs: 60_000 }
+ * ```
+ */
 export interface ProxyServerOptions {
   /** A config file path, or a config from `loadConfig()` / `parseConfig()` (default: the embedded default config). */
   config?: string | ProxyConfig
@@ -42,7 +50,14 @@ export interface ProxyServerOptions {
   logs?: boolean
 }
 
-/** Where a started proxy listens. */
+/**
+ * Where a started proxy listens.
+ *
+ * @example
+ * ```ts
+ * const { url, port } = await proxy.listen({ port: 0 })
+ * ```
+ */
 export interface ProxyAddress {
   /** `http://127.0.0.1:4000`: point OpenAI clients at `${url}/v1`. */
   url: string
@@ -50,7 +65,16 @@ export interface ProxyAddress {
   port: number
 }
 
-/** A proxy server, built and ready to listen. */
+/**
+ * A proxy server, built and ready to listen.
+ *
+ * @example
+ * ```ts
+ * const proxy = await createProxyServer({ config: 'config.yaml' })
+ * await proxy.listen({ port: 4000, host: '0.0.0.0' })
+ * process.once('SIGTERM', () => void proxy.close())
+ * ```
+ */
 export interface ProxyServer {
   readonly config: ProxyConfig
   /** The client every request runs through. */
@@ -58,6 +82,7 @@ export interface ProxyServer {
   readonly server: Server
   /** Names of the layers, outermost first (for the start-up summary). */
   readonly layers: string[]
+  /** Starts listening: `port` default 4000 (0 picks a free one), `host` default `127.0.0.1`. */
   listen(options?: { port?: number; host?: string }): Promise<ProxyAddress>
   /**
    * Graceful shutdown: stops accepting connections, fails readiness, lets requests in flight finish
@@ -92,29 +117,7 @@ export async function buildProxyServer(options: ProxyServerOptions = {}): Promis
 
   const { providers, targets } = buildProviders(config.models)
   const router = createRouter(config.models, targets)
-  const metricsLayer = prometheus()
-  const layers: Middleware[] = [metricsLayer]
-  const names = ['prometheus']
-  if (options.logs) {
-    layers.push(consoleLog())
-    names.push('consoleLog')
-  }
-  if (config.input.length + config.success.length + config.failure.length > 0) {
-    layers.push(callbacks({ input: config.input, success: config.success, failure: config.failure }))
-    names.push(`callbacks(${describeLists(config)})`)
-  }
-  for (const [index, reference] of config.callbacks.entries()) {
-    const where = `litellm_settings.callbacks[${index}] (${reference})`
-    const loaded = await loadCallback(reference, config.directory, where)
-    layers.push(asMiddleware(loaded.value, where))
-    names.push(reference)
-  }
-  for (const layer of options.middleware ?? []) {
-    layers.push(layer)
-    names.push(layer.name || 'middleware')
-  }
-  layers.push(router.layer)
-  names.push('router')
+  const { layers, names, metrics } = await assembleLayers(config, options, router.layer)
   const client = createClient({ providers, middleware: layers, redact: { messages: config.redactMessages } })
 
   const httpMetrics = createHttpMetrics()
@@ -125,8 +128,8 @@ export async function buildProxyServer(options: ProxyServerOptions = {}): Promis
     checkAuth: createAuthCheck(config.masterKey),
     maxBodyBytes: config.maxBodyBytes,
     modelsBody: JSON.stringify({ object: 'list', data: router.modelNames.map(modelEntry) }),
-    metrics: () => metricsLayer.metrics() + httpMetrics.render(),
-    metricsContentType: metricsLayer.contentType,
+    metrics: () => metrics.metrics() + httpMetrics.render(),
+    metricsContentType: metrics.contentType,
     isDraining: () => draining,
   })
 
@@ -145,27 +148,35 @@ export async function buildProxyServer(options: ProxyServerOptions = {}): Promis
     })
   })
 
+  /** Resolves once no request is in flight, or after `ms`. */
+  const untilIdle = (ms: number) =>
+    new Promise<void>((resolve) => {
+      if (httpMetrics.inFlight === 0) return resolve()
+      const timer = setTimeout(resolve, ms)
+      idle = () => {
+        clearTimeout(timer)
+        resolve()
+      }
+    })
+
   let closing: Promise<void> | undefined
   const gracePeriodMs = options.gracePeriodMs ?? 30_000
   const close = () =>
     (closing ??= (async () => {
       draining = true
       const stopped = new Promise<void>((resolve) => server.close(() => resolve()))
+      await untilIdle(gracePeriodMs)
       if (httpMetrics.inFlight > 0) {
-        let timer: NodeJS.Timeout | undefined
-        await Promise.race([
-          new Promise<void>((resolve) => (idle = resolve)),
-          new Promise<void>((resolve) => (timer = setTimeout(resolve, gracePeriodMs))),
-        ])
-        clearTimeout(timer)
-        // Past the grace period: cut what is left; those calls end as cancelled and are still recorded.
-        if (httpMetrics.inFlight > 0) {
-          server.closeAllConnections()
-          await new Promise<void>((resolve) => (idle = resolve))
-        }
+        // Past the grace period: cut what is left. Those calls end as cancelled and are still recorded,
+        // once their layers have seen the abort (a layer that ignores it is not waited for long).
+        server.closeAllConnections()
+        await untilIdle(5_000)
       }
       server.closeIdleConnections()
+      // A connection that is still sending a request is given a moment, then cut.
+      const cut = setTimeout(() => server.closeAllConnections(), 2_000)
       await stopped
+      clearTimeout(cut)
       await client.close()
     })())
 
@@ -174,8 +185,9 @@ export async function buildProxyServer(options: ProxyServerOptions = {}): Promis
     client,
     server,
     layers: names,
-    listen: ({ port = 4000, host = '127.0.0.1' } = {}) =>
+    listen: (listenOptions = {}) =>
       new Promise<ProxyAddress>((resolve, reject) => {
+        const { port = 4000, host = '127.0.0.1' } = validate(listenOptionsSchema, listenOptions, 'listen() options')
         server.once('error', reject)
         server.listen(port, host, () => {
           server.off('error', reject)
@@ -186,12 +198,4 @@ export async function buildProxyServer(options: ProxyServerOptions = {}): Promis
       }),
     close,
   }
-}
-
-function describeLists(config: ProxyConfig): string {
-  const parts: string[] = []
-  if (config.input.length > 0) parts.push(`input: ${config.input.join(', ')}`)
-  if (config.success.length > 0) parts.push(`success: ${config.success.join(', ')}`)
-  if (config.failure.length > 0) parts.push(`failure: ${config.failure.join(', ')}`)
-  return parts.join('; ')
 }

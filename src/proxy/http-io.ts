@@ -1,0 +1,98 @@
+/**
+ * The HTTP plumbing of the proxy's routes: reading a bounded JSON body, answering JSON and OpenAI
+ * errors, waiting for a slow client to drain, noticing a client that went away.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http'
+import { openAiError, type OpenAiErrorResponse } from './openai-errors'
+
+/** A parsed JSON request body. */
+export type Body = Record<string, unknown>
+
+/** A signal aborted when the client goes away before its response is complete. */
+export function abortOnDisconnect(response: ServerResponse): AbortSignal {
+  const controller = new AbortController()
+  response.once('close', () => {
+    if (!response.writableFinished) controller.abort()
+  })
+  return controller.signal
+}
+
+/**
+ * The body as a JSON object, or undefined after answering 413 (over `limit` bytes) or 400 (not JSON,
+ * not an object). A client that goes away half-way gets no answer.
+ */
+export function readJsonBody(request: IncomingMessage, response: ServerResponse, limit: number): Promise<Body | undefined> {
+  const declared = Number(request.headers['content-length'])
+  if (declared > limit) return Promise.resolve(void tooLarge(response, limit))
+  return new Promise((resolve) => {
+    const parts: Buffer[] = []
+    let size = 0
+    let settled = false
+    const finish = (body: Body | undefined) => {
+      settled = true
+      resolve(body)
+    }
+    request.on('data', (part: Buffer) => {
+      if (settled) return
+      size += part.length
+      if (size > limit) return finish(void tooLarge(response, limit))
+      parts.push(part)
+    })
+    request.once('end', () => {
+      if (settled) return
+      finish(parseBody(parts.length === 1 ? parts[0]! : Buffer.concat(parts), response))
+    })
+    request.once('close', () => {
+      if (!settled) finish(undefined)
+    })
+  })
+}
+
+function parseBody(raw: Buffer, response: ServerResponse): Body | undefined {
+  let body: unknown
+  try {
+    body = JSON.parse(raw.toString('utf8'))
+  } catch (error) {
+    send(response, openAiError(400, `The request body is not valid JSON: ${(error as Error).message}. Send a JSON object with Content-Type: application/json.`, { code: 'invalid_json' }))
+    return undefined
+  }
+  if (body === null || typeof body !== 'object' || Array.isArray(body)) {
+    send(response, openAiError(400, `The request body must be a JSON object; found ${body === null ? 'null' : Array.isArray(body) ? 'an array' : typeof body}.`, { code: 'invalid_json' }))
+    return undefined
+  }
+  return body as Body
+}
+
+function tooLarge(response: ServerResponse, limit: number): void {
+  const megabytes = Math.round((limit / 1024 / 1024) * 100) / 100
+  // The rest of the body is not read: the connection closes after this answer.
+  response.setHeader('connection', 'close')
+  send(response, openAiError(413, `The request body is larger than ${megabytes} MB. Raise general_settings.max_request_size_mb in the proxy config to accept it.`, { code: 'request_too_large' }))
+}
+
+export function methodNotAllowed(response: ServerResponse, allowed: string): void {
+  response.setHeader('allow', allowed)
+  send(response, openAiError(405, `Use ${allowed} for this route.`, { code: 'method_not_allowed' }))
+}
+
+export function send(response: ServerResponse, error: OpenAiErrorResponse): void {
+  if (response.headersSent || response.destroyed) return
+  for (const name in error.headers) response.setHeader(name, error.headers[name]!)
+  sendJson(response, error.status, error.body)
+}
+
+export function sendJson(response: ServerResponse, status: number, body: string): void {
+  response.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) }).end(body)
+}
+
+export function drained(response: ServerResponse): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      response.off('drain', done)
+      response.off('close', done)
+      resolve()
+    }
+    response.once('drain', done)
+    response.once('close', done)
+  })
+}

@@ -1,0 +1,78 @@
+/**
+ * The proxy's stack of layers, built once from the config: metrics outermost, then the console log,
+ * the config's built-in callbacks, its callback modules, the caller's own layers, and the router
+ * innermost, so every layer above it sees one call per request whatever the fallbacks.
+ */
+import { asMiddleware, callbacks } from '../../middleware/callbacks'
+import { consoleLog } from '../../middleware/console-log'
+import { prometheus, type PrometheusLayer } from '../../middleware/prometheus'
+import { integrations } from '../../middleware/registry'
+import type { Middleware } from '../types'
+import { loadCallback } from './callback-loader'
+import { ConfigError, type ProxyConfig } from './config'
+
+/** The stack, its names for the start-up summary, and the metrics layer `GET /metrics` renders. */
+export interface ProxyLayers {
+  layers: Middleware[]
+  names: string[]
+  metrics: PrometheusLayer
+}
+
+/**
+ * Builds the layers for `config`, outermost first, ending with `router`. Unknown built-in names,
+ * integrations missing their credentials and unusable callback modules fail here, at start, with
+ * the config path that names them.
+ *
+ * @example
+ * ```ts
+ * const { layers } = await assembleLayers(config, { logs: true, middleware: [] }, router.layer)
+ * const client = createClient({ providers, middleware: layers })
+ * ```
+ */
+export async function assembleLayers(config: ProxyConfig, options: { logs?: boolean; middleware?: Middleware[] }, router: Middleware): Promise<ProxyLayers> {
+  const metrics = prometheus()
+  const layers: Middleware[] = [metrics]
+  const names = ['prometheus']
+  if (options.logs) {
+    layers.push(consoleLog())
+    names.push('consoleLog')
+  }
+  const lists = { input: config.input, success: config.success, failure: config.failure }
+  if (lists.input.length + lists.success.length + lists.failure.length > 0) {
+    layers.push(builtInCallbacks(lists))
+    names.push(`callbacks(${Object.entries(lists).filter(([, list]) => list.length > 0).map(([moment, list]) => `${moment}: ${list.join(', ')}`).join('; ')})`)
+  }
+  for (const [index, reference] of config.callbacks.entries()) {
+    const where = `litellm_settings.callbacks[${index}] (${reference})`
+    const loaded = await loadCallback(reference, config.directory, where)
+    layers.push(asMiddleware(loaded.value, where))
+    names.push(reference)
+  }
+  for (const layer of options.middleware ?? []) {
+    layers.push(layer)
+    names.push(layer.name || 'middleware')
+  }
+  layers.push(router)
+  names.push('router')
+  return { layers, names, metrics }
+}
+
+function builtInCallbacks(lists: { input: string[]; success: string[]; failure: string[] }): Middleware {
+  for (const [moment, list] of Object.entries(lists)) {
+    const unknown = list.filter((name) => !Object.hasOwn(integrations, name))
+    if (unknown.length > 0) {
+      const key = `litellm_settings.${moment}_callback`
+      throw new ConfigError(`${key}: unknown integration ${unknown.map((name) => `"${name}"`).join(', ')}. Known: ${Object.keys(integrations).sort().join(', ')}.`, [
+        { path: key, message: `unknown integration ${unknown.join(', ')}` },
+      ])
+    }
+  }
+  try {
+    return callbacks(lists)
+  } catch (error) {
+    // Usually a missing credential: the integration's message names the variable to set.
+    throw new ConfigError(`litellm_settings (success_callback / failure_callback / input_callback): ${(error as Error).message}`, [
+      { path: 'litellm_settings', message: (error as Error).message },
+    ])
+  }
+}

@@ -1,0 +1,49 @@
+/**
+ * `proxy.close()` in-process: a stream that outlasts the grace period is cut and recorded as
+ * cancelled, and a config whose callbacks cannot be built fails at start naming the setting.
+ */
+import OpenAI from 'openai'
+import { describe, expect, it } from 'vitest'
+import { ConfigError, createProxyServer, isAbortError, parseConfig, type Context, type Middleware } from 'llm-onion'
+import { withMock } from './fixtures/spawn-proxy'
+
+describe('proxy shutdown and start-up', () => {
+  it('cuts a stream still running when the grace period ends, recorded as cancelled, and close() resolves', async () => {
+    const finished: Context[] = []
+    const watch: Middleware = async function watch(ctx, next) {
+      try {
+        await next()
+      } finally {
+        finished.push(ctx)
+      }
+    }
+    const config = parseConfig({ model_list: [{ model_name: 'slow', litellm_params: { model: 'mock/slow', chunk_delay_ms: 200 } }] })
+    const proxy = await createProxyServer({ config, middleware: [watch], gracePeriodMs: 50 })
+    const { url } = await proxy.listen({ port: 0 })
+    const openai = new OpenAI({ baseURL: `${url}/v1`, apiKey: 'unused', maxRetries: 0 })
+    const stream = await openai.chat.completions.create(
+      withMock({ model: 'slow', messages: [{ role: 'user' as const, content: 'long' }], stream: true as const }, { mock_response: 'a b c d e f g h i j k l m n o p' }),
+    )
+    const iterator = stream[Symbol.asyncIterator]()
+    await iterator.next()
+    await proxy.close()
+    await expect(
+      (async () => {
+        for (;;) if ((await iterator.next()).done) break
+      })(),
+    ).rejects.toThrow()
+    expect(finished).toHaveLength(1)
+    expect(isAbortError(finished[0]!.error)).toBe(true)
+    expect(finished[0]!.toEvent().status).toBe('cancelled')
+  })
+
+  it('fails at start naming litellm_settings.success_callback for an unknown integration', async () => {
+    const config = parseConfig({
+      model_list: [{ model_name: 'a', litellm_params: { model: 'mock/a' } }],
+      litellm_settings: { success_callback: ['helicone', 'not-a-service'] },
+    })
+    const error = await createProxyServer({ config }).catch((caught: unknown) => caught)
+    expect(error).toBeInstanceOf(ConfigError)
+    expect((error as Error).message).toContain('litellm_settings.success_callback: unknown integration "not-a-service". Known: ')
+  })
+})
