@@ -45,7 +45,12 @@ export async function assembleLayers(config: ProxyConfig, options: { logs?: bool
   for (const [index, reference] of config.callbacks.entries()) {
     const where = `litellm_settings.callbacks[${index}] (${reference})`
     const loaded = await loadCallback(reference, config.directory, where)
-    layers.push(asMiddleware(loaded.value, where))
+    try {
+      layers.push(asMiddleware(loaded.value, where))
+    } catch (error) {
+      const message = (error as Error).message
+      throw new ConfigError(message.startsWith(where) ? message : `${where}, from ${loaded.file}: ${message}`, [{ path: where, message }])
+    }
     names.push(reference)
   }
   for (const layer of options.middleware ?? []) {

@@ -46,4 +46,11 @@ describe('proxy shutdown and start-up', () => {
     expect(error).toBeInstanceOf(ConfigError)
     expect((error as Error).message).toContain('litellm_settings.success_callback: unknown integration "not-a-service". Known: ')
   })
+
+  it('fails at start when a callback handler kept snake_case hook names, naming the setting and the renames', async () => {
+    const error = await createProxyServer({ config: 'test/proxy/fixtures/snake-case.yaml' }).catch((caught: unknown) => caught)
+    expect(error).toBeInstanceOf(ConfigError)
+    expect((error as Error).message).toContain('litellm_settings.callbacks[0] (snake_case_callbacks.unported)')
+    expect((error as Error).message).toContain('rename them to asyncLogSuccessEvent')
+  })
 })
