@@ -139,8 +139,8 @@ export function createRequestHandler(context: HandlerContext): (request: Incomin
     if (!authorised(request, response)) return
     const slash = path.indexOf('/models/')
     if (slash === -1) return sendJson(response, 200, context.modelsBody)
-    const id = decodeURIComponent(path.slice(slash + '/models/'.length))
-    if (!router.modelNames.includes(id)) {
+    const id = decodePath(path.slice(slash + '/models/'.length))
+    if (!router.find(id)) {
       return send(response, openAiError(404, modelNotFoundMessage(id, router.modelNames), { param: 'model', code: 'model_not_found' }))
     }
     sendJson(response, 200, JSON.stringify(modelEntry(id)))
@@ -196,6 +196,15 @@ function httpInfo(request: IncomingMessage, body: Body): HttpInfo {
     headers: stripSecretHeaders(request.headers),
     clientIp: request.socket.remoteAddress,
     body,
+  }
+}
+
+function decodePath(segment: string): string {
+  try {
+    return decodeURIComponent(segment)
+  } catch {
+    // Not valid percent-encoding: no model has such a name, and the 404 says so.
+    return segment
   }
 }
 
