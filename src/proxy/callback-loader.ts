@@ -75,15 +75,16 @@ export async function loadCallback(reference: string, directory: string, where =
 
 /**
  * Native `import()` first: under a TypeScript loader (tsx) or on a Node that strips types, the
- * module then shares this process's copy of llm-onion. Where Node cannot run it (Node 20 and
- * `.ts`), jiti compiles it.
+ * module then shares this process's copy of llm-onion. Where Node cannot run it (`.ts` on Node 20,
+ * any module from the CommonJS build), jiti loads it.
  */
 async function importModule(file: string, where: string, reference: string): Promise<Record<string, unknown>> {
   try {
     return (await import(pathToFileURL(file).href)) as Record<string, unknown>
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code
-    const canRetry = typeScript.test(file) && (retryWithJiti.has(code ?? '') || error instanceof SyntaxError)
+    // MODULE_NOT_FOUND is the CommonJS build, where import() is compiled to a require() of the URL.
+    const canRetry = code === 'MODULE_NOT_FOUND' || (typeScript.test(file) && (retryWithJiti.has(code ?? '') || error instanceof SyntaxError))
     if (!canRetry) throw loadFailure(file, where, reference, error)
   }
   try {
