@@ -135,7 +135,7 @@ export async function buildProxyServer(options: ProxyServerOptions = {}): Promis
 
   let idle: (() => void) | undefined
   // Keep-alive longer than load balancers' idle timeouts (AWS ALB: 60 s), so they never reuse a socket the proxy just closed.
-  const server = createServer({ keepAliveTimeout: 65_000, headersTimeout: 66_000, requestTimeout: 0, noDelay: true }, (request, response) => {
+  const server = createServer({ keepAliveTimeout: 65_000, headersTimeout: 66_000, noDelay: true }, (request, response) => {
     httpMetrics.started()
     void handle(request, response).then((route) => {
       httpMetrics.finished(route, response.statusCode)
