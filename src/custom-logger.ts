@@ -114,6 +114,15 @@ export class CustomLogger implements Required<LoggerMethods> {
   async asyncLogStreamEvent(_kwargs: LoggerKwargs, _chunk: ChatChunk, _startTime: Date, _endTime: Date): Promise<void> {}
 }
 
+// The base class's own (empty) methods carry this marker, so a handler whose class extends another copy
+// of llm-onion (a callback module loaded with its own install) is still read correctly: a method
+// without the marker is the handler's own.
+const baseMethod = Symbol.for('llm-onion.custom-logger.base-method')
+for (const name of Object.getOwnPropertyNames(CustomLogger.prototype)) {
+  const method = (CustomLogger.prototype as unknown as Record<string, unknown>)[name]
+  if (name !== 'constructor' && typeof method === 'function') (method as unknown as Record<symbol, boolean>)[baseMethod] = true
+}
+
 /** The moments a handler can hook, and the sync / async method of each. */
 export const loggerMoments = {
   preApiCall: ['logPreApiCall', 'asyncLogPreApiCall'],
@@ -147,7 +156,7 @@ export function chooseLoggerHooks(handler: object): Partial<Record<LoggerMoment,
 
 function definedMethod(handler: object, name: keyof LoggerMethods): boolean {
   const method = (handler as Record<string, unknown>)[name]
-  return typeof method === 'function' && method !== CustomLogger.prototype[name]
+  return typeof method === 'function' && (method as unknown as Record<symbol, unknown>)[baseMethod] !== true
 }
 
 /** `MyHandler` for class instances, `customLogger` for plain objects. */

@@ -286,3 +286,28 @@ describe('customLogger', () => {
     expect(() => customLogger({ async_log_success_event: () => {} })).toThrow(/rename them to asyncLogSuccessEvent/)
   })
 })
+
+describe('handlers from another copy of llm-onion', () => {
+  it('calls only the hooks the handler overrides, even when its base class comes from another copy', async () => {
+    // A second copy's base class: same methods, marked the same way through Symbol.for.
+    const marker = Symbol.for('llm-onion.custom-logger.base-method')
+    class ForeignBase {
+      logSuccessEvent(): void {}
+      async asyncLogSuccessEvent(): Promise<void> {}
+    }
+    for (const name of ['logSuccessEvent', 'asyncLogSuccessEvent'] as const) {
+      ;(ForeignBase.prototype[name] as unknown as Record<symbol, boolean>)[marker] = true
+    }
+    const seen: string[] = []
+    class Handler extends ForeignBase {
+      override logSuccessEvent(): void {
+        seen.push('sync success')
+      }
+    }
+    const client = createClient().use(customLogger(new Handler()))
+    await client.chat({ model: 'mock/x', messages: [{ role: 'user', content: 'hi' }] })
+    await client.flush()
+    await client.close()
+    expect(seen).toEqual(['sync success'])
+  })
+})
