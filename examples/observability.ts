@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createClient } from 'llm-onion'
 import { observability } from 'llm-onion/middleware'
-import { startReceiver, type Receiver } from '../test/fakes/receiver'
+import { startReceiver, type Receiver } from 'llm-onion/testing'
 
 const names = ['sentry', 'langfuse', 'logfire', 'traceloop', 'datadog', 'helicone', 'posthog', 'lunary', 'athina', 'loki', 'slack'] as const
 const receivers = Object.fromEntries(await Promise.all(names.map(async (name) => [name, await startReceiver()] as const))) as Record<

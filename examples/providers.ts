@@ -5,8 +5,8 @@
  * openai and gemini from OPENAI_API_KEY and GEMINI_API_KEY by itself.
  */
 import { createClient, gemini, isRateLimitError, openai } from 'llm-onion'
-import { startGeminiFake } from '../test/fakes/gemini-server'
-import { startOpenAIFake } from '../test/fakes/openai-server'
+import { startGeminiFake } from 'llm-onion/testing'
+import { startOpenAIFake } from 'llm-onion/testing'
 
 const openaiServer = await startOpenAIFake()
 const geminiServer = await startGeminiFake()

@@ -1,5 +1,13 @@
-// Helpers for testing your own layers: the mock provider, an event recorder, a recording HTTP receiver.
+// Helpers for testing your own layers and integrations: the mock provider, an event recorder, local
+// fake servers that speak the OpenAI and Gemini HTTP APIs, and a receiver that records what exporters send.
+// None of them depends on a test framework.
 export { mock } from '../providers/mock'
 export type { MockOptions } from '../providers/mock'
 export { createRecorder } from './recorder'
 export type { Recorder } from './recorder'
+export { startOpenAIFake } from './openai-server'
+export type { OpenAIFake, OpenAIFakeReply, OpenAIChatScript, FakeRequest } from './openai-server'
+export { startGeminiFake } from './gemini-server'
+export type { GeminiFake, GeminiFakeReply, GeminiChatScript, GeminiFakeRequest } from './gemini-server'
+export { startReceiver } from './receiver'
+export type { Receiver, ReceivedRequest } from './receiver'

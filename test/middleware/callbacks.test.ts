@@ -6,7 +6,7 @@ import { CustomLogger } from '../../src/custom-logger'
 import type { CallEvent } from '../../src/event'
 import { defineExporter, type IntegrationMoment } from '../../src/exporter'
 import { httpSink } from '../../src/http-sink'
-import { startReceiver, type Receiver } from '../fakes/receiver'
+import { startReceiver, type Receiver } from '../../src/testing/receiver'
 
 const messages = [{ role: 'user' as const, content: 'hello lists' }]
 let client: Client | undefined

@@ -2,7 +2,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { callEventSchema, createClient, type Client } from 'llm-onion'
 import { datadog, type DatadogLogItem, type LlmObsSpan } from 'llm-onion/middleware/datadog'
 import { decodeOtlpTraces, SpanKind } from '../fakes/otlp-decoder'
-import { startReceiver, type ReceivedRequest, type Receiver } from '../fakes/receiver'
+import { startReceiver, type ReceivedRequest, type Receiver } from '../../src/testing/receiver'
 
 const prompt = [{ role: 'user' as const, content: 'What is the capital of France?' }]
 const metadata = { session_id: 'session-9', api_key: 'sk-secret', authorization: 'Bearer sk-secret' }

@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { createClient, type Client } from 'llm-onion'
 import { helicone, type HeliconeLog } from 'llm-onion/middleware/helicone'
-import { startReceiver, type Receiver } from '../fakes/receiver'
+import { startReceiver, type Receiver } from '../../src/testing/receiver'
 
 const http = { method: 'POST', url: '/v1/chat/completions', headers: { authorization: 'Bearer sk-secret', 'x-team': 'search' } }
 const metadata = { api_key: 'sk-secret', authorization: 'Bearer sk-secret', team: 'search' }

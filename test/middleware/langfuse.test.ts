@@ -3,7 +3,7 @@ import { createClient, type ChatResponse, type Client, type Middleware } from 'l
 import { langfuse } from 'llm-onion/middleware/langfuse'
 import { retry } from 'llm-onion/middleware/retry'
 import { decodeOtlpTraces, SpanKind, StatusCode, type DecodedSpan } from '../fakes/otlp-decoder'
-import { startReceiver, type Receiver } from '../fakes/receiver'
+import { startReceiver, type Receiver } from '../../src/testing/receiver'
 
 const prompt = [
   { role: 'system' as const, content: 'Answer briefly.' },

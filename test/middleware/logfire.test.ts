@@ -2,7 +2,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { createClient, type Client } from 'llm-onion'
 import { logfire, logfireBaseUrlForToken } from 'llm-onion/middleware/logfire'
 import { decodeOtlpTraces, SpanKind, StatusCode, type DecodedSpan } from '../fakes/otlp-decoder'
-import { startReceiver, type Receiver } from '../fakes/receiver'
+import { startReceiver, type Receiver } from '../../src/testing/receiver'
 
 const prompt = [{ role: 'user' as const, content: 'What is the capital of France?' }]
 const metadata = { api_key: 'sk-secret', team: 'search' }

@@ -5,7 +5,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import { createClient, type Client } from 'llm-onion'
 import { observability, presets } from 'llm-onion/middleware/observability'
 import type { PrometheusLayer } from 'llm-onion/middleware/prometheus'
-import { startReceiver, type Receiver } from '../fakes/receiver'
+import { startReceiver, type Receiver } from '../../src/testing/receiver'
 
 const http = { method: 'POST', url: '/v1/chat/completions', headers: { authorization: 'Bearer sk-secret' } }
 const metadata = { api_key: 'sk-secret', authorization: 'Bearer sk-secret', team: 'search' }

@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { createClient, type Client } from 'llm-onion'
 import { posthog, type PosthogEvent } from 'llm-onion/middleware/posthog'
-import { startReceiver, type Receiver } from '../fakes/receiver'
+import { startReceiver, type Receiver } from '../../src/testing/receiver'
 
 const http = { method: 'POST', url: '/v1/chat/completions', headers: { authorization: 'Bearer sk-secret' } }
 const metadata = { api_key: 'sk-secret', authorization: 'Bearer sk-secret', team: 'search', parent_id: 'agent-run-1' }

@@ -5,7 +5,7 @@ import { integrations } from 'llm-onion/middleware/registry'
 import { retry } from 'llm-onion/middleware/retry'
 import { sentry, type SentryClientLike } from 'llm-onion/middleware/sentry'
 import { parseDsn, parseStackFrames, type SentryEvent } from '../../src/sentry-envelope'
-import { startReceiver, type ReceivedRequest, type Receiver } from '../fakes/receiver'
+import { startReceiver, type ReceivedRequest, type Receiver } from '../../src/testing/receiver'
 
 const prompt = [{ role: 'user' as const, content: 'What is the capital of France?' }]
 const metadata = { api_key: 'sk-secret', authorization: 'Bearer sk-secret', team: 'search' }

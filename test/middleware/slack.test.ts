@@ -2,7 +2,7 @@ import type { KnownBlock } from '@slack/types'
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import { createClient, mock, type Client } from 'llm-onion'
 import { slack, type SlackMessage } from 'llm-onion/middleware/slack'
-import { startReceiver, type Receiver } from '../fakes/receiver'
+import { startReceiver, type Receiver } from '../../src/testing/receiver'
 
 const http = { method: 'POST', url: '/v1/chat/completions', headers: { authorization: 'Bearer sk-secret' } }
 const metadata = { api_key: 'sk-secret', authorization: 'Bearer sk-secret' }

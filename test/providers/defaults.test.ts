@@ -1,8 +1,8 @@
 import { afterEach, describe, expect, it } from 'vitest'
 import { createClient, gemini, type Client } from '../../src/index'
 import { defaultProviders } from '../../src/providers/defaults'
-import { startGeminiFake, type GeminiFake } from '../fakes/gemini-server'
-import { startOpenAIFake, type OpenAIFake } from '../fakes/openai-server'
+import { startGeminiFake, type GeminiFake } from '../../src/testing/gemini-server'
+import { startOpenAIFake, type OpenAIFake } from '../../src/testing/openai-server'
 
 const messages = [{ role: 'user' as const, content: 'Hi' }]
 const opened: Array<OpenAIFake | GeminiFake | Client> = []

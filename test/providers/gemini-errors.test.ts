@@ -17,7 +17,7 @@ import {
   type Client,
   type LlmError,
 } from '../../src/index'
-import { startGeminiFake, type GeminiFake } from '../fakes/gemini-server'
+import { startGeminiFake, type GeminiFake } from '../../src/testing/gemini-server'
 
 const request = { model: 'gemini/gemini-2.5-flash', messages: [{ role: 'user' as const, content: 'Say hello' }] }
 let fake: GeminiFake

@@ -10,7 +10,7 @@ import {
   type ChatResponse,
   type Client,
 } from '../../src/index'
-import { geminiVectorFor, startGeminiFake, type GeminiFake } from '../fakes/gemini-server'
+import { geminiVectorFor, startGeminiFake, type GeminiFake } from '../../src/testing/gemini-server'
 
 const messages = [{ role: 'user' as const, content: 'Say hello' }]
 const model = 'gemini/gemini-2.5-flash'

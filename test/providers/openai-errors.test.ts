@@ -21,7 +21,7 @@ import {
   type Client,
   type LlmError,
 } from '../../src/index'
-import { startOpenAIFake, type OpenAIFake } from '../fakes/openai-server'
+import { startOpenAIFake, type OpenAIFake } from '../../src/testing/openai-server'
 
 const messages = [{ role: 'user' as const, content: 'Say hello' }]
 const request = { model: 'openai/gpt-4o-mini', messages }

@@ -11,7 +11,7 @@ import {
   type Client,
   type Context,
 } from '../../src/index'
-import { startOpenAIFake, vectorFor, type OpenAIFake } from '../fakes/openai-server'
+import { startOpenAIFake, vectorFor, type OpenAIFake } from '../../src/testing/openai-server'
 
 const messages = [{ role: 'user' as const, content: 'Say hello' }]
 let fake: OpenAIFake

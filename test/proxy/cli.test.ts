@@ -9,7 +9,7 @@ import { join } from 'node:path'
 import { promisify } from 'node:util'
 import OpenAI from 'openai'
 import { afterAll, describe, expect, it } from 'vitest'
-import { startReceiver, type Receiver } from '../fakes/receiver'
+import { startReceiver, type Receiver } from '../../src/testing/receiver'
 import { eventually, readRecords, repositoryRoot, runCli, spawnProxy, withMock, type SpawnedProxy } from './fixtures/spawn-proxy'
 
 const started: SpawnedProxy[] = []

@@ -8,7 +8,7 @@ import type { AddressInfo } from 'node:net'
 import OpenAI from 'openai'
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import { createProxyServer, parseConfig, type Context, type Middleware, type ProxyServer } from 'llm-onion'
-import { startOpenAIFake, type OpenAIFake } from '../fakes/openai-server'
+import { startOpenAIFake, type OpenAIFake } from '../../src/testing/openai-server'
 
 const cleanups: Array<() => Promise<void>> = []
 afterEach(async () => {

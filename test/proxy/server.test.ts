@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import OpenAI from 'openai'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { startReceiver, type Receiver } from '../fakes/receiver'
+import { startReceiver, type Receiver } from '../../src/testing/receiver'
 import { eventually, readRecords, spawnProxy, waitForRecord, withMock, type SpawnedProxy } from './fixtures/spawn-proxy'
 
 const masterKey = 'sk-proxy-test-master-key-4f9c'
