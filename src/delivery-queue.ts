@@ -3,139 +3,23 @@
  * count and by time, retried with backoff and jitter (p-retry), counting what it drops and why.
  * A call only ever enqueues; nothing here throws into a call or holds it.
  */
+import {
+  validateDeliveryQueueOptions,
+  type DeliveryQueue,
+  type DeliveryQueueOptions,
+  type DeliverySettings,
+  type DeliveryStats,
+  type DropInfo,
+  type DropReason,
+  type SinkStats,
+} from './delivery-queue-options'
 import { pRetry, StopRetrying } from './p-retry'
-import { z } from 'zod'
-import { validate } from './validate'
+import { DeliveryError, type Sink } from './sink'
 
-/**
- * Thrown by a sink's `send` to tell the queue whether trying again can help. Anything else thrown
- * (a network failure) counts as retryable.
- *
- * @example
- * ```ts
- * if (response.status === 400) throw new DeliveryError('bad payload', { status: 400, retryable: false })
- * if (response.status === 429) throw new DeliveryError('slow down', { status: 429, retryable: true, retryAfterMs: 2000 })
- * ```
- */
-export class DeliveryError extends Error {
-  readonly status?: number
-  readonly retryable: boolean
-  readonly retryAfterMs?: number
-  constructor(message: string, options: { status?: number; retryable: boolean; retryAfterMs?: number; cause?: unknown }) {
-    super(message, options.cause === undefined ? undefined : { cause: options.cause })
-    this.name = 'DeliveryError'
-    this.status = options.status
-    this.retryable = options.retryable
-    this.retryAfterMs = options.retryAfterMs
-  }
-}
-
-/**
- * Where a batch of items goes (an HTTP endpoint, a file).
- *
- * @example
- * ```ts
- * const sink: Sink<CallEvent> = { name: 'stdout', maxBatchSize: 50, async send(events) { console.log(events.length) } }
- * ctx.services.queue.enqueue(sink, ctx.toEvent())
- * ```
- */
-export interface Sink<Item = unknown> {
-  /** Names the sink in counters and warnings (`helicone`, `langfuse`). */
-  readonly name: string
-  /** Largest batch `send` receives; default 100. */
-  readonly maxBatchSize?: number
-  /** Batches of this sink in flight at once; default the queue's `concurrency` (4). */
-  readonly maxConcurrency?: number
-  /** Delivers a batch; throw a {@link DeliveryError} to say whether a retry can help (anything else is retried). */
-  send(items: Item[], signal: AbortSignal): Promise<void>
-}
-
-/** Why items were dropped. */
-export type DropReason = 'queue_full' | 'rejected' | 'retries_exhausted' | 'closed'
-
-/** What `onDrop` receives: one call per dropped batch (or per refused item). */
-export interface DropInfo {
-  sink: string
-  reason: DropReason
-  count: number
-  error?: unknown
-}
-
-/** Counters of one sink (all sinks of the same name are counted together). */
-export interface SinkStats {
-  enqueued: number
-  delivered: number
-  /** Items held: waiting for a batch, in flight or between retries. */
-  pending: number
-  /** Retries made (attempts after the first). */
-  retries: number
-  /** Items dropped, by reason. */
-  dropped: Partial<Record<DropReason, number>>
-}
-
-/** Counters of the whole queue, and per sink name. */
-export interface DeliveryStats {
-  enqueued: number
-  delivered: number
-  pending: number
-  retries: number
-  /** Items dropped, by reason (`queue_full`, `rejected`, `retries_exhausted`, `closed`). */
-  dropped: Record<string, number>
-  sinks: Record<string, SinkStats>
-}
-
-export interface DeliveryQueue {
-  /** Adds an item for `sink`; never throws and never waits. */
-  enqueue<Item>(sink: Sink<Item>, item: Item): void
-  /** Resolves once every item enqueued before it was delivered or dropped. */
-  flush(): Promise<void>
-  /** Flushes (at most `closeTimeoutMs`), then stops every timer; later items are dropped as `closed`. */
-  close(): Promise<void>
-  stats(): DeliveryStats
-}
-
-/** Options of {@link createDeliveryQueue} (`createClient({ queue })`); every one has a default. */
-export interface DeliveryQueueOptions {
-  /** Most items held at once across all sinks (default 10,000); when full, new items are dropped as `queue_full`. */
-  maxSize?: number
-  /** A partial batch is sent this long after its first item arrived (default 1,000 ms). */
-  flushIntervalMs?: number
-  /** Batch size for sinks that set no `maxBatchSize` (default 100). */
-  maxBatchSize?: number
-  /** Batches of one sink in flight at once, for sinks that set no `maxConcurrency` (default 4). */
-  concurrency?: number
-  /** Retries of a failed batch after the first attempt (default 5). */
-  retries?: number
-  /** Backoff before the first retry (default 500 ms); doubles each retry, with jitter. */
-  minTimeoutMs?: number
-  /** Longest wait between retries, also the cap on a sink's `retryAfterMs` (default 30,000 ms). */
-  maxTimeoutMs?: number
-  /** How long `close()` keeps delivering before it drops what is left as `closed` (default 10,000 ms). */
-  closeTimeoutMs?: number
-  /** Called for every drop (default: one `console.warn` per sink and reason). */
-  onDrop?: (info: DropInfo) => void
-}
-
-const optionsSchema = z.object({
-  maxSize: z.number().int().positive().default(10_000),
-  flushIntervalMs: z.number().min(0).default(1_000),
-  maxBatchSize: z.number().int().positive().default(100),
-  concurrency: z.number().int().positive().default(4),
-  retries: z.number().int().min(0).default(5),
-  minTimeoutMs: z.number().min(0).default(500),
-  maxTimeoutMs: z.number().min(0).default(30_000),
-  closeTimeoutMs: z.number().min(0).default(10_000),
-  onDrop: z.custom<(info: DropInfo) => void>((value) => typeof value === 'function', { message: 'must be a function (info) => void' }).optional(),
-})
-
-type Settings = z.output<typeof optionsSchema>
-
-const optionsWhat = 'createDeliveryQueue() options (createClient({ queue }))'
-
-/** Checks queue options without creating a queue, so `createClient()` can fail early on a bad one. */
-export function validateDeliveryQueueOptions(options: DeliveryQueueOptions): void {
-  validate(optionsSchema, options, optionsWhat)
-}
+export { DeliveryError } from './sink'
+export type { Sink } from './sink'
+export { validateDeliveryQueueOptions } from './delivery-queue-options'
+export type { DeliveryQueue, DeliveryQueueOptions, DeliveryStats, DropInfo, DropReason, SinkStats } from './delivery-queue-options'
 
 interface Entry {
   item: unknown
@@ -174,7 +58,7 @@ interface FlushWaiter {
  * ```
  */
 export function createDeliveryQueue(options: DeliveryQueueOptions = {}): DeliveryQueue {
-  const settings: Settings = validate(optionsSchema, options, optionsWhat)
+  const settings: DeliverySettings = validateDeliveryQueueOptions(options)
   const states = new Map<Sink<unknown>, SinkState>()
   const statsByName = new Map<string, SinkStats>()
   const waiters: FlushWaiter[] = []

@@ -1,0 +1,93 @@
+/**
+ * The delivery queue's options (with their defaults, checked by zod) and its counters.
+ */
+import { z } from 'zod'
+import type { Sink } from './sink'
+import { validate } from './validate'
+
+/** Why items were dropped. */
+export type DropReason = 'queue_full' | 'rejected' | 'retries_exhausted' | 'closed'
+
+/** What `onDrop` receives: one call per dropped batch (or per refused item). */
+export interface DropInfo {
+  sink: string
+  reason: DropReason
+  count: number
+  error?: unknown
+}
+
+/** Counters of one sink (all sinks of the same name are counted together). */
+export interface SinkStats {
+  enqueued: number
+  delivered: number
+  /** Items held: waiting for a batch, in flight or between retries. */
+  pending: number
+  /** Retries made (attempts after the first). */
+  retries: number
+  /** Items dropped, by reason. */
+  dropped: Partial<Record<DropReason, number>>
+}
+
+/** Counters of the whole queue, and per sink name. */
+export interface DeliveryStats {
+  enqueued: number
+  delivered: number
+  pending: number
+  retries: number
+  /** Items dropped, by reason (`queue_full`, `rejected`, `retries_exhausted`, `closed`). */
+  dropped: Record<string, number>
+  sinks: Record<string, SinkStats>
+}
+
+export interface DeliveryQueue {
+  /** Adds an item for `sink`; never throws and never waits. */
+  enqueue<Item>(sink: Sink<Item>, item: Item): void
+  /** Resolves once every item enqueued before it was delivered or dropped. */
+  flush(): Promise<void>
+  /** Flushes (at most `closeTimeoutMs`), then stops every timer; later items are dropped as `closed`. */
+  close(): Promise<void>
+  stats(): DeliveryStats
+}
+
+/** Options of {@link createDeliveryQueue} (`createClient({ queue })`); every one has a default. */
+export interface DeliveryQueueOptions {
+  /** Most items held at once across all sinks (default 10,000); when full, new items are dropped as `queue_full`. */
+  maxSize?: number
+  /** A partial batch is sent this long after its first item arrived (default 1,000 ms). */
+  flushIntervalMs?: number
+  /** Batch size for sinks that set no `maxBatchSize` (default 100). */
+  maxBatchSize?: number
+  /** Batches of one sink in flight at once, for sinks that set no `maxConcurrency` (default 4). */
+  concurrency?: number
+  /** Retries of a failed batch after the first attempt (default 5). */
+  retries?: number
+  /** Backoff before the first retry (default 500 ms); doubles each retry, with jitter. */
+  minTimeoutMs?: number
+  /** Longest wait between retries, also the cap on a sink's `retryAfterMs` (default 30,000 ms). */
+  maxTimeoutMs?: number
+  /** How long `close()` keeps delivering before it drops what is left as `closed` (default 10,000 ms). */
+  closeTimeoutMs?: number
+  /** Called for every drop (default: one `console.warn` per sink and reason). */
+  onDrop?: (info: DropInfo) => void
+}
+
+const optionsSchema = z.object({
+  maxSize: z.number().int().positive().default(10_000),
+  flushIntervalMs: z.number().min(0).default(1_000),
+  maxBatchSize: z.number().int().positive().default(100),
+  concurrency: z.number().int().positive().default(4),
+  retries: z.number().int().min(0).default(5),
+  minTimeoutMs: z.number().min(0).default(500),
+  maxTimeoutMs: z.number().min(0).default(30_000),
+  closeTimeoutMs: z.number().min(0).default(10_000),
+  onDrop: z.custom<(info: DropInfo) => void>((value) => typeof value === 'function', { message: 'must be a function (info) => void' }).optional(),
+})
+
+export type DeliverySettings = z.output<typeof optionsSchema>
+
+const optionsWhat = 'createDeliveryQueue() options (createClient({ queue }))'
+
+/** Checks queue options and fills in the defaults; `createClient()` calls it early so a bad one fails there. */
+export function validateDeliveryQueueOptions(options: DeliveryQueueOptions): DeliverySettings {
+  return validate(optionsSchema, options, optionsWhat)
+}
