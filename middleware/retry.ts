@@ -3,11 +3,12 @@
  * outside see one call; layers inside see every attempt. p-retry drives the attempts; the wait
  * between them is computed here, where the error's `retryAfterMs` is known.
  */
+import { sleep } from '../src/abort'
 import { pRetry } from '../src/p-retry'
 import { z } from 'zod'
 import { defineRepeatingMiddleware } from '../src/compose'
 import type { Context } from '../src/context'
-import { AbortError, isAbortError, isLlmError, toError } from '../src/errors'
+import { isAbortError, isLlmError, toError } from '../src/errors'
 import type { Middleware } from '../src/types'
 import { validate } from '../src/validate'
 
@@ -79,7 +80,7 @@ export function retry(options: RetryOptions = {}): Middleware {
           minTimeout: 0,
           shouldRetry: async ({ error, retriesConsumed }) => {
             if (!(await mayRetry(error, ctx, signal, settings))) return false
-            await wait(delayBeforeRetry(error, retriesConsumed, settings), signal)
+            await sleep(delayBeforeRetry(error, retriesConsumed, settings), signal)
             return true
           },
         },
@@ -106,25 +107,4 @@ function delayBeforeRetry(error: Error, retriesConsumed: number, settings: Retry
   if (typeof retryAfterMs === 'number' && retryAfterMs >= 0) return Math.min(retryAfterMs, settings.maxRetryAfterMs)
   const backoff = Math.min(settings.maxTimeoutMs, settings.minTimeoutMs * settings.factor ** retriesConsumed)
   return settings.jitter ? backoff / 2 + (Math.random() * backoff) / 2 : backoff
-}
-
-/** Sleeps `ms`, or rejects at once with the call's abort reason when `signal` aborts. */
-function wait(ms: number, signal: AbortSignal): Promise<void> {
-  if (signal.aborted) return Promise.reject(abortReason(signal))
-  if (ms <= 0) return Promise.resolve()
-  return new Promise((resolve, reject) => {
-    const onAbort = () => {
-      clearTimeout(timer)
-      reject(abortReason(signal))
-    }
-    const timer = setTimeout(() => {
-      signal.removeEventListener('abort', onAbort)
-      resolve()
-    }, ms)
-    signal.addEventListener('abort', onAbort, { once: true })
-  })
-}
-
-function abortReason(signal: AbortSignal): Error {
-  return isLlmError(signal.reason) ? signal.reason : new AbortError()
 }

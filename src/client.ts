@@ -3,6 +3,7 @@
  * provider the model name routes to.
  */
 import { z } from 'zod'
+import { abortErrorOf } from './abort'
 import { assertMiddleware, composeLayers } from './compose'
 import { Context } from './context'
 import { createCostCalculator, type CostCalculator, type CostOptions } from './cost'
@@ -357,8 +358,4 @@ async function closeQuietly(iterator: AsyncIterator<unknown>): Promise<void> {
   } catch {
     // The stream is being abandoned; its own error is the one that matters.
   }
-}
-
-function abortErrorOf(signal: AbortSignal): Error {
-  return isLlmError(signal.reason) ? signal.reason : new AbortError()
 }

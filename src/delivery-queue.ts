@@ -8,11 +8,11 @@ import {
   type DeliveryQueue,
   type DeliveryQueueOptions,
   type DeliverySettings,
-  type DeliveryStats,
   type DropInfo,
   type DropReason,
   type SinkStats,
 } from './delivery-queue-options'
+import { sleep } from './abort'
 import { pRetry, StopRetrying } from './p-retry'
 import { DeliveryError, type Sink } from './sink'
 
@@ -163,7 +163,7 @@ export function createDeliveryQueue(options: DeliveryQueueOptions = {}): Deliver
             }
             state.stats.retries++
             totals.retries++
-            await sleep(retryDelay(error, retriesConsumed), signal)
+            await sleep(retryDelay(error, retriesConsumed), signal, { unref: true })
           },
         },
       )
@@ -298,21 +298,4 @@ function asDeliveryError(error: unknown, sink: string): DeliveryError {
   if (error instanceof DeliveryError) return error
   const message = error instanceof Error ? error.message : String(error)
   return new DeliveryError(`${sink}: ${message}`, { retryable: true, cause: error })
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  if (signal.aborted) return Promise.reject(signal.reason)
-  return new Promise((resolve, reject) => {
-    const onAbort = () => {
-      clearTimeout(timer)
-      reject(signal.reason)
-    }
-    const timer = setTimeout(() => {
-      signal.removeEventListener('abort', onAbort)
-      resolve()
-    }, ms)
-    // A retry wait must never keep the process alive; close() is what waits for delivery.
-    timer.unref()
-    signal.addEventListener('abort', onAbort, { once: true })
-  })
 }

@@ -3,7 +3,8 @@
  * default config run on it.
  */
 import { z } from 'zod'
-import { AbortError, errorForStatus } from '../errors'
+import { sleep } from '../abort'
+import { errorForStatus } from '../errors'
 import type { ChatChunk, ChatRequest, ChatResponse, EmbeddingRequest, EmbeddingResponse, Message } from '../schema'
 import type { Provider, ProviderCall } from '../types'
 import { validate } from '../validate'
@@ -138,24 +139,4 @@ function vectorFor(text: string, dimensions: number): number[] {
   }
   const length = Math.hypot(...vector) || 1
   return vector.map((value) => value / length)
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  if (signal.aborted) return Promise.reject(abortReason(signal))
-  if (ms <= 0) return Promise.resolve()
-  return new Promise((resolve, reject) => {
-    const onAbort = () => {
-      clearTimeout(timer)
-      reject(abortReason(signal))
-    }
-    const timer = setTimeout(() => {
-      signal.removeEventListener('abort', onAbort)
-      resolve()
-    }, ms)
-    signal.addEventListener('abort', onAbort, { once: true })
-  })
-}
-
-function abortReason(signal: AbortSignal): Error {
-  return signal.reason instanceof Error ? signal.reason : new AbortError()
 }
