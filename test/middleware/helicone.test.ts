@@ -1,30 +1,11 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { createClient, type Client } from 'llm-onion'
 import { helicone, type HeliconeLog } from 'llm-onion/middleware/helicone'
-import { startReceiver, type Receiver } from '../../src/testing/receiver'
-
-const http = { method: 'POST', url: '/v1/chat/completions', headers: { authorization: 'Bearer sk-secret', 'x-team': 'search' } }
-const metadata = { api_key: 'sk-secret', authorization: 'Bearer sk-secret', team: 'search' }
-const prompt = [{ role: 'user' as const, content: 'What is the capital of France?' }]
-
-/** A success, a streamed success and a failure, then a flush. */
-async function runCalls(client: Client): Promise<void> {
-  await client.chat({ model: 'mock/echo', messages: prompt, mock_response: 'Paris is the capital.', user: 'user-7', metadata, api_key: 'sk-provider-secret' }, { http })
-  for await (const _chunk of client.stream({ model: 'mock/echo', messages: prompt, mock_response: 'Paris, streamed.', metadata })) void _chunk
-  await expect(client.chat({ model: 'mock/echo', messages: prompt, mock_error: { status: 429, message: 'Slow down' }, metadata }, { http })).rejects.toThrow('Slow down')
-  await client.flush()
-}
+import { exporterContract, prompt, receiverPerTest, runCalls } from './exporter-contract'
 
 describe('helicone()', () => {
-  let receiver: Receiver
   let client: Client
-  beforeEach(async () => {
-    receiver = await startReceiver()
-  })
-  afterEach(async () => {
-    await client?.close()
-    await receiver.close()
-  })
+  const receiver = receiverPerTest({ client: () => client })
 
   it('posts a success, a streamed success and a failure to /custom/v1/log with the bearer key', async () => {
     client = createClient().use(helicone({ apiKey: 'hc-key', baseUrl: receiver.url }))
@@ -68,30 +49,7 @@ describe('helicone()', () => {
     expect(delivered.map((log) => log.providerResponse.status).sort()).toEqual([200, 200, 429])
   })
 
-  it('never sends the provider API key or an authorization header in a payload', async () => {
-    client = createClient().use(helicone({ apiKey: 'hc-key', baseUrl: receiver.url }))
-    await runCalls(client)
-
-    for (const request of receiver.requests) {
-      expect(request.text).not.toContain('sk-secret')
-      expect(request.text).not.toContain('sk-provider-secret')
-      expect(request.text.toLowerCase()).not.toContain('authorization')
-    }
-  })
-
-  it.each([
-    ['on the client', { client: { messages: true }, layer: undefined }],
-    ['on the layer', { client: undefined, layer: { messages: true } }],
-  ])('redact: { messages: true } %s removes prompt and completion content', async (_where, redact) => {
-    client = createClient({ redact: redact.client }).use(helicone({ apiKey: 'hc-key', baseUrl: receiver.url, redact: redact.layer }))
-    await runCalls(client)
-
-    for (const request of receiver.requests) {
-      expect(request.text).not.toContain('capital of France')
-      expect(request.text).not.toContain('Paris')
-      expect(request.text).toContain('[redacted]')
-    }
-  })
+  exporterContract({ name: 'helicone', layer: (url, redact) => helicone({ apiKey: 'hc-key', baseUrl: url, redact }), requests: 3 })
 
   it('reads HELICONE_API_KEY and HELICONE_API_BASE from the environment', async () => {
     client = createClient().use(helicone({ env: { HELICONE_API_KEY: 'env-key', HELICONE_API_BASE: `${receiver.url}/` } }))
