@@ -46,8 +46,14 @@ export const knownParameterKeys = new Set<string>([
   'tpm',
   'latency_ms',
   'chunk_delay_ms',
+  ...pricingKeys(),
   ...defaultParameterKeys,
 ])
+
+/** LiteLLM's custom pricing keys, in USD per token, in `litellm_params` or `model_info`. */
+export function pricingKeys(): string[] {
+  return ['input_cost_per_token', 'output_cost_per_token', 'cache_read_input_token_cost']
+}
 
 /** Keys read at each level of the config; anything else is reported as ignored at start. */
 export const knownKeys = {
@@ -119,6 +125,9 @@ export function configSchema(environment: Environment) {
     tpm: number.pipe(z.number().positive()).optional(),
     latency_ms: number.pipe(z.number().min(0)).optional(),
     chunk_delay_ms: number.pipe(z.number().min(0)).optional(),
+    input_cost_per_token: number.pipe(z.number().min(0)).optional(),
+    output_cost_per_token: number.pipe(z.number().min(0)).optional(),
+    cache_read_input_token_cost: number.pipe(z.number().min(0)).optional(),
     temperature: anything.optional(),
     top_p: anything.optional(),
     max_tokens: anything.optional(),

@@ -10,6 +10,7 @@ import { z } from 'zod'
 import { validate } from '../validate'
 import { foldNativeNames } from './config-names'
 import { configSchema, defaultParameterKeys, type Environment, type RawConfig } from './config-schema'
+import type { TokenPrices } from '../cost'
 
 export type { Environment } from './config-schema'
 
@@ -35,6 +36,11 @@ export interface ModelDeployment {
   chunkDelayMs?: number
   /** Request parameters this deployment sets when the request does not (`temperature`, `mock_response`, ...). */
   defaults: Record<string, unknown>
+  /**
+   * Custom prices from LiteLLM's `input_cost_per_token` / `output_cost_per_token` /
+   * `cache_read_input_token_cost` (in `litellm_params` or `model_info`), in USD per million tokens.
+   */
+  prices?: TokenPrices
   /** `model_info` from the config, with an `id` added when it has none; reaches `ctx.modelInfo`. */
   modelInfo: Record<string, unknown>
   /** Where this entry is in the file, for messages (`model_list[2]`). */
@@ -209,8 +215,26 @@ function toDeployment(entry: RawConfig['model_list'][number], where: string): Mo
     latencyMs: parameters.latency_ms,
     chunkDelayMs: parameters.chunk_delay_ms,
     defaults,
+    prices: customPrices(parameters, info),
     modelInfo: info,
     where,
+  }
+}
+
+function customPrices(parameters: Record<string, unknown>, info: Record<string, unknown>): TokenPrices | undefined {
+  const perToken = (key: string): number | undefined => {
+    const value = parameters[key] ?? info[key]
+    return typeof value === 'number' && Number.isFinite(value) ? value : typeof value === 'string' && value !== '' ? Number(value) : undefined
+  }
+  const input = perToken('input_cost_per_token')
+  const output = perToken('output_cost_per_token')
+  if (input === undefined && output === undefined) return undefined
+  const cachedInput = perToken('cache_read_input_token_cost')
+  const perMillion = (value: number) => Math.round(value * 1e6 * 1e9) / 1e9
+  return {
+    input: perMillion(input ?? 0),
+    output: perMillion(output ?? 0),
+    ...(cachedInput === undefined ? {} : { cachedInput: perMillion(cachedInput) }),
   }
 }
 

@@ -118,7 +118,8 @@ export async function buildProxyServer(options: ProxyServerOptions = {}): Promis
   const { providers, targets } = buildProviders(config.models)
   const router = createRouter(config.models, targets)
   const { layers, names, metrics } = await assembleLayers(config, options, router.layer)
-  const client = createClient({ providers, middleware: layers, redact: { messages: config.redactMessages } })
+  const prices = Object.fromEntries(config.models.flatMap((deployment) => (deployment.prices ? [[deployment.model, deployment.prices]] : [])))
+  const client = createClient({ providers, middleware: layers, redact: { messages: config.redactMessages }, cost: { prices } })
 
   const httpMetrics = createHttpMetrics()
   let draining = false

@@ -146,4 +146,19 @@ describe('the proxy router', () => {
     expect(Object.keys(proxy.client.providers).filter((name) => name.startsWith('openai'))).toEqual(['openai'])
     expect(connections).toBe(1)
   })
+
+  it("prices calls with LiteLLM's input_cost_per_token / output_cost_per_token from litellm_params or model_info", async () => {
+    const { openai, seen } = await proxyWith([
+      { model_name: 'priced', litellm_params: { model: 'mock/priced', mock_response: 'one two three', input_cost_per_token: 0.000002, output_cost_per_token: 0.00001 } },
+      { model_name: 'info-priced', litellm_params: { model: 'mock/info-priced', mock_response: 'one two three' }, model_info: { input_cost_per_token: 0.000001, output_cost_per_token: 0.000004 } },
+    ])
+    await openai.chat.completions.create({ model: 'priced', messages })
+    await openai.chat.completions.create({ model: 'info-priced', messages })
+    const [priced, infoPriced] = seen
+    // the mock counts 3 prompt tokens ("route me" + 1) and 3 completion tokens
+    expect(priced!.usage).toMatchObject({ inputTokens: 3, outputTokens: 3 })
+    expect(priced!.cost!.input).toBeCloseTo(3 * 0.000002, 12)
+    expect(priced!.cost!.output).toBeCloseTo(3 * 0.00001, 12)
+    expect(infoPriced!.cost!.total).toBeCloseTo(3 * 0.000001 + 3 * 0.000004, 12)
+  })
 })
