@@ -1,30 +1,14 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { createClient, type Client } from 'llm-onion'
 import { athina, type AthinaInference } from 'llm-onion/middleware/athina'
-import { startReceiver, type Receiver } from '../../src/testing/receiver'
+import { exporterContract, prompt, receiverPerTest, runCalls as runSharedCalls } from './exporter-contract'
 
-const http = { method: 'POST', url: '/v1/chat/completions', headers: { authorization: 'Bearer sk-secret' } }
-const metadata = { api_key: 'sk-secret', authorization: 'Bearer sk-secret', environment: 'staging', prompt_slug: 'capitals' }
-const prompt = [{ role: 'user' as const, content: 'What is the capital of France?' }]
-
-/** A success, a streamed success and a failure, then a flush. */
-async function runCalls(client: Client): Promise<void> {
-  await client.chat({ model: 'mock/echo', messages: prompt, mock_response: 'Paris is the capital.', user: 'user-7', metadata, api_key: 'sk-provider-secret' }, { http })
-  for await (const _chunk of client.stream({ model: 'mock/echo', messages: prompt, mock_response: 'Paris, streamed.', metadata })) void _chunk
-  await expect(client.chat({ model: 'mock/echo', messages: prompt, mock_error: { status: 400, message: 'Bad request' }, metadata }, { http })).rejects.toThrow('Bad request')
-  await client.flush()
-}
+/** The shared calls, with Athina's metadata fields and a 400 failure. */
+const runCalls = (client: Client) => runSharedCalls(client, { metadata: { environment: 'staging', prompt_slug: 'capitals' }, failure: { status: 400, message: 'Bad request' } })
 
 describe('athina()', () => {
-  let receiver: Receiver
   let client: Client
-  beforeEach(async () => {
-    receiver = await startReceiver()
-  })
-  afterEach(async () => {
-    await client?.close()
-    await receiver.close()
-  })
+  const receiver = receiverPerTest({ client: () => client })
 
   it('posts one inference per call to /api/v2/log/inference with the athina-api-key header', async () => {
     client = createClient().use(athina({ apiKey: 'athina-key', baseUrl: receiver.url }))
@@ -67,31 +51,7 @@ describe('athina()', () => {
     expect(delivered.sort()).toEqual([200, 200, 400])
   })
 
-  it('never sends the provider API key or an authorization header in a payload', async () => {
-    client = createClient().use(athina({ apiKey: 'athina-key', baseUrl: receiver.url }))
-    await runCalls(client)
-
-    for (const request of receiver.requests) {
-      expect(request.text).not.toContain('sk-secret')
-      expect(request.text).not.toContain('sk-provider-secret')
-      expect(request.text.toLowerCase()).not.toContain('authorization')
-    }
-  })
-
-  it.each([
-    ['on the client', { client: { messages: true }, layer: undefined }],
-    ['on the layer', { client: undefined, layer: { messages: true } }],
-  ])('redact: { messages: true } %s removes prompt and completion content', async (_where, redact) => {
-    client = createClient({ redact: redact.client }).use(athina({ apiKey: 'athina-key', baseUrl: receiver.url, redact: redact.layer }))
-    await runCalls(client)
-
-    expect(receiver.requests).toHaveLength(3)
-    for (const request of receiver.requests) {
-      expect(request.text).not.toContain('capital of France')
-      expect(request.text).not.toContain('Paris')
-      expect(request.text).toContain('[redacted]')
-    }
-  })
+  exporterContract({ name: 'athina', layer: (url, redact) => athina({ apiKey: 'athina-key', baseUrl: url, redact }), run: runCalls, requests: 3 })
 
   it('reads ATHINA_API_KEY and ATHINA_BASE_URL from the environment, and the environment option fills in', async () => {
     client = createClient().use(athina({ environment: 'production', env: { ATHINA_API_KEY: 'env-key', ATHINA_BASE_URL: receiver.url } }))

@@ -1,34 +1,20 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { createClient, type Client } from 'llm-onion'
 import { lunary, type LunaryEvent } from 'llm-onion/middleware/lunary'
-import { startReceiver, type Receiver } from '../../src/testing/receiver'
+import type { Receiver } from '../../src/testing/receiver'
+import { exporterContract, prompt, receiverPerTest, runCalls as runSharedCalls } from './exporter-contract'
 
-const http = { method: 'POST', url: '/v1/chat/completions', headers: { authorization: 'Bearer sk-secret' } }
-const metadata = { api_key: 'sk-secret', authorization: 'Bearer sk-secret', team: 'search' }
-const prompt = [{ role: 'user' as const, content: 'What is the capital of France?' }]
-
-/** A success, a streamed success and a failure, then a flush. */
-async function runCalls(client: Client): Promise<void> {
-  await client.chat({ model: 'mock/echo', messages: prompt, mock_response: 'Paris is the capital.', user: 'user-7', metadata, tags: ['prod'], temperature: 0.3, api_key: 'sk-provider-secret' }, { http })
-  for await (const _chunk of client.stream({ model: 'mock/echo', messages: prompt, mock_response: 'Paris, streamed.', metadata })) void _chunk
-  await expect(client.chat({ model: 'mock/echo', messages: prompt, mock_error: { status: 500, message: 'Boom' }, metadata }, { http })).rejects.toThrow('Boom')
-  await client.flush()
-}
+/** The shared calls, with tags and a temperature on the success and a 500 failure. */
+const runCalls = (client: Client) => runSharedCalls(client, { success: { tags: ['prod'], temperature: 0.3 }, failure: { status: 500, message: 'Boom' } })
+const receiverOptions = { responseBody: JSON.stringify({ results: [] }) }
 
 function eventsOf(receiver: Receiver): LunaryEvent[] {
   return receiver.requests.flatMap((request) => (request.json as { events: LunaryEvent[] }).events)
 }
 
 describe('lunary()', () => {
-  let receiver: Receiver
   let client: Client
-  beforeEach(async () => {
-    receiver = await startReceiver({ responseBody: JSON.stringify({ results: [] }) })
-  })
-  afterEach(async () => {
-    await client?.close()
-    await receiver.close()
-  })
+  const receiver = receiverPerTest({ ...receiverOptions, client: () => client })
 
   it('sends a start and an end or error event per call to /v1/runs/ingest with the bearer key', async () => {
     client = createClient().use(lunary({ publicKey: 'lunary-public', baseUrl: receiver.url }))
@@ -67,31 +53,7 @@ describe('lunary()', () => {
     expect(delivered.filter((event) => event.event !== 'start')).toHaveLength(3)
   })
 
-  it('never sends the provider API key or an authorization header in a payload', async () => {
-    client = createClient().use(lunary({ publicKey: 'lunary-public', baseUrl: receiver.url }))
-    await runCalls(client)
-
-    for (const request of receiver.requests) {
-      expect(request.text).not.toContain('sk-secret')
-      expect(request.text).not.toContain('sk-provider-secret')
-      expect(request.text.toLowerCase()).not.toContain('authorization')
-    }
-  })
-
-  it.each([
-    ['on the client', { client: { messages: true }, layer: undefined }],
-    ['on the layer', { client: undefined, layer: { messages: true } }],
-  ])('redact: { messages: true } %s removes prompt and completion content', async (_where, redact) => {
-    client = createClient({ redact: redact.client }).use(lunary({ publicKey: 'lunary-public', baseUrl: receiver.url, redact: redact.layer }))
-    await runCalls(client)
-
-    expect(receiver.requests.length).toBeGreaterThan(0)
-    for (const request of receiver.requests) {
-      expect(request.text).not.toContain('capital of France')
-      expect(request.text).not.toContain('Paris')
-      expect(request.text).toContain('[redacted]')
-    }
-  })
+  exporterContract({ name: 'lunary', layer: (url, redact) => lunary({ publicKey: 'lunary-public', baseUrl: url, redact }), run: runCalls, receiver: receiverOptions })
 
   it('reads LUNARY_PUBLIC_KEY and LUNARY_API_URL from the environment', async () => {
     client = createClient().use(lunary({ env: { LUNARY_PUBLIC_KEY: 'env-key', LUNARY_API_URL: receiver.url } }))

@@ -1,19 +1,11 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { createClient, type Client } from 'llm-onion'
 import { posthog, type PosthogEvent } from 'llm-onion/middleware/posthog'
-import { startReceiver, type Receiver } from '../../src/testing/receiver'
+import type { Receiver } from '../../src/testing/receiver'
+import { exporterContract, prompt, receiverPerTest, runCalls as runSharedCalls } from './exporter-contract'
 
-const http = { method: 'POST', url: '/v1/chat/completions', headers: { authorization: 'Bearer sk-secret' } }
-const metadata = { api_key: 'sk-secret', authorization: 'Bearer sk-secret', team: 'search', parent_id: 'agent-run-1' }
-const prompt = [{ role: 'user' as const, content: 'What is the capital of France?' }]
-
-/** A success, a streamed success and a failure, then a flush. */
-async function runCalls(client: Client): Promise<void> {
-  await client.chat({ model: 'mock/echo', messages: prompt, mock_response: 'Paris is the capital.', user: 'user-7', metadata, api_key: 'sk-provider-secret' }, { http })
-  for await (const _chunk of client.stream({ model: 'mock/echo', messages: prompt, mock_response: 'Paris, streamed.', metadata })) void _chunk
-  await expect(client.chat({ model: 'mock/echo', messages: prompt, mock_error: { status: 503, message: 'Overloaded' }, metadata }, { http })).rejects.toThrow('Overloaded')
-  await client.flush()
-}
+/** The shared calls, with a parent span id in the metadata and a 503 failure. */
+const runCalls = (client: Client) => runSharedCalls(client, { metadata: { parent_id: 'agent-run-1' }, failure: { status: 503, message: 'Overloaded' } })
 
 /** Every event the receiver got, in the order the calls finished. */
 function eventsOf(receiver: Receiver): PosthogEvent[] {
@@ -21,15 +13,8 @@ function eventsOf(receiver: Receiver): PosthogEvent[] {
 }
 
 describe('posthog()', () => {
-  let receiver: Receiver
   let client: Client
-  beforeEach(async () => {
-    receiver = await startReceiver()
-  })
-  afterEach(async () => {
-    await client?.close()
-    await receiver.close()
-  })
+  const receiver = receiverPerTest({ client: () => client })
 
   it('batches $ai_generation events for a success, a streamed success and a failure to /batch/', async () => {
     client = createClient().use(posthog({ apiKey: 'phc_test', baseUrl: receiver.url }))
@@ -94,31 +79,7 @@ describe('posthog()', () => {
     expect(delivered.map((event) => event.properties.$ai_http_status).sort()).toEqual([200, 200, 503])
   })
 
-  it('never sends the provider API key or an authorization header in a payload', async () => {
-    client = createClient().use(posthog({ apiKey: 'phc_test', baseUrl: receiver.url }))
-    await runCalls(client)
-
-    for (const request of receiver.requests) {
-      expect(request.text).not.toContain('sk-secret')
-      expect(request.text).not.toContain('sk-provider-secret')
-      expect(request.text.toLowerCase()).not.toContain('authorization')
-    }
-  })
-
-  it.each([
-    ['on the client', { client: { messages: true }, layer: undefined }],
-    ['on the layer', { client: undefined, layer: { messages: true } }],
-  ])('redact: { messages: true } %s removes prompt and completion content', async (_where, redact) => {
-    client = createClient({ redact: redact.client }).use(posthog({ apiKey: 'phc_test', baseUrl: receiver.url, redact: redact.layer }))
-    await runCalls(client)
-
-    expect(receiver.requests.length).toBeGreaterThan(0)
-    for (const request of receiver.requests) {
-      expect(request.text).not.toContain('capital of France')
-      expect(request.text).not.toContain('Paris')
-      expect(request.text).toContain('[redacted]')
-    }
-  })
+  exporterContract({ name: 'posthog', layer: (url, redact) => posthog({ apiKey: 'phc_test', baseUrl: url, redact }), run: runCalls })
 
   it('reads POSTHOG_API_KEY and POSTHOG_API_URL from the environment', async () => {
     client = createClient().use(posthog({ env: { POSTHOG_API_KEY: 'phc_env', POSTHOG_API_URL: receiver.url } }))
