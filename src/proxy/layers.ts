@@ -37,7 +37,10 @@ export async function assembleLayers(config: ProxyConfig, options: { logs?: bool
     layers.push(consoleLog())
     names.push('consoleLog')
   }
-  const lists = { input: config.input, success: config.success, failure: config.failure }
+  // The proxy's own prometheus() layer already counts every call and serves GET /metrics; a second
+  // instance named in a callback list would count into a registry nobody scrapes.
+  const withoutPrometheus = (list: string[]) => list.filter((name) => name !== 'prometheus')
+  const lists = { input: withoutPrometheus(config.input), success: withoutPrometheus(config.success), failure: withoutPrometheus(config.failure) }
   if (lists.input.length + lists.success.length + lists.failure.length > 0) {
     layers.push(builtInCallbacks(lists))
     names.push(`callbacks(${Object.entries(lists).filter(([, list]) => list.length > 0).map(([moment, list]) => `${moment}: ${list.join(', ')}`).join('; ')})`)

@@ -161,4 +161,20 @@ describe('the proxy router', () => {
     expect(priced!.cost!.output).toBeCloseTo(3 * 0.00001, 12)
     expect(infoPriced!.cost!.total).toBeCloseTo(3 * 0.000001 + 3 * 0.000004, 12)
   })
+
+  it('counts calls once in GET /metrics when prometheus is also named in success_callback', async () => {
+    const proxy = await createProxyServer({
+      config: parseConfig({ model_list: [{ model_name: 'echo', litellm_params: { model: 'mock/echo' } }], litellm_settings: { success_callback: ['prometheus'] } }),
+    })
+    const { url } = await proxy.listen({ port: 0 })
+    cleanups.push(() => proxy.close())
+    const openai = new OpenAI({ baseURL: `${url}/v1`, apiKey: 'unused', maxRetries: 0 })
+    await openai.chat.completions.create({ model: 'echo', messages })
+    const metrics = await (await fetch(`${url}/metrics`)).text()
+    const requests = metrics.split('\n').filter((line) => /^llm_onion_requests_total\{.*status="success"/.test(line))
+    expect(requests).toHaveLength(1)
+    expect(requests[0]).toMatch(/ 1$/)
+    // one metrics layer, not a second instance counting into a registry nobody scrapes
+    expect(proxy.layers.filter((name) => name.includes('prometheus'))).toEqual(['prometheus'])
+  })
 })
