@@ -1,23 +1,20 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import { createClient, type ChatResponse, type Client, type Middleware } from 'llm-onion'
+import { describe, expect, it } from 'vitest'
+import { createClient, type Client, type Middleware } from 'llm-onion'
 import { langfuse } from 'llm-onion/middleware/langfuse'
 import { retry } from 'llm-onion/middleware/retry'
-import { decodeOtlpTraces, SpanKind, StatusCode, type DecodedSpan } from '../fakes/otlp-decoder'
-import { startReceiver, type Receiver } from '../../src/testing/receiver'
+import { SpanKind, StatusCode, type DecodedSpan } from '../fakes/otlp-decoder'
+import { exporterContract, http, metadata, receiverPerTest, runCalls as runSharedCalls } from './exporter-contract'
+import { expectOtlpRequests, otlpPayloadOf, payloadOf, spansOf } from './otlp-spans'
 
 const prompt = [
   { role: 'system' as const, content: 'Answer briefly.' },
   { role: 'user' as const, content: 'What is the capital of France?' },
 ]
-const metadata = { session_id: 'session-9', api_key: 'sk-secret', authorization: 'Bearer sk-secret', team: 'search' }
-const http = { method: 'POST', url: '/v1/chat/completions', headers: { authorization: 'Bearer sk-secret' } }
 // Prices make the cost known, so gen_ai.usage.cost can be checked.
 const clientOptions = { cost: { prices: { 'mock/echo': { input: 1, output: 2 } } }, queue: { minTimeoutMs: 10 } }
 
-/** Spans of every request that arrived, decoded with the official protobuf definitions. */
-function spansOf(receiver: Receiver, from = 0): DecodedSpan[] {
-  return receiver.requests.slice(from).flatMap((request) => decodeOtlpTraces(request.body))
-}
+/** The shared calls with a system message, a session id and tags; returns the success's reply. */
+const runCalls = (client: Client) => runSharedCalls(client, { messages: prompt, metadata: { session_id: 'session-9' }, success: { tags: ['geo'] } })
 
 function byCallId(spans: DecodedSpan[], callId: string): DecodedSpan {
   const span = spans.find((candidate) => candidate.attributes['llm_onion.call.id'] === callId)
@@ -35,39 +32,16 @@ function callLog(): { calls: Array<{ id: string; start: number }>; layer: Middle
   return { calls, layer }
 }
 
-/** A success, a streamed success and a failure, then a flush; returns the success's reply. */
-async function runCalls(client: Client): Promise<ChatResponse> {
-  const reply = await client.chat({ model: 'mock/echo', messages: prompt, mock_response: 'Paris is the capital.', user: 'user-7', metadata, tags: ['geo'] }, { http })
-  for await (const _chunk of client.stream({ model: 'mock/echo', messages: prompt, mock_response: 'Paris, streamed.', metadata })) void _chunk
-  await expect(client.chat({ model: 'mock/echo', messages: prompt, mock_error: { status: 429, message: 'Slow down' }, metadata })).rejects.toThrow('Slow down')
-  await client.flush()
-  return reply
-}
-
 describe('langfuse()', () => {
-  let receiver: Receiver
   let client: Client
-  beforeEach(async () => {
-    receiver = await startReceiver()
-  })
-  afterEach(async () => {
-    await client?.close()
-    await receiver.close()
-  })
+  const receiver = receiverPerTest({ client: () => client })
 
   it('posts a success, a streamed success and a failure as gzip OTLP protobuf with Basic auth', async () => {
     const log = callLog()
     client = createClient(clientOptions).use(langfuse({ publicKey: 'pk-lf-1', secretKey: 'sk-lf-2', baseUrl: receiver.url }), log.layer)
     const reply = await runCalls(client)
 
-    expect(receiver.requests.length).toBeGreaterThan(0)
-    for (const request of receiver.requests) {
-      expect(request.method).toBe('POST')
-      expect(request.path).toBe('/api/public/otel/v1/traces')
-      expect(request.headers.authorization).toBe(`Basic ${Buffer.from('pk-lf-1:sk-lf-2').toString('base64')}`)
-      expect(request.headers['content-type']).toBe('application/x-protobuf')
-      expect(request.headers['content-encoding']).toBe('gzip')
-    }
+    expectOtlpRequests(receiver, { path: '/api/public/otel/v1/traces', authorization: `Basic ${Buffer.from('pk-lf-1:sk-lf-2').toString('base64')}` })
     const spans = spansOf(receiver)
     expect(spans).toHaveLength(3)
     const [success, streamed, failure] = log.calls.map((call) => byCallId(spans, call.id))
@@ -187,26 +161,19 @@ describe('langfuse()', () => {
       delete process.env.OTEL_EXPORTER_OTLP_HEADERS
     }
 
-    const payload = JSON.stringify(spansOf(receiver), (_key, value) => (typeof value === 'bigint' ? String(value) : value))
+    const payload = payloadOf(spansOf(receiver))
     expect(payload).not.toContain('sk-secret')
     expect(payload).not.toContain('sk-provider-secret')
     expect(payload.toLowerCase()).not.toContain('authorization')
     expect(receiver.requests[0]!.headers['x-honeycomb-team']).toBeUndefined()
   })
 
-  it.each([
-    ['on the client', { client: { messages: true }, layer: undefined }],
-    ['on the layer', { client: undefined, layer: { messages: true } }],
-  ])('redact: { messages: true } %s removes prompt and completion content', async (_where, redact) => {
-    client = createClient({ ...clientOptions, redact: redact.client }).use(
-      langfuse({ publicKey: 'pk', secretKey: 'sk', baseUrl: receiver.url, redact: redact.layer }),
-    )
-    await runCalls(client)
-
-    const payload = JSON.stringify(spansOf(receiver), (_key, value) => (typeof value === 'bigint' ? String(value) : value))
-    expect(payload).not.toContain('capital of France')
-    expect(payload).not.toContain('Paris')
-    expect(payload).toContain('[redacted]')
+  exporterContract({
+    name: 'langfuse',
+    layer: (url, redact) => langfuse({ publicKey: 'pk', secretKey: 'sk', baseUrl: url, redact }),
+    client: clientOptions,
+    run: runCalls,
+    payloadOf: otlpPayloadOf,
   })
 
   it('reads LANGFUSE_PUBLIC_KEY, LANGFUSE_SECRET_KEY and LANGFUSE_HOST from the environment', async () => {

@@ -1,47 +1,24 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { createClient, type Client } from 'llm-onion'
 import { traceloop } from 'llm-onion/middleware/traceloop'
-import { decodeOtlpTraces, SpanKind, StatusCode, type DecodedSpan } from '../fakes/otlp-decoder'
-import { startReceiver, type Receiver } from '../../src/testing/receiver'
+import { SpanKind, StatusCode } from '../fakes/otlp-decoder'
+import { exporterContract, prompt, receiverPerTest, runCalls as runSharedCalls } from './exporter-contract'
+import { expectOtlpRequests, otlpPayloadOf, payloadOf, spansOf } from './otlp-spans'
 
-const prompt = [{ role: 'user' as const, content: 'What is the capital of France?' }]
-const metadata = { api_key: 'sk-secret', team: 'search' }
-const http = { method: 'POST', url: '/v1/chat/completions', headers: { authorization: 'Bearer sk-secret' } }
+const clientOptions = { queue: { minTimeoutMs: 10 } }
 
-function spansOf(receiver: Receiver, from = 0): DecodedSpan[] {
-  return receiver.requests.slice(from).flatMap((request) => decodeOtlpTraces(request.body))
-}
-
-const payloadOf = (spans: DecodedSpan[]) => JSON.stringify(spans, (_key, value) => (typeof value === 'bigint' ? String(value) : value))
-
-async function runCalls(client: Client): Promise<void> {
-  await client.chat({ model: 'mock/echo', messages: prompt, mock_response: 'Paris is the capital.', user: 'user-7', metadata, api_key: 'sk-provider-secret' }, { http })
-  for await (const _chunk of client.stream({ model: 'mock/echo', messages: prompt, mock_response: 'Paris, streamed.' })) void _chunk
-  await expect(client.chat({ model: 'mock/echo', messages: prompt, mock_error: { status: 401, message: 'Bad key' } })).rejects.toThrow('Bad key')
-  await client.flush()
-}
+/** The shared calls, with a 401 failure. */
+const runCalls = (client: Client) => runSharedCalls(client, { failure: { status: 401, message: 'Bad key' } })
 
 describe('traceloop()', () => {
-  let receiver: Receiver
   let client: Client
-  beforeEach(async () => {
-    receiver = await startReceiver()
-  })
-  afterEach(async () => {
-    await client?.close()
-    await receiver.close()
-  })
+  const receiver = receiverPerTest({ client: () => client })
 
   it('posts a success, a streamed success and a failure to /v1/traces with a Bearer key, with the OpenLLMetry attributes', async () => {
-    client = createClient({ queue: { minTimeoutMs: 10 } }).use(traceloop({ apiKey: 'tl-key', baseUrl: receiver.url }))
+    client = createClient(clientOptions).use(traceloop({ apiKey: 'tl-key', baseUrl: receiver.url }))
     await runCalls(client)
 
-    for (const request of receiver.requests) {
-      expect(request.path).toBe('/v1/traces')
-      expect(request.headers.authorization).toBe('Bearer tl-key')
-      expect(request.headers['content-type']).toBe('application/x-protobuf')
-      expect(request.headers['content-encoding']).toBe('gzip')
-    }
+    expectOtlpRequests(receiver, { path: '/v1/traces', authorization: 'Bearer tl-key' })
     const [success, streamed, failure] = spansOf(receiver)
     expect(success!.kind).toBe(SpanKind.CLIENT)
     expect(success!.attributes).toMatchObject({
@@ -66,31 +43,20 @@ describe('traceloop()', () => {
 
   it('still delivers every span when the receiver answers 500 once, then 200', async () => {
     receiver.answerWith(500)
-    client = createClient({ queue: { minTimeoutMs: 10 } }).use(traceloop({ apiKey: 'tl-key', baseUrl: receiver.url }))
+    client = createClient(clientOptions).use(traceloop({ apiKey: 'tl-key', baseUrl: receiver.url }))
     await runCalls(client)
 
     expect(new Set(spansOf(receiver, 1).map((span) => span.spanId)).size).toBe(3)
   })
 
-  it('never sends the provider API key or an authorization header in a payload', async () => {
-    client = createClient({ queue: { minTimeoutMs: 10 } }).use(traceloop({ apiKey: 'tl-key', baseUrl: receiver.url }))
-    await runCalls(client)
-
-    const payload = payloadOf(spansOf(receiver))
-    expect(payload).not.toContain('sk-secret')
-    expect(payload).not.toContain('sk-provider-secret')
-    expect(payload).not.toContain('tl-key')
-    expect(payload.toLowerCase()).not.toContain('authorization')
-  })
-
-  it('redact: { messages: true } removes prompt and completion content, OpenLLMetry attributes included', async () => {
-    client = createClient({ redact: { messages: true }, queue: { minTimeoutMs: 10 } }).use(traceloop({ apiKey: 'tl-key', baseUrl: receiver.url }))
-    await runCalls(client)
-
-    const payload = payloadOf(spansOf(receiver))
-    expect(payload).not.toContain('capital of France')
-    expect(payload).not.toContain('Paris')
-    expect(payload).toContain('[redacted]')
+  // Redaction covers the OpenLLMetry attributes (gen_ai.prompt.N / gen_ai.completion.N) too.
+  exporterContract({
+    name: 'traceloop',
+    layer: (url, redact) => traceloop({ apiKey: 'tl-key', baseUrl: url, redact }),
+    client: clientOptions,
+    run: runCalls,
+    payloadOf: otlpPayloadOf,
+    secrets: ['tl-key'],
   })
 
   it('sends no content when TRACELOOP_TRACE_CONTENT=false, as Traceloop’s own SDK', async () => {
