@@ -99,6 +99,8 @@ async function runMode(mode: 'healthy' | 'down', sinkUrl: string): Promise<ModeR
 async function runRounds(): Promise<void> {
   const [sinkCommand, sinkArgs] = tsNode(new URL('./fake-sink.ts', import.meta.url).pathname)
   const sink = await startChild(sinkCommand, sinkArgs, { core: 1 })
+  process.on('exit', () => sink.process.kill('SIGKILL'))
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => process.exit(130))
   const down = await refusedPortUrl()
   const results: Record<'healthy' | 'down', ModeResult[]> = { healthy: [], down: [] }
   try {

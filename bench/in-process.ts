@@ -8,7 +8,7 @@
  * `BENCH_QUICK=1` runs short batches (a smoke test; the numbers are not worth recording).
  */
 import { wrapLanguageModel, generateText, streamText, type LanguageModelMiddleware } from 'ai'
-import type { LanguageModelV3, LanguageModelV3StreamPart } from '@ai-sdk/provider'
+import type { LanguageModelV3, LanguageModelV3CallOptions, LanguageModelV3StreamPart } from '@ai-sdk/provider'
 import koaCompose from 'koa-compose'
 import { createClient, type Client } from '../src/client'
 import type { ChatChunk, ChatRequest, ChatResponse } from '../src/schema'
@@ -211,6 +211,7 @@ function aiChain(): LanguageModelMiddleware[] {
   ]
 }
 
+const aiCallOptions: LanguageModelV3CallOptions = { prompt: [{ role: 'user', content: [{ type: 'text', text: 'Hi' }] }] }
 const aiGenerate = (model: LanguageModelV3) => () => generateText({ model, prompt: 'Hi' })
 const aiStream = (model: LanguageModelV3, chunks: number) => () =>
   drain(streamText({ model, prompt: 'Hi', providerOptions: { bench: { chunks } } }).textStream)
@@ -224,6 +225,7 @@ async function main(): Promise<void> {
   const sink = await startChild(command, args, { core: 1 })
   // The sink must not outlive a crash of this process.
   process.on('exit', () => sink.process.kill('SIGKILL'))
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => process.exit(130))
   const { env, skipped } = integrationEnvironment(sink.url)
   Object.assign(process.env, env)
   const observability = await loadObservability()
@@ -248,8 +250,9 @@ async function main(): Promise<void> {
       onionMany: () => many.chat(request),
       koaNone: () => koaNone(koaContext),
       koaMany: () => koaMany(koaContext),
-      aiNone: aiGenerate(aiBare),
-      aiMany: aiGenerate(aiMany),
+      // The model's own doGenerate, so generateText's ~100+ µs of work does not drown 20 layers.
+      aiNone: () => aiBare.doGenerate(aiCallOptions),
+      aiMany: () => aiMany.doGenerate(aiCallOptions),
     },
     measureOptions,
   )
@@ -269,7 +272,7 @@ async function main(): Promise<void> {
       aiBare: aiGenerate(aiBare),
       aiChain: aiGenerate(aiChained),
     },
-    measureOptions,
+    { ...measureOptions, settle: () => Promise.all([preset.flush(), presetDeferred.flush()]) },
   )
   // CPU time of this process per call with every export delivered to the fake sink (flush included):
   // what the preset costs the machine, not only the caller.
@@ -294,7 +297,7 @@ async function main(): Promise<void> {
       aiChainFew: aiStream(aiChained, fewChunks),
       aiChainMany: aiStream(aiChained, manyChunks),
     },
-    measureOptions,
+    { ...measureOptions, settle: () => presetDeferred.flush() },
   )
 
   // 4. each integration alone: call path (batches held back) and CPU with delivery
@@ -304,7 +307,7 @@ async function main(): Promise<void> {
     const singles = Object.fromEntries(observability.names.map((name) => [name, client([observability.single!(name)], deferredQueue)]))
     const callPaths = await measureInterleaved(
       { bare: () => bare.chat(request), ...Object.fromEntries(Object.entries(singles).map(([name, each]) => [name, () => each.chat(request)])) },
-      { ...measureOptions, batches: quick ? 3 : 5 },
+      { ...measureOptions, batches: quick ? 3 : 5, settle: () => Promise.all(Object.values(singles).map((each) => each.flush())) },
     )
     const bareCpu = await cpuPerCall(bare, singleCpuOptions)
     for (const [name, each] of Object.entries(singles)) {
@@ -329,8 +332,6 @@ async function main(): Promise<void> {
       onionNsPerLayer: round((layers.onionMany! - layers.onionNone!) / layerCount),
       koaComposeNsPerLayer: round((layers.koaMany! - layers.koaNone!) / layerCount),
       aiSdkNsPerLayer: round((layers.aiMany! - layers.aiNone!) / layerCount),
-      onionBareCallUs: round(layers.onionNone! / 1000),
-      aiSdkBareCallUs: round(layers.aiNone! / 1000),
     },
     call: {
       bareUs: round(perCall.bare! / 1000),

@@ -21,15 +21,17 @@ import { emitResult, quick } from './stats'
 const root = new URL('..', import.meta.url).pathname
 const rates = [100, 500, 1_000]
 const rounds = Number(process.env.BENCH_ROUNDS ?? (quick ? 1 : 3))
-const rateSeconds = (rate: number) => (quick ? 1 : rate <= 100 ? 5 : 3)
-const throughputSeconds = quick ? 2 : 4
-const streamCount = quick ? 10 : 40
+const rateSeconds = (rate: number) => (quick ? 1 : rate <= 100 ? 3 : 2)
+const throughputSeconds = quick ? 2 : 2
+const streamCount = quick ? 10 : 20
 const memoryRequests = Number(process.env.BENCH_MEMORY_REQUESTS ?? (quick ? 10_000 : 100_000))
 const log = (line: string) => process.stderr.write(`${line}\n`)
 
 interface Contestant {
   target: Target
   child?: Child
+  /** A what-if contestant: latency and throughput only (no streams, no memory run). */
+  whatIf?: boolean
   /** Why this contestant is not measured, when it is not. */
   unavailable?: string
 }
@@ -70,6 +72,16 @@ async function startContestants(upstream: string, workdir: string): Promise<Reco
     }
   } else {
     contestants.onion = { target: { name: 'onion', url: '', path: '', headers: {} }, unavailable: 'src/proxy/cli.ts (llm-onion serve) is not there yet' }
+  }
+
+  if (contestants.onion.child) {
+    try {
+      const [leanCommand, leanArgs] = tsNode(join(root, 'bench/onion-lean-proxy.ts'), ['--upstream', upstream])
+      const lean = await startChild(leanCommand, leanArgs, { core: 0, cwd: root })
+      contestants.onionLean = { target: { name: 'onionLean', url: lean.url, path: '/v1/chat/completions', headers: {} }, child: lean, whatIf: true }
+    } catch (error) {
+      contestants.onionLean = { target: { name: 'onionLean', url: '', path: '', headers: {} }, unavailable: `the what-if proxy did not start: ${(error as Error).message.slice(0, 400)}`, whatIf: true }
+    }
   }
 
   if (existsSync(portkeyServer)) {
@@ -147,10 +159,12 @@ async function main(): Promise<void> {
     await Promise.all(Object.values(contestants).map((each) => each.child?.stop()))
     await upstream.stop()
   }
+  // Children never outlive this process, whether it ends normally, fails, or is stopped.
   process.on('exit', () => {
     for (const each of Object.values(contestants)) each.child?.process.kill('SIGKILL')
     upstream.process.kill('SIGKILL')
   })
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => process.exit(130))
   const active = Object.entries(contestants).filter(([, each]) => !each.unavailable)
   for (const [name, each] of Object.entries(contestants)) if (each.unavailable) log(`${name}: not measured: ${each.unavailable}`)
 
@@ -174,12 +188,12 @@ async function main(): Promise<void> {
       for (const rate of rates) perRate.push(await fixedRate(each.target, rate, rateSeconds(rate) * 1000))
       ;(latency[name] ??= []).push(perRate)
       ;(maxThroughput[name] ??= []).push(await throughput(each.target, workdir))
-      ;(streamed[name] ??= []).push(await streams(each.target, streamCount))
+      if (!each.whatIf) (streamed[name] ??= []).push(await streams(each.target, streamCount))
     }
   }
   const memoryResults: Record<string, Awaited<ReturnType<typeof memory>>> = {}
   for (const [name, each] of measured) {
-    if (name === 'direct') continue
+    if (name === 'direct' || each.whatIf) continue
     log(`memory: ${name}, ${memoryRequests} requests ...`)
     memoryResults[name] = await memory(each)
   }

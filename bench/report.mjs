@@ -122,8 +122,8 @@ export function renderReport(results, notes) {
     const last = runs[runs.length - 1]
     push('## In-process', '')
     push(`Canned provider (no network), the same for every contestant. Observability: \`${last.observability.source}\` with ${last.observability.integrations.length} integrations on (${last.observability.integrations.join(', ')}), every sink pointed at a local process that accepts everything.${last.observability.skipped?.length ? ` Off for want of a local endpoint: ${last.observability.skipped.join(', ')}.` : ''}${last.observability.refusedHosts?.length ? ` Requests refused by the network guard (not measured): ${last.observability.refusedHosts.join(', ')}.` : ''}`, '')
-    push('| Measure | llm-onion | koa-compose alone | Vercel AI SDK (`wrapLanguageModel`) |', '| --- | --- | --- | --- |')
-    push(`| ns per no-op layer (20 layers vs none) | ${ns(onionLayer)} | ${ns(koaLayer)} | ${ns(layer('aiSdkNsPerLayer'))} |`)
+    push('| Measure | llm-onion | koa-compose alone | Vercel AI SDK 6 (`wrapLanguageModel`) |', '| --- | --- | --- | --- |')
+    push(`| ns per no-op layer (20 layers vs none; AI SDK: the wrapped model's \`doGenerate\`) | ${ns(onionLayer)} | ${ns(koaLayer)} | ${ns(layer('aiSdkNsPerLayer'))} |`)
     push(`| µs per bare call (no layers) | ${us(call('bareUs'))} | — | ${us(call('aiSdkBareUs'))} (\`generateText\`) |`)
     push(`| µs added by the same 3-layer chain (timing log, request default, chunk counter) | ${us(call('chainAddedUs'))} | — | ${us(call('aiSdkChainAddedUs'))} |`)
     push(`| ns per stream chunk, bare | ${ns(chunk('bareNs'))} | — | ${ns(chunk('aiSdkBareNs'))} (\`streamText\`) |`)
@@ -147,7 +147,7 @@ export function renderReport(results, notes) {
 
   // ------------------------------------------------------------------ proxy
   if (proxy) {
-    const label = { passthrough: 'bare pass-through (node:http + undici)', onion: 'llm-onion serve', portkey: 'Portkey gateway' }
+    const label = { passthrough: 'bare pass-through (node:http + undici)', onion: 'llm-onion serve', onionLean: 'what-if: llm-onion proxy, provider over undici', portkey: 'Portkey gateway' }
     push('## Proxy', '')
     for (const [name, why] of Object.entries(results.proxy.unavailable ?? {})) push(`- ${label[name] ?? name}: not measured: ${why}`)
     const contestants = proxy.names.filter((name) => name !== 'direct')
@@ -158,17 +158,35 @@ export function renderReport(results, notes) {
     }
     push('', `| Measure | direct | ${contestants.map((name) => label[name] ?? name).join(' | ')} |`, `| --- | --- | ${contestants.map(() => '---').join(' | ')} |`)
     const all = ['direct', ...contestants]
+    const streamed = (name) => (results.proxy.streams[name] ? null : 'n/a')
     push(`| Max throughput, req/s (${proxy.throughput.direct?.tool}) | ${all.map((name) => `${proxy.throughput[name].perSecond}${proxy.throughput[name].failed ? ` (${proxy.throughput[name].failed} failed)` : ''}`).join(' | ')} |`)
     push(`| … as a share of the pass-through | ${all.map((name) => percent(proxy.throughput[name].perSecond / proxy.throughput.passthrough?.perSecond)).join(' | ')} |`)
-    push(`| Stream: time to first chunk p50, ms | ${all.map((name) => ms(proxy.streams[name].ttfcP50Us)).join(' | ')} |`)
-    push(`| … added over direct, p50 / p99, ms | — | ${contestants.map((name) => `${ms(proxy.streams[name].addedTtfcP50Us)} / ${ms(proxy.streams[name].addedTtfcP99Us)}`).join(' | ')} |`)
-    push(`| Stream: gap between chunks p50, ms (upstream writes every 5 ms) | ${all.map((name) => ms(proxy.streams[name].gapP50Us)).join(' | ')} |`)
-    push(`| … added over direct, p50 / p99, ms | — | ${contestants.map((name) => `${ms(proxy.streams[name].addedGapP50Us)} / ${ms(proxy.streams[name].addedGapP99Us)}`).join(' | ')} |`)
-    push(`| Stream: delay per chunk added (upstream write → client), p50 / p99, ms | — | ${contestants.map((name) => `${ms(proxy.streams[name].addedDelayP50Us)} / ${ms(proxy.streams[name].addedDelayP99Us)}`).join(' | ')} |`)
+    push(`| Stream: time to first chunk p50, ms | ${all.map((name) => streamed(name) ?? ms(proxy.streams[name].ttfcP50Us)).join(' | ')} |`)
+    push(`| … added over direct, p50 / p99, ms | — | ${contestants.map((name) => streamed(name) ?? `${ms(proxy.streams[name].addedTtfcP50Us)} / ${ms(proxy.streams[name].addedTtfcP99Us)}`).join(' | ')} |`)
+    push(`| Stream: gap between chunks p50, ms (upstream writes every 5 ms) | ${all.map((name) => streamed(name) ?? ms(proxy.streams[name].gapP50Us)).join(' | ')} |`)
+    push(`| … added over direct, p50 / p99, ms | — | ${contestants.map((name) => streamed(name) ?? `${ms(proxy.streams[name].addedGapP50Us)} / ${ms(proxy.streams[name].addedGapP99Us)}`).join(' | ')} |`)
+    push(`| Stream: delay per chunk added (upstream write → client), p50 / p99, ms | — | ${contestants.map((name) => streamed(name) ?? `${ms(proxy.streams[name].addedDelayP50Us)} / ${ms(proxy.streams[name].addedDelayP99Us)}`).join(' | ')} |`)
     const memoryOf = (name) => proxy.memory[name]
     push(`| RSS over ${memoryOf('onion')?.requests?.toLocaleString('en') ?? memoryOf('passthrough')?.requests?.toLocaleString('en') ?? 'n/a'} requests: half-way → end (peak), MB | — | ${contestants.map((name) => (memoryOf(name) ? `${memoryOf(name).halfMb} → ${memoryOf(name).lastMb} (${memoryOf(name).peakMb})${memoryOf(name).failed ? `, ${memoryOf(name).failed} failed` : ''}` : 'n/a')).join(' | ')} |`)
     push('')
     push(`RSS samples every tenth of the requests, MB: ${contestants.filter((name) => memoryOf(name)).map((name) => `${label[name] ?? name}: ${memoryOf(name).rssMb.join(', ')}`).join('; ')}.`, '')
+  }
+
+  // ------------------------------------------------------------------ provider path
+  const path = results.providerPath
+  if (path) {
+    const label = {
+      undiciRequest: '`undici` `request` on a keep-alive pool (what the pass-through uses)',
+      fetch: 'WHATWG `fetch` (Node\'s built-in undici)',
+      openaiSdk: '`openai` SDK `chat.completions.create`',
+      onionClient: 'llm-onion `client.chat` on `openai()` (what `llm-onion serve` runs per request)',
+      onionClientLeanProvider: 'llm-onion `client.chat` on a prototype provider over `undici` `request` (`bench/lean-openai-provider.ts`)',
+    }
+    push('### Where a proxied call\'s CPU goes', '')
+    push('The same chat completion to the mock upstream (its own process), one at a time; CPU of the calling process per call (the upstream\'s is not counted). A gateway on one core cannot exceed 1,000,000 / (its CPU µs per request) requests/s, and the HTTP server side comes on top.', '')
+    push('| Path | CPU µs per call | Wall µs per call | Ceiling on one core, req/s |', '| --- | --- | --- | --- |')
+    for (const [name, each] of Object.entries(path)) push(`| ${label[name] ?? name} | ${us(each.cpuUs)} | ${us(each.wallUs)} | ${Math.round(1e6 / each.cpuUs).toLocaleString('en')} |`)
+    push('')
   }
 
   // ------------------------------------------------------------------ exporter impact

@@ -31,6 +31,8 @@ export interface MeasureOptions {
   batches: number
   /** Time each contestant runs first, thrown away, so the JIT has settled (also calibrates the batch size). */
   warmupMs: number
+  /** Awaited, untimed, before every batch: lets background work of earlier batches finish (flush) so it is not counted against the next contestant. */
+  settle?: () => Promise<unknown>
 }
 
 /** Runs `operation` for about `durationMs`; returns how many operations that was. */
@@ -67,6 +69,7 @@ export async function measureInterleaved(
     for (const name of names) {
       const operation = contestants[name]!
       const count = iterations[name]!
+      await options.settle?.()
       const started = nowNs()
       for (let index = 0; index < count; index++) await operation()
       samples[name]!.push((nowNs() - started) / count)

@@ -89,6 +89,10 @@ if (wanted('exporter-impact')) {
   log('exporter impact (calls on core 0, sink on core 1) ...')
   results.exporterImpact = runBenchmark('exporter-impact.ts')
 }
+if (wanted('provider-path')) {
+  log('provider path (caller on core 0, mock upstream on core 1) ...')
+  results.providerPath = runBenchmark('provider-path.ts', 0)
+}
 if (wanted('proxy')) {
   log('proxy (gateways on core 0, load and mock upstream on core 1) ...')
   results.proxy = runBenchmark('proxy.ts', 1)
