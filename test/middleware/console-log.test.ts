@@ -1,18 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest'
 import { createClient, type Client } from 'llm-onion'
 import { consoleLog } from 'llm-onion/middleware/console-log'
-
-const http = { method: 'POST', url: '/v1/chat/completions', headers: { authorization: 'Bearer sk-secret' } }
-const metadata = { api_key: 'sk-secret', authorization: 'Bearer sk-secret' }
-const prompt = [{ role: 'user' as const, content: 'What is the capital of France?' }]
-
-/** A success, a streamed success and a failure, then a flush. */
-async function runCalls(client: Client): Promise<void> {
-  await client.chat({ model: 'mock/echo', messages: prompt, mock_response: 'Paris is the capital.', user: 'user-7', metadata, api_key: 'sk-provider-secret' }, { http })
-  for await (const _chunk of client.stream({ model: 'mock/echo', messages: prompt, mock_response: 'Paris, streamed.', metadata })) void _chunk
-  await expect(client.chat({ model: 'mock/echo', messages: prompt, mock_error: { status: 429, message: 'Slow down' }, metadata }, { http })).rejects.toThrow('Slow down')
-  await client.flush()
-}
+import { prompt, runCalls } from './exporter-contract'
 
 describe('consoleLog()', () => {
   let client: Client

@@ -4,18 +4,7 @@ import { join } from 'node:path'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { callEventSchema, createClient, type CallEvent, type Client } from 'llm-onion'
 import { jsonLog } from 'llm-onion/middleware/json-log'
-
-const http = { method: 'POST', url: '/v1/chat/completions', headers: { authorization: 'Bearer sk-secret' } }
-const metadata = { api_key: 'sk-secret', authorization: 'Bearer sk-secret', team: 'search' }
-const prompt = [{ role: 'user' as const, content: 'What is the capital of France?' }]
-
-/** A success, a streamed success and a failure, then a flush. */
-async function runCalls(client: Client): Promise<void> {
-  await client.chat({ model: 'mock/echo', messages: prompt, mock_response: 'Paris is the capital.', user: 'user-7', metadata, api_key: 'sk-provider-secret' }, { http })
-  for await (const _chunk of client.stream({ model: 'mock/echo', messages: prompt, mock_response: 'Paris, streamed.', metadata })) void _chunk
-  await expect(client.chat({ model: 'mock/echo', messages: prompt, mock_error: { status: 429, message: 'Slow down' }, metadata }, { http })).rejects.toThrow('Slow down')
-  await client.flush()
-}
+import { prompt, runCalls } from './exporter-contract'
 
 async function readEvents(path: string): Promise<CallEvent[]> {
   const text = await readFile(path, 'utf8')

@@ -6,18 +6,7 @@ import { createClient, type Client } from 'llm-onion'
 import { observability, presets } from 'llm-onion/middleware/observability'
 import type { PrometheusLayer } from 'llm-onion/middleware/prometheus'
 import { startReceiver, type Receiver } from '../../src/testing/receiver'
-
-const http = { method: 'POST', url: '/v1/chat/completions', headers: { authorization: 'Bearer sk-secret' } }
-const metadata = { api_key: 'sk-secret', authorization: 'Bearer sk-secret', team: 'search' }
-const prompt = [{ role: 'user' as const, content: 'What is the capital of France?' }]
-
-/** A success, a streamed success and a failure, then a flush. */
-async function runCalls(client: Client): Promise<void> {
-  await client.chat({ model: 'mock/echo', messages: prompt, mock_response: 'Paris is the capital.', user: 'user-7', metadata, api_key: 'sk-provider-secret' }, { http })
-  for await (const _chunk of client.stream({ model: 'mock/echo', messages: prompt, mock_response: 'Paris, streamed.', metadata })) void _chunk
-  await expect(client.chat({ model: 'mock/echo', messages: prompt, mock_error: { status: 429, message: 'Slow down' }, metadata }, { http })).rejects.toThrow('Slow down')
-  await client.flush()
-}
+import { prompt, runCalls } from './exporter-contract'
 
 const services = ['helicone', 'posthog', 'lunary', 'athina', 'loki', 'slack', 'langfuse', 'sentry', 'datadog'] as const
 

@@ -1,21 +1,9 @@
 import { execFileSync } from 'node:child_process'
-import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { createClient, type Client } from 'llm-onion'
 import { helicone } from 'llm-onion/middleware/helicone'
 import { prometheus } from 'llm-onion/middleware/prometheus'
-import { startReceiver, type Receiver } from '../../src/testing/receiver'
-
-const http = { method: 'POST', url: '/v1/chat/completions', headers: { authorization: 'Bearer sk-secret' } }
-const metadata = { api_key: 'sk-secret', authorization: 'Bearer sk-secret' }
-const prompt = [{ role: 'user' as const, content: 'What is the capital of France?' }]
-
-/** A success, a streamed success and a failure, then a flush. */
-async function runCalls(client: Client): Promise<void> {
-  await client.chat({ model: 'mock/echo', messages: prompt, mock_response: 'Paris is the capital.', user: 'user-7', metadata, api_key: 'sk-provider-secret' }, { http })
-  for await (const _chunk of client.stream({ model: 'mock/echo', messages: prompt, mock_response: 'Paris, streamed.', metadata })) void _chunk
-  await expect(client.chat({ model: 'mock/echo', messages: prompt, mock_error: { status: 429, message: 'Slow down' }, metadata }, { http })).rejects.toThrow('Slow down')
-  await client.flush()
-}
+import { prompt, receiverPerTest, runCalls } from './exporter-contract'
 
 /** Runs Debian's `promtool check metrics` on the exposition; throws with promtool's output when it objects (or is missing). */
 function promtoolCheck(exposition: string): string {
@@ -30,14 +18,7 @@ function sample(exposition: string, series: string): number | undefined {
 
 describe('prometheus()', () => {
   let client: Client
-  let receiver: Receiver
-  beforeEach(async () => {
-    receiver = await startReceiver()
-  })
-  afterEach(async () => {
-    await client?.close()
-    await receiver.close()
-  })
+  const receiver = receiverPerTest({ client: () => client })
 
   it('counts requests, tokens and latency by provider, model and status, in an exposition promtool accepts', async () => {
     const metrics = prometheus()

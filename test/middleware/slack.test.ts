@@ -2,11 +2,8 @@ import type { KnownBlock } from '@slack/types'
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import { createClient, mock, type Client } from 'llm-onion'
 import { slack, type SlackMessage } from 'llm-onion/middleware/slack'
-import { startReceiver, type Receiver } from '../../src/testing/receiver'
-
-const http = { method: 'POST', url: '/v1/chat/completions', headers: { authorization: 'Bearer sk-secret' } }
-const metadata = { api_key: 'sk-secret', authorization: 'Bearer sk-secret' }
-const prompt = [{ role: 'user' as const, content: 'What is the capital of France?' }]
+import type { Receiver } from '../../src/testing/receiver'
+import { http, metadata, prompt, receiverPerTest } from './exporter-contract'
 
 function fail(client: Client, options: { model?: string; status?: number } = {}) {
   return expect(
@@ -24,15 +21,10 @@ function blockText(message: SlackMessage): string {
 }
 
 describe('slack()', () => {
-  let receiver: Receiver
   let client: Client
-  beforeEach(async () => {
-    receiver = await startReceiver({ responseBody: 'ok', contentType: 'text/plain' })
-  })
-  afterEach(async () => {
-    await client?.close()
+  const receiver = receiverPerTest({ responseBody: 'ok', contentType: 'text/plain', client: () => client })
+  afterEach(() => {
     vi.useRealTimers()
-    await receiver.close()
   })
 
   it('posts a Block Kit alert for a failure with model, provider, error, call id and user', async () => {
