@@ -6,8 +6,8 @@
  * Scriptable like the OpenAI fake: queue replies, errors, dropped connections, streams cut half-way;
  * every request is recorded with its headers, model, method and body. Only `node:http`.
  */
-import { createServer, type IncomingHttpHeaders, type ServerResponse } from 'node:http'
-import type { AddressInfo } from 'node:net'
+import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http'
+import { startFakeServer, words, writeSse, type FakeServer, type StreamEnding } from './fake-server'
 
 /** What a `generateContent` answer says; the fake builds the JSON or the SSE events from it. */
 export interface GeminiChatScript {
@@ -49,15 +49,9 @@ export interface GeminiFakeRequest {
   body: Record<string, unknown>
 }
 
-export interface GeminiFake {
+export interface GeminiFake extends FakeServer<GeminiFakeRequest, GeminiFakeReply> {
   /** The base URL to give the SDK (`gemini({ baseUrl })`), without the API version. */
   url: string
-  requests: GeminiFakeRequest[]
-  enqueue(...replies: GeminiFakeReply[]): void
-  waitForRequests(count: number): Promise<GeminiFakeRequest[]>
-  /** Resolves when a client went away before its answer was complete. */
-  waitForDisconnect(): Promise<void>
-  close(): Promise<void>
 }
 
 const statusNames: Record<number, string> = {
@@ -74,54 +68,21 @@ const statusNames: Record<number, string> = {
 const route = /^\/(v1beta|v1)\/(?:models|tunedModels)\/([^:/]+):(generateContent|streamGenerateContent|embedContent|batchEmbedContents)$/
 
 /** Starts the fake on 127.0.0.1 at a free port. */
-export async function startGeminiFake(): Promise<GeminiFake> {
-  const requests: GeminiFakeRequest[] = []
-  const queue: GeminiFakeReply[] = []
-  let arrivals: Array<() => void> = []
-  let disconnects: Array<() => void> = []
-  let sequence = 0
-  const server = createServer((request, response) => {
-    const parts: Buffer[] = []
-    request.on('data', (part: Buffer) => parts.push(part))
-    request.on('end', () => {
-      const [path = '/', query = ''] = (request.url ?? '/').split('?')
-      const matched = route.exec(path)
-      const text = Buffer.concat(parts).toString('utf8')
-      const recorded: GeminiFakeRequest = {
-        method: request.method ?? 'GET',
-        path,
-        query,
-        headers: request.headers,
-        model: matched?.[2] ?? '',
-        action: matched?.[3] ?? '',
-        body: text ? JSON.parse(text) : {},
-      }
-      requests.push(recorded)
-      response.on('close', () => {
-        if (!response.writableFinished) for (const resolve of disconnects.splice(0)) resolve()
-      })
-      for (const resolve of arrivals.splice(0)) resolve()
-      answer(recorded, queue.shift(), response, ++sequence)
-    })
-  })
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  const port = (server.address() as AddressInfo).port
+export function startGeminiFake(): Promise<GeminiFake> {
+  return startFakeServer<GeminiFakeRequest, GeminiFakeReply>({ record, answer })
+}
+
+function record(request: IncomingMessage, body: string): GeminiFakeRequest {
+  const [path = '/', query = ''] = (request.url ?? '/').split('?')
+  const matched = route.exec(path)
   return {
-    url: `http://127.0.0.1:${port}`,
-    requests,
-    enqueue: (...replies) => void queue.push(...replies),
-    async waitForRequests(count) {
-      while (requests.length < count) await new Promise<void>((resolve) => arrivals.push(resolve))
-      return requests
-    },
-    waitForDisconnect: () => new Promise<void>((resolve) => disconnects.push(resolve)),
-    close: () =>
-      new Promise<void>((resolve) => {
-        arrivals = []
-        disconnects = []
-        server.closeAllConnections()
-        server.close(() => resolve())
-      }),
+    method: request.method ?? 'GET',
+    path,
+    query,
+    headers: request.headers,
+    model: matched?.[2] ?? '',
+    action: matched?.[3] ?? '',
+    body: body ? JSON.parse(body) : {},
   }
 }
 
@@ -154,12 +115,8 @@ function sendJson(response: ServerResponse, status: number, body: unknown, heade
   response.end(JSON.stringify(body))
 }
 
-function writeEvents(response: ServerResponse, events: unknown[], ending: 'destroy' | 'end' | 'hold'): void {
-  response.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' })
-  for (const event of events) response.write(`data: ${JSON.stringify(event)}\r\n\r\n`)
-  // Closing the socket without the final empty chunk of the chunked body is a connection that dies half-way.
-  if (ending === 'destroy') return void response.socket?.end()
-  if (ending === 'end') response.end()
+function writeEvents(response: ServerResponse, events: unknown[], ending: StreamEnding): void {
+  writeSse(response, { headers: { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' }, events, separator: '\r\n\r\n', ending })
 }
 
 function usageOf(request: GeminiFakeRequest, script: GeminiChatScript): Record<string, number> {
@@ -217,8 +174,4 @@ function sendEmbeddings(request: GeminiFakeRequest, reply: Extract<GeminiFakeRep
 /** Deterministic, float32-exact values. */
 export function geminiVectorFor(text: string, dimensions: number): number[] {
   return Array.from({ length: dimensions }, (_, index) => ((text.length * 3 + index) % 8) / 8)
-}
-
-function words(text: string): number {
-  return text.split(/\s+/).filter(Boolean).length
 }

@@ -6,8 +6,8 @@
  * a stream cut half-way, no answer at all); every request is recorded with its headers and body.
  * Only `node:http`, no test framework, so it can serve users' own tests too.
  */
-import { createServer, type IncomingHttpHeaders, type ServerResponse } from 'node:http'
-import type { AddressInfo } from 'node:net'
+import type { IncomingHttpHeaders, ServerResponse } from 'node:http'
+import { startFakeServer, words, writeSse, type FakeServer, type StreamEnding } from './fake-server'
 
 /** What a chat completion says; the fake builds the JSON body or the SSE chunks from it. */
 export interface OpenAIChatScript {
@@ -47,17 +47,9 @@ export interface FakeRequest {
   body: Record<string, unknown>
 }
 
-export interface OpenAIFake {
+export interface OpenAIFake extends FakeServer<FakeRequest, OpenAIFakeReply> {
   /** The base URL to give the SDK, ending in `/v1`. */
   url: string
-  requests: FakeRequest[]
-  /** Queues replies for the next requests, in order; an empty queue answers a default reply. */
-  enqueue(...replies: OpenAIFakeReply[]): void
-  /** Resolves when `count` requests have arrived. */
-  waitForRequests(count: number): Promise<FakeRequest[]>
-  /** Resolves when a client went away before its answer was complete (an abort, a `break`). */
-  waitForDisconnect(): Promise<void>
-  close(): Promise<void>
 }
 
 const errorTypes: Record<number, [type: string, code: string | null]> = {
@@ -72,44 +64,11 @@ const errorTypes: Record<number, [type: string, code: string | null]> = {
 
 /** Starts the fake on 127.0.0.1 at a free port. */
 export async function startOpenAIFake(): Promise<OpenAIFake> {
-  const requests: FakeRequest[] = []
-  const queue: OpenAIFakeReply[] = []
-  let arrivals: Array<() => void> = []
-  let disconnects: Array<() => void> = []
-  let sequence = 0
-  const server = createServer((request, response) => {
-    const parts: Buffer[] = []
-    request.on('data', (part: Buffer) => parts.push(part))
-    request.on('end', () => {
-      const text = Buffer.concat(parts).toString('utf8')
-      const recorded: FakeRequest = { method: request.method ?? 'GET', path: request.url ?? '/', headers: request.headers, body: text ? JSON.parse(text) : {} }
-      requests.push(recorded)
-      response.on('close', () => {
-        if (!response.writableFinished) for (const resolve of disconnects.splice(0)) resolve()
-      })
-      for (const resolve of arrivals.splice(0)) resolve()
-      answer(recorded, queue.shift(), response, ++sequence)
-    })
+  const server = await startFakeServer<FakeRequest, OpenAIFakeReply>({
+    record: (request, body) => ({ method: request.method ?? 'GET', path: request.url ?? '/', headers: request.headers, body: body ? JSON.parse(body) : {} }),
+    answer,
   })
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  const port = (server.address() as AddressInfo).port
-  return {
-    url: `http://127.0.0.1:${port}/v1`,
-    requests,
-    enqueue: (...replies) => void queue.push(...replies),
-    async waitForRequests(count) {
-      while (requests.length < count) await new Promise<void>((resolve) => arrivals.push(resolve))
-      return requests
-    },
-    waitForDisconnect: () => new Promise<void>((resolve) => disconnects.push(resolve)),
-    close: () =>
-      new Promise<void>((resolve) => {
-        arrivals = []
-        disconnects = []
-        server.closeAllConnections()
-        server.close(() => resolve())
-      }),
-  }
+  return { ...server, url: `${server.url}/v1` }
 }
 
 function answer(request: FakeRequest, reply: OpenAIFakeReply | undefined, response: ServerResponse, sequence: number): void {
@@ -143,14 +102,10 @@ function sendJson(response: ServerResponse, status: number, body: unknown, heade
   response.end(JSON.stringify(body))
 }
 
-function streamEvents(response: ServerResponse, events: unknown[], ending: 'done' | 'destroy' | 'end' | 'hold'): void {
-  response.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', connection: 'keep-alive' })
-  for (const event of events) response.write(`data: ${JSON.stringify(event)}\n\n`)
-  // Closing the socket (after the events are flushed) without the final empty chunk of the chunked
-  // body is a connection that dies half-way; ending the body without [DONE] is a server that gave up.
-  if (ending === 'destroy') return void response.socket?.end()
-  if (ending === 'hold') return
-  response.end(ending === 'done' ? 'data: [DONE]\n\n' : undefined)
+function streamEvents(response: ServerResponse, events: unknown[], ending: 'done' | StreamEnding): void {
+  const headers = { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', connection: 'keep-alive' }
+  if (ending === 'done') return writeSse(response, { headers, events, separator: '\n\n', ending: 'end', trailer: 'data: [DONE]\n\n' })
+  writeSse(response, { headers, events, separator: '\n\n', ending })
 }
 
 function replyOf(script: OpenAIChatScript) {
@@ -225,8 +180,4 @@ function sendEmbeddings(request: FakeRequest, reply: Extract<OpenAIFakeReply, { 
 /** Deterministic, float32-exact values, so base64 round trips compare equal. */
 export function vectorFor(text: string, dimensions: number): number[] {
   return Array.from({ length: dimensions }, (_, index) => ((text.length + index * 7) % 16) / 16)
-}
-
-function words(text: string): number {
-  return text.split(/\s+/).filter(Boolean).length
 }
