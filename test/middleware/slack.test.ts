@@ -1,5 +1,5 @@
 import type { KnownBlock } from '@slack/types'
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
+import { afterEach, describe, expect, it, vi } from 'vitest'
 import { createClient, mock, type Client } from 'llm-onion'
 import { slack, type SlackMessage } from 'llm-onion/middleware/slack'
 import type { Receiver } from '../../src/testing/receiver'
