@@ -1,61 +1,23 @@
 import { GoogleGenerativeAIFetchError } from '@google/generative-ai'
-import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import {
   APIConnectionError,
   AuthenticationError,
-  BadRequestError,
   ContextWindowExceededError,
   createClient,
   gemini,
-  InternalServerError,
-  isLlmError,
   NotFoundError,
-  PermissionDeniedError,
   RateLimitError,
   ServiceUnavailableError,
-  type ChatChunk,
-  type Client,
-  type LlmError,
 } from '../../src/index'
-import { startGeminiFake, type GeminiFake } from '../../src/testing/gemini-server'
+import { startGeminiFake } from '../../src/testing/gemini-server'
+import { collect, expectCutStreamToFail, failureOf, fakePerTest, statusErrors } from './provider-test-kit'
 
 const request = { model: 'gemini/gemini-2.5-flash', messages: [{ role: 'user' as const, content: 'Say hello' }] }
-let fake: GeminiFake
-let client: Client
-
-beforeEach(async () => {
-  fake = await startGeminiFake()
-  client = createClient({ providers: { gemini: gemini({ apiKey: 'gm-test', baseUrl: fake.url }) } })
-})
-afterEach(async () => {
-  await client.close()
-  await fake.close()
-})
-
-async function failureOf(call: Promise<unknown>): Promise<LlmError> {
-  try {
-    await call
-  } catch (error) {
-    expect(isLlmError(error), `not an LlmError: ${String(error)}`).toBe(true)
-    return error as LlmError
-  }
-  throw new Error('the call succeeded')
-}
-
-async function drain(stream: AsyncIterable<ChatChunk>, into: ChatChunk[] = []): Promise<void> {
-  for await (const chunk of stream) into.push(chunk)
-}
+const { fake, client } = fakePerTest(startGeminiFake, (started) => createClient({ providers: { gemini: gemini({ apiKey: 'gm-test', baseUrl: started.url }) } }))
 
 describe('gemini provider: errors', () => {
-  it.each([
-    [400, BadRequestError, false],
-    [401, AuthenticationError, false],
-    [403, PermissionDeniedError, false],
-    [404, NotFoundError, false],
-    [429, RateLimitError, true],
-    [500, InternalServerError, true],
-    [503, ServiceUnavailableError, true],
-  ])('maps a %i answer to %o with status, provider, model, retryable and the SDK error as cause', async (status, errorClass, retryable) => {
+  it.each(statusErrors)('maps a %i answer to %o with status, provider, model, retryable and the SDK error as cause', async (status, errorClass, retryable) => {
     fake.enqueue({ kind: 'error', status, message: `Google said ${status}` })
     const error = await failureOf(client.chat(request))
     expect(error).toBeInstanceOf(errorClass)
@@ -109,7 +71,7 @@ describe('gemini provider: errors', () => {
   it('maps errors of embeddings and of a refused stream the same way', async () => {
     fake.enqueue({ kind: 'error', status: 404, message: 'models/nope is not found' }, { kind: 'error', status: 503 })
     expect(await failureOf(client.embed({ model: 'gemini/nope', input: 'x' }))).toBeInstanceOf(NotFoundError)
-    expect(await failureOf(drain(client.stream(request)))).toBeInstanceOf(ServiceUnavailableError)
+    expect(await failureOf(collect(client.stream(request)))).toBeInstanceOf(ServiceUnavailableError)
   })
 })
 
@@ -119,19 +81,6 @@ describe('gemini provider: a stream that dies half-way is a failure, never a suc
     ['the body ends before the event with the finish reason', 'end' as const],
   ])('when %s, the caller’s loop throws APIConnectionError and await next() rejects in a layer', async (_name, how) => {
     fake.enqueue({ kind: 'cut', text: 'this reply will never finish properly', afterEvents: 2, how })
-    let layerOutcome: unknown = 'next() resolved'
-    client.use(async (_ctx, next) => {
-      try {
-        await next()
-      } catch (error) {
-        layerOutcome = error
-        throw error
-      }
-    })
-    const chunks: ChatChunk[] = []
-    const error = await failureOf(drain(client.stream(request), chunks))
-    expect(error).toBeInstanceOf(APIConnectionError)
-    expect(chunks.map((chunk) => chunk.choices[0]?.delta?.content ?? '').join('')).toBe('this reply')
-    expect(layerOutcome).toBe(error)
+    await expectCutStreamToFail(client, request)
   })
 })

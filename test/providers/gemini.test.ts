@@ -1,4 +1,4 @@
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
+import { describe, expect, it, vi } from 'vitest'
 import {
   ContentPolicyViolationError,
   createClient,
@@ -6,31 +6,14 @@ import {
   isAbortError,
   isValidationError,
   type CallEvent,
-  type ChatChunk,
   type ChatResponse,
-  type Client,
 } from '../../src/index'
-import { geminiVectorFor, startGeminiFake, type GeminiFake } from '../../src/testing/gemini-server'
+import { geminiVectorFor, startGeminiFake } from '../../src/testing/gemini-server'
+import { collect, fakePerTest } from './provider-test-kit'
 
 const messages = [{ role: 'user' as const, content: 'Say hello' }]
 const model = 'gemini/gemini-2.5-flash'
-let fake: GeminiFake
-let client: Client
-
-beforeEach(async () => {
-  fake = await startGeminiFake()
-  client = createClient({ providers: { gemini: gemini({ apiKey: 'gm-test', baseUrl: fake.url }) } })
-})
-afterEach(async () => {
-  await client.close()
-  await fake.close()
-})
-
-async function collect(stream: AsyncIterable<ChatChunk>): Promise<ChatChunk[]> {
-  const chunks: ChatChunk[] = []
-  for await (const chunk of stream) chunks.push(chunk)
-  return chunks
-}
+const { fake, client } = fakePerTest(startGeminiFake, (started) => createClient({ providers: { gemini: gemini({ apiKey: 'gm-test', baseUrl: started.url }) } }))
 
 /** Tool-call ids are generated per call; compare everything else. */
 function withoutToolIds(response: ChatResponse) {

@@ -1,62 +1,26 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { APIError } from 'openai'
 import {
   APIConnectionError,
-  AuthenticationError,
-  BadRequestError,
   ContentPolicyViolationError,
   ContextWindowExceededError,
   createClient,
   InternalServerError,
   isAPIConnectionError,
-  isLlmError,
   isRateLimitError,
   isTimeoutError,
-  NotFoundError,
   openai,
-  PermissionDeniedError,
   RateLimitError,
-  ServiceUnavailableError,
-  type ChatChunk,
-  type Client,
-  type LlmError,
 } from '../../src/index'
-import { startOpenAIFake, type OpenAIFake } from '../../src/testing/openai-server'
+import { startOpenAIFake } from '../../src/testing/openai-server'
+import { collect, expectCutStreamToFail, failureOf, fakePerTest, layerOutcome, statusErrors } from './provider-test-kit'
 
 const messages = [{ role: 'user' as const, content: 'Say hello' }]
 const request = { model: 'openai/gpt-4o-mini', messages }
-let fake: OpenAIFake
-let client: Client
-
-beforeEach(async () => {
-  fake = await startOpenAIFake()
-  client = createClient({ providers: { openai: openai({ apiKey: 'sk-test', baseURL: fake.url }) } })
-})
-afterEach(async () => {
-  await client.close()
-  await fake.close()
-})
-
-async function failureOf(call: Promise<unknown>): Promise<LlmError> {
-  try {
-    await call
-  } catch (error) {
-    expect(isLlmError(error), `not an LlmError: ${String(error)}`).toBe(true)
-    return error as LlmError
-  }
-  throw new Error('the call succeeded')
-}
+const { fake, client } = fakePerTest(startOpenAIFake, (started) => createClient({ providers: { openai: openai({ apiKey: 'sk-test', baseURL: started.url }) } }))
 
 describe('openai provider: errors', () => {
-  it.each([
-    [400, BadRequestError, false],
-    [401, AuthenticationError, false],
-    [403, PermissionDeniedError, false],
-    [404, NotFoundError, false],
-    [429, RateLimitError, true],
-    [500, InternalServerError, true],
-    [503, ServiceUnavailableError, true],
-  ])('maps a %i answer to %o with status, provider, model, retryable and the SDK error as cause, without retrying', async (status, errorClass, retryable) => {
+  it.each(statusErrors)('maps a %i answer to %o with status, provider, model, retryable and the SDK error as cause, without retrying', async (status, errorClass, retryable) => {
     fake.enqueue({ kind: 'error', status, message: `upstream said ${status}` })
     const error = await failureOf(client.chat(request))
     expect(error).toBeInstanceOf(errorClass)
@@ -131,9 +95,7 @@ describe('openai provider: errors', () => {
 
   it('raises the typed error from the caller’s loop when a stream is refused', async () => {
     fake.enqueue({ kind: 'error', status: 429, headers: { 'retry-after': '1' } })
-    const error = await failureOf((async () => {
-      for await (const _chunk of client.stream(request)) void _chunk
-    })())
+    const error = await failureOf(collect(client.stream(request)))
     expect(error).toBeInstanceOf(RateLimitError)
     expect((error as RateLimitError).retryAfterMs).toBe(1000)
   })
@@ -145,38 +107,15 @@ describe('openai provider: a stream that dies half-way is a failure, never a suc
     ['the body ends without [DONE] or a finish reason', 'end' as const],
   ])('when %s, the caller’s loop throws APIConnectionError and await next() rejects in a layer', async (_name, how) => {
     fake.enqueue({ kind: 'cut', content: 'this reply will never finish properly', afterChunks: 3, how })
-    let layerOutcome: unknown = 'next() resolved'
-    client.use(async (_ctx, next) => {
-      try {
-        await next()
-      } catch (error) {
-        layerOutcome = error
-        throw error
-      }
-    })
-    const chunks: ChatChunk[] = []
-    const error = await failureOf((async () => {
-      for await (const chunk of client.stream(request)) chunks.push(chunk)
-    })())
-    expect(error).toBeInstanceOf(APIConnectionError)
-    expect(chunks.map((chunk) => chunk.choices[0]?.delta?.content ?? '').join('')).toBe('this reply')
-    expect(layerOutcome).toBe(error)
+    await expectCutStreamToFail(client, request)
   })
 
   it('an error event inside the stream surfaces as the provider error', async () => {
     fake.enqueue({ kind: 'stream-error', afterChunks: 2, message: 'The server had an error while processing your request.' })
-    let layerOutcome: unknown
-    client.use(async (_ctx, next) => {
-      await next().catch((error) => {
-        layerOutcome = error
-        throw error
-      })
-    })
-    const error = await failureOf((async () => {
-      for await (const _chunk of client.stream(request)) void _chunk
-    })())
+    const layer = layerOutcome(client)
+    const error = await failureOf(collect(client.stream(request)))
     expect(error).toBeInstanceOf(InternalServerError)
     expect(error.message).toContain('The server had an error')
-    expect(layerOutcome).toBe(error)
+    expect(layer.outcome).toBe(error)
   })
 })

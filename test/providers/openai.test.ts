@@ -1,4 +1,4 @@
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
+import { describe, expect, it, vi } from 'vitest'
 import {
   ChunkAssembler,
   createClient,
@@ -6,25 +6,14 @@ import {
   isValidationError,
   openai,
   type CallEvent,
-  type ChatChunk,
   type ChatResponse,
-  type Client,
   type Context,
 } from '../../src/index'
-import { startOpenAIFake, vectorFor, type OpenAIFake } from '../../src/testing/openai-server'
+import { startOpenAIFake, vectorFor } from '../../src/testing/openai-server'
+import { collect, fakePerTest } from './provider-test-kit'
 
 const messages = [{ role: 'user' as const, content: 'Say hello' }]
-let fake: OpenAIFake
-let client: Client
-
-beforeEach(async () => {
-  fake = await startOpenAIFake()
-  client = createClient({ providers: { openai: openai({ apiKey: 'sk-test', baseURL: fake.url }) } })
-})
-afterEach(async () => {
-  await client.close()
-  await fake.close()
-})
+const { fake, client } = fakePerTest(startOpenAIFake, (started) => createClient({ providers: { openai: openai({ apiKey: 'sk-test', baseURL: started.url }) } }))
 
 /** The parts of a chat completion a caller reads, whatever extra fields the API added. */
 function essentials(response: ChatResponse) {
@@ -39,12 +28,6 @@ function essentials(response: ChatResponse) {
     })),
     usage: response.usage,
   }
-}
-
-async function collect(stream: AsyncIterable<ChatChunk>): Promise<ChatChunk[]> {
-  const chunks: ChatChunk[] = []
-  for await (const chunk of stream) chunks.push(chunk)
-  return chunks
 }
 
 describe('openai provider: chat', () => {
