@@ -1,15 +1,15 @@
 /**
  * Exporter impact: the latency of a call with every integration on is the same whether their sinks
- * are healthy or down (connection refused). Each mode runs in its own process (core 0) at a fixed
- * call rate; the modes alternate over several rounds and the runner takes medians.
+ * are healthy or down (connection refused), read against the same calls with no integration. Each
+ * mode runs in its own process (core 0) at a fixed call rate; the modes alternate over several
+ * rounds and the runner takes medians.
  *
  * `node --import tsx bench/exporter-impact.ts` runs every round and prints `BENCH_RESULT {json}`;
- * `--mode healthy|down` runs one mode (what the rounds spawn).
+ * `--mode none|healthy|down` runs one mode (what the rounds spawn).
  */
 import { parseArgs } from 'node:util'
 import { createClient } from '../src/client'
-import type { ChatRequest, ChatResponse } from '../src/schema'
-import type { Provider } from '../src/types'
+import { cannedProvider, request } from './contestants'
 import { guardNetwork, integrationEnvironment, loadObservability, refusedPortUrl } from './integrations'
 import { startChild, tsNode } from './processes'
 import { emitResult, median, percentile, quick, round } from './stats'
@@ -17,28 +17,11 @@ import { emitResult, median, percentile, quick, round } from './stats'
 // A rate the healthy configuration sustains on one core with every export delivered: at 1,000/s the
 // delivery work alone saturates the core and both modes measure an overloaded process, not the exporters.
 const rate = 100
-const seconds = quick ? 2 : 8
+const seconds = quick ? 2 : 6
 const rounds = quick ? 1 : 3
 
-const cannedResponse: ChatResponse = {
-  id: 'chatcmpl-canned',
-  object: 'chat.completion',
-  created: 1_700_000_000,
-  model: 'gpt-4o-mini',
-  choices: [{ index: 0, message: { role: 'assistant', content: 'The quick brown fox jumps over the lazy dog.' }, finish_reason: 'stop' }],
-  usage: { prompt_tokens: 12, completion_tokens: 10, total_tokens: 22 },
-}
-const cannedProvider: Provider = {
-  name: 'canned',
-  async chat() {
-    return cannedResponse
-  },
-  async *stream() {},
-  async embed() {
-    throw new Error('not used')
-  },
-}
-const request: ChatRequest = { model: 'canned/gpt-4o-mini', messages: [{ role: 'user', content: 'Hi' }] }
+const modes = ['none', 'healthy', 'down'] as const
+type Mode = (typeof modes)[number]
 
 interface ModeResult {
   mode: string
@@ -51,10 +34,12 @@ interface ModeResult {
 }
 
 /** One mode, in this process: calls at `rate`/s for `seconds`, each call's latency in µs. */
-async function runMode(mode: 'healthy' | 'down', sinkUrl: string): Promise<ModeResult> {
+async function runMode(mode: Mode, sinkUrl: string): Promise<ModeResult> {
   guardNetwork()
   Object.assign(process.env, integrationEnvironment(sinkUrl).env)
-  const observability = await loadObservability()
+  const loaded = await loadObservability()
+  // `none`: the same calls with no integration, the baseline both other modes are read against.
+  const observability = mode === 'none' ? { ...loaded, layers: [], names: [] } : loaded
   // The default queue, as a user gets it; drops are counted, not printed.
   const client = createClient({ providers: { canned: cannedProvider }, middleware: observability.layers, queue: { onDrop: () => {} }, onHookError: () => {} })
   const latencies: number[] = []
@@ -102,12 +87,12 @@ async function runRounds(): Promise<void> {
   process.on('exit', () => sink.process.kill('SIGKILL'))
   for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => process.exit(130))
   const down = await refusedPortUrl()
-  const results: Record<'healthy' | 'down', ModeResult[]> = { healthy: [], down: [] }
+  const results: Record<Mode, ModeResult[]> = { none: [], healthy: [], down: [] }
   try {
     for (let index = 1; index <= rounds; index++) {
-      for (const mode of ['healthy', 'down'] as const) {
+      for (const mode of modes) {
         process.stderr.write(`round ${index}/${rounds}: sinks ${mode} ...\n`)
-        const [command, args] = tsNode(new URL(import.meta.url).pathname, ['--mode', mode, '--sink', mode === 'healthy' ? sink.url : down])
+        const [command, args] = tsNode(new URL(import.meta.url).pathname, ['--mode', mode, '--sink', mode === 'down' ? down : sink.url])
         const child = await startChild(command, args, { core: 0, timeoutMs: 120_000 })
         results[mode].push(JSON.parse(decodeURIComponent(child.url)) as ModeResult)
         await child.stop()
@@ -116,7 +101,7 @@ async function runRounds(): Promise<void> {
   } finally {
     await sink.stop()
   }
-  const summary = (mode: 'healthy' | 'down') => ({
+  const summary = (mode: Mode) => ({
     p50Us: round(median(results[mode].map((each) => each.p50Us))),
     p99Us: round(median(results[mode].map((each) => each.p99Us))),
     meanUs: round(median(results[mode].map((each) => each.meanUs))),
@@ -128,6 +113,7 @@ async function runRounds(): Promise<void> {
     seconds,
     rounds,
     integrations: results.healthy[0]?.integrations ?? [],
+    none: summary('none'),
     healthy,
     down: downSummary,
     ratio: { p50: round(downSummary.p50Us / healthy.p50Us), p99: round(downSummary.p99Us / healthy.p99Us), mean: round(downSummary.meanUs / healthy.meanUs) },
@@ -136,8 +122,8 @@ async function runRounds(): Promise<void> {
 }
 
 const { values } = parseArgs({ options: { mode: { type: 'string' }, sink: { type: 'string' } } })
-if (values.mode === 'healthy' || values.mode === 'down') {
-  const result = await runMode(values.mode, values.sink!)
+if (modes.includes(values.mode as Mode)) {
+  const result = await runMode(values.mode as Mode, values.sink!)
   // The parent reads this line as the child's "URL" (see startChild): the result, URI-encoded.
   process.stdout.write(`LISTENING ${encodeURIComponent(JSON.stringify(result))}\n`)
   // Stay until the parent stops this process, so its exit is never mistaken for a failure.

@@ -194,10 +194,11 @@ export function renderReport(results, notes) {
     push('## Exporter impact', '')
     push(`Every integration on (${impact.integrations.join(', ')}), calls at ${impact.rate.toLocaleString('en')}/s for ${impact.seconds} s on one core, canned provider, default delivery queue; sinks healthy (a local process accepting everything) or down (connection refused). Medians of ${impact.rounds} alternating round(s), each mode in a fresh process.`, '')
     push('| Sinks | Call latency p50, µs | p99, µs | mean, µs | Exports delivered / dropped (last round) |', '| --- | --- | --- | --- | --- |')
-    for (const mode of ['healthy', 'down']) {
+    for (const mode of ['none', 'healthy', 'down']) {
+      if (!impact[mode]) continue
       const lastRun = impact.runs[mode][impact.runs[mode].length - 1]
       const dropped = Object.entries(lastRun?.queue.dropped ?? {}).map(([reason, count]) => `${count} ${reason}`).join(', ') || '0'
-      push(`| ${mode} | ${us(impact[mode].p50Us)} | ${us(impact[mode].p99Us)} | ${us(impact[mode].meanUs)} | ${lastRun?.queue.delivered ?? 'n/a'} / ${dropped} |`)
+      push(`| ${mode === 'none' ? 'no integration (baseline)' : mode} | ${us(impact[mode].p50Us)} | ${us(impact[mode].p99Us)} | ${us(impact[mode].meanUs)} | ${lastRun?.queue.delivered ?? 'n/a'} / ${dropped} |`)
     }
     push(`| down / healthy | ${ratio(impact.ratio.p50)} | ${ratio(impact.ratio.p99)} | ${ratio(impact.ratio.mean)} | |`, '')
   }
