@@ -1,10 +1,9 @@
 import { calcPrice, findProvider } from '@pydantic/genai-prices'
-import { afterEach, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import {
   createClient,
   ServiceUnavailableError,
   ValidationError,
-  type ChatResponse,
   type Client,
   type Provider,
   type ProviderCall,
@@ -12,14 +11,12 @@ import {
 } from 'llm-onion'
 import { BudgetExceededError, cost, fallback } from 'llm-onion/middleware'
 import { createRecorder } from 'llm-onion/testing'
+import { chatReply, closeAfterEach, notUsed } from './layer-test-kit'
 import { createPriceBook, priceUsage } from '../../src/cost'
 
 const messages = [{ role: 'user' as const, content: 'hello cost' }]
 let client: Client | undefined
-afterEach(async () => {
-  await client?.close()
-  client = undefined
-})
+closeAfterEach(() => client)
 
 /** A stand-in for a real provider (no network) that reports the given usage. */
 function reporting(name: string, usage: ProviderUsage): Provider & { calls: ProviderCall[] } {
@@ -27,16 +24,12 @@ function reporting(name: string, usage: ProviderUsage): Provider & { calls: Prov
   return {
     name,
     calls,
-    async chat(_request, call): Promise<ChatResponse> {
+    async chat(_request, call) {
       calls.push(call)
-      return {
-        id: 'priced', object: 'chat.completion', created: 1, model: call.model,
-        choices: [{ index: 0, message: { role: 'assistant', content: 'ok' }, finish_reason: 'stop' }],
-        usage,
-      }
+      return chatReply(call.model, 'ok', { id: 'priced', usage })
     },
-    stream: () => { throw new Error('not used') },
-    embed: () => { throw new Error('not used') },
+    stream: notUsed,
+    embed: notUsed,
   }
 }
 
@@ -218,8 +211,8 @@ describe('cost() layer', () => {
     const downProvider: Provider = {
       name: 'down',
       chat: async () => { throw new ServiceUnavailableError('down') },
-      stream: () => { throw new Error('not used') },
-      embed: () => { throw new Error('not used') },
+      stream: notUsed,
+      embed: notUsed,
     }
     let total: number | undefined
     client = createClient({ providers: { down: downProvider, mock: reporting('mock', million) } }).use(

@@ -1,4 +1,4 @@
-import { afterEach, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import {
   AuthenticationError,
   BadRequestError,
@@ -13,14 +13,12 @@ import {
 } from 'llm-onion'
 import { fallback, retry } from 'llm-onion/middleware'
 import { createRecorder } from 'llm-onion/testing'
+import { closeAfterEach } from './layer-test-kit'
 import { contextWindowOf } from '../../src/model-windows'
 
 const messages = [{ role: 'user' as const, content: 'hello fallback' }]
 let client: Client | undefined
-afterEach(async () => {
-  await client?.close()
-  client = undefined
-})
+closeAfterEach(() => client)
 
 /** A provider whose every call fails with `error()`. */
 function failing(name: string, error: () => Error): Provider & { models: string[] } {

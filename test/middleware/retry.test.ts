@@ -1,4 +1,4 @@
-import { afterEach, describe, expect, it, vi } from 'vitest'
+import { describe, expect, it, vi } from 'vitest'
 import {
   AbortError,
   BadRequestError,
@@ -9,7 +9,6 @@ import {
   ServiceUnavailableError,
   ValidationError,
   type ChatChunk,
-  type ChatResponse,
   type Client,
   type Middleware,
   type Provider,
@@ -17,15 +16,11 @@ import {
 } from 'llm-onion'
 import { retry } from 'llm-onion/middleware'
 import { createRecorder } from 'llm-onion/testing'
+import { chatReply, closeAfterEach, notUsed } from './layer-test-kit'
 
 const messages = [{ role: 'user' as const, content: 'hello retry' }]
 let client: Client | undefined
-afterEach(async () => {
-  await client?.close()
-  client = undefined
-  vi.useRealTimers()
-  vi.restoreAllMocks()
-})
+closeAfterEach(() => client)
 
 /** A provider that throws the scripted errors in turn, then answers "ok". */
 function scripted(failures: Error[]): Provider & { calls: ProviderCall[] } {
@@ -35,11 +30,7 @@ function scripted(failures: Error[]): Provider & { calls: ProviderCall[] } {
     const failure = failures[calls.length - 1]
     if (failure) throw failure
   }
-  const reply = (call: ProviderCall): ChatResponse => ({
-    id: `reply-${calls.length}`, object: 'chat.completion', created: 1, model: call.model,
-    choices: [{ index: 0, message: { role: 'assistant', content: 'ok' }, finish_reason: 'stop' }],
-    usage: { prompt_tokens: 3, completion_tokens: 1, total_tokens: 4 },
-  })
+  const reply = (call: ProviderCall) => chatReply(call.model, 'ok', { id: `reply-${calls.length}`, usage: { prompt_tokens: 3, completion_tokens: 1, total_tokens: 4 } })
   return {
     name: 'scripted',
     calls,
@@ -51,9 +42,7 @@ function scripted(failures: Error[]): Provider & { calls: ProviderCall[] } {
       next(call)
       yield { id: 'chunk', object: 'chat.completion.chunk', created: 1, model: call.model, choices: [{ index: 0, delta: { role: 'assistant', content: 'ok' }, finish_reason: 'stop' }] } satisfies ChatChunk
     },
-    async embed() {
-      throw new Error('not used')
-    },
+    embed: notUsed,
   }
 }
 

@@ -1,4 +1,4 @@
-import { afterEach, describe, expect, it, vi } from 'vitest'
+import { describe, expect, it, vi } from 'vitest'
 import {
   createClient,
   isTimeoutError,
@@ -14,14 +14,11 @@ import {
 } from 'llm-onion'
 import { retry, timeout } from 'llm-onion/middleware'
 import { createRecorder } from 'llm-onion/testing'
+import { chatReply, closeAfterEach, notUsed } from './layer-test-kit'
 
 const messages = [{ role: 'user' as const, content: 'hello timeout' }]
 let client: Client | undefined
-afterEach(async () => {
-  await client?.close()
-  client = undefined
-  vi.useRealTimers()
-})
+closeAfterEach(() => client)
 
 /** The mock provider, remembering the signal each attempt received. */
 function watchedMock(options: Parameters<typeof mock>[0]): Provider & { signals: AbortSignal[] } {
@@ -165,11 +162,11 @@ describe('timeout()', () => {
       name: 'slow-once',
       chat(_request, call: ProviderCall) {
         signals.push(call.signal)
-        if (signals.length > 1) return Promise.resolve(reply(call.model))
+        if (signals.length > 1) return Promise.resolve(chatReply(call.model, 'second attempt', { id: 'second' }))
         return new Promise<ChatResponse>((_resolve, reject) => call.signal.addEventListener('abort', () => reject(call.signal.reason)))
       },
-      stream: () => { throw new Error('not used') },
-      embed: () => { throw new Error('not used') },
+      stream: notUsed,
+      embed: notUsed,
     }
     const recorder = createRecorder()
     client = createClient({ providers: { 'slow-once': slowOnce } }).use(recorder.layer, retry({ minTimeoutMs: 0 }), timeout({ ms: 1000 }))
@@ -190,8 +187,8 @@ describe('timeout()', () => {
         attempts++
         throw new ServiceUnavailableError('down')
       },
-      stream: () => { throw new Error('not used') },
-      embed: () => { throw new Error('not used') },
+      stream: notUsed,
+      embed: notUsed,
     }
     client = createClient({ providers: { down: alwaysDown } }).use(timeout({ ms: 1000 }), retry({ minTimeoutMs: 5000, jitter: false }))
     const outcome = client.chat({ model: 'down/model', messages }).catch((error: unknown) => error)
@@ -237,10 +234,3 @@ describe('timeout()', () => {
     expect(() => timeout({ ms: -5 })).toThrow(/timeout\(\) options: ms/)
   })
 })
-
-function reply(model: string): ChatResponse {
-  return {
-    id: 'second', object: 'chat.completion', created: 1, model,
-    choices: [{ index: 0, message: { role: 'assistant', content: 'second attempt' }, finish_reason: 'stop' }],
-  }
-}
