@@ -1,8 +1,9 @@
 import { afterEach, describe, expect, it } from 'vitest'
-import { createClient, defineRepeatingMiddleware, type Client } from '../../src/index'
+import { createClient, type Client } from '../../src/index'
 import { customLogger } from '../../middleware/custom-logger'
 import { CustomLogger, type LoggerKwargs, type LoggerResponse } from '../../src/custom-logger'
 import type { ChatChunk, ChatResponse, Message } from '../../src/schema'
+import { retryOnce } from './layer-test-kit'
 
 const messages = [{ role: 'user' as const, content: 'hello logger' }]
 let client: Client | undefined
@@ -59,16 +60,6 @@ class AsyncRecorder extends CustomLogger {
     this.names.push('asyncStream')
   }
 }
-
-const retryOnce = defineRepeatingMiddleware(async function retryOnce(ctx, _next, inner) {
-  try {
-    await inner()
-  } catch {
-    ctx.attempt++
-    ctx.request = { ...ctx.request, mock_error: undefined }
-    await inner()
-  }
-})
 
 describe('customLogger', () => {
   it('fires pre → post → success once each for a chat call, with LiteLLM-shaped arguments', async () => {

@@ -1,9 +1,10 @@
 /**
- * What the tests of the control-flow layers (retry, timeout, fallback, cost) share: closing the
- * client each test opened, and the parts of the hand-written providers they call through.
+ * What the tests of layers share: closing the client each test opened, the parts of the hand-written
+ * providers they call through (retry, timeout, fallback, cost), and a minimal retry layer for tests
+ * that check what runs once per call and what once per attempt (observer, customLogger).
  */
 import { afterEach, vi } from 'vitest'
-import type { ChatResponse, Client, ProviderUsage } from 'llm-onion'
+import { defineRepeatingMiddleware, type ChatResponse, type Client, type ProviderUsage } from 'llm-onion'
 
 /**
  * After each test, closes the client it opened (`client()`, closing twice is harmless) and puts
@@ -33,3 +34,14 @@ export function chatReply(model: string, content: string, options: { id: string;
 export function notUsed(): never {
   throw new Error('not used')
 }
+
+/** Retries once on any error: enough of a retry layer to show per-attempt placement. */
+export const retryOnce = defineRepeatingMiddleware(async function retryOnce(ctx, _next, inner) {
+  try {
+    await inner()
+  } catch {
+    ctx.attempt++
+    ctx.request = { ...ctx.request, mock_error: undefined }
+    await inner()
+  }
+})

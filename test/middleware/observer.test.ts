@@ -1,8 +1,9 @@
 import { afterEach, describe, expect, it, vi } from 'vitest'
-import { createClient, defineRepeatingMiddleware, type Client } from '../../src/index'
+import { createClient, type Client } from '../../src/index'
 import { observer } from '../../middleware/observer'
 import type { CallEvent } from '../../src/event'
 import type { AttemptRecord } from '../../src/types'
+import { retryOnce } from './layer-test-kit'
 
 const messages = [{ role: 'user' as const, content: 'hello observer' }]
 let client: Client | undefined
@@ -16,17 +17,6 @@ function clientRecordingHookErrors() {
   client = createClient({ onHookError: (error, hook) => hookErrors.push({ hook, message: (error as Error).message }) })
   return { client, hookErrors }
 }
-
-/** Retries once on any error: enough of a retry layer to show per-attempt placement. */
-const retryOnce = defineRepeatingMiddleware(async function retryOnce(ctx, _next, inner) {
-  try {
-    await inner()
-  } catch {
-    ctx.attempt++
-    ctx.request = { ...ctx.request, mock_error: undefined }
-    await inner()
-  }
-})
 
 const tick = () => new Promise((resolve) => setImmediate(resolve))
 
