@@ -32,12 +32,27 @@ interface Contestant {
   child?: Child
   /** A what-if contestant: latency and throughput only (no streams, no memory run). */
   whatIf?: boolean
+  /** How it was started, for the report. */
+  how?: string
   /** Why this contestant is not measured, when it is not. */
   unavailable?: string
 }
 
 const portkeyServer = join(root, '.bench-deps/node_modules/@portkey-ai/gateway/build/start-server.js')
 const onionCli = join(root, 'src/proxy/cli.ts')
+
+/**
+ * The llm-onion CLI as plain JavaScript, bundled by esbuild the way tsup builds dist/ (packages left
+ * external, resolved from the project's node_modules), so it runs like `npx llm-onion serve` and not
+ * under tsx's loader (which adds ~45 MB of RSS). Falls back to tsx when esbuild fails.
+ */
+function onionCommand(args: string[]): { command: string; args: string[]; how: string } {
+  const bundle = join(root, 'node_modules/.cache/llm-onion-bench/cli.mjs')
+  const built = spawnSync(join(root, 'node_modules/.bin/esbuild'), [onionCli, '--bundle', '--platform=node', '--format=esm', '--packages=external', '--target=node20', `--outfile=${bundle}`, '--log-level=error'], { encoding: 'utf8' })
+  if (built.status === 0) return { command: process.execPath, args: [bundle, ...args], how: 'src/proxy/cli.ts bundled by esbuild, run by node' }
+  const [command, tsArgs] = tsNode(onionCli, args)
+  return { command, args: tsArgs, how: `src/proxy/cli.ts under tsx (esbuild bundle failed: ${built.stderr.slice(0, 200)})` }
+}
 
 async function startContestants(upstream: string, workdir: string): Promise<Record<string, Contestant>> {
   const contestants: Record<string, Contestant> = {
@@ -64,9 +79,9 @@ async function startContestants(upstream: string, workdir: string): Promise<Reco
     const url = await refusedPortUrl()
     const port = new URL(url).port
     try {
-      const [onionCommand, onionArgs] = tsNode(onionCli, ['serve', '--config', config, '--port', port, '--host', '127.0.0.1'])
-      const onion = await startChild(onionCommand, onionArgs, { core: 0, url, probePath: '/health/liveliness', cwd: root })
-      contestants.onion = { target: { name: 'onion', url, path: '/v1/chat/completions', headers: { authorization: 'Bearer sk-bench' } }, child: onion }
+      const how = onionCommand(['serve', '--config', config, '--port', port, '--host', '127.0.0.1'])
+      const onion = await startChild(how.command, how.args, { core: 0, url, probePath: '/health/liveliness', cwd: root })
+      contestants.onion = { target: { name: 'onion', url, path: '/v1/chat/completions', headers: { authorization: 'Bearer sk-bench' } }, child: onion, how: how.how }
     } catch (error) {
       contestants.onion = { target: { name: 'onion', url, path: '', headers: {} }, unavailable: `llm-onion serve did not start: ${(error as Error).message.slice(0, 400)}` }
     }
@@ -102,6 +117,7 @@ async function startContestants(upstream: string, workdir: string): Promise<Reco
           headers: { 'x-portkey-provider': 'openai', 'x-portkey-custom-host': `${upstream}/v1`, authorization: 'Bearer sk-bench' },
         },
         child: portkey,
+        how: '@portkey-ai/gateway 1.15.2 build/start-server.js --headless, NODE_ENV=production, preloading bench/portkey-node-fix.mjs',
       }
     } catch (error) {
       contestants.portkey = { target: { name: 'portkey', url, path: '', headers: {} }, unavailable: `the Portkey gateway did not start: ${(error as Error).message.slice(0, 400)}` }
@@ -201,6 +217,7 @@ async function main(): Promise<void> {
   await stopAll()
   rmSync(workdir, { recursive: true, force: true })
   emitResult({
+    started: Object.fromEntries(Object.entries(contestants).filter(([, each]) => each.how).map(([name, each]) => [name, each.how])),
     unavailable: Object.fromEntries(Object.entries(contestants).filter(([, each]) => each.unavailable).map(([name, each]) => [name, each.unavailable])),
     rates,
     rounds,

@@ -149,7 +149,9 @@ export function renderReport(results, notes) {
   if (proxy) {
     const label = { passthrough: 'bare pass-through (node:http + undici)', onion: 'llm-onion serve', onionLean: 'what-if: llm-onion proxy, provider over undici', portkey: 'Portkey gateway' }
     push('## Proxy', '')
+    for (const [name, how] of Object.entries(results.proxy.started ?? {})) push(`- ${label[name] ?? name}: ${how}.`)
     for (const [name, why] of Object.entries(results.proxy.unavailable ?? {})) push(`- ${label[name] ?? name}: not measured: ${why}`)
+    push('')
     const contestants = proxy.names.filter((name) => name !== 'direct')
     push(`Added latency over a direct call to the same mock upstream (open loop at a fixed rate; p50 / p99 in ms; direct call itself: ${proxy.byRate.direct.map((each) => `${ms(each.p50Us)} / ${ms(each.p99Us)} at ${each.rate}/s`).join(', ')}).`, '')
     push(`| Rate | ${contestants.map((name) => label[name] ?? name).join(' | ')} |`, `| --- | ${contestants.map(() => '---').join(' | ')} |`)
