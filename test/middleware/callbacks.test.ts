@@ -27,7 +27,7 @@ function registerFake(name: string) {
   integrations[name] = (options) => {
     built.push(options?.moments)
     const moments = new Set(options?.moments ?? ['success', 'failure'])
-    const layer: Middleware = async (ctx, next) => {
+    const layer: Middleware = async (_ctx, next) => {
       if (moments.has('input')) seen.push('input')
       try {
         await next()
