@@ -36,6 +36,16 @@ describe('llm-onion serve', () => {
     expect(proxy.output()).toContain('[PROXY_INFO] Configured Model Info: {"team":"guide-examples","max_tokens":4096')
   })
 
+  it("runs the README's curl example against the embedded default config", async () => {
+    const proxy = await spawnProxy([], { OPENAI_API_KEY: '', GEMINI_API_KEY: '', GOOGLE_API_KEY: '' })
+    started.push(proxy)
+    const readme = readFileSync(join(repositoryRoot, 'README.md'), 'utf8')
+    const command = /```bash\n(curl -s http:\/\/localhost:4000[\s\S]*?)```/.exec(readme)?.[1]
+    expect(command, 'README.md has the curl example').toBeDefined()
+    const { stdout } = await promisify(execFile)('sh', ['-c', command!.replace('http://localhost:4000', proxy.url)])
+    expect(JSON.parse(stdout).choices[0].message.content).toBe('This is a mock reply to: Hello proxy')
+  })
+
   it('on SIGTERM lets a stream in flight finish, flushes the exporter and the async hooks, and exits 0', async () => {
     const helicone = await startReceiver()
     receivers.push(helicone)
