@@ -107,11 +107,12 @@ export function retryAfterFromHeaders(headers: { get(name: string): string | nul
   return Number.isNaN(date) ? undefined : Math.max(0, date - Date.now())
 }
 
-/** Any error the `openai` SDK threw (or the network under it) as an {@link LlmError}. */
+/** Any error the `openai` SDK threw (or the network under it, `fetch` or `undici`) as an {@link LlmError}. */
 export function fromOpenAIError(thrown: unknown, target: ErrorTarget): LlmError {
   if (isLlmError(thrown)) return thrown
   if (target.signal.aborted || thrown instanceof APIUserAbortError) return cancelled(target, thrown)
-  if (thrown instanceof APIConnectionTimeoutError) {
+  // The SDK's own timer, or undici's `headersTimeout` (the `http` transport's `timeout`).
+  if (thrown instanceof APIConnectionTimeoutError || (thrown as { code?: unknown } | null)?.code === 'UND_ERR_HEADERS_TIMEOUT') {
     return new TimeoutError(`${target.provider} did not answer in time. Raise openai({ timeout }) or use a timeout() layer.`, {
       provider: target.provider,
       model: target.model,

@@ -70,6 +70,9 @@ export async function collect(stream: AsyncIterable<ChatChunk>, into: ChatChunk[
   return into
 }
 
+/** The transports of `openai()`: every OpenAI provider test runs on both. */
+export const transports = ['sdk', 'http'] as const
+
 /** HTTP statuses, the error class each maps to, and whether it is retryable: the same for every provider. */
 export const statusErrors: Array<[status: number, errorClass: new (...args: never[]) => LlmError, retryable: boolean]> = [
   [400, BadRequestError, false],

@@ -1,0 +1,146 @@
+/**
+ * The `http` transport of `openai()`: the same requests, replies and errors as the `openai` SDK,
+ * sent with `undici`'s `request` over one keep-alive connection pool per provider. Per call it
+ * costs a fraction of the SDK's CPU and allocations (the SDK builds WHATWG `fetch` requests,
+ * `Headers` and `Response` objects and reads bodies through web streams), which decides how many
+ * calls a proxy serves per core; docs/providers.md has the numbers.
+ *
+ * Failures are raised as the SDK would raise them (`APIError.generate` for an error status, an
+ * `APIError` for an `error` event in a stream) and mapped by the same `fromOpenAIError`, so both
+ * transports fail with the same classes, messages, codes and waits.
+ */
+import type { IncomingHttpHeaders } from 'node:http'
+import { APIError } from 'openai'
+import { Pool, type Dispatcher } from 'undici'
+import { ValidationError } from '../errors'
+import type { ChatChunk, ChatRequest, ChatResponse, EmbeddingRequest, EmbeddingResponse } from '../schema'
+import type { Provider, ProviderCall } from '../types'
+import { assertStreamFinished, finishes, streamWireBody, wireBody, type OpenAISettings } from './openai-common'
+import { SseDecoder } from './openai-sse'
+import { fromOpenAIError } from './provider-errors'
+
+/**
+ * A provider on `undici` for `settings` (from `resolveOpenAISettings`). Its pool is created here,
+ * once, and closed by `close()` (which `client.close()` calls) after the requests in flight end.
+ */
+export function openaiHttp(settings: OpenAISettings): Provider {
+  const base = parseBaseURL(settings.baseURL)
+  // Everything the pool does not say here is undici's default, which is also what Node's `fetch`
+  // (and so the SDK) uses: unlimited connections, kept alive 4 s unless the server says otherwise.
+  const pool = new Pool(base.origin, { headersTimeout: settings.timeout })
+  const chatPath = `${base.path}/chat/completions${base.search}`
+  const embeddingsPath = `${base.path}/embeddings${base.search}`
+  const headers = requestHeaders(settings)
+
+  async function post(path: string, body: Record<string, unknown>, call: ProviderCall): Promise<Dispatcher.ResponseData> {
+    const response = await pool.request({ path, method: 'POST', headers, body: JSON.stringify(body), signal: call.signal })
+    if (response.statusCode >= 200 && response.statusCode < 300) return response
+    throw await statusError(response)
+  }
+
+  async function chat(request: ChatRequest, call: ProviderCall): Promise<ChatResponse> {
+    try {
+      const response = await post(chatPath, wireBody(request, call.model), call)
+      return (await response.body.json()) as ChatResponse
+    } catch (error) {
+      throw fromOpenAIError(error, settings.target(call))
+    }
+  }
+
+  async function* stream(request: ChatRequest, call: ProviderCall): AsyncGenerator<ChatChunk> {
+    let finished = false
+    try {
+      const response = await post(chatPath, streamWireBody(request, call.model), call)
+      const decoder = new SseDecoder()
+      let done = false
+      // Leaving this loop early (the caller's `break`, an error) destroys the body, which closes the
+      // upstream request; after `[DONE]` the body is still read to its end so the connection is reused.
+      for await (const bytes of response.body as AsyncIterable<Buffer>) {
+        for (const data of decoder.push(bytes)) {
+          if (done) continue
+          if (data.startsWith('[DONE]')) {
+            done = true
+            continue
+          }
+          const chunk = JSON.parse(data) as ChatChunk & { error?: unknown }
+          if (chunk?.error) throw new APIError(undefined, chunk.error, undefined, headersOf(response.headers))
+          if (!finished) finished = finishes(chunk)
+          yield chunk
+        }
+      }
+    } catch (error) {
+      throw fromOpenAIError(error, settings.target(call))
+    }
+    assertStreamFinished(finished, call, settings)
+  }
+
+  async function embed(request: EmbeddingRequest, call: ProviderCall): Promise<EmbeddingResponse> {
+    try {
+      // No `encoding_format` unless the request has one: the server answers floats, the caller gets
+      // them as they came; a request that asks for base64 gets the server's base64 strings.
+      const response = await post(embeddingsPath, wireBody(request, call.model), call)
+      return (await response.body.json()) as EmbeddingResponse
+    } catch (error) {
+      throw fromOpenAIError(error, settings.target(call))
+    }
+  }
+
+  return { name: settings.name, apiBase: settings.baseURL, chat, stream, embed, close: () => pool.close() }
+}
+
+function parseBaseURL(baseURL: string): { origin: string; path: string; search: string } {
+  let url: URL | undefined
+  try {
+    url = new URL(baseURL)
+  } catch {
+    // Only OPENAI_BASE_URL can get here: the baseURL option is checked as a URL with the other options.
+  }
+  if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:')) {
+    throw new ValidationError(
+      `openai({ transport: 'http' }) needs an http(s) base URL such as https://api.openai.com/v1; "${baseURL}" is not one. Fix OPENAI_BASE_URL or pass openai({ baseURL }).`,
+      [{ path: 'baseURL', message: 'must be an http or https URL' }],
+    )
+  }
+  return { origin: url.origin, path: url.pathname.replace(/\/+$/, ''), search: url.search }
+}
+
+/** The headers of every request, built once: what the SDK sends, then `headers` (names compared without case). */
+function requestHeaders(settings: OpenAISettings): Record<string, string> {
+  const headers: Record<string, string> = {
+    accept: 'application/json',
+    'content-type': 'application/json',
+    'user-agent': 'llm-onion',
+    authorization: `Bearer ${settings.apiKey}`,
+  }
+  if (settings.organization) headers['openai-organization'] = settings.organization
+  if (settings.project) headers['openai-project'] = settings.project
+  for (const name in settings.headers) headers[name.toLowerCase()] = settings.headers[name]!
+  return headers
+}
+
+/** The error the SDK raises for an error status, from the body (JSON or text) and headers. */
+async function statusError(response: Dispatcher.ResponseData): Promise<APIError> {
+  const text = await response.body.text().catch((error: unknown) => (error instanceof Error ? error.message : String(error)))
+  const json = parseJson(text)
+  return APIError.generate(response.statusCode, json, json === undefined ? text : undefined, headersOf(response.headers))
+}
+
+function parseJson(text: string): object | undefined {
+  try {
+    const value: unknown = JSON.parse(text)
+    return typeof value === 'object' && value !== null ? value : undefined
+  } catch {
+    return undefined
+  }
+}
+
+/** Response headers as the WHATWG `Headers` the SDK's errors hold (`retry-after` is read from them). */
+function headersOf(raw: IncomingHttpHeaders): Headers {
+  const headers = new Headers()
+  for (const name in raw) {
+    const value = raw[name]
+    if (Array.isArray(value)) for (const each of value) headers.append(name, each)
+    else if (value !== undefined) headers.append(name, value)
+  }
+  return headers
+}
