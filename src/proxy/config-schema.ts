@@ -46,6 +46,7 @@ export const knownParameterKeys = new Set<string>([
   'tpm',
   'latency_ms',
   'chunk_delay_ms',
+  'transport',
   ...pricingKeys(),
   ...defaultParameterKeys,
 ])
@@ -113,32 +114,41 @@ export function configSchema(environment: Environment) {
   }
   const anything = z.unknown().transform(resolveDeep)
 
-  const parameters = z.looseObject({
-    model: nonEmpty.superRefine((model, ctx) => {
-      const problem = unsupportedModel(model)
-      if (problem) ctx.addIssue({ code: 'custom', message: problem })
-    }),
-    api_key: nonEmpty.optional(),
-    api_base: nonEmpty.pipe(z.url('must be a URL, for example http://localhost:11434/v1')).optional(),
-    weight: number.pipe(z.number().positive('must be above 0')).optional(),
-    rpm: number.pipe(z.number().positive()).optional(),
-    tpm: number.pipe(z.number().positive()).optional(),
-    latency_ms: number.pipe(z.number().min(0)).optional(),
-    chunk_delay_ms: number.pipe(z.number().min(0)).optional(),
-    input_cost_per_token: number.pipe(z.number().min(0)).optional(),
-    output_cost_per_token: number.pipe(z.number().min(0)).optional(),
-    cache_read_input_token_cost: number.pipe(z.number().min(0)).optional(),
-    temperature: anything.optional(),
-    top_p: anything.optional(),
-    max_tokens: anything.optional(),
-    max_completion_tokens: anything.optional(),
-    stop: anything.optional(),
-    seed: anything.optional(),
-    presence_penalty: anything.optional(),
-    frequency_penalty: anything.optional(),
-    response_format: anything.optional(),
-    mock_response: text.optional(),
-  })
+  const parameters = z
+    .looseObject({
+      model: nonEmpty.superRefine((model, ctx) => {
+        const problem = unsupportedModel(model)
+        if (problem) ctx.addIssue({ code: 'custom', message: problem })
+      }),
+      api_key: nonEmpty.optional(),
+      api_base: nonEmpty.pipe(z.url('must be a URL, for example http://localhost:11434/v1')).optional(),
+      weight: number.pipe(z.number().positive('must be above 0')).optional(),
+      rpm: number.pipe(z.number().positive()).optional(),
+      tpm: number.pipe(z.number().positive()).optional(),
+      latency_ms: number.pipe(z.number().min(0)).optional(),
+      chunk_delay_ms: number.pipe(z.number().min(0)).optional(),
+      input_cost_per_token: number.pipe(z.number().min(0)).optional(),
+      output_cost_per_token: number.pipe(z.number().min(0)).optional(),
+      cache_read_input_token_cost: number.pipe(z.number().min(0)).optional(),
+      temperature: anything.optional(),
+      top_p: anything.optional(),
+      max_tokens: anything.optional(),
+      max_completion_tokens: anything.optional(),
+      stop: anything.optional(),
+      seed: anything.optional(),
+      presence_penalty: anything.optional(),
+      frequency_penalty: anything.optional(),
+      response_format: anything.optional(),
+      mock_response: text.optional(),
+      transport: text.pipe(z.enum(['http', 'sdk'], { error: 'must be http (undici, the default) or sdk (the official openai SDK)' })).optional(),
+    })
+    .superRefine((parameters, ctx) => {
+      const slash = parameters.model.indexOf('/')
+      const provider = slash > 0 ? parameters.model.slice(0, slash) : providerForBareModel(parameters.model)
+      if (parameters.transport !== undefined && provider !== 'openai') {
+        ctx.addIssue({ code: 'custom', path: ['transport'], message: `applies to openai/ deployments only; remove it from this ${provider ?? 'unknown'} deployment` })
+      }
+    })
 
   const model = z.looseObject({
     model_name: nonEmpty,

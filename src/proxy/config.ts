@@ -34,6 +34,8 @@ export interface ModelDeployment {
   /** Mock deployments only: delay before the reply and between stream chunks, in ms. */
   latencyMs?: number
   chunkDelayMs?: number
+  /** OpenAI deployments only: `http` (undici, the default) or `sdk` (the official `openai` SDK). */
+  transport?: 'http' | 'sdk'
   /** Request parameters this deployment sets when the request does not (`temperature`, `mock_response`, ...). */
   defaults: Record<string, unknown>
   /**
@@ -214,6 +216,7 @@ function toDeployment(entry: RawConfig['model_list'][number], where: string): Mo
     weight: parameters.weight ?? parameters.rpm ?? 1,
     latencyMs: parameters.latency_ms,
     chunkDelayMs: parameters.chunk_delay_ms,
+    transport: parameters.transport,
     defaults,
     prices: customPrices(parameters, info),
     modelInfo: info,

@@ -1,7 +1,10 @@
 /**
  * The provider instances a config needs: one per distinct (provider, api_base, api_key) so that
- * deployments sharing an upstream share its SDK client and its kept-alive connections.
+ * deployments sharing an upstream share one client and its kept-alive connections. OpenAI-compatible
+ * deployments go over `undici` (`openai({ transport: 'http' })`, one connection pool each), which
+ * costs a fraction of the SDK's CPU per call; `transport: sdk` in `litellm_params` picks the SDK.
  */
+import { isValidationError } from '../errors'
 import { gemini } from '../providers/gemini'
 import { mock } from '../providers/mock'
 import { openai } from '../providers/openai'
@@ -41,7 +44,7 @@ export function buildProviders(deployments: ReadonlyArray<ModelDeployment>): Pro
     const slash = deployment.model.indexOf('/')
     const kind = slash > 0 ? deployment.model.slice(0, slash) : providerForBareModel(deployment.model)!
     const providerModel = slash > 0 ? deployment.model.slice(slash + 1) : deployment.model
-    const identity = JSON.stringify([kind, deployment.apiBase, deployment.apiKey, deployment.latencyMs, deployment.chunkDelayMs])
+    const identity = JSON.stringify([kind, deployment.apiBase, deployment.apiKey, deployment.transport, deployment.latencyMs, deployment.chunkDelayMs])
     let providerKey = keysByIdentity.get(identity)
     if (providerKey === undefined) {
       providerKey = kind
@@ -58,7 +61,7 @@ function createProvider(kind: string, deployment: ModelDeployment): Provider {
   try {
     switch (kind) {
       case 'openai':
-        return openai({ apiKey: deployment.apiKey, baseURL: deployment.apiBase })
+        return openai({ apiKey: deployment.apiKey, baseURL: deployment.apiBase, transport: deployment.transport ?? 'http' })
       case 'gemini':
         return gemini({ apiKey: deployment.apiKey, baseUrl: deployment.apiBase })
       default:
@@ -66,10 +69,11 @@ function createProvider(kind: string, deployment: ModelDeployment): Provider {
     }
   } catch (error) {
     const variable = kind === 'openai' ? 'OPENAI_API_KEY' : 'GEMINI_API_KEY'
-    throw new ConfigError(
-      `${deployment.where}.litellm_params (model ${deployment.model}): ${(error as Error).message} ` +
-        `In the config, set api_key, for example api_key: os.environ/${variable}.`,
-      [{ path: `${deployment.where}.litellm_params.api_key`, message: (error as Error).message }],
-    )
+    // Without api_base, an unusable OPENAI_BASE_URL is the other thing that can be wrong.
+    const baseURL = kind === 'openai' && isValidationError(error) && error.path === 'baseURL'
+    const fix = baseURL ? 'set api_base, for example api_base: https://api.openai.com/v1' : `set api_key, for example api_key: os.environ/${variable}`
+    throw new ConfigError(`${deployment.where}.litellm_params (model ${deployment.model}): ${(error as Error).message} In the config, ${fix}.`, [
+      { path: `${deployment.where}.litellm_params.${baseURL ? 'api_base' : 'api_key'}`, message: (error as Error).message },
+    ])
   }
 }

@@ -108,6 +108,15 @@ describe('proxy config', () => {
     ])
   })
 
+  it('reads litellm_params.transport (http or sdk) on openai deployments and refuses it elsewhere, naming the path', () => {
+    const config = parseConfig({ model_list: [{ model_name: 'gpt', litellm_params: { model: 'openai/gpt-4o', api_key: 'sk-o', transport: 'sdk' } }] })
+    expect(config.models[0]!.transport).toBe('sdk')
+    const wrongValue = configError(() => parseConfig({ model_list: [{ model_name: 'gpt', litellm_params: { model: 'openai/gpt-4o', transport: 'fetch' } }] }))
+    expect(wrongValue.message).toContain('model_list[0].litellm_params.transport: must be http (undici, the default) or sdk')
+    const notOpenAI = configError(() => parseConfig({ model_list: [{ model_name: 'a', litellm_params: { model: 'mock/a', transport: 'http' } }] }))
+    expect(notOpenAI.message).toContain('model_list[0].litellm_params.transport: applies to openai/ deployments only')
+  })
+
   it('gives the line and column of a YAML syntax error', async () => {
     const file = tempFile('config.yaml', 'model_list:\n  - model_name: [unclosed\n')
     await expect(loadConfig(file)).rejects.toThrow(new RegExp(`${file}: invalid YAML at line \\d+, column \\d+`))

@@ -1,7 +1,8 @@
 /**
  * Routing inside the proxy: several deployments of one model name (weighted pick, fallback on a
- * failing deployment), wildcards, deployment defaults, and upstream connections kept alive. The proxy
- * runs in-process with the official `openai` SDK as its client; OpenAI deployments point at local fakes.
+ * failing deployment), wildcards, deployment defaults, upstream connections kept alive, and the
+ * upstream transport (undici by default, the SDK on request). The proxy runs in-process with the
+ * official `openai` SDK as its client; OpenAI deployments point at local fakes.
  */
 import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
@@ -145,6 +146,17 @@ describe('the proxy router', () => {
     for (const model of ['one', 'two', 'one', 'two', 'one']) await openai.chat.completions.create({ model, messages })
     expect(Object.keys(proxy.client.providers).filter((name) => name.startsWith('openai'))).toEqual(['openai'])
     expect(connections).toBe(1)
+  })
+
+  it('calls OpenAI deployments over undici, or over the openai SDK with litellm_params.transport: sdk', async () => {
+    const fake = await openAIFake()
+    const { openai } = await proxyWith([
+      { model_name: 'lean', litellm_params: { model: 'openai/gpt-4o', api_base: fake.url, api_key: 'sk-upstream' } },
+      { model_name: 'sdk', litellm_params: { model: 'openai/gpt-4o', api_base: fake.url, api_key: 'sk-upstream', transport: 'sdk' } },
+    ])
+    await openai.chat.completions.create({ model: 'lean', messages })
+    await openai.chat.completions.create({ model: 'sdk', messages })
+    expect(fake.requests.map((request) => request.headers['user-agent'])).toEqual(['llm-onion', expect.stringMatching(/^OpenAI\/JS /)])
   })
 
   it("prices calls with LiteLLM's input_cost_per_token / output_cost_per_token from litellm_params or model_info", async () => {
