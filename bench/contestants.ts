@@ -9,7 +9,24 @@ import type { ChatChunk, ChatRequest, ChatResponse } from '../src/schema'
 import type { Middleware, Provider } from '../src/types'
 
 export const fewChunks = 10
-export const manyChunks = 210
+export const manyChunks = 1010
+
+/**
+ * The streams measured: `many` chunks; `few` chunks carrying the same text (the last one holds the
+ * rest), so the slope between them is the cost per chunk and not per byte of reply; `fewShort`, few
+ * chunks of the short text, for the cost that grows with the reply's length.
+ */
+export type StreamShape = 'few' | 'many' | 'fewShort'
+const shapes: Record<StreamShape, { count: number; words: number }> = {
+  few: { count: fewChunks, words: manyChunks },
+  many: { count: manyChunks, words: manyChunks },
+  fewShort: { count: fewChunks, words: fewChunks },
+}
+/** Content of chunk `index` of `shape`: one word, the last chunk taking the words left. */
+function contentOf(shape: StreamShape, index: number): string {
+  const { count, words } = shapes[shape]
+  return index === count - 1 ? 'word '.repeat(words - count + 1) : 'word '
+}
 
 export async function drain(iterable: AsyncIterable<unknown>): Promise<void> {
   for await (const _ of iterable) {
@@ -31,21 +48,24 @@ export const cannedResponse: ChatResponse = {
   usage: { prompt_tokens: 12, completion_tokens: 10, total_tokens: 22 },
 }
 
-function cannedChunks(count: number): ChatChunk[] {
+function cannedChunks(shape: StreamShape): ChatChunk[] {
+  const { count, words } = shapes[shape]
   const base = { id: 'chatcmpl-canned', object: 'chat.completion.chunk' as const, created: 1_700_000_000, model: 'gpt-4o-mini' }
   const chunks: ChatChunk[] = []
   for (let index = 0; index < count; index++) {
-    const delta = index === 0 ? { role: 'assistant' as const, content: 'word ' } : { content: 'word ' }
+    const content = contentOf(shape, index)
+    const delta = index === 0 ? { role: 'assistant' as const, content } : { content }
     chunks.push({ ...base, choices: [{ index: 0, delta, finish_reason: null }] })
   }
   chunks.push({ ...base, choices: [{ index: 0, delta: {}, finish_reason: 'stop' }] })
-  chunks.push({ ...base, choices: [], usage: { prompt_tokens: 12, completion_tokens: count, total_tokens: 12 + count } })
+  chunks.push({ ...base, choices: [], usage: { prompt_tokens: 12, completion_tokens: words, total_tokens: 12 + words } })
   return chunks
 }
 
-const chunkSets = new Map([fewChunks, manyChunks].map((count) => [count, cannedChunks(count)]))
+const shapeNames = Object.keys(shapes) as StreamShape[]
+const chunkSets = new Map(shapeNames.map((shape) => [shape, cannedChunks(shape)]))
 
-/** The request says how many chunks to stream (`bench_chunks`), so one client serves both sizes. */
+/** The request says which stream to send (`bench_stream`), so one client serves every shape. */
 export const cannedProvider: Provider = {
   name: 'canned',
   apiBase: 'http://canned.invalid/v1',
@@ -53,7 +73,7 @@ export const cannedProvider: Provider = {
     return cannedResponse
   },
   async *stream(request) {
-    yield* chunkSets.get((request as { bench_chunks?: number }).bench_chunks ?? fewChunks)!
+    yield* chunkSets.get((request as { bench_stream?: StreamShape }).bench_stream ?? 'few')!
   },
   async embed() {
     return { object: 'list', model: 'text-embedding-3-small', data: [{ object: 'embedding', index: 0, embedding: [0.1, 0.2] }], usage: { prompt_tokens: 1, total_tokens: 1 } }
@@ -61,7 +81,7 @@ export const cannedProvider: Provider = {
 }
 
 export const request: ChatRequest = { model: 'canned/gpt-4o-mini', messages: [{ role: 'user', content: 'Hi' }] }
-export const streamRequest = (chunks: number) => ({ ...request, bench_chunks: chunks }) as ChatRequest
+export const streamRequest = (shape: StreamShape) => ({ ...request, bench_stream: shape }) as ChatRequest
 
 // ---------------------------------------------------------------- the same chain, for llm-onion
 const records = new Array<unknown>(1024)
@@ -97,13 +117,14 @@ const usageV3 = (output: number) => ({
   outputTokens: { total: output, text: output, reasoning: undefined },
 })
 
-function partsFor(count: number): LanguageModelV3StreamPart[] {
+function partsFor(shape: StreamShape): LanguageModelV3StreamPart[] {
+  const { count, words } = shapes[shape]
   const parts: LanguageModelV3StreamPart[] = [{ type: 'stream-start', warnings: [] }, { type: 'text-start', id: 't' }]
-  for (let index = 0; index < count; index++) parts.push({ type: 'text-delta', id: 't', delta: 'word ' })
-  parts.push({ type: 'text-end', id: 't' }, { type: 'finish', finishReason: { unified: 'stop', raw: 'stop' }, usage: usageV3(count) })
+  for (let index = 0; index < count; index++) parts.push({ type: 'text-delta', id: 't', delta: contentOf(shape, index) })
+  parts.push({ type: 'text-end', id: 't' }, { type: 'finish', finishReason: { unified: 'stop', raw: 'stop' }, usage: usageV3(words) })
   return parts
 }
-const partSets = new Map([fewChunks, manyChunks].map((count) => [count, partsFor(count)]))
+const partSets = new Map(shapeNames.map((shape) => [shape, partsFor(shape)]))
 
 /** A minimal LanguageModelV3 (ai/test's mock records every call, which would grow memory and add work). */
 export function cannedModel(): LanguageModelV3 {
@@ -121,7 +142,7 @@ export function cannedModel(): LanguageModelV3 {
       }
     },
     async doStream(options) {
-      const parts = partSets.get((options.providerOptions?.bench as { chunks?: number } | undefined)?.chunks ?? fewChunks)!
+      const parts = partSets.get((options.providerOptions?.bench as { stream?: StreamShape } | undefined)?.stream ?? 'few')!
       return {
         stream: new ReadableStream<LanguageModelV3StreamPart>({
           start(controller) {
@@ -196,5 +217,5 @@ export function aiChain(): LanguageModelMiddleware[] {
 
 export const aiCallOptions: LanguageModelV3CallOptions = { prompt: [{ role: 'user', content: [{ type: 'text', text: 'Hi' }] }] }
 export const aiGenerate = (model: LanguageModelV3) => () => generateText({ model, prompt: 'Hi' })
-export const aiStream = (model: LanguageModelV3, chunks: number) => () =>
-  drain(streamText({ model, prompt: 'Hi', providerOptions: { bench: { chunks } } }).textStream)
+export const aiStream = (model: LanguageModelV3, shape: StreamShape) => () =>
+  drain(streamText({ model, prompt: 'Hi', providerOptions: { bench: { stream: shape } } }).textStream)

@@ -19,7 +19,6 @@ import {
   aiStream,
   cannedModel,
   cannedProvider,
-  cannedResponse,
   drain,
   fewChunks,
   manyChunks,
@@ -32,10 +31,11 @@ import { guardNetwork, integrationEnvironment, loadObservability } from './integ
 import { startChild, tsNode } from './processes'
 import { emitResult, measureInterleaved, median, quick, round } from './stats'
 
-const layerCount = 20
+// Many layers, so the per-layer difference stands well above the per-call noise.
+const layerCount = 100
 const measureOptions = quick ? { batchMs: 10, batches: 3, warmupMs: 60 } : { batchMs: 40, batches: 9, warmupMs: 400 }
-const cpuOptions = quick ? { iterations: 300, batches: 3 } : { iterations: 2_000, batches: 5 }
-const singleCpuOptions = quick ? { iterations: 100, batches: 1 } : { iterations: 500, batches: 3 }
+const cpuOptions = quick ? { iterations: 300, batches: 3 } : { iterations: 1_000, batches: 3 }
+const singleCpuOptions = quick ? { iterations: 100, batches: 1 } : { iterations: 300, batches: 3 }
 
 // ---------------------------------------------------------------- the run
 function client(layers: Middleware[], queue?: Record<string, number>): Client {
@@ -59,8 +59,9 @@ async function main(): Promise<void> {
 
   // 1. a no-op layer: llm-onion, koa-compose alone, the AI SDK
   const koaContext = { response: undefined as unknown }
+  // Like the client's innermost step, the terminal awaits the provider, so both dispatch the same shape of chain.
   const koaTerminal = async (context: typeof koaContext) => {
-    context.response = cannedResponse
+    context.response = await cannedProvider.chat(request, undefined as never)
   }
   const koaNone = koaCompose([koaTerminal])
   const koaMany = koaCompose([...Array.from({ length: layerCount }, () => async (_context: typeof koaContext, next: () => Promise<void>) => { await next() }), koaTerminal])
@@ -75,7 +76,7 @@ async function main(): Promise<void> {
       onionMany: () => many.chat(request),
       koaNone: () => koaNone(koaContext),
       koaMany: () => koaMany(koaContext),
-      // The model's own doGenerate, so generateText's ~100+ µs of work does not drown 20 layers.
+      // The model's own doGenerate, so generateText's ~100+ µs of work does not drown the layers.
       aiNone: () => aiBare.doGenerate(aiCallOptions),
       aiMany: () => aiMany.doGenerate(aiCallOptions),
     },
@@ -104,23 +105,25 @@ async function main(): Promise<void> {
   log('    CPU per call, delivery included ...')
   const cpu = { bare: await cpuPerCall(bare), preset: await cpuPerCall(preset) }
 
-  // 3. per stream chunk: the slope between a 10-chunk and a 210-chunk stream
+  // 3. per stream chunk: the slope between a 10-chunk and a 1,010-chunk stream
   const onChunkOnly = client([async (ctx, next) => { ctx.onChunk(() => undefined); await next() }])
   log('3/5 per chunk ...')
   const streams = await measureInterleaved(
     {
-      bareFew: () => drain(bare.stream(streamRequest(fewChunks))),
-      bareMany: () => drain(bare.stream(streamRequest(manyChunks))),
-      onChunkFew: () => drain(onChunkOnly.stream(streamRequest(fewChunks))),
-      onChunkMany: () => drain(onChunkOnly.stream(streamRequest(manyChunks))),
-      presetFew: () => drain(presetDeferred.stream(streamRequest(fewChunks))),
-      presetMany: () => drain(presetDeferred.stream(streamRequest(manyChunks))),
-      chainFew: () => drain(chain.stream(streamRequest(fewChunks))),
-      chainMany: () => drain(chain.stream(streamRequest(manyChunks))),
-      aiBareFew: aiStream(aiBare, fewChunks),
-      aiBareMany: aiStream(aiBare, manyChunks),
-      aiChainFew: aiStream(aiChained, fewChunks),
-      aiChainMany: aiStream(aiChained, manyChunks),
+      bareFew: () => drain(bare.stream(streamRequest('few'))),
+      bareMany: () => drain(bare.stream(streamRequest('many'))),
+      onChunkFew: () => drain(onChunkOnly.stream(streamRequest('few'))),
+      onChunkMany: () => drain(onChunkOnly.stream(streamRequest('many'))),
+      presetFew: () => drain(presetDeferred.stream(streamRequest('few'))),
+      presetMany: () => drain(presetDeferred.stream(streamRequest('many'))),
+      bareFewShort: () => drain(bare.stream(streamRequest('fewShort'))),
+      presetFewShort: () => drain(presetDeferred.stream(streamRequest('fewShort'))),
+      chainFew: () => drain(chain.stream(streamRequest('few'))),
+      chainMany: () => drain(chain.stream(streamRequest('many'))),
+      aiBareFew: aiStream(aiBare, 'few'),
+      aiBareMany: aiStream(aiBare, 'many'),
+      aiChainFew: aiStream(aiChained, 'few'),
+      aiChainMany: aiStream(aiChained, 'many'),
     },
     { ...measureOptions, settle: () => presetDeferred.flush() },
   )
@@ -171,6 +174,8 @@ async function main(): Promise<void> {
       bareNs: round(perChunk('bareFew', 'bareMany')),
       onChunkAddedNs: round(perChunk('onChunkFew', 'onChunkMany') - perChunk('bareFew', 'bareMany')),
       presetAddedNs: round(perChunk('presetFew', 'presetMany') - perChunk('bareFew', 'bareMany')),
+      // The same, but the 1,010-chunk reply is also 100× longer: what grows with the reply's length too.
+      presetWithReplyLengthAddedNs: round(perChunk('presetFewShort', 'presetMany') - perChunk('bareFewShort', 'bareMany')),
       chainAddedNs: round(perChunk('chainFew', 'chainMany') - perChunk('bareFew', 'bareMany')),
       aiSdkBareNs: round(perChunk('aiBareFew', 'aiBareMany')),
       aiSdkChainAddedNs: round(perChunk('aiChainFew', 'aiChainMany') - perChunk('aiBareFew', 'aiBareMany')),

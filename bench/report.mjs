@@ -123,7 +123,7 @@ export function renderReport(results, notes) {
     push('## In-process', '')
     push(`Canned provider (no network), the same for every contestant. Observability: \`${last.observability.source}\` with ${last.observability.integrations.length} integrations on (${last.observability.integrations.join(', ')}), every sink pointed at a local process that accepts everything.${last.observability.skipped?.length ? ` Off for want of a local endpoint: ${last.observability.skipped.join(', ')}.` : ''}${last.observability.refusedHosts?.length ? ` Requests refused by the network guard (not measured): ${last.observability.refusedHosts.join(', ')}.` : ''}`, '')
     push('| Measure | llm-onion | koa-compose alone | Vercel AI SDK 6 (`wrapLanguageModel`) |', '| --- | --- | --- | --- |')
-    push(`| ns per no-op layer (20 layers vs none; AI SDK: the wrapped model's \`doGenerate\`) | ${ns(onionLayer)} | ${ns(koaLayer)} | ${ns(layer('aiSdkNsPerLayer'))} |`)
+    push(`| ns per no-op layer (100 layers vs none; AI SDK: the wrapped model's \`doGenerate\`) | ${ns(onionLayer)} | ${ns(koaLayer)} | ${ns(layer('aiSdkNsPerLayer'))} |`)
     push(`| µs per bare call (no layers) | ${us(call('bareUs'))} | — | ${us(call('aiSdkBareUs'))} (\`generateText\`) |`)
     push(`| µs added by the same 3-layer chain (timing log, request default, chunk counter) | ${us(call('chainAddedUs'))} | — | ${us(call('aiSdkChainAddedUs'))} |`)
     push(`| ns per stream chunk, bare | ${ns(chunk('bareNs'))} | — | ${ns(chunk('aiSdkBareNs'))} (\`streamText\`) |`)
@@ -132,7 +132,8 @@ export function renderReport(results, notes) {
     push(`| Call path (export batches held back, what the caller waits for) | ${us(call('presetCallPathAddedUs'))} µs | ${ratio((call('bareUs') + call('presetCallPathAddedUs')) / call('bareUs'))} |`)
     push(`| Call path with the default queue (batches leave as they fill) | ${us(call('presetWithDeliveryAddedUs'))} µs | ${ratio((call('bareUs') + call('presetWithDeliveryAddedUs')) / call('bareUs'))} |`)
     push(`| CPU of the process per call, every export delivered (flush included) | ${us(call('presetCpuWithDeliveryAddedUs'))} µs | — |`)
-    push(`| Per stream chunk, the preset | ${ns(chunk('presetAddedNs'))} ns | — |`)
+    push(`| Per stream chunk, the preset (same reply, cut into 1,010 chunks instead of 10) | ${ns(chunk('presetAddedNs'))} ns | — |`)
+    push(`| Per stream chunk, the preset, when the 1,000 extra chunks also make the reply 100× longer | ${ns(chunk('presetWithReplyLengthAddedNs'))} ns | — |`)
     push(`| Per stream chunk, one no-op \`onChunk\` | ${ns(chunk('onChunkAddedNs'))} ns | — |`)
     const perIntegration = runs[runs.length - 1].perIntegration
     if (perIntegration) {
