@@ -7,6 +7,7 @@ import { z } from 'zod'
 import type { Context } from '../src/context'
 import { ValidationError } from '../src/errors'
 import { statusOf, type CallEvent } from '../src/event'
+import { backgroundReporter } from '../src/exporter'
 import { httpSink } from '../src/http-sink'
 import { integrationOptionsSchema, readSetting, requireSetting } from '../src/integration-options'
 import {
@@ -62,6 +63,15 @@ const sentryOptionsSchema = integrationOptionsSchema
  * - `random`: the sampling draw, default `Math.random`.
  */
 export type SentryOptions = z.input<typeof sentryOptionsSchema>
+
+/** What a failed call hands to the background, where its envelope is built. */
+interface CapturedFailure {
+  event: CallEvent
+  error: unknown
+  /** The call's breadcrumbs when it failed (the list is replaced, never changed, as crumbs are added). */
+  breadcrumbs: SentryBreadcrumb[]
+  withMessages: boolean
+}
 
 /** Breadcrumbs of a call, shared by every sentry layer of the client (named lists may make two). */
 const breadcrumbsOf = new WeakMap<Context, SentryBreadcrumb[]>()
@@ -120,19 +130,27 @@ export function sentry(options: SentryOptions = {}): Middleware {
     else breadcrumbsOf.set(ctx, [...(breadcrumbsOf.get(ctx) ?? []), breadcrumb])
   }
 
+  const eventOptions = { redact: settings.redact }
+  const reporterFor = sink ? backgroundReporter('sentry', sink) : undefined
+
   function capture(ctx: Context, error: unknown): void {
     if (statusOf(ctx) === 'cancelled' || random() >= sampleRate) return
     const redacted = settings.redact?.messages ?? ctx.services.redact.messages ?? false
-    const event = ctx.toEvent({ redact: settings.redact })
-    const attemptCrumbs = attemptBreadcrumbs(event)
-    const tags = tagsOf(event)
-    const llm = llmContext(event, !redacted)
-    const user = event.user === undefined ? undefined : { id: event.user }
+    const event = ctx.toEvent(eventOptions)
     if (client) {
-      for (const breadcrumb of attemptCrumbs) client.addBreadcrumb(breadcrumb)
-      client.captureException(error, { level: 'error', tags, contexts: { llm }, ...(user ? { user } : {}) })
+      const tags = tagsOf(event)
+      const llm = llmContext(event, !redacted)
+      for (const breadcrumb of attemptBreadcrumbs(event)) client.addBreadcrumb(breadcrumb)
+      client.captureException(error, { level: 'error', tags, contexts: { llm }, ...(event.user === undefined ? {} : { user: { id: event.user } }) })
       return
     }
+    // The envelope is built and serialised in the background; the call hands over what it needs.
+    const failure: CapturedFailure = { event, error, breadcrumbs: breadcrumbsOf.get(ctx) ?? [], withMessages: !redacted }
+    ctx.services.queue.enqueueMapped(sink!, failure, toEnvelope, reporterFor!(ctx.services))
+  }
+
+  function toEnvelope({ event, error, breadcrumbs, withMessages }: CapturedFailure): string {
+    const user = event.user === undefined ? undefined : { id: event.user }
     const sentryEvent: SentryEvent = {
       event_id: sentryEventId(),
       timestamp: event.endTime / 1000,
@@ -151,13 +169,13 @@ export function sentry(options: SentryOptions = {}): Middleware {
           },
         ],
       },
-      breadcrumbs: { values: [...(breadcrumbsOf.get(ctx) ?? []), ...attemptCrumbs] },
-      tags,
-      contexts: { llm },
+      breadcrumbs: { values: [...breadcrumbs, ...attemptBreadcrumbs(event)] },
+      tags: tagsOf(event),
+      contexts: { llm: llmContext(event, withMessages) },
       ...(user ? { user } : {}),
       sdk: sentrySdk,
     }
-    ctx.services.queue.enqueue(sink!, buildEnvelope(sentryEvent))
+    return buildEnvelope(sentryEvent)
   }
 
   return async function sentry(ctx, next) {

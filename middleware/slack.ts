@@ -8,6 +8,7 @@ import { z } from 'zod'
 import type { Context } from '../src/context'
 import { isAbortError } from '../src/errors'
 import type { CallEvent } from '../src/event'
+import { backgroundReporter } from '../src/exporter'
 import { httpSink } from '../src/http-sink'
 import { integrationOptionsSchema, requireSetting } from '../src/integration-options'
 import type { ClientServices } from '../src/services'
@@ -111,9 +112,14 @@ export function slack(options: SlackOptions = {}): Middleware {
     }
   }
 
+  const eventOptions = { redact }
+  const reporterFor = backgroundReporter('slack', sink)
+  // The first alert of a window goes out as it is; the message is built in the background.
+  const firstMessage = ({ kind, event }: { kind: AlertKind; event: CallEvent }) => slackMessage(kind, event, { count: 1, windowMs, thresholdMs })
+
   const alert = (ctx: Context, kind: AlertKind) => {
     try {
-      const event = ctx.toEvent({ redact })
+      const event = ctx.toEvent(eventOptions)
       const key = kind === 'failure' ? `failure\u0000${event.model}\u0000${event.provider}\u0000${event.error?.type}` : `slow\u0000${event.model}`
       const open = windows.get(key)
       if (open) {
@@ -121,14 +127,15 @@ export function slack(options: SlackOptions = {}): Middleware {
         open.latest = event
         return
       }
-      ctx.services.queue.enqueue(sink, slackMessage(kind, event, { count: 1, windowMs, thresholdMs }))
-      if (windowMs === 0) return
-      if (!watched.has(ctx.services)) {
-        watched.add(ctx.services)
-        const services = ctx.services
+      const services = ctx.services
+      if (!watched.has(services)) {
+        watched.add(services)
+        // Merged counts still waiting go out first; the sink's connections are freed after them.
         services.onClose(() => closeWindows(services))
       }
-      openWindow(key, kind, event, ctx.services)
+      services.queue.enqueueMapped(sink, { kind, event }, firstMessage, reporterFor(services))
+      if (windowMs === 0) return
+      openWindow(key, kind, event, services)
     } catch (error) {
       ctx.services.reportHookError(error, 'slack')
     }

@@ -40,8 +40,23 @@ export interface DeliveryStats {
 }
 
 export interface DeliveryQueue {
-  /** Adds an item for `sink`; never throws and never waits. */
+  /**
+   * Adds an item for `sink`; never throws and never waits. A batch this item fills is sent in the
+   * background (at the next turn of the event loop), never on the caller's stack.
+   */
   enqueue<Item>(sink: Sink<Item>, item: Item): void
+  /**
+   * Adds the items `map(source)` returns for `sink`, mapping them in the background: the caller pays
+   * for a hand-off only, and `map` runs at the next turn of the event loop (or at once when `flush()`,
+   * `close()` or `stats()` needs it). `source` must not change afterwards (an event is a read-only
+   * snapshot). A `map` that throws goes to `onError`; `undefined` means nothing to send. Never throws.
+   */
+  enqueueMapped<Source, Item>(
+    sink: Sink<Item>,
+    source: Source,
+    map: (source: Source) => Item | Item[] | undefined,
+    onError: (error: unknown) => void,
+  ): void
   /** Resolves once every item enqueued before it was delivered or dropped. */
   flush(): Promise<void>
   /** Flushes (at most `closeTimeoutMs`), then stops every timer; later items are dropped as `closed`. */

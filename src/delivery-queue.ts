@@ -1,8 +1,11 @@
 /**
  * The one delivery queue a client shares between all its exporters: bounded, batched per sink by
  * count and by time, retried with backoff and jitter (p-retry), counting what it drops and why.
- * A call only ever enqueues; nothing here throws into a call or holds it.
+ * A call only ever enqueues; nothing here throws into a call or holds it. Work a call would otherwise
+ * pay for (an exporter's mapping, a send its item makes due) runs at the next turn of the event loop,
+ * one `setImmediate` per queue per turn, or at once when `flush()`, `close()` or `stats()` needs it.
  */
+import { setMaxListeners } from 'node:events'
 import {
   validateDeliveryQueueOptions,
   type DeliveryQueue,
@@ -12,9 +15,7 @@ import {
   type DropReason,
   type SinkStats,
 } from './delivery-queue-options'
-import { sleep } from './abort'
-import { pRetry, StopRetrying } from './p-retry'
-import { DeliveryError, type Sink } from './sink'
+import { DeliveryError, sendWithRetries, type Dropped, type Sink } from './sink'
 
 export { DeliveryError } from './sink'
 export type { Sink } from './sink'
@@ -37,6 +38,14 @@ interface SinkState {
   inFlight: number
   timer?: NodeJS.Timeout
   stats: SinkStats
+}
+
+/** An item handed over by enqueueMapped(): `map(source)` gives the sink's items. */
+interface Unmapped {
+  sink: Sink<unknown>
+  source: unknown
+  map: (source: unknown) => unknown
+  onError: (error: unknown) => void
 }
 
 interface FlushWaiter {
@@ -64,9 +73,72 @@ export function createDeliveryQueue(options: DeliveryQueueOptions = {}): Deliver
   const waiters: FlushWaiter[] = []
   const warned = new Set<string>()
   const controller = new AbortController()
+  // Every send in flight and every retry wait listens to this one signal: many at once is normal.
+  setMaxListeners(0, controller.signal)
   const totals = { enqueued: 0, delivered: 0, held: 0, retries: 0, dropped: {} as Record<string, number> }
   let seq = 0
   let closed = false
+  /** Items handed over by enqueueMapped(), mapped at the next turn of the event loop. */
+  let unmapped: Unmapped[] = []
+  /** Sinks whose buffer filled a batch since the last turn. */
+  const filled = new Set<SinkState>()
+  let immediate: NodeJS.Immediate | undefined
+
+  /** One background step per turn of the event loop, whatever the number of calls in it. */
+  function schedule(): void {
+    immediate ??= setImmediate(runDeferred)
+  }
+
+  function runDeferred(): void {
+    immediate = undefined
+    mapPending()
+    for (const state of filled) pump(state)
+    filled.clear()
+  }
+
+  /** Maps every item handed over so far; `flush()`, `close()` and `stats()` call it so they see every item. */
+  function mapPending(): void {
+    if (unmapped.length === 0) return
+    const work = unmapped
+    unmapped = []
+    for (const entry of work) {
+      let items: unknown
+      try {
+        items = entry.map(entry.source)
+      } catch (error) {
+        try {
+          entry.onError(error)
+        } catch {
+          // An error handler that throws must not stop the other items.
+        }
+        continue
+      }
+      if (items === undefined) continue
+      if (Array.isArray(items)) for (const item of items) accept(entry.sink, item)
+      else accept(entry.sink, items)
+    }
+  }
+
+  /** Buffers `item` for `sink`, or drops it when the queue is full; a filled batch is sent in the background. */
+  function accept(sink: Sink<unknown>, item: unknown): void {
+    const state = stateOf(sink)
+    state.stats.enqueued++
+    totals.enqueued++
+    if (totals.held >= settings.maxSize) {
+      recordDrop(sink.name, state.stats, 'queue_full', 1)
+      return
+    }
+    state.buffer.push({ item, seq: ++seq })
+    state.stats.pending++
+    totals.held++
+    if (buffered(state) >= state.maxBatchSize) {
+      // Never send on the caller's stack: the send (encoding, the request) happens at the next turn.
+      if (state.inFlight < state.concurrency) {
+        filled.add(state)
+        schedule()
+      }
+    } else if (!state.timer && state.inFlight < state.concurrency) startTimer(state)
+  }
 
   function stateOf(sink: Sink<unknown>): SinkState {
     let state = states.get(sink)
@@ -119,7 +191,10 @@ export function createDeliveryQueue(options: DeliveryQueueOptions = {}): Deliver
     }
     stopTimer(state)
     // An idle sink is forgotten (its counters stay, by name), so sinks made per call cannot pile up.
-    if (state.inFlight === 0) states.delete(state.sink)
+    if (state.inFlight === 0) {
+      states.delete(state.sink)
+      filled.delete(state)
+    }
   }
 
   function startTimer(state: SinkState): void {
@@ -138,54 +213,19 @@ export function createDeliveryQueue(options: DeliveryQueueOptions = {}): Deliver
 
   async function deliver(state: SinkState, batch: Entry[]): Promise<void> {
     const items = batch.map((entry) => entry.item)
-    const signal = controller.signal
-    let exhausted = false
     try {
-      await pRetry(
-        async () => {
-          try {
-            await state.sink.send(items, signal)
-          } catch (error) {
-            const failure = asDeliveryError(error, state.sink.name)
-            // p-retry's AbortError stops retrying and rejects with the error it wraps.
-            throw failure.retryable ? failure : new StopRetrying(failure)
-          }
-        },
-        {
-          retries: settings.retries,
-          // The wait is computed below so Retry-After can lengthen it; p-retry itself waits 0.
-          minTimeout: 0,
-          signal,
-          onFailedAttempt: async ({ error, retriesLeft, retriesConsumed }) => {
-            if (retriesLeft === 0) {
-              exhausted = true
-              return
-            }
-            state.stats.retries++
-            totals.retries++
-            await sleep(retryDelay(error, retriesConsumed), signal, { unref: true })
-          },
-        },
-      )
-      settle(state, batch, undefined)
-    } catch (error) {
-      const reason: DropReason = signal.aborted ? 'closed' : exhausted ? 'retries_exhausted' : 'rejected'
-      settle(state, batch, { reason, error })
+      const dropped = await sendWithRetries(state.sink, items, settings, controller.signal, () => {
+        state.stats.retries++
+        totals.retries++
+      })
+      settle(state, batch, dropped)
     } finally {
       state.inFlight--
       pump(state)
     }
   }
 
-  function retryDelay(error: Error, retriesConsumed: number): number {
-    const base = Math.min(settings.maxTimeoutMs, settings.minTimeoutMs * 2 ** retriesConsumed)
-    // Equal jitter: half fixed, half random, so sinks that failed together do not retry together.
-    const backoff = base / 2 + (Math.random() * base) / 2
-    const retryAfter = error instanceof DeliveryError ? (error.retryAfterMs ?? 0) : 0
-    return Math.min(settings.maxTimeoutMs, Math.max(backoff, retryAfter))
-  }
-
-  function settle(state: SinkState, batch: Entry[], dropped: { reason: DropReason; error: unknown } | undefined): void {
+  function settle(state: SinkState, batch: Entry[], dropped: Dropped | undefined): void {
     const count = batch.length
     state.stats.pending -= count
     totals.held -= count
@@ -228,27 +268,40 @@ export function createDeliveryQueue(options: DeliveryQueueOptions = {}): Deliver
     )
   }
 
+  /** Counts and drops an item refused before it was buffered (closed queue, or full with unmapped items). */
+  function refuse(sink: Sink<unknown>, reason: DropReason): void {
+    const state = stateOf(sink)
+    state.stats.enqueued++
+    totals.enqueued++
+    recordDrop(sink.name, state.stats, reason, 1)
+  }
+
   const queue: DeliveryQueue = {
     enqueue(sink, item) {
       try {
-        const state = stateOf(sink as Sink<unknown>)
-        state.stats.enqueued++
-        totals.enqueued++
-        if (closed || totals.held >= settings.maxSize) {
-          recordDrop(sink.name, state.stats, closed ? 'closed' : 'queue_full', 1)
-          return
+        if (closed) refuse(sink as Sink<unknown>, 'closed')
+        else accept(sink as Sink<unknown>, item)
+      } catch (error) {
+        console.warn(`[llm-onion] delivery queue could not take an item for ${sink?.name}: ${(error as Error).message}`)
+      }
+    },
+
+    enqueueMapped(sink, source, map, onError) {
+      try {
+        if (closed) refuse(sink as Sink<unknown>, 'closed')
+        // Unmapped items count against maxSize too, so a burst between two turns stays bounded.
+        else if (totals.held + unmapped.length >= settings.maxSize) refuse(sink as Sink<unknown>, 'queue_full')
+        else {
+          unmapped.push({ sink: sink as Sink<unknown>, source, map: map as (source: unknown) => unknown, onError })
+          schedule()
         }
-        state.buffer.push({ item, seq: ++seq })
-        state.stats.pending++
-        totals.held++
-        if (buffered(state) >= state.maxBatchSize) pump(state)
-        else if (!state.timer && state.inFlight < state.concurrency) startTimer(state)
       } catch (error) {
         console.warn(`[llm-onion] delivery queue could not take an item for ${sink?.name}: ${(error as Error).message}`)
       }
     },
 
     flush() {
+      mapPending()
       if (totals.held === 0) return Promise.resolve()
       const flushed = new Promise<void>((resolve) => waiters.push({ mark: seq, remaining: totals.held, resolve }))
       for (const state of states.values()) {
@@ -260,6 +313,8 @@ export function createDeliveryQueue(options: DeliveryQueueOptions = {}): Deliver
 
     async close() {
       if (closed) return
+      // Items handed over before close() are the caller's: map them while the queue still takes them.
+      mapPending()
       closed = true
       let timer: NodeJS.Timeout | undefined
       const timedOut = new Promise<boolean>((resolve) => {
@@ -269,6 +324,9 @@ export function createDeliveryQueue(options: DeliveryQueueOptions = {}): Deliver
       const finished = await Promise.race([queue.flush().then(() => false), timedOut])
       clearTimeout(timer)
       for (const state of states.values()) stopTimer(state)
+      if (immediate) clearImmediate(immediate)
+      immediate = undefined
+      filled.clear()
       if (!finished) return
       // Out of time: stop what is in flight or waiting to retry (each counts as `closed`), and drop the rest.
       controller.abort(new DeliveryError('The delivery queue was closed.', { retryable: false }))
@@ -279,6 +337,7 @@ export function createDeliveryQueue(options: DeliveryQueueOptions = {}): Deliver
     },
 
     stats() {
+      mapPending()
       const sinks: Record<string, SinkStats> = {}
       for (const [name, stats] of statsByName) sinks[name] = { ...stats, dropped: { ...stats.dropped } }
       return {
@@ -292,10 +351,4 @@ export function createDeliveryQueue(options: DeliveryQueueOptions = {}): Deliver
     },
   }
   return queue
-}
-
-function asDeliveryError(error: unknown, sink: string): DeliveryError {
-  if (error instanceof DeliveryError) return error
-  const message = error instanceof Error ? error.message : String(error)
-  return new DeliveryError(`${sink}: ${message}`, { retryable: true, cause: error })
 }

@@ -1,6 +1,12 @@
 /**
  * The standard event: one typed, JSON-serialisable record of a finished call. Every integration maps
  * this record to its own wire format; none of them re-derives usage, cost or timing.
+ *
+ * An event is a read-only snapshot, built once per outcome and shared by every layer and every
+ * exporter's background mapping: nothing may change it. To stay cheap on the call path it copies only
+ * what the onion itself changes later (the messages list, attempts, usage, cost) and references the
+ * rest; `response` is the very object the caller receives, so a caller that edits its reply in place
+ * right after the call may see the edit in exports still being mapped.
  */
 import { z } from 'zod'
 import type { Context } from './context'
@@ -75,7 +81,7 @@ export const callEventSchema = z.object({
   modelInfo: z.record(z.string(), z.unknown()).optional(),
 })
 
-/** A finished call, as every sink receives it. */
+/** A finished call, as every sink receives it; read-only (it is shared, never copy-on-write). */
 export type CallEvent = z.infer<typeof callEventSchema>
 export type CallStatus = CallEvent['status']
 
@@ -137,7 +143,9 @@ export function buildEvent(ctx: Context, redactMessages: boolean): CallEvent {
     event.input = redactMessages ? REDACTED : request.input
   }
   if (ctx.response && !error) {
-    event.response = redactMessages ? redactResponse(ctx.response) : structuredClone(ctx.response as object) as Record<string, unknown>
+    // Referenced, not cloned: a deep copy of every reply (it grows with each stream chunk) was the
+    // largest part of building the event.
+    event.response = redactMessages ? redactResponse(ctx.response) : (ctx.response as unknown as Record<string, unknown>)
   }
   if (error) {
     event.error = {

@@ -1,12 +1,15 @@
 /**
- * The shape every exporting integration shares: a named layer that, once the call is over, maps the
- * standard event to its service's items and enqueues them on the client's delivery queue. The call
- * never waits for delivery, and a mapping error goes to `onHookError`, never to the caller.
+ * The shape every exporting integration shares: a named layer that, once the call is over, hands the
+ * call's event and the integration's mapping to the client's delivery queue. The call pays for the
+ * event (built once and shared by every integration) and a hand-off; the mapping to the service's
+ * items runs in the background. The call never waits for delivery, and a mapping error goes to
+ * `onHookError`, never to the caller.
  */
 import type { Context } from './context'
 import type { Sink } from './delivery-queue'
 import type { CallEvent } from './event'
 import type { RedactOptions } from './redact'
+import type { ClientServices } from './services'
 import type { Middleware } from './types'
 
 /** When an integration acts: before the call (`input`), after a success, after a failure (cancels included). */
@@ -18,9 +21,12 @@ export interface ExporterDefinition<Item> {
   sink: Sink<Item>
   /** Which moments send; `callbacks({ success: [...] })` narrows these. */
   moments: ReadonlyArray<IntegrationMoment>
-  /** Maps the finished call's event to zero or more items for the sink. */
-  toItems?: (event: CallEvent, ctx: Context) => Item | Item[] | undefined
-  /** Maps the call as it starts (for `input`) to items. */
+  /**
+   * Maps the finished call's event to zero or more items for the sink. It runs in the background,
+   * after the call has returned, so it reads only the event (a read-only snapshot: never change it).
+   */
+  toItems?: (event: CallEvent) => Item | Item[] | undefined
+  /** Maps the call as it starts (for `input`) to items; runs at once, since the context changes later. */
   toInputItems?: (ctx: Context) => Item | Item[] | undefined
   redact?: RedactOptions
 }
@@ -45,10 +51,12 @@ export function defineExporter<Item>(definition: ExporterDefinition<Item>): Midd
   const onInput = definition.moments.includes('input') && toInputItems !== undefined
   const onSuccess = definition.moments.includes('success') && toItems !== undefined
   const onFailure = definition.moments.includes('failure') && toItems !== undefined
+  const eventOptions = { redact }
+  const reporterFor = backgroundReporter(name, sink)
 
-  const enqueue = (ctx: Context, map: () => Item | Item[] | undefined) => {
+  const enqueueInput = (ctx: Context) => {
     try {
-      const items = map()
+      const items = toInputItems!(ctx)
       if (items === undefined) return
       const queue = ctx.services.queue
       if (Array.isArray(items)) for (const item of items) queue.enqueue(sink, item)
@@ -58,16 +66,48 @@ export function defineExporter<Item>(definition: ExporterDefinition<Item>): Midd
     }
   }
 
+  const enqueueOutcome = (ctx: Context) => {
+    try {
+      const services = ctx.services
+      services.queue.enqueueMapped(sink, ctx.toEvent(eventOptions), toItems!, reporterFor(services))
+    } catch (error) {
+      ctx.services.reportHookError(error, name)
+    }
+  }
+
   const layer: Middleware = async (ctx, next) => {
-    if (onInput) enqueue(ctx, () => toInputItems!(ctx))
+    if (onInput) enqueueInput(ctx)
     try {
       await next()
     } catch (error) {
-      if (onFailure) enqueue(ctx, () => toItems!(ctx.toEvent({ redact }), ctx))
+      if (onFailure) enqueueOutcome(ctx)
       throw error
     }
-    if (onSuccess) enqueue(ctx, () => toItems!(ctx.toEvent({ redact }), ctx))
+    if (onSuccess) enqueueOutcome(ctx)
   }
   Object.defineProperty(layer, 'name', { value: name })
   return layer
+}
+
+/**
+ * For a layer whose work runs in the background: per client, the function its errors go to
+ * (`onHookError`, under the layer's `name`), made once. The first time a client is seen, `sink.close()`
+ * is registered to run when that client closes (after its queue has drained), freeing connections.
+ *
+ * @example
+ * ```ts
+ * const reporterFor = backgroundReporter('myDatabase', sink)
+ * ctx.services.queue.enqueueMapped(sink, ctx.toEvent(), toRow, reporterFor(ctx.services))
+ * ```
+ */
+export function backgroundReporter(name: string, sink: Sink<never>): (services: ClientServices) => (error: unknown) => void {
+  const reporters = new WeakMap<ClientServices, (error: unknown) => void>()
+  return (services) => {
+    let report = reporters.get(services)
+    if (report) return report
+    report = (error: unknown) => services.reportHookError(error, name)
+    reporters.set(services, report)
+    if (sink.close) services.onClose(() => sink.close!())
+    return report
+  }
 }

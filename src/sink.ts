@@ -1,7 +1,11 @@
 /**
- * The contract between the delivery queue and the places it delivers to: a sink, and the error a
- * sink throws to say whether a retry can help.
+ * The contract between the delivery queue and the places it delivers to: a sink, the error a sink
+ * throws to say whether a retry can help, and how the queue sends a batch to a sink (retried with
+ * backoff and equal jitter by p-retry, waiting at least the `retryAfterMs` a sink asks for).
  */
+import { sleep } from './abort'
+import type { DeliverySettings, DropReason } from './delivery-queue-options'
+import { pRetry, StopRetrying } from './p-retry'
 
 /**
  * Thrown by a sink's `send` to tell the queue whether trying again can help. Anything else thrown
@@ -44,4 +48,80 @@ export interface Sink<Item = unknown> {
   readonly maxConcurrency?: number
   /** Delivers a batch; throw a {@link DeliveryError} to say whether a retry can help (anything else is retried). */
   send(items: Item[], signal: AbortSignal): Promise<void>
+  /**
+   * Frees what the sink holds open (an HTTP sink's keep-alive connections); optional. Exporters call
+   * it when a client that used the sink closes. The sink must still work afterwards (another client
+   * may share it): a later `send` opens what it needs again.
+   */
+  close?(): Promise<void>
+}
+
+/** Why a batch was dropped, with the last error. */
+export interface Dropped {
+  reason: DropReason
+  error: unknown
+}
+
+/**
+ * Sends `items` to `sink`, retrying retryable failures up to `settings.retries` times; resolves with
+ * `undefined` once delivered, or with why the batch was dropped. `onRetry` is called before each retry.
+ *
+ * @example
+ * ```ts
+ * const dropped = await sendWithRetries(sink, items, settings, controller.signal, () => stats.retries++)
+ * if (dropped) console.warn(dropped.reason)
+ * ```
+ */
+export async function sendWithRetries(
+  sink: Sink<unknown>,
+  items: unknown[],
+  settings: DeliverySettings,
+  signal: AbortSignal,
+  onRetry: () => void,
+): Promise<Dropped | undefined> {
+  let exhausted = false
+  try {
+    await pRetry(
+      async () => {
+        try {
+          await sink.send(items, signal)
+        } catch (error) {
+          const failure = asDeliveryError(error, sink.name)
+          // p-retry's AbortError stops retrying and rejects with the error it wraps.
+          throw failure.retryable ? failure : new StopRetrying(failure)
+        }
+      },
+      {
+        retries: settings.retries,
+        // The wait is computed below so Retry-After can lengthen it; p-retry itself waits 0.
+        minTimeout: 0,
+        signal,
+        onFailedAttempt: async ({ error, retriesLeft, retriesConsumed }) => {
+          if (retriesLeft === 0) {
+            exhausted = true
+            return
+          }
+          onRetry()
+          await sleep(retryDelay(settings, error, retriesConsumed), signal, { unref: true })
+        },
+      },
+    )
+    return undefined
+  } catch (error) {
+    return { reason: signal.aborted ? 'closed' : exhausted ? 'retries_exhausted' : 'rejected', error }
+  }
+}
+
+function retryDelay(settings: DeliverySettings, error: Error, retriesConsumed: number): number {
+  const base = Math.min(settings.maxTimeoutMs, settings.minTimeoutMs * 2 ** retriesConsumed)
+  // Equal jitter: half fixed, half random, so sinks that failed together do not retry together.
+  const backoff = base / 2 + (Math.random() * base) / 2
+  const retryAfter = error instanceof DeliveryError ? (error.retryAfterMs ?? 0) : 0
+  return Math.min(settings.maxTimeoutMs, Math.max(backoff, retryAfter))
+}
+
+function asDeliveryError(error: unknown, sink: string): DeliveryError {
+  if (error instanceof DeliveryError) return error
+  const message = error instanceof Error ? error.message : String(error)
+  return new DeliveryError(`${sink}: ${message}`, { retryable: true, cause: error })
 }

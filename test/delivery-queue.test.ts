@@ -212,6 +212,68 @@ describe('delivery queue', () => {
     expect(() => createClient({ queue: { retries: -1 } })).toThrow(/queue.*retries/)
   })
 
+  it('sends a full batch at the next turn of the event loop, never on the caller\'s stack', async () => {
+    const { sink, attempts } = recordingSink({ maxBatchSize: 2 })
+    queue = createDeliveryQueue({ flushIntervalMs: 60_000, ...fast })
+    queue.enqueue(sink, 1)
+    queue.enqueue(sink, 2)
+    // The batch is full, yet enqueue() returned without starting the send.
+    expect(attempts).toEqual([])
+    await new Promise((resolve) => setImmediate(resolve))
+    expect(attempts).toEqual([[1, 2]])
+  })
+
+  it('maps enqueueMapped() items in the background, after the caller moved on', async () => {
+    const { sink, batches } = recordingSink({ maxBatchSize: 10 })
+    const mapped: number[] = []
+    const double = (source: number) => {
+      mapped.push(source)
+      return [source * 2, source * 2 + 1]
+    }
+    queue = createDeliveryQueue({ flushIntervalMs: 60_000, ...fast })
+    queue.enqueueMapped(sink, 1, double, () => {})
+    queue.enqueueMapped(sink, 2, double, () => {})
+    expect(mapped).toEqual([])
+    await new Promise((resolve) => setImmediate(resolve))
+    expect(mapped).toEqual([1, 2])
+    await queue.flush()
+    expect(batches).toEqual([[2, 3, 4, 5]])
+    expect(queue.stats()).toMatchObject({ enqueued: 4, delivered: 4, pending: 0 })
+  })
+
+  it('maps what was handed over before flush() resolves, and stats() counts it at once', async () => {
+    const { sink, batches } = recordingSink()
+    queue = createDeliveryQueue({ flushIntervalMs: 60_000, ...fast })
+    queue.enqueueMapped(sink, 'abc', (source) => source.length, () => {})
+    expect(queue.stats()).toMatchObject({ enqueued: 1, pending: 1 })
+    await queue.flush()
+    expect(batches).toEqual([[3]])
+  })
+
+  it('sends a throwing map to onError, delivers the other items, and skips a map that returns undefined', async () => {
+    const { sink, batches } = recordingSink()
+    const errors: string[] = []
+    queue = createDeliveryQueue({ flushIntervalMs: 60_000, ...fast })
+    const map = (source: number) => {
+      if (source === 2) throw new Error('cannot map 2')
+      return source === 3 ? undefined : source
+    }
+    for (const source of [1, 2, 3, 4]) queue.enqueueMapped(sink, source, map, (error) => errors.push((error as Error).message))
+    await queue.flush()
+    expect(errors).toEqual(['cannot map 2'])
+    expect(batches).toEqual([[1, 4]])
+  })
+
+  it('counts items not yet mapped against maxSize, and refuses them after close()', async () => {
+    const { sink } = recordingSink()
+    queue = createDeliveryQueue({ maxSize: 3, flushIntervalMs: 60_000, ...fast, onDrop: () => {} })
+    for (let source = 0; source < 5; source++) queue.enqueueMapped(sink, source, (item) => item, () => {})
+    expect(queue.stats()).toMatchObject({ enqueued: 5, pending: 3, dropped: { queue_full: 2 } })
+    await queue.close()
+    queue.enqueueMapped(sink, 9, (item) => item, () => {})
+    expect(queue.stats()).toMatchObject({ delivered: 3, dropped: { queue_full: 2, closed: 1 } })
+  })
+
   it('is drained by client.flush() and stopped by client.close()', async () => {
     vi.useFakeTimers()
     const { sink, batches } = recordingSink()
