@@ -1,0 +1,150 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
+import type { AddressInfo, Socket } from 'node:net'
+import { gunzipSync } from 'node:zlib'
+import { afterEach, describe, expect, it } from 'vitest'
+import { DeliveryError, type Sink } from '../src/delivery-queue'
+import { httpSink } from '../src/http-sink'
+
+interface Arrived {
+  path: string
+  headers: IncomingMessage['headers']
+  body: Buffer
+  /** The client's port: the same for two requests on one kept-alive connection. */
+  clientPort: number
+}
+
+/** A local server answering each request with `answer`; records what arrived and every connection. */
+async function startServer(answer: (response: ServerResponse, arrived: Arrived) => void = (response) => response.end('{}')) {
+  const arrived: Arrived[] = []
+  const sockets = new Set<Socket>()
+  const closedPorts: number[] = []
+  const server: Server = createServer((request, response) => {
+    const parts: Buffer[] = []
+    request.on('data', (part: Buffer) => parts.push(part))
+    request.on('end', () => {
+      const record = { path: request.url ?? '', headers: request.headers, body: Buffer.concat(parts), clientPort: request.socket.remotePort ?? 0 }
+      arrived.push(record)
+      answer(response, record)
+    })
+  })
+  server.on('connection', (socket) => {
+    sockets.add(socket)
+    const port = socket.remotePort ?? 0
+    socket.on('close', () => closedPorts.push(port))
+  })
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
+  const close = () =>
+    new Promise<void>((resolve) => {
+      server.closeAllConnections()
+      server.close(() => resolve())
+    })
+  return { url, arrived, closedPorts, close }
+}
+
+const servers: Array<{ close(): Promise<void> }> = []
+const sinks: Sink<unknown>[] = []
+afterEach(async () => {
+  for (const sink of sinks.splice(0)) await sink.close?.()
+  for (const server of servers.splice(0)) await server.close()
+})
+
+async function serve(answer?: Parameters<typeof startServer>[0]) {
+  const server = await startServer(answer)
+  servers.push(server)
+  return server
+}
+
+function sinkFor<Item>(options: Parameters<typeof httpSink<Item>>[0]): Sink<Item> {
+  const sink = httpSink(options)
+  sinks.push(sink as Sink<unknown>)
+  return sink
+}
+
+const never = new AbortController().signal
+
+describe('httpSink()', () => {
+  it('posts the encoded batch as JSON with its headers, over one kept-alive connection', async () => {
+    const server = await serve()
+    const sink = sinkFor<number>({ name: 'numbers', url: `${server.url}/ingest?v=2`, headers: { Authorization: 'Bearer key-1' }, encode: (items) => ({ items }) })
+    await sink.send([1, 2], never)
+    // The queue's sends start from turns of the event loop of their own, as this one does.
+    await new Promise((resolve) => setImmediate(resolve))
+    await sink.send([3], never)
+    expect(server.arrived.map((request) => JSON.parse(request.body.toString()))).toEqual([{ items: [1, 2] }, { items: [3] }])
+    for (const request of server.arrived) {
+      expect(request.path).toBe('/ingest?v=2')
+      expect(request.headers['content-type']).toBe('application/json')
+      expect(request.headers.authorization).toBe('Bearer key-1')
+    }
+    expect(server.arrived[1]!.clientPort).toBe(server.arrived[0]!.clientPort)
+  })
+
+  it('sends bytes as they are with their content type, gzip-compressed when asked', async () => {
+    const server = await serve()
+    const sink = sinkFor<string>({ name: 'bytes', url: server.url, contentType: 'application/x-protobuf', gzip: true, encode: (items) => new TextEncoder().encode(items.join(',')) })
+    await sink.send(['a', 'b'], never)
+    const [request] = server.arrived
+    expect(request!.headers['content-type']).toBe('application/x-protobuf')
+    expect(request!.headers['content-encoding']).toBe('gzip')
+    expect(gunzipSync(request!.body).toString()).toBe('a,b')
+  })
+
+  it('turns a 429 with Retry-After into a retryable DeliveryError that carries the wait, and a 400 into a final one', async () => {
+    const statuses = [429, 400]
+    const server = await serve((response) => {
+      const status = statuses.shift()!
+      response.writeHead(status, status === 429 ? { 'retry-after': '3' } : {}).end(`refused with ${status}`)
+    })
+    const sink = sinkFor<number>({ name: 'picky', url: server.url, encode: (items) => items })
+    const slowDown = await sink.send([1], never).catch((error: unknown) => error)
+    expect(slowDown).toBeInstanceOf(DeliveryError)
+    expect(slowDown).toMatchObject({ status: 429, retryable: true, retryAfterMs: 3_000 })
+    expect((slowDown as Error).message).toContain('refused with 429')
+    const invalid = await sink.send([1], never).catch((error: unknown) => error)
+    expect(invalid).toMatchObject({ status: 400, retryable: false })
+  })
+
+  it('gives up on a server that does not answer within timeoutMs, as a retryable failure naming the option', async () => {
+    const server = await serve(() => {
+      // Never answers.
+    })
+    const sink = sinkFor<number>({ name: 'silent', url: server.url, timeoutMs: 50, encode: (items) => items })
+    const failure = await sink.send([1], never).catch((error: unknown) => error)
+    expect(failure).toMatchObject({ retryable: true })
+    expect((failure as Error).message).toMatch(/silent: could not reach http:\/\/127\.0\.0\.1:\d+: .*timeoutMs/)
+  })
+
+  it("stops a send in flight when the queue's signal aborts", async () => {
+    const server = await serve(() => {})
+    const sink = sinkFor<number>({ name: 'stopped', url: server.url, encode: (items) => items })
+    const controller = new AbortController()
+    const sending = sink.send([1], controller.signal).catch((error: unknown) => error)
+    await expect.poll(() => server.arrived.length).toBe(1)
+    controller.abort(new DeliveryError('The delivery queue was closed.', { retryable: false }))
+    expect(((await sending) as Error).message).toContain('The delivery queue was closed.')
+  })
+
+  it('reports a refused connection as a retryable DeliveryError naming the origin', async () => {
+    const server = await serve()
+    const url = server.url
+    await server.close()
+    servers.splice(0)
+    const sink = sinkFor<number>({ name: 'gone', url, encode: (items) => items })
+    const failure = await sink.send([1], never).catch((error: unknown) => error)
+    expect(failure).toBeInstanceOf(DeliveryError)
+    expect(failure).toMatchObject({ retryable: true })
+    expect((failure as Error).message).toContain(`gone: could not reach ${url}`)
+  })
+
+  it('close() frees its connection, and a later send opens a new one', async () => {
+    const server = await serve()
+    const sink = sinkFor<number>({ name: 'reopened', url: server.url, encode: (items) => items })
+    await sink.send([1], never)
+    await sink.close!()
+    await expect.poll(() => server.closedPorts).toEqual([server.arrived[0]!.clientPort])
+    await sink.send([2], never)
+    expect(server.arrived).toHaveLength(2)
+    expect(server.arrived[1]!.clientPort).not.toBe(server.arrived[0]!.clientPort)
+  })
+})
