@@ -64,9 +64,17 @@ export function otel(options: OtelOptions = {}): Middleware {
   const onFailure = moments.includes('failure')
   const live = onSuccess && onFailure
 
+  const eventOptions = { redact: settings.redact }
+
   function complete(ctx: Context, span: api.Span, parentContext: api.Context, firstAttempt: number): void {
     try {
-      const event = ctx.toEvent({ redact: settings.redact })
+      // A span the application does not record (no tracer provider registered, or sampled out)
+      // ignores names and attributes: mapping the call for it would be work for nothing.
+      if (!span.isRecording()) {
+        span.end()
+        return
+      }
+      const event = ctx.toEvent(eventOptions)
       const tree = callSpanTree(event, { captureContent, requestModel: ctx.model, attempts: event.attempts.slice(firstAttempt) })
       completeCallSpan(api, tracer, span, tree, parentContext)
     } catch (error) {

@@ -1,21 +1,21 @@
 /**
  * The shape every OTLP preset shares (Langfuse, Logfire, Traceloop, Datadog in OTLP mode): a named
- * layer that, once the call is over, records its GenAI span tree in a private pipeline for this
- * client. Nothing happens in the request path beyond recording the spans; the export runs in the
- * background, `client.flush()` waits for it and `client.close()` shuts the pipeline down.
+ * layer that, once the call is over, hands the call's event to the client's delivery queue. Nothing
+ * else happens in the request path: the GenAI span tree is built, written through a private tracer
+ * and encoded in the background; `client.flush()` waits for it and `client.close()` frees the sink's
+ * connections.
  */
 import { z } from 'zod'
 import type { Context } from '../context'
 import type { CallEvent } from '../event'
-import type { IntegrationMoment } from '../exporter'
+import { backgroundReporter, type IntegrationMoment } from '../exporter'
 import { integrationOptionsSchema } from '../integration-options'
 import type { RedactOptions } from '../redact'
-import type { ClientServices } from '../services'
 import type { Middleware } from '../types'
 import type { SpanAttributes } from './attributes'
 import { toOtelTraceId } from './ids'
-import { createOtlpPipeline, type OtlpDestination, type OtlpPipeline } from './pipeline'
-import { loadedOtelSdk, loadOtelSdk, type OtelSdk } from './sdk'
+import { createOtlpSink, type OtlpDestination, type TracedCall } from './pipeline'
+import { loadOtelSdk } from './sdk'
 import { callSpanTree } from './span-record'
 
 /** Options every OTLP preset takes besides the common ones; each preset documents its defaults. */
@@ -39,9 +39,19 @@ export interface OtlpExporterDefinition {
   extraAttributes?: (event: CallEvent) => SpanAttributes
 }
 
+/** What a call hands over; the span tree is built from it in the background. */
+interface FinishedCall {
+  event: CallEvent
+  /** `ctx.model` when the call ended: the model the provider was asked for. */
+  requestModel: string
+  /** The first attempt made inside this layer. */
+  firstAttempt: number
+}
+
 /**
- * Builds an OTLP-exporting layer. The SDK starts loading here (not at import), so the first call
- * rarely waits for it; if it does, the span is recorded in the background once it has loaded.
+ * Builds an OTLP-exporting layer. A call hands its event to the client's delivery queue and returns;
+ * the span tree is built, written and encoded in the background. The SDK starts loading here (not at
+ * import), so it is there long before the first batch is sent.
  *
  * @example
  * ```ts
@@ -56,41 +66,28 @@ export interface OtlpExporterDefinition {
  */
 export function defineOtlpExporter(definition: OtlpExporterDefinition): Middleware {
   const { name, redact, captureContent, extraAttributes } = definition
-  const destination: OtlpDestination = { name, ...definition.destination }
   const onSuccess = definition.moments.includes('success')
   const onFailure = definition.moments.includes('failure')
+  const eventOptions = { redact }
+  let loadFailure: unknown
   const sdkLoading = loadOtelSdk()
-  // A load failure is reported on the first call that needs the SDK, not as an unhandled rejection.
-  sdkLoading.catch(() => undefined)
-  const pipelines = new WeakMap<ClientServices, OtlpPipeline>()
+  // A load failure is reported (onHookError) for the calls that needed the SDK, not as an unhandled rejection.
+  sdkLoading.catch((error: unknown) => (loadFailure = error))
+  const sink = createOtlpSink(sdkLoading, { name, ...definition.destination })
+  const reporterFor = backgroundReporter(name, sink)
 
-  function pipelineFor(sdk: OtelSdk, services: ClientServices): OtlpPipeline {
-    const existing = pipelines.get(services)
-    if (existing) return existing
-    const pipeline = createOtlpPipeline(sdk, destination, services)
-    pipelines.set(services, pipeline)
-    services.onFlush(() => pipeline.forceFlush())
-    services.onClose(() => pipeline.shutdown())
-    return pipeline
+  // Runs in the background (the queue's mapping step), never in the call.
+  const toTracedCall = ({ event, requestModel, firstAttempt }: FinishedCall): TracedCall => {
+    if (loadFailure !== undefined) throw loadFailure
+    const attempts = firstAttempt === 0 ? event.attempts : event.attempts.slice(firstAttempt)
+    return { tree: callSpanTree(event, { captureContent, requestModel, attempts, extraAttributes }), traceId: toOtelTraceId(event.traceId) }
   }
 
   function record(ctx: Context, firstAttempt: number): void {
     try {
-      const event = ctx.toEvent({ redact })
-      const tree = callSpanTree(event, {
-        captureContent,
-        requestModel: ctx.model,
-        attempts: event.attempts.slice(firstAttempt),
-        extraAttributes,
-      })
-      const traceId = toOtelTraceId(event.traceId)
       const services = ctx.services
-      const sdk = loadedOtelSdk()
-      if (sdk) pipelineFor(sdk, services).record(tree, traceId)
-      else {
-        const recorded = sdkLoading.then((loaded) => pipelineFor(loaded, services).record(tree, traceId))
-        services.track(recorded.catch((error: unknown) => services.reportHookError(error, name)))
-      }
+      const call: FinishedCall = { event: ctx.toEvent(eventOptions), requestModel: ctx.model, firstAttempt }
+      services.queue.enqueueMapped(sink, call, toTracedCall, reporterFor(services))
     } catch (error) {
       ctx.services.reportHookError(error, name)
     }

@@ -1,18 +1,20 @@
 /**
- * A private OpenTelemetry pipeline for one OTLP destination (Langfuse, Logfire, Traceloop, Datadog):
- * its own tracer provider and BatchSpanProcessor, never the application's global one. Batches are
- * encoded with the official OTLP protobuf serializer and handed to the client's delivery queue, so
- * they are retried (5xx included, honouring Retry-After), counted when dropped, and awaited by
+ * The OTLP transport of one destination (Langfuse, Logfire, Traceloop, Datadog): a sink of the
+ * client's delivery queue whose items are finished calls' span trees. Spans are written and encoded
+ * in the background, when a batch is sent: the tree goes through a private tracer provider (never
+ * the application's global one) whose only processor collects the ended spans, and the official OTLP
+ * protobuf serializer encodes them. Nothing of it runs in a call, so no call ever pays for encoding a
+ * whole batch (as a `BatchSpanProcessor` does in the `span.end()` of the call that fills it); batches
+ * are retried (5xx included, honouring Retry-After), counted when dropped, and awaited by
  * `client.flush()` like every other export.
  *
  * The OTLP exporter package is not used as the transport on purpose: it adds every
  * `OTEL_EXPORTER_OTLP_HEADERS` credential of the application to its requests (which would send, say,
  * a Honeycomb key to Langfuse), and it does not retry a 500.
  */
-import type { ReadableSpan, SpanExporter } from '@opentelemetry/sdk-trace-base'
-import { DeliveryError } from '../delivery-queue'
+import type { ReadableSpan, SpanProcessor } from '@opentelemetry/sdk-trace-base'
 import { httpSink } from '../http-sink'
-import type { ClientServices } from '../services'
+import { DeliveryError, type Sink } from '../sink'
 import { randomSpanId } from './ids'
 import type { OtelSdk } from './sdk'
 import { completeCallSpan, type CallSpanTree } from './span-record'
@@ -31,73 +33,105 @@ export interface OtlpDestination {
   resource: Record<string, string>
 }
 
-export interface OtlpPipeline {
-  /** Records a finished call's spans; export happens in the background. */
-  record(tree: CallSpanTree, traceId: string): void
-  /** Hands every buffered span to the delivery queue. */
-  forceFlush(): Promise<void>
-  shutdown(): Promise<void>
+/** A finished call as the OTLP sink takes it: its span tree and its OTLP trace id. */
+export interface TracedCall {
+  tree: CallSpanTree
+  traceId: string
 }
 
-/** Spans per OTLP request: the span processor's batches, merged up to this many by the queue. */
-const batchesPerRequest = 8
+/**
+ * Calls per OTLP request. Encoding a batch is one uninterrupted piece of work on the event loop, so
+ * batches stay small enough not to hold up the calls running meanwhile.
+ */
+const callsPerRequest = 128
 
 /**
- * Builds the pipeline of `destination` for one client; `services` gives the queue it delivers through.
+ * The sink of `destination`. `sdk` resolves with the OpenTelemetry SDK (loaded on first use); the
+ * sink waits for it before its first send.
  *
  * @example
  * ```ts
- * const pipeline = createOtlpPipeline(await loadOtelSdk(), destination, ctx.services)
- * pipeline.record(callSpanTree(event, { captureContent: true }), toOtelTraceId(event.traceId))
+ * const sink = createOtlpSink(loadOtelSdk(), destination)
+ * ctx.services.queue.enqueue(sink, { tree: callSpanTree(event, { captureContent: true }), traceId: toOtelTraceId(event.traceId) })
  * ```
  */
-export function createOtlpPipeline(sdk: OtelSdk, destination: OtlpDestination, services: ClientServices): OtlpPipeline {
-  const { api, core, resources, traceBase, transformer } = sdk
-  const sink = httpSink<ReadableSpan[]>({
+export function createOtlpSink(sdk: Promise<OtelSdk>, destination: OtlpDestination): Sink<TracedCall> {
+  let encode: ((calls: TracedCall[]) => Uint8Array) | undefined
+  // A batch retried is sent with the very spans (and span ids) of its first attempt.
+  const encoded = new WeakMap<TracedCall[], Uint8Array>()
+  const http = httpSink<TracedCall>({
     name: destination.name,
     url: destination.url,
     headers: destination.headers,
     contentType: 'application/x-protobuf',
     gzip: destination.gzip,
     timeoutMs: destination.timeoutMs,
-    maxBatchSize: batchesPerRequest,
-    encode(batches) {
-      const body = transformer.ProtobufTraceSerializer.serializeRequest(batches.flat())
-      if (!body) throw new DeliveryError(`${destination.name}: spans could not be encoded as OTLP protobuf.`, { retryable: false })
+    maxBatchSize: callsPerRequest,
+    encode(calls) {
+      let body = encoded.get(calls)
+      if (!body) encoded.set(calls, (body = encode!(calls)))
       return body
     },
   })
-  const exporter: SpanExporter = {
-    export(spans, done) {
-      services.queue.enqueue(sink, spans)
-      done({ code: core.ExportResultCode.SUCCESS })
+
+  return {
+    name: destination.name,
+    maxBatchSize: callsPerRequest,
+    async send(calls, signal) {
+      if (!encode) {
+        let loaded: OtelSdk
+        try {
+          loaded = await sdk
+        } catch (error) {
+          throw new DeliveryError(`${destination.name}: ${(error as Error).message}`, { retryable: false, cause: error })
+        }
+        encode ??= createEncoder(loaded, destination)
+      }
+      await http.send(calls, signal)
     },
-    async shutdown() {},
-    async forceFlush() {},
+    close: () => http.close!(),
   }
-  // Each call carries its own trace id; the generator hands it to the tracer for the one root span
-  // started right after it is set (synchronously, so calls cannot interleave).
+}
+
+/**
+ * Span trees to an OTLP protobuf body, through a private tracer provider: each call's trace id is
+ * handed to the id generator for the one root span started right after it is set (synchronously, so
+ * calls cannot interleave), and the only span processor collects what ends.
+ */
+function createEncoder(sdk: OtelSdk, destination: OtlpDestination): (calls: TracedCall[]) => Uint8Array {
+  const { api, resources, traceBase, transformer } = sdk
   let nextTraceId = ''
+  let ended: ReadableSpan[] = []
+  const collector: SpanProcessor = {
+    onStart() {},
+    onEnd(span) {
+      ended.push(span)
+    },
+    forceFlush: async () => {},
+    shutdown: async () => {},
+  }
   const provider = new traceBase.BasicTracerProvider({
     resource: resources.defaultResource().merge(resources.resourceFromAttributes(destination.resource)),
     // Every call is recorded: an application's OTEL_TRACES_SAMPLER is meant for its own traces.
     sampler: new traceBase.AlwaysOnSampler(),
     idGenerator: { generateTraceId: () => nextTraceId, generateSpanId: randomSpanId },
-    spanProcessors: [
-      new traceBase.BatchSpanProcessor(exporter, { scheduledDelayMillis: 1000, maxExportBatchSize: 512, maxQueueSize: 8192 }),
-    ],
+    spanProcessors: [collector],
   })
   const tracer = provider.getTracer('llm-onion')
-
-  return {
-    record(tree, traceId) {
+  return (calls) => {
+    // Spans of an earlier batch whose encoding threw must not ride along.
+    ended = []
+    for (const { tree, traceId } of calls) {
       nextTraceId = traceId
       // ROOT_CONTEXT: the application's active span belongs to another backend; parenting to it
       // would leave this trace pointing at a span the destination never receives.
       const span = tracer.startSpan(tree.name, { kind: api.SpanKind.CLIENT, startTime: tree.start, attributes: tree.attributes }, api.ROOT_CONTEXT)
       completeCallSpan(api, tracer, span, tree, api.ROOT_CONTEXT)
-    },
-    forceFlush: () => provider.forceFlush(),
-    shutdown: () => provider.shutdown(),
+    }
+    const spans = ended
+    ended = []
+    const body = transformer.ProtobufTraceSerializer.serializeRequest(spans)
+    if (!body) throw new DeliveryError(`${destination.name}: spans could not be encoded as OTLP protobuf.`, { retryable: false })
+    return body
   }
 }

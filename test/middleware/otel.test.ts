@@ -1,6 +1,6 @@
 import { AsyncLocalStorage } from 'node:async_hooks'
 import { execFileSync } from 'node:child_process'
-import { context, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, type Context as OtelContext, type ContextManager } from '@opentelemetry/api'
+import { context, INVALID_SPAN_CONTEXT, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, type Context as OtelContext, type ContextManager } from '@opentelemetry/api'
 import { hrTimeToMilliseconds } from '@opentelemetry/core'
 import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor, type ReadableSpan } from '@opentelemetry/sdk-trace-base'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
@@ -220,6 +220,21 @@ describe('otel()', () => {
 
     expect(reply.choices[0]!.message.content).toBe('fine')
     expect(errors).toEqual(['tracer broke'])
+  })
+
+  it('does nothing more with a span the application does not record than end it', async () => {
+    const errors: unknown[] = []
+    let ended = 0
+    const refuse = () => {
+      throw new Error('a span that is not recording was written to')
+    }
+    const unrecorded = { isRecording: () => false, end: () => void ended++, updateName: refuse, setAttributes: refuse, setAttribute: refuse, setStatus: refuse, recordException: refuse, spanContext: () => INVALID_SPAN_CONTEXT }
+    const sampledOut = { getTracer: () => ({ startSpan: () => unrecorded }) } as never
+    client = createClient({ onHookError: (error) => errors.push(error) }).use(otel({ tracerProvider: sampledOut }))
+    await client.chat({ model: 'mock/echo', messages: prompt, mock_response: 'fine' })
+    await expect(client.chat({ model: 'mock/echo', messages: prompt, mock_error: { status: 500, message: 'down' } })).rejects.toThrow('down')
+    expect(errors).toEqual([])
+    expect(ended).toBe(2)
   })
 
   it('rejects an unknown option naming it', () => {
