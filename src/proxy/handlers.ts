@@ -9,7 +9,8 @@ import type { ChatChunk, ChatRequest, EmbeddingRequest, EmbeddingResponse } from
 import type { CallOptions, HttpInfo } from '../types'
 import { unauthorisedMessage, type AuthCheck } from './auth'
 import type { RouteLabel } from './http-metrics'
-import { abortOnDisconnect, drained, methodNotAllowed, readJsonBody, send, sendJson, type Body } from './http-io'
+import { watchDisconnect } from './disconnect'
+import { drained, methodNotAllowed, readJsonBody, send, sendJson, type Body } from './http-io'
 import { openAiError, streamErrorEvent, toOpenAiError } from './openai-errors'
 import { modelNotFoundMessage, type Router } from './router'
 
@@ -81,7 +82,7 @@ export function createRequestHandler(context: HandlerContext): (request: Incomin
     const call = await readCall(request, response)
     if (!call) return
     if (call.body.stream === true) return streamChat(response, call.body, call.options)
-    call.options.signal = abortOnDisconnect(response)
+    watchDisconnect(call.options.http!, response)
     try {
       sendJson(response, 200, JSON.stringify(await client.chat(call.body as ChatRequest, call.options)))
     } catch (error) {
@@ -125,7 +126,7 @@ export function createRequestHandler(context: HandlerContext): (request: Incomin
     if (!call) return
     // Providers are asked for floats; base64 (what the OpenAI SDKs ask for by default) is encoded here.
     const { encoding_format: encoding, ...embeddingRequest } = call.body
-    call.options.signal = abortOnDisconnect(response)
+    watchDisconnect(call.options.http!, response)
     try {
       const result = await client.embed(embeddingRequest as EmbeddingRequest, call.options)
       sendJson(response, 200, JSON.stringify(encoding === 'base64' ? toBase64Embeddings(result) : result))

@@ -1,21 +1,12 @@
 /**
  * The HTTP plumbing of the proxy's routes: reading a bounded JSON body, answering JSON and OpenAI
- * errors, waiting for a slow client to drain, noticing a client that went away.
+ * errors, waiting for a slow client to drain.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { openAiError, type OpenAiErrorResponse } from './openai-errors'
 
 /** A parsed JSON request body. */
 export type Body = Record<string, unknown>
-
-/** A signal aborted when the client goes away before its response is complete. */
-export function abortOnDisconnect(response: ServerResponse): AbortSignal {
-  const controller = new AbortController()
-  response.once('close', () => {
-    if (!response.writableFinished) controller.abort()
-  })
-  return controller.signal
-}
 
 /**
  * The body as a JSON object, or undefined after answering 413 (over `limit` bytes) or 400 (not JSON,

@@ -1,7 +1,8 @@
 /**
  * The proxy's stack of layers, built once from the config: metrics outermost, then the console log,
  * the config's built-in callbacks, its callback modules, the caller's own layers, and the router
- * innermost, so every layer above it sees one call per request whatever the fallbacks.
+ * innermost, so every layer above it sees one call per request whatever the fallbacks. Outside them
+ * all, the proxy's own `abortOnDisconnect` cancels the calls of clients that went away.
  */
 import { asMiddleware, callbacks } from '../../middleware/callbacks'
 import { consoleLog } from '../../middleware/console-log'
@@ -9,6 +10,7 @@ import { prometheus, type PrometheusLayer } from '../../middleware/prometheus'
 import { integrations } from '../../middleware/registry'
 import type { Middleware } from '../types'
 import { loadCallback } from './callback-loader'
+import { abortOnDisconnect } from './disconnect'
 import { ConfigError, type ProxyConfig } from './config'
 
 /** The stack, its names for the start-up summary, and the metrics layer `GET /metrics` renders. */
@@ -31,7 +33,8 @@ export interface ProxyLayers {
  */
 export async function assembleLayers(config: ProxyConfig, options: { logs?: boolean; middleware?: Middleware[] }, router: Middleware): Promise<ProxyLayers> {
   const metrics = prometheus()
-  const layers: Middleware[] = [metrics]
+  // abortOnDisconnect is HTTP plumbing rather than a configured layer, so the summary leaves it out.
+  const layers: Middleware[] = [abortOnDisconnect, metrics]
   const names = ['prometheus']
   if (options.logs) {
     layers.push(consoleLog())
