@@ -35,6 +35,7 @@ export function openaiHttp(settings: OpenAISettings): Provider {
   async function post(path: string, body: Record<string, unknown>, call: ProviderCall): Promise<Dispatcher.ResponseData> {
     const response = await pool.request({ path, method: 'POST', headers, body: JSON.stringify(body), signal: call.signal })
     if (response.statusCode >= 200 && response.statusCode < 300) return response
+    if (response.statusCode >= 300 && response.statusCode < 400) throw await redirected(response)
     throw await statusError(response)
   }
 
@@ -123,6 +124,18 @@ async function statusError(response: Dispatcher.ResponseData): Promise<APIError>
   const text = await response.body.text().catch((error: unknown) => (error instanceof Error ? error.message : String(error)))
   const json = parseJson(text)
   return APIError.generate(response.statusCode, json, json === undefined ? text : undefined, headersOf(response.headers))
+}
+
+/**
+ * A redirect, which `fetch` (so the SDK) would follow and undici does not: an error that reaches the
+ * caller as `APIConnectionError` (a 502 from the proxy) and says where to point `baseURL`.
+ */
+async function redirected(response: Dispatcher.ResponseData): Promise<Error> {
+  await response.body.dump()
+  const location = response.headers.location
+  return new Error(
+    `the server answered ${response.statusCode}, a redirect to ${typeof location === 'string' ? location : 'an address it did not give'}; openai({ transport: 'http' }) does not follow redirects, so set baseURL (api_base in the proxy) to the address it redirects to`,
+  )
 }
 
 function parseJson(text: string): object | undefined {

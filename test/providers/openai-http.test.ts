@@ -6,9 +6,9 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import type { AddressInfo, Socket } from 'node:net'
 import { afterEach, describe, expect, it, vi } from 'vitest'
-import { createClient, isValidationError, openai, type ChatChunk } from '../../src/index'
+import { APIConnectionError, createClient, isValidationError, openai, type ChatChunk } from '../../src/index'
 import { startOpenAIFake } from '../../src/testing/openai-server'
-import { collect, transports } from './provider-test-kit'
+import { collect, failureOf, transports } from './provider-test-kit'
 
 const messages = [{ role: 'user' as const, content: 'Say hello' }]
 const cleanups: Array<() => Promise<void>> = []
@@ -40,20 +40,20 @@ const chunk = (delta: Record<string, unknown>, finish: string | null = null) => 
 })
 
 describe.each(transports)('openai() on the wire, %s transport', (transport) => {
-  it('sends the key, OpenAI-Organization and OpenAI-Project, with the headers option over them whatever its case', async () => {
+  it('sends the key, OpenAI-Project from OPENAI_PROJECT_ID, and the headers option over the organization whatever its case', async () => {
     vi.stubEnv('OPENAI_PROJECT_ID', 'proj_env')
     const fake = await startOpenAIFake()
     cleanups.push(() => fake.close())
     const client = createClient({
-      providers: { openai: openai({ apiKey: 'sk-test', baseURL: fake.url, organization: 'org-1', headers: { 'X-Team': 'search', 'OpenAI-Project': 'proj_option' }, transport }) },
+      providers: { openai: openai({ apiKey: 'sk-test', baseURL: fake.url, organization: 'org-1', headers: { 'X-Team': 'search', 'OpenAI-Organization': 'org-override' }, transport }) },
     })
     cleanups.push(() => client.close())
     await client.chat({ model: 'openai/gpt-4o-mini', messages })
     expect(fake.requests[0]!.headers).toMatchObject({
       authorization: 'Bearer sk-test',
       'content-type': 'application/json',
-      'openai-organization': 'org-1',
-      'openai-project': 'proj_option',
+      'openai-organization': 'org-override',
+      'openai-project': 'proj_env',
       'x-team': 'search',
     })
   })
@@ -99,6 +99,18 @@ describe('openai({ transport: "http" })', () => {
     await client.close()
     await Promise.all(closed)
     expect(server.sockets.every((socket) => socket.destroyed)).toBe(true)
+  })
+
+  it('fails a redirected call with APIConnectionError saying where to point baseURL, as it does not follow redirects', async () => {
+    const server = await upstream((_request, _body, response) => {
+      response.writeHead(308, { location: 'https://api.example.com/v1/chat/completions' }).end()
+    })
+    const client = createClient({ providers: { openai: openai({ apiKey: 'sk-test', baseURL: server.url, transport: 'http' }) } })
+    cleanups.push(() => client.close())
+    const error = await failureOf(client.chat({ model: 'openai/gpt-4o-mini', messages }))
+    expect(error).toBeInstanceOf(APIConnectionError)
+    expect(error.message).toContain('308, a redirect to https://api.example.com/v1/chat/completions')
+    expect(error.message).toContain('set baseURL')
   })
 
   it('rejects an OPENAI_BASE_URL that is not an http(s) URL, naming the variable', () => {

@@ -159,6 +159,22 @@ describe('the proxy router', () => {
     expect(fake.requests.map((request) => request.headers['user-agent'])).toEqual(['llm-onion', expect.stringMatching(/^OpenAI\/JS /)])
   })
 
+  it("streams an OpenAI deployment's reply through, with the usage chunk the client asked for", async () => {
+    const fake = await openAIFake()
+    fake.enqueue({ kind: 'chat', content: 'one two three', usage: { prompt_tokens: 2, completion_tokens: 3, total_tokens: 5 } })
+    const { openai, seen } = await proxyWith([{ model_name: 'lean', litellm_params: { model: 'openai/gpt-4o', api_base: fake.url, api_key: 'sk-upstream' } }])
+    const stream = await openai.chat.completions.create({ model: 'lean', messages, stream: true, stream_options: { include_usage: true } })
+    let text = ''
+    let usage: unknown
+    for await (const chunk of stream) {
+      text += chunk.choices[0]?.delta?.content ?? ''
+      usage = chunk.usage ?? usage
+    }
+    expect(text).toBe('one two three')
+    expect(usage).toEqual({ prompt_tokens: 2, completion_tokens: 3, total_tokens: 5 })
+    expect(seen[0]!.usage).toMatchObject({ inputTokens: 2, outputTokens: 3 })
+  })
+
   it("prices calls with LiteLLM's input_cost_per_token / output_cost_per_token from litellm_params or model_info", async () => {
     const { openai, seen } = await proxyWith([
       { model_name: 'priced', litellm_params: { model: 'mock/priced', mock_response: 'one two three', input_cost_per_token: 0.000002, output_cost_per_token: 0.00001 } },
