@@ -33,9 +33,9 @@ import { emitResult, measureInterleaved, median, quick, round } from './stats'
 
 // Many layers, so the per-layer difference stands well above the per-call noise.
 const layerCount = 100
-const measureOptions = quick ? { batchMs: 10, batches: 3, warmupMs: 60 } : { batchMs: 40, batches: 9, warmupMs: 400 }
-const cpuOptions = quick ? { iterations: 300, batches: 3 } : { iterations: 1_000, batches: 3 }
-const singleCpuOptions = quick ? { iterations: 100, batches: 1 } : { iterations: 300, batches: 3 }
+const measureOptions = quick ? { batchMs: 10, batches: 3, warmupMs: 60 } : { batchMs: 40, batches: 7, warmupMs: 250 }
+const cpuOptions = quick ? { iterations: 300, batches: 3 } : { iterations: 600, batches: 3 }
+const singleCpuOptions = quick ? { iterations: 100, batches: 1 } : { iterations: 200, batches: 2 }
 
 // ---------------------------------------------------------------- the run
 function client(layers: Middleware[], queue?: Record<string, number>): Client {
@@ -135,7 +135,7 @@ async function main(): Promise<void> {
     const singles = Object.fromEntries(observability.names.map((name) => [name, client([observability.single!(name)], deferredQueue)]))
     const callPaths = await measureInterleaved(
       { bare: () => bare.chat(request), ...Object.fromEntries(Object.entries(singles).map(([name, each]) => [name, () => each.chat(request)])) },
-      { ...measureOptions, batches: quick ? 3 : 5, settle: () => Promise.all(Object.values(singles).map((each) => each.flush())) },
+      { ...measureOptions, batches: 3, settle: () => Promise.all(Object.values(singles).map((each) => each.flush())) },
     )
     const bareCpu = await cpuPerCall(bare, singleCpuOptions)
     for (const [name, each] of Object.entries(singles)) {

@@ -1,7 +1,7 @@
 /**
  * Where a proxied call's CPU goes on the way to the upstream: the same chat completion to the mock
  * upstream (its own process, core 1) through raw `undici` `request`, WHATWG `fetch`, the `openai`
- * SDK, and the llm-onion client on its `openai()` provider. The proxy's throughput ceiling is one
+ * SDK, and the llm-onion client on `openai()` with each transport (`sdk`, `http`). The proxy's throughput ceiling is one
  * core divided by its CPU per request, so this explains most of the proxy table.
  *
  * `node --import tsx bench/provider-path.ts` prints `BENCH_RESULT {json}` (CPU µs and wall µs per call).
@@ -10,7 +10,6 @@ import OpenAI from 'openai'
 import { Pool } from 'undici'
 import { createClient } from '../src/client'
 import { openai } from '../src/providers/openai'
-import { leanOpenAI } from './lean-openai-provider'
 import { startChild, tsNode } from './processes'
 import { emitResult, median, quick, round } from './stats'
 
@@ -26,7 +25,7 @@ async function main(): Promise<void> {
   const pool = new Pool(upstream.url, { connections: 4, keepAliveTimeout: 60_000 })
   const sdk = new OpenAI({ apiKey: 'sk-bench', baseURL: `${upstream.url}/v1`, maxRetries: 0 })
   const client = createClient({ providers: { openai: openai({ apiKey: 'sk-bench', baseURL: `${upstream.url}/v1` }) } })
-  const leanClient = createClient({ providers: { openai: leanOpenAI({ apiKey: 'sk-bench', baseURL: `${upstream.url}/v1` }) } })
+  const httpClient = createClient({ providers: { openai: openai({ apiKey: 'sk-bench', baseURL: `${upstream.url}/v1`, transport: 'http' }) } })
   const contestants: Record<string, () => Promise<unknown>> = {
     undiciRequest: async () => {
       const response = await pool.request({ path: '/v1/chat/completions', method: 'POST', headers: { 'content-type': 'application/json', authorization: 'Bearer sk-bench' }, body })
@@ -38,7 +37,7 @@ async function main(): Promise<void> {
     },
     openaiSdk: () => sdk.chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'Say hello.' }] }),
     onionClient: () => client.chat({ model: 'openai/gpt-4o-mini', messages: [{ role: 'user', content: 'Say hello.' }] }),
-    onionClientLeanProvider: () => leanClient.chat({ model: 'openai/gpt-4o-mini', messages: [{ role: 'user', content: 'Say hello.' }] }),
+    onionClientHttpTransport: () => httpClient.chat({ model: 'openai/gpt-4o-mini', messages: [{ role: 'user', content: 'Say hello.' }] }),
   }
   const cpu: Record<string, number[]> = {}
   const wall: Record<string, number[]> = {}
@@ -54,7 +53,7 @@ async function main(): Promise<void> {
     }
   }
   await client.close()
-  await leanClient.close()
+  await httpClient.close()
   await pool.close()
   await upstream.stop()
   const result = Object.fromEntries(Object.keys(contestants).map((name) => [name, { cpuUs: round(median(cpu[name]!)), wallUs: round(median(wall[name]!)) }]))

@@ -30,8 +30,6 @@ const log = (line: string) => process.stderr.write(`${line}\n`)
 interface Contestant {
   target: Target
   child?: Child
-  /** A what-if contestant: latency and throughput only (no streams, no memory run). */
-  whatIf?: boolean
   /** How it was started, for the report. */
   how?: string
   /** Why this contestant is not measured, when it is not. */
@@ -87,16 +85,6 @@ async function startContestants(upstream: string, workdir: string): Promise<Reco
     }
   } else {
     contestants.onion = { target: { name: 'onion', url: '', path: '', headers: {} }, unavailable: 'src/proxy/cli.ts (llm-onion serve) is not there yet' }
-  }
-
-  if (contestants.onion.child) {
-    try {
-      const [leanCommand, leanArgs] = tsNode(join(root, 'bench/onion-lean-proxy.ts'), ['--upstream', upstream])
-      const lean = await startChild(leanCommand, leanArgs, { core: 0, cwd: root })
-      contestants.onionLean = { target: { name: 'onionLean', url: lean.url, path: '/v1/chat/completions', headers: {} }, child: lean, whatIf: true }
-    } catch (error) {
-      contestants.onionLean = { target: { name: 'onionLean', url: '', path: '', headers: {} }, unavailable: `the what-if proxy did not start: ${(error as Error).message.slice(0, 400)}`, whatIf: true }
-    }
   }
 
   if (existsSync(portkeyServer)) {
@@ -204,12 +192,12 @@ async function main(): Promise<void> {
       for (const rate of rates) perRate.push(await fixedRate(each.target, rate, rateSeconds(rate) * 1000))
       ;(latency[name] ??= []).push(perRate)
       ;(maxThroughput[name] ??= []).push(await throughput(each.target, workdir))
-      if (!each.whatIf) (streamed[name] ??= []).push(await streams(each.target, streamCount))
+      ;(streamed[name] ??= []).push(await streams(each.target, streamCount))
     }
   }
   const memoryResults: Record<string, Awaited<ReturnType<typeof memory>>> = {}
   for (const [name, each] of measured) {
-    if (name === 'direct' || each.whatIf) continue
+    if (name === 'direct') continue
     log(`memory: ${name}, ${memoryRequests} requests ...`)
     memoryResults[name] = await memory(each)
   }

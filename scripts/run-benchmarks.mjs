@@ -12,7 +12,7 @@ import { renderReport } from '../bench/report.mjs'
 const root = new URL('..', import.meta.url).pathname
 const quick = process.env.BENCH_QUICK === '1' || process.env.BENCH_QUICK === 'true'
 const inProcessRuns = Number(process.env.BENCH_RUNS ?? (quick ? 1 : 3))
-const only = process.argv.slice(2) // e.g. `npm run bench -- proxy`
+const only = process.argv.slice(2).filter((argument) => !argument.startsWith('--')) // e.g. `npm run bench -- proxy`
 const started = Date.now()
 const log = (line) => process.stderr.write(`[bench] ${line}\n`)
 const has = (command, args = ['--version']) => spawnSync(command, args, { stdio: 'ignore' }).error === undefined
@@ -70,6 +70,15 @@ function machine() {
     platform: `${os.type()} ${os.release()}`,
     load: os.loadavg().map((value) => Math.round(value * 100) / 100),
   }
+}
+
+// `npm run bench -- --render`: rewrite docs/benchmarks.md from bench/results/latest.json (after editing bench/notes.md or bench/report.mjs), measuring nothing.
+if (process.argv.includes('--render')) {
+  const recorded = JSON.parse(readFileSync(join(root, 'bench/results/latest.json'), 'utf8'))
+  const notes = existsSync(join(root, 'bench/notes.md')) ? readFileSync(join(root, 'bench/notes.md'), 'utf8') : ''
+  writeFileSync(join(root, 'docs/benchmarks.md'), renderReport(recorded, notes))
+  log('rewrote docs/benchmarks.md from bench/results/latest.json')
+  process.exit(0)
 }
 
 const wanted = (name) => only.length === 0 || only.includes(name)
