@@ -47,7 +47,7 @@ export function jsonLog(options: JsonLogOptions = {}): Middleware {
     moments: settings.moments ?? ['success', 'failure'],
     redact: settings.redact,
     sink: fileSink(path, settings.maxBatchSize ?? 500),
-    // Serialised at once, so later changes to the context cannot change what is written.
+    // Serialised in the background, from the event: the snapshot taken when the call ended.
     toItems: (event: CallEvent) => JSON.stringify(event),
   })
 }

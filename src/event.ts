@@ -4,9 +4,10 @@
  *
  * An event is a read-only snapshot, built once per outcome and shared by every layer and every
  * exporter's background mapping: nothing may change it. To stay cheap on the call path it copies only
- * what the onion itself changes later (the messages list, attempts, usage, cost) and references the
- * rest; `response` is the very object the caller receives, so a caller that edits its reply in place
- * right after the call may see the edit in exports still being mapped.
+ * what outer layers may still change after it is built (the messages and tags lists, parameters,
+ * metadata, attempts, usage, cost) and references the rest: `response` is the very object the
+ * caller receives, so a caller that edits its reply in place right after the call may see the edit
+ * in exports still being mapped.
  */
 import { z } from 'zod'
 import type { Context } from './context'
@@ -128,7 +129,8 @@ export function buildEvent(ctx: Context, redactMessages: boolean): CallEvent {
     ttftMs: ctx.timing.firstChunk === undefined ? undefined : ctx.timing.firstChunk - ctx.timing.start,
     user: ctx.user,
     metadata: stripSecretKeys(ctx.metadata),
-    tags: ctx.tags,
+    // Copied: an outer layer may still add tags while this event waits to be mapped.
+    tags: ctx.tags.slice(),
     cacheHit: ctx.cacheHit,
     attempts: ctx.attempts.map((attempt) => ({ ...attempt })),
     usage: ctx.usage ? { ...ctx.usage } : undefined,

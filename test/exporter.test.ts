@@ -81,14 +81,19 @@ describe('defineExporter()', () => {
     expect(seen[0]).toBe(seen[1])
   })
 
-  it('keeps what the call looked like when it ended, though the caller reuses its messages list', async () => {
-    const sink = keepingSink<number>()
-    client = createClient().use(defineExporter<number>({ name: 'counting', sink, moments: ['success'], toItems: (event) => event.messages!.length }))
-    const conversation: Array<{ role: 'user' | 'assistant'; content: string }> = [...messages]
-    const reply = await client.chat({ model: 'mock/x', messages: conversation })
-    conversation.push({ role: 'assistant', content: reply.choices[0]!.message.content ?? '' }, { role: 'user', content: 'and then?' })
+  it('maps the call as it was when the layer saw it end, though an outer layer changes the context afterwards', async () => {
+    const sink = keepingSink<string>()
+    client = createClient().use(
+      async function laterChanges(ctx, next) {
+        await next()
+        ctx.tags.push('added-later')
+        ;(ctx.request as { messages: unknown[] }).messages.push({ role: 'user', content: 'added later' })
+      },
+      defineExporter<string>({ name: 'snapshot', sink, moments: ['success'], toItems: (event) => `${event.messages!.length} message(s), tags ${event.tags.join(' ')}` }),
+    )
+    await client.chat({ model: 'mock/x', messages, tags: ['first'] })
     await client.flush()
-    expect(sink.received).toEqual([1])
+    expect(sink.received).toEqual(['1 message(s), tags first'])
   })
 
   it('closes its sink once when a client that used it closes', async () => {
