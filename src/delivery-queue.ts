@@ -80,8 +80,8 @@ export function createDeliveryQueue(options: DeliveryQueueOptions = {}): Deliver
   let closed = false
   /** Items handed over by enqueueMapped(), mapped at the next turn of the event loop. */
   let unmapped: Unmapped[] = []
-  /** Sinks whose buffer filled a batch since the last turn. */
-  const filled = new Set<SinkState>()
+  /** Sinks whose buffer filled a batch, sent from the next turns of the event loop. */
+  const ready = new Set<SinkState>()
   let immediate: NodeJS.Immediate | undefined
 
   /** One background step per turn of the event loop, whatever the number of calls in it. */
@@ -92,8 +92,18 @@ export function createDeliveryQueue(options: DeliveryQueueOptions = {}): Deliver
   function runDeferred(): void {
     immediate = undefined
     mapPending()
-    for (const state of filled) pump(state)
-    filled.clear()
+    // One sink per turn: encoding a batch holds the event loop, and sinks that fill (or time out)
+    // together must not add up to one long pause for the calls arriving meanwhile.
+    const next = ready.values().next()
+    if (next.done) return
+    ready.delete(next.value)
+    pump(next.value)
+    if (ready.size > 0) schedule()
+  }
+
+  function makeReady(state: SinkState): void {
+    ready.add(state)
+    schedule()
   }
 
   /** Maps every item handed over so far; `flush()`, `close()` and `stats()` call it so they see every item. */
@@ -119,7 +129,7 @@ export function createDeliveryQueue(options: DeliveryQueueOptions = {}): Deliver
     }
   }
 
-  /** Buffers `item` for `sink`, or drops it when the queue is full; a filled batch is sent in the background. */
+  /** Buffers `item` for `sink`, or drops it when the queue is full; a full batch is sent in the background. */
   function accept(sink: Sink<unknown>, item: unknown): void {
     const state = stateOf(sink)
     state.stats.enqueued++
@@ -133,10 +143,7 @@ export function createDeliveryQueue(options: DeliveryQueueOptions = {}): Deliver
     totals.held++
     if (buffered(state) >= state.maxBatchSize) {
       // Never send on the caller's stack: the send (encoding, the request) happens at the next turn.
-      if (state.inFlight < state.concurrency) {
-        filled.add(state)
-        schedule()
-      }
+      if (state.inFlight < state.concurrency) makeReady(state)
     } else if (!state.timer && state.inFlight < state.concurrency) startTimer(state)
   }
 
@@ -193,7 +200,7 @@ export function createDeliveryQueue(options: DeliveryQueueOptions = {}): Deliver
     // An idle sink is forgotten (its counters stay, by name), so sinks made per call cannot pile up.
     if (state.inFlight === 0) {
       states.delete(state.sink)
-      filled.delete(state)
+      ready.delete(state)
     }
   }
 
@@ -326,7 +333,7 @@ export function createDeliveryQueue(options: DeliveryQueueOptions = {}): Deliver
       for (const state of states.values()) stopTimer(state)
       if (immediate) clearImmediate(immediate)
       immediate = undefined
-      filled.clear()
+      ready.clear()
       if (!finished) return
       // Out of time: stop what is in flight or waiting to retry (each counts as `closed`), and drop the rest.
       controller.abort(new DeliveryError('The delivery queue was closed.', { retryable: false }))

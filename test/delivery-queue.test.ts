@@ -223,6 +223,19 @@ describe('delivery queue', () => {
     expect(attempts).toEqual([[1, 2]])
   })
 
+  it('sends the batches of sinks that filled together one sink per turn, so their encoding never adds up to one long pause', async () => {
+    const first = recordingSink({ name: 'first', maxBatchSize: 1 })
+    const second = recordingSink({ name: 'second', maxBatchSize: 1 })
+    queue = createDeliveryQueue({ flushIntervalMs: 60_000, ...fast })
+    queue.enqueue(first.sink, 1)
+    queue.enqueue(second.sink, 2)
+    const nextTurn = () => new Promise((resolve) => setImmediate(resolve))
+    await nextTurn()
+    expect([first.attempts, second.attempts]).toEqual([[[1]], []])
+    await nextTurn()
+    expect([first.attempts, second.attempts]).toEqual([[[1]], [[2]]])
+  })
+
   it('maps enqueueMapped() items in the background, after the caller moved on', async () => {
     const { sink, batches } = recordingSink({ maxBatchSize: 10 })
     const mapped: number[] = []

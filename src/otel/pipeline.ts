@@ -43,7 +43,7 @@ export interface TracedCall {
  * Calls per OTLP request. Encoding a batch is one uninterrupted piece of work on the event loop, so
  * batches stay small enough not to hold up the calls running meanwhile.
  */
-const callsPerRequest = 128
+const callsPerRequest = 64
 
 /**
  * The sink of `destination`. `sdk` resolves with the OpenTelemetry SDK (loaded on first use); the
