@@ -58,6 +58,8 @@ export function defineExporter<Item>(definition: ExporterDefinition<Item>): Midd
     try {
       const items = toInputItems!(ctx)
       if (items === undefined) return
+      // Seen by the client, so the sink is closed with it.
+      reporterFor(ctx.services)
       const queue = ctx.services.queue
       if (Array.isArray(items)) for (const item of items) queue.enqueue(sink, item)
       else queue.enqueue(sink, items)
