@@ -18,11 +18,6 @@ export interface ClientServices {
   reportHookError(error: unknown, hook: string): void
   /** Runs `fn` once when the client closes (exporters stop timers, providers free sockets). */
   onClose(fn: () => Promise<void> | void): void
-  /**
-   * Runs `fn` at every `flush()` (and so at `close()`), before the delivery queue drains: an
-   * integration with a buffer of its own (an OpenTelemetry span processor) hands it to the queue here.
-   */
-  onFlush(fn: () => Promise<void> | void): void
   flush(): Promise<void>
   close(): Promise<void>
 }
@@ -34,7 +29,6 @@ export function createServices(options: {
 }): ClientServices {
   const pending = new Set<Promise<unknown>>()
   const closers: Array<() => Promise<void> | void> = []
-  const flushers: Array<() => Promise<void> | void> = []
   const warned = new Set<string>()
   let queue: DeliveryQueue | undefined
   // The queue is made on first use; its options are checked now, so a bad one fails createClient().
@@ -72,18 +66,8 @@ export function createServices(options: {
     onClose(fn) {
       closers.push(fn)
     },
-    onFlush(fn) {
-      flushers.push(fn)
-    },
     async flush() {
       while (pending.size > 0) await Promise.all(pending)
-      for (const flusher of flushers) {
-        try {
-          await flusher()
-        } catch (error) {
-          services.reportHookError(error, 'flush')
-        }
-      }
       if (queue) await queue.flush()
       // Deliveries may have registered more background work.
       while (pending.size > 0) await Promise.all(pending)
