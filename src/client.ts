@@ -15,18 +15,18 @@ import type { RedactOptions } from './redact'
 import {
   chatRequestSchema,
   embeddingRequestSchema,
-  type ChatChunk,
   type ChatRequest,
   type ChatResponse,
   type EmbeddingRequest,
   type EmbeddingResponse,
 } from './schema'
 import { createServices, type ClientServices, type HookErrorHandler } from './services'
-import { ChunkAssembler, ChunkChannel, responseToChunks } from './stream'
-import { estimateUsage } from './token-estimate'
+import { createChatStream, streamFromProvider, type ChatStream } from './streamed-call'
 import type { AttemptRecord, CallOptions, Middleware, Provider, ProviderCall } from './types'
 import { usageFromProvider } from './usage'
 import { validate } from './validate'
+
+export type { ChatStream } from './streamed-call'
 
 const providerSchema = z.custom<Provider>(
   (value) =>
@@ -64,12 +64,6 @@ export interface ClientOptions {
   cost?: false | CostOptions
   /** The shared delivery queue of every exporter. */
   queue?: DeliveryQueueOptions
-}
-
-/** What `client.stream()` returns: the chunks, and the call's context once the first chunk was asked for. */
-export interface ChatStream extends AsyncIterableIterator<ChatChunk> {
-  /** The call's context (available at once). */
-  readonly context: Context
 }
 
 /**
@@ -156,39 +150,7 @@ export class Client {
    */
   stream(request: ChatRequest, options: CallOptions = {}): ChatStream {
     const ctx = this.#context('chat', true, validate(chatRequestSchema, request, 'chat request'), options)
-    const channel = new ChunkChannel()
-    streamChannels.set(ctx, channel)
-    let settled: Promise<void> | undefined
-    const start = () => {
-      settled = this.#run(ctx).then(
-        () => deliverShortCircuit(ctx, channel).then(() => channel.finish()),
-        (error) => channel.finish(error),
-      ).catch((error) => channel.finish(error))
-    }
-    const iterator: ChatStream = {
-      context: ctx,
-      next() {
-        if (settled) return channel.pull()
-        const first = channel.pull()
-        start()
-        return first
-      },
-      async return() {
-        if (!settled) {
-          settled = Promise.resolve()
-          return { value: undefined, done: true }
-        }
-        const reason = new AbortError('The caller stopped reading the stream.', { model: ctx.request.model })
-        channel.cancel(reason)
-        if (!ctx.signal.aborted) ctx.abortController.abort(reason)
-        await settled
-        return { value: undefined, done: true }
-      },
-      [Symbol.asyncIterator]() {
-        return this
-      },
-    }
-    return iterator
+    return createChatStream(ctx, (call) => this.#run(call))
   }
 
   /**
@@ -263,7 +225,7 @@ export class Client {
   async #callProvider(ctx: Context): Promise<void> {
     const record: AttemptRecord = { attempt: ctx.attempt, model: ctx.request.model, start: Date.now(), status: 'pending' }
     ctx.attempts.push(record)
-    providerCalls.set(ctx, (providerCalls.get(ctx) ?? 0) + 1)
+    ctx.providerCalls++
     try {
       const route = resolveRoute(ctx.request.model, this.providers, this.aliases)
       const provider = route.provider
@@ -300,62 +262,4 @@ export class Client {
   }
 }
 
-const streamChannels = new WeakMap<Context, ChunkChannel>()
-const providerCalls = new WeakMap<Context, number>()
 const callerSignalCleanups = new WeakMap<AbortController, () => void>()
-
-/** Reads the provider's stream, passing each chunk through the `onChunk` functions to the caller. */
-async function streamFromProvider(ctx: Context, provider: Provider, request: ChatRequest, call: ProviderCall): Promise<void> {
-  const channel = streamChannels.get(ctx)!
-  const assembler = new ChunkAssembler()
-  const iterator = provider.stream(request, call)[Symbol.asyncIterator]()
-  let ended = false
-  try {
-    for (;;) {
-      const next = await iterator.next()
-      if (next.done) {
-        ended = true
-        break
-      }
-      ctx.timing.firstChunk ??= Date.now()
-      const chunk = await applyChunkHandlers(ctx, next.value)
-      assembler.add(chunk)
-      ctx.chunksDelivered++
-      await channel.deliver(chunk)
-    }
-  } finally {
-    if (!ended) await closeQuietly(iterator)
-  }
-  ctx.response = assembler.response()
-  ctx.usage = usageFromProvider(assembler.usage) ?? (await estimateUsage(request, ctx.response))
-}
-
-async function applyChunkHandlers(ctx: Context, chunk: ChatChunk): Promise<ChatChunk> {
-  const handlers = ctx.chunkHandlers
-  let current = chunk
-  for (let index = handlers.length - 1; index >= 0; index--) {
-    let replaced = handlers[index]!(current, ctx)
-    if (replaced instanceof Promise) replaced = await replaced
-    if (replaced) current = replaced
-  }
-  return current
-}
-
-/** A layer answered a streamed call by itself: deliver its response as chunks. */
-async function deliverShortCircuit(ctx: Context, channel: ChunkChannel): Promise<void> {
-  if (providerCalls.get(ctx) || !ctx.response) return
-  for (const chunk of responseToChunks(ctx.response as ChatResponse)) {
-    const delivered = await applyChunkHandlers(ctx, chunk)
-    ctx.timing.firstChunk ??= Date.now()
-    ctx.chunksDelivered++
-    await channel.deliver(delivered)
-  }
-}
-
-async function closeQuietly(iterator: AsyncIterator<unknown>): Promise<void> {
-  try {
-    await iterator.return?.()
-  } catch {
-    // The stream is being abandoned; its own error is the one that matters.
-  }
-}

@@ -75,6 +75,8 @@ export class Context {
   readonly chunkHandlers: ChunkHandler[] = []
   /** @internal how many chunks have reached the caller. */
   chunksDelivered = 0
+  /** @internal how many attempts reached the provider (0: a layer answered by itself). */
+  providerCalls = 0
   /** @internal */
   readonly services: ClientServices
   /** @internal */

@@ -1,0 +1,116 @@
+/**
+ * A streamed call: the iterator `client.stream()` returns, and the innermost step that reads the
+ * provider's stream and hands each chunk, through the `onChunk` functions, to the caller.
+ */
+import type { Context } from './context'
+import { AbortError } from './errors'
+import type { ChatChunk, ChatRequest, ChatResponse } from './schema'
+import { ChunkAssembler, ChunkChannel, responseToChunks } from './stream'
+import { estimateUsage } from './token-estimate'
+import type { Provider, ProviderCall } from './types'
+import { usageFromProvider } from './usage'
+
+/** What `client.stream()` returns: the chunks, and the call's context once the first chunk was asked for. */
+export interface ChatStream extends AsyncIterableIterator<ChatChunk> {
+  /** The call's context (available at once). */
+  readonly context: Context
+}
+
+const streamChannels = new WeakMap<Context, ChunkChannel>()
+
+/**
+ * The iterator of a streamed call. Nothing runs until the first `next()`; `run` then dispatches the
+ * onion while the caller reads. `return()` (a `break`) aborts upstream and waits for every layer.
+ */
+export function createChatStream(ctx: Context, run: (ctx: Context) => Promise<void>): ChatStream {
+  const channel = new ChunkChannel()
+  streamChannels.set(ctx, channel)
+  let settled: Promise<void> | undefined
+  const start = () => {
+    settled = run(ctx)
+      .then(
+        () => deliverShortCircuit(ctx, channel).then(() => channel.finish()),
+        (error) => channel.finish(error),
+      )
+      .catch((error) => channel.finish(error))
+  }
+  return {
+    context: ctx,
+    next() {
+      if (settled) return channel.pull()
+      const first = channel.pull()
+      start()
+      return first
+    },
+    async return() {
+      if (!settled) {
+        settled = Promise.resolve()
+        return { value: undefined, done: true }
+      }
+      const reason = new AbortError('The caller stopped reading the stream.', { model: ctx.request.model })
+      channel.cancel(reason)
+      if (!ctx.signal.aborted) ctx.abortController.abort(reason)
+      await settled
+      return { value: undefined, done: true }
+    },
+    [Symbol.asyncIterator]() {
+      return this
+    },
+  }
+}
+
+/** Reads the provider's stream (the innermost step of a streamed attempt), passing each chunk through the `onChunk` functions to the caller. */
+export async function streamFromProvider(ctx: Context, provider: Provider, request: ChatRequest, call: ProviderCall): Promise<void> {
+  const channel = streamChannels.get(ctx)!
+  const assembler = new ChunkAssembler()
+  const iterator = provider.stream(request, call)[Symbol.asyncIterator]()
+  let ended = false
+  try {
+    for (;;) {
+      const next = await iterator.next()
+      if (next.done) {
+        ended = true
+        break
+      }
+      ctx.timing.firstChunk ??= Date.now()
+      const chunk = await applyChunkHandlers(ctx, next.value)
+      assembler.add(chunk)
+      ctx.chunksDelivered++
+      await channel.deliver(chunk)
+    }
+  } finally {
+    if (!ended) await closeQuietly(iterator)
+  }
+  ctx.response = assembler.response()
+  ctx.usage = usageFromProvider(assembler.usage) ?? (await estimateUsage(request, ctx.response))
+}
+
+async function applyChunkHandlers(ctx: Context, chunk: ChatChunk): Promise<ChatChunk> {
+  const handlers = ctx.chunkHandlers
+  let current = chunk
+  for (let index = handlers.length - 1; index >= 0; index--) {
+    let replaced = handlers[index]!(current, ctx)
+    if (replaced instanceof Promise) replaced = await replaced
+    if (replaced) current = replaced
+  }
+  return current
+}
+
+/** A layer answered a streamed call by itself: deliver its response as chunks. */
+async function deliverShortCircuit(ctx: Context, channel: ChunkChannel): Promise<void> {
+  if (ctx.providerCalls > 0 || !ctx.response) return
+  for (const chunk of responseToChunks(ctx.response as ChatResponse)) {
+    const delivered = await applyChunkHandlers(ctx, chunk)
+    ctx.timing.firstChunk ??= Date.now()
+    ctx.chunksDelivered++
+    await channel.deliver(delivered)
+  }
+}
+
+async function closeQuietly(iterator: AsyncIterator<unknown>): Promise<void> {
+  try {
+    await iterator.return?.()
+  } catch {
+    // The stream is being abandoned; its own error is the one that matters.
+  }
+}
