@@ -11,10 +11,10 @@ import {
   type DeliveryQueue,
   type DeliveryQueueOptions,
   type DeliverySettings,
-  type DropInfo,
   type DropReason,
   type SinkStats,
 } from './delivery-queue-options'
+import { createDeliveryCounters } from './delivery-counters'
 import { DeliveryError, sendWithRetries, type Dropped, type Sink } from './sink'
 
 export { DeliveryError } from './sink'
@@ -69,13 +69,12 @@ interface FlushWaiter {
 export function createDeliveryQueue(options: DeliveryQueueOptions = {}): DeliveryQueue {
   const settings: DeliverySettings = validateDeliveryQueueOptions(options)
   const states = new Map<Sink<unknown>, SinkState>()
-  const statsByName = new Map<string, SinkStats>()
   const waiters: FlushWaiter[] = []
-  const warned = new Set<string>()
   const controller = new AbortController()
   // Every send in flight and every retry wait listens to this one signal: many at once is normal.
   setMaxListeners(0, controller.signal)
-  const totals = { enqueued: 0, delivered: 0, held: 0, retries: 0, dropped: {} as Record<string, number> }
+  const counters = createDeliveryCounters(settings.onDrop)
+  const totals = counters.totals
   let seq = 0
   let closed = false
   /** Items handed over by enqueueMapped(), mapped at the next turn of the event loop. */
@@ -135,7 +134,7 @@ export function createDeliveryQueue(options: DeliveryQueueOptions = {}): Deliver
     state.stats.enqueued++
     totals.enqueued++
     if (totals.held >= settings.maxSize) {
-      recordDrop(sink.name, state.stats, 'queue_full', 1)
+      counters.drop(sink.name, state.stats, 'queue_full', 1)
       return
     }
     state.buffer.push({ item, seq: ++seq })
@@ -150,8 +149,6 @@ export function createDeliveryQueue(options: DeliveryQueueOptions = {}): Deliver
   function stateOf(sink: Sink<unknown>): SinkState {
     let state = states.get(sink)
     if (state) return state
-    let stats = statsByName.get(sink.name)
-    if (!stats) statsByName.set(sink.name, (stats = { enqueued: 0, delivered: 0, pending: 0, retries: 0, dropped: {} }))
     state = {
       sink,
       maxBatchSize: Math.max(1, Math.floor(sink.maxBatchSize ?? settings.maxBatchSize)),
@@ -160,7 +157,7 @@ export function createDeliveryQueue(options: DeliveryQueueOptions = {}): Deliver
       head: 0,
       due: 0,
       inFlight: 0,
-      stats,
+      stats: counters.sink(sink.name),
     }
     states.set(sink, state)
     return state
@@ -236,7 +233,7 @@ export function createDeliveryQueue(options: DeliveryQueueOptions = {}): Deliver
     const count = batch.length
     state.stats.pending -= count
     totals.held -= count
-    if (dropped) recordDrop(state.sink.name, state.stats, dropped.reason, count, dropped.error)
+    if (dropped) counters.drop(state.sink.name, state.stats, dropped.reason, count, dropped.error)
     else {
       state.stats.delivered += count
       totals.delivered += count
@@ -252,35 +249,12 @@ export function createDeliveryQueue(options: DeliveryQueueOptions = {}): Deliver
     }
   }
 
-  function recordDrop(name: string, stats: SinkStats, reason: DropReason, count: number, error?: unknown): void {
-    stats.dropped[reason] = (stats.dropped[reason] ?? 0) + count
-    totals.dropped[reason] = (totals.dropped[reason] ?? 0) + count
-    const info: DropInfo = { sink: name, reason, count, error }
-    try {
-      if (settings.onDrop) settings.onDrop(info)
-      else warnOnce(info)
-    } catch {
-      // A failing onDrop must not break delivery of everything else.
-    }
-  }
-
-  function warnOnce(info: DropInfo): void {
-    const key = `${info.sink}:${info.reason}`
-    if (warned.has(key)) return
-    warned.add(key)
-    const cause = info.error instanceof Error ? `: ${info.error.message}` : ''
-    console.warn(
-      `[llm-onion] delivery to ${info.sink} dropped ${info.count} item(s) (${info.reason})${cause}. ` +
-        'Further drops of this sink and reason are only counted (client.services.queue.stats()); pass createClient({ queue: { onDrop } }) to see each one.',
-    )
-  }
-
   /** Counts and drops an item refused before it was buffered (closed queue, or full with unmapped items). */
   function refuse(sink: Sink<unknown>, reason: DropReason): void {
     const state = stateOf(sink)
     state.stats.enqueued++
     totals.enqueued++
-    recordDrop(sink.name, state.stats, reason, 1)
+    counters.drop(sink.name, state.stats, reason, 1)
   }
 
   const queue: DeliveryQueue = {
@@ -345,16 +319,7 @@ export function createDeliveryQueue(options: DeliveryQueueOptions = {}): Deliver
 
     stats() {
       mapPending()
-      const sinks: Record<string, SinkStats> = {}
-      for (const [name, stats] of statsByName) sinks[name] = { ...stats, dropped: { ...stats.dropped } }
-      return {
-        enqueued: totals.enqueued,
-        delivered: totals.delivered,
-        pending: totals.held,
-        retries: totals.retries,
-        dropped: { ...totals.dropped },
-        sinks,
-      }
+      return counters.snapshot()
     },
   }
   return queue

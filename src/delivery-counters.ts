@@ -1,0 +1,64 @@
+/**
+ * What the delivery queue counts: items enqueued, delivered, held, retried and dropped (by reason),
+ * in total and per sink name, and where a drop is reported.
+ */
+import type { DeliveryStats, DropInfo, DropReason, SinkStats } from './delivery-queue-options'
+
+export interface DeliveryCounters {
+  readonly totals: { enqueued: number; delivered: number; held: number; retries: number; dropped: Record<string, number> }
+  /** The counters of a sink name (sinks of the same name are counted together). */
+  sink(name: string): SinkStats
+  /** Counts a drop and reports it to `onDrop`, or with one warning per sink and reason. */
+  drop(name: string, stats: SinkStats, reason: DropReason, count: number, error?: unknown): void
+  /** A copy of every counter, for `queue.stats()`. */
+  snapshot(): DeliveryStats
+}
+
+export function createDeliveryCounters(onDrop: ((info: DropInfo) => void) | undefined): DeliveryCounters {
+  const totals = { enqueued: 0, delivered: 0, held: 0, retries: 0, dropped: {} as Record<string, number> }
+  const byName = new Map<string, SinkStats>()
+  const warned = new Set<string>()
+
+  function warnOnce(info: DropInfo): void {
+    const key = `${info.sink}:${info.reason}`
+    if (warned.has(key)) return
+    warned.add(key)
+    const cause = info.error instanceof Error ? `: ${info.error.message}` : ''
+    console.warn(
+      `[llm-onion] delivery to ${info.sink} dropped ${info.count} item(s) (${info.reason})${cause}. ` +
+        'Further drops of this sink and reason are only counted (client.services.queue.stats()); pass createClient({ queue: { onDrop } }) to see each one.',
+    )
+  }
+
+  return {
+    totals,
+    sink(name) {
+      let stats = byName.get(name)
+      if (!stats) byName.set(name, (stats = { enqueued: 0, delivered: 0, pending: 0, retries: 0, dropped: {} }))
+      return stats
+    },
+    drop(name, stats, reason, count, error) {
+      stats.dropped[reason] = (stats.dropped[reason] ?? 0) + count
+      totals.dropped[reason] = (totals.dropped[reason] ?? 0) + count
+      const info: DropInfo = { sink: name, reason, count, error }
+      try {
+        if (onDrop) onDrop(info)
+        else warnOnce(info)
+      } catch {
+        // A failing onDrop must not break delivery of everything else.
+      }
+    },
+    snapshot() {
+      const sinks: Record<string, SinkStats> = {}
+      for (const [name, stats] of byName) sinks[name] = { ...stats, dropped: { ...stats.dropped } }
+      return {
+        enqueued: totals.enqueued,
+        delivered: totals.delivered,
+        pending: totals.held,
+        retries: totals.retries,
+        dropped: { ...totals.dropped },
+        sinks,
+      }
+    },
+  }
+}
