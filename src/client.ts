@@ -8,7 +8,7 @@ import { assertMiddleware, composeLayers } from './compose'
 import { Context } from './context'
 import { createCostCalculator, type CostCalculator, type CostOptions } from './cost'
 import type { DeliveryQueueOptions } from './delivery-queue'
-import { AbortError, isAbortError, isLlmError, LlmError, toError } from './errors'
+import { isAbortError, isLlmError, LlmError, toError } from './errors'
 import { defaultProviders } from './providers/defaults'
 import { resolveRoute } from './providers/router'
 import type { RedactOptions } from './redact'
@@ -181,23 +181,12 @@ export class Client {
   }
 
   #context(type: 'chat' | 'embedding', streaming: boolean, request: ChatRequest | EmbeddingRequest, options: CallOptions): Context {
-    const abortController = new AbortController()
-    const signal = options.signal
-    if (signal) {
-      if (signal.aborted) abortController.abort(new AbortError('The call was cancelled before it started.'))
-      else {
-        const onAbort = () => abortController.abort(new AbortError())
-        signal.addEventListener('abort', onAbort, { once: true })
-        // A long-lived signal reused across calls must not collect one listener per call.
-        callerSignalCleanups.set(abortController, () => signal.removeEventListener('abort', onAbort))
-      }
-    }
     return new Context({
       type,
       streaming,
       request,
       services: this.services,
-      abortController,
+      signal: options.signal,
       http: options.http,
       modelInfo: options.modelInfo,
     })
@@ -217,7 +206,7 @@ export class Client {
       throw thrown
     } finally {
       ctx.timing.end = Date.now()
-      callerSignalCleanups.get(ctx.abortController)?.()
+      ctx.cancellation.release()
     }
   }
 
@@ -232,8 +221,8 @@ export class Client {
       record.provider = ctx.provider = provider.name
       ctx.model = route.model
       ctx.apiBase = provider.apiBase
-      if (ctx.signal.aborted) throw abortErrorOf(ctx.signal)
-      const call: ProviderCall = { model: route.model, signal: ctx.signal, context: ctx }
+      if (ctx.cancellation.aborted) throw abortErrorOf(ctx.signal)
+      const call = new Call(route.model, ctx)
       const request = { ...ctx.request, model: route.model }
       if (ctx.type === 'embedding') {
         const response = await provider.embed(request as EmbeddingRequest, call)
@@ -262,4 +251,14 @@ export class Client {
   }
 }
 
-const callerSignalCleanups = new WeakMap<AbortController, () => void>()
+/** What a provider is told about its call; the signal is looked up (and so created) only if the provider reads it. */
+class Call implements ProviderCall {
+  constructor(
+    readonly model: string,
+    readonly context: Context,
+  ) {}
+
+  get signal(): AbortSignal {
+    return this.context.signal
+  }
+}

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto'
+import { CallAbort } from './call-abort'
 import type { ChatChunk, ChatRequest, ChatResponse, EmbeddingRequest, EmbeddingResponse } from './schema'
 import type { AttemptRecord, ChunkHandler, Cost, HttpInfo, Timing, Usage } from './types'
 import type { CallEvent, EventOptions } from './event'
@@ -65,7 +66,14 @@ export class Context {
    * inside it (a signal that also aborts on its own timer) and restore it after `await next()`;
    * read it where you use it rather than keeping it.
    */
-  signal: AbortSignal
+  get signal(): AbortSignal {
+    return this.cancellation.signal
+  }
+
+  set signal(signal: AbortSignal) {
+    this.cancellation.signal = signal
+  }
+
   /** Proxy only: the HTTP request behind the call, credentials removed. */
   http?: HttpInfo
   /** Proxy only: `model_info` from the config entry that serves this call. */
@@ -79,8 +87,8 @@ export class Context {
   providerCalls = 0
   /** @internal */
   readonly services: ClientServices
-  /** @internal */
-  readonly abortController: AbortController
+  /** @internal the call's cancellation; its controller and signal are created on first use */
+  readonly cancellation: CallAbort
   #eventCache?: { key: unknown; redacted: boolean; event: CallEvent }
 
   constructor(init: {
@@ -88,7 +96,7 @@ export class Context {
     streaming: boolean
     request: ChatRequest | EmbeddingRequest
     services: ClientServices
-    abortController: AbortController
+    signal?: AbortSignal
     http?: HttpInfo
     modelInfo?: Record<string, unknown>
   }) {
@@ -104,11 +112,15 @@ export class Context {
     const traceId = this.metadata.trace_id
     this.traceId = typeof traceId === 'string' && traceId !== '' ? traceId : this.id
     this.services = init.services
-    this.abortController = init.abortController
-    this.signal = init.abortController.signal
+    this.cancellation = new CallAbort(init.signal)
     this.http = init.http
     this.modelInfo = init.modelInfo
     this.timing = { start: Date.now() }
+  }
+
+  /** @internal aborting it cancels the call */
+  get abortController(): AbortController {
+    return this.cancellation.controller
   }
 
   /**

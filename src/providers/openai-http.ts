@@ -17,6 +17,7 @@ import type { ChatChunk, ChatRequest, ChatResponse, EmbeddingRequest, EmbeddingR
 import type { Provider, ProviderCall } from '../types'
 import { assertStreamFinished, finishes, streamWireBody, wireBody, type OpenAISettings } from './openai-common'
 import { SseDecoder } from './openai-sse'
+import { headerObject, postJson } from './json-post'
 import { fromOpenAIError } from './provider-errors'
 
 /**
@@ -32,17 +33,24 @@ export function openaiHttp(settings: OpenAISettings): Provider {
   const embeddingsPath = `${base.path}/embeddings${base.search}`
   const headers = requestHeaders(settings)
 
-  async function post(path: string, body: Record<string, unknown>, call: ProviderCall): Promise<Dispatcher.ResponseData> {
+  /** A whole JSON reply: the parsed body of a 2xx, else the error the SDK would raise. */
+  async function post(path: string, body: Record<string, unknown>, call: ProviderCall): Promise<unknown> {
+    const reply = await postJson(pool, path, headers, JSON.stringify(body), call.context.cancellation)
+    if (reply.statusCode >= 200 && reply.statusCode < 300) return JSON.parse(reply.text)
+    throw replyError(reply.statusCode, reply.text, headerObject(reply.rawHeaders))
+  }
+
+  /** A streamed reply: the response, its body not yet read, once its status is 2xx. */
+  async function open(path: string, body: Record<string, unknown>, call: ProviderCall): Promise<Dispatcher.ResponseData> {
     const response = await pool.request({ path, method: 'POST', headers, body: JSON.stringify(body), signal: call.signal })
     if (response.statusCode >= 200 && response.statusCode < 300) return response
-    if (response.statusCode >= 300 && response.statusCode < 400) throw await redirected(response)
-    throw await statusError(response)
+    const text = await response.body.text().catch((error: unknown) => (error instanceof Error ? error.message : String(error)))
+    throw replyError(response.statusCode, text, response.headers)
   }
 
   async function chat(request: ChatRequest, call: ProviderCall): Promise<ChatResponse> {
     try {
-      const response = await post(chatPath, wireBody(request, call.model), call)
-      return (await response.body.json()) as ChatResponse
+      return (await post(chatPath, wireBody(request, call.model), call)) as ChatResponse
     } catch (error) {
       throw fromOpenAIError(error, settings.target(call))
     }
@@ -51,7 +59,7 @@ export function openaiHttp(settings: OpenAISettings): Provider {
   async function* stream(request: ChatRequest, call: ProviderCall): AsyncGenerator<ChatChunk> {
     let finished = false
     try {
-      const response = await post(chatPath, streamWireBody(request, call.model), call)
+      const response = await open(chatPath, streamWireBody(request, call.model), call)
       const decoder = new SseDecoder()
       let done = false
       // Leaving this loop early (the caller's `break`, an error) destroys the body, which closes the
@@ -79,8 +87,7 @@ export function openaiHttp(settings: OpenAISettings): Provider {
     try {
       // No `encoding_format` unless the request has one: the server answers floats, the caller gets
       // them as they came; a request that asks for base64 gets the server's base64 strings.
-      const response = await post(embeddingsPath, wireBody(request, call.model), call)
-      return (await response.body.json()) as EmbeddingResponse
+      return (await post(embeddingsPath, wireBody(request, call.model), call)) as EmbeddingResponse
     } catch (error) {
       throw fromOpenAIError(error, settings.target(call))
     }
@@ -119,23 +126,21 @@ function requestHeaders(settings: OpenAISettings): Record<string, string> {
   return headers
 }
 
-/** The error the SDK raises for an error status, from the body (JSON or text) and headers. */
-async function statusError(response: Dispatcher.ResponseData): Promise<APIError> {
-  const text = await response.body.text().catch((error: unknown) => (error instanceof Error ? error.message : String(error)))
-  const json = parseJson(text)
-  return APIError.generate(response.statusCode, json, json === undefined ? text : undefined, headersOf(response.headers))
-}
-
 /**
- * A redirect, which `fetch` (so the SDK) would follow and undici does not: an error that reaches the
- * caller as `APIConnectionError` (a 502 from the proxy) and says where to point `baseURL`.
+ * The error for a reply that is not 2xx: for an error status what the SDK raises (from the body,
+ * JSON or text, and the headers); for a redirect, which `fetch` (so the SDK) would follow and undici
+ * does not, an error that reaches the caller as `APIConnectionError` (a 502 from the proxy) and says
+ * where to point `baseURL`.
  */
-async function redirected(response: Dispatcher.ResponseData): Promise<Error> {
-  await response.body.dump()
-  const location = response.headers.location
-  return new Error(
-    `the server answered ${response.statusCode}, a redirect to ${typeof location === 'string' ? location : 'an address it did not give'}; openai({ transport: 'http' }) does not follow redirects, so set baseURL (api_base in the proxy) to the address it redirects to`,
-  )
+function replyError(statusCode: number, text: string, headers: IncomingHttpHeaders): Error {
+  if (statusCode >= 300 && statusCode < 400) {
+    const location = headers.location
+    return new Error(
+      `the server answered ${statusCode}, a redirect to ${typeof location === 'string' ? location : 'an address it did not give'}; openai({ transport: 'http' }) does not follow redirects, so set baseURL (api_base in the proxy) to the address it redirects to`,
+    )
+  }
+  const json = parseJson(text)
+  return APIError.generate(statusCode, json, json === undefined ? text : undefined, headersOf(headers))
 }
 
 function parseJson(text: string): object | undefined {

@@ -3,12 +3,14 @@ import {
   ChunkAssembler,
   createClient,
   isAbortError,
+  isTimeoutError,
   isValidationError,
   openai,
   type CallEvent,
   type ChatResponse,
   type Context,
 } from '../../src/index'
+import { timeout } from '../../middleware/timeout'
 import { startOpenAIFake, vectorFor } from '../../src/testing/openai-server'
 import { collect, fakePerTest, transports } from './provider-test-kit'
 
@@ -186,6 +188,13 @@ describe.each(transports)('openai provider over the %s transport', (transport) =
       await fake.waitForRequests(1)
       controller.abort()
       await expect(call).rejects.toSatisfy(isAbortError)
+      await disconnected
+    })
+    it('closes the upstream request when a timeout layer inside the call fires, and the call fails with TimeoutError', async () => {
+      fake.enqueue({ kind: 'hang' })
+      const disconnected = fake.waitForDisconnect()
+      client.use(timeout({ ms: 50 }))
+      await expect(client.chat({ model: 'openai/gpt-4o-mini', messages })).rejects.toSatisfy(isTimeoutError)
       await disconnected
     })
   })
