@@ -90,7 +90,7 @@ export function customLogger(handler: LoggerMethods | object, options: CustomLog
   }
   const { preApiCall, postApiCall, success, failure, stream } = hooks
   // Per call: whether an `attempts` layer inside took over the pre/post hooks.
-  const calls = new WeakMap<Context, { attemptsLayerRan: boolean }>()
+  const marksKey = Symbol('customLogger marks')
   const eventOptions = { redact }
   const redacting = (ctx: Context) => redact?.messages ?? ctx.services.redact.messages ?? false
 
@@ -146,7 +146,7 @@ export function customLogger(handler: LoggerMethods | object, options: CustomLog
 
   const layer = async function customLogger(ctx: Context, next: () => Promise<void>): Promise<void> {
     const marks = { attemptsLayerRan: false }
-    calls.set(ctx, marks)
+    ctx.setSlot(marksKey, marks)
     const started = Date.now()
     const pre = firePre(ctx)
     if (pre) await pre
@@ -171,7 +171,7 @@ export function customLogger(handler: LoggerMethods | object, options: CustomLog
   }
 
   const attempts = async function customLoggerAttempts(ctx: Context, next: () => Promise<void>): Promise<void> {
-    const marks = calls.get(ctx)
+    const marks = ctx.slot<{ attemptsLayerRan: boolean }>(marksKey)
     // The outer layer already fired pre for the first attempt; later attempts get their own.
     const preAlreadyFired = marks !== undefined && !marks.attemptsLayerRan
     if (marks) marks.attemptsLayerRan = true

@@ -74,7 +74,7 @@ interface CapturedFailure {
 }
 
 /** Breadcrumbs of a call, shared by every sentry layer of the client (named lists may make two). */
-const breadcrumbsOf = new WeakMap<Context, SentryBreadcrumb[]>()
+const breadcrumbsKey = Symbol('sentry breadcrumbs')
 
 /**
  * Reports failed calls to Sentry: the exception (type, message, stack frames), the call's breadcrumbs,
@@ -127,7 +127,7 @@ export function sentry(options: SentryOptions = {}): Middleware {
       data: { call_id: ctx.id, model: ctx.request.model, type: ctx.type, streaming: ctx.streaming, ...(ctx.user ? { user: ctx.user } : {}) },
     }
     if (client) client.addBreadcrumb(breadcrumb)
-    else breadcrumbsOf.set(ctx, [...(breadcrumbsOf.get(ctx) ?? []), breadcrumb])
+    else ctx.setSlot(breadcrumbsKey, [...(ctx.slot<SentryBreadcrumb[]>(breadcrumbsKey) ?? []), breadcrumb])
   }
 
   const eventOptions = { redact: settings.redact }
@@ -145,7 +145,7 @@ export function sentry(options: SentryOptions = {}): Middleware {
       return
     }
     // The envelope is built and serialised in the background; the call hands over what it needs.
-    const failure: CapturedFailure = { event, error, breadcrumbs: breadcrumbsOf.get(ctx) ?? [], withMessages: !redacted }
+    const failure: CapturedFailure = { event, error, breadcrumbs: ctx.slot<SentryBreadcrumb[]>(breadcrumbsKey) ?? [], withMessages: !redacted }
     ctx.services.queue.enqueueMapped(sink!, failure, toEnvelope, reporterFor!(ctx.services))
   }
 

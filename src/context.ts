@@ -90,6 +90,7 @@ export class Context {
   /** @internal the call's cancellation; its controller and signal are created on first use */
   readonly cancellation: CallAbort
   #eventCache?: { key: unknown; redacted: boolean; event: CallEvent }
+  #slots?: Map<symbol, unknown>
 
   constructor(init: {
     type: CallType
@@ -130,6 +131,20 @@ export class Context {
    */
   onChunk(handler: ChunkHandler): void {
     this.chunkHandlers.push(handler)
+  }
+
+  /**
+   * @internal per-call data of the client and of built-in layers, under a key of their own. It dies
+   * with the call; V8's young collections do not free the entries of a `WeakMap` keyed by the
+   * context, so one would keep the data (and the context) until the next full collection.
+   */
+  slot<T>(key: symbol): T | undefined {
+    return this.#slots?.get(key) as T | undefined
+  }
+
+  /** @internal see {@link Context.slot} */
+  setSlot(key: symbol, value: unknown): void {
+    ;(this.#slots ??= new Map()).set(key, value)
   }
 
   /** Registers background work (an export, a write) that `client.flush()` and `client.close()` wait for. */

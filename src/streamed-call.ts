@@ -16,7 +16,7 @@ export interface ChatStream extends AsyncIterableIterator<ChatChunk> {
   readonly context: Context
 }
 
-const streamChannels = new WeakMap<Context, ChunkChannel>()
+const channelKey = Symbol('chunk channel')
 
 /**
  * The iterator of a streamed call. Nothing runs until the first `next()`; `run` then dispatches the
@@ -24,7 +24,7 @@ const streamChannels = new WeakMap<Context, ChunkChannel>()
  */
 export function createChatStream(ctx: Context, run: (ctx: Context) => Promise<void>): ChatStream {
   const channel = new ChunkChannel()
-  streamChannels.set(ctx, channel)
+  ctx.setSlot(channelKey, channel)
   let settled: Promise<void> | undefined
   const start = () => {
     settled = run(ctx)
@@ -61,7 +61,7 @@ export function createChatStream(ctx: Context, run: (ctx: Context) => Promise<vo
 
 /** Reads the provider's stream (the innermost step of a streamed attempt), passing each chunk through the `onChunk` functions to the caller. */
 export async function streamFromProvider(ctx: Context, provider: Provider, request: ChatRequest, call: ProviderCall): Promise<void> {
-  const channel = streamChannels.get(ctx)!
+  const channel = ctx.slot<ChunkChannel>(channelKey)!
   const assembler = new ChunkAssembler()
   const iterator = provider.stream(request, call)[Symbol.asyncIterator]()
   let ended = false
