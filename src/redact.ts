@@ -25,8 +25,9 @@ export function isSecretHeader(name: string): boolean {
 export function stripSecretHeaders(headers: Record<string, unknown> | undefined): Record<string, string> {
   const out: Record<string, string> = {}
   if (!headers) return out
-  for (const [name, value] of Object.entries(headers)) {
-    if (value === undefined || isSecretHeader(name)) continue
+  for (const name in headers) {
+    const value = headers[name]
+    if (value === undefined || secretHeader.test(name)) continue
     out[name.toLowerCase()] = Array.isArray(value) ? value.join(', ') : String(value)
   }
   return out

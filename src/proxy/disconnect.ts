@@ -43,7 +43,7 @@ export function watchDisconnect(http: HttpInfo, response: ServerResponse): void 
  * const client = createClient({ providers, middleware: [abortOnDisconnect, ...layers] })
  * ```
  */
-export const abortOnDisconnect: Middleware = async function abortOnDisconnect(ctx, next) {
+export const abortOnDisconnect: Middleware = function abortOnDisconnect(ctx, next) {
   const response = (ctx.http as Watched | undefined)?.[responseKey]
   if (response) {
     const cancel = () => {
@@ -53,5 +53,5 @@ export const abortOnDisconnect: Middleware = async function abortOnDisconnect(ct
     if (response.destroyed) cancel()
     else response.once('close', cancel)
   }
-  await next()
+  return next()
 }

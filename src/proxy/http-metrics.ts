@@ -36,7 +36,8 @@ export interface HttpMetrics {
  * ```
  */
 export function createHttpMetrics(): HttpMetrics {
-  const counts = new Map<string, number>()
+  // Route, then status: two lookups and no string built per request.
+  const counts = new Map<RouteLabel, Map<number, number>>()
   let inFlight = 0
   return {
     started() {
@@ -44,8 +45,9 @@ export function createHttpMetrics(): HttpMetrics {
     },
     finished(route, status) {
       inFlight--
-      const key = `route="${route}",status="${status}"`
-      counts.set(key, (counts.get(key) ?? 0) + 1)
+      let byStatus = counts.get(route)
+      if (!byStatus) counts.set(route, (byStatus = new Map()))
+      byStatus.set(status, (byStatus.get(status) ?? 0) + 1)
     },
     get inFlight() {
       return inFlight
@@ -55,7 +57,9 @@ export function createHttpMetrics(): HttpMetrics {
         `# HELP ${prefix}proxy_http_requests_total HTTP requests the proxy answered, by route and status.`,
         `# TYPE ${prefix}proxy_http_requests_total counter`,
       ]
-      for (const [labels, count] of counts) lines.push(`${prefix}proxy_http_requests_total{${labels}} ${count}`)
+      for (const [route, byStatus] of counts) {
+        for (const [status, count] of byStatus) lines.push(`${prefix}proxy_http_requests_total{route="${route}",status="${status}"} ${count}`)
+      }
       lines.push(
         `# HELP ${prefix}proxy_http_requests_in_flight HTTP requests being answered now.`,
         `# TYPE ${prefix}proxy_http_requests_in_flight gauge`,
