@@ -91,6 +91,19 @@ export function rssOf(pid: number): number {
   }
 }
 
+const clockTicksPerSecond = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout?.trim()) || 100
+
+/** CPU time (user + system) `pid` has used so far, in µs, at the kernel's clock-tick resolution (0 when gone). */
+export function cpuMicrosOf(pid: number): number {
+  try {
+    // Fields after the command name (which may hold spaces) start at field 3; utime and stime are fields 14 and 15.
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ')
+    return ((Number(fields[11]) + Number(fields[12])) * 1_000_000) / clockTicksPerSecond
+  } catch {
+    return 0
+  }
+}
+
 /** SIGTERM, then SIGKILL after 3 s; resolves when the child has exited. */
 export function stopChild(child: ChildProcess): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve()

@@ -15,7 +15,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { refusedPortUrl } from './integrations'
 import { closedLoop, fixedRate, streams, chatBody, type LatencyResult, type StreamResult, type Target } from './load'
-import { startChild, tsNode, type Child } from './processes'
+import { cpuMicrosOf, startChild, tsNode, type Child } from './processes'
 import { emitResult, quick } from './stats'
 
 const root = new URL('..', import.meta.url).pathname
@@ -124,25 +124,37 @@ async function startContestants(upstream: string, workdir: string): Promise<Reco
 const hasWrk = spawnSync('wrk', ['--version']).error === undefined
 
 /** Maximum throughput: wrk on core 1 with 64 keep-alive connections, or a closed loop here. */
-function wrkThroughput(target: Target, workdir: string, seconds = throughputSeconds): { perSecond: number; failed: number; tool: string } {
+function wrkThroughput(target: Target, workdir: string, seconds = throughputSeconds, pid?: number): Throughput {
   const script = join(workdir, `${target.name}.lua`)
   const headers = { 'content-type': 'application/json', ...target.headers }
   writeFileSync(
     script,
     [`wrk.method = "POST"`, `wrk.body = ${JSON.stringify(chatBody)}`, ...Object.entries(headers).map(([name, value]) => `wrk.headers[${JSON.stringify(name)}] = ${JSON.stringify(value)}`)].join('\n'),
   )
+  const cpuBefore = pid === undefined ? 0 : cpuMicrosOf(pid)
   const result = spawnSync('taskset', ['-c', '1', 'wrk', '-t1', '-c64', `-d${seconds}s`, '-s', script, `${target.url}${target.path}`], { encoding: 'utf8' })
   const perSecond = Number(/Requests\/sec:\s+([\d.]+)/.exec(result.stdout)?.[1] ?? 0)
   const non2xx = Number(/Non-2xx or 3xx responses:\s+(\d+)/.exec(result.stdout)?.[1] ?? 0)
   const socket = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(result.stdout)
   const failed = non2xx + (socket ? socket.slice(1).reduce((sum, value) => sum + Number(value), 0) : 0)
-  return { perSecond: Math.round(perSecond), failed, tool: `wrk -t1 -c64, ${seconds} s after 1 s of warm-up` }
+  const requests = Number(/(\d+) requests in/.exec(result.stdout)?.[1] ?? 0)
+  const cpuMicrosPerRequest = pid === undefined || requests === 0 ? undefined : Math.round((cpuMicrosOf(pid) - cpuBefore) / requests)
+  return { perSecond: Math.round(perSecond), failed, tool: `wrk -t1 -c64, ${seconds} s after 1 s of warm-up`, cpuMicrosPerRequest }
 }
 
-async function throughput(target: Target, workdir: string): Promise<{ perSecond: number; failed: number; tool: string }> {
+interface Throughput {
+  perSecond: number
+  failed: number
+  tool: string
+  /** CPU time of the gateway process per request answered, µs (its user + system time from /proc over the run). */
+  cpuMicrosPerRequest?: number
+}
+
+async function throughput(contestant: Contestant, workdir: string): Promise<Throughput> {
+  const target = contestant.target
   if (hasWrk) {
     wrkThroughput(target, workdir, 1)
-    return wrkThroughput(target, workdir)
+    return wrkThroughput(target, workdir, throughputSeconds, contestant.child?.pid)
   }
   const result = await closedLoop(target, quick ? 5_000 : 20_000, 64)
   return { perSecond: result.perSecond, failed: result.failed, tool: 'closed loop, 64 in flight (wrk not installed)' }
@@ -191,7 +203,7 @@ async function main(): Promise<void> {
   const measured = active.filter(([, each]) => !each.unavailable)
 
   const latency: Record<string, LatencyResult[][]> = {}
-  const maxThroughput: Record<string, Array<{ perSecond: number; failed: number; tool: string }>> = {}
+  const maxThroughput: Record<string, Throughput[]> = {}
   const streamed: Record<string, StreamResult[]> = {}
   for (let round = 1; round <= rounds; round++) {
     for (const [name, each] of measured) {
@@ -206,7 +218,7 @@ async function main(): Promise<void> {
     log(`throughput round ${round}/${throughputRounds} ...`)
     // A different contestant goes first each round, so none is always measured right after the same one.
     const order = measured.map((_, index) => measured[(index + round) % measured.length]!)
-    for (const [name, each] of order) (maxThroughput[name] ??= []).push(await throughput(each.target, workdir))
+    for (const [name, each] of order) (maxThroughput[name] ??= []).push(await throughput(each, workdir))
   }
   const memoryResults: Record<string, Awaited<ReturnType<typeof memory>>> = {}
   for (const [name, each] of measured) {

@@ -51,6 +51,7 @@ function proxyDerived(proxy) {
       {
         perSecond: median(runs(name).map((each) => each.perSecond)),
         share: median(runs(name).map((each, round) => each.perSecond / runs('passthrough')[round]?.perSecond)),
+        cpuMicrosPerRequest: median(runs(name).map((each) => each.cpuMicrosPerRequest)),
         failed: runs(name).reduce((sum, each) => sum + each.failed, 0),
         tool: runs(name)[0]?.tool,
         rounds: runs(name).length,
@@ -175,6 +176,7 @@ export function renderReport(results, notes) {
     const streamed = (name) => (results.proxy.streams[name] ? null : 'n/a')
     push(`| Max throughput, req/s (${proxy.throughput.direct?.tool}) | ${all.map((name) => `${proxy.throughput[name].perSecond}${proxy.throughput[name].failed ? ` (${proxy.throughput[name].failed} failed)` : ''}`).join(' | ')} |`)
     push(`| … as a share of the pass-through (median of the rounds' ratios) | ${all.map((name) => percent(proxy.throughput[name].share)).join(' | ')} |`)
+    push(`| … CPU of the gateway process per request, µs (user + system time over the run) | ${all.map((name) => (Number.isFinite(proxy.throughput[name].cpuMicrosPerRequest) ? fixed(proxy.throughput[name].cpuMicrosPerRequest, 0) : '—')).join(' | ')} |`)
     push(`| Stream: time to first chunk p50, ms | ${all.map((name) => streamed(name) ?? ms(proxy.streams[name].ttfcP50Us)).join(' | ')} |`)
     push(`| … added over direct, p50 / p99, ms | — | ${contestants.map((name) => streamed(name) ?? `${ms(proxy.streams[name].addedTtfcP50Us)} / ${ms(proxy.streams[name].addedTtfcP99Us)}`).join(' | ')} |`)
     push(`| Stream: gap between chunks p50, ms (upstream writes every 5 ms) | ${all.map((name) => streamed(name) ?? ms(proxy.streams[name].gapP50Us)).join(' | ')} |`)
