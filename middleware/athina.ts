@@ -54,7 +54,7 @@ export function athina(options: AthinaOptions = {}): Middleware {
   const base = readBaseUrl('athina', settings.baseUrl, 'ATHINA_BASE_URL', 'https://log.athina.ai', env)
   return defineExporter<AthinaInference>({
     name: 'athina',
-    moments: settings.moments ?? ['success', 'failure'],
+    moments: settings.moments,
     redact: settings.redact,
     sink: httpSink({
       name: 'athina',

@@ -7,6 +7,7 @@ import type { CallEvent } from '../src/event'
 import { integrationOptionsSchema } from '../src/integration-options'
 import type { Middleware } from '../src/types'
 import { validate } from '../src/validate'
+import { defaultMoments } from '../src/exporter'
 
 const consoleLogOptionsSchema = integrationOptionsSchema
   .omit({ baseUrl: true, env: true })
@@ -37,7 +38,7 @@ export type ConsoleLogOptions = z.input<typeof consoleLogOptionsSchema>
  */
 export function consoleLog(options: ConsoleLogOptions = {}): Middleware {
   const settings = validate(consoleLogOptionsSchema, options, 'consoleLog() options')
-  const moments = settings.moments ?? ['success', 'failure']
+  const moments = settings.moments ?? defaultMoments
   const onSuccess = moments.includes('success')
   const onFailure = moments.includes('failure')
   const write = settings.write ?? ((line: string) => console.log(line))

@@ -91,7 +91,6 @@ export function datadog(options: DatadogOptions = {}): Middleware {
   const source = readSetting(settings.source, 'DD_SOURCE', env) ?? 'llm-onion'
   const mlApp = settings.mlApp ?? readSetting(undefined, 'DD_LLMOBS_ML_APP', env) ?? service
   const host = settings.hostname ?? hostname()
-  const moments = settings.moments ?? ['success', 'failure']
   const captureContent = settings.captureContent ?? true
   const tags = [`service:${service}`, ...(environment ? [`env:${environment}`] : []), ...(version ? [`version:${version}`] : []), `source:${source}`]
   const layers: Middleware[] = []
@@ -101,7 +100,7 @@ export function datadog(options: DatadogOptions = {}): Middleware {
     layers.push(
       defineExporter<DatadogLogItem>({
         name: 'datadog',
-        moments,
+        moments: settings.moments,
         redact: settings.redact,
         sink: httpSink({
           name: 'datadog-logs',
@@ -121,7 +120,7 @@ export function datadog(options: DatadogOptions = {}): Middleware {
     layers.push(
       defineOtlpExporter({
         name: 'datadog-llmobs',
-        moments,
+        moments: settings.moments,
         redact: settings.redact,
         captureContent,
         destination: {
@@ -137,7 +136,7 @@ export function datadog(options: DatadogOptions = {}): Middleware {
     layers.push(
       defineExporter<LlmObsSpan>({
         name: 'datadog',
-        moments,
+        moments: settings.moments,
         redact: settings.redact,
         sink: httpSink({
           name: 'datadog-llmobs',

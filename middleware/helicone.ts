@@ -58,7 +58,7 @@ export function helicone(options: HeliconeOptions = {}): Middleware {
   const base = readBaseUrl('helicone', settings.baseUrl, 'HELICONE_API_BASE', 'https://api.worker.helicone.ai', env)
   return defineExporter<HeliconeLog>({
     name: 'helicone',
-    moments: settings.moments ?? ['success', 'failure'],
+    moments: settings.moments,
     redact: settings.redact,
     sink: httpSink({
       name: 'helicone',

@@ -44,7 +44,7 @@ export function jsonLog(options: JsonLogOptions = {}): Middleware {
   const path = resolve(readSetting(settings.path, 'LLM_ONION_LOG_FILE', env) ?? './llm-onion.jsonl')
   return defineExporter<string>({
     name: 'jsonLog',
-    moments: settings.moments ?? ['success', 'failure'],
+    moments: settings.moments,
     redact: settings.redact,
     sink: fileSink(path, settings.maxBatchSize ?? 500),
     // Serialised in the background, from the event: the snapshot taken when the call ended.

@@ -55,7 +55,7 @@ export function langfuse(options: LangfuseOptions = {}): Middleware {
   const environment = settings.environment ?? (env.LANGFUSE_TRACING_ENVIRONMENT?.trim() || undefined)
   return defineOtlpExporter({
     name: 'langfuse',
-    moments: settings.moments ?? ['success', 'failure'],
+    moments: settings.moments,
     redact: settings.redact,
     captureContent: settings.captureContent ?? true,
     destination: {

@@ -65,7 +65,7 @@ export function logfire(options: LogfireOptions = {}): Middleware {
   const base = readBaseUrl('logfire', settings.baseUrl, 'LOGFIRE_BASE_URL', logfireBaseUrlForToken(token), env)
   return defineOtlpExporter({
     name: 'logfire',
-    moments: settings.moments ?? ['success', 'failure'],
+    moments: settings.moments,
     redact: settings.redact,
     captureContent: settings.captureContent ?? true,
     destination: {

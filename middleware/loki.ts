@@ -82,7 +82,7 @@ export function loki(options: LokiOptions = {}): Middleware {
 
   return defineExporter<LokiEntry>({
     name: 'loki',
-    moments: settings.moments ?? ['success', 'failure'],
+    moments: settings.moments,
     redact: settings.redact,
     sink: httpSink({
       name: 'loki',

@@ -54,7 +54,7 @@ export function lunary(options: LunaryOptions = {}): Middleware {
   const base = readBaseUrl('lunary', settings.baseUrl, 'LUNARY_API_URL', 'https://api.lunary.ai', env)
   return defineExporter<LunaryEvent>({
     name: 'lunary',
-    moments: settings.moments ?? ['success', 'failure'],
+    moments: settings.moments,
     redact: settings.redact,
     sink: httpSink({
       name: 'lunary',

@@ -10,6 +10,7 @@ import { operationOf } from '../src/otel/attributes'
 import { callSpanTree, completeCallSpan } from '../src/otel/span-record'
 import type { Middleware } from '../src/types'
 import { validate } from '../src/validate'
+import { defaultMoments } from '../src/exporter'
 
 const otelOptionsSchema = z
   .object({
@@ -59,7 +60,7 @@ export function otel(options: OtelOptions = {}): Middleware {
   const provider = settings.tracerProvider ?? api.trace.getTracerProvider()
   const tracer = provider.getTracer(settings.tracerName ?? 'llm-onion')
   const captureContent = settings.captureContent ?? false
-  const moments = settings.moments ?? ['success', 'failure']
+  const moments = settings.moments ?? defaultMoments
   const onSuccess = moments.includes('success')
   const onFailure = moments.includes('failure')
   const live = onSuccess && onFailure

@@ -54,7 +54,7 @@ export function posthog(options: PosthogOptions = {}): Middleware {
   const base = readBaseUrl('posthog', settings.baseUrl, 'POSTHOG_API_URL', 'https://us.i.posthog.com', env)
   return defineExporter<PosthogEvent>({
     name: 'posthog',
-    moments: settings.moments ?? ['success', 'failure'],
+    moments: settings.moments,
     redact: settings.redact,
     sink: httpSink({
       name: 'posthog',

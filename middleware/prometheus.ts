@@ -11,6 +11,7 @@ import { integrationOptionsSchema } from '../src/integration-options'
 import type { ClientServices } from '../src/services'
 import type { Middleware } from '../src/types'
 import { validate } from '../src/validate'
+import { defaultMoments } from '../src/exporter'
 
 const buckets = z
   .array(z.number().positive())
@@ -75,7 +76,7 @@ export function prometheus(options: PrometheusOptions = {}): PrometheusLayer {
   const prefix = settings.prefix ?? 'llm_onion_'
   const latencyBuckets = settings.latencyBuckets ?? [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120]
   const firstChunkBuckets = settings.firstChunkBuckets ?? [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10]
-  const moments = settings.moments ?? ['success', 'failure']
+  const moments = settings.moments ?? defaultMoments
   const countSuccess = moments.includes('success')
   const countFailure = moments.includes('failure')
   const series = new Map<string, Series>()

@@ -48,7 +48,7 @@ export function traceloop(options: TraceloopOptions = {}): Middleware {
   const captureContent = settings.captureContent ?? readSetting(undefined, 'TRACELOOP_TRACE_CONTENT', env)?.toLowerCase() !== 'false'
   return defineOtlpExporter({
     name: 'traceloop',
-    moments: settings.moments ?? ['success', 'failure'],
+    moments: settings.moments,
     redact: settings.redact,
     captureContent,
     destination: {

@@ -15,12 +15,15 @@ import type { Middleware } from './types'
 /** When an integration acts: before the call (`input`), after a success, after a failure (cancels included). */
 export type IntegrationMoment = 'input' | 'success' | 'failure'
 
+/** When an exporter sends unless told otherwise. */
+export const defaultMoments: ReadonlyArray<IntegrationMoment> = ['success', 'failure']
+
 export interface ExporterDefinition<Item> {
   /** The layer's name (`helicone`), used as the function name and in warnings. */
   name: string
   sink: Sink<Item>
-  /** Which moments send; `callbacks({ success: [...] })` narrows these. */
-  moments: ReadonlyArray<IntegrationMoment>
+  /** Which moments send (default success and failure); `callbacks({ success: [...] })` narrows these. */
+  moments?: ReadonlyArray<IntegrationMoment>
   /**
    * Maps the finished call's event to zero or more items for the sink. It runs in the background,
    * after the call has returned, so it reads only the event (a read-only snapshot: never change it).
@@ -39,7 +42,6 @@ export interface ExporterDefinition<Item> {
  * export function myDatabase(options: { url: string }) {
  *   return defineExporter({
  *     name: 'myDatabase',
- *     moments: ['success', 'failure'],
  *     sink: httpSink({ name: 'myDatabase', url: options.url, encode: (rows) => ({ rows }) }),
  *     toItems: (event) => ({ id: event.id, model: event.model, cost: event.cost?.total }),
  *   })
@@ -47,10 +49,10 @@ export interface ExporterDefinition<Item> {
  * ```
  */
 export function defineExporter<Item>(definition: ExporterDefinition<Item>): Middleware {
-  const { name, sink, toItems, toInputItems, redact } = definition
-  const onInput = definition.moments.includes('input') && toInputItems !== undefined
-  const onSuccess = definition.moments.includes('success') && toItems !== undefined
-  const onFailure = definition.moments.includes('failure') && toItems !== undefined
+  const { name, sink, toItems, toInputItems, redact, moments = defaultMoments } = definition
+  const onInput = moments.includes('input') && toInputItems !== undefined
+  const onSuccess = moments.includes('success') && toItems !== undefined
+  const onFailure = moments.includes('failure') && toItems !== undefined
   const eventOptions = { redact }
   const reporterFor = backgroundReporter(name, sink)
 

@@ -48,6 +48,15 @@ describe('defineExporter()', () => {
     expect(sink.received).toEqual(['success:mock/x'])
   })
 
+  it('sends on success and on failure when no moments are given, never before the call', async () => {
+    const sink = keepingSink<string>()
+    client = createClient().use(defineExporter<string>({ name: 'defaults', sink, toItems: (event) => event.status, toInputItems: () => 'input' }))
+    await client.chat({ model: 'mock/x', messages })
+    await expect(client.chat({ model: 'mock/x', messages, mock_error: { status: 500, message: 'upstream broke' } })).rejects.toThrow('upstream broke')
+    await client.flush()
+    expect(sink.received).toEqual(['success', 'failure'])
+  })
+
   it('sends a throwing mapping to onHookError under the integration name, never to the caller', async () => {
     const errors: Array<{ hook: string; message: string }> = []
     const sink = keepingSink<string>()

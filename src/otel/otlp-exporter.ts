@@ -8,7 +8,7 @@
 import { z } from 'zod'
 import type { Context } from '../context'
 import type { CallEvent } from '../event'
-import { backgroundReporter, type IntegrationMoment } from '../exporter'
+import { backgroundReporter, defaultMoments, type IntegrationMoment } from '../exporter'
 import { integrationOptionsSchema } from '../integration-options'
 import type { RedactOptions } from '../redact'
 import type { Middleware } from '../types'
@@ -32,7 +32,8 @@ export interface OtlpExporterDefinition {
   /** The layer's name (`langfuse`), also the sink's name in the queue's counters. */
   name: string
   destination: Omit<OtlpDestination, 'name'>
-  moments: ReadonlyArray<IntegrationMoment>
+  /** Which moments send (default success and failure). */
+  moments?: ReadonlyArray<IntegrationMoment>
   redact?: RedactOptions
   captureContent: boolean
   /** The service's own attributes, added to the call's span. */
@@ -58,16 +59,15 @@ interface FinishedCall {
  * const layer = defineOtlpExporter({
  *   name: 'my-collector',
  *   destination: { url: 'http://127.0.0.1:4318/v1/traces', headers: {}, gzip: true, resource: { 'service.name': 'shop' } },
- *   moments: ['success', 'failure'],
  *   captureContent: false,
  * })
  * client.use(layer)
  * ```
  */
 export function defineOtlpExporter(definition: OtlpExporterDefinition): Middleware {
-  const { name, redact, captureContent, extraAttributes } = definition
-  const onSuccess = definition.moments.includes('success')
-  const onFailure = definition.moments.includes('failure')
+  const { name, redact, captureContent, extraAttributes, moments = defaultMoments } = definition
+  const onSuccess = moments.includes('success')
+  const onFailure = moments.includes('failure')
   const eventOptions = { redact }
   let loadFailure: unknown
   const sdkLoading = loadOtelSdk()
