@@ -53,7 +53,6 @@ export function fallback(options: FallbackOptions): Middleware {
   const settings = validate(fallbackOptionsSchema, options, 'fallback() options')
   return defineRepeatingMiddleware(async function fallback(ctx, _next, inner) {
     const primary = ctx.request.model
-    const signal = ctx.signal
     let next = 0
     try {
       for (;;) {
@@ -62,7 +61,8 @@ export function fallback(options: FallbackOptions): Middleware {
           return
         } catch (thrown) {
           const error = thrown instanceof Error ? thrown : new Error(String(thrown))
-          const index = await nextModel(error, ctx, signal, next, settings)
+          // ctx.signal is read on a failure, not per call: reading it creates the call's AbortController.
+          const index = await nextModel(error, ctx, ctx.signal, next, settings)
           if (index === undefined) throw thrown
           next = index + 1
           ctx.request.model = settings.models[index]!

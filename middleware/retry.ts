@@ -67,7 +67,6 @@ type RetrySettings = z.output<typeof retryOptionsSchema>
 export function retry(options: RetryOptions = {}): Middleware {
   const settings = validate(retryOptionsSchema, options, 'retry() options')
   return defineRepeatingMiddleware(async function retry(ctx, _next, inner) {
-    const signal = ctx.signal
     try {
       await pRetry(
         (attemptNumber) => {
@@ -79,6 +78,8 @@ export function retry(options: RetryOptions = {}): Middleware {
           // p-retry's own wait is off: the wait happens in shouldRetry, where the error's retryAfterMs is known.
           minTimeout: 0,
           shouldRetry: async ({ error, retriesConsumed }) => {
+            // Read here, on a failure, not per call: reading ctx.signal creates the call's AbortController.
+            const signal = ctx.signal
             if (!(await mayRetry(error, ctx, signal, settings))) return false
             await sleep(delayBeforeRetry(error, retriesConsumed, settings), signal)
             return true

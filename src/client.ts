@@ -241,7 +241,7 @@ export class Client {
       this.#cost?.(ctx)
     } catch (thrown) {
       // A timeout's abort carries its TimeoutError as the reason: that, not the SDK's abort error, is what failed.
-      const error = ctx.signal.aborted && (isLlmError(ctx.signal.reason) || !isLlmError(thrown)) ? abortErrorOf(ctx.signal) : toError(thrown)
+      const error = ctx.cancellation.aborted && (isLlmError(ctx.signal.reason) || !isLlmError(thrown)) ? abortErrorOf(ctx.signal) : toError(thrown)
       ctx.timing.end = record.end = Date.now()
       record.status = isAbortError(error) ? 'cancelled' : 'failure'
       record.error = { type: error.name, message: error.message, status: isLlmError(error) ? error.status : undefined }

@@ -18,6 +18,11 @@ const mockOptionsSchema = z.object({
 
 export type MockOptions = z.input<typeof mockOptionsSchema>
 
+/** Waits `ms` unless it is 0; reading `call.signal` creates the call's AbortController, which a call without a delay does not need. */
+function pause(ms: number, call: ProviderCall): Promise<void> | undefined {
+  return ms > 0 ? sleep(ms, call.signal) : undefined
+}
+
 /**
  * A provider that answers without a network. A request's `mock_response` sets the reply, and
  * `mock_error: { status, message }` raises the typed error for that status (`after_chunks` makes a
@@ -36,7 +41,7 @@ export function mock(options: MockOptions = {}): Provider {
   const settings = validate(mockOptionsSchema, options, 'mock() options')
 
   async function chat(request: ChatRequest, call: ProviderCall): Promise<ChatResponse> {
-    await sleep(settings.latencyMs, call.signal)
+    await pause(settings.latencyMs, call)
     raiseRequestedError(request, call.model, settings.name)
     const text = replyText(request)
     const usage = countUsage(request.messages, text)
@@ -51,7 +56,7 @@ export function mock(options: MockOptions = {}): Provider {
   }
 
   async function* stream(request: ChatRequest, call: ProviderCall): AsyncGenerator<ChatChunk> {
-    await sleep(settings.latencyMs, call.signal)
+    await pause(settings.latencyMs, call)
     const failAfter = request.mock_error?.after_chunks
     if (failAfter === undefined) raiseRequestedError(request, call.model, settings.name)
     const text = replyText(request)
@@ -64,7 +69,7 @@ export function mock(options: MockOptions = {}): Provider {
     }
     for (let index = 0; index < words.length; index++) {
       if (failAfter !== undefined && index === failAfter) raiseRequestedError(request, call.model, settings.name)
-      if (index > 0) await sleep(settings.chunkDelayMs, call.signal)
+      if (index > 0) await pause(settings.chunkDelayMs, call)
       const delta = index === 0 ? { role: 'assistant' as const, content: words[index] } : { content: words[index] }
       yield { ...base, choices: [{ index: 0, delta, finish_reason: null }] }
     }
@@ -74,7 +79,7 @@ export function mock(options: MockOptions = {}): Provider {
   }
 
   async function embed(request: EmbeddingRequest, call: ProviderCall): Promise<EmbeddingResponse> {
-    await sleep(settings.latencyMs, call.signal)
+    await pause(settings.latencyMs, call)
     raiseRequestedError(request, call.model, settings.name)
     const inputs = Array.isArray(request.input) ? request.input : [request.input]
     const texts = inputs.map((input) => (typeof input === 'string' ? input : JSON.stringify(input)))

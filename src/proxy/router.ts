@@ -147,7 +147,7 @@ function targetModel(target: DeploymentTarget, group: ModelGroup, requested: str
  * that already reached the client must not be repeated.
  */
 function canFallBack(error: unknown, ctx: Context): boolean {
-  if (ctx.signal.aborted || ctx.chunksDelivered > 0) return false
+  if (ctx.cancellation.aborted || ctx.chunksDelivered > 0) return false
   if (!isLlmError(error) || isAbortError(error) || isValidationError(error)) return false
   const { status, retryable } = error as LlmError
   return status === undefined || status === 401 || status === 403 || status === 404 || retryable
