@@ -131,10 +131,8 @@ export class Client {
    * console.log(reply.choices[0].message.content)
    * ```
    */
-  async chat(request: ChatRequest, options: CallOptions = {}): Promise<ChatResponse> {
-    const ctx = this.#context('chat', false, validate(chatRequestSchema, request, 'chat request'), options)
-    await this.#run(ctx)
-    return ctx.response as ChatResponse
+  chat(request: ChatRequest, options: CallOptions = {}): Promise<ChatResponse> {
+    return this.#call('chat', chatRequestSchema, request, 'chat request', options) as Promise<ChatResponse>
   }
 
   /**
@@ -161,10 +159,8 @@ export class Client {
    * const { data } = await client.embed({ model: 'mock/embed', input: ['a', 'b'] })
    * ```
    */
-  async embed(request: EmbeddingRequest, options: CallOptions = {}): Promise<EmbeddingResponse> {
-    const ctx = this.#context('embedding', false, validate(embeddingRequestSchema, request, 'embedding request'), options)
-    await this.#run(ctx)
-    return ctx.response as EmbeddingResponse
+  embed(request: EmbeddingRequest, options: CallOptions = {}): Promise<EmbeddingResponse> {
+    return this.#call('embedding', embeddingRequestSchema, request, 'embedding request', options) as Promise<EmbeddingResponse>
   }
 
   /** Waits for all background work: `ctx.waitUntil` promises and every exporter's queued events. */
@@ -180,6 +176,17 @@ export class Client {
     for (const provider of new Set(Object.values(this.providers))) await provider.close?.()
   }
 
+  /** A call read whole; a request that fails validation rejects, as the calls themselves would. */
+  #call(type: 'chat' | 'embedding', schema: z.ZodType, request: unknown, what: string, options: CallOptions): Promise<ChatResponse | EmbeddingResponse> {
+    let ctx: Context
+    try {
+      ctx = this.#context(type, false, validate(schema, request, what) as ChatRequest | EmbeddingRequest, options)
+    } catch (error) {
+      return Promise.reject(error)
+    }
+    return this.#run(ctx)
+  }
+
   #context(type: 'chat' | 'embedding', streaming: boolean, request: ChatRequest | EmbeddingRequest, options: CallOptions): Context {
     return new Context({
       type,
@@ -192,7 +199,8 @@ export class Client {
     })
   }
 
-  async #run(ctx: Context): Promise<void> {
+  /** Runs the call through the onion; resolves with its response. */
+  async #run(ctx: Context): Promise<ChatResponse | EmbeddingResponse> {
     this.#dispatch ??= composeLayers(this.#layers, (inner) => this.#callProvider(inner))
     try {
       await this.#dispatch(ctx)
@@ -201,6 +209,7 @@ export class Client {
           'No layer set ctx.response and the provider was never called. Did a layer forget to `await next()`, or to set ctx.response when it answers by itself?',
         )
       }
+      return ctx.response
     } catch (thrown) {
       ctx.error = toError(thrown)
       throw thrown

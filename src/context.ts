@@ -23,10 +23,20 @@ export type CallType = 'chat' | 'embedding'
  * ```
  */
 export class Context {
-  /** Unique id of this call. */
-  readonly id: string
+  /** Unique id of this call (a UUID, made when first read). */
+  get id(): string {
+    return (this.#id ??= randomUUID())
+  }
+
   /** Groups the calls of one logical operation; `metadata.trace_id` when given, else the call id. */
-  traceId: string
+  get traceId(): string {
+    return this.#traceId ?? this.id
+  }
+
+  set traceId(traceId: string) {
+    this.#traceId = traceId
+  }
+
   readonly type: CallType
   readonly streaming: boolean
   /** The request; change it before `await next()` to change what is sent. */
@@ -89,6 +99,8 @@ export class Context {
   readonly services: ClientServices
   /** @internal the call's cancellation; its controller and signal are created on first use */
   readonly cancellation: CallAbort
+  #id?: string
+  #traceId?: string
   #eventCache?: { key: unknown; redacted: boolean; event: CallEvent }
   #slots?: Map<symbol, unknown>
 
@@ -101,7 +113,6 @@ export class Context {
     http?: HttpInfo
     modelInfo?: Record<string, unknown>
   }) {
-    this.id = randomUUID()
     this.type = init.type
     this.streaming = init.streaming
     this.request = init.request
@@ -111,7 +122,7 @@ export class Context {
     this.metadata = init.request.metadata ?? {}
     this.tags = init.request.tags ?? []
     const traceId = this.metadata.trace_id
-    this.traceId = typeof traceId === 'string' && traceId !== '' ? traceId : this.id
+    if (typeof traceId === 'string' && traceId !== '') this.#traceId = traceId
     this.services = init.services
     this.cancellation = new CallAbort(init.signal)
     this.http = init.http

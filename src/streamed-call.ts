@@ -22,7 +22,7 @@ const channelKey = Symbol('chunk channel')
  * The iterator of a streamed call. Nothing runs until the first `next()`; `run` then dispatches the
  * onion while the caller reads. `return()` (a `break`) aborts upstream and waits for every layer.
  */
-export function createChatStream(ctx: Context, run: (ctx: Context) => Promise<void>): ChatStream {
+export function createChatStream(ctx: Context, run: (ctx: Context) => Promise<unknown>): ChatStream {
   const channel = new ChunkChannel()
   ctx.setSlot(channelKey, channel)
   let settled: Promise<void> | undefined

@@ -33,11 +33,18 @@ export function openaiHttp(settings: OpenAISettings): Provider {
   const embeddingsPath = `${base.path}/embeddings${base.search}`
   const headers = requestHeaders(settings)
 
-  /** A whole JSON reply: the parsed body of a 2xx, else the error the SDK would raise. */
-  async function post(path: string, body: Record<string, unknown>, call: ProviderCall): Promise<unknown> {
-    const reply = await postJson(pool, path, headers, JSON.stringify(body), call.context.cancellation)
-    if (reply.statusCode >= 200 && reply.statusCode < 300) return JSON.parse(reply.text)
-    throw replyError(reply.statusCode, reply.text, headerObject(reply.rawHeaders))
+  /**
+   * A whole JSON reply: the parsed body of a 2xx, else the error the SDK would raise, as an
+   * `LlmError`. One async step per call: a proxy runs one of these per request.
+   */
+  async function post(path: string, request: ChatRequest | EmbeddingRequest, call: ProviderCall): Promise<unknown> {
+    try {
+      const reply = await postJson(pool, path, headers, JSON.stringify(wireBody(request, call.model)), call.context.cancellation)
+      if (reply.statusCode >= 200 && reply.statusCode < 300) return JSON.parse(reply.text)
+      throw replyError(reply.statusCode, reply.text, headerObject(reply.rawHeaders))
+    } catch (error) {
+      throw fromOpenAIError(error, settings.target(call))
+    }
   }
 
   /** A streamed reply: the response, its body not yet read, once its status is 2xx. */
@@ -48,13 +55,7 @@ export function openaiHttp(settings: OpenAISettings): Provider {
     throw replyError(response.statusCode, text, response.headers)
   }
 
-  async function chat(request: ChatRequest, call: ProviderCall): Promise<ChatResponse> {
-    try {
-      return (await post(chatPath, wireBody(request, call.model), call)) as ChatResponse
-    } catch (error) {
-      throw fromOpenAIError(error, settings.target(call))
-    }
-  }
+  const chat = (request: ChatRequest, call: ProviderCall) => post(chatPath, request, call) as Promise<ChatResponse>
 
   async function* stream(request: ChatRequest, call: ProviderCall): AsyncGenerator<ChatChunk> {
     let finished = false
@@ -83,15 +84,9 @@ export function openaiHttp(settings: OpenAISettings): Provider {
     assertStreamFinished(finished, call, settings)
   }
 
-  async function embed(request: EmbeddingRequest, call: ProviderCall): Promise<EmbeddingResponse> {
-    try {
-      // No `encoding_format` unless the request has one: the server answers floats, the caller gets
-      // them as they came; a request that asks for base64 gets the server's base64 strings.
-      return (await post(embeddingsPath, wireBody(request, call.model), call)) as EmbeddingResponse
-    } catch (error) {
-      throw fromOpenAIError(error, settings.target(call))
-    }
-  }
+  // No `encoding_format` unless the request has one: the server answers floats, the caller gets them
+  // as they came; a request that asks for base64 gets the server's base64 strings.
+  const embed = (request: EmbeddingRequest, call: ProviderCall) => post(embeddingsPath, request, call) as Promise<EmbeddingResponse>
 
   return { name: settings.name, apiBase: settings.baseURL, chat, stream, embed, close: () => pool.close() }
 }
