@@ -97,6 +97,11 @@ export class Context {
   providerCalls = 0
   /** @internal */
   readonly services: ClientServices
+  /**
+   * @internal the body a provider's reply came in, with what it parsed it to: the proxy writes
+   * `text` as it is when `parsed` is still `response` (docs/proxy.md, "Performance")
+   */
+  receivedReply?: { parsed: unknown; text: string }
   /** @internal the call's cancellation; its controller and signal are created on first use */
   readonly cancellation: CallAbort
   #id?: string

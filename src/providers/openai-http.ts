@@ -40,7 +40,11 @@ export function openaiHttp(settings: OpenAISettings): Provider {
   async function post(path: string, request: ChatRequest | EmbeddingRequest, call: ProviderCall): Promise<unknown> {
     try {
       const reply = await postJson(pool, path, headers, JSON.stringify(wireBody(request, call.model)), call.context.cancellation)
-      if (reply.statusCode >= 200 && reply.statusCode < 300) return JSON.parse(reply.text)
+      if (reply.statusCode >= 200 && reply.statusCode < 300) {
+        const parsed: unknown = JSON.parse(reply.text)
+        call.context.receivedReply = { parsed, text: reply.text }
+        return parsed
+      }
       throw replyError(reply.statusCode, reply.text, headerObject(reply.rawHeaders))
     } catch (error) {
       throw fromOpenAIError(error, settings.target(call))

@@ -9,7 +9,7 @@ import type { ChatChunk, ChatRequest, EmbeddingRequest, EmbeddingResponse } from
 import type { CallOptions, HttpInfo } from '../types'
 import { unauthorisedMessage, type AuthCheck } from './auth'
 import type { RouteLabel } from './http-metrics'
-import { watchDisconnect } from './disconnect'
+import { receivedText, watchDisconnect } from './exchange'
 import { drained, methodNotAllowed, readJsonBody, send, sendJson, type Body } from './http-io'
 import { openAiError, streamErrorEvent, toOpenAiError } from './openai-errors'
 import { modelNotFoundMessage, type Router } from './router'
@@ -27,6 +27,8 @@ export interface HandlerContext {
   metricsContentType: string
   /** True once shutdown began: readiness fails and connections close after their response. */
   isDraining: () => boolean
+  /** Some layer may edit a reply in place, so every reply is serialised from the object the call returned. */
+  mayEditReplies: boolean
 }
 
 const sseHeaders = {
@@ -50,7 +52,10 @@ const drainingBody = JSON.stringify({ status: 'shutting down' })
  * ```
  */
 export function createRequestHandler(context: HandlerContext): (request: IncomingMessage, response: ServerResponse) => Promise<RouteLabel> {
-  const { client, router, checkAuth, maxBodyBytes } = context
+  const { client, router, checkAuth, maxBodyBytes, mayEditReplies } = context
+
+  /** The body of a reply: as the upstream sent it when no layer can have changed it, else serialised. */
+  const replyBody = (http: HttpInfo, reply: unknown): string => (mayEditReplies ? undefined : receivedText(http, reply)) ?? JSON.stringify(reply)
 
   const authorised = (request: IncomingMessage, response: ServerResponse): boolean => {
     const authorization = request.headers.authorization
@@ -82,9 +87,10 @@ export function createRequestHandler(context: HandlerContext): (request: Incomin
     const call = await readCall(request, response)
     if (!call) return
     if (call.body.stream === true) return streamChat(response, call.body, call.options)
-    watchDisconnect(call.options.http!, response)
+    const http = call.options.http!
+    watchDisconnect(http, response)
     try {
-      sendJson(response, 200, JSON.stringify(await client.chat(call.body as ChatRequest, call.options)))
+      sendJson(response, 200, replyBody(http, await client.chat(call.body as ChatRequest, call.options)))
     } catch (error) {
       send(response, toOpenAiError(error))
     }
@@ -126,10 +132,11 @@ export function createRequestHandler(context: HandlerContext): (request: Incomin
     if (!call) return
     // Providers are asked for floats; base64 (what the OpenAI SDKs ask for by default) is encoded here.
     const { encoding_format: encoding, ...embeddingRequest } = call.body
-    watchDisconnect(call.options.http!, response)
+    const http = call.options.http!
+    watchDisconnect(http, response)
     try {
       const result = await client.embed(embeddingRequest as EmbeddingRequest, call.options)
-      sendJson(response, 200, JSON.stringify(encoding === 'base64' ? toBase64Embeddings(result) : result))
+      sendJson(response, 200, encoding === 'base64' ? JSON.stringify(toBase64Embeddings(result)) : replyBody(http, result))
     } catch (error) {
       send(response, toOpenAiError(error))
     }

@@ -2,7 +2,7 @@
  * The proxy's stack of layers, built once from the config: metrics outermost, then the console log,
  * the config's built-in callbacks, its callback modules, the caller's own layers, and the router
  * innermost, so every layer above it sees one call per request whatever the fallbacks. Outside them
- * all, the proxy's own `abortOnDisconnect` cancels the calls of clients that went away.
+ * all, the proxy's own `exchangeLayer` links each call to its HTTP exchange (src/proxy/exchange.ts).
  */
 import { asMiddleware, callbacks } from '../../middleware/callbacks'
 import { consoleLog } from '../../middleware/console-log'
@@ -10,7 +10,7 @@ import { prometheus, type PrometheusLayer } from '../../middleware/prometheus'
 import { integrations } from '../../middleware/registry'
 import type { Middleware } from '../types'
 import { loadCallback } from './callback-loader'
-import { abortOnDisconnect } from './disconnect'
+import { exchangeLayer } from './exchange'
 import { ConfigError, type ProxyConfig } from './config'
 
 /** The stack, its names for the start-up summary, and the metrics layer `GET /metrics` renders. */
@@ -18,6 +18,11 @@ export interface ProxyLayers {
   layers: Middleware[]
   names: string[]
   metrics: PrometheusLayer
+  /**
+   * False when every layer is built in: none of them edits a reply, so a reply can be written the
+   * way the upstream sent it. Callback modules and your own middleware may.
+   */
+  mayEditReplies: boolean
 }
 
 /**
@@ -33,8 +38,8 @@ export interface ProxyLayers {
  */
 export async function assembleLayers(config: ProxyConfig, options: { logs?: boolean; middleware?: Middleware[] }, router: Middleware): Promise<ProxyLayers> {
   const metrics = prometheus()
-  // abortOnDisconnect is HTTP plumbing rather than a configured layer, so the summary leaves it out.
-  const layers: Middleware[] = [abortOnDisconnect, metrics]
+  // exchangeLayer is HTTP plumbing rather than a configured layer, so the summary leaves it out.
+  const layers: Middleware[] = [exchangeLayer, metrics]
   const names = ['prometheus']
   if (options.logs) {
     layers.push(consoleLog())
@@ -65,7 +70,8 @@ export async function assembleLayers(config: ProxyConfig, options: { logs?: bool
   }
   layers.push(router)
   names.push('router')
-  return { layers, names, metrics }
+  const mayEditReplies = config.callbacks.length > 0 || (options.middleware ?? []).length > 0
+  return { layers, names, metrics, mayEditReplies }
 }
 
 function builtInCallbacks(lists: { input: string[]; success: string[]; failure: string[] }): Middleware {

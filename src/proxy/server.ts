@@ -117,7 +117,7 @@ export async function buildProxyServer(options: ProxyServerOptions = {}): Promis
 
   const { providers, targets } = buildProviders(config.models)
   const router = createRouter(config.models, targets)
-  const { layers, names, metrics } = await assembleLayers(config, options, router.layer)
+  const { layers, names, metrics, mayEditReplies } = await assembleLayers(config, options, router.layer)
   const prices = Object.fromEntries(config.models.flatMap((deployment) => (deployment.prices ? [[deployment.model, deployment.prices]] : [])))
   const client = createClient({ providers, middleware: layers, redact: { messages: config.redactMessages }, cost: { prices } })
 
@@ -132,6 +132,7 @@ export async function buildProxyServer(options: ProxyServerOptions = {}): Promis
     metrics: () => metrics.metrics() + httpMetrics.render(),
     metricsContentType: metrics.contentType,
     isDraining: () => draining,
+    mayEditReplies,
   })
 
   let idle: (() => void) | undefined

@@ -1,5 +1,5 @@
 /**
- * A client that goes away before its answer is complete cancels its call (src/proxy/disconnect.ts):
+ * A client that goes away before its answer is complete cancels its call (src/proxy/exchange.ts):
  * the upstream request is closed and the layers see the call end as cancelled, for chat and embeddings.
  * The proxy runs in-process; its OpenAI deployment points at a local fake that never answers.
  */
