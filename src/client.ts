@@ -12,8 +12,8 @@ import { isAbortError, isLlmError, LlmError, toError } from './errors'
 import { defaultProviders } from './providers/defaults'
 import { resolveRoute } from './providers/router'
 import type { RedactOptions } from './redact'
+import { checkChatRequest } from './chat-request-check'
 import {
-  chatRequestSchema,
   embeddingRequestSchema,
   type ChatRequest,
   type ChatResponse,
@@ -27,6 +27,8 @@ import { usageFromProvider } from './usage'
 import { validate } from './validate'
 
 export type { ChatStream } from './streamed-call'
+
+const checkEmbeddingRequest = (request: unknown) => validate(embeddingRequestSchema, request, 'embedding request')
 
 const providerSchema = z.custom<Provider>(
   (value) =>
@@ -132,7 +134,7 @@ export class Client {
    * ```
    */
   chat(request: ChatRequest, options: CallOptions = {}): Promise<ChatResponse> {
-    return this.#call('chat', chatRequestSchema, request, 'chat request', options) as Promise<ChatResponse>
+    return this.#call('chat', checkChatRequest, request, options) as Promise<ChatResponse>
   }
 
   /**
@@ -147,7 +149,7 @@ export class Client {
    * ```
    */
   stream(request: ChatRequest, options: CallOptions = {}): ChatStream {
-    const ctx = this.#context('chat', true, validate(chatRequestSchema, request, 'chat request'), options)
+    const ctx = this.#context('chat', true, checkChatRequest(request), options)
     return createChatStream(ctx, (call) => this.#run(call))
   }
 
@@ -160,7 +162,7 @@ export class Client {
    * ```
    */
   embed(request: EmbeddingRequest, options: CallOptions = {}): Promise<EmbeddingResponse> {
-    return this.#call('embedding', embeddingRequestSchema, request, 'embedding request', options) as Promise<EmbeddingResponse>
+    return this.#call('embedding', checkEmbeddingRequest, request, options) as Promise<EmbeddingResponse>
   }
 
   /** Waits for all background work: `ctx.waitUntil` promises and every exporter's queued events. */
@@ -177,10 +179,10 @@ export class Client {
   }
 
   /** A call read whole; a request that fails validation rejects, as the calls themselves would. */
-  #call(type: 'chat' | 'embedding', schema: z.ZodType, request: unknown, what: string, options: CallOptions): Promise<ChatResponse | EmbeddingResponse> {
+  #call(type: 'chat' | 'embedding', check: (request: unknown) => ChatRequest | EmbeddingRequest, request: unknown, options: CallOptions): Promise<ChatResponse | EmbeddingResponse> {
     let ctx: Context
     try {
-      ctx = this.#context(type, false, validate(schema, request, what) as ChatRequest | EmbeddingRequest, options)
+      ctx = this.#context(type, false, check(request), options)
     } catch (error) {
       return Promise.reject(error)
     }
