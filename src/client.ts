@@ -10,7 +10,7 @@ import { createCostCalculator, type CostCalculator, type CostOptions } from './c
 import type { DeliveryQueueOptions } from './delivery-queue'
 import { isAbortError, isLlmError, LlmError, toError } from './errors'
 import { defaultProviders } from './providers/defaults'
-import { resolveRoute } from './providers/router'
+import { resolveRoute, type Route } from './providers/router'
 import type { RedactOptions } from './redact'
 import { checkChatRequest } from './chat-request-check'
 import {
@@ -96,13 +96,14 @@ export class Client {
   readonly services: ClientServices
   readonly #layers: Middleware[] = []
   readonly #cost?: CostCalculator
+  readonly #routes = new Map<string, Route>()
   #dispatch?: (ctx: Context) => Promise<void>
   #closed = false
 
   constructor(options: ClientOptions = {}) {
     validate(clientOptionsSchema, options, 'createClient() options')
-    this.providers = { ...defaultProviders(), ...options.providers }
-    this.aliases = { ...options.aliases }
+    this.providers = Object.freeze({ ...defaultProviders(), ...options.providers })
+    this.aliases = Object.freeze({ ...options.aliases })
     this.services = createServices({ redact: options.redact, onHookError: options.onHookError, queue: options.queue })
     this.#cost = options.cost === false ? undefined : createCostCalculator(options.cost)
     if (options.middleware) this.use(...options.middleware)
@@ -221,13 +222,22 @@ export class Client {
     }
   }
 
+  /** The provider of `model`, remembered for the first 256 models (the providers and aliases never change). */
+  #route(model: string): Route {
+    let route = this.#routes.get(model)
+    if (route) return route
+    route = resolveRoute(model, this.providers, this.aliases)
+    if (this.#routes.size < 256) this.#routes.set(model, route)
+    return route
+  }
+
   /** The innermost step: one attempt at the provider. */
   async #callProvider(ctx: Context): Promise<void> {
     const record: AttemptRecord = { attempt: ctx.attempt, model: ctx.request.model, start: Date.now(), status: 'pending' }
     ctx.attempts.push(record)
     ctx.providerCalls++
     try {
-      const route = resolveRoute(ctx.request.model, this.providers, this.aliases)
+      const route = this.#route(ctx.request.model)
       const provider = route.provider
       record.provider = ctx.provider = provider.name
       ctx.model = route.model

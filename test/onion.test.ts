@@ -51,6 +51,26 @@ describe('the onion', () => {
     expect(reply.model).toBe('cheap-model')
   })
 
+  it('routes every model to its provider, beyond the routes it remembers', async () => {
+    client = createClient({ aliases: { cheap: 'mock/cheap-model' } })
+    for (let index = 0; index < 300; index++) {
+      const reply = await client.chat({ model: `mock/model-${index}`, messages })
+      expect(reply.model).toBe(`model-${index}`)
+    }
+    expect((await client.chat({ model: 'cheap', messages })).model).toBe('cheap-model')
+    await expect(client.chat({ model: 'nowhere/model', messages })).rejects.toThrow(/No provider serves model "nowhere\/model"/)
+  })
+
+  it('refuses providers and aliases added after it was created (routes are remembered)', () => {
+    client = createClient({ aliases: { cheap: 'mock/cheap-model' } })
+    expect(() => {
+      ;(client.providers as Record<string, unknown>).late = client.providers.mock
+    }).toThrow(TypeError)
+    expect(() => {
+      ;(client.aliases as Record<string, string>).fast = 'mock/fast'
+    }).toThrow(TypeError)
+  })
+
   it('answers a chat call from a layer that sets ctx.response without calling next()', async () => {
     let providerReached = false
     client = createClient()
