@@ -79,7 +79,9 @@ export function prometheus(options: PrometheusOptions = {}): PrometheusLayer {
   const moments = settings.moments ?? defaultMoments
   const countSuccess = moments.includes('success')
   const countFailure = moments.includes('failure')
-  const series = new Map<string, Series>()
+  // provider → model → status → series: lookups by the strings the call already has, no key built per call.
+  const series = new Map<string, Map<string, Map<string, Series>>>()
+  const allSeries: Series[] = []
   const queues = new Set<DeliveryQueue>()
   const seenServices = new WeakSet<ClientServices>()
   // Counters of clients already closed, so totals never go down when one closes.
@@ -99,8 +101,11 @@ export function prometheus(options: PrometheusOptions = {}): PrometheusLayer {
   const record = (ctx: Context, status: string) => {
     const provider = ctx.provider ?? 'unknown'
     const model = ctx.model
-    const key = `${provider}\u0000${model}\u0000${status}`
-    let entry = series.get(key)
+    let byModel = series.get(provider)
+    if (!byModel) series.set(provider, (byModel = new Map()))
+    let byStatus = byModel.get(model)
+    if (!byStatus) byModel.set(model, (byStatus = new Map()))
+    let entry = byStatus.get(status)
     if (!entry) {
       entry = {
         labels: `provider="${escapeLabel(provider)}",model="${escapeLabel(model)}",status="${status}"`,
@@ -111,7 +116,8 @@ export function prometheus(options: PrometheusOptions = {}): PrometheusLayer {
         latency: new Histogram(latencyBuckets),
         firstChunk: new Histogram(firstChunkBuckets),
       }
-      series.set(key, entry)
+      byStatus.set(status, entry)
+      allSeries.push(entry)
     }
     entry.requests++
     if (ctx.usage) {
@@ -136,18 +142,17 @@ export function prometheus(options: PrometheusOptions = {}): PrometheusLayer {
   } as PrometheusLayer
 
   const metrics = () => {
-    const all = [...series.values()]
     const families: MetricFamily[] = [
-      counter(`${prefix}requests_total`, 'LLM calls, by provider, model and status.', all.map((entry) => [entry.labels, entry.requests])),
-      counter(`${prefix}input_tokens_total`, 'Prompt (input) tokens.', all.map((entry) => [entry.labels, entry.inputTokens])),
-      counter(`${prefix}output_tokens_total`, 'Completion (output) tokens.', all.map((entry) => [entry.labels, entry.outputTokens])),
-      counter(`${prefix}cost_usd_total`, 'Cost in US dollars, of calls whose price is known.', all.map((entry) => [entry.labels, entry.costUsd])),
-      { name: `${prefix}request_duration_seconds`, help: 'Latency of LLM calls, start to last byte, in seconds.', type: 'histogram', histograms: all.map((entry) => [entry.labels, entry.latency]) },
+      counter(`${prefix}requests_total`, 'LLM calls, by provider, model and status.', allSeries.map((entry) => [entry.labels, entry.requests])),
+      counter(`${prefix}input_tokens_total`, 'Prompt (input) tokens.', allSeries.map((entry) => [entry.labels, entry.inputTokens])),
+      counter(`${prefix}output_tokens_total`, 'Completion (output) tokens.', allSeries.map((entry) => [entry.labels, entry.outputTokens])),
+      counter(`${prefix}cost_usd_total`, 'Cost in US dollars, of calls whose price is known.', allSeries.map((entry) => [entry.labels, entry.costUsd])),
+      { name: `${prefix}request_duration_seconds`, help: 'Latency of LLM calls, start to last byte, in seconds.', type: 'histogram', histograms: allSeries.map((entry) => [entry.labels, entry.latency]) },
       {
         name: `${prefix}time_to_first_chunk_seconds`,
         help: 'Time from the start of a streamed call to its first chunk, in seconds.',
         type: 'histogram',
-        histograms: all.filter((entry) => entry.firstChunk.count > 0).map((entry) => [entry.labels, entry.firstChunk]),
+        histograms: allSeries.filter((entry) => entry.firstChunk.count > 0).map((entry) => [entry.labels, entry.firstChunk]),
       },
       ...exporterFamilies(prefix, queues, closedTotals),
     ]
