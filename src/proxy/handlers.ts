@@ -64,11 +64,17 @@ export function createRequestHandler(context: HandlerContext): (request: Incomin
     return false
   }
 
-  /** Reads, authorises and parses a POST; answers the error itself and returns undefined on failure. */
-  const readCall = async (request: IncomingMessage, response: ServerResponse): Promise<{ body: Body; options: CallOptions } | undefined> => {
-    if (request.method !== 'POST') return void methodNotAllowed(response, 'POST')
-    if (!authorised(request, response)) return undefined
-    const body = await readJsonBody(request, response, maxBodyBytes)
+  /** A POST with the right key; answers the error itself and returns false otherwise. */
+  const admitted = (request: IncomingMessage, response: ServerResponse): boolean => {
+    if (request.method !== 'POST') {
+      methodNotAllowed(response, 'POST')
+      return false
+    }
+    return authorised(request, response)
+  }
+
+  /** The call a parsed body asks for; answers the error itself and returns undefined when there is none. */
+  const callOf = (request: IncomingMessage, response: ServerResponse, body: Body | undefined): { body: Body; options: CallOptions } | undefined => {
     if (body === undefined) return undefined
     const model = body.model
     if (typeof model !== 'string' || model === '') {
@@ -84,7 +90,8 @@ export function createRequestHandler(context: HandlerContext): (request: Incomin
   }
 
   const chat = async (request: IncomingMessage, response: ServerResponse): Promise<void> => {
-    const call = await readCall(request, response)
+    if (!admitted(request, response)) return
+    const call = callOf(request, response, await readJsonBody(request, response, maxBodyBytes))
     if (!call) return
     if (call.body.stream === true) return streamChat(response, call.body, call.options)
     const http = call.options.http!
@@ -128,7 +135,8 @@ export function createRequestHandler(context: HandlerContext): (request: Incomin
   }
 
   const embeddings = async (request: IncomingMessage, response: ServerResponse): Promise<void> => {
-    const call = await readCall(request, response)
+    if (!admitted(request, response)) return
+    const call = callOf(request, response, await readJsonBody(request, response, maxBodyBytes))
     if (!call) return
     // Providers are asked for floats; base64 (what the OpenAI SDKs ask for by default) is encoded here.
     const { encoding_format: encoding, ...embeddingRequest } = call.body
