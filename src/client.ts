@@ -90,7 +90,9 @@ export function createClient(options: ClientOptions = {}): Client {
 
 /** Runs LLM calls through layers; create it with {@link createClient}. */
 export class Client {
+  /** Providers by name, fixed (frozen) when the client is created. */
   readonly providers: Readonly<Record<string, Provider>>
+  /** Model aliases, fixed (frozen) when the client is created. */
   readonly aliases: Readonly<Record<string, string>>
   /** @internal shared with every call's context */
   readonly services: ClientServices
