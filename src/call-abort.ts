@@ -14,8 +14,8 @@ export class CallAbort {
   #controller?: AbortController
   /** A narrower signal a layer set as `ctx.signal` (a timeout layer's), while it is set. */
   #narrowed?: AbortSignal
-  /** Listeners waiting for a controller that does not exist yet. */
-  #pending?: Array<() => void>
+  /** Listeners waiting for a controller that does not exist yet; a removed one leaves a hole. */
+  #pending?: Array<(() => void) | undefined>
   #releaseCaller?: () => void
 
   /** Links the caller's `options.signal`: its abort aborts the call. Undo it with {@link release}. */
@@ -36,7 +36,7 @@ export class CallAbort {
     if (this.#controller) return this.#controller
     const controller = (this.#controller = new AbortController())
     if (this.#pending) {
-      for (const listener of this.#pending) controller.signal.addEventListener('abort', listener, { once: true })
+      for (const listener of this.#pending) if (listener) controller.signal.addEventListener('abort', listener, { once: true })
       this.#pending = undefined
     }
     return controller
@@ -67,12 +67,10 @@ export class CallAbort {
       return () => signal.removeEventListener('abort', listener)
     }
     const pending = (this.#pending ??= [])
-    pending.push(listener)
+    const index = pending.push(listener) - 1
     return () => {
-      if (this.#pending === pending) {
-        const index = pending.indexOf(listener)
-        if (index !== -1) pending.splice(index, 1)
-      } else this.#controller!.signal.removeEventListener('abort', listener)
+      if (this.#pending === pending) pending[index] = undefined
+      else this.#controller!.signal.removeEventListener('abort', listener)
     }
   }
 

@@ -35,13 +35,17 @@ export function postJson(dispatcher: Dispatcher, path: string, headers: Record<s
   })
 }
 
+const noHeaders: Buffer[] = []
+
 class ReplyHandler implements Dispatcher.DispatchHandlers {
   stopListening?: () => void
   #abortRequest?: (error: Error) => void
   #reason?: Error
   #statusCode = 0
-  #rawHeaders: Buffer[] = []
-  #parts: Buffer[] = []
+  #rawHeaders = noHeaders
+  /** The body: most replies come in one part, kept without an array. */
+  #first?: Buffer
+  #parts?: Buffer[]
   #settled = false
 
   constructor(
@@ -69,14 +73,14 @@ class ReplyHandler implements Dispatcher.DispatchHandlers {
   }
 
   onData(chunk: Buffer): boolean {
-    this.#parts.push(chunk)
+    if (this.#first === undefined) this.#first = chunk
+    else (this.#parts ??= [this.#first]).push(chunk)
     return true
   }
 
   onComplete(): void {
     if (this.#settle()) return
-    const parts = this.#parts
-    const text = parts.length === 1 ? parts[0]!.toString('utf8') : Buffer.concat(parts).toString('utf8')
+    const text = this.#parts ? Buffer.concat(this.#parts).toString('utf8') : (this.#first?.toString('utf8') ?? '')
     this.resolve({ statusCode: this.#statusCode, rawHeaders: this.#rawHeaders, text })
   }
 

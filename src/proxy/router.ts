@@ -43,6 +43,9 @@ export interface Router {
   readonly layer: Middleware
 }
 
+/** What {@link applyDefaults} returns when it set nothing, the common case: no array per call. */
+const noneAdded: string[] = []
+
 /**
  * Builds the router of a config's deployments.
  *
@@ -84,7 +87,7 @@ export function createRouter(deployments: ReadonlyArray<ModelDeployment>, target
     const group = find(requested)
     if (!group) throw unknownModel(requested, [...byName.keys()])
     const order = attemptOrder(group, ctx.modelInfo)
-    let added: string[] = []
+    let added = noneAdded
     for (let index = 0; ; index++) {
       const routed = order[index]!
       ctx.modelInfo = routed.modelInfo
@@ -132,11 +135,13 @@ function attemptOrder(group: ModelGroup, modelInfo: Record<string, unknown> | un
   return [first, ...all.filter((routed) => routed !== first)]
 }
 
+/** Sets the deployment's defaults the request leaves out; returns the keys it set. */
 function applyDefaults(request: Record<string, unknown>, defaults: Record<string, unknown>): string[] {
-  const added: string[] = []
+  let added = noneAdded
   for (const key in defaults) {
     if (request[key] !== undefined) continue
     request[key] = defaults[key]
+    if (added === noneAdded) added = []
     added.push(key)
   }
   return added
