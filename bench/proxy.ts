@@ -23,9 +23,9 @@ const rates = [100, 500, 1_000]
 const rounds = Number(process.env.BENCH_ROUNDS ?? (quick ? 1 : 3))
 const rateSeconds = (rate: number) => (quick ? 1 : rate <= 100 ? 3 : 2)
 // Throughput gets rounds of its own, short and interleaved: on a shared 2-core machine two 2 s runs of
-// the same server back to back differed by up to 30%, so each round starts every contestant afresh,
-// warms it for 2 s (connections opened, code optimised; not counted) and then measures it, and the
-// share of the pass-through is the median of the rounds' own ratios.
+// the same server back to back differed by up to 30%, so each round warms every contestant for 2 s
+// (connections opened, code optimised; not counted) and then measures it, and the share of the
+// pass-through is the median of the rounds' own ratios (fresh processes: see main()).
 const throughputRounds = Number(process.env.BENCH_THROUGHPUT_ROUNDS ?? (quick ? 1 : 7))
 const throughputSeconds = quick ? 2 : 3
 const warmUpSeconds = 2
@@ -58,7 +58,8 @@ function onionCommand(args: string[]): { command: string; args: string[]; how: s
   return { command, args: tsArgs, how: `src/proxy/cli.ts under tsx (esbuild bundle failed: ${built.stderr.slice(0, 200)})` }
 }
 
-async function startContestants(upstream: string, workdir: string): Promise<Record<string, Contestant>> {
+/** Starts the contestants; `portkey: false` leaves the Portkey gateway out. */
+async function startContestants(upstream: string, workdir: string, { portkey = true } = {}): Promise<Record<string, Contestant>> {
   const contestants: Record<string, Contestant> = {
     direct: { target: { name: 'direct', url: upstream, path: '/v1/chat/completions', headers: {} } },
   }
@@ -93,6 +94,7 @@ async function startContestants(upstream: string, workdir: string): Promise<Reco
     contestants.onion = { target: { name: 'onion', url: '', path: '', headers: {} }, unavailable: 'src/proxy/cli.ts (llm-onion serve) is not there yet' }
   }
 
+  if (!portkey) return contestants
   if (existsSync(portkeyServer)) {
     const url = await refusedPortUrl()
     const port = new URL(url).port
@@ -154,7 +156,7 @@ interface Throughput {
 async function throughput(contestant: Contestant, workdir: string): Promise<Throughput> {
   const target = contestant.target
   if (hasWrk) {
-    // A fresh process: 2 s of load first, so its hot code is optimised before the measured run.
+    // Fresh processes: 2 s of load first, so their hot code is optimised before the measured run.
     wrkThroughput(target, workdir, warmUpSeconds)
     return wrkThroughput(target, workdir, throughputSeconds, contestant.child?.pid)
   }
@@ -235,31 +237,41 @@ async function main(): Promise<void> {
       })
     }
   }
-  // Throughput: every round starts each gateway afresh and measures it alone (the others frozen, the
-  // gateways of the latency rounds frozen throughout). The same server's CPU per request differed
-  // between processes, steady within one: the pass-through measured 46-50 µs in every round of one
-  // full run and 70-104 µs in every round of another, while llm-onion stayed at 66-67 µs, so one
-  // process per contestant made the share a draw of the baseline's process. Fresh ones every round
-  // sample that spread, and the median of the rounds' ratios takes it in.
+  // Throughput: every round starts the pass-through and llm-onion afresh and measures each gateway
+  // alone (every other one frozen). The same server's CPU per request differed between processes,
+  // steady within one: the pass-through measured 46-50 µs in every round of one full run and 70-104 µs
+  // in every round of another, while llm-onion stayed at 66-67 µs, so one process per contestant made
+  // the share a draw of the baseline's process. Fresh ones every round sample that spread, and the
+  // median of the rounds' ratios takes it in. The Portkey gateway keeps its process from the latency
+  // rounds: started afresh it served half as much with 2 s of warm-up, and failed requests.
   const resident = measured.flatMap(([, each]) => (each.child ? [each.child.pid] : []))
-  for (const pid of resident) process.kill(pid, 'SIGSTOP')
+  const residentByName = Object.fromEntries(measured)
+  const signalAll = (pids: number[], signal: NodeJS.Signals) => {
+    for (const pid of pids) process.kill(pid, signal)
+  }
+  signalAll(resident, 'SIGSTOP')
   try {
     for (let round = 1; round <= throughputRounds; round++) {
-      log(`throughput round ${round}/${throughputRounds}: fresh gateways ...`)
-      fresh = await startContestants(upstream.url, workdir)
+      log(`throughput round ${round}/${throughputRounds}: fresh pass-through and llm-onion ...`)
+      fresh = await startContestants(upstream.url, workdir, { portkey: false })
       try {
+        const freshPids = Object.values(fresh).flatMap((each) => (each.child ? [each.child.pid] : []))
         // A different contestant goes first each round, so none is always measured right after the same one.
         const names = measured.map(([name]) => name)
         const order = names.map((_, index) => names[(index + round) % names.length]!)
         for (const name of order) {
-          const each = fresh[name]!
+          const each = fresh[name] ?? residentByName[name]!
           if (each.unavailable) throw new Error(`${name} did not start for throughput round ${round}: ${each.unavailable}`)
-          const others = order.filter((other) => other !== name).flatMap((other) => (fresh[other]?.child ? [fresh[other]!.child!.pid] : []))
-          for (const pid of others) process.kill(pid, 'SIGSTOP')
+          const pid = each.child?.pid
+          const isResident = pid !== undefined && resident.includes(pid)
+          const frozen = freshPids.filter((other) => other !== pid)
+          signalAll(frozen, 'SIGSTOP')
+          if (isResident) signalAll([pid], 'SIGCONT')
           try {
             ;(maxThroughput[name] ??= []).push(await throughput(each, workdir))
           } finally {
-            for (const pid of others) process.kill(pid, 'SIGCONT')
+            if (isResident) signalAll([pid], 'SIGSTOP')
+            signalAll(frozen, 'SIGCONT')
           }
         }
       } finally {
@@ -267,7 +279,7 @@ async function main(): Promise<void> {
       }
     }
   } finally {
-    for (const pid of resident) process.kill(pid, 'SIGCONT')
+    signalAll(resident, 'SIGCONT')
   }
   const memoryResults: Record<string, Awaited<ReturnType<typeof memory>>> = {}
   for (const [name, each] of measured) {
