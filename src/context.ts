@@ -98,8 +98,9 @@ export class Context {
   /** @internal */
   readonly services: ClientServices
   /**
-   * @internal the body a provider's reply came in, with what it parsed it to: the proxy writes
-   * `text` as it is when `parsed` is still `response` (docs/proxy.md, "Performance")
+   * @internal the body a provider's reply came in, with what it parsed it to, on proxy calls (those
+   * with `http`): the proxy writes `text` as it is when `parsed` is still `response` (docs/proxy.md,
+   * "Performance")
    */
   receivedReply?: { parsed: unknown; text: string }
   /** @internal the call's cancellation; its controller and signal are created on first use */

@@ -42,7 +42,8 @@ export function openaiHttp(settings: OpenAISettings): Provider {
       const reply = await postJson(pool, path, headers, JSON.stringify(wireBody(request, call.model)), call.context.cancellation)
       if (reply.statusCode >= 200 && reply.statusCode < 300) {
         const parsed: unknown = JSON.parse(reply.text)
-        call.context.receivedReply = { parsed, text: reply.text }
+        // Only the proxy writes a reply as it came (calls it makes carry `http`); other calls keep nothing.
+        if (call.context.http) call.context.receivedReply = { parsed, text: reply.text }
         return parsed
       }
       throw replyError(reply.statusCode, reply.text, headerObject(reply.rawHeaders))
