@@ -38,9 +38,7 @@ const textRoles = new Set(['system', 'developer', 'user', 'assistant'])
 /** A message of a role and string content, with an optional string name, and nothing else. */
 function isTextMessage(message: unknown): boolean {
   if (typeof message !== 'object' || message === null || Object.getPrototypeOf(message) !== Object.prototype) return false
-  let keys = 0
   for (const key in message) {
-    keys++
     const value = (message as Record<string, unknown>)[key]
     if (key === 'role') {
       if (!textRoles.has(value as string)) return false
@@ -50,8 +48,9 @@ function isTextMessage(message: unknown): boolean {
       return false
     }
   }
+  // Every key present passed its check above; both role and content must be there.
   const { role, content } = message as { role?: unknown; content?: unknown }
-  return keys >= 2 && role !== undefined && content !== undefined
+  return role !== undefined && content !== undefined
 }
 
 /**

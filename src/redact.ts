@@ -27,7 +27,7 @@ export function stripSecretHeaders(headers: Record<string, unknown> | undefined)
   if (!headers) return out
   for (const name in headers) {
     const value = headers[name]
-    if (value === undefined || secretHeader.test(name)) continue
+    if (value === undefined || isSecretHeader(name)) continue
     out[name.toLowerCase()] = Array.isArray(value) ? value.join(', ') : String(value)
   }
   return out
