@@ -2,7 +2,7 @@
  * What `llm-onion serve` does per non-streamed chat request besides the sockets, in one process:
  * parse the body, build the HTTP facts, run the proxy's client (its layers, the router, the `http`
  * transport of `openai()`), and produce the reply body, with `undici`'s pool answering from memory
- * the reply the benchmark's mock upstream sends. No network, so it is steady enough to compare
+ * the in-process benchmark's canned reply. No network, so it is steady enough to compare
  * commits: µs per request (median of 9 batches) and bytes allocated per request.
  *
  * Run on its own: `node --expose-gc --min-semi-space-size=64 --max-semi-space-size=64 --import tsx bench/proxy-request-work.ts`
@@ -14,17 +14,9 @@ import { receivedText } from '../src/proxy/exchange'
 import { buildProxyServer } from '../src/proxy/server'
 import { stripSecretHeaders } from '../src/redact'
 import type { HttpInfo } from '../src/types'
+import { cannedResponse } from './contestants'
 
-const replyBody = Buffer.from(
-  JSON.stringify({
-    id: 'chatcmpl-bench-1',
-    object: 'chat.completion',
-    created: 1_795_781_197,
-    model: 'gpt-4o-mini',
-    choices: [{ index: 0, message: { role: 'assistant', content: 'The quick brown fox jumps over the lazy dog.' }, finish_reason: 'stop' }],
-    usage: { prompt_tokens: 12, completion_tokens: 20, total_tokens: 32 },
-  }),
-)
+const replyBody = Buffer.from(JSON.stringify(cannedResponse))
 const replyHeaders = [Buffer.from('content-type'), Buffer.from('application/json'), Buffer.from('content-length'), Buffer.from(String(replyBody.length))]
 
 // Every pool answers at once, in a microtask, as a keep-alive connection with the reply waiting would.

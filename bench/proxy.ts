@@ -213,15 +213,17 @@ async function main(): Promise<void> {
    * Portkey gateway runs a full garbage collection of about 120 ms of CPU some 30 s after a phase at
    * 1,000 req/s, which fell on llm-onion's 1,000 req/s phase of the next round (11-46 ms p99 there).
    */
-  const alone = async <T>(name: string, measure: () => Promise<T>): Promise<T> => {
-    const others = measured.filter(([other, each]) => other !== name && each.child).map(([, each]) => each.child!.pid)
-    for (const pid of others) process.kill(pid, 'SIGSTOP')
+  const whileFrozen = async <T>(pids: number[], measure: () => Promise<T>): Promise<T> => {
+    for (const pid of pids) process.kill(pid, 'SIGSTOP')
     try {
       return await measure()
     } finally {
-      for (const pid of others) process.kill(pid, 'SIGCONT')
+      for (const pid of pids) process.kill(pid, 'SIGCONT')
     }
   }
+  const pidsOf = (gateways: Contestant[]) => gateways.flatMap((each) => (each.child ? [each.child.pid] : []))
+  const alone = <T>(name: string, measure: () => Promise<T>): Promise<T> =>
+    whileFrozen(pidsOf(measured.filter(([other]) => other !== name).map(([, each]) => each)), measure)
 
   const latency: Record<string, LatencyResult[][]> = {}
   const maxThroughput: Record<string, Throughput[]> = {}
@@ -244,42 +246,25 @@ async function main(): Promise<void> {
   // the share a draw of the baseline's process. Fresh ones every round sample that spread, and the
   // median of the rounds' ratios takes it in. The Portkey gateway keeps its process from the latency
   // rounds: started afresh it served half as much with 2 s of warm-up, and failed requests.
-  const resident = measured.flatMap(([, each]) => (each.child ? [each.child.pid] : []))
   const residentByName = Object.fromEntries(measured)
-  const signalAll = (pids: number[], signal: NodeJS.Signals) => {
-    for (const pid of pids) process.kill(pid, signal)
-  }
-  signalAll(resident, 'SIGSTOP')
-  try {
-    for (let round = 1; round <= throughputRounds; round++) {
-      log(`throughput round ${round}/${throughputRounds}: fresh pass-through and llm-onion ...`)
-      fresh = await startContestants(upstream.url, workdir, { portkey: false })
-      try {
-        const freshPids = Object.values(fresh).flatMap((each) => (each.child ? [each.child.pid] : []))
-        // A different contestant goes first each round, so none is always measured right after the same one.
-        const names = measured.map(([name]) => name)
-        const order = names.map((_, index) => names[(index + round) % names.length]!)
-        for (const name of order) {
-          const each = fresh[name] ?? residentByName[name]!
-          if (each.unavailable) throw new Error(`${name} did not start for throughput round ${round}: ${each.unavailable}`)
-          const pid = each.child?.pid
-          const isResident = pid !== undefined && resident.includes(pid)
-          const frozen = freshPids.filter((other) => other !== pid)
-          signalAll(frozen, 'SIGSTOP')
-          if (isResident) signalAll([pid], 'SIGCONT')
-          try {
-            ;(maxThroughput[name] ??= []).push(await throughput(each, workdir))
-          } finally {
-            if (isResident) signalAll([pid], 'SIGSTOP')
-            signalAll(frozen, 'SIGCONT')
-          }
-        }
-      } finally {
-        await Promise.all(Object.values(fresh).map((each) => each.child?.stop()))
+  for (let round = 1; round <= throughputRounds; round++) {
+    log(`throughput round ${round}/${throughputRounds}: fresh pass-through and llm-onion ...`)
+    fresh = await startContestants(upstream.url, workdir, { portkey: false })
+    try {
+      // Every gateway process now running: the fresh ones, and the latency rounds' (Portkey's is measured).
+      const running = pidsOf([...Object.values(fresh), ...Object.values(residentByName)])
+      const names = measured.map(([name]) => name)
+      // A different contestant goes first each round, so none is always measured right after the same one.
+      const order = names.map((_, index) => names[(index + round) % names.length]!)
+      for (const name of order) {
+        const each = fresh[name] ?? residentByName[name]!
+        if (each.unavailable) throw new Error(`${name} did not start for throughput round ${round}: ${each.unavailable}`)
+        const others = running.filter((pid) => pid !== each.child?.pid)
+        ;(maxThroughput[name] ??= []).push(await whileFrozen(others, () => throughput(each, workdir)))
       }
+    } finally {
+      await Promise.all(Object.values(fresh).map((each) => each.child?.stop()))
     }
-  } finally {
-    signalAll(resident, 'SIGCONT')
   }
   const memoryResults: Record<string, Awaited<ReturnType<typeof memory>>> = {}
   for (const [name, each] of measured) {
