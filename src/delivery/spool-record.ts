@@ -59,10 +59,24 @@ function decodeValue(_key: string, value: unknown): unknown {
 
 /** An append record, framed; throws when the item cannot be encoded (a cycle, for instance). */
 export function encodeAppend(id: number, sinkJson: string, item: unknown): Buffer {
-  const itemJson = JSON.stringify({ item }, encodeValue)
-  // `{"item":...}` → the value alone; undefined items are stored as null.
-  const value = itemJson.slice(8, -1) || 'null'
-  return frame(`{"a":${id},"s":${sinkJson},"v":${value}}`)
+  return frame(`{"a":${id},"s":${sinkJson},"v":${encodeItem(item)}}`)
+}
+
+// What a byte array looks like after a plain JSON.stringify: `{"0":1,...}`, `{}` when empty, and a
+// Buffer's own toJSON. Only output holding one of them pays for the replacer (about twice the time).
+const byteArrayTraces = ['{"0":', '{}', '"type":"Buffer"']
+
+function encodeItem(item: unknown): string {
+  let json: string | undefined
+  try {
+    json = JSON.stringify(item)
+  } catch {
+    // A bigint throws here; the replacer below handles it (and rethrows a real problem, a cycle).
+  }
+  if (json !== undefined && !byteArrayTraces.some((trace) => json.includes(trace))) return json
+  // Wrapped, so a top-level bigint or Uint8Array goes through the replacer too.
+  const wrapped = JSON.stringify({ item }, encodeValue)
+  return wrapped.slice(8, -1) || 'null'
 }
 
 /** An acknowledgement record for `ids`, framed. */

@@ -6,13 +6,12 @@
  * happens on a full disk or a corrupt segment.
  */
 import { mkdirSync } from 'node:fs'
-import { open, unlink, type FileHandle } from 'node:fs/promises'
-import { join, resolve } from 'node:path'
+import { resolve } from 'node:path'
 import { z } from 'zod'
 import { validate } from '../validate'
 import { releaseSpoolLock, takeSpoolLock } from './spool-lock'
-import { encodeAcknowledge, encodeAppend } from './spool-record'
-import { recoverSpool, segmentName, type LiveRecord, type Segment } from './spool-recovery'
+import { recoverSpool, type LiveRecord } from './spool-recovery'
+import { createSpoolWriter, type SpoolLog } from './spool-writer'
 
 /** Options of {@link openSpool}; every one but `dir` has a default. */
 export interface SpoolOptions {
@@ -81,9 +80,6 @@ const optionsSchema = z.object({
   onWarning: z.custom<(message: string) => void>((value) => typeof value === 'function', { message: 'must be a function (message) => void' }).optional(),
 })
 
-// Acknowledgement records are split so no single record grows without bound.
-const idsPerAcknowledgement = 10_000
-
 /**
  * Opens (or creates) a spool in `options.dir`, reading what earlier processes left there
  * synchronously: call it once at startup.
@@ -118,179 +114,70 @@ export function openSpool(options: SpoolOptions): Spool {
   takeSpoolLock(dir)
   const recovered = (() => {
     try {
-      return recoverSpool(dir, warn)
+      return recoverSpool(dir, (message) => warnOnce(message, message))
     } catch (error) {
       releaseSpoolLock(dir)
       throw new Error(`Cannot read the spool directory ${dir} (${(error as Error).message}): make it readable, or move it away to start empty.`)
     }
   })()
-  const { segments, live, bySink } = recovered
+  const { live, bySink } = recovered
   let nextId = recovered.nextId
-  let nextSequence = recovered.nextSequence
-  let bytes = segments.reduce((total, segment) => total + segment.bytes, 0)
   const counters = { recovered: live.size, corruptRecords: recovered.corruptRecords, refused: 0, unencodable: 0, writeErrors: 0 }
-  const sinkJson = new Map<string, string>()
-  let pendingAppends: LiveRecord[] = []
-  let pendingAcknowledgements: number[] = []
-  let active: { segment: Segment; handle: FileHandle | undefined } | undefined
+  const log: SpoolLog = {
+    dir,
+    maxBytes: settings.maxBytes,
+    segmentBytes: settings.segmentBytes,
+    segments: recovered.segments,
+    live,
+    pendingAppends: [],
+    pendingAcknowledgements: [],
+    bytes: recovered.segments.reduce((total, segment) => total + segment.bytes, 0),
+    counters,
+    refuse(sink, count) {
+      counters.refused += count
+      warnOnce('spool_full', `[llm-onion] spool: ${dir} is full (maxBytes ${settings.maxBytes}); items of ${sink} and later ones are delivered but not spooled until acknowledgements free space (counted in spool.stats().refused). Raise maxBytes or fix the sink that is not acknowledging.`)
+    },
+    warnOnce,
+  }
+  const writer = createSpoolWriter(log, recovered.nextSequence)
   let timer: NodeJS.Timeout | undefined
-  let chain: Promise<void> = Promise.resolve()
   let closed = false
   let closing: Promise<void> | undefined
+  const hasWork = () => log.pendingAppends.length > 0 || log.pendingAcknowledgements.length > 0
 
-  function refuse(sink: string, count: number): void {
-    counters.refused += count
-    warnOnce('spool_full', `[llm-onion] spool: ${dir} is full (maxBytes ${settings.maxBytes}); items of ${sink} and later ones are delivered but not spooled until acknowledgements free space (counted in spool.stats().refused). Raise maxBytes or fix the sink that is not acknowledging.`)
-  }
-
+  // One write per flushIntervalMs at most: the timer starts with the first item after a write.
   function schedule(): void {
     if (timer || closed) return
     timer = setTimeout(() => {
       timer = undefined
-      void write().then(() => {
-        if (pendingAppends.length > 0 || pendingAcknowledgements.length > 0) schedule()
+      void writer.write().then(() => {
+        if (hasWork()) schedule()
       })
     }, settings.flushIntervalMs)
+    // The queue's close() flushes the spool; a timer alone never keeps a process alive.
     timer.unref()
-  }
-
-  /** Queues one batch write behind the one in flight; resolves when it is done. Never rejects. */
-  function write(): Promise<void> {
-    chain = chain.then(writeBatch).catch((error: unknown) => {
-      counters.writeErrors++
-      warnOnce('write', `[llm-onion] spool: writing to ${dir} failed (${(error as Error).message}); the items stay with the delivery queue but would be lost in a restart.`)
-    })
-    return chain
-  }
-
-  function activeSegment(): { segment: Segment; handle: FileHandle | undefined } {
-    if (active) return active
-    const segment: Segment = { path: join(dir, segmentName(nextSequence++)), sequence: nextSequence - 1, bytes: 0, live: 0 }
-    segments.push(segment)
-    return (active = { segment, handle: undefined })
-  }
-
-  async function writeBatch(): Promise<void> {
-    if (pendingAppends.length === 0 && pendingAcknowledgements.length === 0) return compact()
-    const target = activeSegment()
-    const buffers: Buffer[] = []
-    const acknowledgements = pendingAcknowledgements
-    pendingAcknowledgements = []
-    for (let start = 0; start < acknowledgements.length; start += idsPerAcknowledgement) {
-      buffers.push(encodeAcknowledge(acknowledgements.slice(start, start + idsPerAcknowledgement)))
-    }
-    const written: LiveRecord[] = []
-    let batchBytes = buffers.reduce((total, buffer) => total + buffer.length, 0)
-    for (const record of pendingAppends) {
-      if (live.get(record.id) !== record) continue // acknowledged before it was written
-      let buffer: Buffer
-      try {
-        buffer = encodeAppend(record.id, sinkJsonOf(record.sink), record.item)
-      } catch (error) {
-        live.delete(record.id)
-        counters.unencodable++
-        warnOnce(`unencodable:${record.sink}`, `[llm-onion] spool: an item of ${record.sink} cannot be stored as JSON (${(error as Error).message}); it is delivered but not spooled. Items must be JSON values (bigint and Uint8Array are allowed).`)
-        continue
-      }
-      if (bytes + batchBytes + buffer.length > settings.maxBytes) {
-        live.delete(record.id)
-        refuse(record.sink, 1)
-        continue
-      }
-      record.item = undefined
-      record.segment = target.segment
-      target.segment.live++
-      written.push(record)
-      buffers.push(buffer)
-      batchBytes += buffer.length
-    }
-    pendingAppends = []
-    if (buffers.length === 0) return compact()
-    const data = buffers.length === 1 ? buffers[0]! : Buffer.concat(buffers, batchBytes)
-    try {
-      target.handle ??= await open(target.segment.path, 'a')
-      for (let offset = 0; offset < data.length; ) offset += (await target.handle.write(data, offset)).bytesWritten
-      target.segment.bytes += data.length
-      bytes += data.length
-    } catch (error) {
-      counters.writeErrors++
-      warnOnce('write', `[llm-onion] spool: writing ${target.segment.path} failed (${(error as Error).message}); the items stay with the delivery queue but would be lost in a restart (counted in spool.stats().writeErrors). Free disk space or give a writable openSpool({ dir }).`)
-      for (const record of written) {
-        if (live.get(record.id) !== record) continue
-        live.delete(record.id)
-        target.segment.live--
-      }
-      // Acknowledgements are retried with the next write: without them a restart would replay delivered items.
-      pendingAcknowledgements = acknowledgements.concat(pendingAcknowledgements)
-      await undoPartialWrite(target)
-      return
-    }
-    if (target.segment.bytes >= settings.segmentBytes) await roll(target)
-    await compact()
-  }
-
-  /** A failed write may have left part of a record: cut it off, or start a new segment when that fails too. */
-  async function undoPartialWrite(target: { segment: Segment; handle: FileHandle | undefined }): Promise<void> {
-    try {
-      await target.handle?.truncate(target.segment.bytes)
-    } catch {
-      await roll(target)
-    }
-  }
-
-  async function roll(target: { segment: Segment; handle: FileHandle | undefined }): Promise<void> {
-    if (active === target) active = undefined
-    try {
-      await target.handle?.sync()
-      await target.handle?.close()
-    } catch {
-      // The segment's records are checksummed: a bad tail is found and skipped at the next open.
-    }
-    target.handle = undefined
-  }
-
-  /** Deletes segments at the head of the log whose every record was acknowledged. */
-  async function compact(): Promise<void> {
-    while (segments.length > 0 && segments[0]!.live === 0 && segments[0] !== active?.segment) {
-      const segment = segments.shift()!
-      bytes -= segment.bytes
-      await unlink(segment.path).catch((error: NodeJS.ErrnoException) => {
-        if (error.code !== 'ENOENT') warnOnce('unlink', `[llm-onion] spool: could not delete ${segment.path} (${error.message}); it is deleted at the next start.`)
-      })
-    }
-  }
-
-  function sinkJsonOf(sink: string): string {
-    let json = sinkJson.get(sink)
-    if (json === undefined) sinkJson.set(sink, (json = JSON.stringify(sink)))
-    return json
   }
 
   async function flush(): Promise<void> {
     if (timer) clearTimeout(timer)
     timer = undefined
-    await write()
-    try {
-      await active?.handle?.datasync()
-    } catch (error) {
-      counters.writeErrors++
-      warnOnce('write', `[llm-onion] spool: syncing ${active?.segment.path} failed (${(error as Error).message}); what was written may not survive a power loss.`)
-    }
-    if (pendingAppends.length > 0 || pendingAcknowledgements.length > 0) schedule()
+    await writer.write()
+    await writer.sync()
+    if (hasWork()) schedule()
   }
 
   return {
     append(sink, items) {
       const ids = new Array<number | undefined>(items.length)
       if (closed) return ids
-      if (bytes >= settings.maxBytes) {
-        refuse(sink, items.length)
+      if (log.bytes >= settings.maxBytes) {
+        log.refuse(sink, items.length)
         return ids
       }
       for (let index = 0; index < items.length; index++) {
         const record: LiveRecord = { id: nextId++, sink, item: items[index], segment: undefined }
         live.set(record.id, record)
-        pendingAppends.push(record)
+        log.pendingAppends.push(record)
         ids[index] = record.id
       }
       schedule()
@@ -306,7 +193,7 @@ export function openSpool(options: SpoolOptions): Spool {
         // Not written yet: the write skips it, and no acknowledgement is needed.
         if (record.segment === undefined) continue
         record.segment.live--
-        pendingAcknowledgements.push(id)
+        log.pendingAcknowledgements.push(id)
         changed = true
       }
       if (changed) schedule()
@@ -330,16 +217,11 @@ export function openSpool(options: SpoolOptions): Spool {
       closing ??= (async () => {
         closed = true
         await flush()
-        try {
-          await active?.handle?.close()
-        } catch {
-          // Nothing left to lose: everything was written and synced above.
-        }
-        active = undefined
+        await writer.close()
         releaseSpoolLock(dir)
       })()
       return closing
     },
-    stats: () => ({ ...counters, bytes, segments: segments.length, pending: pendingAppends.length }),
+    stats: () => ({ ...counters, bytes: log.bytes, segments: log.segments.length, pending: log.pendingAppends.length }),
   }
 }

@@ -218,11 +218,14 @@ describe('spool', () => {
 
   it('keeps bigint and Uint8Array items as they were', async () => {
     const spool = open()
-    const item = { tokens: 12345678901234567890n, body: new Uint8Array([0, 255, 7]), nested: [{ when: 1 }] }
-    spool.append('otlp', [item])
+    const item = { tokens: 12345678901234567890n, body: new Uint8Array([0, 255, 7]), empty: new Uint8Array(0), buffer: Buffer.from('hi'), nested: [{ when: 1 }] }
+    spool.append('otlp', [item, 7n, { plain: 'text', metadata: { team: 'a' } }])
     const restarted = await reopen(spool)
-    const [record] = restarted.recover('otlp')
-    expect(record!.item).toEqual({ tokens: 12345678901234567890n, body: Buffer.from([0, 255, 7]), nested: [{ when: 1 }] })
+    expect(restarted.recover('otlp').map((record) => record.item)).toEqual([
+      { tokens: 12345678901234567890n, body: Buffer.from([0, 255, 7]), empty: Buffer.alloc(0), buffer: Buffer.from('hi'), nested: [{ when: 1 }] },
+      7n,
+      { plain: 'text', metadata: { team: 'a' } },
+    ])
   })
 
   it('counts an item JSON cannot encode, names its sink once, and spools the others', async () => {
