@@ -1,10 +1,11 @@
 import { spawn } from 'node:child_process'
 import { appendFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
+import { open as openFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import zlib from 'node:zlib'
-import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import { openSpool, type Spool, type SpoolOptions } from '../../src/delivery/spool'
 import { tableCrc32 } from '../../src/delivery/spool-record'
 
@@ -53,6 +54,26 @@ describe('spool', () => {
       { id: ids[4], item: { n: 4 } },
     ])
     expect(restarted.stats().recovered).toBe(3)
+  })
+
+  it('runs the documented cycle: resend what was recovered, spool new items, acknowledge what was delivered', async () => {
+    const earlier = open()
+    earlier.append('posthog', [{ n: 1 }])
+    await earlier.close()
+    const resent: unknown[] = []
+    const resend = (sink: string, id: number, item: unknown) => resent.push({ sink, id, item })
+    const event = { n: 2 }
+    const spool = openSpool({ dir }) // dir: e.g. './.llm-onion-spool'; reads what earlier processes left, at startup
+    for (const sink of spool.recoveredSinks()) {
+      for (const record of spool.recover(sink)) resend(sink, record.id, record.item)
+    }
+    const [id] = spool.append('posthog', [event]) // buffered: no disk work on the caller's stack
+    // ... once posthog confirmed the batch, or it was dropped for good:
+    spool.acknowledge('posthog', [id!])
+    await spool.close() // writes what is buffered, fsyncs, releases the directory
+    expect(resent).toEqual([{ sink: 'posthog', id: 1, item: { n: 1 } }])
+    // The resent record was not acknowledged yet: the next process gets it again, and only it.
+    expect(open().recover('posthog')).toEqual([{ id: 1, item: { n: 1 } }])
   })
 
   it('hands out recovered records once per process', async () => {
@@ -248,6 +269,24 @@ describe('spool', () => {
     await spool.flush()
     expect(segmentFiles()).toHaveLength(1)
     expect(spool.stats().pending).toBe(0)
+  })
+
+  it('writes a batch of appends and acknowledgements with one write, not one per item', async () => {
+    const probe = await openFile(join(dir, 'probe'), 'w')
+    const write = vi.spyOn(Object.getPrototypeOf(probe) as { write: (...args: unknown[]) => unknown }, 'write')
+    await probe.close()
+    try {
+      const spool = open()
+      const first = spool.append('posthog', items(500))
+      await spool.flush()
+      expect(write).toHaveBeenCalledTimes(1)
+      spool.acknowledge('posthog', first as number[])
+      for (let call = 0; call < 100; call++) spool.append('helicone', items(5))
+      await spool.flush()
+      expect(write).toHaveBeenCalledTimes(2)
+    } finally {
+      write.mockRestore()
+    }
   })
 
   it('writes in the background after flushIntervalMs without an explicit flush', async () => {
