@@ -102,6 +102,10 @@ if (wanted('provider-path')) {
   log('provider path (caller on core 0, mock upstream on core 1) ...')
   results.providerPath = runBenchmark('provider-path.ts', 0)
 }
+if (wanted('spool')) {
+  log('spool: append() per event on the call path, the background write (core 0) ...')
+  results.spool = runBenchmark('spool.ts', 0)
+}
 if (wanted('proxy')) {
   log('proxy (gateways on core 0, load and mock upstream on core 1) ...')
   results.proxy = runBenchmark('proxy.ts', 1)

@@ -237,6 +237,20 @@ describe('spool', () => {
     expect(restarted.stats()).toMatchObject({ bytes: 0, segments: 0 })
   })
 
+  it('keeps a later segment that holds acknowledgements an earlier segment still needs', async () => {
+    // segmentBytes 1: every write ends its segment, so each flush below makes one segment.
+    const spool = open({ segmentBytes: 1 })
+    const [first, second] = spool.append('posthog', items(2)) as number[]
+    await spool.flush() // segment 1: first, second
+    spool.acknowledge('posthog', [first!])
+    const [third] = spool.append('posthog', items(1, 2)) as number[]
+    await spool.flush() // segment 2: the acknowledgement of first, third
+    spool.acknowledge('posthog', [third!])
+    await spool.flush() // segment 3: the acknowledgement of third; nothing in segment 2 is waiting any more
+    const restarted = await reopen(spool)
+    expect(restarted.recover('posthog')).toEqual([{ id: second, item: { n: 1 } }])
+  })
+
   it('keeps bigint and Uint8Array items as they were', async () => {
     const spool = open()
     const item = { tokens: 12345678901234567890n, body: new Uint8Array([0, 255, 7]), empty: new Uint8Array(0), buffer: Buffer.from('hi'), nested: [{ when: 1 }] }
