@@ -31,7 +31,9 @@ export function takeSpoolLock(dir: string): void {
   try {
     writeFileSync(lockPath(dir), String(process.pid), { flag: 'wx' })
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error
+    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') {
+      throw new Error(`Cannot write ${lockPath(dir)} (${(error as Error).message}): the spool directory must be writable; give another openSpool({ dir }).`)
+    }
     const owner = Number.parseInt(readFileSync(lockPath(dir), 'utf8'), 10)
     // Our own pid in a stale lock happens in containers, where a restarted process often gets the same pid.
     if (Number.isInteger(owner) && owner > 0 && owner !== process.pid && isAlive(owner)) throw inUse(`process ${owner}`)
