@@ -13,7 +13,12 @@ import { releaseSpoolLock, takeSpoolLock } from './spool-lock'
 import { recoverSpool, type LiveRecord } from './spool-recovery'
 import { createSpoolWriter, type SpoolLog } from './spool-writer'
 
-/** Options of {@link openSpool}; every one but `dir` has a default. */
+/**
+ * Options of {@link openSpool}; every one but `dir` has a default.
+ *
+ * @example
+ * openSpool({ dir: '/var/lib/my-app/spool', maxBytes: 64 * 2 ** 20, flushIntervalMs: 50 })
+ */
 export interface SpoolOptions {
   /** The directory of the segment files; created when missing. One process per directory. */
   dir: string
@@ -52,6 +57,14 @@ export interface SpoolStats {
   pending: number
 }
 
+/**
+ * A spool opened by {@link openSpool}: `append` what a sink accepted, `acknowledge` it once delivered
+ * or dropped for good, and at startup `recover` what an earlier process left unacknowledged.
+ *
+ * @example
+ * const [id] = spool.append('posthog', [event])
+ * spool.acknowledge('posthog', [id!])
+ */
 export interface Spool {
   /**
    * Spools items a sink accepted; returns their ids in order (undefined for an item refused because
