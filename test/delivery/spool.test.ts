@@ -142,6 +142,7 @@ describe('spool', () => {
     expect(helicone.map((record) => record.id)).toEqual(written.helicone)
     expect(helicone[7]!.item).toEqual({ sink: 'helicone', n: 7, tokens: 7n * 10n ** 20n, bytes: Buffer.from([7, 1, 2]) })
     expect(spool.stats()).toMatchObject({ recovered: 280, corruptRecords: 0 })
+    expect(spool.stats().segments).toBeGreaterThan(1)
   })
 
   it('ignores a torn last record (a crash mid-write) and cuts it off the file', async () => {
