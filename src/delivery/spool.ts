@@ -24,7 +24,7 @@ export interface SpoolOptions {
   dir: string
   /** Most bytes on disk (default 256 MiB); items appended past it are refused and counted (`refused`, reason `spool_full`). */
   maxBytes?: number
-  /** A segment file is closed and a new one started once it is past this size (default 8 MiB). */
+  /** A segment file is closed and a new one started once a write took it past this size (default 8 MiB, at most 1 GiB). */
   segmentBytes?: number
   /** Appends and acknowledgements are written together at most once per this interval (default 100 ms). */
   flushIntervalMs?: number
@@ -88,7 +88,8 @@ export interface Spool {
 const optionsSchema = z.object({
   dir: z.string({ message: 'must be the path of a directory for the spool files, e.g. "./.llm-onion-spool"' }).min(1, 'must not be empty: give the path of a directory for the spool files'),
   maxBytes: z.number().int().positive().default(256 * 2 ** 20),
-  segmentBytes: z.number().int().positive().default(8 * 2 ** 20),
+  // Segments are read whole at open: keep each well under what one Buffer holds.
+  segmentBytes: z.number().int().positive().max(2 ** 30, 'must be at most 1 GiB (1073741824): segments are read whole at startup').default(8 * 2 ** 20),
   flushIntervalMs: z.number().min(0).default(100),
   onWarning: z.custom<(message: string) => void>((value) => typeof value === 'function', { message: 'must be a function (message) => void' }).optional(),
 })

@@ -342,6 +342,7 @@ describe('spool', () => {
   it('names the field of an invalid option', () => {
     expect(() => openSpool({ dir, maxBytes: -1 })).toThrow(/maxBytes/)
     expect(() => openSpool({ dir: '' })).toThrow(/dir/)
+    expect(() => openSpool({ dir, segmentBytes: 2 ** 31 })).toThrow(/segmentBytes: must be at most 1 GiB/)
   })
 
   it('computes the same CRC-32 without zlib.crc32 (Node 20 before 20.15) as with it', () => {
