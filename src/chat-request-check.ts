@@ -3,7 +3,8 @@
  * every call sends. Zod's parse of `chatRequestSchema` costs about 1 µs for a one-message request
  * and grows with every message, on every call; this check is a few property reads. It is narrower
  * than the schema, never wider: anything it does not recognise (content parts, tool calls, tools,
- * a value out of range) goes to zod, which accepts it or names the wrong field as always.
+ * a value out of range, a `null` parameter) goes to zod, which accepts it or names the wrong field as
+ * always.
  */
 import { chatRequestSchema, type ChatRequest } from './schema'
 import { validate } from './validate'
@@ -68,6 +69,8 @@ export function plainChatRequest(input: unknown): ChatRequest | undefined {
     if (key === 'model' || key === 'messages') continue
     const value = request[key]
     if (value === undefined) continue
+    // `null` means absent; zod drops it, so the copy would differ: left to zod, which is rare.
+    if (value === null) return undefined
     const check = scalarChecks.get(key)
     if (check ? !check(value) : schemaKeys.has(key) || key === '__proto__') return undefined
   }

@@ -103,6 +103,11 @@ export class Context {
    * "Performance")
    */
   receivedReply?: { parsed: unknown; text: string }
+  /**
+   * @internal the upstream's request id (its `x-request-id` header) of the latest attempt, on proxy
+   * calls: the proxy passes it on to its client (docs/proxy.md, "Response headers")
+   */
+  upstreamRequestId?: string
   /** @internal the call's cancellation; its controller and signal are created on first use */
   readonly cancellation: CallAbort
   #id?: string

@@ -58,45 +58,99 @@ export const mockErrorSchema = z.object({
   retry_after_ms: z.number().min(0).optional(),
 })
 
-export const chatRequestSchema = z.looseObject({
-  model: z.string().min(1, 'model must name a model, for example "mock/echo" or "openai/gpt-4o-mini"'),
-  messages: z.array(messageSchema).min(1, 'messages must hold at least one message'),
-  temperature: z.number().min(0).max(2).optional(),
-  top_p: z.number().min(0).max(1).optional(),
-  max_tokens: z.number().int().positive().optional(),
-  max_completion_tokens: z.number().int().positive().optional(),
-  stop: z.union([z.string(), z.array(z.string())]).optional(),
-  n: z.number().int().positive().optional(),
-  seed: z.number().int().optional(),
-  presence_penalty: z.number().optional(),
-  frequency_penalty: z.number().optional(),
-  tools: z.array(toolSchema).optional(),
-  tool_choice: z.unknown().optional(),
-  response_format: z.looseObject({ type: z.string() }).optional(),
-  stream: z.boolean().optional(),
-  stream_options: z.looseObject({ include_usage: z.boolean().optional() }).optional(),
-  user: z.string().optional(),
-  metadata: z.record(z.string(), z.unknown()).optional(),
-  tags: z.array(z.string()).optional(),
-  mock_response: z.string().optional(),
-  mock_error: mockErrorSchema.optional(),
+/** How deep `metadata` may nest: deeper is refused at validation, before any layer or exporter sees it. */
+export const maxMetadataDepth = 32
+/** How large `metadata` may be, serialised as JSON (64 KiB): larger is refused at validation. */
+export const maxMetadataBytes = 64 * 1024
+
+/** The depth of `value` (a scalar is 0), counted no further than `limit + 1`; cycles count as too deep. */
+function depthOf(value: unknown, limit: number): number {
+  if (typeof value !== 'object' || value === null) return 0
+  if (limit < 0) return 1
+  let deepest = 0
+  for (const key in value) {
+    deepest = Math.max(deepest, depthOf((value as Record<string, unknown>)[key], limit - 1))
+    if (deepest > limit) break
+  }
+  return deepest + 1
+}
+
+/**
+ * Metadata travels to every exporter; a value nested thousands deep or megabytes large cannot be
+ * encoded there (or stalls it), so it is refused here with the limit named.
+ */
+const metadataSchema = z.record(z.string(), z.unknown()).superRefine((metadata, ctx) => {
+  // The record itself is level 1, so a `{ a: { b: 1 } }` has depth 2.
+  if (depthOf(metadata, maxMetadataDepth) > maxMetadataDepth) {
+    ctx.addIssue({ code: 'custom', message: `metadata nests deeper than ${maxMetadataDepth} levels: flatten it (for example into dotted keys)` })
+    return
+  }
+  let size: number
+  try {
+    size = Buffer.byteLength(JSON.stringify(metadata))
+  } catch {
+    ctx.addIssue({ code: 'custom', message: 'metadata must be JSON-serialisable (no cycles, BigInt or functions)' })
+    return
+  }
+  if (size > maxMetadataBytes) {
+    ctx.addIssue({ code: 'custom', message: `metadata is ${size} bytes as JSON; the limit is ${maxMetadataBytes} bytes (64 KiB): send less, or keep large values out of metadata` })
+  }
 })
 
-export const embeddingRequestSchema = z.looseObject({
-  model: z.string().min(1, 'model must name a model, for example "mock/embed" or "openai/text-embedding-3-small"'),
-  input: z.union([
-    z.string(),
-    z.array(z.string()).min(1, 'input must hold at least one string'),
-    z.array(z.number()).min(1, 'input must hold at least one token'),
-    z.array(z.array(z.number())).min(1, 'input must hold at least one token list'),
-  ]),
-  encoding_format: z.enum(['float', 'base64']).optional(),
-  dimensions: z.number().int().positive().optional(),
-  user: z.string().optional(),
-  metadata: z.record(z.string(), z.unknown()).optional(),
-  tags: z.array(z.string()).optional(),
-  mock_error: mockErrorSchema.optional(),
-})
+/**
+ * An optional parameter for which `null` means absent, as the OpenAI SDKs' types allow
+ * (`temperature: null` is "the default", not an error).
+ */
+function optional<Schema extends z.ZodType>(schema: Schema) {
+  return schema.nullish().transform((value): z.output<Schema> | undefined => value ?? undefined).optional()
+}
+
+/** Parameters this schema does not know pass through; a `null` among them is absent too. */
+const otherParameter = z.unknown().transform((value): unknown => (value === null ? undefined : value))
+
+export const chatRequestSchema = z
+  .object({
+    model: z.string().min(1, 'model must name a model, for example "mock/echo" or "openai/gpt-4o-mini"'),
+    messages: z.array(messageSchema).min(1, 'messages must hold at least one message'),
+    temperature: optional(z.number().min(0).max(2)),
+    top_p: optional(z.number().min(0).max(1)),
+    max_tokens: optional(z.number().int().positive()),
+    max_completion_tokens: optional(z.number().int().positive()),
+    stop: optional(z.union([z.string(), z.array(z.string())])),
+    n: optional(z.number().int().positive()),
+    seed: optional(z.number().int()),
+    presence_penalty: optional(z.number()),
+    frequency_penalty: optional(z.number()),
+    tools: optional(z.array(toolSchema)),
+    tool_choice: z.unknown().optional(),
+    response_format: optional(z.looseObject({ type: z.string() })),
+    stream: optional(z.boolean()),
+    stream_options: optional(z.looseObject({ include_usage: z.boolean().nullish() })),
+    user: optional(z.string()),
+    metadata: optional(metadataSchema),
+    tags: optional(z.array(z.string())),
+    mock_response: optional(z.string()),
+    mock_error: optional(mockErrorSchema),
+  })
+  .catchall(otherParameter)
+
+export const embeddingRequestSchema = z
+  .object({
+    model: z.string().min(1, 'model must name a model, for example "mock/embed" or "openai/text-embedding-3-small"'),
+    input: z.union([
+      z.string(),
+      z.array(z.string()).min(1, 'input must hold at least one string'),
+      z.array(z.number()).min(1, 'input must hold at least one token'),
+      z.array(z.array(z.number())).min(1, 'input must hold at least one token list'),
+    ]),
+    encoding_format: optional(z.enum(['float', 'base64'])),
+    dimensions: optional(z.number().int().positive()),
+    user: optional(z.string()),
+    metadata: optional(metadataSchema),
+    tags: optional(z.array(z.string())),
+    mock_error: optional(mockErrorSchema),
+  })
+  .catchall(otherParameter)
 
 export type Message = z.infer<typeof messageSchema>
 export type Tool = z.infer<typeof toolSchema>

@@ -60,6 +60,7 @@ const leftToZod: Array<[string, unknown]> = [
   ['stop', { ...base, stop: ['\n'] }],
   ['response_format', { ...base, response_format: { type: 'json_object' } }],
   ['mock_error', { ...base, mock_error: { status: 429 } }],
+  ['a null parameter', { ...base, temperature: null, logprobs: null }],
   ['a __proto__ key', JSON.parse('{"model":"m","messages":[{"role":"user","content":"Hi"}],"__proto__":{"polluted":true}}')],
 ]
 
@@ -125,5 +126,21 @@ describe('the chat request check without zod', () => {
       if (valid.includes(name)) expect(checkChatRequest(input)).toEqual(chatRequestSchema.parse(input))
       else expect(() => checkChatRequest(input), name).toThrow(/Invalid chat request/)
     }
+  })
+
+  it('treats null optional parameters as absent in the library, known or not', () => {
+    const checked = checkChatRequest({ ...base, temperature: null, max_tokens: null, n: null, seed: null, stop: null, tools: null, user: null, metadata: null, logprobs: null })
+    for (const name of ['temperature', 'max_tokens', 'n', 'seed', 'stop', 'tools', 'user', 'metadata', 'logprobs']) expect(checked[name], name).toBeUndefined()
+    expect(JSON.parse(JSON.stringify(checked))).toEqual(base)
+  })
+
+  it('refuses metadata deeper than 32 levels or larger than 64 KiB, naming metadata', () => {
+    let deep: Record<string, unknown> = { leaf: 1 }
+    for (let level = 1; level < 33; level++) deep = { next: deep }
+    expect(() => checkChatRequest({ ...base, metadata: deep })).toThrow(/^Invalid chat request: metadata: metadata nests deeper than 32 levels/)
+    expect(() => checkChatRequest({ ...base, metadata: { note: 'x'.repeat(64 * 1024) } })).toThrow(/^Invalid chat request: metadata: metadata is 65547 bytes as JSON; the limit is 65536 bytes/)
+    const cyclic: Record<string, unknown> = {}
+    cyclic.self = cyclic
+    expect(() => checkChatRequest({ ...base, metadata: cyclic })).toThrow(/metadata nests deeper than 32 levels/)
   })
 })

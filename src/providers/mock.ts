@@ -26,7 +26,8 @@ function pause(ms: number, call: ProviderCall): Promise<void> | undefined {
 /**
  * A provider that answers without a network. A request's `mock_response` sets the reply, and
  * `mock_error: { status, message }` raises the typed error for that status (`after_chunks` makes a
- * stream fail half-way). Replies stream word by word; usage counts words, so it is the same every run.
+ * stream fail half-way); `n` gives that many identical choices. Replies stream word by word; usage
+ * counts words, so it is the same every run.
  *
  * Options: `latencyMs` (default 0) delays the reply or first chunk, `chunkDelayMs` (default 0) spaces
  * stream chunks, `embeddingDimensions` (default 8), `name` (default `mock`).
@@ -44,13 +45,14 @@ export function mock(options: MockOptions = {}): Provider {
     await pause(settings.latencyMs, call)
     raiseRequestedError(request, call.model, settings.name)
     const text = replyText(request)
-    const usage = countUsage(request.messages, text)
+    const choices = request.n ?? 1
+    const usage = countUsage(request.messages, text, choices)
     return {
       id: `chatcmpl-mock-${call.context.id}`,
       object: 'chat.completion',
       created: Math.floor(Date.now() / 1000),
       model: call.model,
-      choices: [{ index: 0, message: { role: 'assistant', content: text }, finish_reason: 'stop' }],
+      choices: Array.from({ length: choices }, (_, index) => ({ index, message: { role: 'assistant' as const, content: text }, finish_reason: 'stop' })),
       usage,
     }
   }
@@ -67,15 +69,17 @@ export function mock(options: MockOptions = {}): Provider {
       created: Math.floor(Date.now() / 1000),
       model: call.model,
     }
+    // With n choices, each word arrives once per choice (one chunk each), as OpenAI interleaves them.
+    const choices = request.n ?? 1
     for (let index = 0; index < words.length; index++) {
       if (failAfter !== undefined && index === failAfter) raiseRequestedError(request, call.model, settings.name)
       if (index > 0) await pause(settings.chunkDelayMs, call)
       const delta = index === 0 ? { role: 'assistant' as const, content: words[index] } : { content: words[index] }
-      yield { ...base, choices: [{ index: 0, delta, finish_reason: null }] }
+      for (let choice = 0; choice < choices; choice++) yield { ...base, choices: [{ index: choice, delta, finish_reason: null }] }
     }
     if (failAfter !== undefined) raiseRequestedError(request, call.model, settings.name)
-    yield { ...base, choices: [{ index: 0, delta: {}, finish_reason: 'stop' }] }
-    yield { ...base, choices: [], usage: countUsage(request.messages, text) }
+    for (let choice = 0; choice < choices; choice++) yield { ...base, choices: [{ index: choice, delta: {}, finish_reason: 'stop' }] }
+    yield { ...base, choices: [], usage: countUsage(request.messages, text, choices) }
   }
 
   async function embed(request: EmbeddingRequest, call: ProviderCall): Promise<EmbeddingResponse> {
@@ -127,9 +131,9 @@ function countWords(text: string): number {
   return count
 }
 
-function countUsage(messages: Message[], reply: string) {
+function countUsage(messages: Message[], reply: string, choices = 1) {
   const prompt = messages.reduce((sum, message) => sum + countWords(textOf(message)) + 1, 0)
-  const completion = countWords(reply)
+  const completion = countWords(reply) * choices
   return { prompt_tokens: prompt, completion_tokens: completion, total_tokens: prompt + completion }
 }
 

@@ -43,7 +43,10 @@ export function openaiHttp(settings: OpenAISettings): Provider {
       if (reply.statusCode >= 200 && reply.statusCode < 300) {
         const parsed: unknown = JSON.parse(reply.text)
         // Only the proxy writes a reply as it came (calls it makes carry `http`); other calls keep nothing.
-        if (call.context.http) call.context.receivedReply = { parsed, text: reply.text }
+        if (call.context.http) {
+          call.context.receivedReply = { parsed, text: reply.text }
+          call.context.upstreamRequestId = requestIdOf(reply.rawHeaders)
+        }
         return parsed
       }
       throw replyError(reply.statusCode, reply.text, headerObject(reply.rawHeaders))
@@ -55,7 +58,13 @@ export function openaiHttp(settings: OpenAISettings): Provider {
   /** A streamed reply: the response, its body not yet read, once its status is 2xx. */
   async function open(path: string, body: Record<string, unknown>, call: ProviderCall): Promise<Dispatcher.ResponseData> {
     const response = await pool.request({ path, method: 'POST', headers, body: JSON.stringify(body), signal: call.signal })
-    if (response.statusCode >= 200 && response.statusCode < 300) return response
+    if (response.statusCode >= 200 && response.statusCode < 300) {
+      if (call.context.http) {
+        const requestId = response.headers['x-request-id']
+        call.context.upstreamRequestId = typeof requestId === 'string' ? requestId : undefined
+      }
+      return response
+    }
     const text = await response.body.text().catch((error: unknown) => (error instanceof Error ? error.message : String(error)))
     throw replyError(response.statusCode, text, response.headers)
   }
@@ -110,6 +119,15 @@ function parseBaseURL(baseURL: string): { origin: string; path: string; search: 
     )
   }
   return { origin: url.origin, path: url.pathname.replace(/\/+$/, ''), search: url.search }
+}
+
+/** The `x-request-id` among raw header pairs (the proxy passes it on), or undefined. */
+function requestIdOf(rawHeaders: Buffer[]): string | undefined {
+  for (let index = 0; index < rawHeaders.length; index += 2) {
+    const name = rawHeaders[index]!
+    if (name.length === 12 && name.toString('latin1').toLowerCase() === 'x-request-id') return rawHeaders[index + 1]?.toString('latin1')
+  }
+  return undefined
 }
 
 /** The headers of every request, built once: what the SDK sends, then `headers` (names compared without case). */

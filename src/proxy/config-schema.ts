@@ -59,10 +59,10 @@ export function pricingKeys(): string[] {
 /** Keys read at each level of the config; anything else is reported as ignored at start. */
 export const knownKeys = {
   root: new Set(['model_list', 'litellm_settings', 'general_settings', 'router_settings', 'environment_variables']),
-  model: new Set(['model_name', 'litellm_params', 'model_info']),
+  model: new Set(['model_name', 'litellm_params', 'model_info', 'tpm', 'rpm']),
   litellmSettings: new Set(['callbacks', 'success_callback', 'failure_callback', 'input_callback', 'turn_off_message_logging']),
   generalSettings: new Set(['master_key', 'max_request_size_mb']),
-  routerSettings: new Set(['routing_strategy']),
+  routerSettings: new Set(['routing_strategy', 'model_group_alias']),
 }
 
 /**
@@ -96,14 +96,22 @@ export function configSchema(environment: Environment) {
     .string({ error: (issue) => (issue.input === undefined ? 'is required' : `must be a string, found ${typeof issue.input}`) })
     .transform(resolve)
   const nonEmpty = text.pipe(z.string().min(1, 'must not be empty'))
-  const number = z.union([z.number(), text.pipe(z.coerce.number())])
+  const number = z.union([z.number(), text.pipe(z.coerce.number())], {
+    error: (issue) => (issue.input === undefined ? 'is required' : `must be a number, for example 20000, found ${JSON.stringify(issue.input)}`),
+  })
   // A single name is accepted where LiteLLM takes a list, as LiteLLM does.
   const listOf = <Item extends z.ZodType>(item: Item) => z.preprocess((value) => (typeof value === 'string' ? [value] : value), z.array(item))
   const names = listOf(nonEmpty)
-  const reference = nonEmpty.pipe(
-    z.string().regex(/^[\w./-]+\.[A-Za-z_$][\w$]*$/, 'must be module.instance, for example proxy_callbacks.proxy_logger_instance'),
+  // `callbacks` takes module.instance references and, as LiteLLM's own configs write it, built-in names ("otel").
+  const callback = nonEmpty.pipe(
+    z
+      .string()
+      .regex(
+        /^(?:[\w./-]+\.[A-Za-z_$][\w$]*|[A-Za-z_][\w-]*)$/,
+        'must be module.instance (for example proxy_callbacks.proxy_logger_instance) or a built-in integration name (for example otel)',
+      ),
   )
-  const references = listOf(reference)
+  const callbackList = listOf(callback)
   const resolveDeep = (value: unknown, ctx: z.RefinementCtx): unknown => {
     if (typeof value === 'string') return resolve(value, ctx)
     if (Array.isArray(value)) return value.map((item) => resolveDeep(item, ctx))
@@ -154,13 +162,27 @@ export function configSchema(environment: Environment) {
     model_name: nonEmpty,
     litellm_params: parameters,
     model_info: z.record(z.string(), anything).optional(),
+    // LiteLLM reads tpm / rpm beside litellm_params as well as inside it.
+    rpm: number.pipe(z.number().positive()).optional(),
+    tpm: number.pipe(z.number().positive()).optional(),
+  })
+  // An alias names a model_name; LiteLLM also writes it { model, hidden } (hidden: left out of GET /v1/models).
+  const alias = z.union([nonEmpty, z.looseObject({ model: nonEmpty, hidden: z.boolean().optional() })], {
+    error: 'must name a model_name, for example gpt-4: gpt-4o, or be { model: gpt-4o, hidden: true }',
   })
 
   return z.looseObject({
-    model_list: z.array(model).min(1, 'list at least one model, for example { model_name: gpt-3.5-turbo, litellm_params: { model: mock/gpt-3.5-turbo } }'),
+    model_list: z
+      .array(model, {
+        error: (issue) =>
+          issue.input === undefined || issue.input === null
+            ? 'is required: list the models to serve, for example - { model_name: gpt-3.5-turbo, litellm_params: { model: mock/gpt-3.5-turbo } }'
+            : 'must be a list of models, each - { model_name: ..., litellm_params: { model: provider/model } }',
+      })
+      .min(1, 'list at least one model, for example { model_name: gpt-3.5-turbo, litellm_params: { model: mock/gpt-3.5-turbo } }'),
     litellm_settings: z
       .looseObject({
-        callbacks: references.optional(),
+        callbacks: callbackList.optional(),
         success_callback: names.optional(),
         failure_callback: names.optional(),
         input_callback: names.optional(),
@@ -173,8 +195,11 @@ export function configSchema(environment: Environment) {
         max_request_size_mb: number.pipe(z.number().positive()).optional(),
       })
       .nullish(),
-    router_settings: z.looseObject({ routing_strategy: text.optional() }).nullish(),
-    environment_variables: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])).nullish(),
+    router_settings: z.looseObject({ routing_strategy: text.optional(), model_group_alias: z.record(z.string(), alias).nullish() }).nullish(),
+    // An entry without a value leaves the variable as the environment has it, as LiteLLM does.
+    environment_variables: z
+      .record(z.string(), z.union([z.string(), z.number(), z.boolean(), z.null()], { error: 'must be a string, a number, a boolean or empty' }))
+      .nullish(),
   })
 }
 

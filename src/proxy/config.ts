@@ -29,7 +29,11 @@ export interface ModelDeployment {
   model: string
   apiKey?: string
   apiBase?: string
-  /** Share of traffic among the deployments of one model name (default 1, or `rpm` when given). */
+  /**
+   * Share of traffic among the deployments of one model name, as LiteLLM's simple-shuffle reads it:
+   * `weight` when any deployment of the name sets it, else `rpm`, else `tpm`; 1 for a deployment
+   * without the one chosen.
+   */
   weight: number
   /** Mock deployments only: delay before the reply and between stream chunks, in ms. */
   latencyMs?: number
@@ -66,10 +70,17 @@ export interface ProxyConfig {
   models: ModelDeployment[]
   /** `module.instance` references from `litellm_settings.callbacks`. */
   callbacks: string[]
-  /** Built-in integration names by moment, from `input_callback` / `success_callback` / `failure_callback`. */
+  /**
+   * Built-in integration names by moment, from `input_callback` / `success_callback` /
+   * `failure_callback`; a built-in name in `callbacks` (`otel`) is in `success` and `failure`.
+   */
   input: string[]
   success: string[]
   failure: string[]
+  /** `router_settings.model_group_alias`: alias → the model_name it serves (every alias, hidden or not). */
+  aliases: Record<string, string>
+  /** Aliases GET /v1/models leaves out (`{ model, hidden: true }`). */
+  hiddenAliases: string[]
   /** `turn_off_message_logging`: prompt and reply content leave as "[redacted]". */
   redactMessages: boolean
   /** `general_settings.master_key`, else `LLM_ONION_MASTER_KEY`, else `LITELLM_MASTER_KEY` (as LiteLLM reads it). */
@@ -142,17 +153,32 @@ export async function loadConfig(path: string, options: LoadConfigOptions = {}):
     const reason = (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (error as Error).message
     throw new ConfigError(`Cannot read the proxy config ${file}: ${reason}. Check the --config path.`)
   }
+  return parseConfig(await readYaml(text, file), { ...options, directory: dirname(file) }, file)
+}
+
+/** How many times a config may use YAML aliases (`*name`): a real config needs a few, a "billion laughs" bomb thousands. */
+const maxAliasCount = 100
+
+/**
+ * The config's YAML as LiteLLM reads it: PyYAML reads YAML 1.1, so `tpm: 20_000` is the number 20000
+ * and `yes`/`no` are booleans. Every failure is a one-line {@link ConfigError}, never a stack.
+ */
+async function readYaml(text: string, file: string): Promise<unknown> {
   const { parse, YAMLParseError } = await import('yaml')
-  let raw: unknown
   try {
-    raw = parse(text)
+    return parse(text, { version: '1.1', maxAliasCount })
   } catch (error) {
-    if (!(error instanceof YAMLParseError)) throw error
-    const position = error.linePos?.[0]
-    const where = position ? `line ${position.line}, column ${position.col}` : 'somewhere'
-    throw new ConfigError(`${file}: invalid YAML at ${where}: ${error.message.split('\n')[0]}`)
+    if (error instanceof YAMLParseError) {
+      const position = error.linePos?.[0]
+      const where = position ? `line ${position.line}, column ${position.col}` : 'somewhere'
+      throw new ConfigError(`${file}: invalid YAML at ${where}: ${error.message.split('\n')[0]}`)
+    }
+    // The yaml package throws a ReferenceError when aliases expand past maxAliasCount.
+    if (error instanceof ReferenceError && /alias/i.test(error.message)) {
+      throw new ConfigError(`${file}: the YAML's aliases expand too far (over ${maxAliasCount} uses, as a "billion laughs" file does); write the values out instead of nesting aliases.`)
+    }
+    throw error
   }
-  return parseConfig(raw, { ...options, directory: dirname(file) }, file)
 }
 
 /**
@@ -178,8 +204,13 @@ export function parseConfig(raw: unknown, options: LoadConfigOptions = {}, file?
   }
   if (issues.length > 0) throw configError(file, issues)
   const parsed = result.data as RawConfig
-  const models = parsed.model_list.map((entry, index) => toDeployment(entry, pathOf(['model_list', index])))
+  const weights = shuffleWeights(parsed.model_list)
+  const models = parsed.model_list.map((entry, index) => toDeployment(entry, pathOf(['model_list', index]), weights[index]!))
+  const { aliases, hiddenAliases } = modelGroupAliases(parsed, models, pathOf, file)
   const settings = parsed.litellm_settings ?? {}
+  // Built-in names in `callbacks` ("otel") take the path success_callback and failure_callback take.
+  const builtInNames = (settings.callbacks ?? []).filter((name) => !name.includes('.'))
+  const unique = (names: string[]) => [...new Set(names)]
   const general = parsed.general_settings ?? {}
   const strategy = parsed.router_settings?.routing_strategy
   if (strategy !== undefined && strategy !== 'simple-shuffle') {
@@ -189,10 +220,12 @@ export function parseConfig(raw: unknown, options: LoadConfigOptions = {}, file?
     path: file,
     directory: options.directory ?? process.cwd(),
     models,
-    callbacks: settings.callbacks ?? [],
+    callbacks: (settings.callbacks ?? []).filter((name) => name.includes('.')),
     input: settings.input_callback ?? [],
-    success: settings.success_callback ?? [],
-    failure: settings.failure_callback ?? [],
+    success: unique([...(settings.success_callback ?? []), ...builtInNames]),
+    failure: unique([...(settings.failure_callback ?? []), ...builtInNames]),
+    aliases,
+    hiddenAliases,
     redactMessages: settings.turn_off_message_logging ?? false,
     ...masterKey(general.master_key, environment),
     maxBodyBytes: Math.round((general.max_request_size_mb ?? 10) * 1024 * 1024),
@@ -201,7 +234,56 @@ export function parseConfig(raw: unknown, options: LoadConfigOptions = {}, file?
   }
 }
 
-function toDeployment(entry: RawConfig['model_list'][number], where: string): ModelDeployment {
+type RawModel = RawConfig['model_list'][number]
+
+/**
+ * LiteLLM's simple-shuffle weights, one per entry: per model name, `weight` when any of its
+ * deployments sets it, else `rpm`, else `tpm` (in litellm_params or beside it); a deployment
+ * without the one chosen counts 1.
+ */
+function shuffleWeights(entries: RawModel[]): number[] {
+  const shares = entries.map((entry) => ({
+    weight: entry.litellm_params.weight,
+    rpm: entry.litellm_params.rpm ?? entry.rpm,
+    tpm: entry.litellm_params.tpm ?? entry.tpm,
+  }))
+  const groups = new Map<string, Array<(typeof shares)[number]>>()
+  for (const [index, entry] of entries.entries()) (groups.get(entry.model_name) ?? groups.set(entry.model_name, []).get(entry.model_name)!).push(shares[index]!)
+  return shares.map((share, index) => {
+    const group = groups.get(entries[index]!.model_name)!
+    const unit = (['weight', 'rpm', 'tpm'] as const).find((key) => group.some((member) => member[key] !== undefined))
+    return (unit === undefined ? undefined : share[unit]) ?? 1
+  })
+}
+
+/** `router_settings.model_group_alias`, each alias checked to name a configured model_name. */
+function modelGroupAliases(
+  parsed: RawConfig,
+  models: ModelDeployment[],
+  pathOf: (path: ReadonlyArray<PropertyKey>) => string,
+  file: string | undefined,
+): Pick<ProxyConfig, 'aliases' | 'hiddenAliases'> {
+  const aliases: Record<string, string> = {}
+  const hiddenAliases: string[] = []
+  const names = new Set(models.map((model) => model.modelName))
+  const issues: Array<{ path: string; message: string }> = []
+  for (const [alias, value] of Object.entries(parsed.router_settings?.model_group_alias ?? {})) {
+    const target = typeof value === 'string' ? value : value.model
+    if (!names.has(target)) {
+      issues.push({
+        path: pathOf(['router_settings', 'model_group_alias', alias]),
+        message: `names "${target}", which is no model_name in model_list; name one of ${[...names].slice(0, 20).join(', ')}`,
+      })
+      continue
+    }
+    aliases[alias] = target
+    if (typeof value !== 'string' && value.hidden === true) hiddenAliases.push(alias)
+  }
+  if (issues.length > 0) throw configError(file, issues)
+  return { aliases, hiddenAliases }
+}
+
+function toDeployment(entry: RawModel, where: string, weight: number): ModelDeployment {
   const parameters = entry.litellm_params
   const defaults: Record<string, unknown> = {}
   for (const key of defaultParameterKeys) if (parameters[key] !== undefined) defaults[key] = parameters[key]
@@ -213,7 +295,7 @@ function toDeployment(entry: RawConfig['model_list'][number], where: string): Mo
     model: parameters.model,
     apiKey: parameters.api_key,
     apiBase: parameters.api_base,
-    weight: parameters.weight ?? parameters.rpm ?? 1,
+    weight,
     latencyMs: parameters.latency_ms,
     chunkDelayMs: parameters.chunk_delay_ms,
     transport: parameters.transport,

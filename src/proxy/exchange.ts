@@ -57,6 +57,19 @@ export function receivedText(http: HttpInfo, reply: unknown): string | undefined
 }
 
 /**
+ * The call that `http` carried, once the onion started it (undefined before: a request refused
+ * before its call began, by validation for example).
+ *
+ * @example
+ * ```ts
+ * response.setHeader('x-litellm-call-id', exchangeCall(http)?.id ?? randomUUID())
+ * ```
+ */
+export function exchangeCall(http: HttpInfo): Context | undefined {
+  return (http as Exchange)[contextKey]
+}
+
+/**
  * The layer that acts on {@link watchDisconnect} and makes {@link receivedText} possible; the proxy
  * puts it outermost, so every layer sees `ctx.signal` aborted with an {@link AbortError} once the
  * client is gone.

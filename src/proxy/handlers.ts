@@ -2,6 +2,7 @@
  * The proxy's routes: OpenAI's chat completions (plain and SSE), embeddings and models, plus health
  * and metrics. Each request is read once, parsed once and handed to the client with its HTTP facts.
  */
+import { randomUUID } from 'node:crypto'
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { ChatStream, Client } from '../client'
 import { stripSecretHeaders } from '../redact'
@@ -9,7 +10,7 @@ import type { ChatChunk, ChatRequest, EmbeddingRequest, EmbeddingResponse } from
 import type { CallOptions, HttpInfo } from '../types'
 import { unauthorisedMessage, type AuthCheck } from './auth'
 import type { RouteLabel } from './http-metrics'
-import { receivedText, watchDisconnect } from './exchange'
+import { exchangeCall, receivedText, watchDisconnect } from './exchange'
 import { drained, methodNotAllowed, readJsonBody, send, sendJson, type Body } from './http-io'
 import { openAiError, streamErrorEvent, toOpenAiError } from './openai-errors'
 import { modelNotFoundMessage, type Router } from './router'
@@ -58,15 +59,16 @@ export function createRequestHandler(context: HandlerContext): (request: Incomin
   const replyBody = (http: HttpInfo, reply: unknown): string => (mayEditReplies ? undefined : receivedText(http, reply)) ?? JSON.stringify(reply)
 
   const authorised = (request: IncomingMessage, response: ServerResponse): boolean => {
-    const authorization = request.headers.authorization
-    if (checkAuth(authorization)) return true
-    send(response, openAiError(401, unauthorisedMessage(authorization), { code: 'invalid_api_key' }))
+    if (checkAuth(request.headers)) return true
+    identify(response)
+    send(response, openAiError(401, unauthorisedMessage(request.headers), { code: 'invalid_api_key' }))
     return false
   }
 
   /** A POST with the right key; answers the error itself and returns false otherwise. */
   const admitted = (request: IncomingMessage, response: ServerResponse): boolean => {
     if (request.method !== 'POST') {
+      identify(response)
       methodNotAllowed(response, 'POST')
       return false
     }
@@ -78,11 +80,13 @@ export function createRequestHandler(context: HandlerContext): (request: Incomin
     if (body === undefined) return undefined
     const model = body.model
     if (typeof model !== 'string' || model === '') {
+      identify(response)
       send(response, openAiError(400, 'model is required: name one of the models GET /v1/models lists.', { param: 'model', code: 'missing_model' }))
       return undefined
     }
     const group = router.find(model)
     if (!group) {
+      identify(response)
       send(response, openAiError(404, modelNotFoundMessage(model, router.modelNames), { param: 'model', code: 'model_not_found' }))
       return undefined
     }
@@ -97,8 +101,11 @@ export function createRequestHandler(context: HandlerContext): (request: Incomin
     const http = call.options.http!
     watchDisconnect(http, response)
     try {
-      sendJson(response, 200, replyBody(http, await client.chat(call.body as ChatRequest, call.options)))
+      const reply = await client.chat(call.body as ChatRequest, call.options)
+      identify(response, http)
+      sendJson(response, 200, replyBody(http, reply))
     } catch (error) {
+      identify(response, http, error)
       send(response, toOpenAiError(error))
     }
   }
@@ -116,8 +123,10 @@ export function createRequestHandler(context: HandlerContext): (request: Incomin
       // The first chunk decides the status: an error before it is an ordinary JSON error response.
       next = await stream.next()
     } catch (error) {
+      identify(response, options.http, error)
       return send(response, toOpenAiError(error))
     }
+    identify(response, options.http)
     response.writeHead(200, sseHeaders)
     try {
       while (!next.done) {
@@ -144,8 +153,10 @@ export function createRequestHandler(context: HandlerContext): (request: Incomin
     watchDisconnect(http, response)
     try {
       const result = await client.embed(embeddingRequest as EmbeddingRequest, call.options)
+      identify(response, http)
       sendJson(response, 200, encoding === 'base64' ? JSON.stringify(toBase64Embeddings(result)) : replyBody(http, result))
     } catch (error) {
+      identify(response, http, error)
       send(response, toOpenAiError(error))
     }
   }
@@ -203,6 +214,29 @@ export function createRequestHandler(context: HandlerContext): (request: Incomin
       return 'other'
     }
   }
+}
+
+/**
+ * Names the call on its response, as LiteLLM does: `x-litellm-call-id` (the call's `ctx.id`, the id
+ * its events carry; a fresh one for a request refused before its call began) and, when the upstream
+ * sent a request id, `llm_provider-x-request-id` (LiteLLM's spelling) and `x-request-id` (which the
+ * OpenAI SDKs read as `_request_id`).
+ */
+function identify(response: ServerResponse, http?: HttpInfo, error?: unknown): void {
+  if (response.headersSent) return
+  const call = http === undefined ? undefined : exchangeCall(http)
+  response.setHeader('x-litellm-call-id', call?.id ?? randomUUID())
+  const upstream = upstreamRequestIdOf(error) ?? call?.upstreamRequestId
+  if (upstream !== undefined) {
+    response.setHeader('llm_provider-x-request-id', upstream)
+    response.setHeader('x-request-id', upstream)
+  }
+}
+
+/** The upstream's request id on a failed call: the OpenAI SDK's error (the cause of ours) holds it. */
+function upstreamRequestIdOf(error: unknown): string | undefined {
+  const cause = (error as { cause?: { requestID?: unknown } } | undefined)?.cause
+  return typeof cause?.requestID === 'string' ? cause.requestID : undefined
 }
 
 function httpInfo(request: IncomingMessage, body: Body): HttpInfo {

@@ -80,7 +80,35 @@ export function toOpenAiError(thrown: unknown): OpenAiErrorResponse {
     headers['retry-after-ms'] = String(Math.ceil(error.retryAfterMs))
     headers['retry-after'] = String(Math.ceil(error.retryAfterMs / 1000))
   }
-  return openAiError(status, error.message, { param: error.param ?? null, code: error.code ?? null, headers })
+  return openAiError(status, withoutLibraryAdvice(error.message), { param: error.param ?? null, code: error.code ?? null, headers })
+}
+
+/** A call of the library's API in a message: `retry()`, `timeout({ ms: 100 })`, `openai({ apiKey })`. */
+const libraryCall = /\b[a-z][A-Za-z]*\((?:\{[^}]*\})?\)/
+
+/**
+ * `message` without the advice meant for library users: errors end with hints such as "retry()
+ * tries again" or "pass openai({ apiKey })", which a proxy's HTTP client can do nothing about. The
+ * first sentence (what happened) stays whole; of each later sentence, the clauses naming a library
+ * call are dropped.
+ *
+ * @example
+ * ```ts
+ * withoutLibraryAdvice('openai answered 500: Boom. The provider failed; retry() tries again.') // 'openai answered 500: Boom.'
+ * ```
+ */
+export function withoutLibraryAdvice(message: string): string {
+  const sentences = message.split(/(?<=[.!?])\s+(?=[A-Z])/)
+  const kept = [sentences[0]!]
+  for (const sentence of sentences.slice(1)) {
+    if (!libraryCall.test(sentence)) {
+      kept.push(sentence)
+      continue
+    }
+    const clauses = sentence.replace(/[.!?]$/, '').split(/;\s+/).filter((clause) => !libraryCall.test(clause))
+    if (clauses.length > 0) kept.push(`${clauses.join('; ')}.`)
+  }
+  return kept.join(' ')
 }
 
 /** The SSE event a stream that fails after its first chunk ends with (OpenAI SDKs raise it as an APIError). */

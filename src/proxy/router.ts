@@ -35,9 +35,9 @@ export interface ModelGroup {
 
 /** Finds model groups and provides the routing layer. */
 export interface Router {
-  /** The group serving `model`, exact names first, then the longest wildcard. */
+  /** The group serving `model`: exact names first, then aliases (`model_group_alias`), then the longest wildcard. */
   find(model: string): ModelGroup | undefined
-  /** Every configured model name, in config order. */
+  /** Every configured model name, in config order, then the aliases that are not hidden. */
   readonly modelNames: string[]
   /** The innermost layer: sends each attempt to a deployment, falling back between them. */
   readonly layer: Middleware
@@ -47,7 +47,8 @@ export interface Router {
 const noneAdded: string[] = []
 
 /**
- * Builds the router of a config's deployments.
+ * Builds the router of a config's deployments; `aliases` (`router_settings.model_group_alias`) map
+ * further names onto model names, and those in `hiddenAliases` are left out of `modelNames`.
  *
  * @example
  * ```ts
@@ -56,7 +57,12 @@ const noneAdded: string[] = []
  * router.find('gpt-3.5-turbo')?.pick().deployment.model // 'mock/gpt-3.5-turbo'
  * ```
  */
-export function createRouter(deployments: ReadonlyArray<ModelDeployment>, targets: ReadonlyMap<ModelDeployment, DeploymentTarget>): Router {
+export function createRouter(
+  deployments: ReadonlyArray<ModelDeployment>,
+  targets: ReadonlyMap<ModelDeployment, DeploymentTarget>,
+  aliases: Readonly<Record<string, string>> = {},
+  hiddenAliases: ReadonlyArray<string> = [],
+): Router {
   const exact = new Map<string, ModelGroup>()
   const wildcards: ModelGroup[] = []
   const byName = new Map<string, RoutedDeployment[]>()
@@ -74,18 +80,26 @@ export function createRouter(deployments: ReadonlyArray<ModelDeployment>, target
   }
   wildcards.sort((left, right) => right.wildcardPrefix!.length - left.wildcardPrefix!.length)
 
-  const find = (model: string): ModelGroup | undefined => {
+  const aliased = new Map(Object.entries(aliases))
+  const findName = (model: string): ModelGroup | undefined => {
     const group = exact.get(model)
     if (group) return group
     for (const wildcard of wildcards) if (model.startsWith(wildcard.wildcardPrefix!)) return wildcard
     return undefined
   }
+  const find = (model: string): ModelGroup | undefined => {
+    const group = exact.get(model)
+    if (group) return group
+    const target = aliased.size === 0 ? undefined : aliased.get(model)
+    return findName(target ?? model)
+  }
+  const modelNames = [...byName.keys(), ...[...aliased.keys()].filter((alias) => !hiddenAliases.includes(alias) && !byName.has(alias))]
 
   const layer = defineRepeatingMiddleware(async function router(ctx, _next, inner) {
     const request = ctx.request as Record<string, unknown>
     const requested = ctx.request.model
     const group = find(requested)
-    if (!group) throw unknownModel(requested, [...byName.keys()])
+    if (!group) throw unknownModel(requested, modelNames)
     const order = attemptOrder(group, ctx.modelInfo)
     let added = noneAdded
     for (let index = 0; ; index++) {
@@ -107,7 +121,7 @@ export function createRouter(deployments: ReadonlyArray<ModelDeployment>, target
     }
   })
 
-  return { find, modelNames: [...byName.keys()], layer }
+  return { find, modelNames, layer }
 }
 
 function createGroup(name: string, deployments: RoutedDeployment[], wildcardPrefix: string | undefined): ModelGroup {

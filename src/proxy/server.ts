@@ -116,7 +116,7 @@ export async function buildProxyServer(options: ProxyServerOptions = {}): Promis
   for (const [name, value] of Object.entries(config.environmentVariables)) process.env[name] = value
 
   const { providers, targets } = buildProviders(config.models)
-  const router = createRouter(config.models, targets)
+  const router = createRouter(config.models, targets, config.aliases, config.hiddenAliases)
   const { layers, names, metrics, mayEditReplies } = await assembleLayers(config, options, router.layer)
   const prices = Object.fromEntries(config.models.flatMap((deployment) => (deployment.prices ? [[deployment.model, deployment.prices]] : [])))
   const client = createClient({ providers, middleware: layers, redact: { messages: config.redactMessages }, cost: { prices } })

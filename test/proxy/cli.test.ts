@@ -3,7 +3,7 @@
  * graceful SIGTERM in the middle of a stream, and start-up failures that name what to fix.
  */
 import { execFile } from 'node:child_process'
-import { mkdtempSync, readFileSync } from 'node:fs'
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
@@ -103,6 +103,16 @@ describe('llm-onion serve', () => {
     expect(output).toContain(join(repositoryRoot, 'test/proxy/fixtures/recording_callbacks.ts'))
     expect(output).toContain('has no export "recorder_instance"')
     expect(output).toContain('It exports: recorder')
+  })
+
+  it('exits 1 on a YAML alias bomb with a one-line message and no stack', async () => {
+    const levels = ['a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]']
+    for (const [index, name] of [...'bcdefghi'].entries()) levels.push(`${name}: &${name} [${Array(9).fill(`*${'abcdefghi'[index]}`).join(', ')}]`)
+    const file = join(mkdtempSync(join(tmpdir(), 'llm-onion-bomb-')), 'config.yaml')
+    writeFileSync(file, `${levels.join('\n')}\n`)
+    const { code, output } = await runCli(['serve', '--config', file, '--port', '0'])
+    expect(code).toBe(1)
+    expect(output.trim().split('\n')).toEqual([`llm-onion: ${file}: the YAML's aliases expand too far (over 100 uses, as a "billion laughs" file does); write the values out instead of nesting aliases.`])
   })
 
   it('exits 1 when the config file does not exist, naming the path', async () => {

@@ -57,7 +57,7 @@ describe('proxy config', () => {
 
   it("names every wrong path in the file's own key names", () => {
     const error = configError(() =>
-      parseConfig({ models: [{ name: 'ok', params: { model: 'mock/ok' } }, { name: 'broken', params: { api_base: 'not a url' } }], settings: { callbacks: 'no_dot' } }),
+      parseConfig({ models: [{ name: 'ok', params: { model: 'mock/ok' } }, { name: 'broken', params: { api_base: 'not a url' } }], settings: { callbacks: 'not a name' } }),
     )
     expect(error.issues.map((issue) => issue.path)).toEqual(['models[1].params.model', 'models[1].params.api_base', 'settings.callbacks'])
     expect(error.message).toContain('models[1].params.model: is required')
@@ -115,6 +115,67 @@ describe('proxy config', () => {
     expect(wrongValue.message).toContain('model_list[0].litellm_params.transport: must be http (undici, the default) or sdk')
     const notOpenAI = configError(() => parseConfig({ model_list: [{ model_name: 'a', litellm_params: { model: 'mock/a', transport: 'http' } }] }))
     expect(notOpenAI.message).toContain('model_list[0].litellm_params.transport: applies to openai/ deployments only')
+  })
+
+  it('names model_list when it is missing, and says what to write', () => {
+    const error = configError(() => parseConfig({ litellm_settings: { success_callback: ['helicone'] } }))
+    expect(error.issues).toEqual([{ path: 'model_list', message: expect.stringMatching(/^is required: list the models to serve, for example/) }])
+    expect(error.message).not.toContain('Invalid input')
+  })
+
+  it('names the path and the value of a number it cannot read', () => {
+    const error = configError(() => parseConfig({ model_list: [{ model_name: 'a', litellm_params: { model: 'mock/a', tpm: 'lots' } }] }))
+    expect(error.message).toContain('model_list[0].litellm_params.tpm: must be a number, for example 20000, found "lots"')
+  })
+
+  it('reads YAML 1.1 as LiteLLM does: tpm: 20_000 is a number', async () => {
+    const file = tempFile('config.yaml', 'model_list:\n  - model_name: a\n    litellm_params: { model: mock/a, tpm: 20_000 }\n  - model_name: a\n    litellm_params: { model: mock/b, tpm: 1_000 }\n')
+    expect((await loadConfig(file)).models.map((model) => model.weight)).toEqual([20_000, 1_000])
+  })
+
+  it('weights deployments as simple-shuffle does: weight, else rpm, else tpm, per model name', () => {
+    const config = parseConfig({
+      model_list: [
+        { model_name: 'a', litellm_params: { model: 'mock/a', weight: 2, rpm: 500 } },
+        { model_name: 'a', litellm_params: { model: 'mock/a', rpm: 100 } },
+        { model_name: 'b', litellm_params: { model: 'mock/b', rpm: 10, tpm: 5 } },
+        { model_name: 'b', litellm_params: { model: 'mock/b' }, rpm: 30 },
+        { model_name: 'c', litellm_params: { model: 'mock/c' } },
+      ],
+    })
+    expect(config.models.map((model) => model.weight)).toEqual([2, 1, 10, 30, 1])
+  })
+
+  it('accepts an environment_variables entry without a value, leaving the variable to the environment', () => {
+    const config = parseConfig({ model_list: [{ model_name: 'a', litellm_params: { model: 'mock/a' } }], environment_variables: { FROM_SHELL: null, SET_HERE: 'x' } })
+    expect(config.environmentVariables).toEqual({ SET_HERE: 'x' })
+  })
+
+  it('maps built-in names in litellm_settings.callbacks onto success and failure, and keeps module.instance references', () => {
+    const config = parseConfig({
+      model_list: [{ model_name: 'a', litellm_params: { model: 'mock/a' } }],
+      litellm_settings: { callbacks: ['otel', 'proxy_callbacks.logger'], success_callback: ['otel', 'helicone'] },
+    })
+    expect(config.callbacks).toEqual(['proxy_callbacks.logger'])
+    expect(config.success).toEqual(['otel', 'helicone'])
+    expect(config.failure).toEqual(['otel'])
+  })
+
+  it('reads router_settings.model_group_alias, refusing an alias of no model_name', () => {
+    const models = [{ model_name: 'gpt-4o', litellm_params: { model: 'mock/gpt-4o' } }]
+    const config = parseConfig({ model_list: models, router_settings: { model_group_alias: { 'gpt-4': 'gpt-4o', old: { model: 'gpt-4o', hidden: true } } } })
+    expect(config.aliases).toEqual({ 'gpt-4': 'gpt-4o', old: 'gpt-4o' })
+    expect(config.hiddenAliases).toEqual(['old'])
+    expect(config.warnings).toEqual([])
+    const error = configError(() => parseConfig({ model_list: models, router_settings: { model_group_alias: { 'gpt-4': 'gpt-5' } } }))
+    expect(error.message).toContain('router_settings.model_group_alias.gpt-4: names "gpt-5", which is no model_name in model_list')
+  })
+
+  it('refuses a YAML alias bomb in one line, naming the file', async () => {
+    const levels = ['a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]']
+    for (const [index, name] of [...'bcdefghi'].entries()) levels.push(`${name}: &${name} [${Array(9).fill(`*${'abcdefghi'[index]}`).join(', ')}]`)
+    const file = tempFile('config.yaml', `${levels.join('\n')}\n`)
+    await expect(loadConfig(file)).rejects.toThrow(new RegExp(`^${file}: the YAML's aliases expand too far`))
   })
 
   it('gives the line and column of a YAML syntax error', async () => {
