@@ -6,7 +6,8 @@
  * `tool_result` blocks become tool messages placed before the rest of their user turn (chat wants
  * them right after the assistant's calls); images with a base64 source become data URLs.
  * `thinking` and `redacted_thinking` blocks of earlier turns are left out (chat models take no such
- * input), and so are `top_k` and `thinking`, which Chat Completions has no field for. Server tools
+ * input), and so are `top_k` and `thinking`, which Chat Completions has no field for;
+ * `output_config.format` becomes `response_format` and `output_config.effort` `reasoning_effort`. Server tools
  * (web search, code execution, ...) and document blocks are refused by name.
  */
 import { z } from 'zod'
@@ -28,6 +29,7 @@ export const messagesRequestSchema = z.looseObject({
   temperature: z.number().nullish(),
   top_p: z.number().nullish(),
   metadata: z.looseObject({ user_id: z.string().nullish() }).nullish(),
+  output_config: z.looseObject({ effort: z.string().nullish(), format: z.looseObject({ type: z.literal('json_schema'), schema: z.record(z.string(), z.unknown()) }).nullish() }).nullish(),
   stream: z.boolean().nullish(),
 })
 
@@ -65,6 +67,10 @@ export function messagesToChatRequest(body: Record<string, unknown>): ChatReques
   if (request.temperature !== undefined && request.temperature !== null) chat.temperature = request.temperature
   if (request.top_p !== undefined && request.top_p !== null) chat.top_p = request.top_p
   if (request.metadata?.user_id) chat.user = request.metadata.user_id
+  const output = request.output_config
+  if (output?.format) chat.response_format = { type: 'json_schema', json_schema: { name: 'response', schema: output.format.schema, strict: true } }
+  // Chat's reasoning_effort stops at high; Anthropic's xhigh and max ask for at least that.
+  if (output?.effort) chat.reasoning_effort = ['low', 'medium', 'high'].includes(output.effort) ? output.effort : 'high'
   if (request.tools && request.tools.length > 0) chat.tools = request.tools.map((tool, index) => functionTool(tool, `tools[${index}]`))
   if (request.tool_choice) {
     const choice = request.tool_choice
