@@ -53,6 +53,8 @@ describe('POST /v1/responses with the Vercel AI SDK default provider', () => {
     expect(result.usage.totalTokens).toBe(result.usage.inputTokens! + 8)
     expect(recorder.events).toHaveLength(1)
     expect(recorder.events[0]).toMatchObject({ status: 'success', model: 'mock-model', streaming: false })
+    const metrics = await (await fetch(baseURL.replace('/v1', '/metrics'))).text()
+    expect(metrics).toMatch(/llm_onion_proxy_http_requests_total\{route="\/v1\/responses",status="200"\} [1-9]/)
     expect(recorder.events[0]!.messages).toEqual([
       { role: 'system', content: 'Be brief.' },
       { role: 'user', content: [{ type: 'text', text: 'Hello responses' }] },
@@ -166,5 +168,14 @@ describe('POST /v1/responses with LangChain ChatOpenAI({ useResponsesApi: true }
     for await (const chunk of await chatModel().stream('Stream LangChain')) text += chunk.text
     expect(text).toBe('This is a mock reply to: Stream LangChain')
     expect(recorder.events[0]).toMatchObject({ status: 'success', streaming: true })
+  })
+
+  it('reads tool calls the upstream made, from bindTools', async () => {
+    upstream.enqueue({ kind: 'chat', toolCalls: [{ id: 'call_lc1', name: 'weather', arguments: '{"city":"Oslo"}' }] })
+    const model = new ChatOpenAI({ model: 'upstream-model', apiKey: masterKey, configuration: { baseURL }, useResponsesApi: true, maxRetries: 0 })
+    const weatherTool = { type: 'function' as const, function: { name: 'weather', description: 'The weather in a city', parameters: { type: 'object', properties: { city: { type: 'string' } }, required: ['city'] } } }
+    const message = await model.bindTools([weatherTool]).invoke('Weather in Oslo?')
+    expect(message.tool_calls).toMatchObject([{ id: 'call_lc1', name: 'weather', args: { city: 'Oslo' } }])
+    expect(upstream.requests.at(-1)!.body.tools).toMatchObject([{ type: 'function', function: { name: 'weather' } }])
   })
 })
