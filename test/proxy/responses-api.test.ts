@@ -145,6 +145,19 @@ describe('POST /v1/responses with the Vercel AI SDK default provider', () => {
     expect((error as APICallError).message).toContain('no-such-model')
   })
 
+  it('ends a stream that fails after its first event with an error event, and records the failure', async () => {
+    const response = await fetch(`${baseURL}/responses`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${masterKey}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'mock-model', input: 'Hi', stream: true, mock_error: { status: 503, message: 'Upstream went away.', after_chunks: 2 } }),
+    })
+    expect(response.status).toBe(200)
+    const last = (await response.text()).trim().split('\n\n').at(-1)!
+    expect(last.split('\n')[0]).toBe('event: error')
+    expect(JSON.parse(last.split('\n')[1]!.slice('data: '.length))).toMatchObject({ type: 'error', message: expect.stringContaining('Upstream went away.') })
+    expect(recorder.events[0]).toMatchObject({ status: 'failure', streaming: true })
+  })
+
   it('answers previous_response_id with a 400 in OpenAI error shape: no state is kept', async () => {
     const error = await generateText({ model: aiSdk()('mock-model'), prompt: 'Hi', providerOptions: { openai: { previousResponseId: 'resp_123' } }, maxRetries: 0 }).catch((caught: unknown) => caught)
     expect((error as APICallError).statusCode).toBe(400)
