@@ -34,6 +34,7 @@ type CallItem = Extract<ResponsesOutputItem, { type: 'function_call' }>
  */
 export function createResponsesStream(body: Record<string, unknown>): StreamTranslator {
   let sequence = 0
+  let started = false
   let id = ''
   let createdAt = 0
   let model = String(body.model)
@@ -108,7 +109,8 @@ export function createResponsesStream(body: Record<string, unknown>): StreamTran
   return {
     chunk(chunk) {
       let out = ''
-      if (id === '') {
+      if (!started) {
+        started = true
         id = responseIds.response(chunk.id)
         createdAt = chunk.created
         model = chunk.model || model

@@ -8,6 +8,7 @@ import Anthropic from '@anthropic-ai/sdk'
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import { createProxyServer, parseConfig, type ProxyServer } from 'llm-onion'
 import { createRecorder, startOpenAIFake, type OpenAIFake } from 'llm-onion/testing'
+import { eventually } from './fixtures/spawn-proxy'
 
 const masterKey = 'sk-messages-test-key'
 const recorder = createRecorder()
@@ -178,5 +179,14 @@ describe('POST /v1/messages with the Anthropic SDK', () => {
     const error = await stream.finalMessage().catch((caught: unknown) => caught)
     expect(error).toBeInstanceOf(Anthropic.APIError)
     expect(recorder.events.at(-1)).toMatchObject({ status: 'failure', streaming: true })
+  })
+
+  it('cancels the upstream call when the client leaves a stream early, and records the call as cancelled', async () => {
+    upstream.enqueue({ kind: 'cut', afterChunks: 3, how: 'hold', content: 'one two three four five' })
+    const stream = anthropic.messages.stream({ model: 'upstream-model', max_tokens: 64, messages: [{ role: 'user', content: 'Count' }] })
+    const disconnected = upstream.waitForDisconnect()
+    for await (const event of stream) if (event.type === 'content_block_delta') break
+    await disconnected
+    await eventually(() => recorder.events.at(-1)?.status === 'cancelled')
   })
 })
