@@ -6,6 +6,7 @@
  * that each call ran through the onion.
  */
 import { createOpenAI } from '@ai-sdk/openai'
+import type { AIMessageChunk } from '@langchain/core/messages'
 import { ChatOpenAI } from '@langchain/openai'
 import { APICallError, generateText, jsonSchema, Output, streamText, tool } from 'ai'
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
@@ -183,12 +184,17 @@ describe('POST /v1/responses with LangChain ChatOpenAI({ useResponsesApi: true }
     expect(recorder.events[0]).toMatchObject({ status: 'success', streaming: true })
   })
 
-  it('reads tool calls the upstream made, from bindTools', async () => {
+  it('reads tool calls the upstream made, from bindTools, invoked and streamed', async () => {
     upstream.enqueue({ kind: 'chat', toolCalls: [{ id: 'call_lc1', name: 'weather', arguments: '{"city":"Oslo"}' }] })
     const model = new ChatOpenAI({ model: 'upstream-model', apiKey: masterKey, configuration: { baseURL }, useResponsesApi: true, maxRetries: 0 })
     const weatherTool = { type: 'function' as const, function: { name: 'weather', description: 'The weather in a city', parameters: { type: 'object', properties: { city: { type: 'string' } }, required: ['city'] } } }
     const message = await model.bindTools([weatherTool]).invoke('Weather in Oslo?')
     expect(message.tool_calls).toMatchObject([{ id: 'call_lc1', name: 'weather', args: { city: 'Oslo' } }])
     expect(upstream.requests.at(-1)!.body.tools).toMatchObject([{ type: 'function', function: { name: 'weather' } }])
+
+    upstream.enqueue({ kind: 'chat', toolCalls: [{ id: 'call_lc2', name: 'weather', arguments: '{"city":"Bergen"}' }] })
+    let streamed: AIMessageChunk | undefined
+    for await (const chunk of await model.bindTools([weatherTool]).stream('Weather in Bergen?')) streamed = streamed ? streamed.concat(chunk) : chunk
+    expect(streamed?.tool_calls).toMatchObject([{ id: 'call_lc2', name: 'weather', args: { city: 'Bergen' } }])
   })
 })
