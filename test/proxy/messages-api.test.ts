@@ -2,28 +2,31 @@
  * Anthropic's Messages API served by the proxy (`POST /v1/messages`), driven by the official
  * `@anthropic-ai/sdk`: `messages.create` and `messages.stream`, system prompts, tools, images,
  * stop reasons, and errors raised as the SDK's own classes. Text comes from the mock provider;
- * tool calls from the fake OpenAI upstream. A recorder layer shows each call ran through the onion.
+ * tool calls from the fake OpenAI and Gemini upstreams. A recorder layer shows each call ran through the onion.
  */
 import Anthropic from '@anthropic-ai/sdk'
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import { createProxyServer, parseConfig, type ProxyServer } from 'llm-onion'
-import { createRecorder, startOpenAIFake, type OpenAIFake } from 'llm-onion/testing'
+import { createRecorder, startGeminiFake, startOpenAIFake, type GeminiFake, type OpenAIFake } from 'llm-onion/testing'
 import { eventually } from './fixtures/spawn-proxy'
 
 const masterKey = 'sk-messages-test-key'
 const recorder = createRecorder()
 let upstream: OpenAIFake
+let geminiUpstream: GeminiFake
 let proxy: ProxyServer
 let url: string
 let anthropic: Anthropic
 
 beforeAll(async () => {
   upstream = await startOpenAIFake()
+  geminiUpstream = await startGeminiFake()
   proxy = await createProxyServer({
     config: parseConfig({
       model_list: [
         { model_name: 'claude-mock', litellm_params: { model: 'mock/echo' } },
         { model_name: 'upstream-model', litellm_params: { model: 'openai/gpt-4o-mini', api_base: upstream.url, api_key: 'sk-upstream' } },
+        { model_name: 'gemini-model', litellm_params: { model: 'gemini/gemini-2.5-flash', api_base: geminiUpstream.url, api_key: 'gm-test' } },
       ],
       general_settings: { master_key: masterKey },
     }),
@@ -36,6 +39,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await proxy?.close()
   await upstream?.close()
+  await geminiUpstream?.close()
 })
 
 beforeEach(() => recorder.clear())
@@ -152,6 +156,16 @@ describe('POST /v1/messages with the Anthropic SDK', () => {
       max_tokens: 5,
       messages: [{ role: 'user', content: [{ type: 'image_url', image_url: { url: 'data:image/png;base64,iVBORw0KGgo=' } }, { type: 'text', text: 'What is this?' }] }],
     })
+  })
+
+  it('reaches a Gemini deployment too: a function call comes back as a tool_use block, plain and streamed', async () => {
+    geminiUpstream.enqueue({ kind: 'chat', functionCalls: [{ name: 'get_weather', args: { city: 'Rome' } }] }, { kind: 'chat', functionCalls: [{ name: 'get_weather', args: { city: 'Rome' } }] })
+    const message = await anthropic.messages.create({ model: 'gemini-model', max_tokens: 64, system: 'Use tools.', tools: [weatherTool], messages: [{ role: 'user', content: 'Weather in Rome?' }] })
+    expect(message.stop_reason).toBe('tool_use')
+    expect(message.content).toMatchObject([{ type: 'tool_use', name: 'get_weather', input: { city: 'Rome' } }])
+    const streamed = await anthropic.messages.stream({ model: 'gemini-model', max_tokens: 64, tools: [weatherTool], messages: [{ role: 'user', content: 'Weather in Rome?' }] }).finalMessage()
+    expect(streamed.content).toMatchObject([{ type: 'tool_use', name: 'get_weather', input: { city: 'Rome' } }])
+    expect(recorder.events.map((event) => event.provider)).toEqual(['gemini', 'gemini'])
   })
 
   it('raises the SDK NotFoundError, in Anthropic error shape, for a model the proxy does not serve', async () => {
