@@ -27,7 +27,15 @@ export function stopReason(finishReason: string | null | undefined): string {
   return (finishReason && stopReasons[finishReason]) || 'end_turn'
 }
 
-/** Chat usage in Anthropic's names. */
+/**
+ * Chat usage in Anthropic's names.
+ *
+ * @example
+ * ```ts
+ * messagesUsage({ prompt_tokens: 10, completion_tokens: 2, total_tokens: 12, prompt_tokens_details: { cached_tokens: 8 } })
+ * // { input_tokens: 2, output_tokens: 2, cache_read_input_tokens: 8 }
+ * ```
+ */
 export function messagesUsage(usage: ProviderUsage | null | undefined): MessagesUsage {
   if (!usage) return { input_tokens: 0, output_tokens: 0 }
   const cached = usage.prompt_tokens_details?.cached_tokens ?? 0
@@ -36,12 +44,26 @@ export function messagesUsage(usage: ProviderUsage | null | undefined): Messages
   return out
 }
 
-/** A message id in Anthropic's style, derived from the chat completion's. */
+/**
+ * A message id in Anthropic's style, derived from the chat completion's.
+ *
+ * @example
+ * ```ts
+ * messageId('chatcmpl-1') // 'msg_chatcmpl-1'
+ * ```
+ */
 export function messageId(chatId: string): string {
   return chatId.startsWith('msg_') ? chatId : `msg_${chatId}`
 }
 
-/** Tool arguments as the object Anthropic's `input` is; arguments that are not a JSON object become `{}`. */
+/**
+ * Tool arguments as the object Anthropic's `input` is; arguments that are not a JSON object become `{}`.
+ *
+ * @example
+ * ```ts
+ * toolInput('{"city":"Paris"}') // { city: 'Paris' }
+ * ```
+ */
 export function toolInput(argumentsText: string): Record<string, unknown> {
   try {
     const parsed: unknown = JSON.parse(argumentsText || '{}')
@@ -89,7 +111,14 @@ const errorTypes: Record<number, string> = {
   529: 'overloaded_error',
 }
 
-/** Anthropic's error `type` for a status (`api_error` for other 5xx). */
+/**
+ * Anthropic's error `type` for a status (`api_error` for other 5xx).
+ *
+ * @example
+ * ```ts
+ * anthropicErrorType(404) // 'not_found_error'
+ * ```
+ */
 export function anthropicErrorType(status: number): string {
   return errorTypes[status] ?? (status >= 500 ? 'api_error' : 'invalid_request_error')
 }
@@ -106,7 +135,14 @@ export function toAnthropicError(error: OpenAiErrorResponse): OpenAiErrorRespons
   return { status: error.status, headers: error.headers, body: JSON.stringify(anthropicErrorBody(error)) }
 }
 
-/** The `{ type: "error", error: { type, message } }` body of an error the proxy would send in OpenAI's shape. */
+/**
+ * The `{ type: "error", error: { type, message } }` body of an error the proxy would send in OpenAI's shape.
+ *
+ * @example
+ * ```ts
+ * anthropicErrorBody(openAiError(429, 'Slow down.')) // { type: 'error', error: { type: 'rate_limit_error', message: 'Slow down.' } }
+ * ```
+ */
 export function anthropicErrorBody(error: OpenAiErrorResponse): { type: 'error'; error: { type: string; message: string } } {
   const { message } = (JSON.parse(error.body) as { error: { message: string } }).error
   return { type: 'error', error: { type: anthropicErrorType(error.status), message } }

@@ -18,6 +18,14 @@ import { validate } from '../validate'
 const block = z.looseObject({ type: z.string() })
 const content = z.union([z.string(), z.array(block)])
 
+/**
+ * The fields read here; `null` stands for absent.
+ *
+ * @example
+ * ```ts
+ * messagesRequestSchema.parse({ model: 'claude', max_tokens: 64, messages: [{ role: 'user', content: 'Hi' }] })
+ * ```
+ */
 export const messagesRequestSchema = z.looseObject({
   model: z.string().min(1, 'model must name one of the models GET /v1/models lists'),
   max_tokens: z.number().int().positive().nullish(),

@@ -38,14 +38,29 @@ export function responsesUsage(usage: ProviderUsage | null | undefined): Respons
   }
 }
 
-/** `length` and `content_filter` leave a response incomplete; everything else completes it. */
+/**
+ * `length` and `content_filter` leave a response incomplete; everything else completes it.
+ *
+ * @example
+ * ```ts
+ * incompleteReason('length') // 'max_output_tokens'
+ * incompleteReason('stop')   // null
+ * ```
+ */
 export function incompleteReason(finishReason: string | null | undefined): string | null {
   if (finishReason === 'length') return 'max_output_tokens'
   if (finishReason === 'content_filter') return 'content_filter'
   return null
 }
 
-/** Ids derived from the chat completion's, so a reply and its stream name their items alike. */
+/**
+ * Ids derived from the chat completion's, so a reply and its stream name their items alike.
+ *
+ * @example
+ * ```ts
+ * responseIds.response('chatcmpl-1') // 'resp_chatcmpl-1'
+ * ```
+ */
 export const responseIds = {
   response: (chatId: string) => `resp_${chatId}`,
   message: (chatId: string) => `msg_${chatId}`,
@@ -55,6 +70,11 @@ export const responseIds = {
 /**
  * The `response` object around `output`: the request's settings echoed back, as OpenAI does.
  * `store` is always false: nothing is kept.
+ *
+ * @example
+ * ```ts
+ * responseObject(body, { id: 'resp_1', createdAt: 0, model: 'm', status: 'in_progress', output: [], usage: null, incomplete: null })
+ * ```
  */
 export function responseObject(
   body: Record<string, unknown>,

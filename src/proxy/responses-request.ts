@@ -14,7 +14,15 @@ import { validate } from '../validate'
 
 const item = z.looseObject({ type: z.string().optional(), role: z.string().optional() })
 
-/** The fields read here; anything else is refused below or has no chat equivalent and is left out. */
+/**
+ * The fields read here; anything else is refused below or has no chat equivalent and is left out.
+ * `null` stands for absent, as OpenAI's SDK types allow.
+ *
+ * @example
+ * ```ts
+ * responsesRequestSchema.parse({ model: 'gpt-4o', input: 'Hi', temperature: null })
+ * ```
+ */
 export const responsesRequestSchema = z.looseObject({
   model: z.string().min(1, 'model must name one of the models GET /v1/models lists'),
   input: z.union([z.string(), z.array(item)], { message: 'input must be a string or an array of input items' }),
