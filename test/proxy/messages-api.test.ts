@@ -79,8 +79,8 @@ describe('POST /v1/messages with the Anthropic SDK', () => {
     expect(recorder.events[0]).toMatchObject({ status: 'success', streaming: true })
   })
 
-  it('frames the stream with Anthropic event names in order', async () => {
-    const response = await fetch(`${url}/v1/messages`, {
+  it('frames the stream with Anthropic event names in order (at /v1/messages?beta=true, where Claude Code posts)', async () => {
+    const response = await fetch(`${url}/v1/messages?beta=true`, {
       method: 'POST',
       headers: { 'x-api-key': masterKey, 'anthropic-version': '2023-06-01', 'content-type': 'application/json' },
       body: JSON.stringify({ model: 'claude-mock', max_tokens: 64, stream: true, messages: [{ role: 'user', content: 'frame' }] }),
