@@ -8,6 +8,7 @@ import type { ChatStream, Client } from '../client'
 import { stripSecretHeaders } from '../redact'
 import type { ChatChunk, ChatRequest, EmbeddingRequest, EmbeddingResponse } from '../schema'
 import type { CallOptions, HttpInfo } from '../types'
+import { createApiFormatRoute, messagesApi, responsesApi } from './api-format-route'
 import { unauthorisedMessage, type AuthCheck } from './auth'
 import type { RouteLabel } from './http-metrics'
 import { exchangeCall, receivedText, watchDisconnect } from './exchange'
@@ -54,6 +55,7 @@ const drainingBody = JSON.stringify({ status: 'shutting down' })
  */
 export function createRequestHandler(context: HandlerContext): (request: IncomingMessage, response: ServerResponse) => Promise<RouteLabel> {
   const { client, router, checkAuth, maxBodyBytes, mayEditReplies } = context
+  const apiFormatRoute = createApiFormatRoute({ client, router, checkAuth, maxBodyBytes, httpInfo })
 
   /** The body of a reply: as the upstream sent it when no layer can have changed it, else serialised. */
   const replyBody = (http: HttpInfo, reply: unknown): string => (mayEditReplies ? undefined : receivedText(http, reply)) ?? JSON.stringify(reply)
@@ -188,6 +190,13 @@ export function createRequestHandler(context: HandlerContext): (request: Incomin
         case '/embeddings':
           await embeddings(request, response)
           return '/v1/embeddings'
+        case '/v1/responses':
+        case '/responses':
+          await apiFormatRoute(request, response, responsesApi)
+          return '/v1/responses'
+        case '/v1/messages':
+          await apiFormatRoute(request, response, messagesApi)
+          return '/v1/messages'
         case '/health/liveliness':
         case '/health/liveness':
           sendJson(response, 200, liveBody)
@@ -204,7 +213,7 @@ export function createRequestHandler(context: HandlerContext): (request: Incomin
             models(request, response, path)
             return '/v1/models'
           }
-          send(response, openAiError(404, `No route ${request.method} ${path}. This proxy serves POST /v1/chat/completions, POST /v1/embeddings, GET /v1/models, GET /health/liveliness, GET /health/readiness and GET /metrics.`, { code: 'unknown_route' }))
+          send(response, openAiError(404, `No route ${request.method} ${path}. This proxy serves POST /v1/chat/completions, POST /v1/responses, POST /v1/messages, POST /v1/embeddings, GET /v1/models, GET /health/liveliness, GET /health/readiness and GET /metrics.`, { code: 'unknown_route' }))
           return 'other'
       }
     } catch (error) {

@@ -10,11 +10,12 @@ export type Body = Record<string, unknown>
 
 /**
  * The body as a JSON object, or undefined after answering 413 (over `limit` bytes) or 400 (not JSON,
- * not an object). A client that goes away half-way gets no answer.
+ * not an object). A client that goes away half-way gets no answer. `reject` sends those errors; routes
+ * of another API's format pass one that reshapes them.
  */
-export function readJsonBody(request: IncomingMessage, response: ServerResponse, limit: number): Promise<Body | undefined> {
+export function readJsonBody(request: IncomingMessage, response: ServerResponse, limit: number, reject: typeof send = send): Promise<Body | undefined> {
   const declared = Number(request.headers['content-length'])
-  if (declared > limit) return Promise.resolve(void tooLarge(response, limit))
+  if (declared > limit) return Promise.resolve(void tooLarge(response, limit, reject))
   return new Promise((resolve) => {
     const parts: Buffer[] = []
     let size = 0
@@ -26,12 +27,12 @@ export function readJsonBody(request: IncomingMessage, response: ServerResponse,
     request.on('data', (part: Buffer) => {
       if (settled) return
       size += part.length
-      if (size > limit) return finish(void tooLarge(response, limit))
+      if (size > limit) return finish(void tooLarge(response, limit, reject))
       parts.push(part)
     })
     request.once('end', () => {
       if (settled) return
-      finish(parseBody(parts.length === 1 ? parts[0]! : Buffer.concat(parts), response))
+      finish(parseBody(parts.length === 1 ? parts[0]! : Buffer.concat(parts), response, reject))
     })
     request.once('close', () => {
       if (!settled) finish(undefined)
@@ -39,26 +40,26 @@ export function readJsonBody(request: IncomingMessage, response: ServerResponse,
   })
 }
 
-function parseBody(raw: Buffer, response: ServerResponse): Body | undefined {
+function parseBody(raw: Buffer, response: ServerResponse, reject: typeof send): Body | undefined {
   let body: unknown
   try {
     body = JSON.parse(raw.toString('utf8'))
   } catch (error) {
-    send(response, openAiError(400, `The request body is not valid JSON: ${(error as Error).message}. Send a JSON object with Content-Type: application/json.`, { code: 'invalid_json' }))
+    reject(response, openAiError(400, `The request body is not valid JSON: ${(error as Error).message}. Send a JSON object with Content-Type: application/json.`, { code: 'invalid_json' }))
     return undefined
   }
   if (body === null || typeof body !== 'object' || Array.isArray(body)) {
-    send(response, openAiError(400, `The request body must be a JSON object; found ${body === null ? 'null' : Array.isArray(body) ? 'an array' : typeof body}.`, { code: 'invalid_json' }))
+    reject(response, openAiError(400, `The request body must be a JSON object; found ${body === null ? 'null' : Array.isArray(body) ? 'an array' : typeof body}.`, { code: 'invalid_json' }))
     return undefined
   }
   return body as Body
 }
 
-function tooLarge(response: ServerResponse, limit: number): void {
+function tooLarge(response: ServerResponse, limit: number, reject: typeof send): void {
   const megabytes = Math.round((limit / 1024 / 1024) * 100) / 100
   // The rest of the body is not read: the connection closes after this answer.
   response.setHeader('connection', 'close')
-  send(response, openAiError(413, `The request body is larger than ${megabytes} MB. Raise general_settings.max_request_size_mb in the proxy config to accept it.`, { code: 'request_too_large' }))
+  reject(response, openAiError(413, `The request body is larger than ${megabytes} MB. Raise general_settings.max_request_size_mb in the proxy config to accept it.`, { code: 'request_too_large' }))
 }
 
 export function methodNotAllowed(response: ServerResponse, allowed: string): void {

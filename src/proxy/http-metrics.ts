@@ -7,6 +7,8 @@
 export type RouteLabel =
   | '/v1/chat/completions'
   | '/v1/embeddings'
+  | '/v1/responses'
+  | '/v1/messages'
   | '/v1/models'
   | '/health/liveliness'
   | '/health/readiness'
