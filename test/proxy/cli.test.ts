@@ -105,6 +105,15 @@ describe('llm-onion serve', () => {
     expect(output).toContain('It exports: recorder')
   })
 
+  it('exits 1 naming the module when a callback module never finishes loading, instead of exiting 0 without a word', async () => {
+    const { code, output } = await runCli(['serve', '--config', 'test/proxy/fixtures/never-settles.yaml', '--port', '0'])
+    expect(code).toBe(1)
+    expect(output).toContain(join(repositoryRoot, 'test/proxy/fixtures/never_settles.mjs'))
+    expect(output).toContain('did not finish within 0.3 s')
+    expect(output).toContain('general_settings.callback_load_timeout_ms')
+    expect(output).not.toContain('    at ')
+  })
+
   it('exits 1 when the config file does not exist, naming the path', async () => {
     const { code, output } = await runCli(['serve', '--config', 'no/such/config.yaml'])
     expect(code).toBe(1)
