@@ -52,10 +52,12 @@ export const serverSettingKeys = [
   'metrics_max_models',
 ] as const
 
-const origin = z
+/** One `allowed_origins` entry. */
+export const originSchema = z
   .string()
   .regex(/^(\*|[a-z][a-z0-9+.-]*:\/\/[^/\s?#]+)$/i, 'must be an origin such as https://app.example.com or http://localhost:3000 (scheme, host and port, no path), or * for any')
-const host = z.string().regex(/^(\*|[^\s/:]+|\[[0-9a-f:.]+\])$/i, 'must be a host name or address without scheme or port, such as proxy.example.com, or * for any')
+/** One `allowed_hosts` entry. */
+export const hostSchema = z.string().regex(/^(\*|[^\s/:]+|\[[0-9a-f:.]+\])$/i, 'must be a host name or address without scheme or port, such as proxy.example.com, or * for any')
 
 /**
  * The zod shape of these keys, built from the config schema's own list and number readers so that
@@ -69,8 +71,8 @@ const host = z.string().regex(/^(\*|[^\s/:]+|\[[0-9a-f:.]+\])$/i, 'must be a hos
 export function serverSettingsShape(number: z.ZodType<number, unknown>, listOf: <Item extends z.ZodType>(item: Item) => z.ZodType<Array<z.output<Item>>, unknown>) {
   const milliseconds = number.pipe(z.number().int('must be a whole number of milliseconds').positive('must be above 0'))
   return {
-    allowed_origins: listOf(origin).optional(),
-    allowed_hosts: listOf(host).optional(),
+    allowed_origins: listOf(originSchema).optional(),
+    allowed_hosts: listOf(hostSchema).optional(),
     request_body_timeout_ms: milliseconds.optional(),
     stream_write_timeout_ms: milliseconds.optional(),
     max_connections: number.pipe(z.number().int().positive('must be above 0')).optional(),

@@ -19,7 +19,7 @@ import { assembleLayers } from './layers'
 import { createOriginPolicy } from './origin-policy'
 import { buildProviders } from './providers'
 import { createRouter } from './router'
-import type { ServerSettings } from './server-settings'
+import { hostSchema, originSchema, type ServerSettings } from './server-settings'
 
 const optionsSchema = z
   .object({
@@ -27,8 +27,8 @@ const optionsSchema = z
     middleware: z.array(z.custom<Middleware>((value) => typeof value === 'function', { message: 'must be a middleware function (ctx, next) => ...' })).optional(),
     gracePeriodMs: z.number().int().min(0).optional(),
     logs: z.boolean().optional(),
-    allowedOrigins: z.array(z.string().min(1)).optional(),
-    allowedHosts: z.array(z.string().min(1)).optional(),
+    allowedOrigins: z.array(originSchema).optional(),
+    allowedHosts: z.array(hostSchema).optional(),
     requestBodyTimeoutMs: z.number().int().positive().optional(),
     streamWriteTimeoutMs: z.number().int().positive().optional(),
     maxConnections: z.number().int().positive().optional(),

@@ -10,6 +10,7 @@ import { promisify } from 'node:util'
 import OpenAI from 'openai'
 import { afterAll, describe, expect, it } from 'vitest'
 import { startReceiver, type Receiver } from '../../src/testing/receiver'
+import { chatBody, send } from './fixtures/raw-http'
 import { eventually, readRecords, repositoryRoot, runCli, spawnProxy, withMock, type SpawnedProxy } from './fixtures/spawn-proxy'
 
 const started: SpawnedProxy[] = []
@@ -86,6 +87,17 @@ describe('llm-onion serve', () => {
     const success = readRecords(logFile).find((record) => record.hook === 'success' && record.user === 'sigterm-user')
     expect(success?.content).toBe('one two three four five six')
     expect(helicone.requests.some((request) => request.path === '/custom/v1/log' && request.text.includes('one two three four five six'))).toBe(true)
+  })
+
+  it('serves the origins and Host names --allowed-origins and --allowed-hosts add, and refuses others', async () => {
+    const proxy = await spawnProxy(['--allowed-origins', 'https://app.example.com', '--allowed-hosts', 'proxy.example.com', '--max-connections', '100'], { OPENAI_API_KEY: '', GEMINI_API_KEY: '', GOOGLE_API_KEY: '' })
+    started.push(proxy)
+    const headers = { 'content-type': 'application/json', host: 'proxy.example.com' }
+    const allowed = await send(proxy.url, { headers: { ...headers, origin: 'https://app.example.com' }, body: chatBody('mock/echo') })
+    expect(allowed.status).toBe(200)
+    expect(allowed.headers['access-control-allow-origin']).toBe('https://app.example.com')
+    const foreign = await send(proxy.url, { headers: { ...headers, origin: 'https://evil.example' }, body: chatBody('mock/echo') })
+    expect(foreign.status).toBe(403)
   })
 
   it('exits 1 on an invalid config, naming the file and every wrong path', async () => {
