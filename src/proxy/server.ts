@@ -19,7 +19,7 @@ import { assembleLayers } from './layers'
 import { createOriginPolicy } from './origin-policy'
 import { buildProviders } from './providers'
 import { createRouter } from './router'
-import { hostSchema, originSchema, type ServerSettings } from './server-settings'
+import { hostSchema, originSchema, readServerSettings, type ServerSettings } from './server-settings'
 
 const optionsSchema = z
   .object({
@@ -135,14 +135,15 @@ export async function buildProxyServer(options: ProxyServerOptions = {}): Promis
 
   const { providers, targets } = buildProviders(config.models)
   const router = createRouter(config.models, targets)
-  // An option given in code wins over the config's general_settings.
+  // An option given in code wins over the config's general_settings (absent from a config built by hand).
+  const configured = config.server ?? readServerSettings({})
   const settings: ServerSettings = {
-    ...config.server,
-    allowedOrigins: options.allowedOrigins ?? config.server.allowedOrigins,
-    allowedHosts: options.allowedHosts ?? config.server.allowedHosts,
-    requestBodyTimeoutMs: options.requestBodyTimeoutMs ?? config.server.requestBodyTimeoutMs,
-    streamWriteTimeoutMs: options.streamWriteTimeoutMs ?? config.server.streamWriteTimeoutMs,
-    maxConnections: options.maxConnections ?? config.server.maxConnections,
+    ...configured,
+    allowedOrigins: options.allowedOrigins ?? configured.allowedOrigins,
+    allowedHosts: options.allowedHosts ?? configured.allowedHosts,
+    requestBodyTimeoutMs: options.requestBodyTimeoutMs ?? configured.requestBodyTimeoutMs,
+    streamWriteTimeoutMs: options.streamWriteTimeoutMs ?? configured.streamWriteTimeoutMs,
+    maxConnections: options.maxConnections ?? configured.maxConnections,
   }
   const { layers, names, metrics, mayEditReplies } = await assembleLayers(config, options, router.layer)
   const prices = Object.fromEntries(config.models.flatMap((deployment) => (deployment.prices ? [[deployment.model, deployment.prices]] : [])))
