@@ -3,7 +3,7 @@
  * config allows more, POSTs must be JSON, and browsers get their preflights answered.
  */
 import { afterEach, describe, expect, it } from 'vitest'
-import { createProxyServer, parseConfig, type ProxyServer } from 'llm-onion'
+import { ConfigError, createProxyServer, parseConfig, type ProxyServer } from 'llm-onion'
 import { chatBody, send } from './fixtures/raw-http'
 
 const json = { 'content-type': 'application/json' }
@@ -97,5 +97,49 @@ describe('a proxy with a master key and browsers', () => {
     expect(reply.headers['access-control-allow-origin']).toBe('https://app.example.com')
     const keyless = await send(url, { headers: { 'content-type': 'text/plain', origin: 'https://evil.example' }, body: chatBody() })
     expect(keyless.status).toBe(401)
+  })
+})
+
+describe('the general_settings keys for origins, hosts and slow clients', () => {
+  it('refuses an origin with a path, a host with a port and a negative timeout, naming each key path', () => {
+    const error = (() => {
+      try {
+        parseConfig({
+          model_list: [{ model_name: 'echo', litellm_params: { model: 'mock/echo' } }],
+          general_settings: { allowed_origins: ['https://app.example.com/chat'], allowed_hosts: 'proxy.example.com:443', request_body_timeout_ms: -1 },
+        })
+      } catch (caught) {
+        return caught
+      }
+    })()
+    expect(error).toBeInstanceOf(ConfigError)
+    const paths = (error as ConfigError).issues.map((issue) => issue.path)
+    expect(paths).toEqual(expect.arrayContaining(['general_settings.allowed_origins[0]', 'general_settings.allowed_hosts', 'general_settings.request_body_timeout_ms']))
+    expect((error as Error).message).toContain('must be an origin such as https://app.example.com')
+  })
+
+  it('reads every key without a warning that it is ignored', () => {
+    const config = parseConfig({
+      model_list: [{ model_name: 'echo', litellm_params: { model: 'mock/echo' } }],
+      general_settings: {
+        allowed_origins: '*',
+        allowed_hosts: ['Proxy.Example.com'],
+        request_body_timeout_ms: 1000,
+        stream_write_timeout_ms: 2000,
+        max_connections: 10,
+        callback_load_timeout_ms: 3000,
+        metrics_max_models: 20,
+      },
+    })
+    expect(config.warnings).toEqual([])
+    expect(config.server).toEqual({
+      allowedOrigins: ['*'],
+      allowedHosts: ['proxy.example.com'],
+      requestBodyTimeoutMs: 1000,
+      streamWriteTimeoutMs: 2000,
+      maxConnections: 10,
+      callbackLoadTimeoutMs: 3000,
+      metricsMaxModels: 20,
+    })
   })
 })
