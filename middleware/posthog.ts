@@ -39,7 +39,8 @@ export interface PosthogEvent {
 /**
  * Sends every call to PostHog's LLM analytics as a `$ai_generation` (chat) or `$ai_embedding`
  * event: model, provider, input and output, tokens, cost, latency, trace and span ids, errors, and
- * the call's own metadata keys. `distinct_id` is the call's user, else its trace id.
+ * the call's own metadata keys. A cancelled call (the caller stopped reading, or went away) has no
+ * `$ai_http_status`, `$ai_is_error: false` and `llm_onion_status: "cancelled"`. `distinct_id` is the call's user, else its trace id.
  *
  * @example
  * ```ts
@@ -81,7 +82,6 @@ export function toPosthogEvent(event: CallEvent): PosthogEvent {
     $ai_latency: event.latencyMs / 1000,
     $ai_trace_id: event.traceId,
     $ai_span_id: event.id,
-    $ai_http_status: event.error ? (event.error.status ?? 500) : 200,
     $ai_stream: event.streaming,
     $ai_model_parameters: event.parameters,
     $lib: 'llm-onion',
@@ -101,9 +101,17 @@ export function toPosthogEvent(event: CallEvent): PosthogEvent {
   if (event.apiBase !== undefined) properties.$ai_base_url = event.apiBase
   const parentId = event.metadata.parent_id ?? event.metadata.parent_run_id
   if (typeof parentId === 'string') properties.$ai_parent_id = parentId
-  if (event.error) {
+  if (event.status === 'cancelled') {
+    // The caller went away: no HTTP status came back and nothing failed. PostHog documents no
+    // cancelled state, so the call says so in a property of its own rather than as a 500.
+    properties.$ai_is_error = false
+    properties.llm_onion_status = 'cancelled'
+  } else if (event.error) {
+    properties.$ai_http_status = event.error.status ?? 500
     properties.$ai_is_error = true
     properties.$ai_error = `${event.error.type}: ${event.error.message}`
+  } else {
+    properties.$ai_http_status = 200
   }
   // Without a user there is no person to attach the event to; PostHog's own SDK says so this way.
   if (event.user === undefined) properties.$process_person_profile = false

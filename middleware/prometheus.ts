@@ -24,6 +24,7 @@ const prometheusOptionsSchema = integrationOptionsSchema
     prefix: z.string().regex(/^[a-zA-Z_:][a-zA-Z0-9_:]*$/, 'must be a Prometheus metric name prefix').optional(),
     latencyBuckets: buckets.optional(),
     firstChunkBuckets: buckets.optional(),
+    maxModels: z.number().int().min(1).optional(),
   })
   .strict()
 
@@ -33,6 +34,9 @@ const prometheusOptionsSchema = integrationOptionsSchema
  * - `latencyBuckets`: seconds, default `[0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120]`.
  * - `firstChunkBuckets`: seconds, default `[0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10]`.
  * - `moments`: which calls count, default `['success', 'failure']` (`failure` includes cancelled calls).
+ * - `maxModels`: distinct `model` label values kept, default 500. Calls for any model first seen
+ *   after that are counted under `model="other"`, and `llm_onion_model_label_overflow_total` counts
+ *   them, so a client inventing model names cannot grow `/metrics` without bound.
  */
 export type PrometheusOptions = z.input<typeof prometheusOptionsSchema>
 
@@ -58,7 +62,8 @@ interface Series {
  * Counts every call by `provider`, `model` and `status` and renders Prometheus metrics:
  * `llm_onion_requests_total`, `llm_onion_input_tokens_total`, `llm_onion_output_tokens_total`,
  * `llm_onion_cost_usd_total`, `llm_onion_request_duration_seconds` (histogram),
- * `llm_onion_time_to_first_chunk_seconds` (histogram, streams), and from the delivery queue of each
+ * `llm_onion_time_to_first_chunk_seconds` (histogram, streams), `llm_onion_model_label_overflow_total`
+ * (calls counted under `model="other"` past `maxModels`), and from the delivery queue of each
  * client it served `llm_onion_exporter_delivered_total`, `llm_onion_exporter_retries_total`,
  * `llm_onion_exporter_dropped_total{sink,reason}` and `llm_onion_exporter_pending`.
  *
@@ -79,6 +84,10 @@ export function prometheus(options: PrometheusOptions = {}): PrometheusLayer {
   const moments = settings.moments ?? defaultMoments
   const countSuccess = moments.includes('success')
   const countFailure = moments.includes('failure')
+  const maxModels = settings.maxModels ?? 500
+  // Every model name given a series of its own, across providers; past maxModels, new names share "other".
+  const modelNames = new Set<string>()
+  let overflow = 0
   // provider → model → status → series: lookups by the strings the call already has, no key built per call.
   const series = new Map<string, Map<string, Map<string, Series>>>()
   const allSeries: Series[] = []
@@ -104,11 +113,23 @@ export function prometheus(options: PrometheusOptions = {}): PrometheusLayer {
     let byModel = series.get(provider)
     if (!byModel) series.set(provider, (byModel = new Map()))
     let byStatus = byModel.get(model)
-    if (!byStatus) byModel.set(model, (byStatus = new Map()))
+    let modelLabel = model
+    if (!byStatus) {
+      if (modelNames.size < maxModels || modelNames.has(model)) {
+        modelNames.add(model)
+        byModel.set(model, (byStatus = new Map()))
+      } else {
+        overflow++
+        modelLabel = 'other'
+        // A key no model name can be, so a real model called "other" keeps its own series.
+        byStatus = byModel.get(overflowKey)
+        if (!byStatus) byModel.set(overflowKey, (byStatus = new Map()))
+      }
+    }
     let entry = byStatus.get(status)
     if (!entry) {
       entry = {
-        labels: `provider="${escapeLabel(provider)}",model="${escapeLabel(model)}",status="${status}"`,
+        labels: `provider="${escapeLabel(provider)}",model="${escapeLabel(modelLabel)}",status="${status}"`,
         requests: 0,
         inputTokens: 0,
         outputTokens: 0,
@@ -154,6 +175,7 @@ export function prometheus(options: PrometheusOptions = {}): PrometheusLayer {
         type: 'histogram',
         histograms: allSeries.filter((entry) => entry.firstChunk.count > 0).map((entry) => [entry.labels, entry.firstChunk]),
       },
+      counter(`${prefix}model_label_overflow_total`, `Calls counted under model="other" because ${maxModels} distinct model names already had series of their own.`, [['', overflow]]),
       ...exporterFamilies(prefix, queues, closedTotals),
     ]
     return renderExposition(families)
@@ -163,6 +185,8 @@ export function prometheus(options: PrometheusOptions = {}): PrometheusLayer {
   Object.defineProperty(layer, 'contentType', { value: 'text/plain; version=0.0.4; charset=utf-8' })
   return layer
 }
+
+const overflowKey = '\u0000other'
 
 function counter(name: string, help: string, samples: Array<[string, number]>): MetricFamily {
   return { name, help, type: 'counter', samples }

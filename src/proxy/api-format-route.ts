@@ -10,8 +10,9 @@ import type { ChatStream, Client } from '../client'
 import type { ChatChunk, ChatRequest, ChatResponse } from '../schema'
 import type { CallOptions, HttpInfo } from '../types'
 import { unauthorisedMessage, type AuthCheck } from './auth'
-import { watchDisconnect } from './exchange'
-import { drained, readJsonBody, send, sendJson, type Body } from './http-io'
+import type { OriginPolicy } from './origin-policy'
+import { identify, watchDisconnect } from './exchange'
+import { acceptsJson, drained, readJsonBody, send, sendJson, type Body } from './http-io'
 import { chatToMessagesReply, toAnthropicError } from './messages-reply'
 import { messagesToChatRequest } from './messages-request'
 import { createMessagesStream } from './messages-stream'
@@ -84,7 +85,10 @@ export interface ApiFormatRouteContext {
   client: Client
   router: Router
   checkAuth: AuthCheck
+  policy: OriginPolicy
   maxBodyBytes: number
+  /** A stream whose client reads nothing this long is cut (general_settings.stream_write_timeout_ms). */
+  streamWriteTimeoutMs: number
   httpInfo(request: IncomingMessage, body: Body): HttpInfo
 }
 
@@ -98,7 +102,7 @@ export interface ApiFormatRouteContext {
  * ```
  */
 export function createApiFormatRoute(context: ApiFormatRouteContext): (request: IncomingMessage, response: ServerResponse, format: ApiFormat) => Promise<void> {
-  const { client, router, checkAuth, maxBodyBytes } = context
+  const { client, router, checkAuth, policy, maxBodyBytes, streamWriteTimeoutMs } = context
 
   const stream = async (response: ServerResponse, chat: ChatRequest, body: Body, options: CallOptions, format: ApiFormat): Promise<void> => {
     let chunks: ChatStream
@@ -112,13 +116,15 @@ export function createApiFormatRoute(context: ApiFormatRouteContext): (request: 
       // The first chunk decides the status: an error before it is an ordinary JSON error response.
       next = await chunks.next()
     } catch (error) {
+      identify(response, options.http, error)
       return send(response, format.error(toOpenAiError(error)))
     }
+    identify(response, options.http)
     const events = format.createStream(body)
     response.writeHead(200, sseHeaders)
     try {
       while (!next.done) {
-        if (!response.write(events.chunk(next.value))) await drained(response)
+        if (!response.write(events.chunk(next.value))) await drained(response, streamWriteTimeoutMs)
         next = await chunks.next()
       }
       if (!response.destroyed) response.end(events.end())
@@ -129,12 +135,16 @@ export function createApiFormatRoute(context: ApiFormatRouteContext): (request: 
 
   return async function apiFormatRoute(request, response, format) {
     const reject = (_: ServerResponse, error: OpenAiErrorResponse) => send(response, format.error(error))
+    // A refused request gets a fresh call id; a call's own id replaces it once the call has run.
+    identify(response)
     if (request.method !== 'POST') {
       response.setHeader('allow', 'POST')
       return reject(response, openAiError(405, 'Use POST for this route.', { code: 'method_not_allowed' }))
     }
+    if (!policy.admit(request, response, reject)) return
     const headers = format.authHeaders(request)
     if (!checkAuth(headers)) return reject(response, openAiError(401, format.unauthorised(headers), { code: 'invalid_api_key' }))
+    if (!acceptsJson(request, response, reject)) return
     const body = await readJsonBody(request, response, maxBodyBytes, reject)
     if (!body) return
     let chat: ChatRequest
@@ -149,8 +159,11 @@ export function createApiFormatRoute(context: ApiFormatRouteContext): (request: 
     if (chat.stream) return stream(response, chat, body, options, format)
     watchDisconnect(options.http!, response)
     try {
-      sendJson(response, 200, JSON.stringify(format.fromChatResponse(await client.chat(chat, options), body)))
+      const reply = await client.chat(chat, options)
+      identify(response, options.http)
+      sendJson(response, 200, JSON.stringify(format.fromChatResponse(reply, body)))
     } catch (error) {
+      identify(response, options.http, error)
       reject(response, toOpenAiError(error))
     }
   }

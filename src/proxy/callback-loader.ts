@@ -32,14 +32,15 @@ export interface LoadedCallback {
 /**
  * Loads the export a `module.instance` reference names, from the module file in `directory`. A
  * missing file, a missing export or an exported class (LiteLLM wants an instance) fails with a
- * message naming the file, the export and what was found.
+ * message naming the file, the export and what was found. A module that has not finished loading
+ * after `timeoutMs` (default 30,000; a top-level `await` that never settles) fails naming the file.
  *
  * @example
  * ```ts
  * const { value } = await loadCallback('proxy_callbacks.proxy_logger_instance', '/etc/llm-onion')
  * ```
  */
-export async function loadCallback(reference: string, directory: string, where = 'litellm_settings.callbacks'): Promise<LoadedCallback> {
+export async function loadCallback(reference: string, directory: string, where = 'litellm_settings.callbacks', timeoutMs = 30_000): Promise<LoadedCallback> {
   const dot = reference.lastIndexOf('.')
   const modulePath = reference.slice(0, dot).replaceAll('.', '/')
   const exportName = reference.slice(dot + 1)
@@ -53,7 +54,13 @@ export async function loadCallback(reference: string, directory: string, where =
       [{ path: where, message: `module ${modulePath} not found` }],
     )
   }
-  const module = await importModule(file, where, reference)
+  const module = await withDeadline(importModule(file, where, reference), timeoutMs, () =>
+    new ConfigError(
+      `${where}: loading ${file} (for "${reference}") did not finish within ${timeoutMs / 1000} s. A top-level await in the module (or in one it imports) ` +
+        'never settled: make it finish, or move the slow work into the handler. general_settings.callback_load_timeout_ms sets the limit.',
+      [{ path: where, message: `loading ${file} timed out` }],
+    ),
+  )
   if (!(exportName in module) || module[exportName] === undefined) {
     const exported = Object.keys(module).filter((name) => name !== '__esModule')
     throw new ConfigError(
@@ -94,6 +101,18 @@ async function importModule(file: string, where: string, reference: string): Pro
   } catch (error) {
     throw loadFailure(file, where, reference, error)
   }
+}
+
+/**
+ * The promise, or `timedOut()` thrown once `ms` pass. The timer keeps the process alive on purpose:
+ * an import that waits on nothing would otherwise let Node exit with code 0 and no word.
+ */
+function withDeadline<Value>(promise: Promise<Value>, ms: number, timedOut: () => Error): Promise<Value> {
+  let timer: NodeJS.Timeout | undefined
+  const deadline = new Promise<never>((_resolve, reject) => {
+    timer = setTimeout(() => reject(timedOut()), ms)
+  })
+  return Promise.race([promise, deadline]).finally(() => clearTimeout(timer))
 }
 
 function loadFailure(file: string, where: string, reference: string, error: unknown): ConfigError {

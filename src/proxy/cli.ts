@@ -6,7 +6,7 @@
 import { parseArgs } from 'node:util'
 import { isValidationError } from '../errors'
 import { ConfigError } from './config'
-import type { ProxyAddress, ProxyServer } from './server'
+import type { ProxyAddress, ProxyServer, ProxyServerOptions } from './server'
 
 const usage = `Usage: llm-onion serve [options]
 
@@ -19,6 +19,12 @@ Options:
       --host <address>       address to listen on (default 127.0.0.1; 0.0.0.0 in a container)
       --logs                 print one line per call
       --grace-period <sec>   on SIGTERM, how long requests in flight may finish (default 30)
+      --allowed-origins <list>
+                             comma-separated browser origins allowed besides local ones
+                             (* for any); general_settings.allowed_origins
+      --allowed-hosts <list> comma-separated Host names a proxy without master key serves
+                             besides local ones (* for any); general_settings.allowed_hosts
+      --max-connections <n>  client connections held at once (default 4096)
   -h, --help                 show this help
 
 Point any OpenAI client at http://<host>:<port>/v1. Docs: docs/proxy.md`
@@ -34,6 +40,9 @@ async function main(argv: string[]): Promise<void> {
       host: { type: 'string' },
       logs: { type: 'boolean' },
       'grace-period': { type: 'string' },
+      'allowed-origins': { type: 'string' },
+      'allowed-hosts': { type: 'string' },
+      'max-connections': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   })
@@ -45,7 +54,7 @@ async function main(argv: string[]): Promise<void> {
   const gracePeriodMs = integerOption(values['grace-period'] ?? '30', '--grace-period', 86_400) * 1000
   // Loaded only to serve: --help and argument errors answer without loading every integration.
   const { buildProxyServer } = await import('./server')
-  const proxy = await buildProxyServer({ config: values.config, logs: values.logs ?? false, gracePeriodMs })
+  const proxy = await buildProxyServer({ config: values.config, logs: values.logs ?? false, gracePeriodMs, ...httpOptions(values) })
   let address: ProxyAddress
   try {
     address = await proxy.listen({ port, host: values.host ?? '127.0.0.1' })
@@ -70,7 +79,7 @@ function summary(proxy: ProxyServer, address: ProxyAddress): string {
   lines.push(
     config.masterKey
       ? `  auth: Authorization: Bearer <master key> required (key from ${config.masterKeySource})`
-      : '  auth: off (anyone who can reach the port can call it; set general_settings.master_key)',
+      : '  auth: off (anyone who can reach the port can call it; set general_settings.master_key); only local Host names and browser origins are served, plus general_settings.allowed_hosts / allowed_origins',
   )
   for (const warning of config.warnings) lines.push(`  warning: ${warning}`)
   return lines.join('\n')
@@ -98,6 +107,16 @@ function stopOnSignals(proxy: ProxyServer, gracePeriodMs: number): void {
   }
   process.on('SIGTERM', () => stop('SIGTERM'))
   process.on('SIGINT', () => stop('SIGINT'))
+}
+
+/** The HTTP options given as flags; each wins over its general_settings key. */
+function httpOptions(values: { 'allowed-origins'?: string; 'allowed-hosts'?: string; 'max-connections'?: string }): Pick<ProxyServerOptions, 'allowedOrigins' | 'allowedHosts' | 'maxConnections'> {
+  const list = (text: string) => text.split(',').map((item) => item.trim()).filter((item) => item !== '')
+  return {
+    ...(values['allowed-origins'] === undefined ? {} : { allowedOrigins: list(values['allowed-origins']) }),
+    ...(values['allowed-hosts'] === undefined ? {} : { allowedHosts: list(values['allowed-hosts']) }),
+    ...(values['max-connections'] === undefined ? {} : { maxConnections: Math.max(1, integerOption(values['max-connections'], '--max-connections', 1_000_000)) }),
+  }
 }
 
 function integerOption(text: string, name: string, maximum: number): number {

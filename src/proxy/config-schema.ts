@@ -4,6 +4,7 @@
  */
 import { z } from 'zod'
 import { providerForBareModel } from '../providers/router'
+import { serverSettingKeys, serverSettingsShape } from './server-settings'
 
 /** Where `os.environ/NAME` references are read from. */
 export type Environment = Record<string, string | undefined>
@@ -61,7 +62,7 @@ export const knownKeys = {
   root: new Set(['model_list', 'litellm_settings', 'general_settings', 'router_settings', 'environment_variables']),
   model: new Set(['model_name', 'litellm_params', 'model_info', 'tpm', 'rpm']),
   litellmSettings: new Set(['callbacks', 'success_callback', 'failure_callback', 'input_callback', 'turn_off_message_logging']),
-  generalSettings: new Set(['master_key', 'max_request_size_mb']),
+  generalSettings: new Set<string>(['master_key', 'max_request_size_mb', ...serverSettingKeys]),
   routerSettings: new Set(['routing_strategy', 'model_group_alias']),
 }
 
@@ -193,6 +194,7 @@ export function configSchema(environment: Environment) {
       .looseObject({
         master_key: nonEmpty.optional(),
         max_request_size_mb: number.pipe(z.number().positive()).optional(),
+        ...serverSettingsShape(number, listOf),
       })
       .nullish(),
     router_settings: z.looseObject({ routing_strategy: text.optional(), model_group_alias: z.record(z.string(), alias).nullish() }).nullish(),

@@ -11,6 +11,7 @@ import { validate } from '../validate'
 import { foldNativeNames } from './config-names'
 import { configSchema, defaultParameterKeys, type Environment, type RawConfig } from './config-schema'
 import type { TokenPrices } from '../cost'
+import { readServerSettings, type ServerSettings } from './server-settings'
 
 export type { Environment } from './config-schema'
 
@@ -89,6 +90,8 @@ export interface ProxyConfig {
   masterKeySource?: string
   /** Largest accepted request body, in bytes (`max_request_size_mb`, default 10 MB). */
   maxBodyBytes: number
+  /** The proxy's own HTTP settings from `general_settings` (origins, hosts, timeouts, connections), defaults filled in. */
+  server: ServerSettings
   /** `environment_variables` from the file; the proxy sets them before it builds integrations. */
   environmentVariables: Record<string, string>
   /** Keys the proxy does not read, by path; printed at start. */
@@ -229,6 +232,7 @@ export function parseConfig(raw: unknown, options: LoadConfigOptions = {}, file?
     redactMessages: settings.turn_off_message_logging ?? false,
     ...masterKey(general.master_key, environment),
     maxBodyBytes: Math.round((general.max_request_size_mb ?? 10) * 1024 * 1024),
+    server: readServerSettings(general),
     environmentVariables: fromFile,
     warnings,
   }

@@ -8,6 +8,7 @@
  * request to the client: on Node 20 creating an `AbortSignal` costs microseconds, and a signal per
  * request was a measurable share of the proxy's CPU (docs/proxy.md, "Performance").
  */
+import { randomUUID } from 'node:crypto'
 import type { ServerResponse } from 'node:http'
 import type { Context } from '../context'
 import { AbortError } from '../errors'
@@ -92,4 +93,27 @@ export const exchangeLayer: Middleware = function exchangeLayer(ctx, next) {
     else response.once('close', cancel)
   }
   return next()
+}
+
+/**
+ * Names the call on its response, as LiteLLM does: `x-litellm-call-id` (the call's `ctx.id`, the id
+ * its events carry; a fresh one for a request refused before its call began) and, when the upstream
+ * sent a request id, `llm_provider-x-request-id` (LiteLLM's spelling) and `x-request-id` (which the
+ * OpenAI SDKs read as `_request_id`).
+ */
+export function identify(response: ServerResponse, http?: HttpInfo, error?: unknown): void {
+  if (response.headersSent) return
+  const call = http === undefined ? undefined : exchangeCall(http)
+  response.setHeader('x-litellm-call-id', call?.id ?? randomUUID())
+  const upstream = upstreamRequestIdOf(error) ?? call?.upstreamRequestId
+  if (upstream !== undefined) {
+    response.setHeader('llm_provider-x-request-id', upstream)
+    response.setHeader('x-request-id', upstream)
+  }
+}
+
+/** The upstream's request id on a failed call: the OpenAI SDK's error (the cause of ours) holds it. */
+function upstreamRequestIdOf(error: unknown): string | undefined {
+  const cause = (error as { cause?: { requestID?: unknown } } | undefined)?.cause
+  return typeof cause?.requestID === 'string' ? cause.requestID : undefined
 }

@@ -2,7 +2,6 @@
  * The proxy's routes: OpenAI's chat completions (plain and SSE), embeddings and models, plus health
  * and metrics. Each request is read once, parsed once and handed to the client with its HTTP facts.
  */
-import { randomUUID } from 'node:crypto'
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { ChatStream, Client } from '../client'
 import { stripSecretHeaders } from '../redact'
@@ -11,9 +10,10 @@ import type { CallOptions, HttpInfo } from '../types'
 import { createApiFormatRoute, messagesApi, responsesApi } from './api-format-route'
 import { unauthorisedMessage, type AuthCheck } from './auth'
 import type { RouteLabel } from './http-metrics'
-import { exchangeCall, receivedText, watchDisconnect } from './exchange'
-import { drained, methodNotAllowed, readJsonBody, send, sendJson, type Body } from './http-io'
+import { identify, receivedText, watchDisconnect } from './exchange'
+import { acceptsJson, drained, methodNotAllowed, readJsonBody, send, sendJson, type Body } from './http-io'
 import { openAiError, streamErrorEvent, toOpenAiError } from './openai-errors'
+import type { OriginPolicy } from './origin-policy'
 import { modelNotFoundMessage, type Router } from './router'
 
 /** What the request handler needs; built once per server. */
@@ -21,7 +21,11 @@ export interface HandlerContext {
   client: Client
   router: Router
   checkAuth: AuthCheck
+  /** Which origins and `Host` names are served, and the CORS answers. */
+  policy: OriginPolicy
   maxBodyBytes: number
+  /** A streamed reply whose client reads nothing for this long is cut, and its call cancelled. */
+  streamWriteTimeoutMs: number
   /** The body of `GET /v1/models`, serialised once. */
   modelsBody: string
   /** `GET /metrics`: the text and its content type. */
@@ -42,6 +46,7 @@ const sseHeaders = {
 const liveBody = JSON.stringify("I'm alive!")
 const readyBody = JSON.stringify({ status: 'healthy' })
 const drainingBody = JSON.stringify({ status: 'shutting down' })
+const shuttingDown = openAiError(503, 'The proxy is shutting down and takes no new requests: send this request again (to another instance, or to this one once it has restarted).', { code: 'shutting_down' })
 
 /**
  * Builds the request handler. It resolves with the route label once the response is complete
@@ -54,8 +59,8 @@ const drainingBody = JSON.stringify({ status: 'shutting down' })
  * ```
  */
 export function createRequestHandler(context: HandlerContext): (request: IncomingMessage, response: ServerResponse) => Promise<RouteLabel> {
-  const { client, router, checkAuth, maxBodyBytes, mayEditReplies } = context
-  const apiFormatRoute = createApiFormatRoute({ client, router, checkAuth, maxBodyBytes, httpInfo })
+  const { client, router, checkAuth, policy, maxBodyBytes, streamWriteTimeoutMs, mayEditReplies } = context
+  const apiFormatRoute = createApiFormatRoute({ client, router, checkAuth, policy, maxBodyBytes, streamWriteTimeoutMs, httpInfo })
 
   /** The body of a reply: as the upstream sent it when no layer can have changed it, else serialised. */
   const replyBody = (http: HttpInfo, reply: unknown): string => (mayEditReplies ? undefined : receivedText(http, reply)) ?? JSON.stringify(reply)
@@ -67,14 +72,14 @@ export function createRequestHandler(context: HandlerContext): (request: Incomin
     return false
   }
 
-  /** A POST with the right key; answers the error itself and returns false otherwise. */
+  /** A JSON POST from an allowed origin with the right key; answers the error itself and returns false otherwise. */
   const admitted = (request: IncomingMessage, response: ServerResponse): boolean => {
     if (request.method !== 'POST') {
       identify(response)
       methodNotAllowed(response, 'POST')
       return false
     }
-    return authorised(request, response)
+    return policy.admit(request, response) && authorised(request, response) && acceptsJson(request, response)
   }
 
   /** The call a parsed body asks for; answers the error itself and returns undefined when there is none. */
@@ -135,7 +140,7 @@ export function createRequestHandler(context: HandlerContext): (request: Incomin
         const chunk = next.value
         // OpenAI sends the usage-only chunk only to clients that asked for it.
         if (includeUsage || chunk.choices.length > 0 || !chunk.usage) {
-          if (!response.write(`data: ${JSON.stringify(chunk)}\n\n`)) await drained(response)
+          if (!response.write(`data: ${JSON.stringify(chunk)}\n\n`)) await drained(response, streamWriteTimeoutMs)
         }
         next = await stream.next()
       }
@@ -165,7 +170,7 @@ export function createRequestHandler(context: HandlerContext): (request: Incomin
 
   const models = (request: IncomingMessage, response: ServerResponse, path: string): void => {
     if (request.method !== 'GET') return methodNotAllowed(response, 'GET')
-    if (!authorised(request, response)) return
+    if (!policy.admit(request, response) || !authorised(request, response)) return
     const slash = path.indexOf('/models/')
     if (slash === -1) return sendJson(response, 200, context.modelsBody)
     const id = decodePath(path.slice(slash + '/models/'.length))
@@ -179,8 +184,19 @@ export function createRequestHandler(context: HandlerContext): (request: Incomin
     const url = request.url ?? '/'
     const query = url.indexOf('?')
     const path = query === -1 ? url : url.slice(0, query)
-    if (context.isDraining()) response.setHeader('connection', 'close')
+    if (request.method === 'OPTIONS') {
+      policy.preflight(request, response)
+      return 'other'
+    }
     try {
+      if (context.isDraining()) {
+        response.setHeader('connection', 'close')
+        // Requests in flight finish; a new one, on a new connection or a kept-alive one, is turned away.
+        if (!path.startsWith('/health/') && path !== '/metrics') {
+          send(response, shuttingDown)
+          return 'other'
+        }
+      }
       switch (path) {
         case '/v1/chat/completions':
         case '/chat/completions':
@@ -206,6 +222,7 @@ export function createRequestHandler(context: HandlerContext): (request: Incomin
           else sendJson(response, 200, readyBody)
           return '/health/readiness'
         case '/metrics':
+          if (!policy.admit(request, response)) return '/metrics'
           response.writeHead(200, { 'content-type': context.metricsContentType }).end(context.metrics())
           return '/metrics'
         default:
@@ -225,28 +242,6 @@ export function createRequestHandler(context: HandlerContext): (request: Incomin
   }
 }
 
-/**
- * Names the call on its response, as LiteLLM does: `x-litellm-call-id` (the call's `ctx.id`, the id
- * its events carry; a fresh one for a request refused before its call began) and, when the upstream
- * sent a request id, `llm_provider-x-request-id` (LiteLLM's spelling) and `x-request-id` (which the
- * OpenAI SDKs read as `_request_id`).
- */
-function identify(response: ServerResponse, http?: HttpInfo, error?: unknown): void {
-  if (response.headersSent) return
-  const call = http === undefined ? undefined : exchangeCall(http)
-  response.setHeader('x-litellm-call-id', call?.id ?? randomUUID())
-  const upstream = upstreamRequestIdOf(error) ?? call?.upstreamRequestId
-  if (upstream !== undefined) {
-    response.setHeader('llm_provider-x-request-id', upstream)
-    response.setHeader('x-request-id', upstream)
-  }
-}
-
-/** The upstream's request id on a failed call: the OpenAI SDK's error (the cause of ours) holds it. */
-function upstreamRequestIdOf(error: unknown): string | undefined {
-  const cause = (error as { cause?: { requestID?: unknown } } | undefined)?.cause
-  return typeof cause?.requestID === 'string' ? cause.requestID : undefined
-}
 
 function httpInfo(request: IncomingMessage, body: Body): HttpInfo {
   return {

@@ -1,8 +1,9 @@
 /**
  * The HTTP plumbing of the proxy's routes: reading a bounded JSON body, answering JSON and OpenAI
- * errors, waiting for a slow client to drain.
+ * errors, waiting for a slow client to drain (and giving up on one that stopped reading).
  */
 import type { IncomingMessage, ServerResponse } from 'node:http'
+import type { Duplex } from 'node:stream'
 import { openAiError, type OpenAiErrorResponse } from './openai-errors'
 
 /** A parsed JSON request body. */
@@ -77,9 +78,31 @@ export function sendJson(response: ServerResponse, status: number, body: string)
   response.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) }).end(body)
 }
 
-export function drained(response: ServerResponse): Promise<void> {
+const jsonType = /^\s*application\/json\s*(;|$)/i
+
+/**
+ * True for a request whose `Content-Type` is JSON; otherwise answers 415 and returns false. A
+ * browser sends `text/plain` or a form type without asking first (no CORS preflight), so
+ * requiring JSON also keeps web pages from posting to the proxy behind the user's back.
+ */
+export function acceptsJson(request: IncomingMessage, response: ServerResponse, reject: typeof send = send): boolean {
+  const type = request.headers['content-type']
+  // The exact spelling every OpenAI SDK sends is checked without a regular expression.
+  if (type !== undefined && (type === 'application/json' || jsonType.test(type))) return true
+  reject(response, openAiError(415, `Send the request body as JSON with the header Content-Type: application/json (found ${type === undefined ? 'no Content-Type' : `"${type}"`}).`, { code: 'unsupported_media_type' }))
+  return false
+}
+
+/**
+ * Resolves once the client has read what was written (`drain`) or the response closed. A client
+ * that reads nothing for `stallTimeoutMs` has its connection destroyed, which closes the response
+ * and so cancels the call behind it.
+ */
+export function drained(response: ServerResponse, stallTimeoutMs: number): Promise<void> {
   return new Promise((resolve) => {
+    const timer = setTimeout(() => response.destroy(), stallTimeoutMs)
     const done = () => {
+      clearTimeout(timer)
       response.off('drain', done)
       response.off('close', done)
       resolve()
@@ -88,3 +111,29 @@ export function drained(response: ServerResponse): Promise<void> {
     response.once('close', done)
   })
 }
+
+/**
+ * The server's `clientError` listener: Node's own answers (400, 431, 413), except that a request
+ * that did not arrive within the server's `requestTimeout` gets 408 in OpenAI's error shape.
+ *
+ * @example
+ * ```ts
+ * server.on('clientError', answerClientError)
+ * ```
+ */
+export function answerClientError(error: NodeJS.ErrnoException, socket: Duplex): void {
+  const response = (socket as Duplex & { _httpMessage?: ServerResponse })._httpMessage
+  if (socket.writable && (!response || !response.headersSent)) {
+    if (error.code === 'ERR_HTTP_REQUEST_TIMEOUT') {
+      const { body } = openAiError(408, 'The request did not arrive in time: send the whole body at once (general_settings.request_body_timeout_ms sets how long the proxy waits).', { code: 'request_timeout' })
+      socket.write(`HTTP/1.1 408 Request Timeout\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`)
+    } else {
+      socket.write(error.code === 'HPE_HEADER_OVERFLOW' ? headersTooLarge : error.code === 'HPE_CHUNK_EXTENSIONS_OVERFLOW' ? chunkExtensionsTooLarge : badRequest)
+    }
+  }
+  socket.destroy(error)
+}
+
+const badRequest = 'HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n'
+const headersTooLarge = 'HTTP/1.1 431 Request Header Fields Too Large\r\nConnection: close\r\n\r\n'
+const chunkExtensionsTooLarge = 'HTTP/1.1 413 Payload Too Large\r\nConnection: close\r\n\r\n'

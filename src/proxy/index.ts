@@ -16,7 +16,9 @@ export type { LoadConfigOptions, ModelDeployment, ProxyConfig } from './config'
  *
  * Options: `config` (a path or a `loadConfig()` result; default the embedded config), `middleware`
  * (your layers, inside the config's callbacks; default none), `gracePeriodMs` (default 30,000),
- * `logs` (one line per call; default false).
+ * `logs` (one line per call; default false), and `allowedOrigins`, `allowedHosts`,
+ * `requestBodyTimeoutMs` (30,000), `streamWriteTimeoutMs` (60,000), `maxConnections` (4,096), each
+ * winning over its `general_settings` key.
  *
  * @example
  * ```ts

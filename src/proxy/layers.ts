@@ -37,7 +37,7 @@ export interface ProxyLayers {
  * ```
  */
 export async function assembleLayers(config: ProxyConfig, options: { logs?: boolean; middleware?: Middleware[] }, router: Middleware): Promise<ProxyLayers> {
-  const metrics = prometheus()
+  const metrics = prometheus({ maxModels: config.server?.metricsMaxModels })
   // exchangeLayer is HTTP plumbing rather than a configured layer, so the summary leaves it out.
   const layers: Middleware[] = [exchangeLayer, metrics]
   const names = ['prometheus']
@@ -55,7 +55,7 @@ export async function assembleLayers(config: ProxyConfig, options: { logs?: bool
   }
   for (const [index, reference] of config.callbacks.entries()) {
     const where = `litellm_settings.callbacks[${index}] (${reference})`
-    const loaded = await loadCallback(reference, config.directory, where)
+    const loaded = await loadCallback(reference, config.directory, where, config.server?.callbackLoadTimeoutMs)
     try {
       layers.push(asMiddleware(loaded.value, where))
     } catch (error) {

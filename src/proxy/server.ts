@@ -3,7 +3,7 @@
  * router) behind a node:http server, with a graceful shutdown that lets streams finish and flushes
  * every exporter.
  */
-import { createServer, type Server } from 'node:http'
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { z } from 'zod'
 import { createClient, type Client } from '../client'
@@ -13,10 +13,13 @@ import { createAuthCheck } from './auth'
 import { loadConfig, parseConfig, type ProxyConfig } from './config'
 import { defaultConfig } from './default-config'
 import { createRequestHandler, modelEntry } from './handlers'
+import { answerClientError } from './http-io'
 import { createHttpMetrics } from './http-metrics'
 import { assembleLayers } from './layers'
+import { createOriginPolicy } from './origin-policy'
 import { buildProviders } from './providers'
 import { createRouter } from './router'
+import { hostSchema, originSchema, readServerSettings, type ServerSettings } from './server-settings'
 
 const optionsSchema = z
   .object({
@@ -24,6 +27,11 @@ const optionsSchema = z
     middleware: z.array(z.custom<Middleware>((value) => typeof value === 'function', { message: 'must be a middleware function (ctx, next) => ...' })).optional(),
     gracePeriodMs: z.number().int().min(0).optional(),
     logs: z.boolean().optional(),
+    allowedOrigins: z.array(originSchema).optional(),
+    allowedHosts: z.array(hostSchema).optional(),
+    requestBodyTimeoutMs: z.number().int().positive().optional(),
+    streamWriteTimeoutMs: z.number().int().positive().optional(),
+    maxConnections: z.number().int().positive().optional(),
   })
   .strict()
 
@@ -48,6 +56,16 @@ export interface ProxyServerOptions {
   gracePeriodMs?: number
   /** Print one line per call, like `llm-onion serve --logs` (default false). */
   logs?: boolean
+  /** Browser origins allowed besides local ones, `*` for any (default `general_settings.allowed_origins`, else none; any with a master key). */
+  allowedOrigins?: string[]
+  /** `Host` names a keyless proxy serves besides local ones, `*` for any (default `general_settings.allowed_hosts`, else none). */
+  allowedHosts?: string[]
+  /** The whole request must arrive within this, else 408 (default `general_settings.request_body_timeout_ms`, else 30,000). */
+  requestBodyTimeoutMs?: number
+  /** A streamed reply whose client reads nothing for this long is cut and its call cancelled (default `general_settings.stream_write_timeout_ms`, else 60,000). */
+  streamWriteTimeoutMs?: number
+  /** Client connections held at once; more are closed as they arrive (default `general_settings.max_connections`, else 4,096). */
+  maxConnections?: number
 }
 
 /**
@@ -117,17 +135,30 @@ export async function buildProxyServer(options: ProxyServerOptions = {}): Promis
 
   const { providers, targets } = buildProviders(config.models)
   const router = createRouter(config.models, targets, config.aliases, config.hiddenAliases)
+  // An option given in code wins over the config's general_settings (absent from a config built by hand).
+  const configured = config.server ?? readServerSettings({})
+  const settings: ServerSettings = {
+    ...configured,
+    allowedOrigins: options.allowedOrigins ?? configured.allowedOrigins,
+    allowedHosts: options.allowedHosts ?? configured.allowedHosts,
+    requestBodyTimeoutMs: options.requestBodyTimeoutMs ?? configured.requestBodyTimeoutMs,
+    streamWriteTimeoutMs: options.streamWriteTimeoutMs ?? configured.streamWriteTimeoutMs,
+    maxConnections: options.maxConnections ?? configured.maxConnections,
+  }
   const { layers, names, metrics, mayEditReplies } = await assembleLayers(config, options, router.layer)
   const prices = Object.fromEntries(config.models.flatMap((deployment) => (deployment.prices ? [[deployment.model, deployment.prices]] : [])))
   const client = createClient({ providers, middleware: layers, redact: { messages: config.redactMessages }, cost: { prices } })
 
   const httpMetrics = createHttpMetrics()
   let draining = false
+  const policy = createOriginPolicy({ keyed: Boolean(config.masterKey), allowedOrigins: settings.allowedOrigins, allowedHosts: settings.allowedHosts })
   const handle = createRequestHandler({
     client,
     router,
     checkAuth: createAuthCheck(config.masterKey),
+    policy,
     maxBodyBytes: config.maxBodyBytes,
+    streamWriteTimeoutMs: settings.streamWriteTimeoutMs,
     modelsBody: JSON.stringify({ object: 'list', data: router.modelNames.map(modelEntry) }),
     metrics: () => metrics.metrics() + httpMetrics.render(),
     metricsContentType: metrics.contentType,
@@ -137,7 +168,9 @@ export async function buildProxyServer(options: ProxyServerOptions = {}): Promis
 
   let idle: (() => void) | undefined
   // Keep-alive longer than load balancers' idle timeouts (AWS ALB: 60 s), so they never reuse a socket the proxy just closed.
-  const server = createServer({ keepAliveTimeout: 65_000, headersTimeout: 66_000, noDelay: true }, (request, response) => {
+  // requestTimeout bounds a slow body; Node checks it every connectionsCheckingInterval, with no timer per request.
+  const requestTimeout = settings.requestBodyTimeoutMs
+  const onRequest = (request: IncomingMessage, response: ServerResponse) => {
     httpMetrics.started()
     void handle(request, response).then((route) => {
       httpMetrics.finished(route, response.statusCode)
@@ -148,7 +181,19 @@ export async function buildProxyServer(options: ProxyServerOptions = {}): Promis
       else response.once('finish', () => socket.end())
       if (httpMetrics.inFlight === 0) idle?.()
     })
-  })
+  }
+  const server = createServer(
+    {
+      keepAliveTimeout: 65_000,
+      headersTimeout: Math.min(66_000, requestTimeout),
+      requestTimeout,
+      connectionsCheckingInterval: Math.max(10, Math.min(30_000, Math.floor(requestTimeout / 4))),
+      noDelay: true,
+    },
+    onRequest,
+  )
+  server.maxConnections = settings.maxConnections
+  server.on('clientError', answerClientError)
 
   /** Resolves once no request is in flight, or after `ms`. */
   const untilIdle = (ms: number) =>
@@ -165,8 +210,8 @@ export async function buildProxyServer(options: ProxyServerOptions = {}): Promis
   const gracePeriodMs = options.gracePeriodMs ?? 30_000
   const close = () =>
     (closing ??= (async () => {
+      // Still listening through the grace period: new requests get a 503 instead of a refused connection.
       draining = true
-      const stopped = new Promise<void>((resolve) => server.close(() => resolve()))
       await untilIdle(gracePeriodMs)
       if (httpMetrics.inFlight > 0) {
         // Past the grace period: cut what is left. Those calls end as cancelled and are still recorded,
@@ -174,6 +219,7 @@ export async function buildProxyServer(options: ProxyServerOptions = {}): Promis
         server.closeAllConnections()
         await untilIdle(5_000)
       }
+      const stopped = new Promise<void>((resolve) => server.close(() => resolve()))
       server.closeIdleConnections()
       // A connection that is still sending a request is given a moment, then cut.
       const cut = setTimeout(() => server.closeAllConnections(), 2_000)
@@ -194,6 +240,7 @@ export async function buildProxyServer(options: ProxyServerOptions = {}): Promis
         server.listen(port, host, () => {
           server.off('error', reject)
           const address = server.address() as AddressInfo
+          policy.bind(address.address)
           const shownHost = address.family === 'IPv6' ? `[${address.address}]` : address.address
           resolve({ url: `http://${shownHost}:${address.port}`, host: address.address, port: address.port })
         })

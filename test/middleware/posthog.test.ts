@@ -59,6 +59,18 @@ describe('posthog()', () => {
     expect(failure.properties).toMatchObject({ $ai_is_error: true, $ai_error: 'ServiceUnavailableError: Overloaded', $ai_http_status: 503 })
   })
 
+  it('records a stream the caller stopped reading as cancelled, not as an HTTP 500 error', async () => {
+    client = createClient().use(posthog({ apiKey: 'phc_test', baseUrl: receiver.url }))
+    for await (const _chunk of client.stream({ model: 'mock/echo', messages: prompt, mock_response: 'one two three four' })) break
+    await client.flush()
+
+    const [cancelled] = eventsOf(receiver)
+    expect(cancelled.properties.$ai_http_status).toBeUndefined()
+    expect(cancelled.properties.$ai_is_error).toBe(false)
+    expect(cancelled.properties.$ai_error).toBeUndefined()
+    expect(cancelled.properties.llm_onion_status).toBe('cancelled')
+  })
+
   it('sends embeddings as $ai_embedding events without output choices', async () => {
     client = createClient().use(posthog({ apiKey: 'phc_test', baseUrl: receiver.url }))
     await client.embed({ model: 'mock/embed', input: ['a b c'] })

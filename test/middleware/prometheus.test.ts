@@ -69,6 +69,34 @@ describe('prometheus()', () => {
     expect(() => promtoolCheck(text)).not.toThrow()
   })
 
+  it('keeps /metrics small when clients send 20,000 distinct model names: the ones past maxModels share model="other", counted', async () => {
+    const metrics = prometheus()
+    client = createClient().use(metrics)
+    for (let index = 0; index < 20_000; index++) await client.chat({ model: `mock/invented-${index}`, messages: prompt })
+    const text = metrics.metrics()
+
+    const series = text.split('\n').filter((line) => line.startsWith('llm_onion_requests_total{'))
+    expect(series).toHaveLength(500 + 1)
+    expect(sample(text, 'llm_onion_requests_total{provider="mock",model="invented-0",status="success"}')).toBe(1)
+    expect(sample(text, 'llm_onion_requests_total{provider="mock",model="invented-500",status="success"}')).toBeUndefined()
+    expect(sample(text, 'llm_onion_requests_total{provider="mock",model="other",status="success"}')).toBe(19_500)
+    expect(sample(text, 'llm_onion_model_label_overflow_total')).toBe(19_500)
+    expect(text.length).toBeLessThan(2_000_000)
+    expect(() => promtoolCheck(text)).not.toThrow()
+  }, 60_000)
+
+  it('keeps a model seen before the limit in its own series after the limit is reached', async () => {
+    const metrics = prometheus({ maxModels: 2 })
+    client = createClient().use(metrics)
+    for (const model of ['a', 'b', 'c', 'a', 'd']) await client.chat({ model: `mock/${model}`, messages: prompt })
+    const text = metrics.metrics()
+
+    expect(sample(text, 'llm_onion_requests_total{provider="mock",model="a",status="success"}')).toBe(2)
+    expect(sample(text, 'llm_onion_requests_total{provider="mock",model="other",status="success"}')).toBe(2)
+    expect(sample(text, 'llm_onion_model_label_overflow_total')).toBe(2)
+    expect(() => promtoolCheck(text)).not.toThrow()
+  })
+
   it('records a stream the caller stopped reading as cancelled', async () => {
     const metrics = prometheus()
     client = createClient().use(metrics)

@@ -10,6 +10,7 @@ import { promisify } from 'node:util'
 import OpenAI from 'openai'
 import { afterAll, describe, expect, it } from 'vitest'
 import { startReceiver, type Receiver } from '../../src/testing/receiver'
+import { chatBody, send } from './fixtures/raw-http'
 import { eventually, readRecords, repositoryRoot, runCli, spawnProxy, withMock, type SpawnedProxy } from './fixtures/spawn-proxy'
 
 const started: SpawnedProxy[] = []
@@ -88,6 +89,17 @@ describe('llm-onion serve', () => {
     expect(helicone.requests.some((request) => request.path === '/custom/v1/log' && request.text.includes('one two three four five six'))).toBe(true)
   })
 
+  it('serves the origins and Host names --allowed-origins and --allowed-hosts add, and refuses others', async () => {
+    const proxy = await spawnProxy(['--allowed-origins', 'https://app.example.com', '--allowed-hosts', 'proxy.example.com', '--max-connections', '100'], { OPENAI_API_KEY: '', GEMINI_API_KEY: '', GOOGLE_API_KEY: '' })
+    started.push(proxy)
+    const headers = { 'content-type': 'application/json', host: 'proxy.example.com' }
+    const allowed = await send(proxy.url, { headers: { ...headers, origin: 'https://app.example.com' }, body: chatBody('mock/echo') })
+    expect(allowed.status).toBe(200)
+    expect(allowed.headers['access-control-allow-origin']).toBe('https://app.example.com')
+    const foreign = await send(proxy.url, { headers: { ...headers, origin: 'https://evil.example' }, body: chatBody('mock/echo') })
+    expect(foreign.status).toBe(403)
+  })
+
   it('exits 1 on an invalid config, naming the file and every wrong path', async () => {
     const { code, output } = await runCli(['serve', '--config', 'test/proxy/fixtures/bad-config.yaml', '--port', '0'])
     expect(code).toBe(1)
@@ -113,6 +125,15 @@ describe('llm-onion serve', () => {
     const { code, output } = await runCli(['serve', '--config', file, '--port', '0'])
     expect(code).toBe(1)
     expect(output.trim().split('\n')).toEqual([`llm-onion: ${file}: the YAML's aliases expand too far (over 100 uses, as a "billion laughs" file does); write the values out instead of nesting aliases.`])
+  })
+
+  it('exits 1 naming the module when a callback module never finishes loading, instead of exiting 0 without a word', async () => {
+    const { code, output } = await runCli(['serve', '--config', 'test/proxy/fixtures/never-settles.yaml', '--port', '0'])
+    expect(code).toBe(1)
+    expect(output).toContain(join(repositoryRoot, 'test/proxy/fixtures/never_settles.mjs'))
+    expect(output).toContain('did not finish within 0.3 s')
+    expect(output).toContain('general_settings.callback_load_timeout_ms')
+    expect(output).not.toContain('    at ')
   })
 
   it('exits 1 when the config file does not exist, naming the path', async () => {
