@@ -4,7 +4,8 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { ChatStream, Client } from '../client'
-import { stripSecretHeaders } from '../redact'
+import { cleanCopy, isSecretHeader, stripSecretHeaders, stripSecretQuery } from '../redact'
+import type { SecretScrubber } from '../secret-scrubber'
 import type { ChatChunk, ChatRequest, EmbeddingRequest, EmbeddingResponse } from '../schema'
 import type { CallOptions, HttpInfo } from '../types'
 import { unauthorisedMessage, type AuthCheck } from './auth'
@@ -53,6 +54,8 @@ const drainingBody = JSON.stringify({ status: 'shutting down' })
  */
 export function createRequestHandler(context: HandlerContext): (request: IncomingMessage, response: ServerResponse) => Promise<RouteLabel> {
   const { client, router, checkAuth, maxBodyBytes, mayEditReplies } = context
+  /** A call's error as the reply sends it: no credential the client knows, nor the request's own. */
+  const errorReply = (error: unknown, options?: CallOptions) => toOpenAiError(error, (text) => client.services.secrets.scrub(text, options?.secrets))
 
   /** The body of a reply: as the upstream sent it when no layer can have changed it, else serialised. */
   const replyBody = (http: HttpInfo, reply: unknown): string => (mayEditReplies ? undefined : receivedText(http, reply)) ?? JSON.stringify(reply)
@@ -86,7 +89,8 @@ export function createRequestHandler(context: HandlerContext): (request: Incomin
       send(response, openAiError(404, modelNotFoundMessage(model, router.modelNames), { param: 'model', code: 'model_not_found' }))
       return undefined
     }
-    return { body, options: { http: httpInfo(request, body), modelInfo: group.pick().modelInfo } }
+    const secrets = requestSecrets(request)
+    return { body, options: { http: httpInfo(request, body, client.services.secrets, secrets), modelInfo: group.pick().modelInfo, secrets } }
   }
 
   const chat = async (request: IncomingMessage, response: ServerResponse): Promise<void> => {
@@ -99,7 +103,7 @@ export function createRequestHandler(context: HandlerContext): (request: Incomin
     try {
       sendJson(response, 200, replyBody(http, await client.chat(call.body as ChatRequest, call.options)))
     } catch (error) {
-      send(response, toOpenAiError(error))
+      send(response, errorReply(error, call.options))
     }
   }
 
@@ -116,7 +120,7 @@ export function createRequestHandler(context: HandlerContext): (request: Incomin
       // The first chunk decides the status: an error before it is an ordinary JSON error response.
       next = await stream.next()
     } catch (error) {
-      return send(response, toOpenAiError(error))
+      return send(response, errorReply(error, options))
     }
     response.writeHead(200, sseHeaders)
     try {
@@ -130,7 +134,7 @@ export function createRequestHandler(context: HandlerContext): (request: Incomin
       }
       if (!response.destroyed) response.end('data: [DONE]\n\n')
     } catch (error) {
-      if (!response.destroyed) response.end(streamErrorEvent(error))
+      if (!response.destroyed) response.end(streamErrorEvent(error, (text) => client.services.secrets.scrub(text, options.secrets)))
     }
   }
 
@@ -146,7 +150,7 @@ export function createRequestHandler(context: HandlerContext): (request: Incomin
       const result = await client.embed(embeddingRequest as EmbeddingRequest, call.options)
       sendJson(response, 200, encoding === 'base64' ? JSON.stringify(toBase64Embeddings(result)) : replyBody(http, result))
     } catch (error) {
-      send(response, toOpenAiError(error))
+      send(response, errorReply(error, call.options))
     }
   }
 
@@ -198,21 +202,51 @@ export function createRequestHandler(context: HandlerContext): (request: Incomin
       }
     } catch (error) {
       // A bug in the proxy itself: answer if still possible, never crash the server.
-      if (!response.headersSent) send(response, toOpenAiError(error))
+      if (!response.headersSent) send(response, errorReply(error))
       else response.destroy()
       return 'other'
     }
   }
 }
 
-function httpInfo(request: IncomingMessage, body: Body): HttpInfo {
-  return {
+/**
+ * The HTTP facts of a call, credential-free as `ctx.http` promises: no credential query parameter,
+ * no credential header, and a body without credential keys (`api_key`, ...) or known credential values.
+ * The body is cleaned when first read (only CustomLogger handlers read it), so calls that never read
+ * it pay nothing.
+ */
+function httpInfo(request: IncomingMessage, body: Body, scrubber: SecretScrubber, secrets: string[] | undefined): HttpInfo {
+  let cleanBody: unknown
+  const info: HttpInfo = {
     method: request.method ?? 'POST',
-    url: `http://${request.headers.host ?? 'localhost'}${request.url ?? ''}`,
+    url: stripSecretQuery(`http://${request.headers.host ?? 'localhost'}${request.url ?? ''}`),
     headers: stripSecretHeaders(request.headers),
     clientIp: request.socket.remoteAddress,
-    body,
   }
+  return Object.defineProperty(info, 'body', {
+    enumerable: true,
+    get: () => (cleanBody ??= cleanCopy(body, (text) => scrubber.scrub(text, secrets))),
+  })
+}
+
+/** The credentials a proxied request carries (credential headers' values, the bearer token), to scrub from what its call emits. */
+function requestSecrets(request: IncomingMessage): string[] | undefined {
+  let secrets: string[] | undefined
+  for (const name in request.headers) {
+    if (!isSecretHeader(name)) continue
+    const value = request.headers[name]
+    for (const each of Array.isArray(value) ? value : [value ?? '']) {
+      ;(secrets ??= []).push(each, each.replace(/^(?:Bearer|Basic)\s+/i, ''))
+    }
+  }
+  // The body's api_key is the call's own already (see Context); a query credential is not.
+  const query = request.url?.indexOf('?') ?? -1
+  if (query !== -1 && request.url) {
+    for (const [name, value] of new URLSearchParams(request.url.slice(query + 1))) {
+      if (stripSecretQuery(`?${encodeURIComponent(name)}=x`) === '') (secrets ??= []).push(value)
+    }
+  }
+  return secrets
 }
 
 function decodePath(segment: string): string {
