@@ -29,12 +29,27 @@ const bearerValue = /\b([Bb]earer)\s+[A-Za-z0-9\-._~+/]{8,}=*/g
  */
 export const maxRedactDepth = 32
 
-/** True for a header that carries a credential (`Authorization`, `api-key`, `x-api-key`, `*-api-key`, `x-auth-token`, `cookie`, ...). */
+/**
+ * True for a header that carries a credential (`Authorization`, `api-key`, `x-api-key`, `*-api-key`, `x-auth-token`, `cookie`, ...).
+ *
+ * @example
+ * ```ts
+ * isSecretHeader('X-Auth-Token') // true
+ * ```
+ */
 export function isSecretHeader(name: string): boolean {
   return secretHeader.test(name)
 }
 
-/** True for an object key whose value is a credential (`api_key`, `apiKey`, `authorization`, `token`, `client_secret`, ...). */
+/**
+ * True for an object key whose value is a credential (`api_key`, `apiKey`, `authorization`, `token`, `client_secret`, ...).
+ *
+ * @example
+ * ```ts
+ * isSecretKey('access_token') // true
+ * isSecretKey('max_tokens')   // false
+ * ```
+ */
 export function isSecretKey(name: string): boolean {
   return secretKey.test(name) || secretHeader.test(name)
 }
@@ -82,6 +97,11 @@ export function stripSecretKeys<T>(value: T, depth = 0): T {
 /**
  * Like {@link stripSecretKeys}, with every string passed through `scrub` (a client's scrubber of
  * known credential values); used for every event.
+ *
+ * @example
+ * ```ts
+ * cleanCopy(ctx.metadata, (text) => ctx.scrub(text))
+ * ```
  */
 export function cleanCopy<T>(value: T, scrub: (text: string) => string, depth = 0): T {
   if (typeof value === 'string') return scrub(value) as T
