@@ -63,6 +63,8 @@ export function isSecretKey(name: string): boolean {
  * ```
  */
 export function stripBearerTokens(text: string): string {
+  // A plain search first: nearly no string has the word, and indexOf is far cheaper than the regex.
+  if (text.indexOf('earer') === -1) return text
   bearerValue.lastIndex = 0
   return bearerValue.test(text) ? text.replace(bearerValue, `$1 ${REDACTED}`) : text
 }

@@ -17,13 +17,11 @@
  * (never per call); a scan is about 3 bytes per nanosecond, and a string without a hit is returned
  * as it is, unallocated.
  */
-import { cleanCopy, REDACTED } from './redact'
+import { cleanCopy, REDACTED, stripBearerTokens } from './redact'
 
 /** Credentials shorter than this are not scrubbed by value (too many false hits). */
 export const minimumSecretLength = 8
 
-/** `Authorization`-style bearer tokens anywhere in a string, whoever's they are. */
-const bearerToken = '\\b[Bb]earer\\s+[A-Za-z0-9\\-._~+/]{8,}=*'
 
 /** Environment variables that hold credentials, by name. */
 const secretVariable = /(?:API_?KEY|SECRET|TOKEN|PASSWORD|PASSWD|CREDENTIALS?|(?:^|_)KEY$|_DSN$|^DSN$|WEBHOOK|_AUTH$)/i
@@ -77,6 +75,7 @@ export function isSecretSettingName(name: string): boolean {
 export function createSecretScrubber(values: ReadonlyArray<string | undefined> = [], environment: NodeJS.ProcessEnv = process.env): SecretScrubber {
   const own = new Set<string>()
   let pattern: RegExp | undefined
+  let stale = true
   let seenVersion = -1
 
   const add = (...more: Array<string | undefined>) => {
@@ -84,7 +83,7 @@ export function createSecretScrubber(values: ReadonlyArray<string | undefined> =
       for (const part of secretParts(value)) {
         if (own.has(part)) continue
         own.add(part)
-        pattern = undefined
+        stale = true
       }
     }
   }
@@ -94,12 +93,15 @@ export function createSecretScrubber(values: ReadonlyArray<string | undefined> =
     else if (headersVariable.test(name)) add(...(environment[name] ?? '').split(',').map((pair) => pair.slice(pair.indexOf('=') + 1).replace(/^\s*(?:Bearer|Basic)\s+/i, '')))
   }
 
-  const compiled = (): RegExp => {
-    if (pattern && seenVersion === processVersion) return pattern
+  const compiled = (): RegExp | undefined => {
+    if (!stale && seenVersion === processVersion) return pattern
+    stale = false
     seenVersion = processVersion
     // Longest first, so a value that contains another is replaced whole.
     const known = [...new Set([...own, ...processWide])].sort((a, b) => b.length - a.length)
-    pattern = new RegExp([...known.map(escapeRegExp), bearerToken].join('|'), 'g')
+    // Plain literals only: the bearer-token pattern is a separate, rarer pass (stripBearerTokens), so
+    // this scan keeps the regex engine's fast skipping over text that cannot match.
+    pattern = known.length === 0 ? undefined : new RegExp(known.map(escapeRegExp).join('|'), 'g')
     return pattern
   }
 
@@ -107,8 +109,12 @@ export function createSecretScrubber(values: ReadonlyArray<string | undefined> =
     add,
     scrub(text, extra) {
       const regex = compiled()
-      regex.lastIndex = 0
-      let result = regex.test(text) ? text.replace(regex, replacement) : text
+      let result = text
+      if (regex) {
+        regex.lastIndex = 0
+        if (regex.test(text)) result = text.replace(regex, REDACTED)
+      }
+      result = stripBearerTokens(result)
       if (extra) {
         for (const value of extra) {
           if (value.length >= minimumSecretLength && result.includes(value)) result = result.split(value).join(REDACTED)
@@ -117,10 +123,6 @@ export function createSecretScrubber(values: ReadonlyArray<string | undefined> =
       return result
     },
   }
-}
-
-function replacement(match: string): string {
-  return /^bearer\s/i.test(match) ? `${match.slice(0, 6)} ${REDACTED}` : REDACTED
 }
 
 /**
