@@ -207,3 +207,18 @@ export function scrubDeep<T>(value: T, scrub: (text: string) => string, depth = 
   }
   return (copy ?? value) as T
 }
+
+let processScrubber: SecretScrubber | undefined
+
+/**
+ * `text` scrubbed of the credentials known process-wide (integrations' keys, the environment's
+ * credential variables), for code that has no client at hand: a sink quoting what a service answered.
+ *
+ * @example
+ * ```ts
+ * throw new DeliveryError(`helicone answered 401: ${scrubProcessSecrets(body)}`, { retryable: false })
+ * ```
+ */
+export function scrubProcessSecrets(text: string): string {
+  return (processScrubber ??= createSecretScrubber()).scrub(text)
+}

@@ -94,3 +94,11 @@ describe('the secret scrubber', () => {
     expect(echoed.choices[0]!.message.content).toBe('your key is sk-secret-0123')
   })
 })
+
+describe('scrubProcessSecrets', () => {
+  it('scrubs what an HTTP sink quotes of a service’s answer of every integration credential known in the process', async () => {
+    const { scrubProcessSecrets } = await import('../src/secret-scrubber')
+    readSetting(undefined, 'DD_API_KEY', { DD_API_KEY: 'dd-echoed-by-service-1234' })
+    expect(scrubProcessSecrets('403 {"errors":["API key dd-echoed-by-service-1234 is invalid"]}')).toBe('403 {"errors":["API key [redacted] is invalid"]}')
+  })
+})
