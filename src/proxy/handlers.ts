@@ -217,16 +217,15 @@ export function createRequestHandler(context: HandlerContext): (request: Incomin
  */
 function httpInfo(request: IncomingMessage, body: Body, scrubber: SecretScrubber, secrets: string[] | undefined): HttpInfo {
   let cleanBody: unknown
-  const info: HttpInfo = {
+  return {
     method: request.method ?? 'POST',
     url: stripSecretQuery(`http://${request.headers.host ?? 'localhost'}${request.url ?? ''}`),
     headers: stripSecretHeaders(request.headers),
     clientIp: request.socket.remoteAddress,
+    get body() {
+      return (cleanBody ??= cleanCopy(body, (text) => scrubber.scrub(text, secrets)))
+    },
   }
-  return Object.defineProperty(info, 'body', {
-    enumerable: true,
-    get: () => (cleanBody ??= cleanCopy(body, (text) => scrubber.scrub(text, secrets))),
-  })
 }
 
 /** The credentials a proxied request carries (credential headers' values, the bearer token), to scrub from what its call emits. */
