@@ -111,7 +111,7 @@ export function customLogger(handler: LoggerMethods | object, options: CustomLog
     const ended = Date.now()
     return fire(ctx, postApiCall, () => {
       const event = ctx.toEvent(eventOptions)
-      const response = ctx.error ? undefined : responseFor(ctx, event.response)
+      const response = ctx.error ? undefined : (event.response as LoggerResponse | undefined)
       return [buildLoggerKwargs(ctx, event, 'attempt', redacting(ctx)), response, new Date(started), new Date(ended)]
     })
   }
@@ -121,13 +121,9 @@ export function customLogger(handler: LoggerMethods | object, options: CustomLog
     if (!hook) return undefined
     return fire(ctx, hook, () => {
       const event = ctx.toEvent(eventOptions)
-      const response = ctx.error ? undefined : responseFor(ctx, event.response)
+      const response = ctx.error ? undefined : (event.response as LoggerResponse | undefined)
       return [buildLoggerKwargs(ctx, event, 'call', redacting(ctx)), response, new Date(event.startTime), new Date(event.endTime)]
     })
-  }
-
-  function responseFor(ctx: Context, redactedResponse: unknown): LoggerResponse | undefined {
-    return (redacting(ctx) ? redactedResponse : ctx.response) as LoggerResponse | undefined
   }
 
   function watchChunks(ctx: Context, hook: ChosenHook): void {

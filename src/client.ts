@@ -20,6 +20,7 @@ import {
   type EmbeddingRequest,
   type EmbeddingResponse,
 } from './schema'
+import { scrubError } from './secret-scrubber'
 import { createServices, type ClientServices, type HookErrorHandler } from './services'
 import { createChatStream, streamFromProvider, type ChatStream } from './streamed-call'
 import type { AttemptRecord, CallOptions, Middleware, Provider, ProviderCall } from './types'
@@ -48,6 +49,7 @@ const clientOptionsSchema = z.object({
   onHookError: z.custom<HookErrorHandler>((value) => typeof value === 'function', { message: 'must be a function (error, hook) => void' }).optional(),
   cost: z.union([z.literal(false), z.record(z.string(), z.unknown())]).optional(),
   queue: z.record(z.string(), z.unknown()).optional(),
+  secrets: z.array(z.string()).optional(),
 })
 
 /** Options of {@link createClient}; every one has a default. */
@@ -66,6 +68,12 @@ export interface ClientOptions {
   cost?: false | CostOptions
   /** The shared delivery queue of every exporter. */
   queue?: DeliveryQueueOptions
+  /**
+   * More credentials to scrub by value from everything that leaves the process, besides those the
+   * client finds itself (providers' keys, the environment's credential variables, integrations' keys).
+   * Default none.
+   */
+  secrets?: string[]
 }
 
 /**
@@ -106,7 +114,8 @@ export class Client {
     validate(clientOptionsSchema, options, 'createClient() options')
     this.providers = Object.freeze({ ...defaultProviders(), ...options.providers })
     this.aliases = Object.freeze({ ...options.aliases })
-    this.services = createServices({ redact: options.redact, onHookError: options.onHookError, queue: options.queue })
+    const secrets = [...(options.secrets ?? []), ...Object.values(this.providers).flatMap((provider) => provider.secrets ?? [])]
+    this.services = createServices({ redact: options.redact, onHookError: options.onHookError, queue: options.queue, secrets })
     this.#cost = options.cost === false ? undefined : createCostCalculator(options.cost)
     if (options.middleware) this.use(...options.middleware)
   }
@@ -201,6 +210,7 @@ export class Client {
       signal: options.signal,
       http: options.http,
       modelInfo: options.modelInfo,
+      secrets: options.secrets,
     })
   }
 
@@ -217,6 +227,8 @@ export class Client {
       return ctx.response
     } catch (thrown) {
       ctx.error = toError(thrown)
+      // Whatever failed (a provider echoing its key, a layer), the error the caller gets names no credential.
+      scrubError(ctx.error, (text) => ctx.scrub(text))
       throw thrown
     } finally {
       ctx.timing.end = Date.now()
@@ -265,6 +277,7 @@ export class Client {
     } catch (thrown) {
       // A timeout's abort carries its TimeoutError as the reason: that, not the SDK's abort error, is what failed.
       const error = ctx.cancellation.aborted && (isLlmError(ctx.signal.reason) || !isLlmError(thrown)) ? abortErrorOf(ctx.signal) : toError(thrown)
+      scrubError(error, (text) => ctx.scrub(text))
       ctx.timing.end = record.end = Date.now()
       record.status = isAbortError(error) ? 'cancelled' : 'failure'
       record.error = { type: error.name, message: error.message, status: isLlmError(error) ? error.status : undefined }

@@ -108,6 +108,8 @@ export class Context {
    * calls: the proxy passes it on to its client (docs/proxy.md, "Response headers")
    */
   upstreamRequestId?: string
+  /** @internal this call's own credentials (the request's `api_key`, the proxy request's), scrubbed by value */
+  readonly callSecrets?: string[]
   /** @internal the call's cancellation; its controller and signal are created on first use */
   readonly cancellation: CallAbort
   #id?: string
@@ -123,6 +125,7 @@ export class Context {
     signal?: AbortSignal
     http?: HttpInfo
     modelInfo?: Record<string, unknown>
+    secrets?: string[]
   }) {
     this.type = init.type
     this.streaming = init.streaming
@@ -138,6 +141,8 @@ export class Context {
     this.cancellation = new CallAbort(init.signal)
     this.http = init.http
     this.modelInfo = init.modelInfo
+    const apiKey = (init.request as { api_key?: unknown }).api_key
+    if (typeof apiKey === 'string' || init.secrets) this.callSecrets = typeof apiKey === 'string' ? [apiKey, ...(init.secrets ?? [])] : init.secrets
     this.timing = { start: Date.now() }
   }
 
@@ -189,6 +194,21 @@ export class Context {
     const event = buildEvent(this, redacted)
     this.#eventCache = { key, redacted, event }
     return event
+  }
+
+  /**
+   * `text` with every credential the client knows, and this call's own, replaced by `"[redacted]"`:
+   * for anything a layer sends or logs that does not come from the event (which is scrubbed already).
+   *
+   * @example
+   * ```ts
+   * client.use(async (ctx, next) => {
+   *   try { await next() } catch (error) { myLog.write(ctx.scrub(String(error))); throw error }
+   * })
+   * ```
+   */
+  scrub(text: string): string {
+    return this.services.secrets.scrub(text, this.callSecrets)
   }
 
   /** The reply of a chat call, or undefined for embeddings and failures. */

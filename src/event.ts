@@ -8,11 +8,17 @@
  * metadata, attempts, usage, cost) and references the rest: `response` is the very object the
  * caller receives, so a caller that edits its reply in place right after the call may see the edit
  * in exports still being mapped.
+ *
+ * No credential leaves through it: keys that name one are dropped (`api_key`, `authorization`,
+ * `token`, ...), `apiBase` and `http.url` lose their query string or credential parameters, and every
+ * string is scrubbed of every credential the client knows by value (src/secret-scrubber.ts), the
+ * reply copied only when it had one.
  */
 import { z } from 'zod'
 import type { Context } from './context'
 import { isAbortError, isLlmError } from './errors'
-import { REDACTED, type RedactOptions, stripSecretHeaders, stripSecretKeys, stripSecretQuery } from './redact'
+import { cleanCopy, REDACTED, type RedactOptions, stripSecretHeaders, stripSecretQuery } from './redact'
+import { scrubDeep } from './secret-scrubber'
 import type { ChatResponse, EmbeddingResponse } from './schema'
 
 const usageSchema = z.object({
@@ -111,6 +117,8 @@ export function buildEvent(ctx: Context, redactMessages: boolean): CallEvent {
     if (!notParameters.has(key) && request[key] !== undefined) parameters[key] = request[key]
   }
   const error = ctx.error
+  // Image and audio payloads (data URLs) are passed over: megabytes of base64 never hold a key by accident.
+  const scrub = (text: string) => (text.startsWith('data:') ? text : ctx.scrub(text))
   const event: CallEvent = {
     id: ctx.id,
     traceId: ctx.traceId,
@@ -120,52 +128,62 @@ export function buildEvent(ctx: Context, redactMessages: boolean): CallEvent {
     model: ctx.requestedModel,
     responseModel: ctx.responseModel ?? (ctx.response as { model?: string } | undefined)?.model,
     provider: ctx.provider,
-    apiBase: ctx.apiBase,
-    parameters: stripSecretKeys(parameters),
+    apiBase: ctx.apiBase === undefined ? undefined : scrub(withoutQuery(ctx.apiBase)),
+    parameters: cleanCopy(parameters, scrub),
     startTime: ctx.timing.start,
     endTime: end,
     firstChunkTime: ctx.timing.firstChunk,
     latencyMs: end - ctx.timing.start,
     ttftMs: ctx.timing.firstChunk === undefined ? undefined : ctx.timing.firstChunk - ctx.timing.start,
-    user: ctx.user,
-    metadata: stripSecretKeys(ctx.metadata),
+    user: ctx.user === undefined ? undefined : scrub(ctx.user),
+    metadata: cleanCopy(ctx.metadata, scrub),
     // Copied: an outer layer may still add tags while this event waits to be mapped.
-    tags: ctx.tags.slice(),
+    tags: ctx.tags.map(scrub),
     cacheHit: ctx.cacheHit,
-    attempts: ctx.attempts.map((attempt) => ({ ...attempt })),
+    attempts: ctx.attempts.map((attempt) =>
+      attempt.error ? { ...attempt, error: { ...attempt.error, message: scrub(attempt.error.message) } } : { ...attempt },
+    ),
     usage: ctx.usage ? { ...ctx.usage } : undefined,
     cost: ctx.cost ? { ...ctx.cost } : undefined,
     costUnknownReason: ctx.cost ? undefined : ctx.costUnknownReason,
-    modelInfo: ctx.modelInfo ? stripSecretKeys(ctx.modelInfo) : undefined,
+    modelInfo: ctx.modelInfo ? cleanCopy(ctx.modelInfo, scrub) : undefined,
   }
   if (ctx.type === 'chat') {
     const messages = request.messages as Array<Record<string, unknown>> | undefined
-    event.messages = redactMessages ? messages?.map(redactMessage) : messages?.map((message) => ({ ...message }))
+    event.messages = redactMessages ? messages?.map(redactMessage) : messages?.map((message) => scrubDeep({ ...message }, scrub))
   } else {
-    event.input = redactMessages ? REDACTED : request.input
+    event.input = redactMessages ? REDACTED : scrubDeep(request.input, scrub)
   }
   if (ctx.response && !error) {
     // Referenced, not cloned: a deep copy of every reply (it grows with each stream chunk) was the
-    // largest part of building the event.
-    event.response = redactMessages ? redactResponse(ctx.response) : (ctx.response as unknown as Record<string, unknown>)
+    // largest part of building the event. Scrubbing copies only a reply that held a credential.
+    event.response = scrubDeep(redactMessages ? redactResponse(ctx.response) : (ctx.response as unknown as Record<string, unknown>), scrub)
   }
   if (error) {
     event.error = {
       type: error.name || 'Error',
-      message: error.message,
+      message: scrub(error.message),
       status: isLlmError(error) ? error.status : undefined,
-      stack: error.stack,
+      stack: error.stack === undefined ? undefined : scrub(error.stack),
     }
   }
   if (ctx.http) {
+    const headers = stripSecretHeaders(ctx.http.headers)
+    for (const name in headers) headers[name] = scrub(headers[name]!)
     event.http = {
       method: ctx.http.method,
-      url: stripSecretQuery(ctx.http.url),
-      headers: stripSecretHeaders(ctx.http.headers),
+      url: scrub(stripSecretQuery(ctx.http.url)),
+      headers,
       clientIp: ctx.http.clientIp,
     }
   }
   return event
+}
+
+/** A base URL without its query string and fragment (`?key=...` is a credential more often than not). */
+function withoutQuery(url: string): string {
+  const end = url.search(/[?#]/)
+  return end === -1 ? url : url.slice(0, end)
 }
 
 function redactMessage(message: Record<string, unknown>): Record<string, unknown> {

@@ -6,6 +6,7 @@
 import { gzipSync } from 'node:zlib'
 import { Pool } from 'undici'
 import { DeliveryError, type Sink } from './sink'
+import { scrubProcessSecrets } from './secret-scrubber'
 
 export interface HttpSinkOptions<Item> {
   /** Names the sink in counters and warnings. */
@@ -84,7 +85,8 @@ export function httpSink<Item>(options: HttpSinkOptions<Item>): Sink<Item> {
         } catch (error) {
           throw new DeliveryError(`${name}: could not reach ${origin}: ${(error as Error).message}`, { retryable: true, cause: error })
         }
-        throw new DeliveryError(`${name}: ${origin} answered ${status}: ${text.slice(0, 200)}`, {
+        // A service may echo the key it was sent: what is quoted of its answer names no known credential.
+        throw new DeliveryError(`${name}: ${origin} answered ${status}: ${scrubProcessSecrets(text.slice(0, 200))}`, {
           status,
           retryable: isRetryableHttpStatus(status),
           retryAfterMs: parseRetryAfter(Array.isArray(retryAfter) ? retryAfter[0] : retryAfter),

@@ -7,6 +7,7 @@ import { z } from 'zod'
 import { ValidationError } from './errors'
 import type { IntegrationMoment } from './exporter'
 import type { RedactOptions } from './redact'
+import { isSecretSettingName, registerSecret } from './secret-scrubber'
 
 /** Where settings are read from when an option does not give them. */
 export type Environment = Record<string, string | undefined>
@@ -42,9 +43,10 @@ export const integrationOptionsSchema = z
  * ```
  */
 export function readSetting(value: string | undefined, variable: string, env: Environment = process.env): string | undefined {
-  if (value !== undefined && value !== '') return value
-  const fromEnv = env[variable]?.trim()
-  return fromEnv === undefined || fromEnv === '' ? undefined : fromEnv
+  const found = value !== undefined && value !== '' ? value : env[variable]?.trim() || undefined
+  // An integration's credential is known to every client's scrubber from now on (src/secret-scrubber.ts).
+  if (found !== undefined && isSecretSettingName(variable)) registerSecret(found)
+  return found
 }
 
 /**

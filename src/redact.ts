@@ -10,15 +10,63 @@ export interface RedactOptions {
   messages?: boolean
 }
 
-const secretHeader = /^(authorization|proxy-authorization|cookie|set-cookie|x-api-key|api-key|[a-z0-9-]*-api-key|x-goog-api-key|x-sentry-auth)$/i
+const secretHeader =
+  /^(?:authorization|proxy-authorization|cookie|set-cookie|x-api-key|api-key|[a-z0-9-]*-api-key|x-goog-api-key|x-sentry-auth|[a-z0-9-]*token|[a-z0-9-]*-secret|[a-z0-9-]*-password)$/i
+/**
+ * Keys whose values are credentials. `token` matches as a whole word at the end (`token`,
+ * `access_token`, `x-auth-token`, `sessionToken`), never `max_tokens` or `total_tokens`.
+ */
 const secretKey =
-  /^(?:[a-z0-9_-]*api[_-]?key|authorization|password|passwd|secret|client_secret|secret_key|[a-z0-9_]*_secret|access_token|refresh_token|id_token|auth_token|master_key|private_key)$/i
+  /^(?:[a-z0-9_-]*api[_-]?key|authorization|proxy-authorization|cookie|set-cookie|[a-z0-9_-]*(?:secret|password|passwd)[a-z0-9_-]*|[a-z0-9_-]*token|master[_-]?key|private[_-]?key|[a-z0-9_-]*access[_-]?key(?:[_-]?id)?|credentials?)$/i
 /** Query parameters that carry credentials in URLs (Gemini's `?key=`, signed URLs' `token`). */
-const secretQueryParameter = /^(?:key|token|sig|signature|[a-z0-9_-]*api[_-]?key|access_token|auth|password|secret)$/i
+const secretQueryParameter = /^(?:key|token|sig|signature|[a-z0-9_-]*api[_-]?key|access_token|[a-z0-9_-]*token|auth|password|secret)$/i
+/** `Bearer <token>` anywhere in a string (a header value pasted into metadata, an echoed request). */
+const bearerValue = /\b([Bb]earer)\s+[A-Za-z0-9\-._~+/]{8,}=*/g
 
-/** True for a header that carries a credential (`Authorization`, `api-key`, `x-api-key`, `*-api-key`, ...). */
+/**
+ * Objects nested deeper than this are replaced by `"[redacted]"` as a whole when credentials are
+ * stripped: a cap that keeps the walk cheap and the stack safe, without passing anything unchecked.
+ */
+export const maxRedactDepth = 32
+
+/**
+ * True for a header that carries a credential (`Authorization`, `api-key`, `x-api-key`, `*-api-key`, `x-auth-token`, `cookie`, ...).
+ *
+ * @example
+ * ```ts
+ * isSecretHeader('X-Auth-Token') // true
+ * ```
+ */
 export function isSecretHeader(name: string): boolean {
   return secretHeader.test(name)
+}
+
+/**
+ * True for an object key whose value is a credential (`api_key`, `apiKey`, `authorization`, `token`, `client_secret`, ...).
+ *
+ * @example
+ * ```ts
+ * isSecretKey('access_token') // true
+ * isSecretKey('max_tokens')   // false
+ * ```
+ */
+export function isSecretKey(name: string): boolean {
+  return secretKey.test(name) || secretHeader.test(name)
+}
+
+/**
+ * `text` with `Bearer <token>` values replaced by `Bearer [redacted]`.
+ *
+ * @example
+ * ```ts
+ * stripBearerTokens('sent Authorization: Bearer sk-abcdefgh123') // 'sent Authorization: Bearer [redacted]'
+ * ```
+ */
+export function stripBearerTokens(text: string): string {
+  // A plain search first: nearly no string has the word, and indexOf is far cheaper than the regex.
+  if (text.indexOf('earer') === -1) return text
+  bearerValue.lastIndex = 0
+  return bearerValue.test(text) ? text.replace(bearerValue, `$1 ${REDACTED}`) : text
 }
 
 /** Headers without credentials, names lower-cased. */
@@ -28,14 +76,16 @@ export function stripSecretHeaders(headers: Record<string, unknown> | undefined)
   for (const name in headers) {
     const value = headers[name]
     if (value === undefined || isSecretHeader(name)) continue
-    out[name.toLowerCase()] = Array.isArray(value) ? value.join(', ') : String(value)
+    out[name.toLowerCase()] = stripBearerTokens(Array.isArray(value) ? value.join(', ') : String(value))
   }
   return out
 }
 
 /**
  * A copy of `value` without credential keys (`api_key`, `apiKey`, `authorization`, `*_api_key`, `x-api-key`,
- * `*_secret`, `access_token`, ...), recursing into objects and arrays (6 levels deep).
+ * `*_secret`, `token`, `access_token`, `cookie`, ...), with `Bearer <token>` values in strings replaced,
+ * recursing into objects and arrays; what is nested deeper than {@link maxRedactDepth} levels is
+ * replaced by `"[redacted]"` as a whole.
  *
  * @example
  * ```ts
@@ -43,12 +93,27 @@ export function stripSecretHeaders(headers: Record<string, unknown> | undefined)
  * ```
  */
 export function stripSecretKeys<T>(value: T, depth = 0): T {
-  if (depth > 6 || value === null || typeof value !== 'object') return value
-  if (Array.isArray(value)) return value.map((item) => stripSecretKeys(item, depth + 1)) as T
+  return cleanCopy(value, stripBearerTokens, depth)
+}
+
+/**
+ * Like {@link stripSecretKeys}, with every string passed through `scrub` (a client's scrubber of
+ * known credential values); used for every event.
+ *
+ * @example
+ * ```ts
+ * cleanCopy(ctx.metadata, (text) => ctx.scrub(text))
+ * ```
+ */
+export function cleanCopy<T>(value: T, scrub: (text: string) => string, depth = 0): T {
+  if (typeof value === 'string') return scrub(value) as T
+  if (value === null || typeof value !== 'object') return value
+  if (depth >= maxRedactDepth) return REDACTED as T
+  if (Array.isArray(value)) return value.map((item) => cleanCopy(item, scrub, depth + 1)) as T
   const out: Record<string, unknown> = {}
-  for (const [key, item] of Object.entries(value as Record<string, unknown>)) {
-    if (secretKey.test(key) || secretHeader.test(key)) continue
-    out[key] = stripSecretKeys(item, depth + 1)
+  for (const key in value as Record<string, unknown>) {
+    if (!Object.hasOwn(value, key) || isSecretKey(key)) continue
+    out[key] = cleanCopy((value as Record<string, unknown>)[key], scrub, depth + 1)
   }
   return out as T
 }

@@ -1,5 +1,6 @@
 import { createDeliveryQueue, validateDeliveryQueueOptions, type DeliveryQueue, type DeliveryQueueOptions } from './delivery-queue'
 import type { RedactOptions } from './redact'
+import { createSecretScrubber, type SecretScrubber } from './secret-scrubber'
 
 /** Reports an error thrown by an isolated hook (observer, CustomLogger, integration). */
 export type HookErrorHandler = (error: unknown, hook: string) => void
@@ -10,6 +11,8 @@ export type HookErrorHandler = (error: unknown, hook: string) => void
  */
 export interface ClientServices {
   readonly redact: RedactOptions
+  /** Replaces every credential the client knows in strings that leave the process (src/secret-scrubber.ts). */
+  readonly secrets: SecretScrubber
   /** The one delivery queue every exporter of this client enqueues to. */
   readonly queue: DeliveryQueue
   /** Keeps a background promise for `flush()`; its rejection is reported, never thrown. */
@@ -26,10 +29,12 @@ export function createServices(options: {
   redact?: RedactOptions
   onHookError?: HookErrorHandler
   queue?: DeliveryQueueOptions
+  secrets?: ReadonlyArray<string>
 }): ClientServices {
   const pending = new Set<Promise<unknown>>()
   const closers: Array<() => Promise<void> | void> = []
   const warned = new Set<string>()
+  const secrets = createSecretScrubber(options.secrets)
   let queue: DeliveryQueue | undefined
   // The queue is made on first use; its options are checked now, so a bad one fails createClient().
   if (options.queue) validateDeliveryQueueOptions(options.queue)
@@ -38,12 +43,13 @@ export function createServices(options: {
     ((error, hook) => {
       if (warned.has(hook)) return
       warned.add(hook)
-      const message = error instanceof Error ? error.message : String(error)
+      const message = secrets.scrub(error instanceof Error ? error.message : String(error))
       console.warn(`[llm-onion] hook ${hook} failed and was skipped (the call is unaffected): ${message}. Further failures of this hook are not shown; pass onHookError to createClient to see them all.`)
     })
 
   const services: ClientServices = {
     redact: options.redact ?? {},
+    secrets,
     get queue() {
       queue ??= createDeliveryQueue(options.queue)
       return queue

@@ -50,6 +50,11 @@ export interface Provider {
   readonly name: string
   /** Base URL of the provider's API, for events (`apiBase`). */
   readonly apiBase?: string
+  /**
+   * The credentials this provider was built with (its key, a key in its base URL's query, secret
+   * headers): the client scrubs them from everything that leaves the process. Default none.
+   */
+  readonly secrets?: ReadonlyArray<string>
   chat(request: ChatRequest, call: ProviderCall): Promise<ChatResponse>
   stream(request: ChatRequest, call: ProviderCall): AsyncIterable<ChatChunk>
   embed(request: EmbeddingRequest, call: ProviderCall): Promise<EmbeddingResponse>
@@ -110,4 +115,9 @@ export interface CallOptions {
   http?: HttpInfo
   /** Proxy only: `model_info` of the config entry that serves the call. */
   modelInfo?: Record<string, unknown>
+  /**
+   * Credentials this call carries besides the request's `api_key` (the proxy passes those of the
+   * HTTP request): scrubbed from its event, its error messages and every export. Default none.
+   */
+  secrets?: string[]
 }

@@ -122,3 +122,33 @@ describe('the event', () => {
     expect(events[0]).toMatchObject({ user: 'user-9', tags: ['beta'], traceId: 'trace-1', metadata: { trace_id: 'trace-1', team: 'search' } })
   })
 })
+
+describe('the event carries no credential', () => {
+  it('has an apiBase without the base URL’s query string', async () => {
+    const events: CallEvent[] = []
+    const base = { name: 'gateway', apiBase: 'https://gateway.example/v1?key=gw-key-0123456789&v=2' }
+    const gateway = { ...mock(), ...base }
+    client = createClient({ providers: { gateway } }).use(eventRecorder(events))
+    await client.chat({ model: 'gateway/x', messages })
+    expect(events[0]!.apiBase).toBe('https://gateway.example/v1')
+  })
+
+  it('scrubs the request’s api_key, the providers’ keys and the client’s secrets by value wherever they appear', async () => {
+    const events: CallEvent[] = []
+    const provider = { ...mock(), secrets: ['sk-provider-key-0123456'] }
+    client = createClient({ providers: { mock: provider }, secrets: ['extra-secret-value-42'] }).use(eventRecorder(events))
+    await expect(
+      client.chat({
+        model: 'mock/x',
+        messages,
+        api_key: 'sk-request-key-987654',
+        user: 'user sk-request-key-987654',
+        metadata: { note: 'copied sk-provider-key-0123456 and extra-secret-value-42' },
+        mock_error: { status: 401, message: 'Incorrect API key provided: sk-request-key-987654 (sk-provider-key-0123456)' },
+      }),
+    ).rejects.toThrow('Incorrect API key provided: [redacted] ([redacted])')
+    const text = JSON.stringify(events[0])
+    for (const secret of ['sk-request-key-987654', 'sk-provider-key-0123456', 'extra-secret-value-42']) expect(text).not.toContain(secret)
+    expect(events[0]!.error!.message).toContain('Incorrect API key provided: [redacted] ([redacted])')
+  })
+})

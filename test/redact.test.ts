@@ -51,6 +51,42 @@ describe('credential stripping', () => {
     expect(stripped).toEqual({ extra_headers: { accept: 'json' }, list: [{ name: 'kept' }], max_tokens: 10 })
   })
 
+  it('drops token keys and headers (token, access_token, x-auth-token, sessionToken) and cookies, never max_tokens', () => {
+    const stripped = stripSecretKeys({
+      token: 't1',
+      access_token: 't2',
+      'x-auth-token': 't3',
+      sessionToken: 't4',
+      cookie: 'c1',
+      'set-cookie': 'c2',
+      max_tokens: 10,
+      max_completion_tokens: 20,
+    })
+    expect(stripped).toEqual({ max_tokens: 10, max_completion_tokens: 20 })
+    expect(stripSecretHeaders({ 'X-Auth-Token': 't', 'x-access-token': 't', 'set-cookie': 'c', accept: 'json' })).toEqual({ accept: 'json' })
+  })
+
+  it('replaces Bearer values anywhere in a string, in values and headers it keeps', () => {
+    expect(stripSecretKeys({ note: 'sent with Authorization: Bearer sk-abcdefgh12345678 yesterday' })).toEqual({
+      note: 'sent with Authorization: Bearer [redacted] yesterday',
+    })
+    expect(stripSecretHeaders({ 'x-forwarded-auth': 'Bearer sk-abcdefgh12345678' })).toEqual({ 'x-forwarded-auth': 'Bearer [redacted]' })
+    expect(stripSecretKeys({ note: 'the Bearer of bad news' })).toEqual({ note: 'the Bearer of bad news' })
+  })
+
+  it('drops credential keys nested 10 levels deep, and replaces what is nested deeper than the cap instead of passing it', () => {
+    let ten: Record<string, unknown> = { api_key: 'sk-deep', kept: 'yes' }
+    for (let level = 0; level < 10; level++) ten = { level: ten }
+    let found: unknown = stripSecretKeys(ten)
+    for (let level = 0; level < 10; level++) found = (found as { level: unknown }).level
+    expect(found).toEqual({ kept: 'yes' })
+
+    let deep: Record<string, unknown> = { api_key: 'sk-very-deep' }
+    for (let level = 0; level < 100_000; level++) deep = { level: deep }
+    expect(JSON.stringify(stripSecretKeys(deep))).not.toContain('sk-very-deep')
+    expect(JSON.stringify(stripSecretKeys(deep))).toContain('[redacted]')
+  })
+
   it('drops credential query parameters from URLs, relative or absolute', () => {
     expect(stripSecretQuery('/v1beta/models/g:generateContent?key=AIza&alt=sse')).toBe('/v1beta/models/g:generateContent?alt=sse')
     expect(stripSecretQuery('https://h.example/x?api_key=1&token=2#top')).toBe('https://h.example/x#top')

@@ -7,6 +7,8 @@ import { z } from 'zod'
 import { ContentPolicyViolationError, errorForStatus, ValidationError } from '../errors'
 import type { ChatChunk, ChatRequest, ChatResponse, EmbeddingRequest, EmbeddingResponse, ToolCallDelta } from '../schema'
 import type { Provider, ProviderCall } from '../types'
+import { isSecretHeader } from '../redact'
+import { createSecretScrubber } from '../secret-scrubber'
 import { validate } from '../validate'
 import {
   finishReasonOf,
@@ -77,7 +79,16 @@ export function gemini(options: GeminiOptions = {}): Provider {
     return found
   }
   const keyHint = 'set GEMINI_API_KEY (or GOOGLE_API_KEY) or pass gemini({ apiKey })'
-  const target = (call: ProviderCall): ErrorTarget => ({ provider: name, model: call.model, apiBase, signal: call.signal, keyHint })
+  const secrets = [apiKey, ...Object.keys(settings.headers ?? {}).filter(isSecretHeader).map((header) => settings.headers![header]!)]
+  const ownScrubber = createSecretScrubber(secrets, {})
+  const target = (call: ProviderCall): ErrorTarget => ({
+    provider: name,
+    model: call.model,
+    apiBase,
+    signal: call.signal,
+    keyHint,
+    scrub: call.context?.services ? (text) => call.context.scrub(text) : (text) => ownScrubber.scrub(text),
+  })
 
   async function chat(request: ChatRequest, call: ProviderCall): Promise<ChatResponse> {
     const body = toGeminiRequest(request) as unknown as GenerateContentRequest
@@ -149,7 +160,7 @@ export function gemini(options: GeminiOptions = {}): Provider {
     }
   }
 
-  return { name, apiBase, chat, stream, embed }
+  return { name, apiBase, secrets, chat, stream, embed }
 }
 
 interface GoogleErrorBody {

@@ -7,6 +7,8 @@ import { z } from 'zod'
 import { ValidationError } from '../errors'
 import type { ChatChunk, ChatRequest, EmbeddingRequest } from '../schema'
 import type { ProviderCall } from '../types'
+import { isSecretHeader, stripSecretQuery } from '../redact'
+import { createSecretScrubber } from '../secret-scrubber'
 import { validate } from '../validate'
 import { connectionError, fromOpenAIError, type ErrorTarget } from './provider-errors'
 
@@ -40,6 +42,8 @@ export interface OpenAISettings {
   project?: string
   /** Extra headers on every request. */
   headers: Record<string, string>
+  /** The credentials in these settings (the key, secret headers, secret query parameters of the base URL), for scrubbing. */
+  secrets: string[]
   /** Milliseconds to wait for an answer's headers. */
   timeout: number
   transport: 'sdk' | 'http'
@@ -66,26 +70,57 @@ export function resolveOpenAISettings(options: OpenAIOptions): OpenAISettings {
   }
   const name = settings.name
   const baseURL = settings.baseURL ?? (fromEnvironment('OPENAI_BASE_URL') || defaultBaseURL)
-  const keyHint = name === 'openai' ? 'set OPENAI_API_KEY or pass openai({ apiKey })' : `pass ${name}: openai({ apiKey }) the key of ${baseURL}`
+  // Messages name the base URL without its query, which may hold a key (`?key=` or `?api-key=`).
+  const apiBase = publicURL(baseURL)
+  const keyHint = name === 'openai' ? 'set OPENAI_API_KEY or pass openai({ apiKey })' : `pass ${name}: openai({ apiKey }) the key of ${apiBase}`
+  const headers = settings.headers ?? {}
+  const secrets = [apiKey, ...secretQueryValues(baseURL), ...Object.keys(headers).filter(isSecretHeader).map((header) => headers[header]!)]
+  const ownScrubber = createSecretScrubber(secrets, {})
   return {
     name,
     apiKey,
     baseURL,
     organization: settings.organization ?? fromEnvironment('OPENAI_ORG_ID'),
     project: fromEnvironment('OPENAI_PROJECT_ID'),
-    headers: settings.headers ?? {},
+    headers,
+    secrets,
     timeout: settings.timeout ?? defaultTimeoutMs,
     transport: settings.transport,
-    target: (call) => ({ provider: name, model: call.model, apiBase: baseURL, signal: call.signal, keyHint }),
+    target: (call) => ({
+      provider: name,
+      model: call.model,
+      apiBase,
+      signal: call.signal,
+      keyHint,
+      // The client's scrubber knows this key too, and the call's own credentials; a bare provider call has only its own.
+      scrub: call.context?.services ? (text) => call.context.scrub(text) : (text) => ownScrubber.scrub(text),
+    }),
   }
+}
+
+/** `url` without its query string and fragment. */
+export function publicURL(url: string): string {
+  const end = url.search(/[?#]/)
+  return end === -1 ? url : url.slice(0, end)
+}
+
+/** The values of a URL's query parameters that carry credentials (`?key=`, `?api-key=`, `?token=`). */
+export function secretQueryValues(url: string): string[] {
+  if (!URL.canParse(url)) return []
+  const values: string[] = []
+  for (const [name, value] of new URL(url).searchParams) if (stripSecretQuery(`?${encodeURIComponent(name)}=x`) === '') values.push(value)
+  return values
 }
 
 function fromEnvironment(variable: string): string | undefined {
   return process.env[variable]?.trim() || undefined
 }
 
-/** Request fields that are llm-onion's own (or the provider's to set) and never go to the API. */
-const ownFields = new Set(['model', 'metadata', 'tags', 'mock_response', 'mock_error', 'stream', 'stream_options'])
+/**
+ * Request fields that are llm-onion's own (or the provider's to set) and never go to the API. The
+ * request's `api_key` is a credential: sent as a body field it would reach servers that log bodies.
+ */
+const ownFields = new Set(['model', 'metadata', 'tags', 'mock_response', 'mock_error', 'stream', 'stream_options', 'api_key'])
 
 /** The request as the API takes it: llm-onion's own fields left out, the provider's model name set. */
 export function wireBody(request: ChatRequest | EmbeddingRequest, model: string): Record<string, unknown> {

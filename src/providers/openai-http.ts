@@ -102,7 +102,7 @@ export function openaiHttp(settings: OpenAISettings): Provider {
   // as they came; a request that asks for base64 gets the server's base64 strings.
   const embed = (request: EmbeddingRequest, call: ProviderCall) => post(embeddingsPath, request, call) as Promise<EmbeddingResponse>
 
-  return { name: settings.name, apiBase: settings.baseURL, chat, stream, embed, close: () => pool.close() }
+  return { name: settings.name, apiBase: settings.baseURL, secrets: settings.secrets, chat, stream, embed, close: () => pool.close() }
 }
 
 function parseBaseURL(baseURL: string): { origin: string; path: string; search: string } {

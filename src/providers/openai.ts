@@ -86,5 +86,5 @@ function openaiSdk(settings: OpenAISettings): Provider {
     }
   }
 
-  return { name: settings.name, apiBase: client.baseURL, chat, stream, embed }
+  return { name: settings.name, apiBase: client.baseURL, secrets: settings.secrets, chat, stream, embed }
 }

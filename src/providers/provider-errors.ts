@@ -22,6 +22,7 @@ import {
   type LlmError,
   type LlmErrorOptions,
 } from '../errors'
+import { scrubError } from '../secret-scrubber'
 
 /** Who failed: the facts every mapped error carries, and the hints its message gives. */
 export interface ErrorTarget {
@@ -31,6 +32,12 @@ export interface ErrorTarget {
   signal: AbortSignal
   /** How to fix a rejected key, for example `set OPENAI_API_KEY or pass openai({ apiKey })`. */
   keyHint: string
+  /**
+   * Replaces the credentials the caller knows in what the provider said (many OpenAI-compatible
+   * servers echo the key in a 401 body): the client's scrubber when the call has one, else one of
+   * the provider's own key.
+   */
+  scrub?: (text: string) => string
 }
 
 /** An HTTP error answer, whatever SDK reported it. */
@@ -107,8 +114,15 @@ export function retryAfterFromHeaders(headers: { get(name: string): string | nul
   return Number.isNaN(date) ? undefined : Math.max(0, date - Date.now())
 }
 
-/** Any error the `openai` SDK threw (or the network under it, `fetch` or `undici`) as an {@link LlmError}. */
+/**
+ * Any error the `openai` SDK threw (or the network under it, `fetch` or `undici`) as an {@link LlmError},
+ * scrubbed of every known credential: its message, and the SDK error and provider body it keeps as `cause`.
+ */
 export function fromOpenAIError(thrown: unknown, target: ErrorTarget): LlmError {
+  return scrubbed(openAIErrorOf(thrown, target), target)
+}
+
+function openAIErrorOf(thrown: unknown, target: ErrorTarget): LlmError {
   if (isLlmError(thrown)) return thrown
   if (target.signal.aborted || thrown instanceof APIUserAbortError) return cancelled(target, thrown)
   // The SDK's own timer, or undici's `headersTimeout` (the `http` transport's `timeout`).
@@ -142,8 +156,12 @@ export function fromOpenAIError(thrown: unknown, target: ErrorTarget): LlmError 
   return connectionError(target, messageOf(thrown), thrown)
 }
 
-/** Any error the `@google/generative-ai` SDK threw (or the network under it) as an {@link LlmError}. */
+/** Any error the `@google/generative-ai` SDK threw (or the network under it) as an {@link LlmError}, scrubbed as {@link fromOpenAIError}'s. */
 export function fromGeminiError(thrown: unknown, target: ErrorTarget): LlmError {
+  return scrubbed(geminiErrorOf(thrown, target), target)
+}
+
+function geminiErrorOf(thrown: unknown, target: ErrorTarget): LlmError {
   if (isLlmError(thrown)) return thrown
   if (target.signal.aborted) return cancelled(target, thrown)
   if (thrown instanceof GoogleGenerativeAIFetchError && thrown.status) {
@@ -178,6 +196,11 @@ export function fromGeminiError(thrown: unknown, target: ErrorTarget): LlmError 
     })
   }
   return connectionError(target, messageOf(thrown), thrown)
+}
+
+function scrubbed(error: LlmError, target: ErrorTarget): LlmError {
+  if (target.scrub) scrubError(error, target.scrub)
+  return error
 }
 
 /** Google's own message, without the SDK's prefix, URL and the details it appends. */

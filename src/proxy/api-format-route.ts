@@ -8,7 +8,7 @@
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http'
 import type { ChatStream, Client } from '../client'
 import type { ChatChunk, ChatRequest, ChatResponse } from '../schema'
-import type { CallOptions, HttpInfo } from '../types'
+import type { CallOptions } from '../types'
 import { unauthorisedMessage, type AuthCheck } from './auth'
 import type { OriginPolicy } from './origin-policy'
 import { identify, watchDisconnect } from './exchange'
@@ -16,7 +16,7 @@ import { acceptsJson, drained, readJsonBody, send, sendJson, type Body } from '.
 import { chatToMessagesReply, toAnthropicError } from './messages-reply'
 import { messagesToChatRequest } from './messages-request'
 import { createMessagesStream } from './messages-stream'
-import { openAiError, toOpenAiError, type OpenAiErrorResponse } from './openai-errors'
+import { openAiError, type OpenAiErrorResponse } from './openai-errors'
 import { chatToResponsesReply } from './responses-reply'
 import { responsesToChatRequest } from './responses-request'
 import { createResponsesStream, type StreamTranslator } from './responses-stream'
@@ -89,7 +89,10 @@ export interface ApiFormatRouteContext {
   maxBodyBytes: number
   /** A stream whose client reads nothing this long is cut (general_settings.stream_write_timeout_ms). */
   streamWriteTimeoutMs: number
-  httpInfo(request: IncomingMessage, body: Body): HttpInfo
+  /** A call's options (HTTP facts, deployment, the request's credentials), as the chat route makes them. */
+  callOptions(request: IncomingMessage, body: Body, modelInfo: CallOptions['modelInfo']): CallOptions
+  /** A call's error in OpenAI's shape, scrubbed of every credential the client and the request know. */
+  errorReply(error: unknown, options?: CallOptions): OpenAiErrorResponse
 }
 
 /**
@@ -97,7 +100,7 @@ export interface ApiFormatRouteContext {
  *
  * @example
  * ```ts
- * const route = createApiFormatRoute({ client, router, checkAuth, maxBodyBytes, httpInfo })
+ * const route = createApiFormatRoute({ client, router, checkAuth, policy, maxBodyBytes, streamWriteTimeoutMs, callOptions, errorReply })
  * if (path === '/v1/messages') await route(request, response, messagesApi)
  * ```
  */
@@ -117,7 +120,7 @@ export function createApiFormatRoute(context: ApiFormatRouteContext): (request: 
       next = await chunks.next()
     } catch (error) {
       identify(response, options.http, error)
-      return send(response, format.error(toOpenAiError(error)))
+      return send(response, format.error(context.errorReply(error, options)))
     }
     identify(response, options.http)
     const events = format.createStream(body)
@@ -129,7 +132,7 @@ export function createApiFormatRoute(context: ApiFormatRouteContext): (request: 
       }
       if (!response.destroyed) response.end(events.end())
     } catch (error) {
-      if (!response.destroyed) response.end(events.fail(error))
+      if (!response.destroyed) response.end(events.fail(context.errorReply(error, options)))
     }
   }
 
@@ -151,11 +154,11 @@ export function createApiFormatRoute(context: ApiFormatRouteContext): (request: 
     try {
       chat = format.toChatRequest(body)
     } catch (error) {
-      return reject(response, toOpenAiError(error))
+      return reject(response, context.errorReply(error))
     }
     const group = router.find(chat.model)
     if (!group) return reject(response, openAiError(404, modelNotFoundMessage(chat.model, router.modelNames), { param: 'model', code: 'model_not_found' }))
-    const options: CallOptions = { http: context.httpInfo(request, body), modelInfo: group.pick().modelInfo }
+    const options = context.callOptions(request, body, group.pick().modelInfo)
     if (chat.stream) return stream(response, chat, body, options, format)
     watchDisconnect(options.http!, response)
     try {
@@ -164,7 +167,7 @@ export function createApiFormatRoute(context: ApiFormatRouteContext): (request: 
       sendJson(response, 200, JSON.stringify(format.fromChatResponse(reply, body)))
     } catch (error) {
       identify(response, options.http, error)
-      reject(response, toOpenAiError(error))
+      reject(response, context.errorReply(error, options))
     }
   }
 }

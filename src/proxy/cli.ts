@@ -5,6 +5,7 @@
  */
 import { parseArgs } from 'node:util'
 import { isValidationError } from '../errors'
+import { stripSecretQuery } from '../redact'
 import { ConfigError } from './config'
 import type { ProxyAddress, ProxyServer, ProxyServerOptions } from './server'
 
@@ -74,7 +75,8 @@ function summary(proxy: ProxyServer, address: ProxyAddress): string {
   const lines = [`llm-onion proxy listening on ${address.url}`, `  OpenAI base URL: ${address.url}/v1`]
   lines.push(`  config: ${config.path ?? 'embedded default (mock models, plus providers whose keys are set)'}`)
   lines.push('  models:')
-  for (const deployment of config.models) lines.push(`    ${deployment.modelName} -> ${deployment.model}${deployment.apiBase ? ` at ${deployment.apiBase}` : ''}`)
+  // A base URL's credential query parameters (`?key=`) stay out of the output.
+  for (const deployment of config.models) lines.push(`    ${deployment.modelName} -> ${deployment.model}${deployment.apiBase ? ` at ${stripSecretQuery(deployment.apiBase)}` : ''}`)
   lines.push(`  layers: ${proxy.layers.join(' > ')}`)
   lines.push(
     config.masterKey

@@ -4,7 +4,8 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { ChatStream, Client } from '../client'
-import { stripSecretHeaders } from '../redact'
+import { cleanCopy, isSecretHeader, stripSecretHeaders, stripSecretQuery } from '../redact'
+import type { SecretScrubber } from '../secret-scrubber'
 import type { ChatChunk, ChatRequest, EmbeddingRequest, EmbeddingResponse } from '../schema'
 import type { CallOptions, HttpInfo } from '../types'
 import { createApiFormatRoute, messagesApi, responsesApi } from './api-format-route'
@@ -60,7 +61,14 @@ const shuttingDown = openAiError(503, 'The proxy is shutting down and takes no n
  */
 export function createRequestHandler(context: HandlerContext): (request: IncomingMessage, response: ServerResponse) => Promise<RouteLabel> {
   const { client, router, checkAuth, policy, maxBodyBytes, streamWriteTimeoutMs, mayEditReplies } = context
-  const apiFormatRoute = createApiFormatRoute({ client, router, checkAuth, policy, maxBodyBytes, streamWriteTimeoutMs, httpInfo })
+  /** A call's error as the reply sends it: no credential the client knows, nor the request's own. */
+  const errorReply = (error: unknown, options?: CallOptions) => toOpenAiError(error, (text) => client.services.secrets.scrub(text, options?.secrets))
+  /** A call's options: its credential-free HTTP facts, its deployment and the request's own credentials. */
+  const callOptions = (request: IncomingMessage, body: Body, modelInfo: CallOptions['modelInfo']): CallOptions => {
+    const secrets = requestSecrets(request)
+    return { http: httpInfo(request, body, client.services.secrets, secrets), modelInfo, secrets }
+  }
+  const apiFormatRoute = createApiFormatRoute({ client, router, checkAuth, policy, maxBodyBytes, streamWriteTimeoutMs, callOptions, errorReply })
 
   /** The body of a reply: as the upstream sent it when no layer can have changed it, else serialised. */
   const replyBody = (http: HttpInfo, reply: unknown): string => (mayEditReplies ? undefined : receivedText(http, reply)) ?? JSON.stringify(reply)
@@ -97,7 +105,7 @@ export function createRequestHandler(context: HandlerContext): (request: Incomin
       send(response, openAiError(404, modelNotFoundMessage(model, router.modelNames), { param: 'model', code: 'model_not_found' }))
       return undefined
     }
-    return { body, options: { http: httpInfo(request, body), modelInfo: group.pick().modelInfo } }
+    return { body, options: callOptions(request, body, group.pick().modelInfo) }
   }
 
   const chat = async (request: IncomingMessage, response: ServerResponse): Promise<void> => {
@@ -113,7 +121,7 @@ export function createRequestHandler(context: HandlerContext): (request: Incomin
       sendJson(response, 200, replyBody(http, reply))
     } catch (error) {
       identify(response, http, error)
-      send(response, toOpenAiError(error))
+      send(response, errorReply(error, call.options))
     }
   }
 
@@ -131,7 +139,7 @@ export function createRequestHandler(context: HandlerContext): (request: Incomin
       next = await stream.next()
     } catch (error) {
       identify(response, options.http, error)
-      return send(response, toOpenAiError(error))
+      return send(response, errorReply(error, options))
     }
     identify(response, options.http)
     response.writeHead(200, sseHeaders)
@@ -146,7 +154,7 @@ export function createRequestHandler(context: HandlerContext): (request: Incomin
       }
       if (!response.destroyed) response.end('data: [DONE]\n\n')
     } catch (error) {
-      if (!response.destroyed) response.end(streamErrorEvent(error))
+      if (!response.destroyed) response.end(streamErrorEvent(error, (text) => client.services.secrets.scrub(text, options.secrets)))
     }
   }
 
@@ -164,7 +172,7 @@ export function createRequestHandler(context: HandlerContext): (request: Incomin
       sendJson(response, 200, encoding === 'base64' ? JSON.stringify(toBase64Embeddings(result)) : replyBody(http, result))
     } catch (error) {
       identify(response, http, error)
-      send(response, toOpenAiError(error))
+      send(response, errorReply(error, call.options))
     }
   }
 
@@ -235,22 +243,50 @@ export function createRequestHandler(context: HandlerContext): (request: Incomin
       }
     } catch (error) {
       // A bug in the proxy itself: answer if still possible, never crash the server.
-      if (!response.headersSent) send(response, toOpenAiError(error))
+      if (!response.headersSent) send(response, errorReply(error))
       else response.destroy()
       return 'other'
     }
   }
 }
 
-
-function httpInfo(request: IncomingMessage, body: Body): HttpInfo {
+/**
+ * The HTTP facts of a call, credential-free as `ctx.http` promises: no credential query parameter,
+ * no credential header, and a body without credential keys (`api_key`, ...) or known credential values.
+ * The body is cleaned when first read (only CustomLogger handlers read it), so calls that never read
+ * it pay nothing.
+ */
+function httpInfo(request: IncomingMessage, body: Body, scrubber: SecretScrubber, secrets: string[] | undefined): HttpInfo {
+  let cleanBody: unknown
   return {
     method: request.method ?? 'POST',
-    url: `http://${request.headers.host ?? 'localhost'}${request.url ?? ''}`,
+    url: stripSecretQuery(`http://${request.headers.host ?? 'localhost'}${request.url ?? ''}`),
     headers: stripSecretHeaders(request.headers),
     clientIp: request.socket.remoteAddress,
-    body,
+    get body() {
+      return (cleanBody ??= cleanCopy(body, (text) => scrubber.scrub(text, secrets)))
+    },
   }
+}
+
+/** The credentials a proxied request carries (credential headers' values, the bearer token), to scrub from what its call emits. */
+function requestSecrets(request: IncomingMessage): string[] | undefined {
+  let secrets: string[] | undefined
+  for (const name in request.headers) {
+    if (!isSecretHeader(name)) continue
+    const value = request.headers[name]
+    for (const each of Array.isArray(value) ? value : [value ?? '']) {
+      ;(secrets ??= []).push(each, each.replace(/^(?:Bearer|Basic)\s+/i, ''))
+    }
+  }
+  // The body's api_key is the call's own already (see Context); a query credential is not.
+  const query = request.url?.indexOf('?') ?? -1
+  if (query !== -1 && request.url) {
+    for (const [name, value] of new URLSearchParams(request.url.slice(query + 1))) {
+      if (stripSecretQuery(`?${encodeURIComponent(name)}=x`) === '') (secrets ??= []).push(value)
+    }
+  }
+  return secrets
 }
 
 function decodePath(segment: string): string {

@@ -4,7 +4,6 @@
  * and `content_block_stop`, then `message_delta` with the `stop_reason` and usage, and
  * `message_stop`. Pure: each call returns the SSE text to write.
  */
-import { toOpenAiError } from './openai-errors'
 import { anthropicErrorBody, messageId, messagesUsage, stopReason, type MessagesUsage } from './messages-reply'
 import type { StreamTranslator } from './responses-stream'
 
@@ -74,7 +73,7 @@ export function createMessagesStream(requestedModel: string): StreamTranslator {
       return closeCurrent() + event('message_delta', { delta: { stop_reason: stopReason(finishReason), stop_sequence: null }, usage }) + event('message_stop', {})
     },
     fail(error) {
-      const body = anthropicErrorBody(toOpenAiError(error))
+      const body = anthropicErrorBody(error)
       return `event: error\ndata: ${JSON.stringify(body)}\n\n`
     },
   }

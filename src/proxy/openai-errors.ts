@@ -3,6 +3,7 @@
  * HTTP status, so every OpenAI SDK raises its own typed error (`RateLimitError`, `NotFoundError`, ...).
  */
 import { isAbortError, isLlmError, isValidationError, type LlmError } from '../errors'
+import { stripBearerTokens } from '../redact'
 
 /** The body of an OpenAI error response. */
 export interface OpenAiErrorBody {
@@ -55,7 +56,9 @@ export function openAiError(
 /**
  * Maps anything a call threw to OpenAI's error shape: an {@link LlmError}'s status (a
  * `ValidationError` → 400 with `param` naming the field), `retry-after` for rate limits, 502 for an
- * unreachable upstream, 500 for an error that is not an LLM error.
+ * unreachable upstream, 500 for an error that is not an LLM error. The message is passed through
+ * `scrub` (the client's scrubber of known credentials; default: `Bearer` tokens only), so a provider
+ * that echoed a key never has it sent on to the proxy's client.
  *
  * @example
  * ```ts
@@ -65,14 +68,14 @@ export function openAiError(
  * }
  * ```
  */
-export function toOpenAiError(thrown: unknown): OpenAiErrorResponse {
+export function toOpenAiError(thrown: unknown, scrub: (text: string) => string = stripBearerTokens): OpenAiErrorResponse {
   if (!isLlmError(thrown)) {
     const message = thrown instanceof Error ? thrown.message : String(thrown)
-    return openAiError(500, message || 'Internal error in the proxy.', { code: 'internal_error' })
+    return openAiError(500, scrub(message) || 'Internal error in the proxy.', { code: 'internal_error' })
   }
   const error = thrown as LlmError & { retryAfterMs?: number }
-  if (isValidationError(thrown)) return openAiError(400, thrown.message, { param: thrown.path || null, code: thrown.code ?? 'invalid_request' })
-  if (isAbortError(thrown)) return openAiError(499, error.message, { type: 'cancelled', code: 'cancelled' })
+  if (isValidationError(thrown)) return openAiError(400, scrub(thrown.message), { param: thrown.path || null, code: thrown.code ?? 'invalid_request' })
+  if (isAbortError(thrown)) return openAiError(499, scrub(error.message), { type: 'cancelled', code: 'cancelled' })
   // No status means the upstream could not be reached: a gateway error, which clients retry.
   const status = error.status ?? (error.name === 'APIConnectionError' ? 502 : 500)
   const headers: Record<string, string> = {}
@@ -80,7 +83,7 @@ export function toOpenAiError(thrown: unknown): OpenAiErrorResponse {
     headers['retry-after-ms'] = String(Math.ceil(error.retryAfterMs))
     headers['retry-after'] = String(Math.ceil(error.retryAfterMs / 1000))
   }
-  return openAiError(status, withoutLibraryAdvice(error.message), { param: error.param ?? null, code: error.code ?? null, headers })
+  return openAiError(status, withoutLibraryAdvice(scrub(error.message)), { param: error.param ?? null, code: error.code ?? null, headers })
 }
 
 /** A call of the library's API in a message: `retry()`, `timeout({ ms: 100 })`, `openai({ apiKey })`. */
@@ -112,6 +115,6 @@ export function withoutLibraryAdvice(message: string): string {
 }
 
 /** The SSE event a stream that fails after its first chunk ends with (OpenAI SDKs raise it as an APIError). */
-export function streamErrorEvent(thrown: unknown): string {
-  return `data: ${toOpenAiError(thrown).body}\n\n`
+export function streamErrorEvent(thrown: unknown, scrub?: (text: string) => string): string {
+  return `data: ${toOpenAiError(thrown, scrub).body}\n\n`
 }

@@ -6,7 +6,7 @@
  * `sequence_number`. Pure: each call returns the SSE text to write.
  */
 import type { ChatChunk } from '../schema'
-import { toOpenAiError } from './openai-errors'
+import type { OpenAiErrorResponse } from './openai-errors'
 import { incompleteReason, responseIds, responseObject, responsesUsage, type ResponsesOutputItem, type ResponsesUsage } from './responses-reply'
 
 /** Turns one call's chunks into the SSE text of another API; shared with the Messages API. */
@@ -16,7 +16,7 @@ export interface StreamTranslator {
   /** The closing events, once the chunks have ended. */
   end(): string
   /** The event that reports a failure after the stream began. */
-  fail(error: unknown): string
+  fail(error: OpenAiErrorResponse): string
 }
 
 type MessageItem = Extract<ResponsesOutputItem, { type: 'message' }>
@@ -134,7 +134,7 @@ export function createResponsesStream(body: Record<string, unknown>): StreamTran
       return closing + event(incomplete ? 'response.incomplete' : 'response.completed', { response: final })
     },
     fail(error) {
-      const { error: details } = JSON.parse(toOpenAiError(error).body) as { error: { message: string; code: string | null; param: string | null } }
+      const { error: details } = JSON.parse(error.body) as { error: { message: string; code: string | null; param: string | null } }
       return event('error', { code: details.code, message: details.message, param: details.param })
     },
   }

@@ -147,7 +147,9 @@ export async function buildProxyServer(options: ProxyServerOptions = {}): Promis
   }
   const { layers, names, metrics, mayEditReplies } = await assembleLayers(config, options, router.layer)
   const prices = Object.fromEntries(config.models.flatMap((deployment) => (deployment.prices ? [[deployment.model, deployment.prices]] : [])))
-  const client = createClient({ providers, middleware: layers, redact: { messages: config.redactMessages }, cost: { prices } })
+  // The master key is scrubbed by value like the providers' keys, which the client takes from them.
+  const secrets = config.masterKey ? [config.masterKey] : []
+  const client = createClient({ providers, middleware: layers, redact: { messages: config.redactMessages }, cost: { prices }, secrets })
 
   const httpMetrics = createHttpMetrics()
   let draining = false

@@ -36,6 +36,14 @@ describe.each(transports)('openai provider over the %s transport', (transport) =
   const { fake, client } = fakePerTest(startOpenAIFake, (started) => createClient({ providers: { openai: openai({ apiKey: 'sk-test', baseURL: started.url, transport }) } }))
 
   describe('chat', () => {
+    it('never sends the request’s api_key upstream as a body field, for chat, stream and embeddings', async () => {
+      await client.chat({ model: 'openai/gpt-4o-mini', messages, api_key: 'sk-request-key-123456' })
+      for await (const _chunk of client.stream({ model: 'openai/gpt-4o-mini', messages, api_key: 'sk-request-key-123456' })) void _chunk
+      await client.embed({ model: 'openai/text-embedding-3-small', input: ['a'], api_key: 'sk-request-key-123456' } as never)
+      expect(fake.requests).toHaveLength(3)
+      for (const received of fake.requests) expect(JSON.stringify(received.body)).not.toContain('sk-request-key-123456')
+    })
+
     it('answers a chat call and sends the API only OpenAI fields, with the key as a bearer token', async () => {
       fake.enqueue({ kind: 'chat', content: 'Hello there', model: 'gpt-4o-mini-2024-07-18' })
       const reply = await client.chat({
