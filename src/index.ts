@@ -74,7 +74,7 @@ export type { RedactOptions } from './redact'
 export { REDACTED, stripSecretHeaders, stripSecretKeys, stripSecretQuery, redactMessages, redactChunk, redactBody } from './redact'
 export type { Sink, DeliveryQueue, DeliveryStats, DeliveryQueueOptions } from './delivery-queue'
 export { createDeliveryQueue, DeliveryError } from './delivery-queue'
-export type { DropInfo, DropReason, SinkStats } from './delivery-queue'
+export type { DropInfo, DropReason, FlushOptions, SendResult, SinkStats } from './delivery-queue'
 export { CustomLogger } from './custom-logger'
 export type { LoggerKwargs, LoggerMethods, LoggerResponse, ProxyServerRequest } from './custom-logger'
 // The proxy: createProxyServer loads the server (and the integrations a config may name) only when called.
