@@ -277,6 +277,23 @@ describe('delivery queue', () => {
     expect(batches).toEqual([[1, 4]])
   })
 
+  it('counts an event whose mapping threw as dropped (mapping_failed) for its sink', async () => {
+    const { sink, batches } = recordingSink({ name: 'mapped' })
+    const drops: DropInfo[] = []
+    queue = createDeliveryQueue({ flushIntervalMs: 60_000, ...fast, onDrop: (info) => drops.push(info) })
+    const map = (source: number) => {
+      if (source === 2) throw new Error('cannot map 2')
+      return source
+    }
+    for (const source of [1, 2, 3]) queue.enqueueMapped(sink, source, map, () => {})
+    await queue.flush()
+    expect(batches).toEqual([[1, 3]])
+    expect(queue.stats()).toMatchObject({ enqueued: 3, delivered: 2, pending: 0, dropped: { mapping_failed: 1 } })
+    expect(queue.stats().sinks.mapped!.dropped).toEqual({ mapping_failed: 1 })
+    expect(drops).toMatchObject([{ sink: 'mapped', reason: 'mapping_failed', count: 1 }])
+    expect((drops[0]!.error as Error).message).toBe('cannot map 2')
+  })
+
   it('counts items not yet mapped against maxSize, and refuses them after close()', async () => {
     const { sink } = recordingSink()
     queue = createDeliveryQueue({ maxSize: 3, flushIntervalMs: 60_000, ...fast, onDrop: () => {} })
