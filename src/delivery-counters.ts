@@ -15,6 +15,8 @@ export interface DeliveryCounters {
   drop(name: string, stats: SinkStats, reason: DropReason, count: number, error?: unknown, options?: { quiet?: boolean }): void
   /** A copy of every counter, for `queue.stats()`. */
   snapshot(): DeliveryStats
+  /** Reports, once on stderr, what `close()` dropped when it ran out of time (items per sink name). */
+  reportClosed(dropped: Map<string, number>, timeoutMs: number): void
 }
 
 export function createDeliveryCounters(onDrop: ((info: DropInfo) => void) | undefined): DeliveryCounters {
@@ -50,6 +52,14 @@ export function createDeliveryCounters(onDrop: ((info: DropInfo) => void) | unde
       } catch {
         // A failing onDrop must not break delivery of everything else.
       }
+    },
+    reportClosed(dropped, timeoutMs) {
+      const total = [...dropped.values()].reduce((sum, count) => sum + count, 0)
+      const bySink = [...dropped].map(([name, count]) => `${name} ${count}`).join(', ')
+      console.error(
+        `[llm-onion] delivery queue closed with ${total} item(s) still undelivered after ${timeoutMs} ms, dropped as closed: ${bySink}. ` +
+          'Raise createClient({ queue: { closeTimeoutMs } }) to wait longer.',
+      )
     },
     snapshot() {
       const sinks: Record<string, SinkStats> = {}

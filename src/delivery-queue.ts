@@ -15,6 +15,7 @@ import {
   type DropReason,
   type SinkStats,
 } from './delivery-queue-options'
+import { settlesWithin } from './deadline'
 import { createDeliveryCounters } from './delivery-counters'
 import { DeliveryError, sendWithRetries, type Dropped, type Sink } from './sink'
 
@@ -388,13 +389,7 @@ export function createDeliveryQueue(options: DeliveryQueueOptions = {}): Deliver
     immediate = undefined
     ready.clear()
     if (totals.held === 0) return
-    const dropped = dropEverything()
-    const total = [...dropped.values()].reduce((sum, count) => sum + count, 0)
-    const bySink = [...dropped].map(([name, count]) => `${name} ${count}`).join(', ')
-    console.error(
-      `[llm-onion] delivery queue closed with ${total} item(s) still undelivered after ${timeoutMs} ms, dropped as closed: ${bySink}. ` +
-        'Raise createClient({ queue: { closeTimeoutMs } }) to wait longer.',
-    )
+    counters.reportClosed(dropEverything(), timeoutMs)
   }
 
   const queue: DeliveryQueue = {
@@ -426,17 +421,8 @@ export function createDeliveryQueue(options: DeliveryQueueOptions = {}): Deliver
       if (totals.held === 0) return Promise.resolve()
       const { done, forget } = settledNow()
       if (options.timeoutMs === undefined) return done
-      const timeoutMs = options.timeoutMs
-      return new Promise<void>((resolve) => {
-        // Not unref'd: a flush with a deadline keeps the process alive until then (retry timers are unref'd).
-        const timer = setTimeout(() => {
-          forget()
-          resolve()
-        }, timeoutMs)
-        void done.then(() => {
-          clearTimeout(timer)
-          resolve()
-        })
+      return settlesWithin(done, options.timeoutMs).then((finished) => {
+        if (!finished) forget()
       })
     },
 

@@ -1,4 +1,5 @@
 import { createDeliveryQueue, validateDeliveryQueueOptions, type DeliveryQueue, type DeliveryQueueOptions, type FlushOptions } from './delivery-queue'
+import { settlesWithin, timeLeft } from './deadline'
 import type { RedactOptions } from './redact'
 
 /** Reports an error thrown by an isolated hook (observer, CustomLogger, integration). */
@@ -87,7 +88,7 @@ export function createServices(options: {
         await settleTracked(deadline)
         if (queue) await queue.close({ timeoutMs: timeLeft(deadline) })
         // A closer that hangs (a pool waiting on a silent peer) is left behind at the deadline.
-        for (const close of closers.splice(0)) await within(Promise.resolve().then(close), timeLeft(deadline))
+        for (const close of closers.splice(0)) await settlesWithin(Promise.resolve().then(close), timeLeft(deadline))
       } finally {
         clearTimeout(keepAlive)
       }
@@ -98,27 +99,8 @@ export function createServices(options: {
   async function settleTracked(deadline: number | undefined): Promise<void> {
     while (pending.size > 0) {
       if (deadline === undefined) await Promise.all(pending)
-      else if (!(await within(Promise.all(pending), timeLeft(deadline)))) return
+      else if (!(await settlesWithin(Promise.all(pending), timeLeft(deadline)))) return
     }
   }
   return services
-}
-
-const timeLeft = (deadline: number) => Math.max(0, deadline - Date.now())
-
-/** Whether `promise` settled within `timeoutMs` (a rejection counts as settled). */
-function within(promise: Promise<unknown>, timeoutMs: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(() => resolve(false), timeoutMs)
-    promise.then(
-      () => {
-        clearTimeout(timer)
-        resolve(true)
-      },
-      () => {
-        clearTimeout(timer)
-        resolve(true)
-      },
-    )
-  })
 }
