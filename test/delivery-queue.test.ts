@@ -304,6 +304,25 @@ describe('delivery queue', () => {
     expect(queue.stats()).toMatchObject({ delivered: 3, dropped: { queue_full: 2, closed: 1 } })
   })
 
+  it('returns from client.flush({ timeoutMs }) by its deadline with a sink that never answers and background work that never settles, leaving them pending', async () => {
+    const silent: Sink<number> = { name: 'silent', send: () => new Promise(() => {}) }
+    client = createClient({ queue: { flushIntervalMs: 60_000, closeTimeoutMs: 50, onDrop: () => {} } })
+    client.use(async (ctx, next) => {
+      await next()
+      ctx.waitUntil(new Promise(() => {}))
+      ctx.services.queue.enqueue(silent, 1)
+    })
+    await client.chat({ model: 'mock/x', messages: [{ role: 'user', content: 'hi' }], mock_response: 'ok' })
+    await client.flush({ timeoutMs: 50 })
+    expect(client.services.queue.stats()).toMatchObject({ enqueued: 1, delivered: 0, pending: 1 })
+    const error = vi.spyOn(console, 'error').mockImplementation(() => {})
+    await client.close()
+    expect(client.services.queue.stats()).toMatchObject({ pending: 0, dropped: { closed: 1 } })
+    expect(error).toHaveBeenCalledTimes(1)
+    expect(String(error.mock.calls[0]![0])).toContain('dropped as closed: silent 1')
+    error.mockRestore()
+  })
+
   it('is drained by client.flush() and stopped by client.close()', async () => {
     vi.useFakeTimers()
     const { sink, batches } = recordingSink()
