@@ -13,58 +13,16 @@ import {
   type DeliveryQueueOptions,
   type DeliverySettings,
   type DropReason,
-  type SinkStats,
 } from './delivery-queue-options'
 import { settlesWithin } from './deadline'
 import { createDeliveryCounters } from './delivery-counters'
+import { buffered, take, type Batch, type Entry, type FlushWaiter, type SinkState, type Unmapped } from './delivery-buffer'
 import { DeliveryError, sendWithRetries, type Dropped, type Sink } from './sink'
 
 export { DeliveryError } from './sink'
 export type { SendResult, Sink } from './sink'
 export { validateDeliveryQueueOptions } from './delivery-queue-options'
 export type { DeliveryQueue, DeliveryQueueOptions, DeliveryStats, DropInfo, DropReason, FlushOptions, SinkStats } from './delivery-queue-options'
-
-interface Entry {
-  item: unknown
-  seq: number
-}
-
-/** A batch handed to `send`; `settled` once counted, so close() giving up never counts it twice. */
-interface Batch {
-  entries: Entry[]
-  settled: boolean
-}
-
-interface SinkState {
-  sink: Sink<unknown>
-  maxBatchSize: number
-  concurrency: number
-  buffer: Entry[]
-  head: number
-  /** Items at the front of the buffer that must go now, full batch or not (timer fired, flush). */
-  due: number
-  inFlight: number
-  /** Batches sent and not settled yet. */
-  sending: Set<Batch>
-  /** Items this sink holds: handed over and not mapped yet, buffered, in flight or between retries. */
-  held: number
-  timer?: NodeJS.Timeout
-  stats: SinkStats
-}
-
-/** An item handed over by enqueueMapped(): `map(source)` gives the sink's items. */
-interface Unmapped {
-  state: SinkState
-  source: unknown
-  map: (source: unknown) => unknown
-  onError: (error: unknown) => void
-}
-
-interface FlushWaiter {
-  mark: number
-  remaining: number
-  resolve: () => void
-}
 
 /**
  * Creates a delivery queue. A client makes one lazily (`ctx.services.queue`) from its `queue` option;
@@ -224,22 +182,6 @@ export function createDeliveryQueue(options: DeliveryQueueOptions = {}): Deliver
     }
     states.set(sink, state)
     return state
-  }
-
-  const buffered = (state: SinkState) => state.buffer.length - state.head
-
-  function take(state: SinkState, count: number): Entry[] {
-    const batch = state.buffer.slice(state.head, state.head + count)
-    state.head += count
-    // Compact now and then so a long-lived buffer does not keep delivered entries reachable.
-    if (state.head === state.buffer.length) {
-      state.buffer = []
-      state.head = 0
-    } else if (state.head > 1024 && state.head * 2 > state.buffer.length) {
-      state.buffer = state.buffer.slice(state.head)
-      state.head = 0
-    }
-    return batch
   }
 
   function pump(state: SinkState): void {
