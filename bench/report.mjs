@@ -126,6 +126,8 @@ export function renderReport(results, notes) {
   push(`| Proxy throughput | ≥ 80% of the bare pass-through | ${percent(throughputShare)} (median of ${proxy?.throughput.onion?.rounds ?? 0} rounds' ratios; medians ${proxy?.throughput.onion?.perSecond ?? 'n/a'} vs ${proxy?.throughput.passthrough?.perSecond ?? 'n/a'} req/s) | ${mark(Number.isFinite(throughputShare) ? throughputShare >= 0.8 : undefined)} |`)
   push(`| Ahead of the Portkey gateway | on every measure | ${versusPortkey.summary} | ${mark(versusPortkey.ok)} |`)
   push(`| Memory over ${proxy?.memory.onion?.requests?.toLocaleString('en') ?? 'n/a'} requests | no growth | ${proxy?.memory.onion ? `${proxy.memory.onion.halfMb} MB at half-way, ${proxy.memory.onion.lastMb} MB at the end (${percent(proxy.memory.onion.growth)})` : 'not measured'} | ${mark(memoryOk)} |`)
+  const isolation = results.sinkIsolation
+  push(`| Sink isolation | a dead sink never starves a healthy one | ${isolation ? `healthy sink delivered ${percent(isolation.oneDead.healthyDeliveredShare)} (${isolation.oneDead.healthyPerSecond.toLocaleString('en')}/s) with the other sink dead, ${percent(isolation.healthy.healthyDeliveredShare)} (${isolation.healthy.healthyPerSecond.toLocaleString('en')}/s) with both healthy (${isolation.measuredOn}, ${isolation.date.slice(0, 10)})` : 'not measured'} | ${mark(isolation ? isolation.oneDead.healthyDeliveredShare === 1 : undefined)} |`)
   push(`| Exporter impact | sinks down = sinks healthy | p50 ${impact ? ratio(impact.ratio.p50) : 'n/a'}, p90 ${impact ? ratio(impact.ratio.p90) : 'n/a'}, p99 ${impact ? ratio(impact.ratio.p99) : 'n/a'} (down / healthy) | ${mark(impactOk)} |`)
   push('', 'Verdict rules: a no-op layer is "within koa-compose\'s cost" at most 25% (or 50 ns) above it; memory has not grown when the RSS at the end is less than 10% above the RSS half-way; exporter impact is equal when down/healthy is at most 1.25× at p50 and p90 (p99 of 1,000 calls on a 2-core machine shared with other work measures the neighbours as much as the exporters; it is shown, not judged). Why a line is missed, and what was tried, is under "Notes" below.', '')
 
@@ -217,6 +219,19 @@ export function renderReport(results, notes) {
       push(`| ${mode === 'none' ? 'no integration (baseline)' : mode} | ${us(impact[mode].p50Us)} | ${us(impact[mode].p90Us)} | ${us(impact[mode].p99Us)} | ${us(impact[mode].meanUs)} | ${lastRun?.queue.delivered ?? 'n/a'} / ${dropped} |`)
     }
     push(`| down / healthy | ${ratio(impact.ratio.p50)} | ${ratio(impact.ratio.p90)} | ${ratio(impact.ratio.p99)} | ${ratio(impact.ratio.mean)} | |`, '')
+  }
+
+  // ------------------------------------------------------------------ sink isolation
+  if (isolation) {
+    push('## Sink isolation', '')
+    push(`Two sinks in one default delivery queue, every event offered to both at ${isolation.rate.toLocaleString('en')}/s for ${isolation.seconds} s: a batch sink (100 per request, PostHog-like) and a one-item sink (Helicone-like) that is either healthy or dead (connection refused); the receiver is a local process on the other core. Medians of ${isolation.rounds} alternating round(s). Measured on ${isolation.measuredOn}, ${isolation.date.slice(0, 16).replace('T', ' ')} UTC (load average ${isolation.load.join(', ')}), by \`node --import tsx bench/sink-isolation.ts\`.`, '')
+    push('| Other sink | Batch sink delivered | Batch sink, events/s | Other sink delivered / dropped (last round) |', '| --- | --- | --- | --- |')
+    for (const mode of ['healthy', 'oneDead']) {
+      const lastRun = isolation.runs[mode][isolation.runs[mode].length - 1]
+      const dropped = Object.entries(lastRun?.otherDropped ?? {}).map(([reason, count]) => `${count} ${reason}`).join(', ') || '0'
+      push(`| ${mode === 'healthy' ? 'healthy' : 'dead'} | ${percent(isolation[mode].healthyDeliveredShare)} | ${isolation[mode].healthyPerSecond.toLocaleString('en')} | ${lastRun?.otherDelivered ?? 'n/a'} / ${dropped} |`)
+    }
+    push('')
   }
 
   if (notes.trim()) push('## Notes', '', notes.trim(), '')

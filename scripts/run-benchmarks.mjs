@@ -98,6 +98,10 @@ if (wanted('exporter-impact')) {
   log('exporter impact (calls on core 0, sink on core 1) ...')
   results.exporterImpact = runBenchmark('exporter-impact.ts')
 }
+if (wanted('sink-isolation')) {
+  log('sink isolation (queue on core 0, receiver on core 1) ...')
+  results.sinkIsolation = runBenchmark('sink-isolation.ts', 0)
+}
 if (wanted('provider-path')) {
   log('provider path (caller on core 0, mock upstream on core 1) ...')
   results.providerPath = runBenchmark('provider-path.ts', 0)

@@ -7,7 +7,7 @@ import { abortErrorOf } from './abort'
 import { assertMiddleware, composeLayers } from './compose'
 import { Context } from './context'
 import { createCostCalculator, type CostCalculator, type CostOptions } from './cost'
-import type { DeliveryQueueOptions } from './delivery-queue'
+import type { DeliveryQueueOptions, FlushOptions } from './delivery-queue'
 import { isAbortError, isLlmError, LlmError, toError } from './errors'
 import { defaultProviders } from './providers/defaults'
 import { resolveRoute, type Route } from './providers/router'
@@ -116,6 +116,10 @@ export class Client {
     this.aliases = Object.freeze({ ...options.aliases })
     const secrets = [...(options.secrets ?? []), ...Object.values(this.providers).flatMap((provider) => provider.secrets ?? [])]
     this.services = createServices({ redact: options.redact, onHookError: options.onHookError, queue: options.queue, secrets })
+    // Providers free their sockets last, within close()'s deadline like everything else.
+    this.services.onClose(async () => {
+      for (const provider of new Set(Object.values(this.providers))) await provider.close?.()
+    })
     this.#cost = options.cost === false ? undefined : createCostCalculator(options.cost)
     if (options.middleware) this.use(...options.middleware)
   }
@@ -177,17 +181,33 @@ export class Client {
     return this.#call('embedding', checkEmbeddingRequest, request, options) as Promise<EmbeddingResponse>
   }
 
-  /** Waits for all background work: `ctx.waitUntil` promises and every exporter's queued events. */
-  flush(): Promise<void> {
-    return this.services.flush()
+  /**
+   * Waits for all background work: `ctx.waitUntil` promises and every exporter's queued events; with
+   * `timeoutMs`, at most that long (what is still pending then keeps going).
+   *
+   * @example
+   * ```ts
+   * await client.flush({ timeoutMs: 2_000 })
+   * ```
+   */
+  flush(options: FlushOptions = {}): Promise<void> {
+    return this.services.flush(options)
   }
 
-  /** Flushes, then stops exporters' timers and frees providers' sockets so the process can exit. */
-  async close(): Promise<void> {
+  /**
+   * Flushes, then stops exporters' timers and frees providers' sockets so the process can exit. Always
+   * returns within `timeoutMs` (default `queue.closeTimeoutMs`, 10 s): what is still undelivered then
+   * is dropped as `closed`, counted, and reported once on stderr. Keeps the process alive meanwhile.
+   *
+   * @example
+   * ```ts
+   * await client.close({ timeoutMs: 5_000 })
+   * ```
+   */
+  async close(options: FlushOptions = {}): Promise<void> {
     if (this.#closed) return
     this.#closed = true
-    await this.services.close()
-    for (const provider of new Set(Object.values(this.providers))) await provider.close?.()
+    await this.services.close(options)
   }
 
   /** A call read whole; a request that fails validation rejects, as the calls themselves would. */

@@ -8,10 +8,15 @@ export interface DeliveryCounters {
   readonly totals: { enqueued: number; delivered: number; held: number; retries: number; dropped: Record<string, number> }
   /** The counters of a sink name (sinks of the same name are counted together). */
   sink(name: string): SinkStats
-  /** Counts a drop and reports it to `onDrop`, or with one warning per sink and reason. */
-  drop(name: string, stats: SinkStats, reason: DropReason, count: number, error?: unknown): void
+  /**
+   * Counts a drop and reports it to `onDrop`, or with one warning per sink and reason (none when
+   * `quiet`: the caller reports it another way).
+   */
+  drop(name: string, stats: SinkStats, reason: DropReason, count: number, error?: unknown, options?: { quiet?: boolean }): void
   /** A copy of every counter, for `queue.stats()`. */
   snapshot(): DeliveryStats
+  /** Reports, once on stderr, what `close()` dropped when it ran out of time (items per sink name). */
+  reportClosed(dropped: Map<string, number>, timeoutMs: number): void
 }
 
 export function createDeliveryCounters(onDrop: ((info: DropInfo) => void) | undefined): DeliveryCounters {
@@ -37,16 +42,24 @@ export function createDeliveryCounters(onDrop: ((info: DropInfo) => void) | unde
       if (!stats) byName.set(name, (stats = { enqueued: 0, delivered: 0, pending: 0, retries: 0, dropped: {} }))
       return stats
     },
-    drop(name, stats, reason, count, error) {
+    drop(name, stats, reason, count, error, options) {
       stats.dropped[reason] = (stats.dropped[reason] ?? 0) + count
       totals.dropped[reason] = (totals.dropped[reason] ?? 0) + count
       const info: DropInfo = { sink: name, reason, count, error }
       try {
         if (onDrop) onDrop(info)
-        else warnOnce(info)
+        else if (!options?.quiet) warnOnce(info)
       } catch {
         // A failing onDrop must not break delivery of everything else.
       }
+    },
+    reportClosed(dropped, timeoutMs) {
+      const total = [...dropped.values()].reduce((sum, count) => sum + count, 0)
+      const bySink = [...dropped].map(([name, count]) => `${name} ${count}`).join(', ')
+      console.error(
+        `[llm-onion] delivery queue closed with ${total} item(s) still undelivered after ${timeoutMs} ms, dropped as closed: ${bySink}. ` +
+          'Raise createClient({ queue: { closeTimeoutMs } }) to wait longer.',
+      )
     },
     snapshot() {
       const sinks: Record<string, SinkStats> = {}

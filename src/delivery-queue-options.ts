@@ -5,8 +5,13 @@ import { z } from 'zod'
 import type { Sink } from './sink'
 import { validate } from './validate'
 
-/** Why items were dropped. */
-export type DropReason = 'queue_full' | 'rejected' | 'retries_exhausted' | 'closed'
+/**
+ * Why items were dropped: `queue_full` (the sink's share of the queue was full), `rejected` (the sink
+ * said a retry cannot help), `retries_exhausted`, `closed` (after `close()`, or still pending when
+ * `close()` ran out of time), `unencodable` (the item could not be encoded; the rest of its batch went),
+ * `mapping_failed` (an exporter's mapping of the event threw).
+ */
+export type DropReason = 'queue_full' | 'rejected' | 'retries_exhausted' | 'closed' | 'unencodable' | 'mapping_failed'
 
 /** What `onDrop` receives: one call per dropped batch (or per refused item). */
 export interface DropInfo {
@@ -34,7 +39,7 @@ export interface DeliveryStats {
   delivered: number
   pending: number
   retries: number
-  /** Items dropped, by reason (`queue_full`, `rejected`, `retries_exhausted`, `closed`). */
+  /** Items dropped, by reason (`queue_full`, `rejected`, `retries_exhausted`, `closed`, `unencodable`, `mapping_failed`). */
   dropped: Record<string, number>
   sinks: Record<string, SinkStats>
 }
@@ -57,30 +62,54 @@ export interface DeliveryQueue {
     map: (source: Source) => Item | Item[] | undefined,
     onError: (error: unknown) => void,
   ): void
-  /** Resolves once every item enqueued before it was delivered or dropped. */
-  flush(): Promise<void>
-  /** Flushes (at most `closeTimeoutMs`), then stops every timer; later items are dropped as `closed`. */
-  close(): Promise<void>
+  /**
+   * Resolves once every item enqueued before it was delivered or dropped, or after `timeoutMs` (the
+   * items still pending then keep going). Keeps the process alive while it waits with a deadline.
+   */
+  flush(options?: FlushOptions): Promise<void>
+  /**
+   * Flushes for at most `timeoutMs` (default `closeTimeoutMs`), then drops what is still pending as
+   * `closed` (reported once on stderr, with the count per sink) and stops every timer; it always
+   * returns by then. Later items are dropped as `closed`.
+   */
+  close(options?: FlushOptions): Promise<void>
   stats(): DeliveryStats
+}
+
+/** A deadline for `flush()` or `close()`. */
+export interface FlushOptions {
+  /** Longest wait in ms (for `close()`, default the queue's `closeTimeoutMs`). */
+  timeoutMs?: number
 }
 
 /** Options of {@link createDeliveryQueue} (`createClient({ queue })`); every one has a default. */
 export interface DeliveryQueueOptions {
-  /** Most items held at once across all sinks (default 10,000); when full, new items are dropped as `queue_full`. */
+  /**
+   * Most items held at once across all sinks (default 10,000). Shared fairly: once it is reached, a
+   * sink holding less than an equal share still gets room (the oldest waiting item of the sink holding
+   * the most is dropped as `queue_full` for that sink), so a dead sink only ever loses its own items.
+   */
   maxSize?: number
+  /** Most items one sink holds at once (default `maxSize`); beyond it, its new items are dropped as `queue_full`. */
+  maxSizePerSink?: number
   /** A partial batch is sent this long after its first item arrived (default 1,000 ms). */
   flushIntervalMs?: number
   /** Batch size for sinks that set no `maxBatchSize` (default 100). */
   maxBatchSize?: number
   /** Batches of one sink in flight at once, for sinks that set no `maxConcurrency` (default 4). */
   concurrency?: number
+  /**
+   * Requests in flight at once for one-item sinks (`maxBatchSize: 1`, e.g. Helicone, Athina, Sentry,
+   * Slack) that set no `maxConcurrency` (default 64): enough for 1,000 items/s against a 50 ms receiver.
+   */
+  singleItemConcurrency?: number
   /** Retries of a failed batch after the first attempt (default 5). */
   retries?: number
   /** Backoff before the first retry (default 500 ms); doubles each retry, with jitter. */
   minTimeoutMs?: number
   /** Longest wait between retries, also the cap on a sink's `retryAfterMs` (default 30,000 ms). */
   maxTimeoutMs?: number
-  /** How long `close()` keeps delivering before it drops what is left as `closed` (default 10,000 ms). */
+  /** How long `close()` (and `client.close()`) keeps delivering before it drops what is left as `closed` (default 10,000 ms). */
   closeTimeoutMs?: number
   /** Called for every drop (default: one `console.warn` per sink and reason). */
   onDrop?: (info: DropInfo) => void
@@ -88,9 +117,11 @@ export interface DeliveryQueueOptions {
 
 const optionsSchema = z.object({
   maxSize: z.number().int().positive().default(10_000),
+  maxSizePerSink: z.number().int().positive().optional(),
   flushIntervalMs: z.number().min(0).default(1_000),
   maxBatchSize: z.number().int().positive().default(100),
   concurrency: z.number().int().positive().default(4),
+  singleItemConcurrency: z.number().int().positive().default(64),
   retries: z.number().int().min(0).default(5),
   minTimeoutMs: z.number().min(0).default(500),
   maxTimeoutMs: z.number().min(0).default(30_000),

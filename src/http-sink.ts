@@ -5,7 +5,7 @@
  */
 import { gzipSync } from 'node:zlib'
 import { Pool } from 'undici'
-import { DeliveryError, type Sink } from './sink'
+import { DeliveryError, type SendResult, type Sink } from './sink'
 import { scrubProcessSecrets } from './secret-scrubber'
 
 export interface HttpSinkOptions<Item> {
@@ -20,6 +20,11 @@ export interface HttpSinkOptions<Item> {
   contentType?: string
   /** Largest batch per request (default 100; 1 sends one request per item). */
   maxBatchSize?: number
+  /**
+   * Requests in flight at once (default: the queue's `concurrency`, or its `singleItemConcurrency`
+   * for one-item sinks); the keep-alive pool opens up to this many connections.
+   */
+  maxConcurrency?: number
   /** Compress the body with gzip (`Content-Encoding: gzip`); default false. */
   gzip?: boolean
   /** Per-request time limit in ms, from sending to the last byte of the answer (default 10,000). */
@@ -34,6 +39,8 @@ export function isRetryableHttpStatus(status: number): boolean {
 /**
  * A {@link Sink} over an `undici` keep-alive pool: JSON by default, gzip optional, non-2xx answers
  * turned into {@link DeliveryError}s the queue can retry (408, 429, 5xx, honouring Retry-After) or drop.
+ * A batch that cannot be encoded (a circular or too deeply nested item) is encoded item by item and
+ * sent without the items that fail, which are dropped as `unencodable`, never retried.
  *
  * @example
  * ```ts
@@ -53,14 +60,45 @@ export function httpSink<Item>(options: HttpSinkOptions<Item>): Sink<Item> {
   const rawHeaders = requestHeaders(options.contentType ?? 'application/octet-stream', options.headers, gzip)
   let pool: Pool | undefined
 
+  function encodeBody(items: Item[]): { body: string | Uint8Array; isRaw: boolean } {
+    const encoded = encode(items)
+    const isRaw = typeof encoded === 'string' || encoded instanceof Uint8Array
+    return { body: isRaw ? (encoded as string | Uint8Array) : JSON.stringify(encoded), isRaw }
+  }
+
+  /** Encodes the batch; when it fails, leaves out the items that fail alone and encodes the rest. */
+  function encodeBatch(items: Item[]): { body: string | Uint8Array; isRaw: boolean; result?: SendResult } {
+    try {
+      return encodeBody(items)
+    } catch (error) {
+      if (items.length === 1) throw unencodable(name, error)
+      const good: Item[] = []
+      const left: NonNullable<SendResult['unencodable']> = []
+      items.forEach((item, index) => {
+        try {
+          encodeBody([item])
+          good.push(item)
+        } catch (itemError) {
+          left.push({ index, error: itemError })
+        }
+      })
+      // Every item fine alone but not together (the encoder itself fails): nothing can be sent.
+      if (good.length === 0 || left.length === 0) throw unencodable(name, error)
+      try {
+        return { ...encodeBody(good), result: { unencodable: left } }
+      } catch (goodError) {
+        throw unencodable(name, goodError)
+      }
+    }
+  }
+
   return {
     name,
     maxBatchSize: options.maxBatchSize ?? 100,
+    maxConcurrency: options.maxConcurrency,
     async send(items, signal) {
-      const encoded = encode(items)
-      const isRaw = typeof encoded === 'string' || encoded instanceof Uint8Array
-      let body: string | Uint8Array = isRaw ? (encoded as string | Uint8Array) : JSON.stringify(encoded)
-      if (gzip) body = gzipSync(body)
+      const { isRaw, result, body: encoded } = encodeBatch(items)
+      const body = gzip ? gzipSync(encoded) : encoded
       // One deadline for the whole exchange, and the queue's signal (close() giving up) stops it too.
       const deadline = new AbortController()
       const timer = setTimeout(() => deadline.abort(new Error(`no complete answer within ${timeoutMs} ms (the sink's timeoutMs)`)), timeoutMs)
@@ -69,7 +107,8 @@ export function httpSink<Item>(options: HttpSinkOptions<Item>): Sink<Item> {
       if (signal.aborted) stop()
       else signal.addEventListener('abort', stop, { once: true })
       try {
-        pool ??= new Pool(origin)
+        // Keep-alive connections, as many as requests in flight (undici opens them as needed).
+        pool ??= new Pool(origin, { connections: options.maxConcurrency ?? null })
         let status: number
         let retryAfter: string | string[] | undefined
         let text = ''
@@ -78,7 +117,7 @@ export function httpSink<Item>(options: HttpSinkOptions<Item>): Sink<Item> {
           status = response.statusCode
           if (status >= 200 && status < 300) {
             await response.body.dump()
-            return
+            return result
           }
           retryAfter = response.headers['retry-after']
           text = await response.body.text().catch(() => '')
@@ -103,6 +142,11 @@ export function httpSink<Item>(options: HttpSinkOptions<Item>): Sink<Item> {
       await open?.close()
     },
   }
+}
+
+function unencodable(name: string, error: unknown): DeliveryError {
+  const message = error instanceof Error ? error.message : String(error)
+  return new DeliveryError(`${name}: could not encode the batch (a circular or too deeply nested value?): ${message}`, { retryable: false, unencodable: true, cause: error })
 }
 
 /** A request's headers: the content type, the caller's headers (names lower-cased, theirs win), gzip. */

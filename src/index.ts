@@ -75,7 +75,7 @@ export { REDACTED, stripSecretHeaders, stripSecretKeys, stripSecretQuery, stripB
 export { createSecretScrubber, registerSecret, type SecretScrubber } from './secret-scrubber'
 export type { Sink, DeliveryQueue, DeliveryStats, DeliveryQueueOptions } from './delivery-queue'
 export { createDeliveryQueue, DeliveryError } from './delivery-queue'
-export type { DropInfo, DropReason, SinkStats } from './delivery-queue'
+export type { DropInfo, DropReason, FlushOptions, SendResult, SinkStats } from './delivery-queue'
 export { CustomLogger } from './custom-logger'
 export type { LoggerKwargs, LoggerMethods, LoggerResponse, ProxyServerRequest } from './custom-logger'
 // The proxy: createProxyServer loads the server (and the integrations a config may name) only when called.

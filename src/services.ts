@@ -1,4 +1,5 @@
-import { createDeliveryQueue, validateDeliveryQueueOptions, type DeliveryQueue, type DeliveryQueueOptions } from './delivery-queue'
+import { createDeliveryQueue, validateDeliveryQueueOptions, type DeliveryQueue, type DeliveryQueueOptions, type FlushOptions } from './delivery-queue'
+import { settlesWithin, timeLeft } from './deadline'
 import type { RedactOptions } from './redact'
 import { createSecretScrubber, type SecretScrubber } from './secret-scrubber'
 
@@ -21,8 +22,13 @@ export interface ClientServices {
   reportHookError(error: unknown, hook: string): void
   /** Runs `fn` once when the client closes (exporters stop timers, providers free sockets). */
   onClose(fn: () => Promise<void> | void): void
-  flush(): Promise<void>
-  close(): Promise<void>
+  /** Waits for background work and the queue; with `timeoutMs`, at most that long. */
+  flush(options?: FlushOptions): Promise<void>
+  /**
+   * Flushes and closes the queue, then runs the `onClose` functions, all within `timeoutMs` (default
+   * the queue's `closeTimeoutMs`): it always returns by then, and keeps the process alive until it does.
+   */
+  close(options?: FlushOptions): Promise<void>
 }
 
 export function createServices(options: {
@@ -37,7 +43,7 @@ export function createServices(options: {
   const secrets = createSecretScrubber(options.secrets)
   let queue: DeliveryQueue | undefined
   // The queue is made on first use; its options are checked now, so a bad one fails createClient().
-  if (options.queue) validateDeliveryQueueOptions(options.queue)
+  const { closeTimeoutMs } = validateDeliveryQueueOptions(options.queue ?? {})
   const reportHookError: HookErrorHandler =
     options.onHookError ??
     ((error, hook) => {
@@ -72,17 +78,35 @@ export function createServices(options: {
     onClose(fn) {
       closers.push(fn)
     },
-    async flush() {
-      while (pending.size > 0) await Promise.all(pending)
-      if (queue) await queue.flush()
+    async flush(flushOptions = {}) {
+      const deadline = flushOptions.timeoutMs === undefined ? undefined : Date.now() + flushOptions.timeoutMs
+      await settleTracked(deadline)
+      if (queue) await queue.flush(deadline === undefined ? {} : { timeoutMs: timeLeft(deadline) })
       // Deliveries may have registered more background work.
-      while (pending.size > 0) await Promise.all(pending)
+      await settleTracked(deadline)
     },
-    async close() {
-      await services.flush()
-      if (queue) await queue.close()
-      for (const close of closers.splice(0)) await close()
+    async close(closeOptions = {}) {
+      const timeoutMs = closeOptions.timeoutMs ?? closeTimeoutMs
+      const deadline = Date.now() + timeoutMs
+      // Not unref'd, on purpose: retry timers are, and without this Node would exit in the middle of close().
+      const keepAlive = setTimeout(() => {}, timeoutMs + 1_000)
+      try {
+        await settleTracked(deadline)
+        if (queue) await queue.close({ timeoutMs: timeLeft(deadline) })
+        // A closer that hangs (a pool waiting on a silent peer) is left behind at the deadline.
+        for (const close of closers.splice(0)) await settlesWithin(Promise.resolve().then(close), timeLeft(deadline))
+      } finally {
+        clearTimeout(keepAlive)
+      }
     },
+  }
+
+  /** Waits for the `track`ed promises, at most until `deadline`. */
+  async function settleTracked(deadline: number | undefined): Promise<void> {
+    while (pending.size > 0) {
+      if (deadline === undefined) await Promise.all(pending)
+      else if (!(await settlesWithin(Promise.all(pending), timeLeft(deadline)))) return
+    }
   }
   return services
 }

@@ -21,12 +21,15 @@ export class DeliveryError extends Error {
   readonly status?: number
   readonly retryable: boolean
   readonly retryAfterMs?: number
-  constructor(message: string, options: { status?: number; retryable: boolean; retryAfterMs?: number; cause?: unknown }) {
+  /** The batch could not be encoded: dropped as `unencodable`, never retried. */
+  readonly unencodable: boolean
+  constructor(message: string, options: { status?: number; retryable: boolean; retryAfterMs?: number; unencodable?: boolean; cause?: unknown }) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause })
     this.name = 'DeliveryError'
     this.status = options.status
-    this.retryable = options.retryable
+    this.retryable = options.unencodable ? false : options.retryable
     this.retryAfterMs = options.retryAfterMs
+    this.unencodable = options.unencodable ?? false
   }
 }
 
@@ -46,14 +49,31 @@ export interface Sink<Item = unknown> {
   readonly maxBatchSize?: number
   /** Batches of this sink in flight at once; default the queue's `concurrency` (4). */
   readonly maxConcurrency?: number
-  /** Delivers a batch; throw a {@link DeliveryError} to say whether a retry can help (anything else is retried). */
-  send(items: Item[], signal: AbortSignal): Promise<void>
+  /**
+   * Delivers a batch; throw a {@link DeliveryError} to say whether a retry can help (anything else is
+   * retried). A sink that sent the batch without some items it could not encode resolves with their
+   * indexes ({@link SendResult}): only those are dropped, as `unencodable`.
+   */
+  send(items: Item[], signal: AbortSignal): Promise<void | SendResult>
   /**
    * Frees what the sink holds open (an HTTP sink's keep-alive connections); optional. Exporters call
    * it when a client that used the sink closes. The sink must still work afterwards (another client
    * may share it): a later `send` opens what it needs again.
    */
   close?(): Promise<void>
+}
+
+/**
+ * What a `send` may resolve with: the items of the batch it left out because they could not be
+ * encoded (by index in the batch), each with its error. The others count as delivered.
+ *
+ * @example
+ * ```ts
+ * return { unencodable: [{ index: 3, error: new TypeError('Converting circular structure to JSON') }] }
+ * ```
+ */
+export interface SendResult {
+  unencodable?: Array<{ index: number; error: unknown }>
 }
 
 /** Why a batch was dropped, with the last error. */
@@ -64,12 +84,13 @@ export interface Dropped {
 
 /**
  * Sends `items` to `sink`, retrying retryable failures up to `settings.retries` times; resolves with
- * `undefined` once delivered, or with why the batch was dropped. `onRetry` is called before each retry.
+ * `undefined` once delivered, with the items the sink left out as unencodable ({@link SendResult}),
+ * or with why the batch was dropped. `onRetry` is called before each retry.
  *
  * @example
  * ```ts
  * const dropped = await sendWithRetries(sink, items, settings, controller.signal, () => stats.retries++)
- * if (dropped) console.warn(dropped.reason)
+ * if (dropped && 'reason' in dropped) console.warn(dropped.reason)
  * ```
  */
 export async function sendWithRetries(
@@ -78,15 +99,18 @@ export async function sendWithRetries(
   settings: DeliverySettings,
   signal: AbortSignal,
   onRetry: () => void,
-): Promise<Dropped | undefined> {
+): Promise<Dropped | SendResult | undefined> {
   let exhausted = false
+  let unencodable = false
   try {
-    await pRetry(
+    const result = await pRetry(
       async () => {
         try {
-          await sink.send(items, signal)
+          return await sink.send(items, signal)
         } catch (error) {
           const failure = asDeliveryError(error, sink.name)
+          // Encoding again gives the same result: an encode error is never retried.
+          unencodable = failure.unencodable
           // p-retry's AbortError stops retrying and rejects with the error it wraps.
           throw failure.retryable ? failure : new StopRetrying(failure)
         }
@@ -106,9 +130,9 @@ export async function sendWithRetries(
         },
       },
     )
-    return undefined
+    return result?.unencodable?.length ? result : undefined
   } catch (error) {
-    return { reason: signal.aborted ? 'closed' : exhausted ? 'retries_exhausted' : 'rejected', error }
+    return { reason: signal.aborted ? 'closed' : unencodable ? 'unencodable' : exhausted ? 'retries_exhausted' : 'rejected', error }
   }
 }
 

@@ -277,6 +277,23 @@ describe('delivery queue', () => {
     expect(batches).toEqual([[1, 4]])
   })
 
+  it('counts an event whose mapping threw as dropped (mapping_failed) for its sink', async () => {
+    const { sink, batches } = recordingSink({ name: 'mapped' })
+    const drops: DropInfo[] = []
+    queue = createDeliveryQueue({ flushIntervalMs: 60_000, ...fast, onDrop: (info) => drops.push(info) })
+    const map = (source: number) => {
+      if (source === 2) throw new Error('cannot map 2')
+      return source
+    }
+    for (const source of [1, 2, 3]) queue.enqueueMapped(sink, source, map, () => {})
+    await queue.flush()
+    expect(batches).toEqual([[1, 3]])
+    expect(queue.stats()).toMatchObject({ enqueued: 3, delivered: 2, pending: 0, dropped: { mapping_failed: 1 } })
+    expect(queue.stats().sinks.mapped!.dropped).toEqual({ mapping_failed: 1 })
+    expect(drops).toMatchObject([{ sink: 'mapped', reason: 'mapping_failed', count: 1 }])
+    expect((drops[0]!.error as Error).message).toBe('cannot map 2')
+  })
+
   it('counts items not yet mapped against maxSize, and refuses them after close()', async () => {
     const { sink } = recordingSink()
     queue = createDeliveryQueue({ maxSize: 3, flushIntervalMs: 60_000, ...fast, onDrop: () => {} })
@@ -285,6 +302,25 @@ describe('delivery queue', () => {
     await queue.close()
     queue.enqueueMapped(sink, 9, (item) => item, () => {})
     expect(queue.stats()).toMatchObject({ delivered: 3, dropped: { queue_full: 2, closed: 1 } })
+  })
+
+  it('returns from client.flush({ timeoutMs }) by its deadline with a sink that never answers and background work that never settles, leaving them pending', async () => {
+    const silent: Sink<number> = { name: 'silent', send: () => new Promise(() => {}) }
+    client = createClient({ queue: { flushIntervalMs: 60_000, closeTimeoutMs: 50, onDrop: () => {} } })
+    client.use(async (ctx, next) => {
+      await next()
+      ctx.waitUntil(new Promise(() => {}))
+      ctx.services.queue.enqueue(silent, 1)
+    })
+    await client.chat({ model: 'mock/x', messages: [{ role: 'user', content: 'hi' }], mock_response: 'ok' })
+    await client.flush({ timeoutMs: 50 })
+    expect(client.services.queue.stats()).toMatchObject({ enqueued: 1, delivered: 0, pending: 1 })
+    const error = vi.spyOn(console, 'error').mockImplementation(() => {})
+    await client.close()
+    expect(client.services.queue.stats()).toMatchObject({ pending: 0, dropped: { closed: 1 } })
+    expect(error).toHaveBeenCalledTimes(1)
+    expect(String(error.mock.calls[0]![0])).toContain('dropped as closed: silent 1')
+    error.mockRestore()
   })
 
   it('is drained by client.flush() and stopped by client.close()', async () => {

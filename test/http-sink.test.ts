@@ -2,7 +2,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo, Socket } from 'node:net'
 import { gunzipSync } from 'node:zlib'
 import { afterEach, describe, expect, it } from 'vitest'
-import { DeliveryError, type Sink } from '../src/delivery-queue'
+import { createDeliveryQueue, DeliveryError, type DeliveryQueue, type DropInfo, type Sink } from '../src/delivery-queue'
 import { httpSink } from '../src/http-sink'
 
 interface Arrived {
@@ -44,7 +44,10 @@ async function startServer(answer: (response: ServerResponse, arrived: Arrived) 
 
 const servers: Array<{ close(): Promise<void> }> = []
 const sinks: Sink<unknown>[] = []
+let queue: DeliveryQueue | undefined
 afterEach(async () => {
+  await queue?.close()
+  queue = undefined
   for (const sink of sinks.splice(0)) await sink.close?.()
   for (const server of servers.splice(0)) await server.close()
 })
@@ -146,5 +149,36 @@ describe('httpSink()', () => {
     await sink.send([2], never)
     expect(server.arrived).toHaveLength(2)
     expect(server.arrived[1]!.clientPort).not.toBe(server.arrived[0]!.clientPort)
+  })
+
+  it('drops only the unencodable items of a batch, sends the rest in one request, and never retries an encode error', async () => {
+    const server = await serve()
+    const sink = sinkFor<Record<string, unknown>>({ name: 'posthog-like', url: `${server.url}/batch`, encode: (events) => ({ batch: events }) })
+    const drops: DropInfo[] = []
+    queue = createDeliveryQueue({ flushIntervalMs: 60_000, minTimeoutMs: 1, maxTimeoutMs: 2, onDrop: (info) => drops.push(info) })
+    const circular: Record<string, unknown> = { id: 'circular' }
+    circular.self = circular
+    let deep: Record<string, unknown> = {}
+    for (let depth = 0; depth < 100_000; depth++) deep = { inner: deep }
+    for (let id = 0; id < 100; id++) queue.enqueue(sink, id === 10 ? circular : id === 70 ? { id, metadata: deep } : { id })
+    await queue.flush()
+    expect(server.arrived).toHaveLength(1)
+    const sent = (JSON.parse(server.arrived[0]!.body.toString('utf8')) as { batch: Array<{ id: number }> }).batch.map((event) => event.id)
+    expect(sent).toEqual([...Array(100).keys()].filter((id) => id !== 10 && id !== 70))
+    expect(queue.stats()).toMatchObject({ delivered: 98, retries: 0, pending: 0, dropped: { unencodable: 2 } })
+    expect(drops.map((drop) => [drop.reason, drop.count])).toEqual([['unencodable', 1], ['unencodable', 1]])
+  })
+
+  it('drops a one-item batch that cannot be encoded as unencodable, without retrying it', async () => {
+    const server = await serve()
+    const sink = sinkFor<unknown>({ name: 'one-item', url: server.url, maxBatchSize: 1, encode: (items) => items[0] })
+    queue = createDeliveryQueue({ minTimeoutMs: 1, maxTimeoutMs: 2, onDrop: () => {} })
+    const circular: Record<string, unknown> = {}
+    circular.self = circular
+    queue.enqueue(sink, circular)
+    queue.enqueue(sink, { fine: true })
+    await queue.flush()
+    expect(server.arrived).toHaveLength(1)
+    expect(queue.stats()).toMatchObject({ delivered: 1, retries: 0, dropped: { unencodable: 1 } })
   })
 })

@@ -95,11 +95,19 @@ function stopOnSignals(proxy: ProxyServer, gracePeriodMs: number): void {
       process.exit(1)
     }
     stopping = true
-    console.log(`llm-onion: ${signal}: no new connections; letting requests in flight finish (up to ${gracePeriodMs / 1000} s), then flushing exporters`)
+    console.log(`llm-onion: ${signal}: new requests get 503; letting requests in flight finish (up to ${gracePeriodMs / 1000} s), then flushing exporters`)
+    const droppedBefore = droppedBySink(proxy)
     proxy.close().then(
       () => {
-        console.log('llm-onion: stopped')
-        process.exit(0)
+        const lost = droppedSince(droppedBefore, proxy)
+        if (lost.length === 0) {
+          console.log('llm-onion: stopped')
+          process.exit(0)
+        }
+        // Non-zero so an orchestrator (or a deploy script) sees that events were lost.
+        const total = lost.reduce((sum, [, count]) => sum + count, 0)
+        console.error(`llm-onion: stopped; ${total} event(s) dropped on shutdown: ${lost.map(([sink, count]) => `${sink} ${count}`).join(', ')}`)
+        process.exit(1)
       },
       (error: unknown) => {
         console.error(`llm-onion: shutdown failed: ${(error as Error).message}`)
@@ -119,6 +127,20 @@ function httpOptions(values: { 'allowed-origins'?: string; 'allowed-hosts'?: str
     ...(values['allowed-hosts'] === undefined ? {} : { allowedHosts: list(values['allowed-hosts']) }),
     ...(values['max-connections'] === undefined ? {} : { maxConnections: Math.max(1, integerOption(values['max-connections'], '--max-connections', 1_000_000)) }),
   }
+}
+
+/** Items each sink dropped so far, by any reason. */
+function droppedBySink(proxy: ProxyServer): Map<string, number> {
+  const counts = new Map<string, number>()
+  for (const [sink, stats] of Object.entries(proxy.client.services.queue.stats().sinks)) {
+    counts.set(sink, Object.values(stats.dropped).reduce((sum: number, count) => sum + (count ?? 0), 0))
+  }
+  return counts
+}
+
+/** The sinks that dropped items since `before`, with how many. */
+function droppedSince(before: Map<string, number>, proxy: ProxyServer): Array<[string, number]> {
+  return [...droppedBySink(proxy)].map(([sink, count]): [string, number] => [sink, count - (before.get(sink) ?? 0)]).filter(([, count]) => count > 0)
 }
 
 function integerOption(text: string, name: string, maximum: number): number {
