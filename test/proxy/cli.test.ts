@@ -83,7 +83,7 @@ describe('llm-onion serve', () => {
     }
     expect(text).toBe('one two three four five six')
     expect(await proxy.exited).toBe(0)
-    expect(proxy.output()).toContain('SIGTERM: no new connections')
+    expect(proxy.output()).toContain('SIGTERM: new requests get 503')
     const success = readRecords(logFile).find((record) => record.hook === 'success' && record.user === 'sigterm-user')
     expect(success?.content).toBe('one two three four five six')
     expect(helicone.requests.some((request) => request.path === '/custom/v1/log' && request.text.includes('one two three four five six'))).toBe(true)
