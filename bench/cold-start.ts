@@ -14,7 +14,7 @@
  */
 import { spawnSync } from 'node:child_process'
 import { mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { loadavg, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 import { build, type Options } from 'tsup'
@@ -91,7 +91,9 @@ try {
   })
   const wallMs = medians(wall)
   const cpuMs = medians(cpu)
-  const result = { rounds, wallMs, cpuMs, addedWallMs: added(wallMs), addedCpuMs: added(cpuMs) }
+  // Its own date and load: the cold start can be measured alone (`npm run bench -- cold-start`).
+  const load = loadavg().map((value) => round(value))
+  const result = { date: new Date().toISOString(), load, rounds, wallMs, cpuMs, addedWallMs: added(wallMs), addedCpuMs: added(cpuMs) }
   console.log(`cold start, median of ${rounds} rounds (ms per whole process, wall / CPU):`)
   for (const name of Object.keys(runs)) console.log(`  ${name.padEnd(14)} ${wallMs[name]} / ${cpuMs[name]}`)
   console.log(`  added (wall / CPU): ${Object.entries(result.addedWallMs).map(([name, value]) => `${name} ${value} / ${result.addedCpuMs[name as keyof typeof result.addedCpuMs]}`).join(', ')}`)

@@ -102,6 +102,10 @@ if (wanted('provider-path')) {
   log('provider path (caller on core 0, mock upstream on core 1) ...')
   results.providerPath = runBenchmark('provider-path.ts', 0)
 }
+if (wanted('cold-start')) {
+  log('cold start (fresh processes on core 0) ...')
+  results.coldStart = runBenchmark('cold-start.ts', 0)
+}
 if (wanted('proxy')) {
   log('proxy (gateways on core 0, load and mock upstream on core 1) ...')
   results.proxy = runBenchmark('proxy.ts', 1)
