@@ -115,6 +115,7 @@ export function renderReport(results, notes) {
   const impact = results.exporterImpact
   const impactOk = impact ? impact.ratio.p50 <= 1.25 && (impact.ratio.p90 ?? impact.ratio.p99) <= 1.25 : undefined
   const versusPortkey = portkeyComparison(proxy)
+  const cold = results.coldStart
 
   push('## The budget (DESIGN.md, "Performance budget")', '')
   push('| Line | Budget | Measured | Verdict |', '| --- | --- | --- | --- |')
@@ -129,6 +130,8 @@ export function renderReport(results, notes) {
   const isolation = results.sinkIsolation
   push(`| Sink isolation | a dead sink never starves a healthy one | ${isolation ? `healthy sink delivered ${percent(isolation.oneDead.healthyDeliveredShare)} (${isolation.oneDead.healthyPerSecond.toLocaleString('en')}/s) with the other sink dead, ${percent(isolation.healthy.healthyDeliveredShare)} (${isolation.healthy.healthyPerSecond.toLocaleString('en')}/s) with both healthy (${isolation.measuredOn}, ${isolation.date.slice(0, 10)})` : 'not measured'} | ${mark(isolation ? isolation.oneDead.healthyDeliveredShare === 1 : undefined)} |`)
   push(`| Exporter impact | sinks down = sinks healthy | p50 ${impact ? ratio(impact.ratio.p50) : 'n/a'}, p90 ${impact ? ratio(impact.ratio.p90) : 'n/a'}, p99 ${impact ? ratio(impact.ratio.p99) : 'n/a'} (down / healthy) | ${mark(impactOk)} |`)
+  push(`| Cold start: \`import 'llm-onion'\` and \`'llm-onion/middleware'\` | ≤ 100 ms over \`node -e 1\` | ${cold ? `${fixed(cold.addedWallMs.importBoth, 0)} ms (CJS ${fixed(cold.addedWallMs.importBothCjs, 0)} ms; CPU ${fixed(cold.addedCpuMs.importBoth, 0)} ms); the AI SDK's \`ai\`: ${fixed(cold.addedWallMs.aiSdk, 0)} ms` : 'not measured'} | ${mark(cold ? cold.addedWallMs.importBoth <= 100 : undefined)} |`)
+  push(`| Cold start: client + first mock call | ≤ 50 ms more | ${cold ? `${fixed(cold.firstMockCallInProcessMs, 0)} ms, timed inside the process (whole processes: ${fixed(cold.addedWallMs.firstMockCall, 0)} ms wall, ${fixed(cold.addedCpuMs.firstMockCall, 0)} ms CPU more than the import alone, within the noise)` : 'not measured'} | ${mark(cold ? cold.firstMockCallInProcessMs <= 50 : undefined)} |`)
   push('', 'Verdict rules: a no-op layer is "within koa-compose\'s cost" at most 25% (or 50 ns) above it; memory has not grown when the RSS at the end is less than 10% above the RSS half-way; exporter impact is equal when down/healthy is at most 1.25× at p50 and p90 (p99 of 1,000 calls on a 2-core machine shared with other work measures the neighbours as much as the exporters; it is shown, not judged). Why a line is missed, and what was tried, is under "Notes" below.', '')
 
   // ------------------------------------------------------------------ in-process
@@ -157,6 +160,16 @@ export function renderReport(results, notes) {
         push(`| ${name} | ${us(median(runs.map((run) => run.perIntegration?.[name]?.callPathAddedUs)))} | ${us(median(runs.map((run) => run.perIntegration?.[name]?.cpuWithDeliveryUs)))} |`)
       }
     }
+    push('')
+  }
+
+  // ------------------------------------------------------------------ cold start
+  if (cold) {
+    push('## Cold start', '')
+    push(`Measured on ${cold.date?.slice(0, 10) ?? results.date.slice(0, 10)} on the machine above, load average ${cold.load?.join(', ') ?? 'not recorded'} at the end${cold.load?.[0] > 2 ? ' (busy: wall times are inflated by waiting for a core; the CPU column is the fairer reading)' : ''}. Fresh \`node\` processes, spawn to exit, the contestants taking turns over ${cold.rounds} rounds (medians; \`bench/cold-start.ts\`). The package is built first, so a stale \`dist/\` is never measured. CPU is the processes' own user + system time: on a shared machine the steadier reading.`, '')
+    push('| Process | Wall ms | CPU ms |', '| --- | --- | --- |')
+    const label = { bare: '`node -e 1`', importBoth: 'import both entries (ESM)', importBothCjs: 'require both entries (CJS)', firstMockCall: 'import both, `createClient()`, first mock call', aiSdk: "the Vercel AI SDK's `ai` (ESM)" }
+    for (const name of Object.keys(cold.wallMs)) push(`| ${label[name] ?? name} | ${fixed(cold.wallMs[name], 0)} | ${fixed(cold.cpuMs[name], 0)} |`)
     push('')
   }
 

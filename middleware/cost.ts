@@ -7,6 +7,7 @@ import { z } from 'zod'
 import type { Context } from '../src/context'
 import { createPriceBook, priceCall, priceUsage, type TokenPrices } from '../src/cost'
 import { LlmError, type LlmErrorOptions } from '../src/errors'
+import { loadedPriceData, loadPriceData } from '../src/price-data'
 import { providerForBareModel } from '../src/providers/router'
 import type { ChatRequest } from '../src/schema'
 import { estimateInputTokens } from '../src/token-estimate'
@@ -88,6 +89,8 @@ export function cost(options: CostLayerOptions = {}): Middleware {
     const slash = requested.indexOf('/')
     const provider = slash > 0 ? requested.slice(0, slash) : providerForBareModel(requested)
     const model = slash > 0 ? requested.slice(slash + 1) : requested
+    // Before the first call's prices are loaded, wait for them here (this check is async already).
+    if (provider !== 'mock' && !loadedPriceData()) await loadPriceData()
     const entry = book.lookup(provider, requested, model)
     if (entry.kind === 'unknown') return
     const inputTokens = await estimateInputTokens(ctx.request)

@@ -3,7 +3,7 @@
  * provider, exporters and context: one CLIENT span per call, and one child span per attempt when a
  * retry or fallback layer inside it made several.
  */
-import * as api from '@opentelemetry/api'
+import type * as Api from '@opentelemetry/api'
 import { z } from 'zod'
 import type { Context } from '../src/context'
 import { operationOf } from '../src/otel/attributes'
@@ -15,7 +15,7 @@ import { defaultMoments } from '../src/exporter'
 const otelOptionsSchema = z
   .object({
     tracerProvider: z
-      .custom<api.TracerProvider>((value) => typeof (value as api.TracerProvider | undefined)?.getTracer === 'function', {
+      .custom<Api.TracerProvider>((value) => typeof (value as Api.TracerProvider | undefined)?.getTracer === 'function', {
         message: 'must be an OpenTelemetry TracerProvider (an object with getTracer)',
       })
       .optional(),
@@ -57,8 +57,25 @@ export type OtelOptions = z.input<typeof otelOptionsSchema>
  */
 export function otel(options: OtelOptions = {}): Middleware {
   const settings = validate(otelOptionsSchema, options, 'otel() options')
-  const provider = settings.tracerProvider ?? api.trace.getTracerProvider()
-  const tracer = provider.getTracer(settings.tracerName ?? 'llm-onion')
+  // `@opentelemetry/api` loads on the first call, not at import (cold start, docs/benchmarks.md); its
+  // globals live on `globalThis`, so the tracer provider an application registered is found then.
+  let api: typeof Api | undefined
+  let tracer: Api.Tracer
+  let loading: Promise<typeof Api> | undefined
+  function loadApi(): Promise<typeof Api> {
+    loading ??= import('@opentelemetry/api').then(
+      (loaded) => {
+        const provider = settings.tracerProvider ?? loaded.trace.getTracerProvider()
+        tracer = provider.getTracer(settings.tracerName ?? 'llm-onion')
+        return (api = loaded)
+      },
+      (error: unknown) => {
+        loading = undefined
+        throw error
+      },
+    )
+    return loading
+  }
   const captureContent = settings.captureContent ?? false
   const moments = settings.moments ?? defaultMoments
   const onSuccess = moments.includes('success')
@@ -67,7 +84,7 @@ export function otel(options: OtelOptions = {}): Middleware {
 
   const eventOptions = { redact: settings.redact }
 
-  function complete(ctx: Context, span: api.Span, parentContext: api.Context, firstAttempt: number): void {
+  function complete(api: typeof Api, ctx: Context, span: Api.Span, parentContext: Api.Context, firstAttempt: number): void {
     try {
       // A span the application does not record (no tracer provider registered, or sampled out)
       // ignores names and attributes: mapping the call for it would be work for nothing.
@@ -84,7 +101,7 @@ export function otel(options: OtelOptions = {}): Middleware {
     }
   }
 
-  function start(ctx: Context, parentContext: api.Context): api.Span {
+  function start(api: typeof Api, ctx: Context, parentContext: Api.Context): Api.Span {
     return tracer.startSpan(
       `${operationOf(ctx.type)} ${ctx.model}`,
       { kind: api.SpanKind.CLIENT, startTime: ctx.timing.start, attributes: { 'gen_ai.operation.name': operationOf(ctx.type) } },
@@ -93,12 +110,22 @@ export function otel(options: OtelOptions = {}): Middleware {
   }
 
   return async function otel(ctx, next) {
-    const parentContext = api.context.active()
+    let loaded = api
+    if (!loaded) {
+      try {
+        loaded = await loadApi()
+      } catch (error) {
+        // A tracing layer that cannot load never fails the call it traces.
+        ctx.services.reportHookError(error, 'otel')
+        return next()
+      }
+    }
+    const parentContext = loaded.context.active()
     const firstAttempt = ctx.attempts.length
     if (!live) {
       const recordAfter = () => {
         try {
-          complete(ctx, start(ctx, parentContext), parentContext, firstAttempt)
+          complete(loaded, ctx, start(loaded, ctx, parentContext), parentContext, firstAttempt)
         } catch (error) {
           ctx.services.reportHookError(error, 'otel')
         }
@@ -112,19 +139,19 @@ export function otel(options: OtelOptions = {}): Middleware {
       if (onSuccess) recordAfter()
       return
     }
-    let span: api.Span
+    let span: Api.Span
     try {
-      span = start(ctx, parentContext)
+      span = start(loaded, ctx, parentContext)
     } catch (error) {
       ctx.services.reportHookError(error, 'otel')
       return next()
     }
     try {
-      await api.context.with(api.trace.setSpan(parentContext, span), next)
+      await loaded.context.with(loaded.trace.setSpan(parentContext, span), next)
     } catch (error) {
-      complete(ctx, span, parentContext, firstAttempt)
+      complete(loaded, ctx, span, parentContext, firstAttempt)
       throw error
     }
-    complete(ctx, span, parentContext, firstAttempt)
+    complete(loaded, ctx, span, parentContext, firstAttempt)
   }
 }

@@ -6,7 +6,7 @@ import { z } from 'zod'
 import { abortErrorOf } from './abort'
 import { assertMiddleware, composeLayers } from './compose'
 import { Context } from './context'
-import { createCostCalculator, type CostCalculator, type CostOptions } from './cost'
+import { createCostCalculator, preloadPriceData, type CostCalculator, type CostOptions } from './cost'
 import type { DeliveryQueueOptions, FlushOptions } from './delivery-queue'
 import { isAbortError, isLlmError, LlmError, toError } from './errors'
 import { defaultProviders } from './providers/defaults'
@@ -261,6 +261,8 @@ export class Client {
     let route = this.#routes.get(model)
     if (route) return route
     route = resolveRoute(model, this.providers, this.aliases)
+    // Once per route, at the start of its first call: the prices load while the request is out.
+    if (this.#cost) preloadPriceData(route.provider.name)
     if (this.#routes.size < 256) this.#routes.set(model, route)
     return route
   }
@@ -293,7 +295,9 @@ export class Client {
       ctx.responseModel = (ctx.response as { model?: string }).model || undefined
       ctx.timing.end = record.end = Date.now()
       record.status = 'success'
-      this.#cost?.(ctx)
+      // Only the first priced calls of a process wait here, for the price data to finish loading.
+      const pricing = this.#cost?.(ctx)
+      if (pricing) await pricing
     } catch (thrown) {
       // A timeout's abort carries its TimeoutError as the reason: that, not the SDK's abort error, is what failed.
       const error = ctx.cancellation.aborted && (isLlmError(ctx.signal.reason) || !isLlmError(thrown)) ? abortErrorOf(ctx.signal) : toError(thrown)

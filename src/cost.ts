@@ -1,11 +1,13 @@
 /**
  * Cost of a call in USD from its usage. Prices come from the data bundled in `@pydantic/genai-prices`
- * (read offline, never fetched at run time) unless an override names the model. A lookup is done
+ * (read offline, never fetched at run time, loaded on the first priced call: ./price-data.ts) unless
+ * an override names the model. A lookup is done
  * once per provider and model and cached, so a warm call costs a map lookup and a few multiplications.
  */
-import { calcPrice, findProvider, type Provider as PriceProvider } from '@pydantic/genai-prices'
+import type { Provider as PriceProvider } from '@pydantic/genai-prices'
 import { z } from 'zod'
 import type { Context } from './context'
+import { loadedPriceData, loadPriceData, priceData } from './price-data'
 import type { Cost, Usage } from './types'
 import { validate } from './validate'
 
@@ -25,8 +27,12 @@ export interface CostOptions {
   prices?: Record<string, TokenPrices>
 }
 
-/** Sets `ctx.cost` from `ctx.usage`, or leaves it undefined and says why in `ctx.costUnknownReason`. */
-export type CostCalculator = (ctx: Context) => void
+/**
+ * Sets `ctx.cost` from `ctx.usage`, or leaves it undefined and says why in `ctx.costUnknownReason`.
+ * Returns a promise only while the price data is still loading (the first priced calls of a
+ * process); the caller awaits it then, and never after.
+ */
+export type CostCalculator = (ctx: Context) => void | Promise<void>
 
 /** A price rate in USD per million tokens; tiered rates depend on the call's input tokens. */
 type Rate = number | { base: number; tiers: ReadonlyArray<{ start: number; price: number }> }
@@ -119,7 +125,7 @@ export function priceUsage(entry: PriceEntry, usage: Usage): Cost | undefined {
   const inputTokens = usage.inputTokens
   const cachedTokens = Math.min(usage.cachedInputTokens ?? 0, inputTokens)
   if (entry.kind === 'calculated') {
-    const result = calcPrice(
+    const result = priceData().calcPrice(
       { input_tokens: inputTokens, cache_read_tokens: cachedTokens, output_tokens: usage.outputTokens },
       entry.modelId,
       { provider: entry.provider },
@@ -146,8 +152,23 @@ export function priceUsage(entry: PriceEntry, usage: Usage): Cost | undefined {
 export function createCostCalculator(options: CostOptions = {}): CostCalculator {
   const book = createPriceBook(options)
   return function cost(ctx) {
+    // A mock model has no price; any other call needs the data, which the route usually started loading.
+    if (ctx.provider !== 'mock' && !loadedPriceData()) return loadPriceData().then(() => priceCall(ctx, book))
     priceCall(ctx, book)
   }
+}
+
+/**
+ * Starts loading the price data when a call to `provider` starts, so that it is usually ready when
+ * the reply arrives; the client calls it once per route. A mock provider needs no prices.
+ *
+ * @example
+ * ```ts
+ * preloadPriceData('openai') // the load runs while the request is on the network
+ * ```
+ */
+export function preloadPriceData(provider: string): void {
+  if (provider !== 'mock' && !loadedPriceData()) void loadPriceData()
 }
 
 /**
@@ -197,6 +218,7 @@ function fromPriceData(provider: string | undefined, model: string, apiBase: str
   if (provider === 'mock') {
     return { kind: 'unknown', reason: `Mock model "${model}" has no price. ${fix}` }
   }
+  const { calcPrice, findProvider } = priceData()
   const priceProvider =
     (provider ? findProvider({ providerId: provider }) : findProvider({ modelId: model })) ??
     (apiBase && /^https?:/.test(apiBase) ? findProvider({ providerApiUrl: apiBase }) : undefined)

@@ -4,7 +4,7 @@
  * the first send and freed by `close()` when a client that used it closes.
  */
 import { gzipSync } from 'node:zlib'
-import { Pool } from 'undici'
+import type { Pool } from 'undici'
 import { DeliveryError, type SendResult, type Sink } from './sink'
 import { scrubProcessSecrets } from './secret-scrubber'
 
@@ -29,6 +29,12 @@ export interface HttpSinkOptions<Item> {
   gzip?: boolean
   /** Per-request time limit in ms, from sending to the last byte of the answer (default 10,000). */
   timeoutMs?: number
+}
+
+let loadedUndici: typeof import('undici') | undefined
+
+async function loadUndici(): Promise<typeof import('undici')> {
+  return (loadedUndici ??= await import('undici'))
 }
 
 /** Statuses where trying again can help. */
@@ -107,8 +113,10 @@ export function httpSink<Item>(options: HttpSinkOptions<Item>): Sink<Item> {
       if (signal.aborted) stop()
       else signal.addEventListener('abort', stop, { once: true })
       try {
+        // undici loads on the first send, not when an exporter's module is imported (cold start).
+        const undici = loadedUndici ?? (await loadUndici())
         // Keep-alive connections, as many as requests in flight (undici opens them as needed).
-        pool ??= new Pool(origin, { connections: options.maxConcurrency ?? null })
+        pool ??= new undici.Pool(origin, { connections: options.maxConcurrency ?? null })
         let status: number
         let retryAfter: string | string[] | undefined
         let text = ''

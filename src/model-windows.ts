@@ -3,7 +3,7 @@
  * model after a `ContextWindowExceededError`. Sizes come from `@pydantic/genai-prices`' bundled
  * model data, a short table for models it lists without one, and the caller's own sizes first.
  */
-import { calcPrice, findProvider } from '@pydantic/genai-prices'
+import { priceData } from './price-data'
 import { providerForBareModel } from './providers/router'
 
 /** Models the price data lists without a window (Google's published sizes). */
@@ -40,6 +40,7 @@ function fromPriceData(provider: string | undefined, model: string): number | un
   if (!provider || provider === 'mock') return undefined
   const table = missingFromPriceData[model]
   if (table !== undefined) return table
+  const { calcPrice, findProvider } = priceData()
   const priceProvider = findProvider({ providerId: provider })
   if (!priceProvider) return undefined
   try {

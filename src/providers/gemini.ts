@@ -2,7 +2,7 @@
  * The Gemini provider, on Google's `@google/generative-ai` SDK. Requests and answers are OpenAI-shaped
  * on our side; gemini-mapping.ts translates both ways.
  */
-import { GoogleGenerativeAI, type GenerateContentRequest, type GenerativeModel, type RequestOptions } from '@google/generative-ai'
+import type { GenerateContentRequest, GenerativeModel, GoogleGenerativeAI, RequestOptions } from '@google/generative-ai'
 import { z } from 'zod'
 import { ContentPolicyViolationError, errorForStatus, ValidationError } from '../errors'
 import type { ChatChunk, ChatRequest, ChatResponse, EmbeddingRequest, EmbeddingResponse, ToolCallDelta } from '../schema'
@@ -20,6 +20,7 @@ import {
   type GeminiUsageMetadata,
 } from './gemini-mapping'
 import { connectionError, fromGeminiError, type ErrorTarget } from './provider-errors'
+import { loadGemini } from './sdk-modules'
 
 const defaultBaseUrl = 'https://generativelanguage.googleapis.com'
 
@@ -71,9 +72,11 @@ export function gemini(options: GeminiOptions = {}): Provider {
   const name = settings.name
   const apiBase = (settings.baseUrl ?? defaultBaseUrl).replace(/\/+$/, '')
   const requestOptions: RequestOptions = { baseUrl: apiBase, apiVersion: settings.apiVersion, customHeaders: settings.headers }
-  const sdk = new GoogleGenerativeAI(apiKey)
+  // The SDK is loaded on the first call, not at import; a model seen before is ready without an await.
+  let sdk: GoogleGenerativeAI | undefined
   const models = new Map<string, GenerativeModel>()
-  const modelFor = (model: string) => {
+  const modelFor = async (model: string) => {
+    sdk ??= new (await loadGemini()).GoogleGenerativeAI(apiKey)
     let found = models.get(model)
     if (!found) models.set(model, (found = sdk.getGenerativeModel({ model }, requestOptions)))
     return found
@@ -94,7 +97,7 @@ export function gemini(options: GeminiOptions = {}): Provider {
     const body = toGeminiRequest(request) as unknown as GenerateContentRequest
     let response: GeminiResponse
     try {
-      response = (await modelFor(call.model).generateContent(body, { signal: call.signal })).response as GeminiResponse
+      response = (await (models.get(call.model) ?? (await modelFor(call.model))).generateContent(body, { signal: call.signal })).response as GeminiResponse
     } catch (error) {
       throw fromGeminiError(error, target(call))
     }
@@ -111,7 +114,7 @@ export function gemini(options: GeminiOptions = {}): Provider {
     else call.signal.addEventListener('abort', forward, { once: true })
     const chunks = new StreamMapper(`chatcmpl-gemini-${call.context.id}`, call.model)
     try {
-      const result = await modelFor(call.model).generateContentStream(body, { signal: controller.signal })
+      const result = await (models.get(call.model) ?? (await modelFor(call.model))).generateContentStream(body, { signal: controller.signal })
       // The SDK also aggregates the stream into a promise; nobody awaits it, so its rejection must not go unhandled.
       result.response.catch(() => undefined)
       for await (const event of result.stream as AsyncIterable<GeminiResponse & { error?: GoogleErrorBody }>) {
@@ -139,7 +142,7 @@ export function gemini(options: GeminiOptions = {}): Provider {
     }
     const extra = request.dimensions ? { outputDimensionality: request.dimensions } : {}
     const contentOf = (text: string) => ({ content: { role: 'user', parts: [{ text }] }, ...extra })
-    const model = modelFor(call.model)
+    const model = models.get(call.model) ?? (await modelFor(call.model))
     let vectors: number[][]
     try {
       if (typeof request.input === 'string') {

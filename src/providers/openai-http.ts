@@ -10,8 +10,7 @@
  * transports fail with the same classes, messages, codes and waits.
  */
 import type { IncomingHttpHeaders } from 'node:http'
-import { APIError } from 'openai'
-import { Pool, type Dispatcher } from 'undici'
+import type { Dispatcher, Pool } from 'undici'
 import { ValidationError } from '../errors'
 import type { ChatChunk, ChatRequest, ChatResponse, EmbeddingRequest, EmbeddingResponse } from '../schema'
 import type { Provider, ProviderCall } from '../types'
@@ -19,16 +18,31 @@ import { assertStreamFinished, finishes, streamWireBody, wireBody, type OpenAISe
 import { SseDecoder } from './openai-sse'
 import { headerObject, postJson } from './json-post'
 import { fromOpenAIError } from './provider-errors'
+import { loadedOpenAI, loadOpenAI } from './sdk-modules'
 
 /**
- * A provider on `undici` for `settings` (from `resolveOpenAISettings`). Its pool is created here,
- * once, and closed by `close()` (which `client.close()` calls) after the requests in flight end.
+ * A provider on `undici` for `settings` (from `resolveOpenAISettings`). Its pool is created on the
+ * first call, once (with `undici` and the SDK's error classes loaded then, not at import), and
+ * closed by `close()` (which `client.close()` calls) after the requests in flight end.
  */
 export function openaiHttp(settings: OpenAISettings): Provider {
   const base = parseBaseURL(settings.baseURL)
-  // Everything the pool does not say here is undici's default, which is also what Node's `fetch`
-  // (and so the SDK) uses: unlimited connections, kept alive 4 s unless the server says otherwise.
-  const pool = new Pool(base.origin, { headersTimeout: settings.timeout })
+  let pool: Pool | undefined
+  let opening: Promise<Pool> | undefined
+
+  function openPool(): Promise<Pool> {
+    // Everything the pool does not say here is undici's default, which is also what Node's `fetch`
+    // (and so the SDK) uses: unlimited connections, kept alive 4 s unless the server says otherwise.
+    // The SDK is loaded with it because failures are raised as the SDK's errors (see replyError).
+    opening ??= Promise.all([import('undici'), loadOpenAI()]).then(
+      ([undici]) => (pool = new undici.Pool(base.origin, { headersTimeout: settings.timeout })),
+      (error: unknown) => {
+        opening = undefined
+        throw error
+      },
+    )
+    return opening
+  }
   const chatPath = `${base.path}/chat/completions${base.search}`
   const embeddingsPath = `${base.path}/embeddings${base.search}`
   const headers = requestHeaders(settings)
@@ -39,7 +53,7 @@ export function openaiHttp(settings: OpenAISettings): Provider {
    */
   async function post(path: string, request: ChatRequest | EmbeddingRequest, call: ProviderCall): Promise<unknown> {
     try {
-      const reply = await postJson(pool, path, headers, JSON.stringify(wireBody(request, call.model)), call.context.cancellation)
+      const reply = await postJson(pool ?? (await openPool()), path, headers, JSON.stringify(wireBody(request, call.model)), call.context.cancellation)
       if (reply.statusCode >= 200 && reply.statusCode < 300) {
         const parsed: unknown = JSON.parse(reply.text)
         // Only the proxy writes a reply as it came (calls it makes carry `http`); other calls keep nothing.
@@ -57,7 +71,7 @@ export function openaiHttp(settings: OpenAISettings): Provider {
 
   /** A streamed reply: the response, its body not yet read, once its status is 2xx. */
   async function open(path: string, body: Record<string, unknown>, call: ProviderCall): Promise<Dispatcher.ResponseData> {
-    const response = await pool.request({ path, method: 'POST', headers, body: JSON.stringify(body), signal: call.signal })
+    const response = await (pool ?? (await openPool())).request({ path, method: 'POST', headers, body: JSON.stringify(body), signal: call.signal })
     if (response.statusCode >= 200 && response.statusCode < 300) {
       if (call.context.http) {
         const requestId = response.headers['x-request-id']
@@ -87,7 +101,7 @@ export function openaiHttp(settings: OpenAISettings): Provider {
             continue
           }
           const chunk = JSON.parse(data) as ChatChunk & { error?: unknown }
-          if (chunk?.error) throw new APIError(undefined, chunk.error, undefined, headersOf(response.headers))
+          if (chunk?.error) throw new (sdkErrors().APIError)(undefined, chunk.error, undefined, headersOf(response.headers))
           if (!finished) finished = finishes(chunk)
           yield chunk
         }
@@ -102,7 +116,7 @@ export function openaiHttp(settings: OpenAISettings): Provider {
   // as they came; a request that asks for base64 gets the server's base64 strings.
   const embed = (request: EmbeddingRequest, call: ProviderCall) => post(embeddingsPath, request, call) as Promise<EmbeddingResponse>
 
-  return { name: settings.name, apiBase: settings.baseURL, secrets: settings.secrets, chat, stream, embed, close: () => pool.close() }
+  return { name: settings.name, apiBase: settings.baseURL, secrets: settings.secrets, chat, stream, embed, close: () => pool?.close() }
 }
 
 function parseBaseURL(baseURL: string): { origin: string; path: string; search: string } {
@@ -158,7 +172,12 @@ function replyError(statusCode: number, text: string, headers: IncomingHttpHeade
     )
   }
   const json = parseJson(text)
-  return APIError.generate(statusCode, json, json === undefined ? text : undefined, headersOf(headers))
+  return sdkErrors().APIError.generate(statusCode, json, json === undefined ? text : undefined, headersOf(headers))
+}
+
+/** The SDK's error classes: loaded with the pool, so before any reply arrives. */
+function sdkErrors(): typeof import('openai') {
+  return loadedOpenAI()!
 }
 
 function parseJson(text: string): object | undefined {

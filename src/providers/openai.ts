@@ -3,12 +3,13 @@
  * LM Studio, llama.cpp, Groq, Together, OpenRouter). Two transports behave the same through the
  * client: the official `openai` SDK (the default) and `undici` (`transport: 'http'`, ./openai-http.ts).
  */
-import OpenAI from 'openai'
+import type { OpenAI } from 'openai'
 import type { ChatChunk, ChatRequest, ChatResponse, EmbeddingRequest, EmbeddingResponse } from '../schema'
 import type { Provider, ProviderCall } from '../types'
 import { assertStreamFinished, finishes, resolveOpenAISettings, streamWireBody, wireBody, type OpenAIOptions, type OpenAISettings } from './openai-common'
 import { openaiHttp } from './openai-http'
 import { fromOpenAIError } from './provider-errors'
+import { loadOpenAI } from './sdk-modules'
 
 export type { OpenAIOptions } from './openai-common'
 
@@ -41,21 +42,38 @@ export function openai(options: OpenAIOptions = {}): Provider {
   return settings.transport === 'http' ? openaiHttp(settings) : openaiSdk(settings)
 }
 
-/** The `sdk` transport: the official SDK with its own retries off. */
+/**
+ * The `sdk` transport: the official SDK with its own retries off. The SDK is loaded, and its client
+ * made, on the first call (importing `openai` is a large part of a cold start); later calls find the
+ * client ready and take no extra async step.
+ */
 function openaiSdk(settings: OpenAISettings): Provider {
-  const client = new OpenAI({
-    apiKey: settings.apiKey,
-    baseURL: settings.baseURL,
-    organization: settings.organization,
-    project: settings.project,
-    defaultHeaders: settings.headers,
-    timeout: settings.timeout,
-    maxRetries: 0,
-  })
+  let client: OpenAI | undefined
+  let creating: Promise<OpenAI> | undefined
+
+  function createSdkClient(): Promise<OpenAI> {
+    creating ??= loadOpenAI().then(
+      (sdk) =>
+        (client = new sdk.OpenAI({
+          apiKey: settings.apiKey,
+          baseURL: settings.baseURL,
+          organization: settings.organization,
+          project: settings.project,
+          defaultHeaders: settings.headers,
+          timeout: settings.timeout,
+          maxRetries: 0,
+        })),
+      (error: unknown) => {
+        creating = undefined
+        throw error
+      },
+    )
+    return creating
+  }
 
   async function chat(request: ChatRequest, call: ProviderCall): Promise<ChatResponse> {
     try {
-      const response = await client.chat.completions.create(wireBody(request, call.model) as never, { signal: call.signal })
+      const response = await (client ?? (await createSdkClient())).chat.completions.create(wireBody(request, call.model) as never, { signal: call.signal })
       return response as unknown as ChatResponse
     } catch (error) {
       throw fromOpenAIError(error, settings.target(call))
@@ -65,7 +83,7 @@ function openaiSdk(settings: OpenAISettings): Provider {
   async function* stream(request: ChatRequest, call: ProviderCall): AsyncGenerator<ChatChunk> {
     let finished = false
     try {
-      const chunks = await client.chat.completions.create(streamWireBody(request, call.model) as never, { signal: call.signal })
+      const chunks = await (client ?? (await createSdkClient())).chat.completions.create(streamWireBody(request, call.model) as never, { signal: call.signal })
       for await (const chunk of chunks as unknown as AsyncIterable<ChatChunk>) {
         if (!finished) finished = finishes(chunk)
         yield chunk
@@ -79,12 +97,13 @@ function openaiSdk(settings: OpenAISettings): Provider {
 
   async function embed(request: EmbeddingRequest, call: ProviderCall): Promise<EmbeddingResponse> {
     try {
-      const response = await client.embeddings.create(wireBody(request, call.model) as never, { signal: call.signal })
+      const response = await (client ?? (await createSdkClient())).embeddings.create(wireBody(request, call.model) as never, { signal: call.signal })
       return response as unknown as EmbeddingResponse
     } catch (error) {
       throw fromOpenAIError(error, settings.target(call))
     }
   }
 
-  return { name: settings.name, apiBase: client.baseURL, secrets: settings.secrets, chat, stream, embed }
+  // The SDK keeps `baseURL` as given, so the settings' value is the one the SDK will use.
+  return { name: settings.name, apiBase: settings.baseURL, secrets: settings.secrets, chat, stream, embed }
 }

@@ -3,12 +3,7 @@
  * retry, fallback and every exporter see one shape whichever SDK failed, with a message that says
  * what to do about it.
  */
-import {
-  GoogleGenerativeAIAbortError,
-  GoogleGenerativeAIFetchError,
-  GoogleGenerativeAIRequestInputError,
-} from '@google/generative-ai'
-import { APIConnectionTimeoutError, APIError, APIUserAbortError } from 'openai'
+import type { GoogleGenerativeAIFetchError } from '@google/generative-ai'
 import {
   AbortError,
   APIConnectionError,
@@ -23,6 +18,8 @@ import {
   type LlmErrorOptions,
 } from '../errors'
 import { scrubError } from '../secret-scrubber'
+// The SDKs load on a provider's first call; an error can only be one of their classes once they have.
+import { loadedGemini, loadedOpenAI } from './sdk-modules'
 
 /** Who failed: the facts every mapped error carries, and the hints its message gives. */
 export interface ErrorTarget {
@@ -114,6 +111,19 @@ export function retryAfterFromHeaders(headers: { get(name: string): string | nul
   return Number.isNaN(date) ? undefined : Math.max(0, date - Date.now())
 }
 
+/** Before an SDK has loaded no error is an instance of its classes: a class nothing is an instance of stands in. */
+class NotLoaded {
+  static [Symbol.hasInstance](): boolean {
+    return false
+  }
+}
+const noOpenAIClasses = { APIConnectionTimeoutError: NotLoaded, APIError: NotLoaded, APIUserAbortError: NotLoaded } as unknown as typeof import('openai')
+const noGeminiClasses = {
+  GoogleGenerativeAIAbortError: NotLoaded,
+  GoogleGenerativeAIFetchError: NotLoaded,
+  GoogleGenerativeAIRequestInputError: NotLoaded,
+} as unknown as typeof import('@google/generative-ai')
+
 /**
  * Any error the `openai` SDK threw (or the network under it, `fetch` or `undici`) as an {@link LlmError},
  * scrubbed of every known credential: its message, and the SDK error and provider body it keeps as `cause`.
@@ -124,6 +134,7 @@ export function fromOpenAIError(thrown: unknown, target: ErrorTarget): LlmError 
 
 function openAIErrorOf(thrown: unknown, target: ErrorTarget): LlmError {
   if (isLlmError(thrown)) return thrown
+  const { APIConnectionTimeoutError, APIError, APIUserAbortError } = loadedOpenAI() ?? noOpenAIClasses
   if (target.signal.aborted || thrown instanceof APIUserAbortError) return cancelled(target, thrown)
   // The SDK's own timer, or undici's `headersTimeout` (the `http` transport's `timeout`).
   if (thrown instanceof APIConnectionTimeoutError || (thrown as { code?: unknown } | null)?.code === 'UND_ERR_HEADERS_TIMEOUT') {
@@ -164,6 +175,7 @@ export function fromGeminiError(thrown: unknown, target: ErrorTarget): LlmError 
 function geminiErrorOf(thrown: unknown, target: ErrorTarget): LlmError {
   if (isLlmError(thrown)) return thrown
   if (target.signal.aborted) return cancelled(target, thrown)
+  const { GoogleGenerativeAIAbortError, GoogleGenerativeAIFetchError, GoogleGenerativeAIRequestInputError } = loadedGemini() ?? noGeminiClasses
   if (thrown instanceof GoogleGenerativeAIFetchError && thrown.status) {
     const details = (thrown.errorDetails ?? []) as Array<Record<string, unknown>>
     const options = { provider: target.provider, model: target.model, cause: thrown }

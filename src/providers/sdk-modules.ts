@@ -1,0 +1,87 @@
+/**
+ * The provider SDKs, loaded on a provider's first call, not when `llm-onion` is imported: `openai`
+ * and `@google/generative-ai` take a noticeable share of a cold start (docs/benchmarks.md), and an
+ * application that only calls mock models, or only one provider, should not pay for them.
+ *
+ * A module is loaded once per process; `loaded…()` answers without waiting once it has, so a warm
+ * call takes no extra async step. Error mapping asks `loaded…()` too: an error can only be an
+ * instance of an SDK's class if that SDK was loaded.
+ */
+type OpenAIModule = typeof import('openai')
+type GeminiModule = typeof import('@google/generative-ai')
+
+let openaiLoading: Promise<OpenAIModule> | undefined
+let openaiModule: OpenAIModule | undefined
+let geminiLoading: Promise<GeminiModule> | undefined
+let geminiModule: GeminiModule | undefined
+
+/**
+ * Starts loading the `openai` SDK (once per process) and resolves with it.
+ *
+ * @example
+ * ```ts
+ * const { OpenAI } = await loadOpenAI()
+ * ```
+ */
+export function loadOpenAI(): Promise<OpenAIModule> {
+  openaiLoading ??= import('openai').then(
+    (loaded) => (openaiModule = loaded),
+    (error: unknown) => {
+      openaiLoading = undefined
+      throw unloadable('openai', error)
+    },
+  )
+  return openaiLoading
+}
+
+/**
+ * The `openai` SDK if it has finished loading, else undefined.
+ *
+ * @example
+ * ```ts
+ * const sdk = loadedOpenAI()
+ * if (sdk && error instanceof sdk.APIError) console.log(error.status)
+ * ```
+ */
+export function loadedOpenAI(): OpenAIModule | undefined {
+  return openaiModule
+}
+
+/**
+ * Starts loading `@google/generative-ai` (once per process) and resolves with it.
+ *
+ * @example
+ * ```ts
+ * const { GoogleGenerativeAI } = await loadGemini()
+ * ```
+ */
+export function loadGemini(): Promise<GeminiModule> {
+  geminiLoading ??= import('@google/generative-ai').then(
+    (loaded) => (geminiModule = loaded),
+    (error: unknown) => {
+      geminiLoading = undefined
+      throw unloadable('@google/generative-ai', error)
+    },
+  )
+  return geminiLoading
+}
+
+/**
+ * `@google/generative-ai` if it has finished loading, else undefined.
+ *
+ * @example
+ * ```ts
+ * const sdk = loadedGemini()
+ * if (sdk && error instanceof sdk.GoogleGenerativeAIFetchError) console.log(error.status)
+ * ```
+ */
+export function loadedGemini(): GeminiModule | undefined {
+  return geminiModule
+}
+
+function unloadable(name: string, error: unknown): Error {
+  return new Error(
+    `The ${name} package could not be loaded (${error instanceof Error ? error.message : String(error)}). It ships with llm-onion; reinstall the package (npm install llm-onion) if node_modules is incomplete.`,
+    { cause: error },
+  )
+}
