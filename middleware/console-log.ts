@@ -5,6 +5,7 @@ import { z } from 'zod'
 import type { Context } from '../src/context'
 import type { CallEvent } from '../src/event'
 import { integrationOptionsSchema } from '../src/integration-options'
+import { defineObservingLayer } from '../src/integrations/observing-layer'
 import type { Middleware } from '../src/types'
 import { validate } from '../src/validate'
 import { defaultMoments } from '../src/exporter'
@@ -38,30 +39,13 @@ export type ConsoleLogOptions = z.input<typeof consoleLogOptionsSchema>
  */
 export function consoleLog(options: ConsoleLogOptions = {}): Middleware {
   const settings = validate(consoleLogOptionsSchema, options, 'consoleLog() options')
-  const moments = settings.moments ?? defaultMoments
-  const onSuccess = moments.includes('success')
-  const onFailure = moments.includes('failure')
   const write = settings.write ?? ((line: string) => console.log(line))
   const prefix = settings.prefix ?? '[llm-onion]'
   const redact = settings.redact
 
-  const print = (ctx: Context) => {
-    try {
-      write(formatCallLine(ctx.toEvent({ redact }), prefix))
-    } catch (error) {
-      ctx.services.reportHookError(error, 'consoleLog')
-    }
-  }
+  const print = (ctx: Context) => write(formatCallLine(ctx.toEvent({ redact }), prefix))
 
-  return async function consoleLog(ctx, next) {
-    try {
-      await next()
-    } catch (error) {
-      if (onFailure) print(ctx)
-      throw error
-    }
-    if (onSuccess) print(ctx)
-  }
+  return defineObservingLayer({ name: 'consoleLog', moments: settings.moments ?? defaultMoments, success: print, failure: print })
 }
 
 /** The line {@link consoleLog} prints for an event. */

@@ -11,6 +11,7 @@ import { callSpanTree, completeCallSpan } from '../src/otel/span-record'
 import type { Middleware } from '../src/types'
 import { validate } from '../src/validate'
 import { defaultMoments } from '../src/exporter'
+import { defineObservingLayer } from '../src/integrations/observing-layer'
 
 const otelOptionsSchema = z
   .object({
@@ -92,39 +93,40 @@ export function otel(options: OtelOptions = {}): Middleware {
     )
   }
 
-  return async function otel(ctx, next) {
-    const parentContext = api.context.active()
-    const firstAttempt = ctx.attempts.length
-    if (!live) {
-      const recordAfter = () => {
-        try {
-          complete(ctx, start(ctx, parentContext), parentContext, firstAttempt)
-        } catch (error) {
-          ctx.services.reportHookError(error, 'otel')
-        }
-      }
-      try {
-        await next()
-      } catch (error) {
-        if (onFailure) recordAfter()
-        throw error
-      }
-      if (onSuccess) recordAfter()
-      return
-    }
-    let span: api.Span
-    try {
-      span = start(ctx, parentContext)
-    } catch (error) {
-      ctx.services.reportHookError(error, 'otel')
-      return next()
-    }
-    try {
-      await api.context.with(api.trace.setSpan(parentContext, span), next)
-    } catch (error) {
-      complete(ctx, span, parentContext, firstAttempt)
-      throw error
-    }
-    complete(ctx, span, parentContext, firstAttempt)
+  // Recorded after the call: the span is started and ended at once, with the call's times.
+  const recordAfter = (ctx: Context, call: { parentContext: api.Context; firstAttempt: number } | undefined) => {
+    const parentContext = call?.parentContext ?? api.context.active()
+    complete(ctx, start(ctx, parentContext), parentContext, call?.firstAttempt ?? 0)
   }
+  if (!live) {
+    return defineObservingLayer({
+      name: 'otel',
+      moments,
+      start: (ctx) => ({ parentContext: api.context.active(), firstAttempt: ctx.attempts.length }),
+      success: recordAfter,
+      failure: recordAfter,
+    })
+  }
+  // Live: the span is active while the inner layers run, so their spans nest under it.
+  const completeLive = (ctx: Context, call: LiveCall | undefined) => {
+    if (call?.span) complete(ctx, call.span, call.parentContext, call.firstAttempt)
+  }
+  return defineObservingLayer<LiveCall>({
+    name: 'otel',
+    start: (ctx) => {
+      const call: LiveCall = { parentContext: api.context.active(), firstAttempt: ctx.attempts.length }
+      call.span = start(ctx, call.parentContext)
+      return call
+    },
+    around: (_ctx, next, call) => (call?.span ? api.context.with(api.trace.setSpan(call.parentContext, call.span), next) : next()),
+    success: completeLive,
+    failure: completeLive,
+  })
+}
+
+/** A call as the live layer sees it: where it started, and its span (none when starting one failed). */
+interface LiveCall {
+  parentContext: api.Context
+  firstAttempt: number
+  span?: api.Span
 }

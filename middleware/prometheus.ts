@@ -6,8 +6,8 @@
 import { z } from 'zod'
 import type { Context } from '../src/context'
 import type { DeliveryQueue } from '../src/delivery-queue'
-import { isAbortError } from '../src/errors'
 import { integrationOptionsSchema } from '../src/integration-options'
+import { defineObservingLayer } from '../src/integrations/observing-layer'
 import type { ClientServices } from '../src/services'
 import type { Middleware } from '../src/types'
 import { validate } from '../src/validate'
@@ -77,8 +77,6 @@ export function prometheus(options: PrometheusOptions = {}): PrometheusLayer {
   const latencyBuckets = settings.latencyBuckets ?? [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120]
   const firstChunkBuckets = settings.firstChunkBuckets ?? [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10]
   const moments = settings.moments ?? defaultMoments
-  const countSuccess = moments.includes('success')
-  const countFailure = moments.includes('failure')
   // provider → model → status → series: lookups by the strings the call already has, no key built per call.
   const series = new Map<string, Map<string, Map<string, Series>>>()
   const allSeries: Series[] = []
@@ -130,16 +128,14 @@ export function prometheus(options: PrometheusOptions = {}): PrometheusLayer {
     if (ctx.timing.firstChunk !== undefined) entry.firstChunk.observe((ctx.timing.firstChunk - start) / 1000)
   }
 
-  const layer = async function prometheus(ctx: Context, next: () => Promise<void>) {
-    watchQueue(ctx.services)
-    try {
-      await next()
-    } catch (error) {
-      if (countFailure) record(ctx, isAbortError(error) ? 'cancelled' : 'failure')
-      throw error
-    }
-    if (countSuccess) record(ctx, 'success')
-  } as PrometheusLayer
+  const layer = defineObservingLayer({
+    name: 'prometheus',
+    moments,
+    start: (ctx) => watchQueue(ctx.services),
+    success: (ctx) => record(ctx, 'success'),
+    failure: (ctx) => record(ctx, 'failure'),
+    cancelled: (ctx) => record(ctx, 'cancelled'),
+  })
 
   const metrics = () => {
     const families: MetricFamily[] = [
@@ -159,9 +155,7 @@ export function prometheus(options: PrometheusOptions = {}): PrometheusLayer {
     return renderExposition(families)
   }
 
-  Object.defineProperty(layer, 'metrics', { value: metrics })
-  Object.defineProperty(layer, 'contentType', { value: 'text/plain; version=0.0.4; charset=utf-8' })
-  return layer
+  return Object.assign(layer, { metrics, contentType: 'text/plain; version=0.0.4; charset=utf-8' })
 }
 
 function counter(name: string, help: string, samples: Array<[string, number]>): MetricFamily {

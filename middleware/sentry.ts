@@ -10,6 +10,7 @@ import { statusOf, type CallEvent } from '../src/event'
 import { backgroundReporter } from '../src/exporter'
 import { httpSink } from '../src/http-sink'
 import { integrationOptionsSchema, readSetting, requireSetting } from '../src/integration-options'
+import { defineObservingLayer } from '../src/integrations/observing-layer'
 import {
   buildEnvelope,
   envelopeUrl,
@@ -103,8 +104,6 @@ export function sentry(options: SentryOptions = {}): Middleware {
   readRate(env, 'SENTRY_API_TRACE_RATE')
   const random = settings.random ?? Math.random
   const moments = settings.moments ?? ['input', 'failure']
-  const onInput = moments.includes('input')
-  const onFailure = moments.includes('failure')
   const sink =
     dsn &&
     httpSink<string>({
@@ -178,23 +177,8 @@ export function sentry(options: SentryOptions = {}): Middleware {
     return buildEnvelope(sentryEvent)
   }
 
-  return async function sentry(ctx, next) {
-    if (onInput) isolate(ctx, () => addBreadcrumb(ctx))
-    try {
-      await next()
-    } catch (error) {
-      if (onFailure) isolate(ctx, () => capture(ctx, error))
-      throw error
-    }
-  }
-}
-
-function isolate(ctx: Context, work: () => void): void {
-  try {
-    work()
-  } catch (error) {
-    ctx.services.reportHookError(error, 'sentry')
-  }
+  // Cancelled calls are not errors: capture() leaves them out.
+  return defineObservingLayer({ name: 'sentry', moments, input: addBreadcrumb, failure: (ctx, _state, error) => capture(ctx, error) })
 }
 
 function readRate(env: Record<string, string | undefined>, variable: string): number | undefined {

@@ -32,8 +32,8 @@ export interface ObservingLayerDefinition<State = undefined> {
   success?: MomentHandler<State | undefined>
   /** After a failed call, and after a cancelled one unless `cancelled` is given. */
   failure?: OutcomeHandler<State | undefined>
-  /** After the caller cancelled (an abort), instead of `failure`. */
-  cancelled?: OutcomeHandler<State | undefined>
+  /** After the caller cancelled (an abort), instead of `failure`; `false`: nothing runs for a cancel. */
+  cancelled?: OutcomeHandler<State | undefined> | false
   /** How the inner layers are called (default `next()`): a tracing layer runs them inside its span's context. */
   around?: (ctx: Context, next: () => Promise<void>, state: State | undefined) => Promise<void>
   /** Record the error on `ctx.error` before `failure` runs, so the event describes it (default false: the provider layer already does for its own errors). */
@@ -63,7 +63,7 @@ export function defineObservingLayer<State = undefined>(definition: ObservingLay
   const input = runs('input') ? definition.input : undefined
   const success = runs('success') ? definition.success : undefined
   const failure = runs('failure') ? definition.failure : undefined
-  const cancelled = runs('failure') ? (definition.cancelled ?? failure) : undefined
+  const cancelled = runs('failure') && definition.cancelled !== false ? (definition.cancelled ?? failure) : undefined
   const hookNames = {
     start: definition.hookNames?.start ?? name,
     input: definition.hookNames?.input ?? name,
