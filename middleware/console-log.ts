@@ -9,6 +9,7 @@ import { defineObservingLayer } from '../src/integrations/observing-layer'
 import type { Middleware } from '../src/types'
 import { validate } from '../src/validate'
 import { defaultMoments } from '../src/exporter'
+import { defineIntegration } from '../src/integrations/descriptor'
 
 const consoleLogOptionsSchema = integrationOptionsSchema
   .omit({ baseUrl: true, env: true })
@@ -24,6 +25,16 @@ const consoleLogOptionsSchema = integrationOptionsSchema
  * - `prefix`: starts every line, default `[llm-onion]`.
  */
 export type ConsoleLogOptions = z.input<typeof consoleLogOptionsSchema>
+
+/** consoleLog() in the catalogue: the names it answers to, what switches it on, its place in the onion. */
+export const consoleLogIntegration = defineIntegration({
+  name: 'consoleLog',
+  aliases: [],
+  switchedOnBy: [],
+  position: 'local',
+  takesEnv: false,
+  factory: consoleLog,
+})
 
 /**
  * Prints one line per finished call:

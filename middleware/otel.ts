@@ -12,6 +12,7 @@ import type { Middleware } from '../src/types'
 import { validate } from '../src/validate'
 import { defaultMoments } from '../src/exporter'
 import { defineObservingLayer } from '../src/integrations/observing-layer'
+import { defineIntegration } from '../src/integrations/descriptor'
 
 const otelOptionsSchema = z
   .object({
@@ -38,6 +39,16 @@ const otelOptionsSchema = z
  * - `redact`: default the client's setting.
  */
 export type OtelOptions = z.input<typeof otelOptionsSchema>
+
+/** otel() in the catalogue: the names it answers to, what switches it on, its place in the onion. */
+export const otelIntegration = defineIntegration({
+  name: 'otel',
+  aliases: [],
+  switchedOnBy: [['OTEL_EXPORTER_OTLP_ENDPOINT'], ['OTEL_EXPORTER_OTLP_TRACES_ENDPOINT']],
+  position: 'tracing',
+  takesEnv: false,
+  factory: otel,
+})
 
 /**
  * Records every call as an OpenTelemetry GenAI span in the application's tracer provider: kind

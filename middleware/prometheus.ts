@@ -12,6 +12,7 @@ import type { ClientServices } from '../src/services'
 import type { Middleware } from '../src/types'
 import { validate } from '../src/validate'
 import { defaultMoments } from '../src/exporter'
+import { defineIntegration } from '../src/integrations/descriptor'
 
 const buckets = z
   .array(z.number().positive())
@@ -53,6 +54,16 @@ interface Series {
   latency: Histogram
   firstChunk: Histogram
 }
+
+/** prometheus() in the catalogue: the names it answers to, what switches it on, its place in the onion. */
+export const prometheusIntegration = defineIntegration({
+  name: 'prometheus',
+  aliases: [],
+  switchedOnBy: [],
+  position: 'local',
+  takesEnv: false,
+  factory: prometheus,
+})
 
 /**
  * Counts every call by `provider`, `model` and `status` and renders Prometheus metrics:

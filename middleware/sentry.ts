@@ -24,6 +24,7 @@ import {
 } from '../src/sentry-envelope'
 import type { Middleware } from '../src/types'
 import { validate } from '../src/validate'
+import { defineIntegration } from '../src/integrations/descriptor'
 
 /** The part of a Sentry SDK (`@sentry/node`) this layer uses. */
 export interface SentryClientLike {
@@ -76,6 +77,16 @@ interface CapturedFailure {
 
 /** Breadcrumbs of a call, shared by every sentry layer of the client (named lists may make two). */
 const breadcrumbsKey = Symbol('sentry breadcrumbs')
+
+/** sentry() in the catalogue: the names it answers to, what switches it on, its place in the onion. */
+export const sentryIntegration = defineIntegration({
+  name: 'sentry',
+  aliases: [],
+  switchedOnBy: [['SENTRY_DSN']],
+  position: 'errors',
+  takesEnv: true,
+  factory: sentry,
+})
 
 /**
  * Reports failed calls to Sentry: the exception (type, message, stack frames), the call's breadcrumbs,

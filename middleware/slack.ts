@@ -14,6 +14,7 @@ import { defineObservingLayer } from '../src/integrations/observing-layer'
 import type { ClientServices } from '../src/services'
 import type { Middleware } from '../src/types'
 import { validate } from '../src/validate'
+import { defineIntegration } from '../src/integrations/descriptor'
 
 const slackOptionsSchema = integrationOptionsSchema
   .omit({ baseUrl: true })
@@ -53,6 +54,16 @@ interface AlertWindow {
   services: ClientServices
   timer: NodeJS.Timeout
 }
+
+/** slack() in the catalogue: the names it answers to, what switches it on, its place in the onion. */
+export const slackIntegration = defineIntegration({
+  name: 'slack',
+  aliases: [],
+  switchedOnBy: [['SLACK_WEBHOOK_URL']],
+  position: 'alerts',
+  takesEnv: true,
+  factory: slack,
+})
 
 /**
  * Posts a Slack alert when a call fails (not when the caller cancels) or when a call takes longer
