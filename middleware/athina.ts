@@ -37,7 +37,14 @@ const athinaFields = [
 /** One Athina inference log. */
 export type AthinaInference = Record<string, unknown> & { language_model_id: string; prompt: unknown; response: unknown }
 
-/** athina() in the catalogue: the names it answers to, what switches it on, its place in the onion. */
+/**
+ * athina() in the catalogue: the names it answers to, what switches it on, its place in the onion.
+ *
+ * @example
+ * ```ts
+ * athinaIntegration.factory({ moments: ['failure'] }) // what callbacks({ failure: ['athina'] }) builds
+ * ```
+ */
 export const athinaIntegration = defineIntegration({
   name: 'athina',
   aliases: [],

@@ -26,7 +26,14 @@ const consoleLogOptionsSchema = integrationOptionsSchema
  */
 export type ConsoleLogOptions = z.input<typeof consoleLogOptionsSchema>
 
-/** consoleLog() in the catalogue: the names it answers to, what switches it on, its place in the onion. */
+/**
+ * consoleLog() in the catalogue: the names it answers to, what switches it on, its place in the onion.
+ *
+ * @example
+ * ```ts
+ * consoleLogIntegration.factory({ moments: ['failure'] }) // what callbacks({ failure: ['consoleLog'] }) builds
+ * ```
+ */
 export const consoleLogIntegration = defineIntegration({
   name: 'consoleLog',
   aliases: [],

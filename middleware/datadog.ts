@@ -69,7 +69,14 @@ export interface DatadogLogItem {
 /** Datadog takes at most 1 MB per log entry. */
 const maxLogBytes = 1_000_000
 
-/** datadog() in the catalogue: the names it answers to, what switches it on, its place in the onion. */
+/**
+ * datadog() in the catalogue: the names it answers to, what switches it on, its place in the onion.
+ *
+ * @example
+ * ```ts
+ * datadogIntegration.factory({ moments: ['failure'] }) // what callbacks({ failure: ['datadog'] }) builds
+ * ```
+ */
 export const datadogIntegration = defineIntegration({
   name: 'datadog',
   aliases: [],

@@ -38,7 +38,14 @@ export interface HeliconeLog {
   }
 }
 
-/** helicone() in the catalogue: the names it answers to, what switches it on, its place in the onion. */
+/**
+ * helicone() in the catalogue: the names it answers to, what switches it on, its place in the onion.
+ *
+ * @example
+ * ```ts
+ * heliconeIntegration.factory({ moments: ['failure'] }) // what callbacks({ failure: ['helicone'] }) builds
+ * ```
+ */
 export const heliconeIntegration = defineIntegration({
   name: 'helicone',
   aliases: [],

@@ -28,7 +28,14 @@ const jsonLogOptionsSchema = integrationOptionsSchema
  */
 export type JsonLogOptions = z.input<typeof jsonLogOptionsSchema>
 
-/** jsonLog() in the catalogue: the names it answers to, what switches it on, its place in the onion. */
+/**
+ * jsonLog() in the catalogue: the names it answers to, what switches it on, its place in the onion.
+ *
+ * @example
+ * ```ts
+ * jsonLogIntegration.factory({ moments: ['failure'] }) // what callbacks({ failure: ['jsonLog'] }) builds
+ * ```
+ */
 export const jsonLogIntegration = defineIntegration({
   name: 'jsonLog',
   aliases: [],

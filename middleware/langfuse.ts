@@ -34,7 +34,14 @@ const langfuseOptionsSchema = otlpPresetOptionsSchema
  */
 export type LangfuseOptions = z.input<typeof langfuseOptionsSchema>
 
-/** langfuse() in the catalogue: the names it answers to, what switches it on, its place in the onion. */
+/**
+ * langfuse() in the catalogue: the names it answers to, what switches it on, its place in the onion.
+ *
+ * @example
+ * ```ts
+ * langfuseIntegration.factory({ moments: ['failure'] }) // what callbacks({ failure: ['langfuse'] }) builds
+ * ```
+ */
 export const langfuseIntegration = defineIntegration({
   name: 'langfuse',
   aliases: ['langfuse_otel'],

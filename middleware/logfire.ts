@@ -48,7 +48,14 @@ export function logfireBaseUrlForToken(token: string): string {
   return (region && regionHosts[region]) || 'https://logfire-api.pydantic.dev'
 }
 
-/** logfire() in the catalogue: the names it answers to, what switches it on, its place in the onion. */
+/**
+ * logfire() in the catalogue: the names it answers to, what switches it on, its place in the onion.
+ *
+ * @example
+ * ```ts
+ * logfireIntegration.factory({ moments: ['failure'] }) // what callbacks({ failure: ['logfire'] }) builds
+ * ```
+ */
 export const logfireIntegration = defineIntegration({
   name: 'logfire',
   aliases: [],

@@ -48,7 +48,14 @@ export interface LokiEntry {
   value: [string, string] | [string, string, Record<string, string>]
 }
 
-/** loki() in the catalogue: the names it answers to, what switches it on, its place in the onion. */
+/**
+ * loki() in the catalogue: the names it answers to, what switches it on, its place in the onion.
+ *
+ * @example
+ * ```ts
+ * lokiIntegration.factory({ moments: ['failure'] }) // what callbacks({ failure: ['loki'] }) builds
+ * ```
+ */
 export const lokiIntegration = defineIntegration({
   name: 'loki',
   aliases: [],

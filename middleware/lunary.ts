@@ -37,7 +37,14 @@ export interface LunaryEvent {
   [field: string]: unknown
 }
 
-/** lunary() in the catalogue: the names it answers to, what switches it on, its place in the onion. */
+/**
+ * lunary() in the catalogue: the names it answers to, what switches it on, its place in the onion.
+ *
+ * @example
+ * ```ts
+ * lunaryIntegration.factory({ moments: ['failure'] }) // what callbacks({ failure: ['lunary'] }) builds
+ * ```
+ */
 export const lunaryIntegration = defineIntegration({
   name: 'lunary',
   aliases: [],

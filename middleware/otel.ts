@@ -40,7 +40,14 @@ const otelOptionsSchema = z
  */
 export type OtelOptions = z.input<typeof otelOptionsSchema>
 
-/** otel() in the catalogue: the names it answers to, what switches it on, its place in the onion. */
+/**
+ * otel() in the catalogue: the names it answers to, what switches it on, its place in the onion.
+ *
+ * @example
+ * ```ts
+ * otelIntegration.factory({ moments: ['failure'] }) // what callbacks({ failure: ['otel'] }) builds
+ * ```
+ */
 export const otelIntegration = defineIntegration({
   name: 'otel',
   aliases: [],

@@ -37,7 +37,14 @@ export interface PosthogEvent {
   uuid: string
 }
 
-/** posthog() in the catalogue: the names it answers to, what switches it on, its place in the onion. */
+/**
+ * posthog() in the catalogue: the names it answers to, what switches it on, its place in the onion.
+ *
+ * @example
+ * ```ts
+ * posthogIntegration.factory({ moments: ['failure'] }) // what callbacks({ failure: ['posthog'] }) builds
+ * ```
+ */
 export const posthogIntegration = defineIntegration({
   name: 'posthog',
   aliases: [],

@@ -55,7 +55,14 @@ interface Series {
   firstChunk: Histogram
 }
 
-/** prometheus() in the catalogue: the names it answers to, what switches it on, its place in the onion. */
+/**
+ * prometheus() in the catalogue: the names it answers to, what switches it on, its place in the onion.
+ *
+ * @example
+ * ```ts
+ * prometheusIntegration.factory({ moments: ['failure'] }) // what callbacks({ failure: ['prometheus'] }) builds
+ * ```
+ */
 export const prometheusIntegration = defineIntegration({
   name: 'prometheus',
   aliases: [],

@@ -78,7 +78,14 @@ interface CapturedFailure {
 /** Breadcrumbs of a call, shared by every sentry layer of the client (named lists may make two). */
 const breadcrumbsKey = Symbol('sentry breadcrumbs')
 
-/** sentry() in the catalogue: the names it answers to, what switches it on, its place in the onion. */
+/**
+ * sentry() in the catalogue: the names it answers to, what switches it on, its place in the onion.
+ *
+ * @example
+ * ```ts
+ * sentryIntegration.factory({ moments: ['failure'] }) // what callbacks({ failure: ['sentry'] }) builds
+ * ```
+ */
 export const sentryIntegration = defineIntegration({
   name: 'sentry',
   aliases: [],

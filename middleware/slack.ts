@@ -55,7 +55,14 @@ interface AlertWindow {
   timer: NodeJS.Timeout
 }
 
-/** slack() in the catalogue: the names it answers to, what switches it on, its place in the onion. */
+/**
+ * slack() in the catalogue: the names it answers to, what switches it on, its place in the onion.
+ *
+ * @example
+ * ```ts
+ * slackIntegration.factory({ moments: ['failure'] }) // what callbacks({ failure: ['slack'] }) builds
+ * ```
+ */
 export const slackIntegration = defineIntegration({
   name: 'slack',
   aliases: [],

@@ -30,7 +30,14 @@ const traceloopOptionsSchema = otlpPresetOptionsSchema
  */
 export type TraceloopOptions = z.input<typeof traceloopOptionsSchema>
 
-/** traceloop() in the catalogue: the names it answers to, what switches it on, its place in the onion. */
+/**
+ * traceloop() in the catalogue: the names it answers to, what switches it on, its place in the onion.
+ *
+ * @example
+ * ```ts
+ * traceloopIntegration.factory({ moments: ['failure'] }) // what callbacks({ failure: ['traceloop'] }) builds
+ * ```
+ */
 export const traceloopIntegration = defineIntegration({
   name: 'traceloop',
   aliases: [],
