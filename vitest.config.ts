@@ -8,6 +8,7 @@ export default defineConfig({
     alias: [
       { find: /^llm-onion\/middleware\/(.*)$/, replacement: here('./middleware/$1.ts') },
       { find: /^llm-onion\/middleware$/, replacement: here('./middleware/index.ts') },
+      { find: /^llm-onion\/integrations$/, replacement: here('./src/integrations/index.ts') },
       { find: /^llm-onion\/testing$/, replacement: here('./src/testing/index.ts') },
       { find: /^llm-onion$/, replacement: here('./src/index.ts') },
     ],

@@ -8,6 +8,7 @@ import { httpSink } from '../src/http-sink'
 import { integrationOptionsSchema, readBaseUrl, requireSetting } from '../src/integration-options'
 import type { Middleware } from '../src/types'
 import { validate } from '../src/validate'
+import { defineIntegration } from '../src/integrations/descriptor'
 
 const athinaOptionsSchema = integrationOptionsSchema
   .extend({
@@ -35,6 +36,23 @@ const athinaFields = [
 
 /** One Athina inference log. */
 export type AthinaInference = Record<string, unknown> & { language_model_id: string; prompt: unknown; response: unknown }
+
+/**
+ * athina() in the catalogue: the names it answers to, what switches it on, its place in the onion.
+ *
+ * @example
+ * ```ts
+ * athinaIntegration.factory({ moments: ['failure'] }) // what callbacks({ failure: ['athina'] }) builds
+ * ```
+ */
+export const athinaIntegration = defineIntegration({
+  name: 'athina',
+  aliases: [],
+  switchedOnBy: [['ATHINA_API_KEY']],
+  position: 'exporters',
+  takesEnv: true,
+  factory: athina,
+})
 
 /**
  * Logs every call to Athina: model, prompt, response, token counts, response time, cost, status

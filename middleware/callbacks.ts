@@ -3,19 +3,21 @@
  * `asMiddleware(value, where)`, which turns whatever a user hands over (a layer, an observer object,
  * a CustomLogger) into a layer, as the proxy does for `litellm_settings.callbacks: module.instance`.
  */
-import koaCompose from 'koa-compose'
 import { z } from 'zod'
 import type { Context } from '../src/context'
 import { chooseLoggerHooks, CustomLogger, snakeCaseHint } from '../src/custom-logger'
 import { ValidationError } from '../src/errors'
 import type { CallEvent } from '../src/event'
 import type { IntegrationMoment } from '../src/exporter'
+import { findIntegration, knownIntegrationNames, type CatalogueEntry, type OptionsOf } from '../src/integrations/catalogue'
+import { chainLayers } from '../src/integrations/chain'
+import type { IntegrationDescriptor } from '../src/integrations/descriptor'
+import { defineObservingLayer } from '../src/integrations/observing-layer'
 import type { RedactOptions } from '../src/redact'
 import type { Middleware } from '../src/types'
 import { validate } from '../src/validate'
 import { customLogger } from './custom-logger'
-import { observer, recordError, runHook, type ObserverOptions } from './observer'
-import { integrations } from './registry'
+import { observer, runHook, type ObserverOptions } from './observer'
 
 /** What an `input` function receives: the call as it starts, without outcome fields. */
 export type CallStartEvent = Omit<
@@ -34,8 +36,8 @@ export interface CallbacksOptions {
   success?: Array<string | EventCallback>
   /** After a failed or cancelled call: built-in names (`'sentry'`, `'slack'`) or functions of the event. */
   failure?: Array<string | EventCallback>
-  /** Options per built-in name, passed to its factory (default none: each reads its environment variables). */
-  integrationOptions?: Record<string, Record<string, unknown>>
+  /** Options per built-in (by its name, not an alias), passed to its factory (default none: each reads its environment variables). */
+  integrationOptions?: IntegrationOptionsByName
   /** Redaction of the events the functions receive (default: the client's `redact`). */
   redact?: RedactOptions
   /** Wait for async functions before the call goes on (default false). */
@@ -43,6 +45,9 @@ export interface CallbacksOptions {
   /** How long an async function may stay pending before it is reported and no longer waited for (default 10,000 ms). */
   timeoutMs?: number
 }
+
+/** Options of each built-in, by name, typed from the catalogue. */
+export type IntegrationOptionsByName = { [Entry in CatalogueEntry as Entry['name']]?: OptionsOf<Entry> }
 
 const entrySchema = z.union([
   z.string().min(1),
@@ -80,17 +85,28 @@ export function callbacks(options: CallbacksOptions): Middleware {
   const settings = validate(callbacksSchema, options, 'callbacks() options')
   const hookSettings = { await: settings.await, timeoutMs: settings.timeoutMs }
   const eventOptions = { redact: settings.redact }
-  const moments = new Map<string, Set<IntegrationMoment>>()
+  const moments = new Map<IntegrationDescriptor, Set<IntegrationMoment>>()
   const functions: { input: EventCallback<CallStartEvent>[]; success: EventCallback[]; failure: EventCallback[] } = { input: [], success: [], failure: [] }
-  for (const moment of ['input', 'success', 'failure'] as const) {
-    for (const entry of settings[moment]) {
-      if (typeof entry === 'function') (functions[moment] as EventCallback<never>[]).push(entry)
-      else if (!Object.hasOwn(integrations, entry)) throw unknownIntegration(entry, moment)
-      else (moments.get(entry) ?? moments.set(entry, new Set()).get(entry)!).add(moment)
+  // From the typed options (validated above): the input list's functions take the start event.
+  const collect = <Event>(moment: IntegrationMoment, list: Array<string | EventCallback<Event>> | undefined, into: EventCallback<Event>[]) => {
+    for (const entry of list ?? []) {
+      if (typeof entry !== 'string') {
+        into.push(entry)
+        continue
+      }
+      const integration = findIntegration(entry)
+      if (!integration) throw unknownIntegration(entry, moment)
+      let at = moments.get(integration)
+      if (!at) moments.set(integration, (at = new Set()))
+      at.add(moment)
     }
   }
-  const builtIns = [...moments].map(([name, at]) => integrations[name]!({ ...settings.integrationOptions[name], moments: [...at] }))
-  const inner = builtIns.length > 0 ? koaCompose(builtIns as Array<koaCompose.Middleware<Context>>) : undefined
+  collect('input', options.input, functions.input)
+  collect('success', options.success, functions.success)
+  collect('failure', options.failure, functions.failure)
+  const integrationOptions: Partial<Record<string, object>> = options.integrationOptions ?? {}
+  const builtIns = [...moments].map(([integration, at]) => integration.factory({ ...integrationOptions[integration.name], moments: [...at] }))
+  const inner = builtIns.length > 0 ? chainLayers(builtIns) : undefined
 
   const fire = <Event>(ctx: Context, list: EventCallback<Event>[], moment: string, event: () => Event) => {
     const waiting: Promise<void>[] = []
@@ -98,29 +114,17 @@ export function callbacks(options: CallbacksOptions): Middleware {
       const pending = runHook(ctx, `callbacks.${moment}[${callback.name || index}]`, hookSettings, () => callback(event(), ctx))
       if (pending) waiting.push(pending)
     })
-    return waiting.length > 0 ? Promise.all(waiting) : undefined
+    return waiting.length > 0 ? Promise.all(waiting).then(() => undefined) : undefined
   }
 
-  return async function callbacks(ctx: Context, next: () => Promise<void>): Promise<void> {
-    if (functions.input.length > 0) {
-      const waiting = fire(ctx, functions.input, 'input', () => startEvent(ctx.toEvent(eventOptions)))
-      if (waiting) await waiting
-    }
-    try {
-      await (inner ? inner(ctx, next) : next())
-    } catch (thrown) {
-      recordError(ctx, thrown)
-      if (functions.failure.length > 0) {
-        const waiting = fire(ctx, functions.failure, 'failure', () => ctx.toEvent(eventOptions))
-        if (waiting) await waiting
-      }
-      throw thrown
-    }
-    if (functions.success.length > 0) {
-      const waiting = fire(ctx, functions.success, 'success', () => ctx.toEvent(eventOptions))
-      if (waiting) await waiting
-    }
-  }
+  return defineObservingLayer({
+    name: 'callbacks',
+    recordError: true,
+    input: functions.input.length > 0 ? (ctx) => fire(ctx, functions.input, 'input', () => startEvent(ctx.toEvent(eventOptions))) : undefined,
+    around: inner && ((ctx, next) => Promise.resolve(inner(ctx, next))),
+    success: functions.success.length > 0 ? (ctx) => fire(ctx, functions.success, 'success', () => ctx.toEvent(eventOptions)) : undefined,
+    failure: functions.failure.length > 0 ? (ctx) => fire(ctx, functions.failure, 'failure', () => ctx.toEvent(eventOptions)) : undefined,
+  })
 }
 
 function startEvent(event: CallEvent): CallStartEvent {
@@ -130,8 +134,7 @@ function startEvent(event: CallEvent): CallStartEvent {
 }
 
 function unknownIntegration(name: string, moment: string): ValidationError {
-  const known = Object.keys(integrations).sort()
-  const list = known.length > 0 ? known.join(', ') : '(none registered)'
+  const list = knownIntegrationNames.join(', ')
   return new ValidationError(
     `callbacks(): unknown integration '${name}' in ${moment}. Known: ${list}. For your own code pass a function (event) => { ... } instead of a name.`,
     [{ path: moment, message: `unknown integration '${name}'` }],

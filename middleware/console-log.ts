@@ -5,9 +5,11 @@ import { z } from 'zod'
 import type { Context } from '../src/context'
 import type { CallEvent } from '../src/event'
 import { integrationOptionsSchema } from '../src/integration-options'
+import { defineObservingLayer } from '../src/integrations/observing-layer'
 import type { Middleware } from '../src/types'
 import { validate } from '../src/validate'
 import { defaultMoments } from '../src/exporter'
+import { defineIntegration } from '../src/integrations/descriptor'
 
 const consoleLogOptionsSchema = integrationOptionsSchema
   .omit({ baseUrl: true, env: true })
@@ -25,6 +27,23 @@ const consoleLogOptionsSchema = integrationOptionsSchema
 export type ConsoleLogOptions = z.input<typeof consoleLogOptionsSchema>
 
 /**
+ * consoleLog() in the catalogue: the names it answers to, what switches it on, its place in the onion.
+ *
+ * @example
+ * ```ts
+ * consoleLogIntegration.factory({ moments: ['failure'] }) // what callbacks({ failure: ['consoleLog'] }) builds
+ * ```
+ */
+export const consoleLogIntegration = defineIntegration({
+  name: 'consoleLog',
+  aliases: [],
+  switchedOnBy: [],
+  position: 'local',
+  takesEnv: false,
+  factory: consoleLog,
+})
+
+/**
  * Prints one line per finished call:
  * `[llm-onion] success chat mock/echo (mock) 12 ms, first chunk 3 ms, 10 in + 5 out tokens, $0.000021, call 3f2a…`.
  * Failures name the error. A throwing `write` never fails the call (it goes to `onHookError`).
@@ -38,30 +57,13 @@ export type ConsoleLogOptions = z.input<typeof consoleLogOptionsSchema>
  */
 export function consoleLog(options: ConsoleLogOptions = {}): Middleware {
   const settings = validate(consoleLogOptionsSchema, options, 'consoleLog() options')
-  const moments = settings.moments ?? defaultMoments
-  const onSuccess = moments.includes('success')
-  const onFailure = moments.includes('failure')
   const write = settings.write ?? ((line: string) => console.log(line))
   const prefix = settings.prefix ?? '[llm-onion]'
   const redact = settings.redact
 
-  const print = (ctx: Context) => {
-    try {
-      write(formatCallLine(ctx.toEvent({ redact }), prefix))
-    } catch (error) {
-      ctx.services.reportHookError(error, 'consoleLog')
-    }
-  }
+  const print = (ctx: Context) => write(formatCallLine(ctx.toEvent({ redact }), prefix))
 
-  return async function consoleLog(ctx, next) {
-    try {
-      await next()
-    } catch (error) {
-      if (onFailure) print(ctx)
-      throw error
-    }
-    if (onSuccess) print(ctx)
-  }
+  return defineObservingLayer({ name: 'consoleLog', moments: settings.moments ?? defaultMoments, success: print, failure: print })
 }
 
 /** The line {@link consoleLog} prints for an event. */

@@ -20,7 +20,8 @@ import { redactChunk, type RedactOptions } from '../src/redact'
 import type { ChatChunk } from '../src/schema'
 import type { Middleware } from '../src/types'
 import { validate } from '../src/validate'
-import { recordError, runHook } from './observer'
+import { defineObservingLayer } from '../src/integrations/observing-layer'
+import { runHook } from '../src/integrations/run-hook'
 
 // The base class and its types are re-exported so `llm-onion/middleware/custom-logger` is enough to port a handler.
 export { CustomLogger } from '../src/custom-logger'
@@ -89,7 +90,7 @@ export function customLogger(handler: LoggerMethods | object, options: CustomLog
     )
   }
   const { preApiCall, postApiCall, success, failure, stream } = hooks
-  // Per call: whether an `attempts` layer inside took over the pre/post hooks.
+  // Per call: the CallMarks the `attempts` layer inside reads and sets.
   const marksKey = Symbol('customLogger marks')
   const eventOptions = { redact }
   const redacting = (ctx: Context) => redact?.messages ?? ctx.services.redact.messages ?? false
@@ -140,53 +141,50 @@ export function customLogger(handler: LoggerMethods | object, options: CustomLog
     })
   }
 
-  const layer = async function customLogger(ctx: Context, next: () => Promise<void>): Promise<void> {
-    const marks = { attemptsLayerRan: false }
-    ctx.setSlot(marksKey, marks)
-    const started = Date.now()
-    const pre = firePre(ctx)
-    if (pre) await pre
-    if (stream && ctx.streaming) watchChunks(ctx, stream)
-    try {
-      await next()
-    } catch (thrown) {
-      recordError(ctx, thrown)
-      await settle(ctx, marks.attemptsLayerRan ? undefined : started)
-      throw thrown
-    }
-    await settle(ctx, marks.attemptsLayerRan ? undefined : started)
+  const settle = (ctx: Context, marks: CallMarks | undefined) => {
+    // Unless an `attempts` layer inside fired pre/post around each attempt, post goes around the call.
+    const post = marks && !marks.attemptsLayerRan ? firePost(ctx, marks.started) : undefined
+    return post ? post.then(() => fireOutcome(ctx)) : fireOutcome(ctx)
   }
 
-  async function settle(ctx: Context, postStarted: number | undefined): Promise<void> {
-    if (postStarted !== undefined) {
-      const post = firePost(ctx, postStarted)
-      if (post) await post
-    }
-    const outcome = fireOutcome(ctx)
-    if (outcome) await outcome
-  }
+  const layer = defineObservingLayer<CallMarks>({
+    name: 'customLogger',
+    recordError: true,
+    start: (ctx) => {
+      const marks: CallMarks = { attemptsLayerRan: false, started: Date.now() }
+      ctx.setSlot(marksKey, marks)
+      return marks
+    },
+    input: (ctx) => {
+      if (stream && ctx.streaming) watchChunks(ctx, stream)
+      return firePre(ctx)
+    },
+    success: settle,
+    failure: settle,
+  })
 
-  const attempts = async function customLoggerAttempts(ctx: Context, next: () => Promise<void>): Promise<void> {
-    const marks = ctx.slot<{ attemptsLayerRan: boolean }>(marksKey)
-    // The outer layer already fired pre for the first attempt; later attempts get their own.
-    const preAlreadyFired = marks !== undefined && !marks.attemptsLayerRan
-    if (marks) marks.attemptsLayerRan = true
-    if (!preAlreadyFired) {
-      const pre = firePre(ctx)
-      if (pre) await pre
-    }
-    const started = Date.now()
-    try {
-      await next()
-    } catch (thrown) {
-      recordError(ctx, thrown)
-      const post = firePost(ctx, started)
-      if (post) await post
-      throw thrown
-    }
-    const post = firePost(ctx, started)
-    if (post) await post
-  }
+  const attempts = defineObservingLayer<{ started: number }>({
+    name: 'customLoggerAttempts',
+    recordError: true,
+    start: () => ({ started: Date.now() }),
+    input: (ctx, attempt) => {
+      const marks = ctx.slot<CallMarks>(marksKey)
+      // The outer layer already fired pre for the first attempt; later attempts get their own.
+      const preAlreadyFired = marks !== undefined && !marks.attemptsLayerRan
+      if (marks) marks.attemptsLayerRan = true
+      const pre = preAlreadyFired ? undefined : firePre(ctx)
+      // The attempt starts once its pre hook is done.
+      return pre?.then(() => void (attempt && (attempt.started = Date.now())))
+    },
+    success: (ctx, attempt) => firePost(ctx, attempt?.started ?? Date.now()),
+    failure: (ctx, attempt) => firePost(ctx, attempt?.started ?? Date.now()),
+  })
 
-  return Object.assign(layer, { attempts }) as CustomLoggerLayer
+  return Object.assign(layer, { attempts })
+}
+
+/** Per call: when it started, and whether an `attempts` layer inside took over the pre/post hooks. */
+interface CallMarks {
+  attemptsLayerRan: boolean
+  started: number
 }

@@ -15,6 +15,7 @@ import { textOfContent } from '../src/otel/messages'
 import { defineOtlpExporter, otlpPresetOptionsSchema } from '../src/otel/otlp-exporter'
 import type { Middleware } from '../src/types'
 import { validate } from '../src/validate'
+import { defineIntegration } from '../src/integrations/descriptor'
 
 const datadogOptionsSchema = otlpPresetOptionsSchema
   .omit({ serviceName: true })
@@ -67,6 +68,23 @@ export interface DatadogLogItem {
 
 /** Datadog takes at most 1 MB per log entry. */
 const maxLogBytes = 1_000_000
+
+/**
+ * datadog() in the catalogue: the names it answers to, what switches it on, its place in the onion.
+ *
+ * @example
+ * ```ts
+ * datadogIntegration.factory({ moments: ['failure'] }) // what callbacks({ failure: ['datadog'] }) builds
+ * ```
+ */
+export const datadogIntegration = defineIntegration({
+  name: 'datadog',
+  aliases: [],
+  switchedOnBy: [['DD_API_KEY']],
+  position: 'exporters',
+  takesEnv: true,
+  factory: datadog,
+})
 
 /**
  * Sends every call to Datadog: a log entry (status `info` or `error`) carrying the event, and an LLM

@@ -9,6 +9,7 @@ import { httpSink } from '../src/http-sink'
 import { integrationOptionsSchema, readBaseUrl, requireSetting } from '../src/integration-options'
 import type { Middleware } from '../src/types'
 import { validate } from '../src/validate'
+import { defineIntegration } from '../src/integrations/descriptor'
 
 const heliconeOptionsSchema = integrationOptionsSchema
   .extend({
@@ -36,6 +37,23 @@ export interface HeliconeLog {
     timeToFirstToken?: number
   }
 }
+
+/**
+ * helicone() in the catalogue: the names it answers to, what switches it on, its place in the onion.
+ *
+ * @example
+ * ```ts
+ * heliconeIntegration.factory({ moments: ['failure'] }) // what callbacks({ failure: ['helicone'] }) builds
+ * ```
+ */
+export const heliconeIntegration = defineIntegration({
+  name: 'helicone',
+  aliases: [],
+  switchedOnBy: [['HELICONE_API_KEY']],
+  position: 'exporters',
+  takesEnv: true,
+  factory: helicone,
+})
 
 /**
  * Logs every call to Helicone (or a self-hosted Helicone) in the background: the request the

@@ -10,6 +10,7 @@ import { defineExporter } from '../src/exporter'
 import { integrationOptionsSchema, readSetting } from '../src/integration-options'
 import type { Middleware } from '../src/types'
 import { validate } from '../src/validate'
+import { defineIntegration } from '../src/integrations/descriptor'
 
 const jsonLogOptionsSchema = integrationOptionsSchema
   .omit({ baseUrl: true })
@@ -26,6 +27,23 @@ const jsonLogOptionsSchema = integrationOptionsSchema
  * - `maxBatchSize`: lines per write, default 500.
  */
 export type JsonLogOptions = z.input<typeof jsonLogOptionsSchema>
+
+/**
+ * jsonLog() in the catalogue: the names it answers to, what switches it on, its place in the onion.
+ *
+ * @example
+ * ```ts
+ * jsonLogIntegration.factory({ moments: ['failure'] }) // what callbacks({ failure: ['jsonLog'] }) builds
+ * ```
+ */
+export const jsonLogIntegration = defineIntegration({
+  name: 'jsonLog',
+  aliases: [],
+  switchedOnBy: [['LLM_ONION_LOG_FILE']],
+  position: 'local',
+  takesEnv: true,
+  factory: jsonLog,
+})
 
 /**
  * Appends every finished call to a JSON-lines file: one standard event per line, as

@@ -10,6 +10,7 @@ import type { SpanAttributes } from '../src/otel/attributes'
 import { defineOtlpExporter, otlpPresetOptionsSchema, serviceNameOf } from '../src/otel/otlp-exporter'
 import type { Middleware } from '../src/types'
 import { validate } from '../src/validate'
+import { defineIntegration } from '../src/integrations/descriptor'
 
 const langfuseOptionsSchema = otlpPresetOptionsSchema
   .extend({
@@ -32,6 +33,23 @@ const langfuseOptionsSchema = otlpPresetOptionsSchema
  * - `timeoutMs`: per-request time limit, default 10,000.
  */
 export type LangfuseOptions = z.input<typeof langfuseOptionsSchema>
+
+/**
+ * langfuse() in the catalogue: the names it answers to, what switches it on, its place in the onion.
+ *
+ * @example
+ * ```ts
+ * langfuseIntegration.factory({ moments: ['failure'] }) // what callbacks({ failure: ['langfuse'] }) builds
+ * ```
+ */
+export const langfuseIntegration = defineIntegration({
+  name: 'langfuse',
+  aliases: ['langfuse_otel'],
+  switchedOnBy: [['LANGFUSE_PUBLIC_KEY', 'LANGFUSE_SECRET_KEY']],
+  position: 'exporters',
+  takesEnv: true,
+  factory: langfuse,
+})
 
 /**
  * Sends every call to Langfuse (cloud or self-hosted) as an OpenTelemetry generation: model, usage,

@@ -9,6 +9,7 @@ import { providerModelOf, type SpanAttributes } from '../src/otel/attributes'
 import { defineOtlpExporter, otlpPresetOptionsSchema, serviceNameOf } from '../src/otel/otlp-exporter'
 import type { Middleware } from '../src/types'
 import { validate } from '../src/validate'
+import { defineIntegration } from '../src/integrations/descriptor'
 
 const logfireOptionsSchema = otlpPresetOptionsSchema
   .extend({
@@ -46,6 +47,23 @@ export function logfireBaseUrlForToken(token: string): string {
   const region = /^pylf_v\d+_([a-z]+)_/.exec(token)?.[1]
   return (region && regionHosts[region]) || 'https://logfire-api.pydantic.dev'
 }
+
+/**
+ * logfire() in the catalogue: the names it answers to, what switches it on, its place in the onion.
+ *
+ * @example
+ * ```ts
+ * logfireIntegration.factory({ moments: ['failure'] }) // what callbacks({ failure: ['logfire'] }) builds
+ * ```
+ */
+export const logfireIntegration = defineIntegration({
+  name: 'logfire',
+  aliases: [],
+  switchedOnBy: [['LOGFIRE_TOKEN']],
+  position: 'exporters',
+  takesEnv: true,
+  factory: logfire,
+})
 
 /**
  * Sends every call to Logfire as an OpenTelemetry GenAI span (model, usage, cost, timing, errors,

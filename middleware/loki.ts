@@ -10,6 +10,7 @@ import { integrationOptionsSchema, readBaseUrl, readSetting } from '../src/integ
 import { ValidationError } from '../src/errors'
 import type { Middleware } from '../src/types'
 import { validate } from '../src/validate'
+import { defineIntegration } from '../src/integrations/descriptor'
 
 const labelName = z.string().regex(/^[a-zA-Z_][a-zA-Z0-9_]*$/, 'must be a Loki label name (letters, digits, _)')
 
@@ -46,6 +47,23 @@ export interface LokiEntry {
   stream: Record<string, string>
   value: [string, string] | [string, string, Record<string, string>]
 }
+
+/**
+ * loki() in the catalogue: the names it answers to, what switches it on, its place in the onion.
+ *
+ * @example
+ * ```ts
+ * lokiIntegration.factory({ moments: ['failure'] }) // what callbacks({ failure: ['loki'] }) builds
+ * ```
+ */
+export const lokiIntegration = defineIntegration({
+  name: 'loki',
+  aliases: [],
+  switchedOnBy: [['LOKI_URL']],
+  position: 'exporters',
+  takesEnv: true,
+  factory: loki,
+})
 
 /**
  * Pushes every call to Grafana Loki: the log line is the JSON event; labels are `service`,

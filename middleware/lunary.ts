@@ -9,6 +9,7 @@ import { httpSink } from '../src/http-sink'
 import { integrationOptionsSchema, readBaseUrl, requireSetting } from '../src/integration-options'
 import type { Middleware } from '../src/types'
 import { validate } from '../src/validate'
+import { defineIntegration } from '../src/integrations/descriptor'
 
 const lunaryOptionsSchema = integrationOptionsSchema
   .extend({
@@ -35,6 +36,23 @@ export interface LunaryEvent {
   runtime: string
   [field: string]: unknown
 }
+
+/**
+ * lunary() in the catalogue: the names it answers to, what switches it on, its place in the onion.
+ *
+ * @example
+ * ```ts
+ * lunaryIntegration.factory({ moments: ['failure'] }) // what callbacks({ failure: ['lunary'] }) builds
+ * ```
+ */
+export const lunaryIntegration = defineIntegration({
+  name: 'lunary',
+  aliases: [],
+  switchedOnBy: [['LUNARY_PUBLIC_KEY']],
+  position: 'exporters',
+  takesEnv: true,
+  factory: lunary,
+})
 
 /**
  * Sends every call to Lunary as a run: a `start` event (model, user, input, parameters, metadata,

@@ -4,70 +4,16 @@
  */
 import { z } from 'zod'
 import type { Context } from '../src/context'
-import { toError } from '../src/errors'
 import type { CallEvent } from '../src/event'
+import { defineObservingLayer, recordError } from '../src/integrations/observing-layer'
+import { runHook, type HookSettings } from '../src/integrations/run-hook'
 import type { RedactOptions } from '../src/redact'
 import type { ChatChunk } from '../src/schema'
 import type { AttemptRecord, Middleware } from '../src/types'
 import { validate } from '../src/validate'
 
-/** How isolated hooks run; shared by `observer`, `customLogger` and `callbacks`. */
-export interface HookSettings {
-  /** Wait for async hooks before the call goes on (default false: they run in the background). */
-  await: boolean
-  /** An async hook still pending after this long is reported and no longer waited for (default 10,000 ms). */
-  timeoutMs: number
-}
-
-/**
- * Runs one isolated hook. A throw or rejection is reported as `hook` to `onHookError`; a returned
- * promise is registered with `ctx.waitUntil` so `client.flush()` waits for it, bounded by
- * `timeoutMs`. Returns a promise only when the caller must wait (`await: true`); it never rejects.
- *
- * @example
- * ```ts
- * const waiting = runHook(ctx, 'audit.onSuccess', { await: false, timeoutMs: 10_000 }, () => audit(ctx))
- * if (waiting) await waiting
- * ```
- */
-export function runHook(ctx: Context, hook: string, settings: HookSettings, call: () => unknown): Promise<void> | undefined {
-  let result: unknown
-  try {
-    result = call()
-  } catch (error) {
-    ctx.services.reportHookError(error, hook)
-    return undefined
-  }
-  if (!isPromiseLike(result)) return undefined
-  const settled = withTimeout(result, hook, settings.timeoutMs).then(
-    () => undefined,
-    (error: unknown) => ctx.services.reportHookError(error, hook),
-  )
-  ctx.waitUntil(settled)
-  return settings.await ? settled : undefined
-}
-
-function isPromiseLike(value: unknown): value is PromiseLike<unknown> {
-  return value !== null && (typeof value === 'object' || typeof value === 'function') && typeof (value as PromiseLike<unknown>).then === 'function'
-}
-
-function withTimeout(promise: PromiseLike<unknown>, hook: string, timeoutMs: number): Promise<unknown> {
-  let timer: NodeJS.Timeout | undefined
-  const timedOut = new Promise<never>((_resolve, reject) => {
-    timer = setTimeout(
-      () => reject(new Error(`${hook} did not settle within ${timeoutMs} ms; the call went on without it. Make the hook resolve, or raise the layer's timeoutMs option.`)),
-      timeoutMs,
-    )
-    // A hung hook must not keep the process alive either.
-    timer.unref()
-  })
-  return Promise.race([promise, timedOut]).finally(() => clearTimeout(timer))
-}
-
-/** The error a layer saw come out of `next()`, recorded on the context so the event describes it. */
-export function recordError(ctx: Context, thrown: unknown): void {
-  if (ctx.error !== thrown) ctx.error = toError(thrown)
-}
+// Where they lived before the observing-layer kit; `callbacks` and `customLogger` still reach them here.
+export { recordError, runHook, type HookSettings }
 
 type Hook<Args extends unknown[]> = (...args: Args) => unknown
 
@@ -137,35 +83,36 @@ export function observer(options: ObserverOptions): Middleware {
   }
   const eventOptions = { redact }
 
-  const layer = async function observer(ctx: Context, next: () => Promise<void>): Promise<void> {
-    const firstAttempt = ctx.attempts.length
-    if (onStart) {
-      const waiting = runHook(ctx, names.start, settings, () => onStart(ctx))
-      if (waiting) await waiting
-    }
-    if (onChunk && ctx.streaming) {
-      ctx.onChunk((chunk) => {
-        const waiting = runHook(ctx, names.chunk, settings, () => onChunk(chunk, ctx))
-        return waiting?.then(() => undefined)
-      })
-    }
-    try {
-      await next()
-    } catch (thrown) {
-      recordError(ctx, thrown)
-      if (onAttempt) await reportAttempts(ctx, firstAttempt)
-      if (onFailure) {
-        const waiting = runHook(ctx, names.failure, settings, () => onFailure(ctx.toEvent(eventOptions), ctx))
-        if (waiting) await waiting
+  const layer = defineObservingLayer<number>({
+    name,
+    recordError: true,
+    hookNames: { input: names.start, success: names.success, failure: names.failure },
+    // The first attempt made inside this layer: onAttempt reports the attempts from there.
+    start: (ctx) => ctx.attempts.length,
+    input: (onStart || onChunk) && ((ctx) => {
+      if (onChunk && ctx.streaming) {
+        ctx.onChunk((chunk) => {
+          const waiting = runHook(ctx, names.chunk, settings, () => onChunk(chunk, ctx))
+          return waiting?.then(() => undefined)
+        })
       }
-      throw thrown
-    }
-    if (onAttempt) await reportAttempts(ctx, firstAttempt)
-    if (onSuccess) {
-      const waiting = runHook(ctx, names.success, settings, () => onSuccess(ctx.toEvent(eventOptions), ctx))
-      if (waiting) await waiting
-    }
-  }
+      return onStart ? runHook(ctx, names.start, settings, () => onStart(ctx)) : undefined
+    }),
+    around: onAttempt
+      ? async (ctx, next, firstAttempt) => {
+          try {
+            await next()
+          } catch (thrown) {
+            recordError(ctx, thrown)
+            await reportAttempts(ctx, firstAttempt ?? 0)
+            throw thrown
+          }
+          await reportAttempts(ctx, firstAttempt ?? 0)
+        }
+      : undefined,
+    success: onSuccess && ((ctx) => runHook(ctx, names.success, settings, () => onSuccess(ctx.toEvent(eventOptions), ctx))),
+    failure: onFailure && ((ctx) => runHook(ctx, names.failure, settings, () => onFailure(ctx.toEvent(eventOptions), ctx))),
+  })
 
   async function reportAttempts(ctx: Context, from: number): Promise<void> {
     if (!onAttempt) return
@@ -176,6 +123,5 @@ export function observer(options: ObserverOptions): Middleware {
     }
   }
 
-  if (name !== 'observer') Object.defineProperty(layer, 'name', { value: name })
   return layer
 }

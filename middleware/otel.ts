@@ -11,6 +11,8 @@ import { callSpanTree, completeCallSpan } from '../src/otel/span-record'
 import type { Middleware } from '../src/types'
 import { validate } from '../src/validate'
 import { defaultMoments } from '../src/exporter'
+import { defineObservingLayer } from '../src/integrations/observing-layer'
+import { defineIntegration } from '../src/integrations/descriptor'
 
 const otelOptionsSchema = z
   .object({
@@ -39,6 +41,23 @@ const otelOptionsSchema = z
 export type OtelOptions = z.input<typeof otelOptionsSchema>
 
 /**
+ * otel() in the catalogue: the names it answers to, what switches it on, its place in the onion.
+ *
+ * @example
+ * ```ts
+ * otelIntegration.factory({ moments: ['failure'] }) // what callbacks({ failure: ['otel'] }) builds
+ * ```
+ */
+export const otelIntegration = defineIntegration({
+  name: 'otel',
+  aliases: [],
+  switchedOnBy: [['OTEL_EXPORTER_OTLP_ENDPOINT'], ['OTEL_EXPORTER_OTLP_TRACES_ENDPOINT']],
+  position: 'tracing',
+  takesEnv: false,
+  factory: otel,
+})
+
+/**
  * Records every call as an OpenTelemetry GenAI span in the application's tracer provider: kind
  * CLIENT, named `"{operation} {model}"`, started at the call's start and ended after its last stream
  * chunk, with the GenAI attributes (provider, models, response id, finish reasons, request
@@ -59,23 +78,27 @@ export function otel(options: OtelOptions = {}): Middleware {
   const settings = validate(otelOptionsSchema, options, 'otel() options')
   // `@opentelemetry/api` loads on the first call, not at import (cold start, docs/benchmarks.md); its
   // globals live on `globalThis`, so the tracer provider an application registered is found then.
-  let api: typeof Api | undefined
-  let tracer: Api.Tracer
-  let loading: Promise<typeof Api> | undefined
-  function loadApi(): Promise<typeof Api> {
-    loading ??= import('@opentelemetry/api').then(
-      (loaded) => {
-        const provider = settings.tracerProvider ?? loaded.trace.getTracerProvider()
-        tracer = provider.getTracer(settings.tracerName ?? 'llm-onion')
-        return (api = loaded)
-      },
-      (error: unknown) => {
-        loading = undefined
-        throw error
-      },
-    )
-    return loading
+  let layer: Middleware | undefined
+  let loading: Promise<Middleware> | undefined
+  const load = () => (loading ??= import('@opentelemetry/api').then((api) => (layer = tracingLayer(api, settings))))
+  return async function otel(ctx, next) {
+    if (layer) return layer(ctx, next)
+    let loaded: Middleware
+    try {
+      loaded = await load()
+    } catch (error) {
+      // A tracing layer that cannot load never fails the call it traces.
+      ctx.services.reportHookError(error, 'otel')
+      return next()
+    }
+    return loaded(ctx, next)
   }
+}
+
+/** The layer itself, once `@opentelemetry/api` has loaded. */
+function tracingLayer(api: typeof Api, settings: z.output<typeof otelOptionsSchema>): Middleware {
+  const provider = settings.tracerProvider ?? api.trace.getTracerProvider()
+  const tracer = provider.getTracer(settings.tracerName ?? 'llm-onion')
   const captureContent = settings.captureContent ?? false
   const moments = settings.moments ?? defaultMoments
   const onSuccess = moments.includes('success')
@@ -84,7 +107,7 @@ export function otel(options: OtelOptions = {}): Middleware {
 
   const eventOptions = { redact: settings.redact }
 
-  function complete(api: typeof Api, ctx: Context, span: Api.Span, parentContext: Api.Context, firstAttempt: number): void {
+  function complete(ctx: Context, span: Api.Span, parentContext: Api.Context, firstAttempt: number): void {
     try {
       // A span the application does not record (no tracer provider registered, or sampled out)
       // ignores names and attributes: mapping the call for it would be work for nothing.
@@ -101,7 +124,7 @@ export function otel(options: OtelOptions = {}): Middleware {
     }
   }
 
-  function start(api: typeof Api, ctx: Context, parentContext: Api.Context): Api.Span {
+  function start(ctx: Context, parentContext: Api.Context): Api.Span {
     return tracer.startSpan(
       `${operationOf(ctx.type)} ${ctx.model}`,
       { kind: api.SpanKind.CLIENT, startTime: ctx.timing.start, attributes: { 'gen_ai.operation.name': operationOf(ctx.type) } },
@@ -109,49 +132,40 @@ export function otel(options: OtelOptions = {}): Middleware {
     )
   }
 
-  return async function otel(ctx, next) {
-    let loaded = api
-    if (!loaded) {
-      try {
-        loaded = await loadApi()
-      } catch (error) {
-        // A tracing layer that cannot load never fails the call it traces.
-        ctx.services.reportHookError(error, 'otel')
-        return next()
-      }
-    }
-    const parentContext = loaded.context.active()
-    const firstAttempt = ctx.attempts.length
-    if (!live) {
-      const recordAfter = () => {
-        try {
-          complete(loaded, ctx, start(loaded, ctx, parentContext), parentContext, firstAttempt)
-        } catch (error) {
-          ctx.services.reportHookError(error, 'otel')
-        }
-      }
-      try {
-        await next()
-      } catch (error) {
-        if (onFailure) recordAfter()
-        throw error
-      }
-      if (onSuccess) recordAfter()
-      return
-    }
-    let span: Api.Span
-    try {
-      span = start(loaded, ctx, parentContext)
-    } catch (error) {
-      ctx.services.reportHookError(error, 'otel')
-      return next()
-    }
-    try {
-      await loaded.context.with(loaded.trace.setSpan(parentContext, span), next)
-    } catch (error) {
-      complete(loaded, ctx, span, parentContext, firstAttempt)
-      throw error
-    }
-    complete(loaded, ctx, span, parentContext, firstAttempt)
+  // Recorded after the call: the span is started and ended at once, with the call's times.
+  const recordAfter = (ctx: Context, call: { parentContext: Api.Context; firstAttempt: number } | undefined) => {
+    const parentContext = call?.parentContext ?? api.context.active()
+    complete(ctx, start(ctx, parentContext), parentContext, call?.firstAttempt ?? 0)
   }
+  if (!live) {
+    return defineObservingLayer({
+      name: 'otel',
+      moments,
+      start: (ctx) => ({ parentContext: api.context.active(), firstAttempt: ctx.attempts.length }),
+      success: recordAfter,
+      failure: recordAfter,
+    })
+  }
+  // Live: the span is active while the inner layers run, so their spans nest under it.
+  const completeLive = (ctx: Context, call: LiveCall | undefined) => {
+    if (call?.span) complete(ctx, call.span, call.parentContext, call.firstAttempt)
+  }
+  return defineObservingLayer<LiveCall>({
+    name: 'otel',
+    start: (ctx) => {
+      const call: LiveCall = { parentContext: api.context.active(), firstAttempt: ctx.attempts.length }
+      call.span = start(ctx, call.parentContext)
+      return call
+    },
+    around: (_ctx, next, call) => (call?.span ? api.context.with(api.trace.setSpan(call.parentContext, call.span), next) : next()),
+    success: completeLive,
+    failure: completeLive,
+  })
+}
+
+/** A call as the live layer sees it: where it started, and its span (none when starting one failed). */
+interface LiveCall {
+  parentContext: Api.Context
+  firstAttempt: number
+  span?: Api.Span
 }

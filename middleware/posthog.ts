@@ -8,6 +8,7 @@ import { httpSink } from '../src/http-sink'
 import { integrationOptionsSchema, readBaseUrl, requireSetting } from '../src/integration-options'
 import type { Middleware } from '../src/types'
 import { validate } from '../src/validate'
+import { defineIntegration } from '../src/integrations/descriptor'
 
 const posthogOptionsSchema = integrationOptionsSchema
   .extend({
@@ -35,6 +36,23 @@ export interface PosthogEvent {
   timestamp: string
   uuid: string
 }
+
+/**
+ * posthog() in the catalogue: the names it answers to, what switches it on, its place in the onion.
+ *
+ * @example
+ * ```ts
+ * posthogIntegration.factory({ moments: ['failure'] }) // what callbacks({ failure: ['posthog'] }) builds
+ * ```
+ */
+export const posthogIntegration = defineIntegration({
+  name: 'posthog',
+  aliases: [],
+  switchedOnBy: [['POSTHOG_API_KEY']],
+  position: 'exporters',
+  takesEnv: true,
+  factory: posthog,
+})
 
 /**
  * Sends every call to PostHog's LLM analytics as a `$ai_generation` (chat) or `$ai_embedding`

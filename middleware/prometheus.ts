@@ -6,12 +6,13 @@
 import { z } from 'zod'
 import type { Context } from '../src/context'
 import type { DeliveryQueue } from '../src/delivery-queue'
-import { isAbortError } from '../src/errors'
 import { integrationOptionsSchema } from '../src/integration-options'
+import { defineObservingLayer } from '../src/integrations/observing-layer'
 import type { ClientServices } from '../src/services'
 import type { Middleware } from '../src/types'
 import { validate } from '../src/validate'
 import { defaultMoments } from '../src/exporter'
+import { defineIntegration } from '../src/integrations/descriptor'
 
 const buckets = z
   .array(z.number().positive())
@@ -59,6 +60,23 @@ interface Series {
 }
 
 /**
+ * prometheus() in the catalogue: the names it answers to, what switches it on, its place in the onion.
+ *
+ * @example
+ * ```ts
+ * prometheusIntegration.factory({ moments: ['failure'] }) // what callbacks({ failure: ['prometheus'] }) builds
+ * ```
+ */
+export const prometheusIntegration = defineIntegration({
+  name: 'prometheus',
+  aliases: [],
+  switchedOnBy: [],
+  position: 'local',
+  takesEnv: false,
+  factory: prometheus,
+})
+
+/**
  * Counts every call by `provider`, `model` and `status` and renders Prometheus metrics:
  * `llm_onion_requests_total`, `llm_onion_input_tokens_total`, `llm_onion_output_tokens_total`,
  * `llm_onion_cost_usd_total`, `llm_onion_request_duration_seconds` (histogram),
@@ -82,8 +100,6 @@ export function prometheus(options: PrometheusOptions = {}): PrometheusLayer {
   const latencyBuckets = settings.latencyBuckets ?? [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120]
   const firstChunkBuckets = settings.firstChunkBuckets ?? [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10]
   const moments = settings.moments ?? defaultMoments
-  const countSuccess = moments.includes('success')
-  const countFailure = moments.includes('failure')
   const maxModels = settings.maxModels ?? 500
   // Every model name given a series of its own, across providers; past maxModels, new names share "other".
   const modelNames = new Set<string>()
@@ -151,16 +167,14 @@ export function prometheus(options: PrometheusOptions = {}): PrometheusLayer {
     if (ctx.timing.firstChunk !== undefined) entry.firstChunk.observe((ctx.timing.firstChunk - start) / 1000)
   }
 
-  const layer = async function prometheus(ctx: Context, next: () => Promise<void>) {
-    watchQueue(ctx.services)
-    try {
-      await next()
-    } catch (error) {
-      if (countFailure) record(ctx, isAbortError(error) ? 'cancelled' : 'failure')
-      throw error
-    }
-    if (countSuccess) record(ctx, 'success')
-  } as PrometheusLayer
+  const layer = defineObservingLayer({
+    name: 'prometheus',
+    moments,
+    start: (ctx) => watchQueue(ctx.services),
+    success: (ctx) => record(ctx, 'success'),
+    failure: (ctx) => record(ctx, 'failure'),
+    cancelled: (ctx) => record(ctx, 'cancelled'),
+  })
 
   const metrics = () => {
     const families: MetricFamily[] = [
@@ -181,9 +195,7 @@ export function prometheus(options: PrometheusOptions = {}): PrometheusLayer {
     return renderExposition(families)
   }
 
-  Object.defineProperty(layer, 'metrics', { value: metrics })
-  Object.defineProperty(layer, 'contentType', { value: 'text/plain; version=0.0.4; charset=utf-8' })
-  return layer
+  return Object.assign(layer, { metrics, contentType: 'text/plain; version=0.0.4; charset=utf-8' })
 }
 
 const overflowKey = '\u0000other'

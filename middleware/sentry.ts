@@ -10,6 +10,7 @@ import { statusOf, type CallEvent } from '../src/event'
 import { backgroundReporter } from '../src/exporter'
 import { httpSink } from '../src/http-sink'
 import { integrationOptionsSchema, readSetting, requireSetting } from '../src/integration-options'
+import { defineObservingLayer } from '../src/integrations/observing-layer'
 import {
   buildEnvelope,
   envelopeUrl,
@@ -23,6 +24,7 @@ import {
 } from '../src/sentry-envelope'
 import type { Middleware } from '../src/types'
 import { validate } from '../src/validate'
+import { defineIntegration } from '../src/integrations/descriptor'
 
 /** The part of a Sentry SDK (`@sentry/node`) this layer uses. */
 export interface SentryClientLike {
@@ -77,6 +79,23 @@ interface CapturedFailure {
 const breadcrumbsKey = Symbol('sentry breadcrumbs')
 
 /**
+ * sentry() in the catalogue: the names it answers to, what switches it on, its place in the onion.
+ *
+ * @example
+ * ```ts
+ * sentryIntegration.factory({ moments: ['failure'] }) // what callbacks({ failure: ['sentry'] }) builds
+ * ```
+ */
+export const sentryIntegration = defineIntegration({
+  name: 'sentry',
+  aliases: [],
+  switchedOnBy: [['SENTRY_DSN']],
+  position: 'errors',
+  takesEnv: true,
+  factory: sentry,
+})
+
+/**
  * Reports failed calls to Sentry: the exception (type, message, stack frames), the call's breadcrumbs,
  * tags (model, provider, status, status code) and an `llm` context (model, provider, usage, latency,
  * call id; the messages unless redaction is on), with the call's user. Successes send nothing;
@@ -103,8 +122,6 @@ export function sentry(options: SentryOptions = {}): Middleware {
   readRate(env, 'SENTRY_API_TRACE_RATE')
   const random = settings.random ?? Math.random
   const moments = settings.moments ?? ['input', 'failure']
-  const onInput = moments.includes('input')
-  const onFailure = moments.includes('failure')
   const sink =
     dsn &&
     httpSink<string>({
@@ -178,23 +195,8 @@ export function sentry(options: SentryOptions = {}): Middleware {
     return buildEnvelope(sentryEvent)
   }
 
-  return async function sentry(ctx, next) {
-    if (onInput) isolate(ctx, () => addBreadcrumb(ctx))
-    try {
-      await next()
-    } catch (error) {
-      if (onFailure) isolate(ctx, () => capture(ctx, error))
-      throw error
-    }
-  }
-}
-
-function isolate(ctx: Context, work: () => void): void {
-  try {
-    work()
-  } catch (error) {
-    ctx.services.reportHookError(error, 'sentry')
-  }
+  // Cancelled calls are not errors: capture() leaves them out.
+  return defineObservingLayer({ name: 'sentry', moments, input: addBreadcrumb, failure: (ctx, _state, error) => capture(ctx, error) })
 }
 
 function readRate(env: Record<string, string | undefined>, variable: string): number | undefined {

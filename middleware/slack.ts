@@ -6,14 +6,15 @@
 import type { KnownBlock } from '@slack/types'
 import { z } from 'zod'
 import type { Context } from '../src/context'
-import { isAbortError } from '../src/errors'
 import type { CallEvent } from '../src/event'
 import { backgroundReporter } from '../src/exporter'
 import { httpSink } from '../src/http-sink'
 import { integrationOptionsSchema, requireSetting } from '../src/integration-options'
+import { defineObservingLayer } from '../src/integrations/observing-layer'
 import type { ClientServices } from '../src/services'
 import type { Middleware } from '../src/types'
 import { validate } from '../src/validate'
+import { defineIntegration } from '../src/integrations/descriptor'
 
 const slackOptionsSchema = integrationOptionsSchema
   .omit({ baseUrl: true })
@@ -53,6 +54,23 @@ interface AlertWindow {
   services: ClientServices
   timer: NodeJS.Timeout
 }
+
+/**
+ * slack() in the catalogue: the names it answers to, what switches it on, its place in the onion.
+ *
+ * @example
+ * ```ts
+ * slackIntegration.factory({ moments: ['failure'] }) // what callbacks({ failure: ['slack'] }) builds
+ * ```
+ */
+export const slackIntegration = defineIntegration({
+  name: 'slack',
+  aliases: [],
+  switchedOnBy: [['SLACK_WEBHOOK_URL']],
+  position: 'alerts',
+  takesEnv: true,
+  factory: slack,
+})
 
 /**
  * Posts a Slack alert when a call fails (not when the caller cancels) or when a call takes longer
@@ -118,38 +136,36 @@ export function slack(options: SlackOptions = {}): Middleware {
   const firstMessage = ({ kind, event }: { kind: AlertKind; event: CallEvent }) => slackMessage(kind, event, { count: 1, windowMs, thresholdMs })
 
   const alert = (ctx: Context, kind: AlertKind) => {
-    try {
-      const event = ctx.toEvent(eventOptions)
-      const key = kind === 'failure' ? `failure\u0000${event.model}\u0000${event.provider}\u0000${event.error?.type}` : `slow\u0000${event.model}`
-      const open = windows.get(key)
-      if (open) {
-        open.count++
-        open.latest = event
-        return
-      }
-      const services = ctx.services
-      if (!watched.has(services)) {
-        watched.add(services)
-        // Merged counts still waiting go out first; the sink's connections are freed after them.
-        services.onClose(() => closeWindows(services))
-      }
-      services.queue.enqueueMapped(sink, { kind, event }, firstMessage, reporterFor(services))
-      if (windowMs === 0) return
-      openWindow(key, kind, event, services)
-    } catch (error) {
-      ctx.services.reportHookError(error, 'slack')
+    const event = ctx.toEvent(eventOptions)
+    const key = kind === 'failure' ? `failure\u0000${event.model}\u0000${event.provider}\u0000${event.error?.type}` : `slow\u0000${event.model}`
+    const open = windows.get(key)
+    if (open) {
+      open.count++
+      open.latest = event
+      return
     }
+    const services = ctx.services
+    if (!watched.has(services)) {
+      watched.add(services)
+      // Merged counts still waiting go out first; the sink's connections are freed after them.
+      services.onClose(() => closeWindows(services))
+    }
+    services.queue.enqueueMapped(sink, { kind, event }, firstMessage, reporterFor(services))
+    if (windowMs === 0) return
+    openWindow(key, kind, event, services)
   }
 
-  return async function slack(ctx, next) {
-    try {
-      await next()
-    } catch (error) {
-      if (alertOnFailure && !isAbortError(error)) alert(ctx, 'failure')
-      throw error
-    }
-    if (thresholdMs !== false && (ctx.timing.end ?? Date.now()) - ctx.timing.start > thresholdMs) alert(ctx, 'slow')
-  }
+  // The moments gate failure alerts only: slow-call alerts follow thresholdMs. A cancel is no failure.
+  return defineObservingLayer({
+    name: 'slack',
+    failure: alertOnFailure ? (ctx) => alert(ctx, 'failure') : undefined,
+    cancelled: false,
+    success: thresholdMs === false ? undefined : (ctx) => void (elapsedMs(ctx) > thresholdMs && alert(ctx, 'slow')),
+  })
+}
+
+function elapsedMs(ctx: Context): number {
+  return (ctx.timing.end ?? Date.now()) - ctx.timing.start
 }
 
 /** Builds the Block Kit message of an alert; `count` > 1 marks a merged one. */

@@ -10,6 +10,7 @@ import { textOfContent } from '../src/otel/messages'
 import { defineOtlpExporter, otlpPresetOptionsSchema, serviceNameOf } from '../src/otel/otlp-exporter'
 import type { Middleware } from '../src/types'
 import { validate } from '../src/validate'
+import { defineIntegration } from '../src/integrations/descriptor'
 
 const traceloopOptionsSchema = otlpPresetOptionsSchema
   .extend({
@@ -28,6 +29,23 @@ const traceloopOptionsSchema = otlpPresetOptionsSchema
  * - `timeoutMs`: per-request time limit, default 10,000.
  */
 export type TraceloopOptions = z.input<typeof traceloopOptionsSchema>
+
+/**
+ * traceloop() in the catalogue: the names it answers to, what switches it on, its place in the onion.
+ *
+ * @example
+ * ```ts
+ * traceloopIntegration.factory({ moments: ['failure'] }) // what callbacks({ failure: ['traceloop'] }) builds
+ * ```
+ */
+export const traceloopIntegration = defineIntegration({
+  name: 'traceloop',
+  aliases: [],
+  switchedOnBy: [['TRACELOOP_API_KEY']],
+  position: 'exporters',
+  takesEnv: true,
+  factory: traceloop,
+})
 
 /**
  * Sends every call to Traceloop as an OpenTelemetry span with the GenAI conventions plus the

@@ -8,6 +8,7 @@
 import type { Context } from './context'
 import type { Sink } from './delivery-queue'
 import type { CallEvent } from './event'
+import { defineObservingLayer } from './integrations/observing-layer'
 import type { RedactOptions } from './redact'
 import type { ClientServices } from './services'
 import type { Middleware } from './types'
@@ -18,24 +19,42 @@ export type IntegrationMoment = 'input' | 'success' | 'failure'
 /** When an exporter sends unless told otherwise. */
 export const defaultMoments: ReadonlyArray<IntegrationMoment> = ['success', 'failure']
 
-export interface ExporterDefinition<Item> {
+interface ExporterBasics<Item> {
   /** The layer's name (`helicone`), used as the function name and in warnings. */
   name: string
   sink: Sink<Item>
   /** Which moments send (default success and failure); `callbacks({ success: [...] })` narrows these. */
   moments?: ReadonlyArray<IntegrationMoment>
-  /**
-   * Maps the finished call's event to zero or more items for the sink. It runs in the background,
-   * after the call has returned, so it reads only the event (a read-only snapshot: never change it).
-   */
-  toItems?: (event: CallEvent) => Item | Item[] | undefined
   /** Maps the call as it starts (for `input`) to items; runs at once, since the context changes later. */
   toInputItems?: (ctx: Context) => Item | Item[] | undefined
   redact?: RedactOptions
 }
 
+/** An exporter whose mapping reads the finished call's event alone (most of them). */
+export interface ExporterDefinition<Item> extends ExporterBasics<Item> {
+  /**
+   * Maps the finished call's event to zero or more items for the sink. It runs in the background,
+   * after the call has returned, so it reads only the event (a read-only snapshot: never change it).
+   */
+  toItems?: (event: CallEvent) => Item | Item[] | undefined
+  capture?: undefined
+}
+
+/** An exporter whose mapping needs more of the call than its event: `capture` takes it as the call ends. */
+export interface CapturingExporterDefinition<Item, Captured> extends ExporterBasics<Item> {
+  /**
+   * What the call hands to the background: the event plus what only the context knows (the model it
+   * ended on, `ctx.model`), and `firstAttempt`, the index of the first attempt made inside this layer.
+   */
+  capture: (event: CallEvent, ctx: Context, firstAttempt: number) => Captured
+  /** Maps what `capture` took to items, in the background. */
+  toItems: (captured: Captured) => Item | Item[] | undefined
+}
+
 /**
- * Builds an exporting layer from a sink and a mapping.
+ * Builds an exporting layer from a sink and a mapping: the call pays for its event and a hand-off to
+ * the delivery queue, and the mapping runs in the background. An OTLP exporter is the same thing with
+ * `otlpSink()` and a mapping to span trees (see `defineOtlpExporter`).
  *
  * @example
  * ```ts
@@ -48,49 +67,44 @@ export interface ExporterDefinition<Item> {
  * }
  * ```
  */
-export function defineExporter<Item>(definition: ExporterDefinition<Item>): Middleware {
-  const { name, sink, toItems, toInputItems, redact, moments = defaultMoments } = definition
-  const onInput = moments.includes('input') && toInputItems !== undefined
-  const onSuccess = moments.includes('success') && toItems !== undefined
-  const onFailure = moments.includes('failure') && toItems !== undefined
+export function defineExporter<Item, Captured = CallEvent>(definition: ExporterDefinition<Item> | CapturingExporterDefinition<Item, Captured>): Middleware {
+  const { name, sink, toInputItems, redact, moments = defaultMoments } = definition
   const eventOptions = { redact }
   const reporterFor = backgroundReporter(name, sink)
 
   const enqueueInput = (ctx: Context) => {
-    try {
-      const items = toInputItems!(ctx)
-      if (items === undefined) return
-      // Seen by the client, so the sink is closed with it.
-      reporterFor(ctx.services)
-      const queue = ctx.services.queue
-      if (Array.isArray(items)) for (const item of items) queue.enqueue(sink, item)
-      else queue.enqueue(sink, items)
-    } catch (error) {
-      ctx.services.reportHookError(error, name)
-    }
+    const items = toInputItems!(ctx)
+    if (items === undefined) return
+    // Seen by the client, so the sink is closed with it.
+    reporterFor(ctx.services)
+    const queue = ctx.services.queue
+    if (Array.isArray(items)) for (const item of items) queue.enqueue(sink, item)
+    else queue.enqueue(sink, items)
   }
 
-  const enqueueOutcome = (ctx: Context) => {
-    try {
+  let enqueueOutcome: ((ctx: Context, firstAttempt: number | undefined) => void) | undefined
+  if (definition.capture !== undefined) {
+    const { capture, toItems } = definition
+    enqueueOutcome = (ctx, firstAttempt) => {
       const services = ctx.services
-      services.queue.enqueueMapped(sink, ctx.toEvent(eventOptions), toItems!, reporterFor(services))
-    } catch (error) {
-      ctx.services.reportHookError(error, name)
+      services.queue.enqueueMapped(sink, capture(ctx.toEvent(eventOptions), ctx, firstAttempt ?? 0), toItems, reporterFor(services))
+    }
+  } else if (definition.toItems !== undefined) {
+    const toItems = definition.toItems
+    enqueueOutcome = (ctx) => {
+      const services = ctx.services
+      services.queue.enqueueMapped(sink, ctx.toEvent(eventOptions), toItems, reporterFor(services))
     }
   }
 
-  const layer: Middleware = async (ctx, next) => {
-    if (onInput) enqueueInput(ctx)
-    try {
-      await next()
-    } catch (error) {
-      if (onFailure) enqueueOutcome(ctx)
-      throw error
-    }
-    if (onSuccess) enqueueOutcome(ctx)
-  }
-  Object.defineProperty(layer, 'name', { value: name })
-  return layer
+  return defineObservingLayer<number>({
+    name,
+    moments,
+    start: definition.capture === undefined ? undefined : (ctx) => ctx.attempts.length,
+    input: toInputItems && enqueueInput,
+    success: enqueueOutcome,
+    failure: enqueueOutcome,
+  })
 }
 
 /**

@@ -1,20 +1,19 @@
 /**
- * The shape every OTLP preset shares (Langfuse, Logfire, Traceloop, Datadog in OTLP mode): a named
- * layer that, once the call is over, hands the call's event to the client's delivery queue. Nothing
- * else happens in the request path: the GenAI span tree is built, written through a private tracer
- * and encoded in the background; `client.flush()` waits for it and `client.close()` frees the sink's
- * connections.
+ * OTLP exporters (Langfuse, Logfire, Traceloop, Datadog in OTLP mode) are `defineExporter` with an
+ * OTLP sink and a mapping to span trees: once the call is over it hands its event to the client's
+ * delivery queue, and the GenAI span tree is built, written through a private tracer and encoded in
+ * the background; `client.flush()` waits for it and `client.close()` frees the sink's connections.
  */
 import { z } from 'zod'
-import type { Context } from '../context'
 import type { CallEvent } from '../event'
-import { backgroundReporter, defaultMoments, type IntegrationMoment } from '../exporter'
+import { defineExporter, type IntegrationMoment } from '../exporter'
 import { integrationOptionsSchema } from '../integration-options'
 import type { RedactOptions } from '../redact'
 import type { Middleware } from '../types'
 import type { SpanAttributes } from './attributes'
 import { toOtelTraceId } from './ids'
 import { createOtlpSink, type OtlpDestination, type TracedCall } from './pipeline'
+import type { Sink } from '../sink'
 import { loadOtelSdk } from './sdk'
 import { callSpanTree } from './span-record'
 
@@ -41,7 +40,7 @@ export interface OtlpExporterDefinition {
 }
 
 /** What a call hands over; the span tree is built from it in the background. */
-interface FinishedCall {
+export interface FinishedCall {
   event: CallEvent
   /** `ctx.model` when the call ended: the model the provider was asked for. */
   requestModel: string
@@ -50,9 +49,42 @@ interface FinishedCall {
 }
 
 /**
- * Builds an OTLP-exporting layer. A call hands its event to the client's delivery queue and returns;
- * the span tree is built, written and encoded in the background. The SDK starts loading here (not at
- * import), so it is there long before the first batch is sent.
+ * The OTLP sink of a destination: the items are finished calls' span trees (see {@link tracedCall}),
+ * written and encoded in the background and sent as OTLP protobuf. The OpenTelemetry SDK starts
+ * loading here, so it is there long before the first batch; `loadFailure()` says if it could not load.
+ *
+ * @example
+ * ```ts
+ * const sink = otlpSink({ name: 'my-collector', url: 'http://127.0.0.1:4318/v1/traces', headers: {}, gzip: true, resource: { 'service.name': 'shop' } })
+ * ```
+ */
+export function otlpSink(destination: OtlpDestination): Sink<TracedCall> & { loadFailure(): unknown } {
+  let failure: unknown
+  const sdkLoading = loadOtelSdk()
+  // A load failure is reported (onHookError) for the calls that needed the SDK, not as an unhandled rejection.
+  sdkLoading.catch((error: unknown) => (failure = error))
+  return Object.assign(createOtlpSink(sdkLoading, destination), { loadFailure: () => failure })
+}
+
+/**
+ * Maps a finished call to what the OTLP sink takes: its GenAI span tree (one span per call, a child per
+ * attempt when several were made from `firstAttempt` on) and its OTLP trace id.
+ *
+ * @example
+ * ```ts
+ * const item = tracedCall({ event, requestModel: ctx.model, firstAttempt: 0 }, { captureContent: false })
+ * ```
+ */
+export function tracedCall(call: FinishedCall, options: { captureContent: boolean; extraAttributes?: (event: CallEvent) => SpanAttributes }): TracedCall {
+  const { event, requestModel, firstAttempt } = call
+  const attempts = firstAttempt === 0 ? event.attempts : event.attempts.slice(firstAttempt)
+  return { tree: callSpanTree(event, { ...options, requestModel, attempts }), traceId: toOtelTraceId(event.traceId) }
+}
+
+/**
+ * Builds an OTLP-exporting layer: `defineExporter` with {@link otlpSink} and {@link tracedCall}. A call
+ * hands its event to the client's delivery queue and returns; the span tree is built, written and
+ * encoded in the background.
  *
  * @example
  * ```ts
@@ -65,46 +97,21 @@ interface FinishedCall {
  * ```
  */
 export function defineOtlpExporter(definition: OtlpExporterDefinition): Middleware {
-  const { name, redact, captureContent, extraAttributes, moments = defaultMoments } = definition
-  const onSuccess = moments.includes('success')
-  const onFailure = moments.includes('failure')
-  const eventOptions = { redact }
-  let loadFailure: unknown
-  const sdkLoading = loadOtelSdk()
-  // A load failure is reported (onHookError) for the calls that needed the SDK, not as an unhandled rejection.
-  sdkLoading.catch((error: unknown) => (loadFailure = error))
-  const sink = createOtlpSink(sdkLoading, { name, ...definition.destination })
-  const reporterFor = backgroundReporter(name, sink)
-
-  // Runs in the background (the queue's mapping step), never in the call.
-  const toTracedCall = ({ event, requestModel, firstAttempt }: FinishedCall): TracedCall => {
-    if (loadFailure !== undefined) throw loadFailure
-    const attempts = firstAttempt === 0 ? event.attempts : event.attempts.slice(firstAttempt)
-    return { tree: callSpanTree(event, { captureContent, requestModel, attempts, extraAttributes }), traceId: toOtelTraceId(event.traceId) }
-  }
-
-  function record(ctx: Context, firstAttempt: number): void {
-    try {
-      const services = ctx.services
-      const call: FinishedCall = { event: ctx.toEvent(eventOptions), requestModel: ctx.model, firstAttempt }
-      services.queue.enqueueMapped(sink, call, toTracedCall, reporterFor(services))
-    } catch (error) {
-      ctx.services.reportHookError(error, name)
-    }
-  }
-
-  const layer: Middleware = async (ctx, next) => {
-    const firstAttempt = ctx.attempts.length
-    try {
-      await next()
-    } catch (error) {
-      if (onFailure) record(ctx, firstAttempt)
-      throw error
-    }
-    if (onSuccess) record(ctx, firstAttempt)
-  }
-  Object.defineProperty(layer, 'name', { value: name })
-  return layer
+  const { name, redact, moments, captureContent, extraAttributes } = definition
+  const sink = otlpSink({ name, ...definition.destination })
+  return defineExporter<TracedCall, FinishedCall>({
+    name,
+    sink,
+    moments,
+    redact,
+    capture: (event, ctx, firstAttempt) => ({ event, requestModel: ctx.model, firstAttempt }),
+    // Runs in the background (the queue's mapping step), never in the call.
+    toItems: (call: FinishedCall) => {
+      const failure = sink.loadFailure()
+      if (failure !== undefined) throw failure
+      return tracedCall(call, { captureContent, extraAttributes })
+    },
+  })
 }
 
 /** `service.name` for a preset: the option, else `OTEL_SERVICE_NAME`, else `llm-onion`. */

@@ -7,7 +7,7 @@
 import { asMiddleware, callbacks } from '../../middleware/callbacks'
 import { consoleLog } from '../../middleware/console-log'
 import { prometheus, type PrometheusLayer } from '../../middleware/prometheus'
-import { integrations } from '../../middleware/registry'
+import { findIntegration, knownIntegrationNames } from '../integrations/catalogue'
 import type { Middleware } from '../types'
 import { loadCallback } from './callback-loader'
 import { exchangeLayer } from './exchange'
@@ -47,7 +47,7 @@ export async function assembleLayers(config: ProxyConfig, options: { logs?: bool
   }
   // The proxy's own prometheus() layer already counts every call and serves GET /metrics; a second
   // instance named in a callback list would count into a registry nobody scrapes.
-  const withoutPrometheus = (list: string[]) => list.filter((name) => name !== 'prometheus')
+  const withoutPrometheus = (list: string[]) => list.filter((name) => findIntegration(name)?.name !== 'prometheus')
   const lists = { input: withoutPrometheus(config.input), success: withoutPrometheus(config.success), failure: withoutPrometheus(config.failure) }
   if (lists.input.length + lists.success.length + lists.failure.length > 0) {
     layers.push(builtInCallbacks(lists))
@@ -76,10 +76,10 @@ export async function assembleLayers(config: ProxyConfig, options: { logs?: bool
 
 function builtInCallbacks(lists: { input: string[]; success: string[]; failure: string[] }): Middleware {
   for (const [moment, list] of Object.entries(lists)) {
-    const unknown = list.filter((name) => !Object.hasOwn(integrations, name))
+    const unknown = list.filter((name) => findIntegration(name) === undefined)
     if (unknown.length > 0) {
       const key = `litellm_settings.${moment}_callback`
-      throw new ConfigError(`${key}: unknown integration ${unknown.map((name) => `"${name}"`).join(', ')}. Known: ${Object.keys(integrations).sort().join(', ')}.`, [
+      throw new ConfigError(`${key}: unknown integration ${unknown.map((name) => `"${name}"`).join(', ')}. Known: ${knownIntegrationNames.join(', ')}.`, [
         { path: key, message: `unknown integration ${unknown.join(', ')}` },
       ])
     }

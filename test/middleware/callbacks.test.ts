@@ -1,12 +1,30 @@
-import { afterEach, describe, expect, it } from 'vitest'
+import { afterEach, describe, expect, it, vi } from 'vitest'
 import { createClient, type Client, type Middleware } from '../../src/index'
 import { asMiddleware, callbacks, type CallStartEvent } from '../../middleware/callbacks'
-import { integrations } from '../../middleware/registry'
+import type { IntegrationDescriptor } from '../../src/integrations/descriptor'
 import { CustomLogger } from '../../src/custom-logger'
 import type { CallEvent } from '../../src/event'
 import { defineExporter, type IntegrationMoment } from '../../src/exporter'
 import { httpSink } from '../../src/http-sink'
 import { startReceiver, type Receiver } from '../../src/testing/receiver'
+
+// Fake built-ins, found by name beside the catalogue's own.
+const fakes = vi.hoisted(() => new Map<string, IntegrationDescriptor>())
+vi.mock('../../src/integrations/catalogue', async (importOriginal) => {
+  const original = await importOriginal<typeof import('../../src/integrations/catalogue')>()
+  return {
+    ...original,
+    findIntegration: (name: string) => fakes.get(name) ?? original.findIntegration(name),
+    get knownIntegrationNames() {
+      return [...original.knownIntegrationNames, ...fakes.keys()].sort()
+    },
+  }
+})
+
+function registerIntegration(name: string, factory: IntegrationDescriptor['factory']) {
+  fakes.set(name, { name, aliases: [], switchedOnBy: [], position: 'exporters', takesEnv: false, factory })
+  fakeNames.push(name)
+}
 
 const messages = [{ role: 'user' as const, content: 'hello lists' }]
 let client: Client | undefined
@@ -17,14 +35,14 @@ afterEach(async () => {
   await client?.close()
   await receiver?.close()
   client = receiver = undefined
-  for (const name of fakeNames.splice(0)) delete integrations[name]
+  for (const name of fakeNames.splice(0)) fakes.delete(name)
 })
 
 /** Registers a fake built-in that records how it was built and what it saw. */
 function registerFake(name: string) {
   const built: Array<IntegrationMoment[] | undefined> = []
   const seen: string[] = []
-  integrations[name] = (options) => {
+  registerIntegration(name, (options) => {
     built.push(options?.moments)
     const moments = new Set(options?.moments ?? ['success', 'failure'])
     const layer: Middleware = async (_ctx, next) => {
@@ -38,8 +56,7 @@ function registerFake(name: string) {
       if (moments.has('success')) seen.push('success')
     }
     return layer
-  }
-  fakeNames.push(name)
+  })
   return { built, seen }
 }
 
@@ -114,14 +131,14 @@ describe('callbacks', () => {
   it('sends an exporter built-in through the delivery queue only at the moment it was listed for', async () => {
     receiver = await startReceiver()
     const url = `${receiver.url}/log`
-    integrations.fakeExporter = (options) =>
+    registerIntegration('fakeExporter', (options) =>
       defineExporter<CallEvent>({
         name: 'fakeExporter',
         moments: options?.moments ?? ['success', 'failure'],
         sink: httpSink({ name: 'fakeExporter', url, encode: (events) => ({ events }) }),
         toItems: (event) => event,
-      })
-    fakeNames.push('fakeExporter')
+      }),
+    )
     client = createClient({ queue: { flushIntervalMs: 10, minTimeoutMs: 1 } }).use(callbacks({ success: ['fakeExporter'] }))
     await client.chat({ model: 'mock/x', messages, mock_response: 'logged' })
     await expect(client.chat({ model: 'mock/x', messages, mock_error: { status: 500 } })).rejects.toThrow()

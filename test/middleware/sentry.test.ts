@@ -1,7 +1,6 @@
 import { parseEnvelope } from '@sentry/core'
 import { beforeEach, describe, expect, it } from 'vitest'
 import { createClient, type Client } from 'llm-onion'
-import { integrations } from 'llm-onion/middleware/registry'
 import { retry } from 'llm-onion/middleware/retry'
 import { sentry, type SentryClientLike } from 'llm-onion/middleware/sentry'
 import { parseDsn, parseStackFrames, type SentryEvent } from '../../src/sentry-envelope'
@@ -141,7 +140,7 @@ describe('sentry()', () => {
   })
 
   it('named in two callback lists (input and failure), the failure still carries the input breadcrumb', async () => {
-    client = createClient().use(integrations.sentry!({ moments: ['input'], dsn }), integrations.sentry!({ moments: ['failure'], dsn }))
+    client = createClient().use(sentry({ moments: ['input'], dsn }), sentry({ moments: ['failure'], dsn }))
     await expect(client.chat({ model: 'mock/echo', messages: prompt, mock_error: { status: 500 } })).rejects.toThrow()
     await client.flush()
 

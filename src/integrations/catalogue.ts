@@ -1,0 +1,80 @@
+/**
+ * The one catalogue of built-in integrations, in onion order (outermost first). `observability()`,
+ * `callbacks({ input, success, failure })`, the proxy's `success_callback` / `failure_callback` /
+ * `input_callback` and the option types all read it. Adding an integration is one file (its factory
+ * and its descriptor), one line here, a docs page and a test.
+ *
+ * The core never imports this file (it loads every integration); the middleware and the proxy do.
+ */
+import { athinaIntegration } from '../../middleware/athina'
+import { consoleLogIntegration } from '../../middleware/console-log'
+import { datadogIntegration } from '../../middleware/datadog'
+import { heliconeIntegration } from '../../middleware/helicone'
+import { jsonLogIntegration } from '../../middleware/json-log'
+import { langfuseIntegration } from '../../middleware/langfuse'
+import { logfireIntegration } from '../../middleware/logfire'
+import { lokiIntegration } from '../../middleware/loki'
+import { lunaryIntegration } from '../../middleware/lunary'
+import { otelIntegration } from '../../middleware/otel'
+import { posthogIntegration } from '../../middleware/posthog'
+import { prometheusIntegration } from '../../middleware/prometheus'
+import { sentryIntegration } from '../../middleware/sentry'
+import { slackIntegration } from '../../middleware/slack'
+import { traceloopIntegration } from '../../middleware/traceloop'
+import { namesOf, type IntegrationDescriptor } from './descriptor'
+
+/**
+ * Every built-in integration, outermost first (the order of their `position`, then of this list).
+ *
+ * @example
+ * ```ts
+ * for (const integration of catalogue) console.log(integration.name, integration.switchedOnBy)
+ * ```
+ */
+export const catalogue = [
+  otelIntegration,
+  sentryIntegration,
+  langfuseIntegration,
+  logfireIntegration,
+  traceloopIntegration,
+  datadogIntegration,
+  heliconeIntegration,
+  posthogIntegration,
+  lunaryIntegration,
+  athinaIntegration,
+  lokiIntegration,
+  slackIntegration,
+  jsonLogIntegration,
+  prometheusIntegration,
+  consoleLogIntegration,
+]
+
+/** One entry of the catalogue, with its own option and layer types. */
+export type CatalogueEntry = (typeof catalogue)[number]
+
+/** The names `observability()` knows, in the order it composes them. */
+export type IntegrationName = CatalogueEntry['name']
+
+/** The options an entry's factory takes. */
+export type OptionsOf<Entry extends CatalogueEntry> = NonNullable<Parameters<Entry['factory']>[0]>
+
+/** The catalogue seen through the common descriptor type, for code that builds any entry. */
+export const integrations: readonly IntegrationDescriptor[] = catalogue
+
+const byName = new Map<string, IntegrationDescriptor>()
+for (const integration of integrations) for (const name of namesOf(integration)) byName.set(name, integration)
+
+/**
+ * The integration a callback list names, by its name or one of its aliases (LiteLLM's names).
+ *
+ * @example
+ * ```ts
+ * findIntegration('langfuse_otel')?.name // 'langfuse'
+ * ```
+ */
+export function findIntegration(name: string): IntegrationDescriptor | undefined {
+  return byName.get(name)
+}
+
+/** Every name a callback list accepts, sorted, for "Known: ..." messages. */
+export const knownIntegrationNames: readonly string[] = [...byName.keys()].sort()

@@ -1,0 +1,67 @@
+/**
+ * An integration's descriptor: what the catalogue, `observability()`, `callbacks()` and the proxy's
+ * config need to know about it, declared once beside its factory.
+ */
+import type { IntegrationMoment } from '../exporter'
+import type { Environment } from '../integration-options'
+import type { RedactOptions } from '../redact'
+import type { Middleware } from '../types'
+
+/**
+ * Where in the onion an integration sits, outermost first: tracing outside so its span is active
+ * while the others run, error reporting next so its breadcrumb is there before anything else can
+ * fail, then exporters, alerts, and what stays in the process (files, metrics, the console).
+ */
+export const onionPositions = ['tracing', 'errors', 'exporters', 'alerts', 'local'] as const
+
+export type OnionPosition = (typeof onionPositions)[number]
+
+/** What every factory accepts from `observability()` and `callbacks()`, besides its own options. */
+export interface FactoryOptions {
+  moments?: IntegrationMoment[]
+  redact?: RedactOptions
+  env?: Environment
+  [option: string]: unknown
+}
+
+export interface IntegrationDescriptor<Name extends string = string, Options extends object = FactoryOptions, Layer extends Middleware = Middleware> {
+  /** Its name in `observability({ name: ... })`, `callbacks({ success: ['name'] })` and the proxy's callback lists. */
+  readonly name: Name
+  /** Other names it answers to in callback lists: the LiteLLM callback names that mean it (`langfuse_otel`). */
+  readonly aliases: readonly string[]
+  /** `observability()` switches it on when every variable of one of these sets is set; empty: only when asked for. */
+  readonly switchedOnBy: ReadonlyArray<readonly string[]>
+  /** Its place in the onion; the catalogue lists integrations in this order. */
+  readonly position: OnionPosition
+  /** Whether the factory reads its settings from an `env` option (so `observability({ env })` passes it on). */
+  readonly takesEnv: boolean
+  /** Builds the layer; options are the integration's own plus `moments`, `redact` and `env`. */
+  factory(options?: Options): Layer
+}
+
+/**
+ * Declares an integration, beside its factory. The catalogue (src/integrations/catalogue.ts) lists it
+ * with one line, and from there `observability()`, `callbacks()` and the proxy know it.
+ *
+ * @example
+ * ```ts
+ * export const heliconeIntegration = defineIntegration({
+ *   name: 'helicone',
+ *   aliases: [],
+ *   switchedOnBy: [['HELICONE_API_KEY']],
+ *   position: 'exporters',
+ *   takesEnv: true,
+ *   factory: helicone,
+ * })
+ * ```
+ */
+export function defineIntegration<Name extends string, Options extends object, Layer extends Middleware>(
+  descriptor: IntegrationDescriptor<Name, Options, Layer>,
+): IntegrationDescriptor<Name, Options, Layer> {
+  return Object.freeze(descriptor)
+}
+
+/** The names a descriptor answers to: its own, then its aliases. */
+export function namesOf(descriptor: IntegrationDescriptor): string[] {
+  return [descriptor.name, ...descriptor.aliases]
+}
