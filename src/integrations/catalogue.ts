@@ -21,6 +21,8 @@ import { prometheusIntegration } from '../../middleware/prometheus'
 import { sentryIntegration } from '../../middleware/sentry'
 import { slackIntegration } from '../../middleware/slack'
 import { traceloopIntegration } from '../../middleware/traceloop'
+// databases (postgres, supabase, clickhouse)
+import { postgresIntegration } from '../../middleware/postgres'
 import { namesOf, type IntegrationDescriptor } from './descriptor'
 
 /**
@@ -43,6 +45,8 @@ export const catalogue = [
   lunaryIntegration,
   athinaIntegration,
   lokiIntegration,
+  // databases: exporters, so listed before the alerts to keep the onion order
+  postgresIntegration,
   slackIntegration,
   jsonLogIntegration,
   prometheusIntegration,

@@ -34,6 +34,8 @@ const environment: Record<string, string> = {
   ATHINA_API_KEY: 'athina-test',
   LOKI_URL: 'http://127.0.0.1:9',
   SLACK_WEBHOOK_URL: 'http://127.0.0.1:9/hook',
+  // Databases: switched on only when asked for, built from these (nothing listens on port 9).
+  DATABASE_URL: 'postgresql://postgres@127.0.0.1:9/none',
   LLM_ONION_LOG_FILE: join(mkdtempSync(join(tmpdir(), 'catalogue-')), 'calls.jsonl'),
 }
 
