@@ -23,6 +23,7 @@ import { slackIntegration } from '../../middleware/slack'
 import { traceloopIntegration } from '../../middleware/traceloop'
 // databases (postgres, supabase, clickhouse)
 import { postgresIntegration } from '../../middleware/postgres'
+import { supabaseIntegration } from '../../middleware/supabase'
 import { namesOf, type IntegrationDescriptor } from './descriptor'
 
 /**
@@ -47,6 +48,7 @@ export const catalogue = [
   lokiIntegration,
   // databases: exporters, so listed before the alerts to keep the onion order
   postgresIntegration,
+  supabaseIntegration,
   slackIntegration,
   jsonLogIntegration,
   prometheusIntegration,
