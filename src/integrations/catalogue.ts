@@ -24,6 +24,7 @@ import { traceloopIntegration } from '../../middleware/traceloop'
 // databases (postgres, supabase, clickhouse)
 import { postgresIntegration } from '../../middleware/postgres'
 import { supabaseIntegration } from '../../middleware/supabase'
+import { clickhouseIntegration } from '../../middleware/clickhouse'
 import { namesOf, type IntegrationDescriptor } from './descriptor'
 
 /**
@@ -49,6 +50,7 @@ export const catalogue = [
   // databases: exporters, so listed before the alerts to keep the onion order
   postgresIntegration,
   supabaseIntegration,
+  clickhouseIntegration,
   slackIntegration,
   jsonLogIntegration,
   prometheusIntegration,

@@ -38,6 +38,8 @@ const environment: Record<string, string> = {
   DATABASE_URL: 'postgresql://postgres@127.0.0.1:9/none',
   SUPABASE_URL: 'http://127.0.0.1:9',
   SUPABASE_KEY: 'sb-test-key',
+  CLICKHOUSE_HOST: '127.0.0.1',
+  CLICKHOUSE_PORT: '9',
   LLM_ONION_LOG_FILE: join(mkdtempSync(join(tmpdir(), 'catalogue-')), 'calls.jsonl'),
 }
 
