@@ -8,6 +8,7 @@
  * every drop's error (with the databases failing) is searched for every secret.
  */
 import { randomBytes } from 'node:crypto'
+import { createServer as createHttpServer } from 'node:http'
 import { createServer, type AddressInfo } from 'node:net'
 import { format, inspect } from 'node:util'
 import pg from 'pg'
@@ -61,8 +62,7 @@ describe('no planted secret leaves through the database destinations', () => {
   let clickhouseServer: ClickhouseServer
   beforeAll(async () => {
     upstream = await startOpenAIFake()
-    // PostgREST's answer to a bad key does not echo it; this one does, to prove the scrubber holds.
-    supabaseReceiver = await startReceiver({ responseBody: JSON.stringify({ message: `Invalid API key: ${planted.supabaseKey}` }) })
+    supabaseReceiver = await startReceiver({ responseBody: '' })
     clickhouseServer = await startClickhouse({ username: 'writer', password: planted.clickhousePassword })
     await admin.connect()
     await admin.query(`CREATE DATABASE ${database}`)
@@ -145,10 +145,17 @@ describe('no planted secret leaves through the database destinations', () => {
       DATABASE_URL: `postgresql://postgres:${planted.postgresPassword}@127.0.0.1:${await closedPort()}/${database}`,
       CLICKHOUSE_PASSWORD: 'plant-db-wrong-clickhouse-password',
     })
-    supabaseReceiver.answerWith(...Array.from({ length: 20 }, () => 401))
+    // PostgREST's answer to a bad key does not echo it; this one does, to prove the scrubber holds.
+    const echoing = createHttpServer((request, response) => {
+      response.writeHead(401, { 'content-type': 'application/json' })
+      response.end(JSON.stringify({ message: `Invalid API key: ${request.headers.apikey}` }))
+    })
+    await new Promise<void>((resolve) => echoing.listen(0, '127.0.0.1', resolve))
+    vi.stubEnv('SUPABASE_URL', `http://127.0.0.1:${(echoing.address() as AddressInfo).port}`)
     const drops: DropInfo[] = []
     const { printed, thrown } = await runCalls({ retries: 1, minTimeoutMs: 1, maxTimeoutMs: 5, onDrop: (drop: DropInfo) => void drops.push(drop) })
     vi.unstubAllEnvs()
+    await new Promise((resolve) => echoing.close(resolve))
 
     expect(thrown).toHaveLength(1)
     expect(new Set(drops.map((drop) => drop.sink))).toEqual(new Set(names))
