@@ -21,6 +21,10 @@ import { prometheusIntegration } from '../../middleware/prometheus'
 import { sentryIntegration } from '../../middleware/sentry'
 import { slackIntegration } from '../../middleware/slack'
 import { traceloopIntegration } from '../../middleware/traceloop'
+// databases (postgres, supabase, clickhouse)
+import { postgresIntegration } from '../../middleware/postgres'
+import { supabaseIntegration } from '../../middleware/supabase'
+import { clickhouseIntegration } from '../../middleware/clickhouse'
 import { namesOf, type IntegrationDescriptor } from './descriptor'
 
 /**
@@ -43,6 +47,10 @@ export const catalogue = [
   lunaryIntegration,
   athinaIntegration,
   lokiIntegration,
+  // databases: exporters, so listed before the alerts to keep the onion order
+  postgresIntegration,
+  supabaseIntegration,
+  clickhouseIntegration,
   slackIntegration,
   jsonLogIntegration,
   prometheusIntegration,

@@ -34,6 +34,12 @@ const environment: Record<string, string> = {
   ATHINA_API_KEY: 'athina-test',
   LOKI_URL: 'http://127.0.0.1:9',
   SLACK_WEBHOOK_URL: 'http://127.0.0.1:9/hook',
+  // Databases: switched on only when asked for, built from these (nothing listens on port 9).
+  DATABASE_URL: 'postgresql://postgres@127.0.0.1:9/none',
+  SUPABASE_URL: 'http://127.0.0.1:9',
+  SUPABASE_KEY: 'sb-test-key',
+  CLICKHOUSE_HOST: '127.0.0.1',
+  CLICKHOUSE_PORT: '9',
   LLM_ONION_LOG_FILE: join(mkdtempSync(join(tmpdir(), 'catalogue-')), 'calls.jsonl'),
 }
 
