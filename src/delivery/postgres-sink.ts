@@ -7,9 +7,9 @@
  * primary key and the INSERT skips ids already there (`ON CONFLICT DO NOTHING`).
  */
 import type { Pool } from 'pg'
-import { scrubProcessSecrets } from './secret-scrubber'
+import { scrubProcessSecrets } from '../secret-scrubber'
 import { DeliveryError, type SendResult, type Sink } from './sink'
-import { spendLogColumns, spendLogJsonColumns, type SpendLogRow } from './spend-log'
+import { spendLogColumns, spendLogJsonColumns, type SpendLogRow } from '../integrations/spend-log'
 
 export interface PostgresSinkOptions {
   /** Names the sink in counters and warnings. */

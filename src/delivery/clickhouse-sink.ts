@@ -5,9 +5,9 @@
  * `X-ClickHouse-User` / `X-ClickHouse-Key` headers, never in the URL, as LiteLLM's client sends them.
  */
 import { httpSink, isRetryableHttpStatus } from './http-sink'
-import { scrubProcessSecrets } from './secret-scrubber'
+import { scrubProcessSecrets } from '../secret-scrubber'
 import { DeliveryError, type Sink } from './sink'
-import { spendLogColumns } from './spend-log'
+import { spendLogColumns } from '../integrations/spend-log'
 
 export interface ClickhouseSinkOptions {
   /** Names the sink in counters and warnings. */

@@ -8,7 +8,7 @@
  * `call_type` is `completion` or `embedding`; a failure's error goes into `metadata.error_information`
  * as LiteLLM puts it; `status` is `success`, `failure` or `cancelled`.
  */
-import type { CallEvent } from './event'
+import type { CallEvent } from '../event'
 
 /** One spend-log row, by LiteLLM's column names; JSON columns hold plain values (not yet encoded). */
 export interface SpendLogRow {
