@@ -42,6 +42,17 @@ export function wrapChunkStream(ctx: Context, wrapper: ChunkStreamWrapper): void
   else ctx.setSlot(wrappersKey, [wrapper])
 }
 
+/** @internal how many wrappers are registered, for a repeating layer to drop those of an earlier attempt */
+export function streamWrapperCount(ctx: Context): number {
+  return ctx.slot<ChunkStreamWrapper[]>(wrappersKey)?.length ?? 0
+}
+
+/** @internal drops the wrappers registered after the first `count` (by the layers inside a retry) */
+export function dropStreamWrappers(ctx: Context, count: number): void {
+  const wrappers = ctx.slot<ChunkStreamWrapper[]>(wrappersKey)
+  if (wrappers && wrappers.length > count) wrappers.length = count
+}
+
 /** `chunks` through the wrappers registered on `ctx`, the innermost layer's first. */
 function wrapped(ctx: Context, chunks: AsyncIterable<ChatChunk>): AsyncIterable<ChatChunk> {
   const wrappers = ctx.slot<ChunkStreamWrapper[]>(wrappersKey)
