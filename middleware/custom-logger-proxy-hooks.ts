@@ -22,7 +22,14 @@ import type { Middleware } from '../src/types'
 type HookName = keyof ProxyHookMethods
 type AnyMethod = (...args: unknown[]) => unknown
 
-/** True when `handler` defines at least one proxy hook of its own. */
+/**
+ * True when `handler` defines at least one proxy hook of its own (not the base class's).
+ *
+ * @example
+ * ```ts
+ * hasProxyHooks({ asyncPreCallHook: async (_auth, _cache, data) => data }) // true
+ * ```
+ */
 export function hasProxyHooks(handler: object): boolean {
   return (Object.keys(proxyHookNames) as HookName[]).some((name) => definedMethod(handler, name))
 }

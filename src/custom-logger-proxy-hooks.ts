@@ -62,7 +62,14 @@ export interface ProxyHookMethods {
   asyncPostCallStreamingIteratorHook?(userApiKeyDict: UserApiKeyAuth, response: AsyncIterable<ChatChunk>, requestData: HookRequestData): AsyncIterable<ChatChunk>
 }
 
-/** The proxy hook method names, with LiteLLM's snake_case name of each. */
+/**
+ * The proxy hook method names, with LiteLLM's snake_case name of each.
+ *
+ * @example
+ * ```ts
+ * proxyHookNames.asyncPreCallHook // 'async_pre_call_hook'
+ * ```
+ */
 export const proxyHookNames = {
   asyncPreCallHook: 'async_pre_call_hook',
   asyncModerationHook: 'async_moderation_hook',
@@ -116,7 +123,15 @@ export function proxyHookRejection(thrown: unknown, hook: string): LlmError {
   return errorForStatus(status ?? 500, message, { retryable: false, cause: error, code: 'rejected_by_hook' })
 }
 
-/** One in-memory {@link HookCache}. */
+/**
+ * One in-memory {@link HookCache}; `customLogger()` makes one per handler.
+ *
+ * @example
+ * ```ts
+ * const cache = createHookCache()
+ * await cache.asyncSetCache('calls', 1)
+ * ```
+ */
 export function createHookCache(): HookCache {
   const store = new Map<string, unknown>()
   return {

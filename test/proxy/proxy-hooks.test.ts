@@ -87,4 +87,16 @@ describe('LiteLLM proxy hooks in a callback module', () => {
     for await (const chunk of stream) text += chunk.choices[0]?.delta?.content ?? ''
     expect(text).toBe('QUIET WORDS HERE')
   })
+
+  it('a moderation rejection of a stream is answered with its status before any chunk is sent', async () => {
+    // Runs after the test above released the moderation hook, so it rejects as soon as it runs.
+    const error = await thrownBy(
+      (async () => {
+        const stream = await openai.chat.completions.create({ model: 'gpt-4o', messages: ask('moderate me, streamed'), stream: true })
+        for await (const _chunk of stream) expect.fail('a chunk was sent')
+      })(),
+    )
+    expect(error.status).toBe(400)
+    expect((error.error as { message: string }).message).toBe('Flagged by moderation: violence.')
+  })
 })
