@@ -4,7 +4,7 @@
  * changed reply and a rejection as the call's failure.
  */
 import type { Context } from '../src/context'
-import { definedMethod, handlerName } from '../src/custom-logger'
+import { definedMethod, handlerName } from '../src/litellm/custom-logger'
 import {
   createHookCache,
   proxyHookNames,

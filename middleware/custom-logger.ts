@@ -14,7 +14,7 @@ import {
   type LoggerKwargs,
   type LoggerMethods,
   type LoggerResponse,
-} from '../src/custom-logger'
+} from '../src/litellm/custom-logger'
 import { proxyHookNames } from '../src/custom-logger-proxy-hooks'
 import { ValidationError } from '../src/errors'
 import { redactChunk, type RedactOptions } from '../src/redact'
@@ -26,8 +26,8 @@ import { runHook } from '../src/integrations/run-hook'
 import { proxyHooksLayer } from './custom-logger-proxy-hooks'
 
 // The base class and its types are re-exported so `llm-onion/middleware/custom-logger` is enough to port a handler.
-export { CustomLogger } from '../src/custom-logger'
-export type { LoggerKwargs, LoggerMethods, LoggerResponse } from '../src/custom-logger'
+export { CustomLogger } from '../src/litellm/custom-logger'
+export type { LoggerKwargs, LoggerMethods, LoggerResponse } from '../src/litellm/custom-logger'
 export { HTTPException } from '../src/custom-logger-proxy-hooks'
 export type { HookCache, HookRequestData, ProxyCallType, ProxyHookMethods, UserApiKeyAuth } from '../src/custom-logger-proxy-hooks'
 

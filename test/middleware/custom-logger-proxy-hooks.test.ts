@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest'
 import { createClient, type Client } from '../../src/index'
 import { asMiddleware } from '../../middleware/callbacks'
 import { customLogger, CustomLogger, HTTPException, type HookCache, type HookRequestData, type LoggerKwargs, type LoggerResponse, type UserApiKeyAuth } from '../../middleware/custom-logger'
-import { mock } from '../../src/providers/mock'
+import { mock } from '../../src/providers/mock/provider'
 import type { ChatChunk, ChatResponse } from '../../src/schema'
 import type { Provider } from '../../src/types'
 

@@ -3,11 +3,11 @@
  * `kwargs` dictionary LiteLLM hands them, built from the standard event so a LiteLLM handler ports by
  * renaming its methods. `customLogger(handler)` (llm-onion/middleware) turns a handler into a layer.
  */
-import type { Context } from './context'
-import type { CallEvent } from './event'
-import { redactBody } from './redact'
-import type { ChatChunk, ChatResponse, EmbeddingResponse, Message } from './schema'
-import { proxyHookNames, type HookCache, type HookRequestData, type ProxyCallType, type ProxyHookMethods, type UserApiKeyAuth } from './custom-logger-proxy-hooks'
+import type { Context } from '../context'
+import type { CallEvent } from '../event'
+import { redactBody } from '../redact'
+import type { ChatChunk, ChatResponse, EmbeddingResponse, Message } from '../schema'
+import { proxyHookNames, type HookCache, type HookRequestData, type ProxyCallType, type ProxyHookMethods, type UserApiKeyAuth } from '../custom-logger-proxy-hooks'
 
 /** The reply a success hook receives (redacted copy when redaction is on). */
 export type LoggerResponse = ChatResponse | EmbeddingResponse
