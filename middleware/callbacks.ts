@@ -17,6 +17,7 @@ import type { RedactOptions } from '../src/redact'
 import type { Middleware } from '../src/types'
 import { validate } from '../src/validate'
 import { customLogger } from './custom-logger'
+import { hasProxyHooks } from './custom-logger-proxy-hooks'
 import { observer, runHook, type ObserverOptions } from './observer'
 
 /** What an `input` function receives: the call as it starts, without outcome fields. */
@@ -165,7 +166,7 @@ export function asMiddleware(value: unknown, where: string): Middleware {
     return value as Middleware
   }
   if (value !== null && typeof value === 'object') {
-    if (value instanceof CustomLogger || Object.keys(chooseLoggerHooks(value)).length > 0) return customLogger(value)
+    if (value instanceof CustomLogger || Object.keys(chooseLoggerHooks(value)).length > 0 || hasProxyHooks(value)) return customLogger(value)
     const record = value as Record<string, unknown>
     const hooks = observerHooks.filter((hook) => typeof record[hook] === 'function')
     if (hooks.length > 0) {

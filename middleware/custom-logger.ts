@@ -15,6 +15,7 @@ import {
   type LoggerMethods,
   type LoggerResponse,
 } from '../src/litellm/custom-logger'
+import { proxyHookNames } from '../src/custom-logger-proxy-hooks'
 import { ValidationError } from '../src/errors'
 import { redactChunk, type RedactOptions } from '../src/redact'
 import type { ChatChunk } from '../src/schema'
@@ -22,10 +23,13 @@ import type { Middleware } from '../src/types'
 import { validate } from '../src/validate'
 import { defineObservingLayer } from '../src/integrations/observing-layer'
 import { runHook } from '../src/integrations/run-hook'
+import { proxyHooksLayer } from './custom-logger-proxy-hooks'
 
 // The base class and its types are re-exported so `llm-onion/middleware/custom-logger` is enough to port a handler.
 export { CustomLogger } from '../src/litellm/custom-logger'
 export type { LoggerKwargs, LoggerMethods, LoggerResponse } from '../src/litellm/custom-logger'
+export { HTTPException } from '../src/custom-logger-proxy-hooks'
+export type { HookCache, HookRequestData, ProxyCallType, ProxyHookMethods, UserApiKeyAuth } from '../src/custom-logger-proxy-hooks'
 
 /** Options of {@link customLogger}; every one has a default. */
 export interface CustomLoggerOptions {
@@ -54,7 +58,7 @@ const optionsSchema = z
   })
   .strict()
 
-const methodNames = Object.values(loggerMoments).flat()
+const methodNames = [...Object.values(loggerMoments).flat(), ...Object.keys(proxyHookNames)]
 
 /**
  * Turns a LiteLLM-style handler into a layer. Place it outside retry and fallback layers: success,
@@ -62,6 +66,13 @@ const methodNames = Object.values(loggerMoments).flat()
  * assembled response), pre/post once around the call, or around each attempt where `logger.attempts`
  * is placed inside the retry. For each moment exactly one of the sync/async twins runs: the async
  * one when the handler defines it.
+ *
+ * LiteLLM's proxy hooks (`asyncPreCallHook`, `asyncModerationHook`, `asyncPostCallSuccessHook`,
+ * `asyncPostCallFailureHook`, `asyncPostCallStreamingHook`, `asyncPostCallStreamingIteratorHook`) run
+ * inside the log hooks and, unlike them, reach the call: a pre-call hook may change or reject the
+ * request, the moderation hook runs beside the provider call and its rejection cancels it, the success
+ * and streaming hooks may change the reply. A rejection fails the call with the error's status
+ * (`HTTPException`'s `status_code`, else 500, as LiteLLM's proxy answers).
  *
  * @example
  * ```ts
@@ -83,7 +94,8 @@ export function customLogger(handler: LoggerMethods | object, options: CustomLog
     )
   }
   const hooks = chooseLoggerHooks(handler)
-  if (Object.keys(hooks).length === 0) {
+  const proxyHooks = proxyHooksLayer(handler, settings)
+  if (Object.keys(hooks).length === 0 && !proxyHooks) {
     throw new ValidationError(
       `customLogger(): ${handlerName(handler)} defines none of the hook methods (${methodNames.join(', ')}).${snakeCaseHint(handler)}`,
       [{ path: 'handler', message: 'defines no hook method' }],
@@ -159,6 +171,8 @@ export function customLogger(handler: LoggerMethods | object, options: CustomLog
       if (stream && ctx.streaming) watchChunks(ctx, stream)
       return firePre(ctx)
     },
+    // The proxy hooks run inside the log hooks, which so see the request, reply or rejection the caller got.
+    around: proxyHooks && ((ctx, next) => Promise.resolve(proxyHooks(ctx, next))),
     success: settle,
     failure: settle,
   })

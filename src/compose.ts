@@ -7,6 +7,7 @@
 import koaCompose from 'koa-compose'
 import type { Context } from './context'
 import type { Middleware, RepeatingMiddleware } from './types'
+import { dropStreamWrappers, streamWrapperCount } from './streamed-call'
 
 const repeating = Symbol.for('llm-onion.repeating')
 
@@ -72,8 +73,10 @@ export function composeLayers(
     const repeatingLayer = layer as unknown as RepeatingMiddleware
     return (ctx: Context, next: () => Promise<void>) => {
       const mark = ctx.chunkHandlers.length
+      const wrapperMark = streamWrapperCount(ctx)
       const inner = () => {
         ctx.chunkHandlers.length = mark
+        dropStreamWrappers(ctx, wrapperMark)
         ctx.response = undefined
         ctx.error = undefined
         return innerStack(ctx)

@@ -17,6 +17,50 @@ export interface ChatStream extends AsyncIterableIterator<ChatChunk> {
 }
 
 const channelKey = Symbol('chunk channel')
+const wrappersKey = Symbol('stream wrappers')
+
+/** Takes the chunks of a streamed call and returns the chunks to send on (more, fewer, changed). */
+export type ChunkStreamWrapper = (chunks: AsyncIterable<ChatChunk>, ctx: Context) => AsyncIterable<ChatChunk>
+
+/**
+ * Wraps the chunk stream of a streamed call, for a layer that needs the stream as a whole (buffer
+ * it, drop or add chunks), where `ctx.onChunk` sees one chunk at a time. Register before `await
+ * next()`; the wrapper of the outermost layer is applied last. Chunks pass the `onChunk` functions
+ * after every wrapper. What a wrapper throws fails the call.
+ *
+ * @example
+ * ```ts
+ * client.use(async (ctx, next) => {
+ *   if (ctx.streaming) wrapChunkStream(ctx, async function* (chunks) { for await (const chunk of chunks) if (chunk.choices.length > 0) yield chunk })
+ *   await next()
+ * })
+ * ```
+ */
+export function wrapChunkStream(ctx: Context, wrapper: ChunkStreamWrapper): void {
+  const wrappers = ctx.slot<ChunkStreamWrapper[]>(wrappersKey)
+  if (wrappers) wrappers.push(wrapper)
+  else ctx.setSlot(wrappersKey, [wrapper])
+}
+
+/** @internal how many wrappers are registered, for a repeating layer to drop those of an earlier attempt */
+export function streamWrapperCount(ctx: Context): number {
+  return ctx.slot<ChunkStreamWrapper[]>(wrappersKey)?.length ?? 0
+}
+
+/** @internal drops the wrappers registered after the first `count` (by the layers inside a retry) */
+export function dropStreamWrappers(ctx: Context, count: number): void {
+  const wrappers = ctx.slot<ChunkStreamWrapper[]>(wrappersKey)
+  if (wrappers && wrappers.length > count) wrappers.length = count
+}
+
+/** `chunks` through the wrappers registered on `ctx`, the innermost layer's first. */
+function wrapped(ctx: Context, chunks: AsyncIterable<ChatChunk>): AsyncIterable<ChatChunk> {
+  const wrappers = ctx.slot<ChunkStreamWrapper[]>(wrappersKey)
+  if (!wrappers) return chunks
+  let current = chunks
+  for (let index = wrappers.length - 1; index >= 0; index--) current = wrappers[index]!(current, ctx)
+  return current
+}
 
 /**
  * The iterator of a streamed call. Nothing runs until the first `next()`; `run` then dispatches the
@@ -63,7 +107,7 @@ export function createChatStream(ctx: Context, run: (ctx: Context) => Promise<un
 export async function streamFromProvider(ctx: Context, provider: Provider, request: ChatRequest, call: ProviderCall): Promise<void> {
   const channel = ctx.slot<ChunkChannel>(channelKey)!
   const assembler = new ChunkAssembler()
-  const iterator = provider.stream(request, call)[Symbol.asyncIterator]()
+  const iterator = wrapped(ctx, provider.stream(request, call))[Symbol.asyncIterator]()
   let ended = false
   try {
     for (;;) {
@@ -99,12 +143,17 @@ async function applyChunkHandlers(ctx: Context, chunk: ChatChunk): Promise<ChatC
 /** A layer answered a streamed call by itself: deliver its response as chunks. */
 async function deliverShortCircuit(ctx: Context, channel: ChunkChannel): Promise<void> {
   if (ctx.providerCalls > 0 || !ctx.response) return
-  for (const chunk of responseToChunks(ctx.response as ChatResponse)) {
+  const chunks = responseToChunks(ctx.response as ChatResponse)
+  for await (const chunk of ctx.slot(wrappersKey) ? wrapped(ctx, iterate(chunks)) : chunks) {
     const delivered = await applyChunkHandlers(ctx, chunk)
     ctx.timing.firstChunk ??= Date.now()
     ctx.chunksDelivered++
     await channel.deliver(delivered)
   }
+}
+
+async function* iterate(chunks: ChatChunk[]): AsyncGenerator<ChatChunk> {
+  yield* chunks
 }
 
 async function closeQuietly(iterator: AsyncIterator<unknown>): Promise<void> {

@@ -7,6 +7,7 @@ import type { Context } from '../context'
 import type { CallEvent } from '../event'
 import { redactBody } from '../redact'
 import type { ChatChunk, ChatResponse, EmbeddingResponse, Message } from '../schema'
+import { proxyHookNames, type HookCache, type HookRequestData, type ProxyCallType, type ProxyHookMethods, type UserApiKeyAuth } from '../custom-logger-proxy-hooks'
 
 /** The reply a success hook receives (redacted copy when redaction is on). */
 export type LoggerResponse = ChatResponse | EmbeddingResponse
@@ -96,7 +97,7 @@ export interface LoggerMethods {
  * client.use(customLogger(new CostTracker()))
  * ```
  */
-export class CustomLogger implements Required<LoggerMethods> {
+export class CustomLogger implements Required<LoggerMethods>, Required<ProxyHookMethods> {
   /** Before the provider is called (per attempt when `customLogger(h).attempts` sits inside a retry). */
   logPreApiCall(_model: string, _messages: Message[] | undefined, _kwargs: LoggerKwargs): void {}
   /** After the provider answered or failed, before the success or failure hook. */
@@ -112,6 +113,31 @@ export class CustomLogger implements Required<LoggerMethods> {
   async asyncLogSuccessEvent(_kwargs: LoggerKwargs, _response: LoggerResponse, _startTime: Date, _endTime: Date): Promise<void> {}
   async asyncLogFailureEvent(_kwargs: LoggerKwargs, _response: undefined, _startTime: Date, _endTime: Date): Promise<void> {}
   async asyncLogStreamEvent(_kwargs: LoggerKwargs, _chunk: ChatChunk, _startTime: Date, _endTime: Date): Promise<void> {}
+  // LiteLLM's proxy hooks (src/custom-logger-proxy-hooks.ts): what they return or throw reaches the call.
+  /** Before the call: return a changed request, throw to reject it, or return a string to answer with it. */
+  async asyncPreCallHook(_userApiKeyDict: UserApiKeyAuth, _cache: HookCache, data: HookRequestData, _callType: ProxyCallType): Promise<unknown> {
+    return data
+  }
+  /** Beside the provider call: throw to reject the request (the provider call is cancelled). */
+  async asyncModerationHook(_data: HookRequestData, _userApiKeyDict: UserApiKeyAuth, _callType: ProxyCallType): Promise<unknown> {
+    return undefined
+  }
+  /** After a successful non-streamed call: return a reply to replace it, throw to fail the request. */
+  async asyncPostCallSuccessHook(_data: HookRequestData, _userApiKeyDict: UserApiKeyAuth, response: LoggerResponse): Promise<unknown> {
+    return response
+  }
+  /** After a failed call, a rejection by a hook included. */
+  async asyncPostCallFailureHook(_requestData: HookRequestData, _originalException: Error, _userApiKeyDict: UserApiKeyAuth, _tracebackStr?: string): Promise<unknown> {
+    return undefined
+  }
+  /** Per stream chunk, with the text so far: return a chunk to replace it, throw to end the stream. */
+  async asyncPostCallStreamingHook(_userApiKeyDict: UserApiKeyAuth, _response: string, chunk: ChatChunk): Promise<ChatChunk | void> {
+    return chunk
+  }
+  /** Wraps the chunk stream: yield the chunks to send. */
+  async *asyncPostCallStreamingIteratorHook(_userApiKeyDict: UserApiKeyAuth, response: AsyncIterable<ChatChunk>, _requestData: HookRequestData): AsyncIterable<ChatChunk> {
+    yield* response
+  }
 }
 
 // The base class's own (empty) methods carry this marker, so a handler whose class extends another copy
@@ -154,7 +180,8 @@ export function chooseLoggerHooks(handler: object): Partial<Record<LoggerMoment,
   return chosen
 }
 
-function definedMethod(handler: object, name: keyof LoggerMethods): boolean {
+/** True when `handler` defines `name` itself (not the base class's empty method). */
+export function definedMethod(handler: object, name: string): boolean {
   const method = (handler as Record<string, unknown>)[name]
   return typeof method === 'function' && (method as unknown as Record<symbol, unknown>)[baseMethod] !== true
 }
@@ -176,6 +203,7 @@ const snakeCaseNames: Record<string, string> = {
   async_log_success_event: 'asyncLogSuccessEvent',
   async_log_failure_event: 'asyncLogFailureEvent',
   async_log_stream_event: 'asyncLogStreamEvent',
+  ...Object.fromEntries(Object.entries(proxyHookNames).map(([camel, snake]) => [snake, camel])),
 }
 
 /** A hint for a handler that kept LiteLLM's snake_case method names, or '' when it did not. */

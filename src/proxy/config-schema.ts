@@ -16,6 +16,8 @@ export const supportedProviders = ['openai', 'gemini', 'mock'] as const
 
 /** Why `model` cannot be served, or undefined when it can. */
 function unsupportedModel(model: string): string | undefined {
+  // LiteLLM's `model: "*"`: the provider is the one the request's model names.
+  if (model === '*') return undefined
   const slash = model.indexOf('/')
   const provider = slash > 0 ? model.slice(0, slash) : providerForBareModel(model)
   if (provider !== undefined && (supportedProviders as readonly string[]).includes(provider)) return undefined
@@ -48,6 +50,8 @@ export const knownParameterKeys = new Set<string>([
   'latency_ms',
   'chunk_delay_ms',
   'transport',
+  'timeout',
+  'stream_timeout',
   ...pricingKeys(),
   ...defaultParameterKeys,
 ])
@@ -61,9 +65,20 @@ export function pricingKeys(): string[] {
 export const knownKeys = {
   root: new Set(['model_list', 'litellm_settings', 'general_settings', 'router_settings', 'environment_variables']),
   model: new Set(['model_name', 'litellm_params', 'model_info', 'tpm', 'rpm']),
-  litellmSettings: new Set(['callbacks', 'success_callback', 'failure_callback', 'input_callback', 'turn_off_message_logging']),
+  litellmSettings: new Set([
+    'callbacks',
+    'success_callback',
+    'failure_callback',
+    'input_callback',
+    'turn_off_message_logging',
+    'drop_params',
+    'num_retries',
+    'request_timeout',
+    'fallbacks',
+    'context_window_fallbacks',
+  ]),
   generalSettings: new Set<string>(['master_key', 'max_request_size_mb', ...serverSettingKeys]),
-  routerSettings: new Set(['routing_strategy', 'model_group_alias']),
+  routerSettings: new Set(['routing_strategy', 'model_group_alias', 'num_retries', 'timeout', 'stream_timeout', 'fallbacks', 'context_window_fallbacks']),
 }
 
 /**
@@ -122,6 +137,12 @@ export function configSchema(environment: Environment) {
     return value
   }
   const anything = z.unknown().transform(resolveDeep)
+  const seconds = number.pipe(z.number().positive('must be above 0 (seconds, for example 30)'))
+  const retries = number.pipe(z.number().int('must be a whole number').min(0))
+  // LiteLLM's shape: a list of one-key mappings, - { gpt-4o: [gpt-4o-mini, claude] }.
+  const fallbackList = z.array(z.record(z.string(), listOf(nonEmpty)), {
+    error: 'must be a list of model_name: [model names to try next], for example - { gpt-4o: [gpt-4o-mini] }',
+  })
 
   const parameters = z
     .looseObject({
@@ -149,6 +170,8 @@ export function configSchema(environment: Environment) {
       frequency_penalty: anything.optional(),
       response_format: anything.optional(),
       mock_response: text.optional(),
+      timeout: seconds.optional(),
+      stream_timeout: seconds.optional(),
       transport: text.pipe(z.enum(['http', 'sdk'], { error: 'must be http (undici, the default) or sdk (the official openai SDK)' })).optional(),
     })
     .superRefine((parameters, ctx) => {
@@ -188,6 +211,11 @@ export function configSchema(environment: Environment) {
         failure_callback: names.optional(),
         input_callback: names.optional(),
         turn_off_message_logging: z.boolean().optional(),
+        drop_params: z.boolean().optional(),
+        num_retries: retries.optional(),
+        request_timeout: seconds.optional(),
+        fallbacks: fallbackList.nullish(),
+        context_window_fallbacks: fallbackList.nullish(),
       })
       .nullish(),
     general_settings: z
@@ -197,7 +225,17 @@ export function configSchema(environment: Environment) {
         ...serverSettingsShape(number, listOf),
       })
       .nullish(),
-    router_settings: z.looseObject({ routing_strategy: text.optional(), model_group_alias: z.record(z.string(), alias).nullish() }).nullish(),
+    router_settings: z
+      .looseObject({
+        routing_strategy: text.optional(),
+        model_group_alias: z.record(z.string(), alias).nullish(),
+        num_retries: retries.optional(),
+        timeout: seconds.optional(),
+        stream_timeout: seconds.optional(),
+        fallbacks: fallbackList.nullish(),
+        context_window_fallbacks: fallbackList.nullish(),
+      })
+      .nullish(),
     // An entry without a value leaves the variable as the environment has it, as LiteLLM does.
     environment_variables: z
       .record(z.string(), z.union([z.string(), z.number(), z.boolean(), z.null()], { error: 'must be a string, a number, a boolean or empty' }))

@@ -12,6 +12,7 @@ import { foldNativeNames } from './config-names'
 import { configSchema, defaultParameterKeys, type Environment, type RawConfig } from './config-schema'
 import type { TokenPrices } from '../cost'
 import { readServerSettings, type ServerSettings } from './server-settings'
+import type { ReliabilitySettings } from './reliability'
 
 export type { Environment } from './config-schema'
 
@@ -39,6 +40,10 @@ export interface ModelDeployment {
   /** Mock deployments only: delay before the reply and between stream chunks, in ms. */
   latencyMs?: number
   chunkDelayMs?: number
+  /** `litellm_params.timeout` in ms: the longest one try at this deployment may take. */
+  timeoutMs?: number
+  /** `litellm_params.stream_timeout` in ms: streams at this deployment, the longest wait for the first chunk and between chunks. */
+  streamTimeoutMs?: number
   /** OpenAI deployments only: `http` (undici, the default) or `sdk` (the official `openai` SDK). */
   transport?: 'http' | 'sdk'
   /** Request parameters this deployment sets when the request does not (`temperature`, `mock_response`, ...). */
@@ -94,6 +99,8 @@ export interface ProxyConfig {
   server: ServerSettings
   /** `environment_variables` from the file; the proxy sets them before it builds integrations. */
   environmentVariables: Record<string, string>
+  /** LiteLLM's retry, timeout, fallback and drop_params settings, mapped onto layers (src/proxy/reliability.ts). */
+  reliability: ReliabilitySettings
   /** Keys the proxy does not read, by path; printed at start. */
   warnings: string[]
 }
@@ -198,7 +205,7 @@ export function parseConfig(raw: unknown, options: LoadConfigOptions = {}, file?
     throw new ConfigError(`${file ?? 'The proxy config'}: expected a mapping with model_list, litellm_settings, general_settings; found ${raw === null ? 'nothing' : Array.isArray(raw) ? 'a list' : typeof raw}.`)
   }
   const { root, issues, pathOf, unreadKeys } = foldNativeNames(raw as Record<string, unknown>)
-  const warnings = unreadKeys()
+  const warnings = unreadKeys().map(explainUnread)
   const fromFile = readEnvironmentVariables(root.environment_variables)
   const environment = { ...(options.environment ?? process.env), ...fromFile }
   const result = configSchema(environment).safeParse(root)
@@ -234,7 +241,64 @@ export function parseConfig(raw: unknown, options: LoadConfigOptions = {}, file?
     maxBodyBytes: Math.round((general.max_request_size_mb ?? 10) * 1024 * 1024),
     server: readServerSettings(general),
     environmentVariables: fromFile,
+    reliability: readReliability(parsed, new Set([...models.map((model) => model.modelName), ...Object.keys(aliases)]), pathOf, file),
     warnings,
+  }
+}
+
+/** Why a key LiteLLM users bring is not read, where a bare "ignored" would not say what happens instead. */
+const unreadReasons: Record<string, string> = {
+  'router_settings.allowed_fails':
+    'llm-onion does not cool deployments down; the router moves on to the next deployment of the model name on every failure, and num_retries / fallbacks apply',
+  'router_settings.cooldown_time': 'llm-onion does not cool deployments down; see router_settings.allowed_fails',
+  'router_settings.retry_after': 'retries wait with exponential backoff, or as long as the upstream asks with retry-after',
+}
+
+function explainUnread(warning: string): string {
+  const key = warning.replace(/ is not read by llm-onion and is ignored$/, '')
+  const reason = unreadReasons[key]
+  return reason ? `${warning}: ${reason}` : warning
+}
+
+/**
+ * LiteLLM's reliability settings: router_settings wins over litellm_settings, as LiteLLM's router
+ * reads them. Every fallback names model names the config serves.
+ */
+function readReliability(
+  parsed: RawConfig,
+  servedNames: Set<string>,
+  pathOf: (path: ReadonlyArray<PropertyKey>) => string,
+  file: string | undefined,
+): ReliabilitySettings {
+  const settings = parsed.litellm_settings ?? {}
+  const router = parsed.router_settings ?? {}
+  const issues: Array<{ path: string; message: string }> = []
+  const readFallbacks = (key: 'fallbacks' | 'context_window_fallbacks'): Record<string, string[]> => {
+    const [level, list] = router[key] ? ['router_settings', router[key]] : ['litellm_settings', settings[key]]
+    const out: Record<string, string[]> = {}
+    for (const [index, entry] of (list ?? []).entries()) {
+      for (const [group, targets] of Object.entries(entry)) {
+        for (const [position, name] of [group, ...targets].entries()) {
+          if (servedNames.has(name)) continue
+          const path = position === 0 ? [level, key, index, group] : [level, key, index, group, position - 1]
+          issues.push({ path: pathOf(path), message: `names "${name}", which is no model_name in model_list; name one of ${[...servedNames].slice(0, 20).join(', ')}` })
+        }
+        out[group] = [...(out[group] ?? []), ...targets]
+      }
+    }
+    return out
+  }
+  const fallbacks = readFallbacks('fallbacks')
+  const contextWindowFallbacks = readFallbacks('context_window_fallbacks')
+  if (issues.length > 0) throw configError(file, issues)
+  const timeoutSeconds = router.timeout ?? settings.request_timeout
+  return {
+    numRetries: router.num_retries ?? settings.num_retries,
+    timeoutMs: timeoutSeconds === undefined ? undefined : timeoutSeconds * 1000,
+    streamTimeoutMs: router.stream_timeout === undefined ? undefined : router.stream_timeout * 1000,
+    fallbacks,
+    contextWindowFallbacks,
+    dropParams: settings.drop_params ?? false,
   }
 }
 
@@ -302,6 +366,8 @@ function toDeployment(entry: RawModel, where: string, weight: number): ModelDepl
     weight,
     latencyMs: parameters.latency_ms,
     chunkDelayMs: parameters.chunk_delay_ms,
+    timeoutMs: parameters.timeout === undefined ? undefined : parameters.timeout * 1000,
+    streamTimeoutMs: parameters.stream_timeout === undefined ? undefined : parameters.stream_timeout * 1000,
     transport: parameters.transport,
     defaults,
     prices: customPrices(parameters, info),

@@ -11,6 +11,7 @@ import { findIntegration, knownIntegrationNames } from '../integrations/catalogu
 import type { Middleware } from '../types'
 import { loadCallback } from './callback-loader'
 import { exchangeLayer } from './exchange'
+import { reliabilityLayers } from './reliability'
 import { ConfigError, type ProxyConfig } from './config'
 
 /** The stack, its names for the start-up summary, and the metrics layer `GET /metrics` renders. */
@@ -68,8 +69,10 @@ export async function assembleLayers(config: ProxyConfig, options: { logs?: bool
     layers.push(layer)
     names.push(layer.name || 'middleware')
   }
-  layers.push(router)
-  names.push('router')
+  // num_retries, timeouts, fallbacks, drop_params: right outside the router, inside every observer.
+  const reliability = reliabilityLayers(config.reliability)
+  layers.push(...reliability.layers, router)
+  names.push(...reliability.names, 'router')
   const mayEditReplies = config.callbacks.length > 0 || (options.middleware ?? []).length > 0
   return { layers, names, metrics, mayEditReplies }
 }

@@ -11,6 +11,7 @@ import { openai } from '../providers/openai/provider'
 import { providerForBareModel } from '../providers/router'
 import type { Provider } from '../types'
 import { ConfigError, type ModelDeployment } from './config'
+import { supportedProviders } from './config-schema'
 
 /** Where one deployment's calls go: the provider's key in the client and the model it knows. */
 export interface DeploymentTarget {
@@ -18,6 +19,11 @@ export interface DeploymentTarget {
   providerKey: string
   /** The model as the provider knows it; `*` in it is replaced by the part a wildcard matched. */
   providerModel: string
+  /**
+   * `litellm_params.model: "*"` only: the provider key for each provider the request's model may name
+   * (`openai/gpt-4o`, or a bare `gpt-4o` whose provider is known), built from its environment variables.
+   */
+  byProvider?: Record<string, string>
 }
 
 /** The providers of a config and the target of every deployment. */
@@ -40,21 +46,45 @@ export function buildProviders(deployments: ReadonlyArray<ModelDeployment>): Pro
   const providers: Record<string, Provider> = {}
   const keysByIdentity = new Map<string, string>()
   const targets = new Map<ModelDeployment, DeploymentTarget>()
-  for (const deployment of deployments) {
-    const slash = deployment.model.indexOf('/')
-    const kind = slash > 0 ? deployment.model.slice(0, slash) : providerForBareModel(deployment.model)!
-    const providerModel = slash > 0 ? deployment.model.slice(slash + 1) : deployment.model
+  const keyFor = (kind: string, deployment: ModelDeployment, build: () => Provider): string => {
     const identity = JSON.stringify([kind, deployment.apiBase, deployment.apiKey, deployment.transport, deployment.latencyMs, deployment.chunkDelayMs])
     let providerKey = keysByIdentity.get(identity)
     if (providerKey === undefined) {
       providerKey = kind
       for (let count = 2; providers[providerKey] !== undefined; count++) providerKey = `${kind}-${count}`
-      providers[providerKey] = createProvider(kind, deployment)
+      providers[providerKey] = build()
       keysByIdentity.set(identity, providerKey)
     }
+    return providerKey
+  }
+  for (const deployment of deployments) {
+    if (deployment.model === '*') {
+      targets.set(deployment, { providerKey: '*', providerModel: '*', byProvider: anyProvider(deployment, keyFor) })
+      continue
+    }
+    const slash = deployment.model.indexOf('/')
+    const kind = slash > 0 ? deployment.model.slice(0, slash) : providerForBareModel(deployment.model)!
+    const providerModel = slash > 0 ? deployment.model.slice(slash + 1) : deployment.model
+    const providerKey = keyFor(kind, deployment, () => createProvider(kind, deployment))
     targets.set(deployment, { providerKey, providerModel })
   }
   return { providers, targets }
+}
+
+/**
+ * LiteLLM's `model: "*"`: every provider whose credentials are at hand (the mock always), each from
+ * its environment variables; one without them is left out, and a request naming it is answered 404.
+ */
+function anyProvider(deployment: ModelDeployment, keyFor: (kind: string, deployment: ModelDeployment, build: () => Provider) => string): Record<string, string> {
+  const byProvider: Record<string, string> = {}
+  for (const kind of supportedProviders) {
+    try {
+      byProvider[kind] = keyFor(kind, deployment, () => createProvider(kind, deployment))
+    } catch (error) {
+      if (!(error instanceof ConfigError)) throw error
+    }
+  }
+  return byProvider
 }
 
 function createProvider(kind: string, deployment: ModelDeployment): Provider {

@@ -3,9 +3,11 @@
  * deployments (weighted random, LiteLLM's simple-shuffle) and, when that deployment fails in a way
  * another might not, falls back to the next, inside the onion so outer layers see one call.
  */
+import { timeout } from '../../middleware/timeout'
 import { defineRepeatingMiddleware } from '../compose'
 import type { Context } from '../context'
 import { isAbortError, isLlmError, isValidationError, NotFoundError, type LlmError } from '../errors'
+import { providerForBareModel } from '../providers/router'
 import type { Middleware } from '../types'
 import type { ModelDeployment } from './config'
 import type { DeploymentTarget } from './providers'
@@ -21,6 +23,8 @@ export interface RoutedDeployment {
    * the provider lookup finds faster than a new one (unused by wildcard deployments).
    */
   model: string
+  /** `litellm_params.timeout` / `stream_timeout` as a `timeout()` layer around each try at this deployment. */
+  timeout?: Middleware
 }
 
 /** The deployments answering one `model_name`. */
@@ -69,7 +73,7 @@ export function createRouter(
   for (const deployment of deployments) {
     const list = byName.get(deployment.modelName) ?? []
     const target = targets.get(deployment)!
-    list.push({ deployment, target, modelInfo: deployment.modelInfo, model: `${target.providerKey}/${target.providerModel}` })
+    list.push({ deployment, target, modelInfo: deployment.modelInfo, model: `${target.providerKey}/${target.providerModel}`, timeout: deploymentTimeout(deployment) })
     byName.set(deployment.modelName, list)
   }
   for (const [name, list] of byName) {
@@ -109,7 +113,7 @@ export function createRouter(
       added = applyDefaults(request, routed.deployment.defaults)
       request.model = group.wildcardPrefix === undefined ? routed.model : wildcardModel(routed.target, group.wildcardPrefix, requested)
       try {
-        await inner()
+        await (routed.timeout ? routed.timeout(ctx, inner) : inner())
         return
       } catch (error) {
         if (index === order.length - 1 || !canFallBack(error, ctx)) throw error
@@ -122,6 +126,11 @@ export function createRouter(
   })
 
   return { find, modelNames, layer }
+}
+
+function deploymentTimeout(deployment: ModelDeployment): Middleware | undefined {
+  if (deployment.timeoutMs === undefined && deployment.streamTimeoutMs === undefined) return undefined
+  return timeout({ ms: deployment.timeoutMs, firstChunkMs: deployment.streamTimeoutMs, chunkGapMs: deployment.streamTimeoutMs })
 }
 
 function createGroup(name: string, deployments: RoutedDeployment[], wildcardPrefix: string | undefined): ModelGroup {
@@ -163,7 +172,24 @@ function applyDefaults(request: Record<string, unknown>, defaults: Record<string
 
 /** The client's model name for a wildcard deployment: the matched part replaces `*` in the target. */
 function wildcardModel(target: DeploymentTarget, wildcardPrefix: string, requested: string): string {
+  if (target.byProvider) return anyProviderModel(target.byProvider, requested.slice(wildcardPrefix.length))
   return `${target.providerKey}/${target.providerModel.replace('*', requested.slice(wildcardPrefix.length))}`
+}
+
+/** `litellm_params.model: "*"`: the provider the model names (`openai/gpt-4o`, or a bare `gpt-4o`), if the proxy has it. */
+function anyProviderModel(byProvider: Record<string, string>, model: string): string {
+  const slash = model.indexOf('/')
+  const kind = slash > 0 ? model.slice(0, slash) : providerForBareModel(model)
+  const key = kind === undefined ? undefined : byProvider[kind]
+  if (key === undefined) {
+    const available = Object.keys(byProvider).join(', ')
+    const message =
+      kind === undefined
+        ? `The model "${model}" names no provider; ask for provider/model, for example openai/${model} (this proxy can reach ${available}).`
+        : `The model "${model}" names the provider "${kind}", which this proxy cannot reach (it can reach ${available}); its key variable is not set, or it is not supported.`
+    throw new NotFoundError(message, { model, code: 'model_not_found', param: 'model', retryable: false })
+  }
+  return `${key}/${slash > 0 ? model.slice(slash + 1) : model}`
 }
 
 /**

@@ -95,17 +95,51 @@ describe('proxy config', () => {
     expect(error.message).toContain('openai/<model> with api_base')
   })
 
-  it('warns about keys it does not read instead of failing', () => {
+  it('warns about keys it does not read instead of failing, saying why for cooldowns', () => {
     const config = parseConfig({
-      model_list: [{ model_name: 'a', litellm_params: { model: 'mock/a', timeout: 30 } }],
-      litellm_settings: { drop_params: true },
-      router_settings: { routing_strategy: 'least-busy' },
+      model_list: [{ model_name: 'a', litellm_params: { model: 'mock/a', max_budget: 30 } }],
+      litellm_settings: { set_verbose: true },
+      router_settings: { routing_strategy: 'least-busy', allowed_fails: 3 },
     })
     expect(config.warnings).toEqual([
-      'model_list[0].litellm_params.timeout is not read by llm-onion and is ignored',
-      'litellm_settings.drop_params is not read by llm-onion and is ignored',
+      'model_list[0].litellm_params.max_budget is not read by llm-onion and is ignored',
+      'litellm_settings.set_verbose is not read by llm-onion and is ignored',
+      'router_settings.allowed_fails is not read by llm-onion and is ignored: llm-onion does not cool deployments down; the router moves on to the next deployment of the model name on every failure, and num_retries / fallbacks apply',
       'router_settings.routing_strategy "least-busy" is not supported; simple-shuffle (weighted random) is used',
     ])
+  })
+
+  it("reads LiteLLM's reliability settings: router_settings over litellm_settings, seconds as ms, per-deployment timeouts", () => {
+    const config = parseConfig({
+      model_list: [
+        { model_name: 'a', litellm_params: { model: 'mock/a', timeout: 2, stream_timeout: 0.5 } },
+        { model_name: 'b', litellm_params: { model: 'mock/b' } },
+      ],
+      litellm_settings: { drop_params: true, num_retries: 1, request_timeout: 10, fallbacks: [{ a: ['b'] }] },
+      router_settings: { num_retries: 3, stream_timeout: 4, context_window_fallbacks: [{ a: 'b' }] },
+    })
+    expect(config.warnings).toEqual([])
+    expect(config.reliability).toEqual({
+      numRetries: 3,
+      timeoutMs: 10_000,
+      streamTimeoutMs: 4000,
+      fallbacks: { a: ['b'] },
+      contextWindowFallbacks: { a: ['b'] },
+      dropParams: true,
+    })
+    expect(config.models[0]).toMatchObject({ timeoutMs: 2000, streamTimeoutMs: 500 })
+  })
+
+  it('refuses a fallback naming no model_name, with its path', () => {
+    const error = configError(() =>
+      parseConfig({ model_list: [{ model_name: 'a', litellm_params: { model: 'mock/a' } }], router_settings: { fallbacks: [{ a: ['gpt-5'] }] } }),
+    )
+    expect(error.message).toContain('router_settings.fallbacks[0].a[0]: names "gpt-5", which is no model_name in model_list; name one of a')
+  })
+
+  it('accepts model: "*" (any provider, chosen per request)', () => {
+    const config = parseConfig({ model_list: [{ model_name: '*', litellm_params: { model: '*' } }] })
+    expect(config.models[0]).toMatchObject({ modelName: '*', model: '*' })
   })
 
   it('reads litellm_params.transport (http or sdk) on openai deployments and refuses it elsewhere, naming the path', () => {

@@ -88,4 +88,28 @@ describe('LiteLLM-shaped configs', () => {
     expect(texts[0]).toMatch(/deployment$/)
     expect(texts[1]).toBe(texts[0])
   })
+
+  it('maps fallbacks, a deployment\'s own timeout and num_retries onto layers: a deployment that times out is served by its fallback', async () => {
+    const proxy = await serve('reliability.yaml')
+    expect(proxy.output()).toMatch(/drop_params > context_window_fallbacks > fallbacks > retry\(1\) > timeout > router/)
+    const client = clientOf(proxy)
+    const reply = await client.chat.completions.create({ model: 'slow-gpt', messages: ask('anyone there?') })
+    expect(reply.choices[0]?.message.content).toBe('answered by gpt-4o-mini')
+    const stream = await client.chat.completions.create({ model: 'slow-gpt', messages: ask('stream?'), stream: true })
+    let text = ''
+    for await (const chunk of stream) text += chunk.choices[0]?.delta?.content ?? ''
+    expect(text).toBe('answered by gpt-4o-mini')
+  })
+
+  it('routes any model name through model: "*" to the provider the name gives, and says which providers it can reach otherwise', async () => {
+    const client = clientOf(await serve('wildcard.yaml'))
+    const reply = await client.chat.completions.create({ model: 'mock/any-model', messages: ask('wildcard') })
+    expect(reply.choices[0]?.message.content).toBe('This is a mock reply to: wildcard')
+    const error = await client.chat.completions.create({ model: 'nowhere/some-model', messages: ask('wildcard') }).then(
+      () => expect.fail('the call succeeded'),
+      (thrown: unknown) => thrown as InstanceType<typeof OpenAI.APIError>,
+    )
+    expect(error).toBeInstanceOf(OpenAI.NotFoundError)
+    expect(error.message).toMatch(/names the provider "nowhere", which this proxy cannot reach \(it can reach .*mock/)
+  })
 })
