@@ -12,7 +12,7 @@ import {
   type HookRequestData,
   type ProxyHookMethods,
   type UserApiKeyAuth,
-} from '../src/custom-logger-proxy-hooks'
+} from '../src/litellm/proxy-hooks'
 import { toError } from '../src/errors'
 import { runHook } from '../src/integrations/run-hook'
 import type { ChatChunk, ChatResponse } from '../src/schema'

@@ -15,7 +15,7 @@ import {
   type LoggerMethods,
   type LoggerResponse,
 } from '../src/litellm/custom-logger'
-import { proxyHookNames } from '../src/custom-logger-proxy-hooks'
+import { proxyHookNames } from '../src/litellm/proxy-hooks'
 import { ValidationError } from '../src/errors'
 import { redactChunk, type RedactOptions } from '../src/redact'
 import type { ChatChunk } from '../src/schema'
@@ -28,8 +28,8 @@ import { proxyHooksLayer } from './custom-logger-proxy-hooks'
 // The base class and its types are re-exported so `llm-onion/middleware/custom-logger` is enough to port a handler.
 export { CustomLogger } from '../src/litellm/custom-logger'
 export type { LoggerKwargs, LoggerMethods, LoggerResponse } from '../src/litellm/custom-logger'
-export { HTTPException } from '../src/custom-logger-proxy-hooks'
-export type { HookCache, HookRequestData, ProxyCallType, ProxyHookMethods, UserApiKeyAuth } from '../src/custom-logger-proxy-hooks'
+export { HTTPException } from '../src/litellm/proxy-hooks'
+export type { HookCache, HookRequestData, ProxyCallType, ProxyHookMethods, UserApiKeyAuth } from '../src/litellm/proxy-hooks'
 
 /** Options of {@link customLogger}; every one has a default. */
 export interface CustomLoggerOptions {

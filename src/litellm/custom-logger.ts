@@ -7,7 +7,7 @@ import type { Context } from '../context'
 import type { CallEvent } from '../event'
 import { redactBody } from '../redact'
 import type { ChatChunk, ChatResponse, EmbeddingResponse, Message } from '../schema'
-import { proxyHookNames, type HookCache, type HookRequestData, type ProxyCallType, type ProxyHookMethods, type UserApiKeyAuth } from '../custom-logger-proxy-hooks'
+import { proxyHookNames, type HookCache, type HookRequestData, type ProxyCallType, type ProxyHookMethods, type UserApiKeyAuth } from './proxy-hooks'
 
 /** The reply a success hook receives (redacted copy when redaction is on). */
 export type LoggerResponse = ChatResponse | EmbeddingResponse

@@ -4,8 +4,8 @@
  * streaming hooks) or see a failure (`asyncPostCallFailureHook`). Unlike the log hooks, what they
  * return and what they throw reaches the call: that is their purpose.
  */
-import { errorForStatus, isLlmError, type LlmError } from './errors'
-import type { ChatChunk, ChatRequest, ChatResponse, EmbeddingRequest, EmbeddingResponse } from './schema'
+import { errorForStatus, isLlmError, type LlmError } from '../errors'
+import type { ChatChunk, ChatRequest, ChatResponse, EmbeddingRequest, EmbeddingResponse } from '../schema'
 
 /**
  * LiteLLM's `user_api_key_dict` (`UserAPIKeyAuth`): who made the request. The proxy has one master key
