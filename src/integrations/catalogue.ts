@@ -21,6 +21,8 @@ import { prometheusIntegration } from '../../middleware/prometheus'
 import { sentryIntegration } from '../../middleware/sentry'
 import { slackIntegration } from '../../middleware/slack'
 import { traceloopIntegration } from '../../middleware/traceloop'
+// object stores (s3, azure_storage, gcs_bucket)
+import { s3Integration } from '../../middleware/s3'
 import { namesOf, type IntegrationDescriptor } from './descriptor'
 
 /**
@@ -43,6 +45,8 @@ export const catalogue = [
   lunaryIntegration,
   athinaIntegration,
   lokiIntegration,
+  // object stores: last of the exporters (the list is in onion order)
+  s3Integration,
   slackIntegration,
   jsonLogIntegration,
   prometheusIntegration,

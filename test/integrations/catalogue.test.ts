@@ -34,6 +34,10 @@ const environment: Record<string, string> = {
   ATHINA_API_KEY: 'athina-test',
   LOKI_URL: 'http://127.0.0.1:9',
   SLACK_WEBHOOK_URL: 'http://127.0.0.1:9/hook',
+  S3_BUCKET_NAME: 'llm-logs',
+  S3_ENDPOINT_URL: 'http://127.0.0.1:9',
+  AWS_ACCESS_KEY_ID: 'AKIATEST',
+  AWS_SECRET_ACCESS_KEY: 'aws-secret-test',
   LLM_ONION_LOG_FILE: join(mkdtempSync(join(tmpdir(), 'catalogue-')), 'calls.jsonl'),
 }
 
