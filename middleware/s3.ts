@@ -9,8 +9,9 @@ import { integrationOptionsSchema, readBaseUrl, readSetting, requireSetting } fr
 import type { Middleware } from '../src/types'
 import { validate } from '../src/validate'
 import { defineIntegration } from '../src/integrations/descriptor'
-import { keyPath, objectStoreSink } from '../src/delivery/object-store-sink'
-import { sigV4Signer } from '../src/delivery/sigv4-signer'
+import { bucketBase, sigV4ObjectStoreSink, trimSlashes } from '../src/delivery/sigv4-object-store'
+
+export { bucketBase } from '../src/delivery/sigv4-object-store'
 
 const s3OptionsSchema = integrationOptionsSchema
   .extend({
@@ -84,37 +85,19 @@ export function s3(options: S3Options = {}): Middleware {
   }
   const customEndpoint = settings.baseUrl ?? readSetting(undefined, 'S3_ENDPOINT_URL', env) ?? readSetting(undefined, 'AWS_ENDPOINT_URL_S3', env) ?? readSetting(undefined, 'AWS_ENDPOINT_URL', env)
   const endpoint = readBaseUrl('s3', customEndpoint, 'S3_ENDPOINT_URL', `https://s3.${region}.amazonaws.com`, env)
-  const objectBase = bucketBase(endpoint, bucket, settings.pathStyle ?? customEndpoint !== undefined)
-  const sign = sigV4Signer({ credentials, region, service: 's3' })
   return defineExporter<string>({
     name: 's3',
     moments: settings.moments,
     redact: settings.redact,
-    sink: objectStoreSink({
+    sink: sigV4ObjectStoreSink({
       name: 's3',
+      objectBase: bucketBase(endpoint, bucket, settings.pathStyle ?? customEndpoint !== undefined),
       prefix: trimSlashes(readSetting(settings.path, 'S3_PATH', env)),
+      credentials,
+      region,
       maxBatchSize: settings.maxBatchSize,
       timeoutMs: settings.timeoutMs,
-      async prepare(key, body) {
-        const url = new URL(`${objectBase}/${keyPath(key)}`)
-        const headers = await sign({ method: 'PUT', url, headers: { 'content-type': 'application/x-ndjson' }, body })
-        return { url, headers }
-      },
     }),
     toItems: (event: CallEvent) => JSON.stringify(event),
   })
-}
-
-/** The URL objects of `bucket` live under: `{endpoint}/{bucket}` (path style) or `{bucket}.{host}`. */
-export function bucketBase(endpoint: string, bucket: string, pathStyle: boolean): string {
-  if (pathStyle) return `${endpoint}/${encodeURIComponent(bucket)}`
-  const url = new URL(endpoint)
-  url.hostname = `${bucket}.${url.hostname}`
-  return url.toString().replace(/\/+$/, '')
-}
-
-/** A prefix without slashes at its ends; undefined when empty. */
-export function trimSlashes(prefix: string | undefined): string | undefined {
-  const trimmed = prefix?.replace(/^\/+|\/+$/g, '')
-  return trimmed === '' ? undefined : trimmed
 }

@@ -3,9 +3,6 @@
  * GCS's XML API with HMAC keys). The signing is `@smithy/signature-v4`'s, the one the AWS SDK uses,
  * with `@smithy/hash-node`'s SHA-256; both load on the first signature, never at import.
  */
-import type { Environment } from '../integration-options'
-import { readSetting } from '../integration-options'
-
 /** The key pair (and session token) a request is signed with. */
 export interface AwsCredentials {
   accessKeyId: string
@@ -66,26 +63,5 @@ export function sigV4Signer(settings: { credentials: AwsCredentials; region: str
       body: request.body,
     })
     return signed.headers
-  }
-}
-
-/**
- * The AWS credentials of the standard environment chain: the options, else `AWS_ACCESS_KEY_ID`,
- * `AWS_SECRET_ACCESS_KEY` and `AWS_SESSION_TOKEN`; undefined when no key pair is given. The secret
- * and the token are registered with the scrubber (their variable names say they are secrets).
- *
- * @example
- * ```ts
- * const credentials = readAwsCredentials({}, process.env)
- * ```
- */
-export function readAwsCredentials(
-  options: { accessKeyId?: string; secretAccessKey?: string; sessionToken?: string },
-  env: Environment,
-): Partial<AwsCredentials> {
-  return {
-    accessKeyId: readSetting(options.accessKeyId, 'AWS_ACCESS_KEY_ID', env),
-    secretAccessKey: readSetting(options.secretAccessKey, 'AWS_SECRET_ACCESS_KEY', env),
-    sessionToken: readSetting(options.sessionToken, 'AWS_SESSION_TOKEN', env),
   }
 }
