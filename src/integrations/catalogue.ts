@@ -23,6 +23,7 @@ import { slackIntegration } from '../../middleware/slack'
 import { traceloopIntegration } from '../../middleware/traceloop'
 // object stores (s3, azure_storage, gcs_bucket)
 import { s3Integration } from '../../middleware/s3'
+import { gcsBucketIntegration } from '../../middleware/gcs-bucket'
 import { namesOf, type IntegrationDescriptor } from './descriptor'
 
 /**
@@ -47,6 +48,7 @@ export const catalogue = [
   lokiIntegration,
   // object stores: last of the exporters (the list is in onion order)
   s3Integration,
+  gcsBucketIntegration,
   slackIntegration,
   jsonLogIntegration,
   prometheusIntegration,

@@ -39,7 +39,7 @@ export function verifySigV4(request: ReceivedRequest, credentials: { accessKeyId
   const bodyHash = createHash('sha256').update(request.raw).digest('hex')
   const claimed = request.headers['x-amz-content-sha256']
   if (claimed !== undefined && claimed !== bodyHash) throw new Error(`x-amz-content-sha256 ${claimed} is not the body's SHA-256 ${bodyHash}`)
-  const recomputed = aws4.sign(
+  const signer = new aws4.RequestSigner(
     {
       host: headers.host,
       path: request.query === '' ? request.path : `${request.path}?${request.query}`,
@@ -52,6 +52,9 @@ export function verifySigV4(request: ReceivedRequest, credentials: { accessKeyId
     } as aws4.Request,
     credentials,
   )
+  // With doNotModifyHeaders aws4 would take the time from the clock, not from x-amz-date: the time signed is the header's.
+  ;(signer as unknown as { datetime: string }).datetime = headers['x-amz-date'] ?? ''
+  const recomputed = signer.sign()
   const expected = sigV4Parts(String((recomputed.headers as Record<string, unknown>).Authorization))
   if (expected.accessKeyId !== credentials.accessKeyId || parts.accessKeyId !== credentials.accessKeyId) throw new Error(`signed with key ${parts.accessKeyId}`)
   if (expected.signature !== parts.signature) throw new Error(`SigV4 signature mismatch: got ${parts.signature}, aws4 computes ${expected.signature}`)

@@ -38,6 +38,10 @@ const environment: Record<string, string> = {
   S3_ENDPOINT_URL: 'http://127.0.0.1:9',
   AWS_ACCESS_KEY_ID: 'AKIATEST',
   AWS_SECRET_ACCESS_KEY: 'aws-secret-test',
+  GCS_BUCKET_NAME: 'llm-logs',
+  GCS_HMAC_ACCESS_ID: 'GOOG1TEST',
+  GCS_HMAC_SECRET: 'gcs-secret-test',
+  STORAGE_EMULATOR_HOST: 'http://127.0.0.1:9',
   LLM_ONION_LOG_FILE: join(mkdtempSync(join(tmpdir(), 'catalogue-')), 'calls.jsonl'),
 }
 
