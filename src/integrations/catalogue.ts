@@ -24,6 +24,7 @@ import { traceloopIntegration } from '../../middleware/traceloop'
 // object stores (s3, azure_storage, gcs_bucket)
 import { s3Integration } from '../../middleware/s3'
 import { gcsBucketIntegration } from '../../middleware/gcs-bucket'
+import { azureStorageIntegration } from '../../middleware/azure-storage'
 import { namesOf, type IntegrationDescriptor } from './descriptor'
 
 /**
@@ -49,6 +50,7 @@ export const catalogue = [
   // object stores: last of the exporters (the list is in onion order)
   s3Integration,
   gcsBucketIntegration,
+  azureStorageIntegration,
   slackIntegration,
   jsonLogIntegration,
   prometheusIntegration,

@@ -42,6 +42,11 @@ const environment: Record<string, string> = {
   GCS_HMAC_ACCESS_ID: 'GOOG1TEST',
   GCS_HMAC_SECRET: 'gcs-secret-test',
   STORAGE_EMULATOR_HOST: 'http://127.0.0.1:9',
+  AZURE_STORAGE_ACCOUNT_NAME: 'devstoreaccount1',
+  AZURE_STORAGE_FILE_SYSTEM: 'llm-logs',
+  AZURE_STORAGE_ACCOUNT_KEY: 'YXp1cmUta2V5LXRlc3Q=',
+  AZURE_STORAGE_SAS_TOKEN: 'sv=2021-12-02&sig=test',
+  AZURE_STORAGE_ACCOUNT_URL: 'http://127.0.0.1:9/devstoreaccount1',
   LLM_ONION_LOG_FILE: join(mkdtempSync(join(tmpdir(), 'catalogue-')), 'calls.jsonl'),
 }
 
