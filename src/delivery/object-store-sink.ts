@@ -70,7 +70,13 @@ export function objectStoreSink(options: ObjectStoreSinkOptions): Sink<string> {
       let key = keys.get(lines)
       if (key === undefined) keys.set(lines, (key = partitionedKey(options.prefix, new Date())))
       const body = `${lines.join('\n')}\n`
-      const deadline = AbortSignal.any([signal, AbortSignal.timeout(timeoutMs)])
+      // One deadline for the whole exchange, and the queue's signal (close() giving up) stops it too.
+      const deadline = new AbortController()
+      const timer = setTimeout(() => deadline.abort(new Error(`no complete answer within ${timeoutMs} ms (the sink's timeoutMs)`)), timeoutMs)
+      timer.unref()
+      const stop = () => deadline.abort(signal.reason)
+      if (signal.aborted) stop()
+      else signal.addEventListener('abort', stop, { once: true })
       let status: number
       let text = ''
       let retryAfter: string | string[] | undefined
@@ -81,7 +87,7 @@ export function objectStoreSink(options: ObjectStoreSinkOptions): Sink<string> {
         const undici = await (loadedUndici ??= import('undici'))
         let pool = pools.get(origin)
         if (pool === undefined) pools.set(origin, (pool = new undici.Pool(origin)))
-        const response = await pool.request({ path: `${url.pathname}${url.search}`, method: 'PUT', headers, body, signal: deadline })
+        const response = await pool.request({ path: `${url.pathname}${url.search}`, method: 'PUT', headers, body, signal: deadline.signal })
         status = response.statusCode
         if (status >= 200 && status < 300) {
           await response.body.dump()
@@ -92,6 +98,9 @@ export function objectStoreSink(options: ObjectStoreSinkOptions): Sink<string> {
       } catch (error) {
         const where = origin === '' ? 'could not prepare the request' : `could not reach ${origin}`
         throw new DeliveryError(`${name}: ${where}: ${scrubProcessSecrets((error as Error).message)}`, { retryable: true, cause: error })
+      } finally {
+        clearTimeout(timer)
+        signal.removeEventListener('abort', stop)
       }
       // The store's error names the key and bucket, never the secret; it is scrubbed all the same.
       throw new DeliveryError(`${name}: ${origin} answered ${status} writing ${key}: ${scrubProcessSecrets(text.slice(0, 300))}`, {
