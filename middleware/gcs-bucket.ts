@@ -5,8 +5,8 @@
  */
 import { z } from 'zod'
 import type { CallEvent } from '../src/event'
-import { defineExporter } from '../src/exporter'
-import { integrationOptionsSchema, readBaseUrl, readSetting, requireSetting } from '../src/integration-options'
+import { defineExporter } from '../src/integrations/exporter'
+import { integrationOptionsSchema, readBaseUrl, readSetting, requireSetting } from '../src/integrations/options'
 import type { Middleware } from '../src/types'
 import { validate } from '../src/validate'
 import { defineIntegration } from '../src/integrations/descriptor'

@@ -7,9 +7,9 @@
  */
 import { randomUUID } from 'node:crypto'
 import type { Pool } from 'undici'
-import { isRetryableHttpStatus, parseRetryAfter } from '../http-sink'
+import { isRetryableHttpStatus, parseRetryAfter } from './http-sink'
 import { scrubProcessSecrets } from '../secret-scrubber'
-import { DeliveryError, type Sink } from '../sink'
+import { DeliveryError, type Sink } from './sink'
 
 /** The request that writes one object: where, and the headers that authorise it. */
 export interface ObjectRequest {

@@ -2,7 +2,7 @@
  * The S3 API's object write, shared by every store that speaks it (S3, R2, MinIO, GCS's XML API with
  * HMAC keys): a JSON-lines object per batch, PUT under `{objectBase}/{key}` and signed with SigV4.
  */
-import type { Sink } from '../sink'
+import type { Sink } from './sink'
 import { keyPath, objectStoreSink } from './object-store-sink'
 import { sigV4Signer, type AwsCredentials } from './sigv4-signer'
 
