@@ -25,6 +25,10 @@ import { traceloopIntegration } from '../../middleware/traceloop'
 import { postgresIntegration } from '../../middleware/postgres'
 import { supabaseIntegration } from '../../middleware/supabase'
 import { clickhouseIntegration } from '../../middleware/clickhouse'
+// object stores (s3, azure_storage, gcs_bucket)
+import { s3Integration } from '../../middleware/s3'
+import { gcsBucketIntegration } from '../../middleware/gcs-bucket'
+import { azureStorageIntegration } from '../../middleware/azure-storage'
 import { namesOf, type IntegrationDescriptor } from './descriptor'
 
 /**
@@ -51,6 +55,10 @@ export const catalogue = [
   postgresIntegration,
   supabaseIntegration,
   clickhouseIntegration,
+  // object stores: last of the exporters (the list is in onion order)
+  s3Integration,
+  gcsBucketIntegration,
+  azureStorageIntegration,
   slackIntegration,
   jsonLogIntegration,
   prometheusIntegration,
