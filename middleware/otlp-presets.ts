@@ -4,8 +4,8 @@
  * conventions. Sources and uncertainties are in docs/integrations/otlp-presets.md. Each preset is
  * still its own layer with its own name in the catalogue (`arize`, `arizePhoenix`, ...).
  */
-import { DeliveryError } from '../src/sink'
 import { openInferenceAttributes } from '../src/otel/openinference'
+import { agentOpsAuthorization } from './agentops-token'
 import { basicAuthorization, defineOtlpPreset, tracesUrlOf } from './otlp-preset'
 
 /**
@@ -191,9 +191,6 @@ export const { factory: mlflow, integration: mlflowIntegration } = defineOtlpPre
   captureContent: true,
 })
 
-/** How long an AgentOps token is reused before a new one is fetched (its lifetime is not documented). */
-const agentOpsTokenMs = 30 * 60_000
-
 /**
  * AgentOps: `https://otlp.agentops.cloud/v1/traces` with `Authorization: Bearer <JWT>`, the JWT
  * fetched from `https://api.agentops.ai/v3/auth/token` with `AGENTOPS_API_KEY` in the background
@@ -217,38 +214,11 @@ export const { factory: agentops, integration: agentopsIntegration } = defineOtl
   },
   url: (values, baseUrl) => (baseUrl ? tracesUrlOf(baseUrl) : values.endpoint!),
   headers: () => ({}),
-  headersFor: (values, timeoutMs) => {
-    let token: { header: Record<string, string>; until: number } | undefined
-    return async () => {
-      if (token && token.until > Date.now()) return token.header
-      const jwt = await fetchAgentOpsToken(values.authEndpoint!, values.apiKey!, timeoutMs)
-      token = { header: { authorization: `Bearer ${jwt}` }, until: Date.now() + agentOpsTokenMs }
-      return token.header
-    }
-  },
+  headersFor: (values, timeoutMs) => agentOpsAuthorization(values.authEndpoint!, values.apiKey!, timeoutMs),
   serviceName: (values) => values.serviceName,
   resource: (values) => ({ 'deployment.environment': values.environment!, 'telemetry.sdk.name': 'agentops' }),
   captureContent: true,
 })
-
-/** Exchanges an AgentOps API key for the JWT its OTLP endpoint takes. */
-async function fetchAgentOpsToken(url: string, apiKey: string, timeoutMs: number): Promise<string> {
-  let response: Response
-  try {
-    response = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ api_key: apiKey }), signal: AbortSignal.timeout(timeoutMs) })
-  } catch (error) {
-    throw new DeliveryError(`agentops: could not reach ${new URL(url).origin} for a token: ${(error as Error).message}`, { retryable: true, cause: error })
-  }
-  const body = (await response.json().catch(() => ({}))) as { token?: unknown }
-  if (response.ok && typeof body.token === 'string') {
-    return body.token
-  }
-  // The answer's text is not quoted: it may echo the key.
-  throw new DeliveryError(`agentops: the token endpoint answered ${response.status}${response.ok ? ' without a token' : ''}; check AGENTOPS_API_KEY.`, {
-    status: response.status,
-    retryable: response.status === 429 || response.status >= 500,
-  })
-}
 
 /**
  * New Relic: `https://otlp.nr-data.net/v1/traces` (`https://otlp.eu01.nr-data.net` for an EU

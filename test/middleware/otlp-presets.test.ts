@@ -189,4 +189,24 @@ describe('otlp() vendor presets', () => {
       await receiver.close()
     }
   })
+
+  it('agentops() drops the batch as rejected when the token exchange is refused, naming AGENTOPS_API_KEY but not the key', async () => {
+    const { startReceiver } = await import('../../src/testing/receiver')
+    const receiver = await startReceiver({ responseBody: JSON.stringify({ error: 'invalid api key agentops-key-1' }), contentType: 'application/json' })
+    receiver.answerWith(401)
+    const drops: string[] = []
+    const client = createClient({ ...clientOptions, queue: { onDrop: (drop) => void drops.push(String((drop.error as Error | undefined)?.message)) } }).use(cases.agentops!.layer(receiver.url))
+    try {
+      const reply = await client.chat({ model: 'mock/echo', messages: [{ role: 'user', content: 'Hello' }], mock_response: 'fine' })
+      await client.flush()
+      expect(reply.choices[0]!.message.content).toBe('fine')
+      expect(receiver.requests.map((request) => request.path)).toEqual(['/v3/auth/token'])
+      expect(client.services.queue.stats().sinks.agentops!.dropped.rejected).toBe(1)
+      expect(drops.join('\n')).toContain('AGENTOPS_API_KEY')
+      expect(drops.join('\n')).not.toContain('agentops-key-1')
+    } finally {
+      await client.close()
+      await receiver.close()
+    }
+  })
 })
