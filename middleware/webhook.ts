@@ -73,8 +73,7 @@ export function webhook(options: WebhookOptions = {}): Middleware {
   const settings = validate(webhookOptionsSchema, options, 'webhook() options')
   const env = settings.env ?? process.env
   const url = requireSetting({ integration: 'webhook', option: 'url', variable: 'GENERIC_LOGGER_ENDPOINT' }, settings.url, env)
-  // A URL can carry its credential (a Sumo Logic HTTP source does): its parts are scrubbed too.
-  registerSecret(url)
+  for (const part of credentialPartsOf(url)) registerSecret(part)
   const headers = { ...parseGenericLoggerHeaders(readSetting(undefined, 'GENERIC_LOGGER_HEADERS', env)), ...settings.headers }
   for (const value of Object.values(headers)) registerSecret(value)
   const secret = readSetting(settings.signingSecret, 'GENERIC_LOGGER_SIGNING_SECRET', env)
@@ -101,6 +100,17 @@ export function webhook(options: WebhookOptions = {}): Middleware {
     }),
     toItems: (event) => event,
   })
+}
+
+/**
+ * The parts of a webhook URL that can be credentials: user, password, query values, and a last path
+ * segment long enough to be a token (a Sumo Logic HTTP source ends in one). A short path such as
+ * `/llm-events` is not registered: the scrubber would then blank that word everywhere.
+ */
+function credentialPartsOf(url: string): string[] {
+  const parsed = new URL(url)
+  const last = parsed.pathname.split('/').at(-1) ?? ''
+  return [decodeURIComponent(parsed.username), decodeURIComponent(parsed.password), ...parsed.searchParams.values(), ...(last.length >= 24 ? [last] : [])].filter(Boolean)
 }
 
 /**
