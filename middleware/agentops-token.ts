@@ -3,7 +3,7 @@
  * endpoint (as LiteLLM's litellm/integrations/agentops/agentops.py does), in the background before
  * the first export and again when the token is old.
  */
-import { DeliveryError } from '../src/sink'
+import { DeliveryError } from '../src/delivery/sink'
 
 /** How long an AgentOps token is reused before a new one is fetched (its lifetime is not documented). */
 const agentOpsTokenMs = 30 * 60_000

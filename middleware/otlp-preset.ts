@@ -8,14 +8,14 @@
 import { z } from 'zod'
 import { ValidationError } from '../src/errors'
 import type { CallEvent } from '../src/event'
-import type { Environment } from '../src/integration-options'
+import type { Environment } from '../src/integrations/options'
 import { defineIntegration, type IntegrationDescriptor } from '../src/integrations/descriptor'
 import { registerSecret } from '../src/secret-scrubber'
 import type { Middleware } from '../src/types'
 import { validate } from '../src/validate'
 import { otlpLayer, otlpTransportOptionsSchema } from './otlp'
-import type { SpanAttributes } from '../src/otel/attributes'
-import { serviceNameOf } from '../src/otel/otlp-exporter'
+import type { SpanAttributes } from '../src/integrations/otel/attributes'
+import { serviceNameOf } from '../src/integrations/otel/otlp-exporter'
 
 /** One setting of a preset: an option of the same name, else the first of these variables that is set. */
 export interface PresetSetting {

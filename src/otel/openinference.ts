@@ -5,8 +5,8 @@
  * beside the GenAI attributes every OTLP span already carries.
  */
 import type { CallEvent } from '../event'
-import { genAiProviderName, providerModelOf, type SpanAttributes } from './attributes'
-import { textOfContent } from './messages'
+import { genAiProviderName, providerModelOf, type SpanAttributes } from '../integrations/otel/attributes'
+import { textOfContent } from '../integrations/otel/messages'
 
 /**
  * The OpenInference attributes of a call. Content (input/output values and messages) only when

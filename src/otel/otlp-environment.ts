@@ -7,9 +7,9 @@
  * OpenTelemetry setup is copied (a Honeycomb key in another variable never goes to Langfuse).
  */
 import { ValidationError } from '../errors'
-import type { Environment } from '../integration-options'
+import type { Environment } from '../integrations/options'
 import { registerSecret } from '../secret-scrubber'
-import type { OtlpProtocol } from './pipeline'
+import type { OtlpProtocol } from '../integrations/otel/pipeline'
 
 /** What the variables say about where traces go. */
 export interface OtlpEnvironment {

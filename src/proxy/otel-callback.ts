@@ -8,7 +8,7 @@
  * - else the proxy refuses to start, naming the variables to set.
  */
 import { findIntegration } from '../integrations/catalogue'
-import type { Environment } from '../integration-options'
+import type { Environment } from '../integrations/options'
 import { parseOtlpHeaders } from '../otel/otlp-environment'
 import { ConfigError } from './config'
 
