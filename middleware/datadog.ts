@@ -79,7 +79,8 @@ const maxLogBytes = 1_000_000
  */
 export const datadogIntegration = defineIntegration({
   name: 'datadog',
-  aliases: [],
+  // LiteLLM's name for its LLM Observability logger: datadog() sends those spans too (with logs unless `logs: false`).
+  aliases: ['datadog_llm_observability'],
   switchedOnBy: [['DD_API_KEY']],
   position: 'exporters',
   takesEnv: true,

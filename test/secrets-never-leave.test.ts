@@ -49,11 +49,19 @@ const planted = {
   slackToken: 'plantSlackWebhookToken9e0f1a',
   logfire: 'pylf_v1_us_plantLogfireToken2b3c',
   traceloop: 'plant-traceloop-key-4d5e6f7a',
+  webhookHeader: 'plant-webhook-header-8b9c0d1e',
+  webhookSigning: 'plant-webhook-signing-2f3a4b5c',
+  otlpHeader: 'plant-otlp-header-6d7e8f9a',
+  otlpMetricsHeader: 'plant-otlp-metrics-header-0b1c2d',
+  arize: 'plant-arize-key-3e4f5a6b',
+  honeycomb: 'plant-honeycomb-key-7c8d9e0f',
+  tempoPassword: 'plant-tempo-password-1a2b3c',
+  agentops: 'plant-agentops-key-4d5e6f7a',
 }
 const secrets = Object.entries(planted)
 
 /** The integrations' receivers, and the secrets each may legitimately receive: its own credentials. */
-const receiverNames = ['helicone', 'posthog', 'langfuse', 'lunary', 'athina', 'loki', 'datadog', 'sentry', 'slack', 'logfire', 'traceloop'] as const
+const receiverNames = ['helicone', 'posthog', 'langfuse', 'lunary', 'athina', 'loki', 'datadog', 'sentry', 'slack', 'logfire', 'traceloop', 'webhook', 'otlp', 'arize', 'honeycomb', 'tempo', 'agentops'] as const
 type ReceiverName = (typeof receiverNames)[number]
 const ownCredentials: Record<ReceiverName, string[]> = {
   helicone: [planted.helicone],
@@ -67,6 +75,17 @@ const ownCredentials: Record<ReceiverName, string[]> = {
   slack: [planted.slackToken],
   logfire: [planted.logfire],
   traceloop: [planted.traceloop],
+  webhook: [planted.webhookHeader],
+  otlp: [planted.otlpHeader],
+  arize: [planted.arize],
+  honeycomb: [planted.honeycomb],
+  tempo: [planted.tempoPassword],
+  // Its key goes to its token endpoint (on the same receiver here), exchanged for the JWT it exports with.
+  agentops: [planted.agentops],
+}
+/** How a receiver answers, where the default `{}` would not do: AgentOps' token endpoint. */
+const receiverOptions: Partial<Record<ReceiverName, Parameters<typeof startReceiver>[0]>> = {
+  agentops: { responseBody: JSON.stringify({ token: 'agentops-jwt', project_id: 'p' }), contentType: 'application/json' },
 }
 
 /** Metadata with a secret under each documented spelling, one 10 levels deep, and one plain field. */
@@ -110,6 +129,24 @@ function integrationEnvironment(receivers: Record<ReceiverName, Receiver>, logFi
     LOGFIRE_BASE_URL: receivers.logfire.url,
     TRACELOOP_API_KEY: planted.traceloop,
     TRACELOOP_BASE_URL: receivers.traceloop.url,
+    GENERIC_LOGGER_ENDPOINT: `${receivers.webhook.url}/events`,
+    GENERIC_LOGGER_HEADERS: `Authorization=Bearer ${planted.webhookHeader}`,
+    GENERIC_LOGGER_SIGNING_SECRET: planted.webhookSigning,
+    OTEL_EXPORTER_OTLP_ENDPOINT: receivers.otlp.url,
+    OTEL_EXPORTER_OTLP_HEADERS: `api-key=${planted.otlpHeader}`,
+    // A header of another signal: sent to nobody.
+    OTEL_EXPORTER_OTLP_METRICS_HEADERS: `api-key=${planted.otlpMetricsHeader}`,
+    ARIZE_API_KEY: planted.arize,
+    ARIZE_SPACE_KEY: 'arize-space',
+    ARIZE_HTTP_ENDPOINT: receivers.arize.url,
+    HONEYCOMB_API_KEY: planted.honeycomb,
+    HONEYCOMB_API_ENDPOINT: receivers.honeycomb.url,
+    TEMPO_URL: receivers.tempo.url,
+    TEMPO_USERNAME: 'tempo-user',
+    TEMPO_PASSWORD: planted.tempoPassword,
+    AGENTOPS_API_KEY: planted.agentops,
+    AGENTOPS_AUTH_ENDPOINT: `${receivers.agentops.url}/v3/auth/token`,
+    AGENTOPS_EXPORTER_ENDPOINT: `${receivers.agentops.url}/v1/traces`,
     LLM_ONION_LOG_FILE: logFile,
   }
 }
@@ -146,7 +183,7 @@ describe('no planted secret leaves the process', () => {
   let upstream: OpenAIFake
   let folder: string
   beforeAll(async () => {
-    receivers = Object.fromEntries(await Promise.all(receiverNames.map(async (name) => [name, await startReceiver()] as const))) as typeof receivers
+    receivers = Object.fromEntries(await Promise.all(receiverNames.map(async (name) => [name, await startReceiver(receiverOptions[name])] as const))) as typeof receivers
     upstream = await startOpenAIFake()
     folder = await mkdtemp(join(tmpdir(), 'llm-onion-secrets-'))
   })
@@ -182,7 +219,8 @@ describe('no planted secret leaves the process', () => {
     }
     const gateway = openai({ name: 'gateway', apiKey: planted.providerOption, baseURL: `${upstream.url}?key=${planted.baseUrlQuery}`, transport: 'http' })
     const client: Client = createClient({ providers: { gateway } })
-    client.use(observability({ consoleLog: true }), customLogger(new Dumper()))
+    // otlp is never switched on by a variable (OTEL_EXPORTER_OTLP_ENDPOINT switches on otel()): asked for here.
+    client.use(observability({ consoleLog: true, otlp: true }), customLogger(new Dumper()))
 
     const thrown: string[] = []
     const request = { messages: ask, metadata: plantedMetadata(), api_key: planted.requestApiKey, user: 'user-7' }

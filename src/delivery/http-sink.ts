@@ -29,6 +29,11 @@ export interface HttpSinkOptions<Item> {
   gzip?: boolean
   /** Per-request time limit in ms, from sending to the last byte of the answer (default 10,000). */
   timeoutMs?: number
+  /**
+   * Headers computed for each request from its body as encoded (before gzip), added to `headers`: a
+   * signature over the body, or a short-lived token fetched in the background. Default none.
+   */
+  headersFor?: (body: string | Uint8Array) => Record<string, string> | Promise<Record<string, string>>
 }
 
 let loadedUndici: typeof import('undici') | undefined
@@ -105,6 +110,8 @@ export function httpSink<Item>(options: HttpSinkOptions<Item>): Sink<Item> {
     async send(items, signal) {
       const { isRaw, result, body: encoded } = encodeBatch(items)
       const body = gzip ? gzipSync(encoded) : encoded
+      const baseHeaders = isRaw ? rawHeaders : jsonHeaders
+      const headers = options.headersFor ? requestHeaders(baseHeaders['content-type']!, { ...baseHeaders, ...(await options.headersFor(encoded)) }, gzip) : baseHeaders
       // One deadline for the whole exchange, and the queue's signal (close() giving up) stops it too.
       const deadline = new AbortController()
       const timer = setTimeout(() => deadline.abort(new Error(`no complete answer within ${timeoutMs} ms (the sink's timeoutMs)`)), timeoutMs)
@@ -121,7 +128,7 @@ export function httpSink<Item>(options: HttpSinkOptions<Item>): Sink<Item> {
         let retryAfter: string | string[] | undefined
         let text = ''
         try {
-          const response = await pool.request({ path, method: 'POST', headers: isRaw ? rawHeaders : jsonHeaders, body, signal: deadline.signal })
+          const response = await pool.request({ path, method: 'POST', headers, body, signal: deadline.signal })
           status = response.statusCode
           if (status >= 200 && status < 300) {
             await response.body.dump()

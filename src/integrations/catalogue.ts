@@ -29,7 +29,23 @@ import { clickhouseIntegration } from '../../middleware/clickhouse'
 import { s3Integration } from '../../middleware/s3'
 import { gcsBucketIntegration } from '../../middleware/gcs-bucket'
 import { azureStorageIntegration } from '../../middleware/azure-storage'
-import { namesOf, type IntegrationDescriptor } from './descriptor'
+// otlp-webhook: the generic OTLP exporter, its vendor presets and the webhook.
+import { otlpIntegration } from '../../middleware/otlp'
+import {
+  agentopsIntegration,
+  arizeIntegration,
+  arizePhoenixIntegration,
+  braintrustIntegration,
+  honeycombIntegration,
+  langtraceIntegration,
+  mlflowIntegration,
+  newrelicIntegration,
+  opikIntegration,
+  tempoIntegration,
+  weaveOtelIntegration,
+} from '../../middleware/otlp-presets'
+import { webhookIntegration } from '../../middleware/webhook'
+import { namesOf, onionPositions, type IntegrationDescriptor } from './descriptor'
 
 /**
  * Every built-in integration, outermost first (the order of their `position`, then of this list).
@@ -39,7 +55,7 @@ import { namesOf, type IntegrationDescriptor } from './descriptor'
  * for (const integration of catalogue) console.log(integration.name, integration.switchedOnBy)
  * ```
  */
-export const catalogue = [
+export const catalogue = inOnionOrder([
   otelIntegration,
   sentryIntegration,
   langfuseIntegration,
@@ -63,7 +79,30 @@ export const catalogue = [
   jsonLogIntegration,
   prometheusIntegration,
   consoleLogIntegration,
-]
+  // otlp-webhook
+  otlpIntegration,
+  arizeIntegration,
+  arizePhoenixIntegration,
+  langtraceIntegration,
+  weaveOtelIntegration,
+  opikIntegration,
+  braintrustIntegration,
+  mlflowIntegration,
+  agentopsIntegration,
+  newrelicIntegration,
+  honeycombIntegration,
+  tempoIntegration,
+  webhookIntegration,
+])
+
+/**
+ * The list sorted by `position` (stable, so the list's order holds within a position): entries can
+ * be appended at the end of the list whatever their place in the onion.
+ */
+function inOnionOrder<Entry extends { readonly position: IntegrationDescriptor['position'] }>(entries: Entry[]): Entry[] {
+  const rank = (entry: Entry) => onionPositions.indexOf(entry.position)
+  return entries.map((entry, index) => ({ entry, index })).sort((a, b) => rank(a.entry) - rank(b.entry) || a.index - b.index).map(({ entry }) => entry)
+}
 
 /** One entry of the catalogue, with its own option and layer types. */
 export type CatalogueEntry = (typeof catalogue)[number]

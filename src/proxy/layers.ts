@@ -12,6 +12,7 @@ import type { Middleware } from '../types'
 import { loadCallback } from './callback-loader'
 import { exchangeLayer } from './exchange'
 import { reliabilityLayers } from './reliability'
+import { resolveOtelCallback } from './otel-callback'
 import { ConfigError, type ProxyConfig } from './config'
 
 /** The stack, its names for the start-up summary, and the metrics layer `GET /metrics` renders. */
@@ -51,8 +52,11 @@ export async function assembleLayers(config: ProxyConfig, options: { logs?: bool
   const withoutPrometheus = (list: string[]) => list.filter((name) => findIntegration(name)?.name !== 'prometheus')
   const lists = { input: withoutPrometheus(config.input), success: withoutPrometheus(config.success), failure: withoutPrometheus(config.failure) }
   if (lists.input.length + lists.success.length + lists.failure.length > 0) {
-    layers.push(builtInCallbacks(lists))
-    names.push(`callbacks(${Object.entries(lists).filter(([, list]) => list.length > 0).map(([moment, list]) => `${moment}: ${list.join(', ')}`).join('; ')})`)
+    // `otel` with no tracer provider in the proxy becomes otlp() from the OTLP variables, or refuses to start.
+    const resolved = await resolveOtelCallback(lists, process.env)
+    layers.push(builtInCallbacks(resolved.lists, resolved.otlpOptions))
+    const summary = Object.entries(lists).filter(([, list]) => list.length > 0).map(([moment, list]) => `${moment}: ${list.join(', ')}`).join('; ')
+    names.push(`callbacks(${summary}${resolved.note ? `; ${resolved.note}` : ''})`)
   }
   for (const [index, reference] of config.callbacks.entries()) {
     const where = `litellm_settings.callbacks[${index}] (${reference})`
@@ -77,7 +81,7 @@ export async function assembleLayers(config: ProxyConfig, options: { logs?: bool
   return { layers, names, metrics, mayEditReplies }
 }
 
-function builtInCallbacks(lists: { input: string[]; success: string[]; failure: string[] }): Middleware {
+function builtInCallbacks(lists: { input: string[]; success: string[]; failure: string[] }, otlpOptions?: { url?: string; headers?: Record<string, string> }): Middleware {
   for (const [moment, list] of Object.entries(lists)) {
     const unknown = list.filter((name) => findIntegration(name) === undefined)
     if (unknown.length > 0) {
@@ -88,7 +92,7 @@ function builtInCallbacks(lists: { input: string[]; success: string[]; failure: 
     }
   }
   try {
-    return callbacks(lists)
+    return callbacks({ ...lists, integrationOptions: otlpOptions ? { otlp: otlpOptions } : {} })
   } catch (error) {
     // Usually a missing credential: the integration's message names the variable to set.
     throw new ConfigError(`litellm_settings (success_callback / failure_callback / input_callback): ${(error as Error).message}`, [

@@ -9,6 +9,7 @@ import { join } from 'node:path'
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import { callbacks } from '../../middleware/callbacks'
 import { observability } from '../../middleware/observability'
+import { otlpPresetIntegrations } from '../../middleware/otlp-presets'
 import { catalogue, findIntegration } from '../../src/integrations/catalogue'
 import { namesOf, onionPositions, type IntegrationDescriptor } from '../../src/integrations/descriptor'
 import { parseConfig } from '../../src/proxy/config'
@@ -53,12 +54,52 @@ const environment: Record<string, string> = {
   AZURE_STORAGE_ACCOUNT_KEY: 'YXp1cmUta2V5LXRlc3Q=',
   AZURE_STORAGE_SAS_TOKEN: 'sv=2021-12-02&sig=test',
   AZURE_STORAGE_ACCOUNT_URL: 'http://127.0.0.1:9/devstoreaccount1',
+  GENERIC_LOGGER_ENDPOINT: 'http://127.0.0.1:9/events',
+  ARIZE_API_KEY: 'arize-test',
+  ARIZE_SPACE_KEY: 'arize-space-test',
+  ARIZE_SPACE_ID: 'arize-space-test',
+  PHOENIX_COLLECTOR_HTTP_ENDPOINT: 'http://127.0.0.1:9',
+  PHOENIX_COLLECTOR_ENDPOINT: 'http://127.0.0.1:9',
+  PHOENIX_API_KEY: 'phoenix-test',
+  LANGTRACE_API_KEY: 'langtrace-test',
+  WANDB_API_KEY: 'wandb-test',
+  WANDB_PROJECT_ID: 'team/project',
+  OPIK_API_KEY: 'opik-test',
+  BRAINTRUST_API_KEY: 'braintrust-test',
+  MLFLOW_TRACKING_URI: 'http://127.0.0.1:9',
+  AGENTOPS_API_KEY: 'agentops-test',
+  NEW_RELIC_LICENSE_KEY: 'newrelic-test',
+  HONEYCOMB_API_KEY: 'honeycomb-test',
+  TEMPO_URL: 'http://127.0.0.1:9',
   LLM_ONION_LOG_FILE: join(mkdtempSync(join(tmpdir(), 'catalogue-')), 'calls.jsonl'),
 }
 
 afterEach(() => {
   vi.unstubAllEnvs()
 })
+
+/**
+ * The test file that covers an integration: its own, or for a vendor preset of otlp() the one
+ * parameterised test that walks every preset of the table (middleware/otlp-presets.ts).
+ */
+function testFileOf(integration: IntegrationDescriptor): string {
+  const presets: readonly IntegrationDescriptor[] = otlpPresetIntegrations
+  return presets.includes(integration) ? 'test/middleware/otlp-presets.test.ts' : `test/middleware/${kebab(integration.name)}.test.ts`
+}
+
+/** The docs page a row links to (`otlp-presets.md#arize`), checked to exist with that heading. */
+function expectLinkedPage(row: string[], name: string): void {
+  const link = /\]\(([^)#]+)(?:#([^)]+))?\)/.exec(row[1]!)
+  expect(link, `the row of ${name} links to its docs page`).not.toBeNull()
+  const page = `docs/integrations/${link![1]}`
+  expect(existsSync(page), page).toBe(true)
+  if (!link![2]) return
+  const slugs = readFileSync(page, 'utf8')
+    .split('\n')
+    .filter((line) => line.startsWith('#'))
+    .map((line) => line.replace(/^#+\s*/, '').trim().toLowerCase().replace(/[^a-z0-9 _-]/g, '').replace(/ /g, '-'))
+  expect(slugs, `a heading for #${link![2]} in ${page}`).toContain(link![2])
+}
 
 /** The alias table's row for an integration: its cells, or undefined. */
 function rowOf(name: string): string[] | undefined {
@@ -83,10 +124,11 @@ describe('the catalogue of integrations', () => {
   for (const integration of integrations) {
     describe(integration.name, () => {
       it('has a docs page, a test file and a row in the alias table naming every name it answers to', () => {
-        expect(existsSync(`docs/integrations/${kebab(integration.name)}.md`), `docs/integrations/${kebab(integration.name)}.md`).toBe(true)
-        expect(existsSync(`test/middleware/${kebab(integration.name)}.test.ts`), `test/middleware/${kebab(integration.name)}.test.ts`).toBe(true)
+        expect(existsSync(testFileOf(integration)), testFileOf(integration)).toBe(true)
         const row = rowOf(integration.name)
         expect(row, `a row "| [${integration.name}](...) |" in docs/integrations/README.md`).toBeDefined()
+        // The page the row links to: its own (docs/integrations/<name>.md) or a section of a shared one.
+        expectLinkedPage(row!, integration.name)
         const listed = [...row![2]!.matchAll(/`([^`]+)`/g)].map((match) => match[1])
         expect(listed.sort()).toEqual(namesOf(integration).sort())
       })

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { callEventSchema, createClient, type Client } from 'llm-onion'
+import { callbacks } from 'llm-onion/middleware/callbacks'
 import { datadog, type DatadogLogItem, type LlmObsSpan } from 'llm-onion/middleware/datadog'
 import { decodeOtlpTraces, SpanKind } from '../fakes/otlp-decoder'
 import type { ReceivedRequest } from '../../src/testing/receiver'
@@ -126,6 +127,17 @@ describe('datadog()', () => {
     run: runCalls,
     secrets: ['dd-key'],
     requests: { atLeast: 2 },
+  })
+
+  it("answers to LiteLLM's datadog_llm_observability, sending LLM Observability spans (logs: false for spans only)", async () => {
+    const layer = callbacks({ success: ['datadog_llm_observability'], failure: ['datadog_llm_observability'], integrationOptions: { datadog: { env: { ...env, DD_BASE_URL: receiver.url }, logs: false } } })
+    client = createClient(clientOptions).use(layer)
+    await runCalls(client)
+
+    expect(logRequests(receiver.requests)).toHaveLength(0)
+    const spans = spansOf(spanRequests(receiver.requests))
+    expect(spans.map((span) => span.status)).toEqual(['ok', 'ok', 'error'])
+    expect(spans[0]!.meta.kind).toBe('llm')
   })
 
   it('fails at construction naming DD_API_KEY when no key is given, and when both outputs are off', () => {

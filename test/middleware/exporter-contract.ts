@@ -95,6 +95,8 @@ export interface ExporterContract {
   run?: (client: Client) => Promise<unknown>
   /** A request's payload as text, where strings can be searched for; default its decompressed body. */
   payloadOf?: (request: ReceivedRequest) => string
+  /** Which requests carry exported payloads (not, say, a token exchange); default all. */
+  isPayload?: (request: ReceivedRequest) => boolean
   /** More strings no payload may contain, such as the exporter's own key; default none. */
   secrets?: string[]
   /** Where the redaction tests set `redact`; default both. */
@@ -120,7 +122,7 @@ export function exporterContract(contract: ExporterContract): void {
       const expected = contract.requests ?? { atLeast: 1 }
       if (typeof expected === 'number') expect(receiver.requests).toHaveLength(expected)
       else expect(receiver.requests.length).toBeGreaterThanOrEqual(expected.atLeast)
-      return receiver.requests.map(payloadOf)
+      return receiver.requests.filter(contract.isPayload ?? (() => true)).map(payloadOf)
     } finally {
       await receiver.close()
     }

@@ -4,18 +4,26 @@
  */
 import { readdirSync } from 'node:fs'
 import OpenAI from 'openai'
-import { afterAll, describe, expect, it } from 'vitest'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { startReceiver, type Receiver } from '../../src/testing/receiver'
+import { decodeOtlpTraces } from '../fakes/otlp-decoder'
 import { spawnProxy, type SpawnedProxy } from './fixtures/spawn-proxy'
 
 const folder = 'test/proxy/litellm-configs'
 const started = new Map<string, Promise<SpawnedProxy>>()
+/** The OTLP collector of the config that names "otel": such a config needs an endpoint to start. */
+let collector: Receiver
+
+beforeAll(async () => {
+  collector = await startReceiver()
+})
 
 /** The proxy serving `file` from the folder, started once for every test that uses it. */
 function serve(file: string): Promise<SpawnedProxy> {
   let proxy = started.get(file)
   if (!proxy) {
     // LITELLM_CONFIG_TEST_FROM_SHELL is left unset: the config lists it without a value.
-    proxy = spawnProxy(['--config', `${folder}/${file}`], { LITELLM_CONFIG_TEST_FROM_SHELL: '' })
+    proxy = spawnProxy(['--config', `${folder}/${file}`], { LITELLM_CONFIG_TEST_FROM_SHELL: '', OTEL_EXPORTER_OTLP_ENDPOINT: collector.url })
     started.set(file, proxy)
   }
   return proxy
@@ -26,6 +34,7 @@ const ask = (content: string) => [{ role: 'user' as const, content }]
 
 afterAll(async () => {
   await Promise.all([...started.values()].map(async (proxy) => (await proxy).stop()))
+  await collector.close()
 })
 
 describe('LiteLLM-shaped configs', () => {
@@ -49,9 +58,13 @@ describe('LiteLLM-shaped configs', () => {
 
   it('takes built-in names in litellm_settings.callbacks the way success_callback and failure_callback do', async () => {
     const proxy = await serve('callbacks-built-in.yaml')
-    expect(proxy.output()).toContain('callbacks(success: otel; failure: otel)')
+    expect(proxy.output()).toContain('callbacks(success: otel; failure: otel; otel → otlp (OTEL_EXPORTER_OTLP_ENDPOINT))')
     const reply = await clientOf(proxy).chat.completions.create({ model: 'gpt-3.5-turbo', messages: ask('otel') })
     expect(reply.choices[0]?.message.content).toBe('This is a mock reply to: otel')
+    // With no tracer provider in the proxy, "otel" exports over OTLP to OTEL_EXPORTER_OTLP_ENDPOINT.
+    await collector.waitFor(1, 10_000)
+    const spans = collector.requests.flatMap((request) => decodeOtlpTraces(request.body))
+    expect(spans.some((span) => span.attributes['gen_ai.request.model'] === 'gpt-3.5-turbo')).toBe(true)
   })
 
   it('serves router_settings.model_group_alias names, listing only the aliases not hidden', async () => {

@@ -31,7 +31,14 @@ export interface OtlpDestination {
   timeoutMs?: number
   /** Resource attributes (`service.name`, ...). */
   resource: Record<string, string>
+  /** Headers computed per request (a token fetched in the background); see `httpSink`'s `headersFor`. */
+  headersFor?: () => Promise<Record<string, string>>
+  /** OTLP/HTTP encoding: `http/protobuf` (default) or `http/json`. */
+  protocol?: OtlpProtocol
 }
+
+/** The OTLP/HTTP encodings, named as `OTEL_EXPORTER_OTLP_PROTOCOL` names them (gRPC is not spoken). */
+export type OtlpProtocol = 'http/protobuf' | 'http/json'
 
 /** A finished call as the OTLP sink takes it: its span tree and its OTLP trace id. */
 export interface TracedCall {
@@ -63,10 +70,11 @@ export function createOtlpSink(sdk: Promise<OtelSdk>, destination: OtlpDestinati
     name: destination.name,
     url: destination.url,
     headers: destination.headers,
-    contentType: 'application/x-protobuf',
+    contentType: destination.protocol === 'http/json' ? 'application/json' : 'application/x-protobuf',
     gzip: destination.gzip,
     timeoutMs: destination.timeoutMs,
     maxBatchSize: callsPerRequest,
+    headersFor: destination.headersFor,
     encode(calls) {
       let body = encoded.get(calls)
       if (!body) encoded.set(calls, (body = encode!(calls)))
@@ -94,7 +102,7 @@ export function createOtlpSink(sdk: Promise<OtelSdk>, destination: OtlpDestinati
 }
 
 /**
- * Span trees to an OTLP protobuf body, through a private tracer provider: each call's trace id is
+ * Span trees to an OTLP body (protobuf, or JSON for `http/json`), through a private tracer provider: each call's trace id is
  * handed to the id generator for the one root span started right after it is set (synchronously, so
  * calls cannot interleave), and the only span processor collects what ends.
  */
@@ -130,8 +138,9 @@ function createEncoder(sdk: OtelSdk, destination: OtlpDestination): (calls: Trac
     }
     const spans = ended
     ended = []
-    const body = transformer.ProtobufTraceSerializer.serializeRequest(spans)
-    if (!body) throw new DeliveryError(`${destination.name}: spans could not be encoded as OTLP protobuf.`, { retryable: false })
+    const json = destination.protocol === 'http/json'
+    const body = (json ? transformer.JsonTraceSerializer : transformer.ProtobufTraceSerializer).serializeRequest(spans)
+    if (!body) throw new DeliveryError(`${destination.name}: spans could not be encoded as OTLP ${json ? 'JSON' : 'protobuf'}.`, { retryable: false })
     return body
   }
 }
