@@ -12,7 +12,7 @@ import { integrationOptionsSchema, readSetting, requireSetting } from '../src/in
 import { registerSecret } from '../src/secret-scrubber'
 import type { Middleware } from '../src/types'
 import { validate } from '../src/validate'
-import { defaultSignatureHeader, signWebhookBody } from '../src/webhook-signature'
+import { defaultSignatureHeader, signWebhookBody } from '../src/integrations/webhook-signature'
 import { defineIntegration } from '../src/integrations/descriptor'
 
 const webhookOptionsSchema = integrationOptionsSchema
