@@ -21,6 +21,8 @@ import { prometheusIntegration } from '../../middleware/prometheus'
 import { sentryIntegration } from '../../middleware/sentry'
 import { slackIntegration } from '../../middleware/slack'
 import { traceloopIntegration } from '../../middleware/traceloop'
+// native mappings (issue 16)
+import { langsmithIntegration } from '../../middleware/langsmith'
 import { namesOf, type IntegrationDescriptor } from './descriptor'
 
 /**
@@ -43,6 +45,8 @@ export const catalogue = [
   lunaryIntegration,
   athinaIntegration,
   lokiIntegration,
+  // native mappings (issue 16): exporters
+  langsmithIntegration,
   slackIntegration,
   jsonLogIntegration,
   prometheusIntegration,

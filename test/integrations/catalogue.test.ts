@@ -35,6 +35,8 @@ const environment: Record<string, string> = {
   LOKI_URL: 'http://127.0.0.1:9',
   SLACK_WEBHOOK_URL: 'http://127.0.0.1:9/hook',
   LLM_ONION_LOG_FILE: join(mkdtempSync(join(tmpdir(), 'catalogue-')), 'calls.jsonl'),
+  // native mappings (issue 16)
+  LANGSMITH_API_KEY: 'lsv2_test',
 }
 
 afterEach(() => {
