@@ -23,6 +23,7 @@ import { slackIntegration } from '../../middleware/slack'
 import { traceloopIntegration } from '../../middleware/traceloop'
 // native mappings (issue 16)
 import { langsmithIntegration } from '../../middleware/langsmith'
+import { pagerdutyIntegration } from '../../middleware/pagerduty'
 import { namesOf, type IntegrationDescriptor } from './descriptor'
 
 /**
@@ -48,6 +49,8 @@ export const catalogue = [
   // native mappings (issue 16): exporters
   langsmithIntegration,
   slackIntegration,
+  // native mappings (issue 16): alerts
+  pagerdutyIntegration,
   jsonLogIntegration,
   prometheusIntegration,
   consoleLogIntegration,

@@ -37,6 +37,7 @@ const environment: Record<string, string> = {
   LLM_ONION_LOG_FILE: join(mkdtempSync(join(tmpdir(), 'catalogue-')), 'calls.jsonl'),
   // native mappings (issue 16)
   LANGSMITH_API_KEY: 'lsv2_test',
+  PAGERDUTY_API_KEY: 'pd-routing-test',
 }
 
 afterEach(() => {
