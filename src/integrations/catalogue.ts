@@ -24,6 +24,8 @@ import { traceloopIntegration } from '../../middleware/traceloop'
 // native mappings (issue 16)
 import { langsmithIntegration } from '../../middleware/langsmith'
 import { pagerdutyIntegration } from '../../middleware/pagerduty'
+import { teamsIntegration } from '../../middleware/teams'
+import { discordIntegration } from '../../middleware/discord'
 import { namesOf, type IntegrationDescriptor } from './descriptor'
 
 /**
@@ -51,6 +53,8 @@ export const catalogue = [
   slackIntegration,
   // native mappings (issue 16): alerts
   pagerdutyIntegration,
+  teamsIntegration,
+  discordIntegration,
   jsonLogIntegration,
   prometheusIntegration,
   consoleLogIntegration,

@@ -38,6 +38,8 @@ const environment: Record<string, string> = {
   // native mappings (issue 16)
   LANGSMITH_API_KEY: 'lsv2_test',
   PAGERDUTY_API_KEY: 'pd-routing-test',
+  MICROSOFT_TEAMS_WEBHOOK_URL: 'http://127.0.0.1:9/teams',
+  DISCORD_WEBHOOK_URL: 'http://127.0.0.1:9/api/webhooks/1/x',
 }
 
 afterEach(() => {
