@@ -1,6 +1,6 @@
 /**
  * No credential leaves the process through the native mappings of issue 16 (LangSmith, PagerDuty,
- * Microsoft Teams, Discord): the same planted secrets as test/secrets-never-leave.test.ts — the
+ * Microsoft Teams, Discord, Resend, SendGrid): the same planted secrets as test/secrets-never-leave.test.ts — the
  * provider's key in the environment and in options, a base URL's query, a request's `api_key`, the
  * HTTP request's headers, metadata under every documented spelling and 10 levels deep, an upstream
  * 401 that echoes the key — with every one of these integrations on against its own local receiver,
@@ -28,10 +28,12 @@ const planted = {
   pagerduty: 'plantNativePagerdutyRouting2c3d',
   teams: 'plantNativeTeamsWebhookToken4e5f',
   discord: 'plantNativeDiscordWebhookToken6a7b',
+  resend: 're_plantNativeResendKey8c9d',
+  sendgrid: 'SG.plantNativeSendgridKey0e1f',
 }
 const secrets = Object.entries(planted)
 
-const receiverNames = ['langsmith', 'pagerduty', 'teams', 'discord'] as const
+const receiverNames = ['langsmith', 'pagerduty', 'teams', 'discord', 'resend', 'sendgrid'] as const
 type ReceiverName = (typeof receiverNames)[number]
 
 function plantedMetadata(): Record<string, unknown> {
@@ -44,7 +46,7 @@ function leaks(text: string, allowed: string[] = []): string[] {
   return secrets.filter(([, secret]) => !allowed.includes(secret) && text.includes(secret)).map(([name]) => name)
 }
 
-describe('no planted secret leaves the process through langsmith, pagerduty, teams or discord', () => {
+describe('no planted secret leaves the process through langsmith, pagerduty, teams, discord, resend_email or sendgrid_email', () => {
   let receivers: Record<ReceiverName, Receiver>
   let upstream: OpenAIFake
   beforeAll(async () => {
@@ -64,9 +66,16 @@ describe('no planted secret leaves the process through langsmith, pagerduty, tea
       PAGERDUTY_API_BASE: receivers.pagerduty.url,
       MICROSOFT_TEAMS_WEBHOOK_URL: `${receivers.teams.url}/webhookb2/${planted.teams}`,
       DISCORD_WEBHOOK_URL: `${receivers.discord.url}/api/webhooks/1/${planted.discord}`,
+      RESEND_API_KEY: planted.resend,
+      RESEND_FROM_EMAIL: 'alerts@example.com',
+      RESEND_API_BASE: receivers.resend.url,
+      SENDGRID_API_KEY: planted.sendgrid,
+      SENDGRID_SENDER_EMAIL: 'alerts@example.com',
+      SENDGRID_API_BASE: receivers.sendgrid.url,
+      LLM_ONION_ALERT_EMAILS: 'oncall@example.com',
     }
     const layer = observability({ quiet: true, env })
-    expect([...layer.enabled].sort()).toEqual(['discord', 'langsmith', 'pagerduty', 'teams'])
+    expect([...layer.enabled].sort()).toEqual(['discord', 'langsmith', 'pagerduty', 'resendEmail', 'sendgridEmail', 'teams'])
     const gateway = openai({ name: 'gateway', apiKey: planted.providerOption, baseURL: `${upstream.url}?key=${planted.baseUrlQuery}`, transport: 'http' })
     const direct = openai({ apiKey: planted.openaiEnv, baseURL: upstream.url, transport: 'http' })
     const client: Client = createClient({ providers: { gateway, openai: direct } }).use(layer)
@@ -86,7 +95,7 @@ describe('no planted secret leaves the process through langsmith, pagerduty, tea
     }
     await client.close()
 
-    const own: Record<ReceiverName, string[]> = { langsmith: [planted.langsmith], pagerduty: [planted.pagerduty], teams: [planted.teams], discord: [planted.discord] }
+    const own: Record<ReceiverName, string[]> = { langsmith: [planted.langsmith], pagerduty: [planted.pagerduty], teams: [planted.teams], discord: [planted.discord], resend: [planted.resend], sendgrid: [planted.sendgrid] }
     for (const name of receiverNames) {
       const text = receivers[name].requests.map((received) => `${received.method} ${received.path}?${received.query}\n${JSON.stringify(received.headers)}\n${received.text}`).join('\n')
       expect({ receiver: name, received: text.length > 0, leaks: leaks(text, own[name]) }).toEqual({ receiver: name, received: true, leaks: [] })

@@ -26,6 +26,8 @@ import { langsmithIntegration } from '../../middleware/langsmith'
 import { pagerdutyIntegration } from '../../middleware/pagerduty'
 import { teamsIntegration } from '../../middleware/teams'
 import { discordIntegration } from '../../middleware/discord'
+import { resendEmailIntegration } from '../../middleware/resend-email'
+import { sendgridEmailIntegration } from '../../middleware/sendgrid-email'
 import { namesOf, type IntegrationDescriptor } from './descriptor'
 
 /**
@@ -55,6 +57,8 @@ export const catalogue = [
   pagerdutyIntegration,
   teamsIntegration,
   discordIntegration,
+  resendEmailIntegration,
+  sendgridEmailIntegration,
   jsonLogIntegration,
   prometheusIntegration,
   consoleLogIntegration,

@@ -40,6 +40,11 @@ const environment: Record<string, string> = {
   PAGERDUTY_API_KEY: 'pd-routing-test',
   MICROSOFT_TEAMS_WEBHOOK_URL: 'http://127.0.0.1:9/teams',
   DISCORD_WEBHOOK_URL: 'http://127.0.0.1:9/api/webhooks/1/x',
+  RESEND_API_KEY: 're_test',
+  RESEND_FROM_EMAIL: 'alerts@example.com',
+  SENDGRID_API_KEY: 'SG.test',
+  SENDGRID_SENDER_EMAIL: 'alerts@example.com',
+  LLM_ONION_ALERT_EMAILS: 'oncall@example.com',
 }
 
 afterEach(() => {
