@@ -28,6 +28,7 @@ import { teamsIntegration } from '../../middleware/teams'
 import { discordIntegration } from '../../middleware/discord'
 import { resendEmailIntegration } from '../../middleware/resend-email'
 import { sendgridEmailIntegration } from '../../middleware/sendgrid-email'
+import { smtpEmailIntegration } from '../../middleware/smtp-email'
 import { namesOf, type IntegrationDescriptor } from './descriptor'
 
 /**
@@ -59,6 +60,7 @@ export const catalogue = [
   discordIntegration,
   resendEmailIntegration,
   sendgridEmailIntegration,
+  smtpEmailIntegration,
   jsonLogIntegration,
   prometheusIntegration,
   consoleLogIntegration,

@@ -45,6 +45,8 @@ const environment: Record<string, string> = {
   SENDGRID_API_KEY: 'SG.test',
   SENDGRID_SENDER_EMAIL: 'alerts@example.com',
   LLM_ONION_ALERT_EMAILS: 'oncall@example.com',
+  SMTP_HOST: '127.0.0.1',
+  SMTP_SENDER_EMAIL: 'alerts@example.com',
 }
 
 afterEach(() => {
