@@ -1,6 +1,6 @@
 /**
  * No credential leaves the process through the native mappings of issue 16 (LangSmith, PagerDuty,
- * Microsoft Teams, Discord, Resend, SendGrid): the same planted secrets as test/secrets-never-leave.test.ts — the
+ * Microsoft Teams, Discord, Resend, SendGrid, OpenMeter): the same planted secrets as test/secrets-never-leave.test.ts — the
  * provider's key in the environment and in options, a base URL's query, a request's `api_key`, the
  * HTTP request's headers, metadata under every documented spelling and 10 levels deep, an upstream
  * 401 that echoes the key — with every one of these integrations on against its own local receiver,
@@ -30,10 +30,11 @@ const planted = {
   discord: 'plantNativeDiscordWebhookToken6a7b',
   resend: 're_plantNativeResendKey8c9d',
   sendgrid: 'SG.plantNativeSendgridKey0e1f',
+  openmeter: 'om_plantNativeOpenmeterKey2a3b',
 }
 const secrets = Object.entries(planted)
 
-const receiverNames = ['langsmith', 'pagerduty', 'teams', 'discord', 'resend', 'sendgrid'] as const
+const receiverNames = ['langsmith', 'pagerduty', 'teams', 'discord', 'resend', 'sendgrid', 'openmeter'] as const
 type ReceiverName = (typeof receiverNames)[number]
 
 function plantedMetadata(): Record<string, unknown> {
@@ -46,7 +47,7 @@ function leaks(text: string, allowed: string[] = []): string[] {
   return secrets.filter(([, secret]) => !allowed.includes(secret) && text.includes(secret)).map(([name]) => name)
 }
 
-describe('no planted secret leaves the process through langsmith, pagerduty, teams, discord, resend_email or sendgrid_email', () => {
+describe('no planted secret leaves the process through langsmith, pagerduty, teams, discord, resend_email, sendgrid_email or openmeter', () => {
   let receivers: Record<ReceiverName, Receiver>
   let upstream: OpenAIFake
   beforeAll(async () => {
@@ -73,9 +74,11 @@ describe('no planted secret leaves the process through langsmith, pagerduty, tea
       SENDGRID_SENDER_EMAIL: 'alerts@example.com',
       SENDGRID_API_BASE: receivers.sendgrid.url,
       LLM_ONION_ALERT_EMAILS: 'oncall@example.com',
+      OPENMETER_API_KEY: planted.openmeter,
+      OPENMETER_API_ENDPOINT: receivers.openmeter.url,
     }
     const layer = observability({ quiet: true, env })
-    expect([...layer.enabled].sort()).toEqual(['discord', 'langsmith', 'pagerduty', 'resendEmail', 'sendgridEmail', 'teams'])
+    expect([...layer.enabled].sort()).toEqual(['discord', 'langsmith', 'openmeter', 'pagerduty', 'resendEmail', 'sendgridEmail', 'teams'])
     const gateway = openai({ name: 'gateway', apiKey: planted.providerOption, baseURL: `${upstream.url}?key=${planted.baseUrlQuery}`, transport: 'http' })
     const direct = openai({ apiKey: planted.openaiEnv, baseURL: upstream.url, transport: 'http' })
     const client: Client = createClient({ providers: { gateway, openai: direct } }).use(layer)
@@ -95,7 +98,7 @@ describe('no planted secret leaves the process through langsmith, pagerduty, tea
     }
     await client.close()
 
-    const own: Record<ReceiverName, string[]> = { langsmith: [planted.langsmith], pagerduty: [planted.pagerduty], teams: [planted.teams], discord: [planted.discord], resend: [planted.resend], sendgrid: [planted.sendgrid] }
+    const own: Record<ReceiverName, string[]> = { langsmith: [planted.langsmith], pagerduty: [planted.pagerduty], teams: [planted.teams], discord: [planted.discord], resend: [planted.resend], sendgrid: [planted.sendgrid], openmeter: [planted.openmeter] }
     for (const name of receiverNames) {
       const text = receivers[name].requests.map((received) => `${received.method} ${received.path}?${received.query}\n${JSON.stringify(received.headers)}\n${received.text}`).join('\n')
       expect({ receiver: name, received: text.length > 0, leaks: leaks(text, own[name]) }).toEqual({ receiver: name, received: true, leaks: [] })

@@ -29,6 +29,7 @@ import { discordIntegration } from '../../middleware/discord'
 import { resendEmailIntegration } from '../../middleware/resend-email'
 import { sendgridEmailIntegration } from '../../middleware/sendgrid-email'
 import { smtpEmailIntegration } from '../../middleware/smtp-email'
+import { openmeterIntegration } from '../../middleware/openmeter'
 import { namesOf, type IntegrationDescriptor } from './descriptor'
 
 /**
@@ -53,6 +54,7 @@ export const catalogue = [
   lokiIntegration,
   // native mappings (issue 16): exporters
   langsmithIntegration,
+  openmeterIntegration,
   slackIntegration,
   // native mappings (issue 16): alerts
   pagerdutyIntegration,

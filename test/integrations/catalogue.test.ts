@@ -37,6 +37,7 @@ const environment: Record<string, string> = {
   LLM_ONION_LOG_FILE: join(mkdtempSync(join(tmpdir(), 'catalogue-')), 'calls.jsonl'),
   // native mappings (issue 16)
   LANGSMITH_API_KEY: 'lsv2_test',
+  OPENMETER_API_KEY: 'om_test',
   PAGERDUTY_API_KEY: 'pd-routing-test',
   MICROSOFT_TEAMS_WEBHOOK_URL: 'http://127.0.0.1:9/teams',
   DISCORD_WEBHOOK_URL: 'http://127.0.0.1:9/api/webhooks/1/x',
