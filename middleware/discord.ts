@@ -2,8 +2,8 @@
  * Discord alerts through a channel webhook: the Slack alert, as a message with one embed.
  */
 import { z } from 'zod'
-import { httpSink } from '../src/http-sink'
-import { requireSetting } from '../src/integration-options'
+import { httpSink } from '../src/delivery/http-sink'
+import { requireSetting } from '../src/integrations/options'
 import { alertContent, alertDetailText, truncate } from '../src/integrations/alert-content'
 import { alertOptionsSchema, defineAlertLayer, type Alert } from '../src/integrations/alert-layer'
 import type { Middleware } from '../src/types'

@@ -3,8 +3,8 @@
  * the Slack alert's merge key as `dedup_key`, so identical alerts land on one PagerDuty alert.
  */
 import { z } from 'zod'
-import { httpSink } from '../src/http-sink'
-import { readBaseUrl, requireSetting } from '../src/integration-options'
+import { httpSink } from '../src/delivery/http-sink'
+import { readBaseUrl, requireSetting } from '../src/integrations/options'
 import { alertContent, alertDetailText, truncate } from '../src/integrations/alert-content'
 import { alertOptionsSchema, defineAlertLayer, type Alert } from '../src/integrations/alert-layer'
 import type { Middleware } from '../src/types'

@@ -2,8 +2,8 @@
  * Alert emails through SendGrid's v3 Mail Send API: the Slack alert (failures, slow calls, merged) as an email.
  */
 import { z } from 'zod'
-import { httpSink } from '../src/http-sink'
-import { readBaseUrl, requireSetting } from '../src/integration-options'
+import { httpSink } from '../src/delivery/http-sink'
+import { readBaseUrl, requireSetting } from '../src/integrations/options'
 import { alertEmail, emailParties, recipientsSchema } from '../src/integrations/alert-email'
 import { alertOptionsSchema, defineAlertLayer, type Alert } from '../src/integrations/alert-layer'
 import type { Middleware } from '../src/types'

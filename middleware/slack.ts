@@ -5,8 +5,8 @@
  */
 import type { KnownBlock } from '@slack/types'
 import { z } from 'zod'
-import { httpSink } from '../src/http-sink'
-import { requireSetting } from '../src/integration-options'
+import { httpSink } from '../src/delivery/http-sink'
+import { requireSetting } from '../src/integrations/options'
 import { alertContent, alertDetailText, truncate, type AlertContent } from '../src/integrations/alert-content'
 import { alertOptionsSchema, defineAlertLayer, type Alert } from '../src/integrations/alert-layer'
 import type { Middleware } from '../src/types'

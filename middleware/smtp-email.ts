@@ -4,11 +4,11 @@
  */
 import type { Transporter } from 'nodemailer'
 import { z } from 'zod'
-import { readSetting, requireSetting } from '../src/integration-options'
+import { readSetting, requireSetting } from '../src/integrations/options'
 import { alertEmail, emailParties, recipientsSchema, type AlertEmail } from '../src/integrations/alert-email'
 import { alertOptionsSchema, defineAlertLayer } from '../src/integrations/alert-layer'
 import { scrubProcessSecrets } from '../src/secret-scrubber'
-import { DeliveryError, type Sink } from '../src/sink'
+import { DeliveryError, type Sink } from '../src/delivery/sink'
 import type { Middleware } from '../src/types'
 import { validate } from '../src/validate'
 import { defineIntegration } from '../src/integrations/descriptor'

@@ -3,8 +3,8 @@
  * request is received" URL, or a classic Incoming Webhook): the Slack alert, as an Adaptive Card.
  */
 import { z } from 'zod'
-import { httpSink } from '../src/http-sink'
-import { requireSetting } from '../src/integration-options'
+import { httpSink } from '../src/delivery/http-sink'
+import { requireSetting } from '../src/integrations/options'
 import { alertContent, alertDetailText } from '../src/integrations/alert-content'
 import { alertOptionsSchema, defineAlertLayer, type Alert } from '../src/integrations/alert-layer'
 import type { Middleware } from '../src/types'

@@ -4,7 +4,7 @@
  * plain text. Text that came from the call is HTML-escaped.
  */
 import { z } from 'zod'
-import { readSetting, requireSetting, type Environment } from '../integration-options'
+import { readSetting, requireSetting, type Environment } from './options'
 import { alertContent, alertDetailText } from './alert-content'
 import type { Alert } from './alert-layer'
 
