@@ -46,6 +46,15 @@ import {
 } from '../../middleware/otlp-presets'
 import { webhookIntegration } from '../../middleware/webhook'
 import { namesOf, onionPositions, type IntegrationDescriptor } from './descriptor'
+// native mappings (issue 16)
+import { langsmithIntegration } from '../../middleware/langsmith'
+import { pagerdutyIntegration } from '../../middleware/pagerduty'
+import { teamsIntegration } from '../../middleware/teams'
+import { discordIntegration } from '../../middleware/discord'
+import { resendEmailIntegration } from '../../middleware/resend-email'
+import { sendgridEmailIntegration } from '../../middleware/sendgrid-email'
+import { smtpEmailIntegration } from '../../middleware/smtp-email'
+import { openmeterIntegration } from '../../middleware/openmeter'
 
 /**
  * Every built-in integration, outermost first (the order of their `position`, then of this list).
@@ -75,7 +84,17 @@ export const catalogue = inOnionOrder([
   s3Integration,
   gcsBucketIntegration,
   azureStorageIntegration,
+  // native mappings (issue 16): exporters
+  langsmithIntegration,
+  openmeterIntegration,
   slackIntegration,
+  // native mappings (issue 16): alerts
+  pagerdutyIntegration,
+  teamsIntegration,
+  discordIntegration,
+  resendEmailIntegration,
+  sendgridEmailIntegration,
+  smtpEmailIntegration,
   jsonLogIntegration,
   prometheusIntegration,
   consoleLogIntegration,

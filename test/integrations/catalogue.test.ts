@@ -72,6 +72,19 @@ const environment: Record<string, string> = {
   HONEYCOMB_API_KEY: 'honeycomb-test',
   TEMPO_URL: 'http://127.0.0.1:9',
   LLM_ONION_LOG_FILE: join(mkdtempSync(join(tmpdir(), 'catalogue-')), 'calls.jsonl'),
+  // native mappings (issue 16)
+  LANGSMITH_API_KEY: 'lsv2_test',
+  OPENMETER_API_KEY: 'om_test',
+  PAGERDUTY_API_KEY: 'pd-routing-test',
+  MICROSOFT_TEAMS_WEBHOOK_URL: 'http://127.0.0.1:9/teams',
+  DISCORD_WEBHOOK_URL: 'http://127.0.0.1:9/api/webhooks/1/x',
+  RESEND_API_KEY: 're_test',
+  RESEND_FROM_EMAIL: 'alerts@example.com',
+  SENDGRID_API_KEY: 'SG.test',
+  SENDGRID_SENDER_EMAIL: 'alerts@example.com',
+  LLM_ONION_ALERT_EMAILS: 'oncall@example.com',
+  SMTP_HOST: '127.0.0.1',
+  SMTP_SENDER_EMAIL: 'alerts@example.com',
 }
 
 afterEach(() => {
