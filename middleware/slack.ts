@@ -3,6 +3,7 @@
  * Identical alerts inside a window are merged: the first goes out at once, the rest are counted and
  * sent as one `[N alerts]` message when the window ends, so an outage does not flood the channel.
  */
+import { declareLayerSinks } from '../src/delivery/layer-sinks'
 import type { KnownBlock } from '@slack/types'
 import { z } from 'zod'
 import type { Context } from '../src/context'
@@ -156,12 +157,15 @@ export function slack(options: SlackOptions = {}): Middleware {
   }
 
   // The moments gate failure alerts only: slow-call alerts follow thresholdMs. A cancel is no failure.
-  return defineObservingLayer({
+  const layer = defineObservingLayer({
     name: 'slack',
     failure: alertOnFailure ? (ctx) => alert(ctx, 'failure') : undefined,
     cancelled: false,
     success: thresholdMs === false ? undefined : (ctx) => void (elapsedMs(ctx) > thresholdMs && alert(ctx, 'slow')),
   })
+  // A client with a durable spool replays this sink's leftovers when the layer is added.
+  declareLayerSinks(layer, [sink])
+  return layer
 }
 
 function elapsedMs(ctx: Context): number {

@@ -26,7 +26,7 @@ import { createChatStream, streamFromProvider, type ChatStream } from './streame
 import type { AttemptRecord, CallOptions, Middleware, Provider, ProviderCall } from './types'
 import { usageFromProvider } from './usage'
 import { validate } from './validate'
-import { layerSink } from './delivery/layer-sinks'
+import { sinksOfLayer } from './delivery/layer-sinks'
 
 export type { ChatStream } from './streamed-call'
 
@@ -135,10 +135,7 @@ export class Client {
     this.#dispatch = undefined
     // With a durable spool, an exporter's leftovers from an earlier process are sent from now on.
     if (this.services.spooled) {
-      for (const layer of layers) {
-        const sink = layerSink(layer)
-        if (sink) this.services.queue.replay(sink)
-      }
+      for (const layer of layers) for (const sink of sinksOfLayer(layer)) this.services.queue.replay(sink)
     }
     return this
   }

@@ -7,7 +7,7 @@
  */
 import type { Context } from '../context'
 import type { Sink } from '../delivery/queue'
-import { declareLayerSink } from '../delivery/layer-sinks'
+import { declareLayerSinks } from '../delivery/layer-sinks'
 import type { CallEvent } from '../event'
 import { defineObservingLayer } from './observing-layer'
 import type { RedactOptions } from '../redact'
@@ -107,7 +107,7 @@ export function defineExporter<Item, Captured = CallEvent>(definition: ExporterD
     failure: enqueueOutcome,
   })
   // So a client with a durable spool replays this sink's leftovers when the layer is added.
-  declareLayerSink(layer, sink)
+  declareLayerSinks(layer, [sink])
   return layer
 }
 
