@@ -129,7 +129,14 @@ export interface DeliveryQueueOptions {
   spool?: string | QueueSpoolOptions
 }
 
-/** The durable spool of the queue: `createClient({ queue: { spool: { dir, maxBytes } } })`. */
+/**
+ * The durable spool of the queue, when more than its directory is given.
+ *
+ * @example
+ * ```ts
+ * createClient({ queue: { spool: { dir: '/var/lib/my-app/spool', maxBytes: 64 * 2 ** 20 } } })
+ * ```
+ */
 export interface QueueSpoolOptions {
   /** The directory of the segment files; created when missing. One process per directory. */
   dir: string

@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process'
 import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import { mkdtempSync, rmSync } from 'node:fs'
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -57,6 +57,19 @@ function startChild(args: string[], line: string): { ready: Promise<void>; exite
   return { ready, exited, child }
 }
 
+/** How many distinct ids of `run` the spool's segment files hold: what a crash now would keep. */
+function spooledIds(run: string): number {
+  const ids = new Set<string>()
+  for (const name of readdirSync(dir).filter((each) => each.endsWith('.spool'))) {
+    for (const id of readFileSync(join(dir, name), 'utf8').match(new RegExp(`${run}-\\d+`, 'g')) ?? []) ids.add(id)
+  }
+  return ids.size
+}
+
+async function until(condition: () => boolean): Promise<void> {
+  while (!condition()) await new Promise((resolve) => setTimeout(resolve, 10))
+}
+
 beforeEach(() => {
   dir = mkdtempSync(join(tmpdir(), 'llm-onion-spool-crash-'))
 })
@@ -75,8 +88,8 @@ describe('durable spool of the delivery queue', () => {
     const calls = 200
     const crashed = startChild([dir, url, 'first', String(calls), 'crash'], 'spooled')
     await crashed.ready
-    // Mid-outage: the sink has refused batches and the queue is still retrying them.
-    while (state.refused < 5) await new Promise((resolve) => setTimeout(resolve, 10))
+    // Mid-outage, once every event is on disk: the sink has refused batches and the queue is still retrying them.
+    await until(() => state.refused >= 5 && spooledIds('first') === calls)
     crashed.child.kill('SIGKILL')
     expect((await crashed.exited).signal).toBe('SIGKILL')
     expect(state.accepted.size).toBe(0)
@@ -101,6 +114,7 @@ describe('durable spool of the delivery queue', () => {
     const { state, url } = await startReceiver()
     const crashed = startChild([dir, url, 'first', '30', 'crash'], 'spooled')
     await crashed.ready
+    await until(() => spooledIds('first') === 30)
     crashed.child.kill('SIGKILL')
     await crashed.exited
     state.healthy = true
