@@ -129,6 +129,8 @@ export function renderReport(results, notes) {
   push(`| Memory over ${proxy?.memory.onion?.requests?.toLocaleString('en') ?? 'n/a'} requests | no growth | ${proxy?.memory.onion ? `${proxy.memory.onion.halfMb} MB at half-way, ${proxy.memory.onion.lastMb} MB at the end (${percent(proxy.memory.onion.growth)})` : 'not measured'} | ${mark(memoryOk)} |`)
   const isolation = results.sinkIsolation
   push(`| Sink isolation | a dead sink never starves a healthy one | ${isolation ? `healthy sink delivered ${percent(isolation.oneDead.healthyDeliveredShare)} (${isolation.oneDead.healthyPerSecond.toLocaleString('en')}/s) with the other sink dead, ${percent(isolation.healthy.healthyDeliveredShare)} (${isolation.healthy.healthyPerSecond.toLocaleString('en')}/s) with both healthy (${isolation.measuredOn}, ${isolation.date.slice(0, 10)})` : 'not measured'} | ${mark(isolation ? isolation.oneDead.healthyDeliveredShare === 1 : undefined)} |`)
+  const spool = results.spool
+  push(`| Durable spool, per event on the call path | < 5 µs added; disk writes batched | ${spool?.queueSpoolAddedNs !== undefined ? `${ns(spool.queueSpoolAddedNs)} ns added to \`queue.enqueue()\` (${ns(spool.queueWithSpoolNs)} ns with the spool, ${ns(spool.queueNs)} ns without); one write per 100 ms, ${us(spool.backgroundCpuNsPerEvent / 1000)} µs of background CPU per event (${spool.measuredOn}, ${spool.date.slice(0, 10)})` : 'not measured'} | ${mark(spool?.queueSpoolAddedNs !== undefined ? spool.queueSpoolAddedNs < 5000 : undefined)} |`)
   push(`| Exporter impact | sinks down = sinks healthy | p50 ${impact ? ratio(impact.ratio.p50) : 'n/a'}, p90 ${impact ? ratio(impact.ratio.p90) : 'n/a'}, p99 ${impact ? ratio(impact.ratio.p99) : 'n/a'} (down / healthy) | ${mark(impactOk)} |`)
   push(`| Cold start: \`import 'llm-onion'\` and \`'llm-onion/middleware'\` | ≤ 100 ms over \`node -e 1\` | ${cold ? `${fixed(cold.addedWallMs.importBoth, 0)} ms (CJS ${fixed(cold.addedWallMs.importBothCjs, 0)} ms; CPU ${fixed(cold.addedCpuMs.importBoth, 0)} ms); the AI SDK's \`ai\`: ${fixed(cold.addedWallMs.aiSdk, 0)} ms` : 'not measured'} | ${mark(cold ? cold.addedWallMs.importBoth <= 100 : undefined)} |`)
   push(`| Cold start: client + first mock call | ≤ 50 ms more | ${cold ? `${fixed(cold.firstMockCallInProcessMs, 0)} ms, timed inside the process (whole processes: ${fixed(cold.addedWallMs.firstMockCall, 0)} ms wall, ${fixed(cold.addedCpuMs.firstMockCall, 0)} ms CPU more than the import alone, within the noise)` : 'not measured'} | ${mark(cold ? cold.firstMockCallInProcessMs <= 50 : undefined)} |`)
@@ -244,6 +246,19 @@ export function renderReport(results, notes) {
       const dropped = Object.entries(lastRun?.otherDropped ?? {}).map(([reason, count]) => `${count} ${reason}`).join(', ') || '0'
       push(`| ${mode === 'healthy' ? 'healthy' : 'dead'} | ${percent(isolation[mode].healthyDeliveredShare)} | ${isolation[mode].healthyPerSecond.toLocaleString('en')} | ${lastRun?.otherDelivered ?? 'n/a'} / ${dropped} |`)
     }
+    push('')
+  }
+
+  // ------------------------------------------------------------------ spool
+  if (spool?.queueSpoolAddedNs !== undefined) {
+    push('## Durable spool', '')
+    push(`One exported event (${spool.eventBytes} bytes of JSON) handed to a delivery queue with \`spool\` and to the same queue without it, interleaved batches, medians (\`node --import tsx bench/spool.ts\`, on ${spool.date.slice(0, 16).replace('T', ' ')} UTC). The call path only buffers; encoding, writing and fsync run in the background, one write per \`flushIntervalMs\` (100 ms) whatever the number of events.`, '')
+    push('| Measure | ns per event |', '| --- | --- |')
+    push(`| \`queue.enqueue()\` without a spool | ${ns(spool.queueNs)} |`)
+    push(`| \`queue.enqueue()\` with a spool (the call path) | ${ns(spool.queueWithSpoolNs)} (${ns(spool.queueSpoolAddedNs)} added) |`)
+    push(`| \`spool.append()\` alone, over the same loop without it | ${ns(spool.appendAddedNs)} added |`)
+    push(`| Background: encode + write + fsync, CPU (batches of ${spool.batchSize.toLocaleString('en')}; one flush took ${spool.flushMsPerBatch} ms) | ${ns(spool.backgroundCpuNsPerEvent)} |`)
+    push(`| Background: \`acknowledge()\` | ${ns(spool.acknowledgeNsPerEvent)} |`)
     push('')
   }
 

@@ -11,6 +11,7 @@ import type { CallEvent } from '../src/event'
 import type { IntegrationMoment } from '../src/integrations/exporter'
 import { findIntegration, knownIntegrationNames, type CatalogueEntry, type OptionsOf } from '../src/integrations/catalogue'
 import { chainLayers } from '../src/integrations/chain'
+import { declareLayerSinks, sinksOfLayer } from '../src/delivery/layer-sinks'
 import type { IntegrationDescriptor } from '../src/integrations/descriptor'
 import { defineObservingLayer } from '../src/integrations/observing-layer'
 import type { RedactOptions } from '../src/redact'
@@ -118,7 +119,7 @@ export function callbacks(options: CallbacksOptions): Middleware {
     return waiting.length > 0 ? Promise.all(waiting).then(() => undefined) : undefined
   }
 
-  return defineObservingLayer({
+  const layer = defineObservingLayer({
     name: 'callbacks',
     recordError: true,
     input: functions.input.length > 0 ? (ctx) => fire(ctx, functions.input, 'input', () => startEvent(ctx.toEvent(eventOptions))) : undefined,
@@ -126,6 +127,9 @@ export function callbacks(options: CallbacksOptions): Middleware {
     success: functions.success.length > 0 ? (ctx) => fire(ctx, functions.success, 'success', () => ctx.toEvent(eventOptions)) : undefined,
     failure: functions.failure.length > 0 ? (ctx) => fire(ctx, functions.failure, 'failure', () => ctx.toEvent(eventOptions)) : undefined,
   })
+  // The built-ins' sinks: a client with a durable spool replays them when this layer is added.
+  if (inner) declareLayerSinks(layer, sinksOfLayer(inner))
+  return layer
 }
 
 function startEvent(event: CallEvent): CallStartEvent {

@@ -7,6 +7,7 @@ import type { Context } from '../src/context'
 import type { Environment } from '../src/integrations/options'
 import { catalogue, type CatalogueEntry, type IntegrationName, type OptionsOf } from '../src/integrations/catalogue'
 import { chainLayers } from '../src/integrations/chain'
+import { declareLayerSinks, sinksOfLayer } from '../src/delivery/layer-sinks'
 import type { FactoryOptions, IntegrationDescriptor } from '../src/integrations/descriptor'
 import type { RedactOptions } from '../src/redact'
 import type { Middleware } from '../src/types'
@@ -98,6 +99,8 @@ export function observability(options: ObservabilityOptions = {}): Observability
       : async function observability(ctx: Context, next: () => Promise<void>) {
           await chained(ctx, next)
         }
+  // The integrations' sinks: a client with a durable spool replays them when this layer is added.
+  declareLayerSinks(layer, sinksOfLayer(chained))
   return Object.assign(layer, { enabled, integrations: Object.freeze(enabledLayers) })
 }
 

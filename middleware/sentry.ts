@@ -3,6 +3,7 @@
  * the call's context when it fails, nothing for a success. Either posts envelopes to the DSN's
  * project itself, or hands everything to a Sentry SDK the application already runs.
  */
+import { declareLayerSinks } from '../src/delivery/layer-sinks'
 import { z } from 'zod'
 import type { Context } from '../src/context'
 import { ValidationError } from '../src/errors'
@@ -196,7 +197,10 @@ export function sentry(options: SentryOptions = {}): Middleware {
   }
 
   // Cancelled calls are not errors: capture() leaves them out.
-  return defineObservingLayer({ name: 'sentry', moments, input: addBreadcrumb, failure: (ctx, _state, error) => capture(ctx, error) })
+  const layer = defineObservingLayer({ name: 'sentry', moments, input: addBreadcrumb, failure: (ctx, _state, error) => capture(ctx, error) })
+  // A client with a durable spool replays this sink's leftovers when the layer is added.
+  if (sink) declareLayerSinks(layer, [sink])
+  return layer
 }
 
 function readRate(env: Record<string, string | undefined>, variable: string): number | undefined {

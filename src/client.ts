@@ -26,6 +26,7 @@ import { createChatStream, streamFromProvider, type ChatStream } from './streame
 import type { AttemptRecord, CallOptions, Middleware, Provider, ProviderCall } from './types'
 import { usageFromProvider } from './usage'
 import { validate } from './validate'
+import { sinksOfLayer } from './delivery/layer-sinks'
 
 export type { ChatStream } from './streamed-call'
 
@@ -132,6 +133,10 @@ export class Client {
     layers.forEach((layer, index) => assertMiddleware(layer, index))
     this.#layers.push(...layers)
     this.#dispatch = undefined
+    // With a durable spool, an exporter's leftovers from an earlier process are sent from now on.
+    if (this.services.spooled) {
+      for (const layer of layers) for (const sink of sinksOfLayer(layer)) this.services.queue.replay(sink)
+    }
     return this
   }
 

@@ -16,6 +16,8 @@ export interface ClientServices {
   readonly secrets: SecretScrubber
   /** The one delivery queue every exporter of this client enqueues to. */
   readonly queue: DeliveryQueue
+  /** Whether the queue has a durable spool (`queue.spool`): exporters' leftovers are replayed when they are added. */
+  readonly spooled: boolean
   /** Keeps a background promise for `flush()`; its rejection is reported, never thrown. */
   track(promise: Promise<unknown>): void
   /** Sends an isolated hook's error to the client's `onHookError`. */
@@ -43,7 +45,10 @@ export function createServices(options: {
   const secrets = createSecretScrubber(options.secrets)
   let queue: DeliveryQueue | undefined
   // The queue is made on first use; its options are checked now, so a bad one fails createClient().
-  const { closeTimeoutMs } = validateDeliveryQueueOptions(options.queue ?? {})
+  const { closeTimeoutMs, spool } = validateDeliveryQueueOptions(options.queue ?? {})
+  // With a spool, the queue is made now: a spool directory that cannot be used fails createClient(),
+  // and the queue holds the directory (one process per directory) from the start.
+  if (spool !== undefined) queue = createDeliveryQueue(options.queue)
   const reportHookError: HookErrorHandler =
     options.onHookError ??
     ((error, hook) => {
@@ -56,6 +61,7 @@ export function createServices(options: {
   const services: ClientServices = {
     redact: options.redact ?? {},
     secrets,
+    spooled: spool !== undefined,
     get queue() {
       queue ??= createDeliveryQueue(options.queue)
       return queue

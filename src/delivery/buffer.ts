@@ -8,6 +8,8 @@ import type { Sink } from './sink'
 export interface Entry {
   item: unknown
   seq: number
+  /** The item's record in the durable spool; undefined without a spool (or when the spool refused it). */
+  spoolId: number | undefined
 }
 
 /** A batch handed to `send`; `settled` once counted, so close() giving up never counts it twice. */

@@ -3,6 +3,7 @@
  */
 import { z } from 'zod'
 import type { Sink } from './sink'
+import type { SpoolStats } from './spool'
 import { validate } from '../validate'
 
 /**
@@ -42,6 +43,8 @@ export interface DeliveryStats {
   /** Items dropped, by reason (`queue_full`, `rejected`, `retries_exhausted`, `closed`, `unencodable`, `mapping_failed`). */
   dropped: Record<string, number>
   sinks: Record<string, SinkStats>
+  /** The durable spool's counters (bytes on disk, `refused` past `maxBytes`, `writeErrors`, ...), when the queue has one. */
+  spool?: SpoolStats
 }
 
 export interface DeliveryQueue {
@@ -74,6 +77,11 @@ export interface DeliveryQueue {
    */
   close(options?: FlushOptions): Promise<void>
   stats(): DeliveryStats
+  /**
+   * With a durable spool: enqueues now what an earlier process spooled for this sink's name and
+   * never got acknowledged (once per name; a sink's first item does it too). Without one: nothing.
+   */
+  replay<Item>(sink: Sink<Item>): void
 }
 
 /** A deadline for `flush()` or `close()`. */
@@ -113,6 +121,31 @@ export interface DeliveryQueueOptions {
   closeTimeoutMs?: number
   /** Called for every drop (default: one `console.warn` per sink and reason). */
   onDrop?: (info: DropInfo) => void
+  /**
+   * A directory (or {@link QueueSpoolOptions}) where what the sinks have not acknowledged is kept on
+   * disk, so a crash or a restart loses none of it (default: none, everything stays in memory). The
+   * next process sends it again to the sink of the same name. See docs/delivery-queue.md, "Durable spool".
+   */
+  spool?: string | QueueSpoolOptions
+}
+
+/**
+ * The durable spool of the queue, when more than its directory is given.
+ *
+ * @example
+ * ```ts
+ * createClient({ queue: { spool: { dir: '/var/lib/my-app/spool', maxBytes: 64 * 2 ** 20 } } })
+ * ```
+ */
+export interface QueueSpoolOptions {
+  /** The directory of the segment files; created when missing. One process per directory. */
+  dir: string
+  /** Most bytes on disk (default 256 MiB); items past it are delivered but not spooled (counted). */
+  maxBytes?: number
+  /** A new segment file is started past this size (default 8 MiB). */
+  segmentBytes?: number
+  /** Appends and acknowledgements are written together at most once per this interval (default 100 ms). */
+  flushIntervalMs?: number
 }
 
 const optionsSchema = z.object({
@@ -127,6 +160,22 @@ const optionsSchema = z.object({
   maxTimeoutMs: z.number().min(0).default(30_000),
   closeTimeoutMs: z.number().min(0).default(10_000),
   onDrop: z.custom<(info: DropInfo) => void>((value) => typeof value === 'function', { message: 'must be a function (info) => void' }).optional(),
+  spool: z
+    .union(
+      [
+        z.string().min(1, 'must not be empty: give the path of a directory for the spool files'),
+        z
+          .object({
+            dir: z.string({ message: 'must be the path of a directory for the spool files, e.g. "./.llm-onion-spool"' }).min(1, 'must not be empty: give the path of a directory for the spool files'),
+            maxBytes: z.number().int().positive().optional(),
+            segmentBytes: z.number().int().positive().optional(),
+            flushIntervalMs: z.number().min(0).optional(),
+          })
+          .strict(),
+      ],
+      { message: 'must be a directory path, or { dir, maxBytes?, segmentBytes?, flushIntervalMs? }' },
+    )
+    .optional(),
 })
 
 export type DeliverySettings = z.output<typeof optionsSchema>

@@ -18,11 +18,12 @@ import { settlesWithin } from './deadline'
 import { createDeliveryCounters } from './counters'
 import { buffered, take, type Batch, type Entry, type FlushWaiter, type SinkState, type Unmapped } from './buffer'
 import { DeliveryError, sendWithRetries, type Dropped, type Sink } from './sink'
+import { openQueueSpool } from './queue-spool'
 
 export { DeliveryError } from './sink'
 export type { SendResult, Sink } from './sink'
 export { validateDeliveryQueueOptions } from './queue-options'
-export type { DeliveryQueue, DeliveryQueueOptions, DeliveryStats, DropInfo, DropReason, FlushOptions, SinkStats } from './queue-options'
+export type { DeliveryQueue, DeliveryQueueOptions, QueueSpoolOptions, DeliveryStats, DropInfo, DropReason, FlushOptions, SinkStats } from './queue-options'
 
 /**
  * Creates a delivery queue. A client makes one lazily (`ctx.services.queue`) from its `queue` option;
@@ -56,6 +57,8 @@ export function createDeliveryQueue(options: DeliveryQueueOptions = {}): Deliver
   /** Sinks whose buffer filled a batch, sent from the next turns of the event loop. */
   const ready = new Set<SinkState>()
   let immediate: NodeJS.Immediate | undefined
+  /** The durable spool (`options.spool`): opened now, so a directory that cannot be used fails here. */
+  const spool = settings.spool === undefined ? undefined : openQueueSpool(settings.spool)
 
   /** One background step per turn of the event loop, whatever the number of calls in it. */
   function schedule(): void {
@@ -144,17 +147,21 @@ export function createDeliveryQueue(options: DeliveryQueueOptions = {}): Deliver
   }
 
   /** Buffers `item` for the sink of `state`, or drops it when its share is full; a full batch is sent in the background. */
-  function accept(state: SinkState, item: unknown): void {
+  function accept(state: SinkState, item: unknown, recoveredId?: number): void {
     state.stats.enqueued++
     totals.enqueued++
     if (!makeRoom(state)) {
+      // A recovered item dropped for good is acknowledged, so it is not replayed at every start.
+      if (recoveredId !== undefined) spool!.acknowledge(state.sink.name, [recoveredId])
       counters.drop(state.sink.name, state.stats, 'queue_full', 1)
       forgetIfIdle(state)
       return
     }
-    // Where a durable spool would append the item: the sink has accepted it.
     hold(state, 1)
-    state.buffer.push({ item, seq: ++seq })
+    // Spooled only once the sink has accepted it, so an item refused as queue_full never is; a
+    // recovered item keeps its record. Without a spool this is the only per-item cost: one check.
+    const spoolId = spool === undefined ? undefined : (recoveredId ?? spool.append(state.sink.name, [item])[0])
+    state.buffer.push({ item, seq: ++seq, spoolId })
     state.stats.pending++
     if (buffered(state) >= state.maxBatchSize) {
       // Never send on the caller's stack: the send (encoding, the request) happens at the next turn.
@@ -181,7 +188,20 @@ export function createDeliveryQueue(options: DeliveryQueueOptions = {}): Deliver
       stats: counters.sink(sink.name),
     }
     states.set(sink, state)
+    if (spool !== undefined && !closed) replay(state)
     return state
+  }
+
+  /**
+   * Enqueues what an earlier process spooled for this sink's name and never got acknowledged, ahead
+   * of the new item that made the sink appear. The spool hands each name's records out once.
+   */
+  function replay(state: SinkState): void {
+    const records = spool!.recover(state.sink.name)
+    if (records.length === 0) return
+    for (const record of records) accept(state, record.item, record.id)
+    // A full share may have forgotten the state while replaying; the caller goes on with it.
+    if (!states.has(state.sink)) states.set(state.sink, state)
   }
 
   function pump(state: SinkState): void {
@@ -251,10 +271,14 @@ export function createDeliveryQueue(options: DeliveryQueueOptions = {}): Deliver
     }
   }
 
-  /** Counts `batch` delivered, or dropped; where a durable spool would acknowledge its items. */
+  /**
+   * Counts `batch` delivered, or dropped; every outcome goes through here. The spool is told of every
+   * outcome but `closed`: those items are what the next process sends again.
+   */
   function settle(state: SinkState, batch: Entry[], dropped: Dropped | undefined, quiet = false): void {
     const count = batch.length
     if (count === 0) return
+    if (spool !== undefined && dropped?.reason !== 'closed') acknowledge(state, batch)
     state.stats.pending -= count
     release(state, count)
     if (dropped) counters.drop(state.sink.name, state.stats, dropped.reason, count, dropped.error, { quiet })
@@ -271,6 +295,12 @@ export function createDeliveryQueue(options: DeliveryQueueOptions = {}): Deliver
         waiter.resolve()
       }
     }
+  }
+
+  function acknowledge(state: SinkState, batch: Entry[]): void {
+    const ids: number[] = []
+    for (const entry of batch) if (entry.spoolId !== undefined) ids.push(entry.spoolId)
+    if (ids.length > 0) spool!.acknowledge(state.sink.name, ids)
   }
 
   /** Counts and drops an item refused before it was buffered (closed queue, or a full share at hand-off). */
@@ -369,13 +399,21 @@ export function createDeliveryQueue(options: DeliveryQueueOptions = {}): Deliver
     },
 
     close(options = {}) {
-      closing ??= closeWithin(options.timeoutMs ?? settings.closeTimeoutMs)
+      // The spool is closed last: it writes the acknowledgements of what close() delivered.
+      closing ??= closeWithin(options.timeoutMs ?? settings.closeTimeoutMs).then(() => spool?.close())
       return closing
+    },
+
+    replay(sink) {
+      // stateOf() replays a sink it meets for the first time; a sink already held has been replayed.
+      if (spool !== undefined && !closed && spool.recoveredSinks().includes(sink.name)) forgetIfIdle(stateOf(sink as Sink<unknown>))
     },
 
     stats() {
       mapPending()
-      return counters.snapshot()
+      const snapshot = counters.snapshot()
+      if (spool !== undefined) snapshot.spool = spool.stats()
+      return snapshot
     },
   }
   return queue

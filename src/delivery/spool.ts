@@ -2,7 +2,7 @@
  * The durable spool: what sinks were handed and have not acknowledged, kept in append-only,
  * checksummed segment files so that a crash or a restart loses none of it. The call path only
  * buffers (an object and a map entry per item); encoding and writing happen in the background, one
- * write per `flushIntervalMs`, never one per item. See docs/spool.md for the file format and what
+ * write per `flushIntervalMs`, never one per item. See docs/delivery-queue.md ("Durable spool") for the file format and what
  * happens on a full disk or a corrupt segment.
  */
 import { mkdirSync } from 'node:fs'

@@ -12,6 +12,7 @@ import { backgroundReporter, type IntegrationMoment } from './exporter'
 import { integrationOptionsSchema } from './options'
 import type { RedactOptions } from '../redact'
 import type { ClientServices } from '../services'
+import { declareLayerSinks } from '../delivery/layer-sinks'
 import type { Sink } from '../delivery/sink'
 import type { Middleware } from '../types'
 import { defineObservingLayer } from './observing-layer'
@@ -151,12 +152,15 @@ export function defineAlertLayer<Message>(definition: AlertLayerDefinition<Messa
   }
 
   // The moments gate failure alerts only: slow-call alerts follow thresholdMs. A cancel is no failure.
-  return defineObservingLayer({
+  const layer = defineObservingLayer({
     name,
     failure: moments.includes('failure') ? (ctx) => alert(ctx, 'failure') : undefined,
     cancelled: false,
     success: thresholdMs === false ? undefined : (ctx) => void (elapsedMs(ctx) > thresholdMs && alert(ctx, 'slow')),
   })
+  // A client with a durable spool replays this sink's leftovers when the layer is added.
+  declareLayerSinks(layer, [sink])
+  return layer
 }
 
 function elapsedMs(ctx: Context): number {

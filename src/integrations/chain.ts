@@ -3,6 +3,7 @@
  * the first is the outermost, and the chain's `next` is the call's own.
  */
 import type { Middleware } from '../types'
+import { declareLayerSinks, sinksOfLayer } from '../delivery/layer-sinks'
 
 /**
  * Chains `layers` into one layer, built once. Like koa-compose, a layer that calls `next()` twice
@@ -15,7 +16,7 @@ import type { Middleware } from '../types'
  */
 export function chainLayers(layers: ReadonlyArray<Middleware>): Middleware {
   const count = layers.length
-  return function chained(ctx, next) {
+  const chain: Middleware = function chained(ctx, next) {
     let reached = -1
     const dispatch = (index: number): Promise<void> => {
       if (index <= reached) return Promise.reject(new Error('next() called multiple times'))
@@ -29,4 +30,7 @@ export function chainLayers(layers: ReadonlyArray<Middleware>): Middleware {
     }
     return dispatch(0)
   }
+  // The chain sends to its layers' sinks: a client with a durable spool replays them when it is added.
+  declareLayerSinks(chain, layers.flatMap((layer) => sinksOfLayer(layer)))
+  return chain
 }

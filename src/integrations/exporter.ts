@@ -7,6 +7,7 @@
  */
 import type { Context } from '../context'
 import type { Sink } from '../delivery/queue'
+import { declareLayerSinks } from '../delivery/layer-sinks'
 import type { CallEvent } from '../event'
 import { defineObservingLayer } from './observing-layer'
 import type { RedactOptions } from '../redact'
@@ -97,7 +98,7 @@ export function defineExporter<Item, Captured = CallEvent>(definition: ExporterD
     }
   }
 
-  return defineObservingLayer<number>({
+  const layer = defineObservingLayer<number>({
     name,
     moments,
     start: definition.capture === undefined ? undefined : (ctx) => ctx.attempts.length,
@@ -105,6 +106,9 @@ export function defineExporter<Item, Captured = CallEvent>(definition: ExporterD
     success: enqueueOutcome,
     failure: enqueueOutcome,
   })
+  // So a client with a durable spool replays this sink's leftovers when the layer is added.
+  declareLayerSinks(layer, [sink])
+  return layer
 }
 
 /**

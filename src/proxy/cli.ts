@@ -26,6 +26,8 @@ Options:
       --allowed-hosts <list> comma-separated Host names a proxy without master key serves
                              besides local ones (* for any); general_settings.allowed_hosts
       --max-connections <n>  client connections held at once (default 4096)
+      --spool <dir>          keep undelivered events on disk there, sent again after a
+                             crash or restart; general_settings.spool_dir
   -h, --help                 show this help
 
 Point any OpenAI client at http://<host>:<port>/v1. Docs: docs/proxy.md`
@@ -44,6 +46,7 @@ async function main(argv: string[]): Promise<void> {
       'allowed-origins': { type: 'string' },
       'allowed-hosts': { type: 'string' },
       'max-connections': { type: 'string' },
+      spool: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   })
@@ -55,7 +58,7 @@ async function main(argv: string[]): Promise<void> {
   const gracePeriodMs = integerOption(values['grace-period'] ?? '30', '--grace-period', 86_400) * 1000
   // Loaded only to serve: --help and argument errors answer without loading every integration.
   const { buildProxyServer } = await import('./server')
-  const proxy = await buildProxyServer({ config: values.config, logs: values.logs ?? false, gracePeriodMs, ...httpOptions(values) })
+  const proxy = await buildProxyServer({ config: values.config, logs: values.logs ?? false, gracePeriodMs, ...httpOptions(values), ...(values.spool === undefined ? {} : { spool: values.spool }) })
   let address: ProxyAddress
   try {
     address = await proxy.listen({ port, host: values.host ?? '127.0.0.1' })

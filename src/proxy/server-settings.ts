@@ -30,6 +30,8 @@ export interface ServerSettings {
   callbackLoadTimeoutMs: number
   /** `metrics_max_models`: distinct model names `/metrics` keeps before counting under `model="other"`; default 500. */
   metricsMaxModels: number
+  /** `spool_dir`: the delivery queue's durable spool directory (`--spool`); default none (in memory only). */
+  spoolDir?: string
 }
 
 /** Every default, in one place (docs/proxy.md lists the same). */
@@ -50,6 +52,7 @@ export const serverSettingKeys = [
   'max_connections',
   'callback_load_timeout_ms',
   'metrics_max_models',
+  'spool_dir',
 ] as const
 
 /** One `allowed_origins` entry. */
@@ -78,6 +81,7 @@ export function serverSettingsShape(number: z.ZodType<number, unknown>, listOf: 
     max_connections: number.pipe(z.number().int().positive('must be above 0')).optional(),
     callback_load_timeout_ms: milliseconds.optional(),
     metrics_max_models: number.pipe(z.number().int().positive('must be above 0')).optional(),
+    spool_dir: z.string().min(1, 'must be the path of a directory for the spool files, e.g. ./.llm-onion-spool').optional(),
   }
 }
 
@@ -97,6 +101,7 @@ export function readServerSettings(general: {
   max_connections?: number
   callback_load_timeout_ms?: number
   metrics_max_models?: number
+  spool_dir?: string
 }): ServerSettings {
   return {
     allowedOrigins: general.allowed_origins ?? [],
@@ -106,5 +111,6 @@ export function readServerSettings(general: {
     maxConnections: general.max_connections ?? serverDefaults.maxConnections,
     callbackLoadTimeoutMs: general.callback_load_timeout_ms ?? serverDefaults.callbackLoadTimeoutMs,
     metricsMaxModels: general.metrics_max_models ?? serverDefaults.metricsMaxModels,
+    ...(general.spool_dir === undefined ? {} : { spoolDir: general.spool_dir }),
   }
 }

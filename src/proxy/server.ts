@@ -6,11 +6,11 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { z } from 'zod'
-import { createClient, type Client } from '../client'
+import { createClient, type Client, type ClientOptions } from '../client'
 import type { Middleware } from '../types'
 import { validate } from '../validate'
 import { createAuthCheck } from './auth'
-import { loadConfig, parseConfig, type ProxyConfig } from './config'
+import { ConfigError, loadConfig, parseConfig, type ProxyConfig } from './config'
 import { defaultConfig } from './default-config'
 import { createRequestHandler, modelEntry } from './handlers'
 import { answerClientError } from './http-io'
@@ -32,6 +32,7 @@ const optionsSchema = z
     requestBodyTimeoutMs: z.number().int().positive().optional(),
     streamWriteTimeoutMs: z.number().int().positive().optional(),
     maxConnections: z.number().int().positive().optional(),
+    spool: z.string().min(1, 'must be the path of a directory for the spool files').optional(),
   })
   .strict()
 
@@ -66,6 +67,8 @@ export interface ProxyServerOptions {
   streamWriteTimeoutMs?: number
   /** Client connections held at once; more are closed as they arrive (default `general_settings.max_connections`, else 4,096). */
   maxConnections?: number
+  /** The delivery queue's durable spool directory, like `serve --spool` (default `general_settings.spool_dir`, else none). */
+  spool?: string
 }
 
 /**
@@ -149,7 +152,7 @@ export async function buildProxyServer(options: ProxyServerOptions = {}): Promis
   const prices = Object.fromEntries(config.models.flatMap((deployment) => (deployment.prices ? [[deployment.model, deployment.prices]] : [])))
   // The master key is scrubbed by value like the providers' keys, which the client takes from them.
   const secrets = config.masterKey ? [config.masterKey] : []
-  const client = createClient({ providers, middleware: layers, redact: { messages: config.redactMessages }, cost: { prices }, secrets })
+  const client = createProxyClient({ providers, middleware: layers, redact: { messages: config.redactMessages }, cost: { prices }, secrets }, options.spool ?? configured.spoolDir)
 
   const httpMetrics = createHttpMetrics()
   let draining = false
@@ -248,5 +251,15 @@ export async function buildProxyServer(options: ProxyServerOptions = {}): Promis
         })
       }),
     close,
+  }
+}
+
+/** The proxy's client; with a spool directory, a durable spool whose failure names the flag and the key. */
+function createProxyClient(options: ClientOptions, spool: string | undefined): Client {
+  if (spool === undefined) return createClient(options)
+  try {
+    return createClient({ ...options, queue: { spool } })
+  } catch (error) {
+    throw new ConfigError(`--spool / general_settings.spool_dir: ${(error as Error).message}`)
   }
 }
