@@ -222,7 +222,7 @@ export class Client {
   }
 
   #context(type: 'chat' | 'embedding', streaming: boolean, request: ChatRequest | EmbeddingRequest, options: CallOptions): Context {
-    return new Context({
+    const ctx = new Context({
       type,
       streaming,
       request,
@@ -230,8 +230,12 @@ export class Client {
       signal: options.signal,
       http: options.http,
       modelInfo: options.modelInfo,
+      deployment: options.deployment,
+      keepRawReply: options.keepRawReply,
       secrets: options.secrets,
     })
+    options.onContext?.(ctx)
+    return ctx
   }
 
   /** Runs the call through the onion; resolves with its response. */

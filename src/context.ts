@@ -88,6 +88,11 @@ export class Context {
   http?: HttpInfo
   /** Proxy only: `model_info` from the config entry that serves this call. */
   modelInfo?: Record<string, unknown>
+  /** Proxy only: the id of the deployment the caller chose (`CallOptions.deployment`), which the router tries first. */
+  readonly deployment?: string
+
+  /** @internal the caller asked for the reply as the upstream sent it (`CallOptions.keepRawReply`) */
+  readonly keepRawReply: boolean
 
   /** @internal per-chunk functions in registration order (outermost first). */
   readonly chunkHandlers: ChunkHandler[] = []
@@ -98,14 +103,14 @@ export class Context {
   /** @internal */
   readonly services: ClientServices
   /**
-   * @internal the body a provider's reply came in, with what it parsed it to, on proxy calls (those
-   * with `http`): the proxy writes `text` as it is when `parsed` is still `response` (docs/proxy.md,
+   * @internal the body a provider's reply came in, with what it parsed it to, on calls with
+   * `keepRawReply`: the proxy writes `text` as it is when `parsed` is still `response` (docs/proxy.md,
    * "Performance")
    */
   receivedReply?: { parsed: unknown; text: string }
   /**
-   * @internal the upstream's request id (its `x-request-id` header) of the latest attempt, on proxy
-   * calls: the proxy passes it on to its client (docs/proxy.md, "Response headers")
+   * @internal the upstream's request id (its `x-request-id` header) of the latest attempt, on calls
+   * with `keepRawReply`: the proxy passes it on to its client (docs/proxy.md, "Response headers")
    */
   upstreamRequestId?: string
   /** @internal this call's own credentials (the request's `api_key`, the proxy request's), scrubbed by value */
@@ -125,6 +130,8 @@ export class Context {
     signal?: AbortSignal
     http?: HttpInfo
     modelInfo?: Record<string, unknown>
+    deployment?: string
+    keepRawReply?: boolean
     secrets?: string[]
   }) {
     this.type = init.type
@@ -141,6 +148,8 @@ export class Context {
     this.cancellation = new CallAbort(init.signal)
     this.http = init.http
     this.modelInfo = init.modelInfo
+    this.deployment = init.deployment
+    this.keepRawReply = init.keepRawReply === true
     const apiKey = (init.request as { api_key?: unknown }).api_key
     if (typeof apiKey === 'string' || init.secrets) this.callSecrets = typeof apiKey === 'string' ? [apiKey, ...(init.secrets ?? [])] : init.secrets
     this.timing = { start: Date.now() }

@@ -116,6 +116,30 @@ export interface CallOptions {
   /** Proxy only: `model_info` of the config entry that serves the call. */
   modelInfo?: Record<string, unknown>
   /**
+   * Proxy only: the id (`model_info.id`) of the deployment the caller chose for this call; the
+   * proxy's router tries it first and falls back to the others of its model name. Default: the
+   * router picks one.
+   */
+  deployment?: string
+  /**
+   * Keep the reply as the upstream sent it on the call's context (its body text, read by the proxy
+   * to pass the reply on without serialising it again, and its `x-request-id`): for a proxy. The
+   * `http` transport of `openai()` honours it; other providers keep nothing. Default false.
+   */
+  keepRawReply?: boolean
+  /**
+   * Called with the call's context once the client created it, before any layer runs: how a caller
+   * that needs the call itself (its id, its upstream request id, its cancellation) gets it.
+   *
+   * @example
+   * ```ts
+   * let call: Context | undefined
+   * await client.chat(request, { onContext: (ctx) => (call = ctx) })
+   * console.log(call?.id)
+   * ```
+   */
+  onContext?: (ctx: Context) => void
+  /**
    * Credentials this call carries besides the request's `api_key` (the proxy passes those of the
    * HTTP request): scrubbed from its event, its error messages and every export. Default none.
    */
