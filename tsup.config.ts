@@ -7,7 +7,7 @@ const layers = readdirSync('middleware')
   .map((file) => `middleware/${file}`)
 
 export default defineConfig({
-  entry: ['src/index.ts', 'src/integrations/index.ts', 'src/testing/index.ts', 'src/proxy/cli.ts', ...layers],
+  entry: ['src/index.ts', 'src/integrations/index.ts', 'src/testing/index.ts', 'src/proxy/index.ts', 'src/proxy/cli.ts', ...layers],
   format: ['esm', 'cjs'],
   dts: true,
   sourcemap: true,

@@ -32,17 +32,18 @@ try {
   const imports = [
     "import { createClient } from 'llm-onion'",
     "import { startOpenAIFake } from 'llm-onion/testing'",
+    "import { createProxyServer } from 'llm-onion/proxy'",
     "import * as middleware from 'llm-onion/middleware'",
     ...layers.map((layer, index) => `import * as layer${index} from 'llm-onion/middleware/${layer}'`),
   ]
-  const uses = ['createClient', 'startOpenAIFake', 'middleware', ...layers.map((_layer, index) => `layer${index}`)]
+  const uses = ['createClient', 'startOpenAIFake', 'createProxyServer', 'middleware', ...layers.map((_layer, index) => `layer${index}`)]
   writeFileSync(join(project, 'index.ts'), `${imports.join('\n')}\nexport const used = [${uses.join(', ')}]\n`)
   const tsc = spawnSync(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-p', project], { encoding: 'utf8' })
   if (tsc.status !== 0) {
     console.error(`check-types-node10: tsc with moduleResolution node10 failed:\n${tsc.stdout}${tsc.stderr}`)
     process.exit(1)
   }
-  console.log(`check-types-node10: the root, testing, middleware and ${layers.length} middleware/<layer> entries resolve with moduleResolution node10`)
+  console.log(`check-types-node10: the root, testing, proxy, middleware and ${layers.length} middleware/<layer> entries resolve with moduleResolution node10`)
 } finally {
   rmSync(project, { recursive: true, force: true })
 }

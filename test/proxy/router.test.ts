@@ -8,7 +8,8 @@ import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import OpenAI from 'openai'
 import { afterEach, describe, expect, it, vi } from 'vitest'
-import { createProxyServer, parseConfig, type Context, type Middleware, type ProxyServer } from 'llm-onion'
+import { type Context, type Middleware } from 'llm-onion'
+import { createProxyServer, parseConfig, type ProxyServer } from 'llm-onion/proxy'
 import { startOpenAIFake, type OpenAIFake } from '../../src/testing/openai-server'
 
 const cleanups: Array<() => Promise<void>> = []

@@ -1,0 +1,75 @@
+/**
+ * The import graph of the package, read from the source: which folder may import which. The core
+ * (`src/` outside the proxy, the integration catalogue and the test kit) imports neither
+ * `middleware/` nor the proxy, so `import 'llm-onion'` never pulls in a layer or a server; and only
+ * the proxy itself imports from `src/proxy/` (the CLI lives there; bench and tests are not scanned).
+ */
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs'
+import { dirname, join, relative, resolve } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { describe, expect, it } from 'vitest'
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '..')
+
+/** Every `.ts` file under `folder`, as a path from the project root with `/` separators. */
+function sourceFiles(folder: string): string[] {
+  const found: string[] = []
+  const walk = (directory: string): void => {
+    for (const name of readdirSync(directory)) {
+      const path = join(directory, name)
+      if (statSync(path).isDirectory()) walk(path)
+      else if (path.endsWith('.ts')) found.push(relative(root, path).split('\\').join('/'))
+    }
+  }
+  walk(join(root, folder))
+  return found.sort()
+}
+
+/** `import ... from`, `import '...'`, `export ... from` and `import('...')`, type-only ones included. */
+const specifierPattern = /(?:^|[\s;])(?:import|export)\s+(?:type\s+)?(?:[^'";]*?\sfrom\s+)?['"]([^'"]+)['"]|import\(\s*['"]([^'"]+)['"]\s*\)/g
+
+/** The project files `file` imports (relative specifiers resolved to `.ts` files; packages left out). */
+function importsOf(file: string): string[] {
+  const text = readFileSync(join(root, file), 'utf8')
+  const targets: string[] = []
+  for (const match of text.matchAll(specifierPattern)) {
+    const specifier = match[1] ?? match[2]!
+    if (!specifier.startsWith('.')) continue
+    const target = relative(root, resolve(root, dirname(file), specifier)).split('\\').join('/')
+    if (existsSync(join(root, `${target}.ts`))) targets.push(`${target}.ts`)
+    else if (existsSync(join(root, target, 'index.ts'))) targets.push(`${target}/index.ts`)
+    else targets.push(target)
+  }
+  return targets
+}
+
+/** The import graph of `src/` and `middleware/`: each file with the project files it imports. */
+function importGraph(): Map<string, string[]> {
+  return new Map([...sourceFiles('src'), ...sourceFiles('middleware')].map((file) => [file, importsOf(file)]))
+}
+
+const isProxy = (file: string) => file.startsWith('src/proxy/')
+/** What `import 'llm-onion'` stands on: `src/` but the proxy, the catalogue (which lists the layers) and the test kit. */
+const isCore = (file: string) => file.startsWith('src/') && !isProxy(file) && file !== 'src/integrations/catalogue.ts' && !file.startsWith('src/testing/')
+
+describe('the import graph', () => {
+  const graph = importGraph()
+
+  it('is read from every source file, the proxy and the layers included', () => {
+    expect(graph.get('src/client.ts')).toContain('src/context.ts')
+    expect(graph.get('src/proxy/index.ts')).toContain('src/proxy/server.ts') // a dynamic import()
+    expect([...graph.keys()].some((file) => file.startsWith('middleware/'))).toBe(true)
+  })
+
+  it('keeps the core from importing middleware/ or the proxy', () => {
+    const wrong = [...graph].flatMap(([file, targets]) =>
+      isCore(file) ? targets.filter((target) => target.startsWith('middleware/') || isProxy(target)).map((target) => `${file} imports ${target}`) : [],
+    )
+    expect(wrong, 'the core must stand alone: move what it needs into src/, or have the proxy or a layer import the core instead').toEqual([])
+  })
+
+  it('lets nothing but the proxy import from src/proxy/', () => {
+    const wrong = [...graph].flatMap(([file, targets]) => (isProxy(file) ? [] : targets.filter(isProxy).map((target) => `${file} imports ${target}`)))
+    expect(wrong, 'src/proxy/ is the proxy alone: what others need belongs in the core (src/) or a layer (middleware/)').toEqual([])
+  })
+})
