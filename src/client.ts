@@ -102,7 +102,7 @@ export class Client {
   readonly providers: Readonly<Record<string, Provider>>
   /** Model aliases, fixed (frozen) when the client is created. */
   readonly aliases: Readonly<Record<string, string>>
-  /** @internal shared with every call's context */
+  /** The client's shared services, also every call's `ctx.services`: the delivery queue (`services.queue.stats()`), the credential scrubber. */
   readonly services: ClientServices
   readonly #layers: Middleware[] = []
   readonly #cost?: CostCalculator

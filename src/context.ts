@@ -1,12 +1,15 @@
 import { randomUUID } from 'node:crypto'
 import { CallAbort } from './call-abort'
+import type { AttemptRecord, Cost, HttpInfo, Timing, Usage } from './call-facts'
 import type { ChatChunk, ChatRequest, ChatResponse, EmbeddingRequest, EmbeddingResponse } from './schema'
-import type { AttemptRecord, ChunkHandler, Cost, HttpInfo, Timing, Usage } from './types'
 import type { CallEvent, EventOptions } from './event'
 import { buildEvent } from './event'
 import type { ClientServices } from './services'
 
 export type CallType = 'chat' | 'embedding'
+
+/** A per-chunk function registered with `ctx.onChunk`: return a replacement chunk, or nothing to keep it. */
+export type ChunkHandler = (chunk: ChatChunk, ctx: Context) => ChatChunk | void | undefined | Promise<ChatChunk | void | undefined>
 
 /**
  * Everything about one call, shared by every layer: the request on the way in, the response,
@@ -100,7 +103,7 @@ export class Context {
   chunksDelivered = 0
   /** @internal how many attempts reached the provider (0: a layer answered by itself). */
   providerCalls = 0
-  /** @internal */
+  /** The client's shared services: the delivery queue every exporter enqueues on (`ctx.services.queue`), the credential scrubber. */
   readonly services: ClientServices
   /**
    * @internal the body a provider's reply came in, with what it parsed it to, on calls with

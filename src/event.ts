@@ -15,11 +15,11 @@
  * reply copied only when it had one.
  */
 import { z } from 'zod'
-import type { Context } from './context'
+import type { AttemptRecord, Cost, HttpInfo, Timing, Usage } from './call-facts'
 import { isAbortError, isLlmError } from './errors'
 import { cleanCopy, REDACTED, type RedactOptions, stripSecretHeaders, stripSecretQuery } from './redact'
 import { scrubDeep } from './secret-scrubber'
-import type { ChatResponse, EmbeddingResponse } from './schema'
+import type { ChatRequest, ChatResponse, EmbeddingRequest, EmbeddingResponse } from './schema'
 
 const usageSchema = z.object({
   inputTokens: z.number(),
@@ -102,14 +102,44 @@ const notParameters = new Set([
   'api_key', 'api_base', 'base_url',
 ])
 
+/**
+ * What an event is built from: the members of `Context` it reads. Named here rather than imported
+ * from src/context.ts, which builds its events with this file: the two would import each other.
+ */
+export interface EventSource {
+  readonly id: string
+  readonly traceId: string
+  readonly type: 'chat' | 'embedding'
+  readonly streaming: boolean
+  readonly request: ChatRequest | EmbeddingRequest
+  readonly response?: ChatResponse | EmbeddingResponse
+  readonly error?: Error
+  readonly requestedModel: string
+  readonly responseModel?: string
+  readonly provider?: string
+  readonly apiBase?: string
+  readonly user?: string
+  readonly metadata: Record<string, unknown>
+  readonly tags: string[]
+  readonly timing: Timing
+  readonly attempts: AttemptRecord[]
+  readonly cacheHit: boolean
+  readonly usage?: Usage
+  readonly cost?: Cost
+  readonly costUnknownReason?: string
+  readonly modelInfo?: Record<string, unknown>
+  readonly http?: HttpInfo
+  scrub(text: string): string
+}
+
 /** The status a context is in: `cancelled` for an abort, `failure` for any other error. */
-export function statusOf(ctx: Context): CallStatus {
+export function statusOf(ctx: Pick<EventSource, 'error'>): CallStatus {
   if (!ctx.error) return 'success'
   return isAbortError(ctx.error) ? 'cancelled' : 'failure'
 }
 
 /** Builds the event of `ctx`; prefer `ctx.toEvent()`, which builds it once and shares it. */
-export function buildEvent(ctx: Context, redactMessages: boolean): CallEvent {
+export function buildEvent(ctx: EventSource, redactMessages: boolean): CallEvent {
   const request = ctx.request as Record<string, unknown>
   const end = ctx.timing.end ?? Date.now()
   const parameters: Record<string, unknown> = {}

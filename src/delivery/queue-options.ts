@@ -2,7 +2,7 @@
  * The delivery queue's options (with their defaults, checked by zod) and its counters.
  */
 import { z } from 'zod'
-import type { Sink } from './sink'
+import type { Sink } from './sink-contract'
 import { validate } from '../validate'
 
 /**
