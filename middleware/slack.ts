@@ -15,16 +15,19 @@ import type { ClientServices } from '../src/services'
 import type { Middleware } from '../src/types'
 import { validate } from '../src/validate'
 import { defineIntegration } from '../src/integrations/descriptor'
+import { lazySchema } from '../src/lazy-schema'
 
-const slackOptionsSchema = integrationOptionsSchema
-  .omit({ baseUrl: true })
-  .extend({
-    webhookUrl: z.url().optional(),
-    thresholdMs: z.union([z.number().positive(), z.literal(false)]).optional(),
-    windowMs: z.number().int().min(0).optional(),
-    timeoutMs: z.number().int().positive().optional(),
-  })
-  .strict()
+const slackOptionsSchema = lazySchema(() =>
+  integrationOptionsSchema
+    .omit({ baseUrl: true })
+    .extend({
+      webhookUrl: z.url().optional(),
+      thresholdMs: z.union([z.number().positive(), z.literal(false)]).optional(),
+      windowMs: z.number().int().min(0).optional(),
+      timeoutMs: z.number().int().positive().optional(),
+    })
+    .strict(),
+)
 
 /**
  * Options of {@link slack}, besides the common ones (`moments`, `redact`, `env`).

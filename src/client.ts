@@ -14,7 +14,7 @@ import { resolveRoute, type Route } from './providers/router'
 import type { RedactOptions } from './redact'
 import { checkChatRequest } from './chat-request-check'
 import {
-  embeddingRequestSchema,
+  requestSchemas,
   type ChatRequest,
   type ChatResponse,
   type EmbeddingRequest,
@@ -26,31 +26,36 @@ import { createChatStream, streamFromProvider, type ChatStream } from './streame
 import type { AttemptRecord, CallOptions, Middleware, Provider, ProviderCall } from './types'
 import { usageFromProvider } from './usage'
 import { validate } from './validate'
+import { lazySchema } from './lazy-schema'
 
 export type { ChatStream } from './streamed-call'
 
-const checkEmbeddingRequest = (request: unknown) => validate(embeddingRequestSchema, request, 'embedding request')
+const checkEmbeddingRequest = (request: unknown) => validate(requestSchemas().embeddingRequestSchema, request, 'embedding request')
 
-const providerSchema = z.custom<Provider>(
-  (value) =>
-    typeof value === 'object' &&
-    value !== null &&
-    typeof (value as Provider).chat === 'function' &&
-    typeof (value as Provider).stream === 'function' &&
-    typeof (value as Provider).embed === 'function',
-  { message: 'must be a provider with chat, stream and embed methods, for example mock() or openai()' },
+const providerSchema = lazySchema(() =>
+  z.custom<Provider>(
+    (value) =>
+      typeof value === 'object' &&
+      value !== null &&
+      typeof (value as Provider).chat === 'function' &&
+      typeof (value as Provider).stream === 'function' &&
+      typeof (value as Provider).embed === 'function',
+    { message: 'must be a provider with chat, stream and embed methods, for example mock() or openai()' },
+),
 )
 
-const clientOptionsSchema = z.object({
-  providers: z.record(z.string(), providerSchema).optional(),
-  middleware: z.array(z.custom<Middleware>((value) => typeof value === 'function', { message: 'must be a middleware function (ctx, next) => ...' })).optional(),
-  aliases: z.record(z.string(), z.string()).optional(),
-  redact: z.object({ messages: z.boolean().optional() }).optional(),
-  onHookError: z.custom<HookErrorHandler>((value) => typeof value === 'function', { message: 'must be a function (error, hook) => void' }).optional(),
-  cost: z.union([z.literal(false), z.record(z.string(), z.unknown())]).optional(),
-  queue: z.record(z.string(), z.unknown()).optional(),
-  secrets: z.array(z.string()).optional(),
-})
+const clientOptionsSchema = lazySchema(() =>
+  z.object({
+    providers: z.record(z.string(), providerSchema).optional(),
+    middleware: z.array(z.custom<Middleware>((value) => typeof value === 'function', { message: 'must be a middleware function (ctx, next) => ...' })).optional(),
+    aliases: z.record(z.string(), z.string()).optional(),
+    redact: z.object({ messages: z.boolean().optional() }).optional(),
+    onHookError: z.custom<HookErrorHandler>((value) => typeof value === 'function', { message: 'must be a function (error, hook) => void' }).optional(),
+    cost: z.union([z.literal(false), z.record(z.string(), z.unknown())]).optional(),
+    queue: z.record(z.string(), z.unknown()).optional(),
+    secrets: z.array(z.string()).optional(),
+  }),
+)
 
 /** Options of {@link createClient}; every one has a default. */
 export interface ClientOptions {

@@ -4,6 +4,7 @@
 import { z } from 'zod'
 import type { Sink } from './sink-contract'
 import { validate } from '../validate'
+import { lazySchema } from '../lazy-schema'
 
 /**
  * Why items were dropped: `queue_full` (the sink's share of the queue was full), `rejected` (the sink
@@ -115,19 +116,21 @@ export interface DeliveryQueueOptions {
   onDrop?: (info: DropInfo) => void
 }
 
-const optionsSchema = z.object({
-  maxSize: z.number().int().positive().default(10_000),
-  maxSizePerSink: z.number().int().positive().optional(),
-  flushIntervalMs: z.number().min(0).default(1_000),
-  maxBatchSize: z.number().int().positive().default(100),
-  concurrency: z.number().int().positive().default(4),
-  singleItemConcurrency: z.number().int().positive().default(64),
-  retries: z.number().int().min(0).default(5),
-  minTimeoutMs: z.number().min(0).default(500),
-  maxTimeoutMs: z.number().min(0).default(30_000),
-  closeTimeoutMs: z.number().min(0).default(10_000),
-  onDrop: z.custom<(info: DropInfo) => void>((value) => typeof value === 'function', { message: 'must be a function (info) => void' }).optional(),
-})
+const optionsSchema = lazySchema(() =>
+  z.object({
+    maxSize: z.number().int().positive().default(10_000),
+    maxSizePerSink: z.number().int().positive().optional(),
+    flushIntervalMs: z.number().min(0).default(1_000),
+    maxBatchSize: z.number().int().positive().default(100),
+    concurrency: z.number().int().positive().default(4),
+    singleItemConcurrency: z.number().int().positive().default(64),
+    retries: z.number().int().min(0).default(5),
+    minTimeoutMs: z.number().min(0).default(500),
+    maxTimeoutMs: z.number().min(0).default(30_000),
+    closeTimeoutMs: z.number().min(0).default(10_000),
+    onDrop: z.custom<(info: DropInfo) => void>((value) => typeof value === 'function', { message: 'must be a function (info) => void' }).optional(),
+  }),
+)
 
 export type DeliverySettings = z.output<typeof optionsSchema>
 
