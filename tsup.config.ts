@@ -7,9 +7,10 @@ const layers = readdirSync('middleware')
   .map((file) => `middleware/${file}`)
 
 export default defineConfig({
-  entry: ['src/index.ts', 'src/integrations/index.ts', 'src/testing/index.ts', 'src/proxy/cli.ts', ...layers],
+  entry: ['src/index.ts', 'src/integrations/index.ts', 'src/testing/index.ts', 'src/proxy/index.ts', 'src/proxy/cli.ts', ...layers],
   format: ['esm', 'cjs'],
-  dts: true,
+  // `@internal` members of Context and the client stay out of the published types.
+  dts: { compilerOptions: { stripInternal: true } },
   sourcemap: true,
   clean: true,
   splitting: true,

@@ -10,6 +10,7 @@ export default defineConfig({
       { find: /^llm-onion\/middleware$/, replacement: here('./middleware/index.ts') },
       { find: /^llm-onion\/integrations$/, replacement: here('./src/integrations/index.ts') },
       { find: /^llm-onion\/testing$/, replacement: here('./src/testing/index.ts') },
+      { find: /^llm-onion\/proxy$/, replacement: here('./src/proxy/index.ts') },
       { find: /^llm-onion$/, replacement: here('./src/index.ts') },
     ],
   },

@@ -10,6 +10,7 @@
 import { performance, PerformanceObserver } from 'node:perf_hooks'
 import { Pool, type Dispatcher } from 'undici'
 import { parseConfig } from '../src/proxy/config'
+import type { Context } from '../src/context'
 import { receivedText } from '../src/proxy/exchange'
 import { buildProxyServer } from '../src/proxy/server'
 import { stripSecretHeaders } from '../src/redact'
@@ -35,14 +36,15 @@ const proxy = await buildProxyServer({
 })
 const requestBody = Buffer.from(JSON.stringify({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'Say hello.' }] }))
 const requestHeaders = { host: '127.0.0.1:4000', 'content-type': 'application/json', authorization: 'Bearer sk-bench', 'content-length': String(requestBody.length) }
-const modelInfo = {}
+const modelInfo = { id: 'bench' }
 
 /** One request's work, as src/proxy/handlers.ts does it. */
 async function handleOne(): Promise<string> {
   const body = JSON.parse(requestBody.toString('utf8')) as Record<string, unknown>
   const http: HttpInfo = { method: 'POST', url: `http://${requestHeaders.host}/v1/chat/completions`, headers: stripSecretHeaders(requestHeaders), clientIp: '127.0.0.1', body }
-  const reply = await proxy.client.chat(body as never, { http, modelInfo })
-  return receivedText(http, reply) ?? JSON.stringify(reply)
+  let call: Context | undefined
+  const reply = await proxy.client.chat(body as never, { http, modelInfo, deployment: 'bench', keepRawReply: true, onContext: (ctx) => (call = ctx) })
+  return receivedText(call, reply) ?? JSON.stringify(reply)
 }
 
 const batch = 50_000

@@ -5,7 +5,7 @@
  * Run: npx tsx examples/proxy.ts
  */
 import OpenAI from 'openai'
-import { createProxyServer } from 'llm-onion'
+import { createProxyServer } from 'llm-onion/proxy'
 
 const proxy = await createProxyServer({ config: 'examples/proxy/config.yaml' })
 const { url } = await proxy.listen({ port: 0 })

@@ -20,6 +20,7 @@ import { validate } from '../src/validate'
 import { customLogger } from './custom-logger'
 import { hasProxyHooks } from './custom-logger-proxy-hooks'
 import { observer, runHook, type ObserverOptions } from './observer'
+import { lazySchema } from '../src/lazy-schema'
 
 /** What an `input` function receives: the call as it starts, without outcome fields. */
 export type CallStartEvent = Omit<
@@ -51,21 +52,25 @@ export interface CallbacksOptions {
 /** Options of each built-in, by name, typed from the catalogue. */
 export type IntegrationOptionsByName = { [Entry in CatalogueEntry as Entry['name']]?: OptionsOf<Entry> }
 
-const entrySchema = z.union([
-  z.string().min(1),
-  z.custom<EventCallback>((value) => typeof value === 'function', { message: 'must be a built-in name or a function (event) => void' }),
-])
-const callbacksSchema = z
-  .object({
-    input: z.array(entrySchema).default([]),
-    success: z.array(entrySchema).default([]),
-    failure: z.array(entrySchema).default([]),
-    integrationOptions: z.record(z.string(), z.record(z.string(), z.unknown())).default({}),
-    redact: z.object({ messages: z.boolean().optional() }).strict().optional(),
-    await: z.boolean().default(false),
-    timeoutMs: z.number().positive().default(10_000),
-  })
-  .strict()
+const entrySchema = lazySchema(() =>
+  z.union([
+    z.string().min(1),
+    z.custom<EventCallback>((value) => typeof value === 'function', { message: 'must be a built-in name or a function (event) => void' }),
+  ]),
+)
+const callbacksSchema = lazySchema(() =>
+  z
+    .object({
+      input: z.array(entrySchema).default([]),
+      success: z.array(entrySchema).default([]),
+      failure: z.array(entrySchema).default([]),
+      integrationOptions: z.record(z.string(), z.record(z.string(), z.unknown())).default({}),
+      redact: z.object({ messages: z.boolean().optional() }).strict().optional(),
+      await: z.boolean().default(false),
+      timeoutMs: z.number().positive().default(10_000),
+    })
+    .strict(),
+)
 
 const outcomeFields = ['response', 'error', 'usage', 'cost', 'costUnknownReason', 'endTime', 'latencyMs', 'firstChunkTime', 'ttftMs'] as const
 

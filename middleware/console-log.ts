@@ -10,14 +10,17 @@ import type { Middleware } from '../src/types'
 import { validate } from '../src/validate'
 import { defaultMoments } from '../src/integrations/exporter'
 import { defineIntegration } from '../src/integrations/descriptor'
+import { lazySchema } from '../src/lazy-schema'
 
-const consoleLogOptionsSchema = integrationOptionsSchema
-  .omit({ baseUrl: true, env: true })
-  .extend({
-    write: z.custom<(line: string) => void>((value) => typeof value === 'function', { message: 'must be a function (line: string) => void' }).optional(),
-    prefix: z.string().optional(),
-  })
-  .strict()
+const consoleLogOptionsSchema = lazySchema(() =>
+  integrationOptionsSchema
+    .omit({ baseUrl: true, env: true })
+    .extend({
+      write: z.custom<(line: string) => void>((value) => typeof value === 'function', { message: 'must be a function (line: string) => void' }).optional(),
+      prefix: z.string().optional(),
+    })
+    .strict(),
+)
 
 /**
  * Options of {@link consoleLog}, besides `moments` (default `['success', 'failure']`) and `redact`.

@@ -13,6 +13,7 @@ import type { ChatRequest } from '../src/schema'
 import { estimateInputTokens } from '../src/token-estimate'
 import type { Middleware } from '../src/types'
 import { validate } from '../src/validate'
+import { lazySchema } from '../src/lazy-schema'
 
 export interface CostLayerOptions {
   /**
@@ -29,15 +30,17 @@ export interface CostLayerOptions {
   maxCostUsd?: number
 }
 
-const perMillion = z.number().finite().nonnegative()
-const costLayerOptionsSchema = z
-  .object({
-    prices: z
-      .record(z.string().min(1), z.object({ input: perMillion, output: perMillion, cachedInput: perMillion.optional() }).strict())
-      .optional(),
-    maxCostUsd: z.number().finite().nonnegative().optional(),
-  })
-  .strict()
+const perMillion = lazySchema(() => z.number().finite().nonnegative())
+const costLayerOptionsSchema = lazySchema(() =>
+  z
+    .object({
+      prices: z
+        .record(z.string().min(1), z.object({ input: perMillion, output: perMillion, cachedInput: perMillion.optional() }).strict())
+        .optional(),
+      maxCostUsd: z.number().finite().nonnegative().optional(),
+    })
+    .strict(),
+)
 
 /**
  * A call was refused by `cost({ maxCostUsd })` before it was sent (status 400, not retryable).

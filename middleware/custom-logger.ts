@@ -24,6 +24,7 @@ import { validate } from '../src/validate'
 import { defineObservingLayer } from '../src/integrations/observing-layer'
 import { runHook } from '../src/integrations/run-hook'
 import { proxyHooksLayer } from './custom-logger-proxy-hooks'
+import { lazySchema } from '../src/lazy-schema'
 
 // The base class and its types are re-exported so `llm-onion/middleware/custom-logger` is enough to port a handler.
 export { CustomLogger } from '../src/litellm/custom-logger'
@@ -50,13 +51,15 @@ export interface CustomLoggerLayer extends Middleware {
   readonly attempts: Middleware
 }
 
-const optionsSchema = z
-  .object({
-    await: z.boolean().default(false),
-    redact: z.object({ messages: z.boolean().optional() }).strict().optional(),
-    timeoutMs: z.number().positive().default(10_000),
-  })
-  .strict()
+const optionsSchema = lazySchema(() =>
+  z
+    .object({
+      await: z.boolean().default(false),
+      redact: z.object({ messages: z.boolean().optional() }).strict().optional(),
+      timeoutMs: z.number().positive().default(10_000),
+    })
+    .strict(),
+)
 
 const methodNames = [...Object.values(loggerMoments).flat(), ...Object.keys(proxyHookNames)]
 

@@ -16,24 +16,27 @@ import { defineOtlpExporter, otlpPresetOptionsSchema } from '../src/integrations
 import type { Middleware } from '../src/types'
 import { validate } from '../src/validate'
 import { defineIntegration } from '../src/integrations/descriptor'
+import { lazySchema } from '../src/lazy-schema'
 
-const datadogOptionsSchema = otlpPresetOptionsSchema
-  .omit({ serviceName: true })
-  .extend({
-    apiKey: z.string().min(1).optional(),
-    site: z.string().min(1).optional(),
-    service: z.string().min(1).optional(),
-    environment: z.string().min(1).optional(),
-    version: z.string().min(1).optional(),
-    source: z.string().min(1).optional(),
-    hostname: z.string().min(1).optional(),
-    mlApp: z.string().min(1).optional(),
-    logs: z.boolean().optional(),
-    llmObservability: z.boolean().optional(),
-    mode: z.enum(['json', 'otlp']).optional(),
-    otlpUrl: z.url().optional(),
-  })
-  .strict()
+const datadogOptionsSchema = lazySchema(() =>
+  otlpPresetOptionsSchema
+    .omit({ serviceName: true })
+    .extend({
+      apiKey: z.string().min(1).optional(),
+      site: z.string().min(1).optional(),
+      service: z.string().min(1).optional(),
+      environment: z.string().min(1).optional(),
+      version: z.string().min(1).optional(),
+      source: z.string().min(1).optional(),
+      hostname: z.string().min(1).optional(),
+      mlApp: z.string().min(1).optional(),
+      logs: z.boolean().optional(),
+      llmObservability: z.boolean().optional(),
+      mode: z.enum(['json', 'otlp']).optional(),
+      otlpUrl: z.url().optional(),
+    })
+    .strict(),
+)
 
 /**
  * Options of {@link datadog}, besides the common ones (`moments`, `redact`, `env`).

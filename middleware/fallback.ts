@@ -10,6 +10,7 @@ import { isAbortError, isAPIConnectionError, isContextWindowExceededError, isLlm
 import { contextWindowOf } from '../src/model-windows'
 import type { Middleware } from '../src/types'
 import { validate } from '../src/validate'
+import { lazySchema } from '../src/lazy-schema'
 
 /** Decides whether to move on to the next model; `ctx.request.model` is the model that failed. */
 export type ShouldFallback = (error: Error, ctx: Context) => boolean | Promise<boolean>
@@ -27,15 +28,17 @@ export interface FallbackOptions {
   contextWindows?: Record<string, number>
 }
 
-const fallbackOptionsSchema = z
-  .object({
-    models: z.array(z.string().min(1, 'must name a model')).min(1, 'list at least one model to fall back to'),
-    shouldFallback: z
-      .custom<ShouldFallback>((value) => typeof value === 'function', { message: 'must be a function (error, ctx) => boolean' })
-      .optional(),
-    contextWindows: z.record(z.string(), z.number().int().positive()).default({}),
-  })
-  .strict()
+const fallbackOptionsSchema = lazySchema(() =>
+  z
+    .object({
+      models: z.array(z.string().min(1, 'must name a model')).min(1, 'list at least one model to fall back to'),
+      shouldFallback: z
+        .custom<ShouldFallback>((value) => typeof value === 'function', { message: 'must be a function (error, ctx) => boolean' })
+        .optional(),
+      contextWindows: z.record(z.string(), z.number().int().positive()).default({}),
+    })
+    .strict(),
+)
 
 type FallbackSettings = z.output<typeof fallbackOptionsSchema>
 

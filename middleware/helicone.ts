@@ -10,13 +10,16 @@ import { integrationOptionsSchema, readBaseUrl, requireSetting } from '../src/in
 import type { Middleware } from '../src/types'
 import { validate } from '../src/validate'
 import { defineIntegration } from '../src/integrations/descriptor'
+import { lazySchema } from '../src/lazy-schema'
 
-const heliconeOptionsSchema = integrationOptionsSchema
-  .extend({
-    apiKey: z.string().min(1).optional(),
-    timeoutMs: z.number().int().positive().optional(),
-  })
-  .strict()
+const heliconeOptionsSchema = lazySchema(() =>
+  integrationOptionsSchema
+    .extend({
+      apiKey: z.string().min(1).optional(),
+      timeoutMs: z.number().int().positive().optional(),
+    })
+    .strict(),
+)
 
 /**
  * Options of {@link helicone}, besides the common ones (`moments`, `redact`, `baseUrl`, `env`).

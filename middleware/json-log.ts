@@ -11,14 +11,17 @@ import { integrationOptionsSchema, readSetting } from '../src/integrations/optio
 import type { Middleware } from '../src/types'
 import { validate } from '../src/validate'
 import { defineIntegration } from '../src/integrations/descriptor'
+import { lazySchema } from '../src/lazy-schema'
 
-const jsonLogOptionsSchema = integrationOptionsSchema
-  .omit({ baseUrl: true })
-  .extend({
-    path: z.string().min(1).optional(),
-    maxBatchSize: z.number().int().positive().optional(),
-  })
-  .strict()
+const jsonLogOptionsSchema = lazySchema(() =>
+  integrationOptionsSchema
+    .omit({ baseUrl: true })
+    .extend({
+      path: z.string().min(1).optional(),
+      maxBatchSize: z.number().int().positive().optional(),
+    })
+    .strict(),
+)
 
 /**
  * Options of {@link jsonLog}, besides the common ones (`moments`, `redact`, `env`).

@@ -11,15 +11,18 @@ import { defineOtlpExporter, otlpPresetOptionsSchema, serviceNameOf } from '../s
 import type { Middleware } from '../src/types'
 import { validate } from '../src/validate'
 import { defineIntegration } from '../src/integrations/descriptor'
+import { lazySchema } from '../src/lazy-schema'
 
-const langfuseOptionsSchema = otlpPresetOptionsSchema
-  .extend({
-    publicKey: z.string().min(1).optional(),
-    secretKey: z.string().min(1).optional(),
-    /** `langfuse.environment` of every trace (default `LANGFUSE_TRACING_ENVIRONMENT`, else none). */
-    environment: z.string().min(1).optional(),
-  })
-  .strict()
+const langfuseOptionsSchema = lazySchema(() =>
+  otlpPresetOptionsSchema
+    .extend({
+      publicKey: z.string().min(1).optional(),
+      secretKey: z.string().min(1).optional(),
+      /** `langfuse.environment` of every trace (default `LANGFUSE_TRACING_ENVIRONMENT`, else none). */
+      environment: z.string().min(1).optional(),
+    })
+    .strict(),
+)
 
 /**
  * Options of {@link langfuse}, besides the common ones (`moments`, `redact`, `baseUrl`, `env`).

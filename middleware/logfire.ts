@@ -10,12 +10,15 @@ import { defineOtlpExporter, otlpPresetOptionsSchema, serviceNameOf } from '../s
 import type { Middleware } from '../src/types'
 import { validate } from '../src/validate'
 import { defineIntegration } from '../src/integrations/descriptor'
+import { lazySchema } from '../src/lazy-schema'
 
-const logfireOptionsSchema = otlpPresetOptionsSchema
-  .extend({
-    token: z.string().min(1).optional(),
-  })
-  .strict()
+const logfireOptionsSchema = lazySchema(() =>
+  otlpPresetOptionsSchema
+    .extend({
+      token: z.string().min(1).optional(),
+    })
+    .strict(),
+)
 
 /**
  * Options of {@link logfire}, besides the common ones (`moments`, `redact`, `baseUrl`, `env`).

@@ -11,22 +11,25 @@ import { ValidationError } from '../src/errors'
 import type { Middleware } from '../src/types'
 import { validate } from '../src/validate'
 import { defineIntegration } from '../src/integrations/descriptor'
+import { lazySchema } from '../src/lazy-schema'
 
-const labelName = z.string().regex(/^[a-zA-Z_][a-zA-Z0-9_]*$/, 'must be a Loki label name (letters, digits, _)')
+const labelName = lazySchema(() => z.string().regex(/^[a-zA-Z_][a-zA-Z0-9_]*$/, 'must be a Loki label name (letters, digits, _)'))
 
-const lokiOptionsSchema = integrationOptionsSchema
-  .extend({
-    username: z.string().min(1).optional(),
-    password: z.string().min(1).optional(),
-    tenantId: z.string().min(1).optional(),
-    service: z.string().min(1).optional(),
-    labels: z.record(labelName, z.string()).optional(),
-    structuredMetadata: z.boolean().optional(),
-    gzip: z.boolean().optional(),
-    maxBatchSize: z.number().int().positive().optional(),
-    timeoutMs: z.number().int().positive().optional(),
-  })
-  .strict()
+const lokiOptionsSchema = lazySchema(() =>
+  integrationOptionsSchema
+    .extend({
+      username: z.string().min(1).optional(),
+      password: z.string().min(1).optional(),
+      tenantId: z.string().min(1).optional(),
+      service: z.string().min(1).optional(),
+      labels: z.record(labelName, z.string()).optional(),
+      structuredMetadata: z.boolean().optional(),
+      gzip: z.boolean().optional(),
+      maxBatchSize: z.number().int().positive().optional(),
+      timeoutMs: z.number().int().positive().optional(),
+    })
+    .strict(),
+)
 
 /**
  * Options of {@link loki}, besides the common ones (`moments`, `redact`, `env`).

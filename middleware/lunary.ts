@@ -10,13 +10,16 @@ import { integrationOptionsSchema, readBaseUrl, requireSetting } from '../src/in
 import type { Middleware } from '../src/types'
 import { validate } from '../src/validate'
 import { defineIntegration } from '../src/integrations/descriptor'
+import { lazySchema } from '../src/lazy-schema'
 
-const lunaryOptionsSchema = integrationOptionsSchema
-  .extend({
-    publicKey: z.string().min(1).optional(),
-    timeoutMs: z.number().int().positive().optional(),
-  })
-  .strict()
+const lunaryOptionsSchema = lazySchema(() =>
+  integrationOptionsSchema
+    .extend({
+      publicKey: z.string().min(1).optional(),
+      timeoutMs: z.number().int().positive().optional(),
+    })
+    .strict(),
+)
 
 /**
  * Options of {@link lunary}, besides the common ones (`moments`, `redact`, `baseUrl`, `env`).

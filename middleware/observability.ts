@@ -12,6 +12,7 @@ import type { FactoryOptions, IntegrationDescriptor } from '../src/integrations/
 import type { RedactOptions } from '../src/redact'
 import type { Middleware } from '../src/types'
 import { validate } from '../src/validate'
+import { lazySchema } from '../src/lazy-schema'
 
 export type { IntegrationName }
 
@@ -44,16 +45,18 @@ export interface ObservabilityLayer extends Middleware {
   readonly integrations: Readonly<Record<string, Middleware>>
 }
 
-const choiceSchema = z.union([z.boolean(), z.record(z.string(), z.unknown())]).optional()
-const observabilityOptionsSchema = z
-  .object({
-    env: z.record(z.string(), z.string().optional()).optional(),
-    redact: z.object({ messages: z.boolean().optional() }).strict().optional(),
-    detect: z.boolean().optional(),
-    quiet: z.boolean().optional(),
-    ...Object.fromEntries(catalogue.map((integration) => [integration.name, choiceSchema])),
-  })
-  .strict()
+const choiceSchema = lazySchema(() => z.union([z.boolean(), z.record(z.string(), z.unknown())]).optional())
+const observabilityOptionsSchema = lazySchema(() =>
+  z
+    .object({
+      env: z.record(z.string(), z.string().optional()).optional(),
+      redact: z.object({ messages: z.boolean().optional() }).strict().optional(),
+      detect: z.boolean().optional(),
+      quiet: z.boolean().optional(),
+      ...Object.fromEntries(catalogue.map((integration) => [integration.name, choiceSchema])),
+    })
+    .strict(),
+)
 
 /**
  * Enables every built-in integration whose credentials are in the environment (`LANGFUSE_PUBLIC_KEY`

@@ -11,6 +11,7 @@ import type { RedactOptions } from '../src/redact'
 import type { ChatChunk } from '../src/schema'
 import type { AttemptRecord, Middleware } from '../src/types'
 import { validate } from '../src/validate'
+import { lazySchema } from '../src/lazy-schema'
 
 // Where they lived before the observing-layer kit; `callbacks` and `customLogger` still reach them here.
 export { recordError, runHook, type HookSettings }
@@ -39,20 +40,22 @@ export interface ObserverOptions {
   name?: string
 }
 
-const hookSchema = z.custom<Hook<unknown[]>>((value) => typeof value === 'function', { message: 'must be a function' })
-const observerSchema = z
-  .object({
-    onStart: hookSchema.optional(),
-    onSuccess: hookSchema.optional(),
-    onFailure: hookSchema.optional(),
-    onChunk: hookSchema.optional(),
-    onAttempt: hookSchema.optional(),
-    await: z.boolean().default(false),
-    redact: z.object({ messages: z.boolean().optional() }).strict().optional(),
-    timeoutMs: z.number().positive().default(10_000),
-    name: z.string().min(1).default('observer'),
-  })
-  .strict()
+const hookSchema = lazySchema(() => z.custom<Hook<unknown[]>>((value) => typeof value === 'function', { message: 'must be a function' }))
+const observerSchema = lazySchema(() =>
+  z
+    .object({
+      onStart: hookSchema.optional(),
+      onSuccess: hookSchema.optional(),
+      onFailure: hookSchema.optional(),
+      onChunk: hookSchema.optional(),
+      onAttempt: hookSchema.optional(),
+      await: z.boolean().default(false),
+      redact: z.object({ messages: z.boolean().optional() }).strict().optional(),
+      timeoutMs: z.number().positive().default(10_000),
+      name: z.string().min(1).default('observer'),
+    })
+    .strict(),
+)
 
 /**
  * A layer from plain functions, sync or async. Hooks are isolated: a throw, a rejection or a hang goes

@@ -13,20 +13,23 @@ import { validate } from '../src/validate'
 import { defaultMoments } from '../src/integrations/exporter'
 import { defineObservingLayer } from '../src/integrations/observing-layer'
 import { defineIntegration } from '../src/integrations/descriptor'
+import { lazySchema } from '../src/lazy-schema'
 
-const otelOptionsSchema = z
-  .object({
-    tracerProvider: z
-      .custom<Api.TracerProvider>((value) => typeof (value as Api.TracerProvider | undefined)?.getTracer === 'function', {
-        message: 'must be an OpenTelemetry TracerProvider (an object with getTracer)',
-      })
-      .optional(),
-    tracerName: z.string().min(1).optional(),
-    captureContent: z.boolean().optional(),
-    moments: z.array(z.enum(['input', 'success', 'failure'])).optional(),
-    redact: z.object({ messages: z.boolean().optional() }).strict().optional(),
-  })
-  .strict()
+const otelOptionsSchema = lazySchema(() =>
+  z
+    .object({
+      tracerProvider: z
+        .custom<Api.TracerProvider>((value) => typeof (value as Api.TracerProvider | undefined)?.getTracer === 'function', {
+          message: 'must be an OpenTelemetry TracerProvider (an object with getTracer)',
+        })
+        .optional(),
+      tracerName: z.string().min(1).optional(),
+      captureContent: z.boolean().optional(),
+      moments: z.array(z.enum(['input', 'success', 'failure'])).optional(),
+      redact: z.object({ messages: z.boolean().optional() }).strict().optional(),
+    })
+    .strict(),
+)
 
 /**
  * Options of {@link otel}.

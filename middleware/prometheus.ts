@@ -13,21 +13,26 @@ import type { Middleware } from '../src/types'
 import { validate } from '../src/validate'
 import { defaultMoments } from '../src/integrations/exporter'
 import { defineIntegration } from '../src/integrations/descriptor'
+import { lazySchema } from '../src/lazy-schema'
 
-const buckets = z
-  .array(z.number().positive())
-  .min(1)
-  .refine((values) => values.every((value, index) => index === 0 || value > values[index - 1]!), 'must be in increasing order')
+const buckets = lazySchema(() =>
+  z
+    .array(z.number().positive())
+    .min(1)
+    .refine((values) => values.every((value, index) => index === 0 || value > values[index - 1]!), 'must be in increasing order'),
+)
 
-const prometheusOptionsSchema = integrationOptionsSchema
-  .pick({ moments: true })
-  .extend({
-    prefix: z.string().regex(/^[a-zA-Z_:][a-zA-Z0-9_:]*$/, 'must be a Prometheus metric name prefix').optional(),
-    latencyBuckets: buckets.optional(),
-    firstChunkBuckets: buckets.optional(),
-    maxModels: z.number().int().min(1).optional(),
-  })
-  .strict()
+const prometheusOptionsSchema = lazySchema(() =>
+  integrationOptionsSchema
+    .pick({ moments: true })
+    .extend({
+      prefix: z.string().regex(/^[a-zA-Z_:][a-zA-Z0-9_:]*$/, 'must be a Prometheus metric name prefix').optional(),
+      latencyBuckets: buckets.optional(),
+      firstChunkBuckets: buckets.optional(),
+      maxModels: z.number().int().min(1).optional(),
+    })
+    .strict(),
+)
 
 /**
  * Options of {@link prometheus}.

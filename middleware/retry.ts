@@ -11,6 +11,7 @@ import type { Context } from '../src/context'
 import { isAbortError, isLlmError, toError } from '../src/errors'
 import type { Middleware } from '../src/types'
 import { validate } from '../src/validate'
+import { lazySchema } from '../src/lazy-schema'
 
 /** Decides whether a failed attempt is tried again; `ctx.attempt` is the attempt that failed. */
 export type ShouldRetry = (error: Error, ctx: Context) => boolean | Promise<boolean>
@@ -32,24 +33,26 @@ export interface RetryOptions {
   shouldRetry?: ShouldRetry
 }
 
-const milliseconds = z.number().finite().min(0)
-const retryOptionsSchema = z
-  .object({
-    retries: z.number().int().min(0).default(2),
-    minTimeoutMs: milliseconds.default(500),
-    maxTimeoutMs: milliseconds.optional(),
-    factor: z.number().finite().min(1).default(2),
-    jitter: z.boolean().default(true),
-    maxRetryAfterMs: milliseconds.default(60_000),
-    shouldRetry: z.custom<ShouldRetry>((value) => typeof value === 'function', { message: 'must be a function (error, ctx) => boolean' }).optional(),
-  })
-  .strict()
-  .refine((options) => options.maxTimeoutMs === undefined || options.maxTimeoutMs >= options.minTimeoutMs, {
-    message: 'must be at least minTimeoutMs',
-    path: ['maxTimeoutMs'],
-  })
-  // A minTimeoutMs above the default cap raises the cap rather than being cut by it.
-  .transform((options) => ({ ...options, maxTimeoutMs: options.maxTimeoutMs ?? Math.max(8000, options.minTimeoutMs) }))
+const milliseconds = lazySchema(() => z.number().finite().min(0))
+const retryOptionsSchema = lazySchema(() =>
+  z
+    .object({
+      retries: z.number().int().min(0).default(2),
+      minTimeoutMs: milliseconds.default(500),
+      maxTimeoutMs: milliseconds.optional(),
+      factor: z.number().finite().min(1).default(2),
+      jitter: z.boolean().default(true),
+      maxRetryAfterMs: milliseconds.default(60_000),
+      shouldRetry: z.custom<ShouldRetry>((value) => typeof value === 'function', { message: 'must be a function (error, ctx) => boolean' }).optional(),
+    })
+    .strict()
+    .refine((options) => options.maxTimeoutMs === undefined || options.maxTimeoutMs >= options.minTimeoutMs, {
+      message: 'must be at least minTimeoutMs',
+      path: ['maxTimeoutMs'],
+    })
+    // A minTimeoutMs above the default cap raises the cap rather than being cut by it.
+    .transform((options) => ({ ...options, maxTimeoutMs: options.maxTimeoutMs ?? Math.max(8000, options.minTimeoutMs) })),
+)
 
 type RetrySettings = z.output<typeof retryOptionsSchema>
 

@@ -26,6 +26,7 @@ import {
 import type { Middleware } from '../src/types'
 import { validate } from '../src/validate'
 import { defineIntegration } from '../src/integrations/descriptor'
+import { lazySchema } from '../src/lazy-schema'
 
 /** The part of a Sentry SDK (`@sentry/node`) this layer uses. */
 export interface SentryClientLike {
@@ -33,25 +34,27 @@ export interface SentryClientLike {
   addBreadcrumb(breadcrumb: SentryBreadcrumb): unknown
 }
 
-const rate = z.number().min(0).max(1)
+const rate = lazySchema(() => z.number().min(0).max(1))
 
-const sentryOptionsSchema = integrationOptionsSchema
-  .omit({ baseUrl: true })
-  .extend({
-    dsn: z.string().min(1).optional(),
-    client: z
-      .custom<SentryClientLike>(
-        (value) => typeof (value as SentryClientLike | undefined)?.captureException === 'function' && typeof (value as SentryClientLike).addBreadcrumb === 'function',
-        { message: 'must be a Sentry SDK (an object with captureException and addBreadcrumb), for example the @sentry/node module' },
-      )
-      .optional(),
-    environment: z.string().min(1).optional(),
-    release: z.string().min(1).optional(),
-    sampleRate: rate.optional(),
-    tracesSampleRate: rate.optional(),
-    random: z.custom<() => number>((value) => typeof value === 'function', { message: 'must be a function returning a number in [0, 1)' }).optional(),
-  })
-  .strict()
+const sentryOptionsSchema = lazySchema(() =>
+  integrationOptionsSchema
+    .omit({ baseUrl: true })
+    .extend({
+      dsn: z.string().min(1).optional(),
+      client: z
+        .custom<SentryClientLike>(
+          (value) => typeof (value as SentryClientLike | undefined)?.captureException === 'function' && typeof (value as SentryClientLike).addBreadcrumb === 'function',
+          { message: 'must be a Sentry SDK (an object with captureException and addBreadcrumb), for example the @sentry/node module' },
+        )
+        .optional(),
+      environment: z.string().min(1).optional(),
+      release: z.string().min(1).optional(),
+      sampleRate: rate.optional(),
+      tracesSampleRate: rate.optional(),
+      random: z.custom<() => number>((value) => typeof value === 'function', { message: 'must be a function returning a number in [0, 1)' }).optional(),
+    })
+    .strict(),
+)
 
 /**
  * Options of {@link sentry}, besides the common ones (`moments`, `redact`, `env`).

@@ -7,6 +7,7 @@ import type { Context } from '../src/context'
 import { TimeoutError } from '../src/errors'
 import type { Middleware } from '../src/types'
 import { validate } from '../src/validate'
+import { lazySchema } from '../src/lazy-schema'
 
 export interface TimeoutOptions {
   /** Longest time for the whole call through this layer, in ms (chat, stream and embedding). Default: no limit. */
@@ -17,13 +18,15 @@ export interface TimeoutOptions {
   chunkGapMs?: number
 }
 
-const limit = z.number().finite().positive()
-const timeoutOptionsSchema = z
-  .object({ ms: limit.optional(), firstChunkMs: limit.optional(), chunkGapMs: limit.optional() })
-  .strict()
-  .refine((options) => options.ms !== undefined || options.firstChunkMs !== undefined || options.chunkGapMs !== undefined, {
-    message: 'set at least one of ms, firstChunkMs or chunkGapMs, for example timeout({ ms: 30000 })',
-  })
+const limit = lazySchema(() => z.number().finite().positive())
+const timeoutOptionsSchema = lazySchema(() =>
+  z
+    .object({ ms: limit.optional(), firstChunkMs: limit.optional(), chunkGapMs: limit.optional() })
+    .strict()
+    .refine((options) => options.ms !== undefined || options.firstChunkMs !== undefined || options.chunkGapMs !== undefined, {
+      message: 'set at least one of ms, firstChunkMs or chunkGapMs, for example timeout({ ms: 30000 })',
+    }),
+)
 
 /**
  * Fails the call with `TimeoutError` when it takes longer than `ms`, when a stream's first chunk

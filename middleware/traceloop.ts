@@ -11,12 +11,15 @@ import { defineOtlpExporter, otlpPresetOptionsSchema, serviceNameOf } from '../s
 import type { Middleware } from '../src/types'
 import { validate } from '../src/validate'
 import { defineIntegration } from '../src/integrations/descriptor'
+import { lazySchema } from '../src/lazy-schema'
 
-const traceloopOptionsSchema = otlpPresetOptionsSchema
-  .extend({
-    apiKey: z.string().min(1).optional(),
-  })
-  .strict()
+const traceloopOptionsSchema = lazySchema(() =>
+  otlpPresetOptionsSchema
+    .extend({
+      apiKey: z.string().min(1).optional(),
+    })
+    .strict(),
+)
 
 /**
  * Options of {@link traceloop}, besides the common ones (`moments`, `redact`, `baseUrl`, `env`).

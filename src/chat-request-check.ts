@@ -6,7 +6,7 @@
  * a value out of range, a `null` parameter) goes to zod, which accepts it or names the wrong field as
  * always.
  */
-import { chatRequestSchema, type ChatRequest } from './schema'
+import { requestSchemas, type ChatRequest } from './schema'
 import { validate } from './validate'
 
 type Check = (value: unknown) => boolean
@@ -31,8 +31,11 @@ const scalarChecks = new Map<string, Check>([
   ['mock_response', isString],
 ])
 
-/** Every parameter the schema knows; those without a check above are left to zod when present. */
-const schemaKeys = new Set(Object.keys(chatRequestSchema.shape))
+/**
+ * Every parameter the schema knows; those without a check above are left to zod when present. Read
+ * from the schema on the first request that needs it, not at import (the schema is built then).
+ */
+let schemaKeys: Set<string> | undefined
 
 const textRoles = new Set(['system', 'developer', 'user', 'assistant'])
 
@@ -72,7 +75,7 @@ export function plainChatRequest(input: unknown): ChatRequest | undefined {
     // `null` means absent; zod drops it, so the copy would differ: left to zod, which is rare.
     if (value === null) return undefined
     const check = scalarChecks.get(key)
-    if (check ? !check(value) : schemaKeys.has(key) || key === '__proto__') return undefined
+    if (check ? !check(value) : (schemaKeys ??= new Set(Object.keys(requestSchemas().chatRequestSchema.shape))).has(key) || key === '__proto__') return undefined
   }
   const copy = { ...request, messages: messages.map((message: object) => ({ ...message })) }
   return copy as ChatRequest
@@ -88,5 +91,5 @@ export function plainChatRequest(input: unknown): ChatRequest | undefined {
  * ```
  */
 export function checkChatRequest(input: unknown): ChatRequest {
-  return plainChatRequest(input) ?? validate(chatRequestSchema, input, 'chat request')
+  return plainChatRequest(input) ?? validate(requestSchemas().chatRequestSchema, input, 'chat request')
 }

@@ -14,7 +14,7 @@ import { resolveRoute, type Route } from './providers/router'
 import type { RedactOptions } from './redact'
 import { checkChatRequest } from './chat-request-check'
 import {
-  embeddingRequestSchema,
+  requestSchemas,
   type ChatRequest,
   type ChatResponse,
   type EmbeddingRequest,
@@ -27,31 +27,36 @@ import type { AttemptRecord, CallOptions, Middleware, Provider, ProviderCall } f
 import { usageFromProvider } from './usage'
 import { validate } from './validate'
 import { sinksOfLayer } from './delivery/layer-sinks'
+import { lazySchema } from './lazy-schema'
 
 export type { ChatStream } from './streamed-call'
 
-const checkEmbeddingRequest = (request: unknown) => validate(embeddingRequestSchema, request, 'embedding request')
+const checkEmbeddingRequest = (request: unknown) => validate(requestSchemas().embeddingRequestSchema, request, 'embedding request')
 
-const providerSchema = z.custom<Provider>(
-  (value) =>
-    typeof value === 'object' &&
-    value !== null &&
-    typeof (value as Provider).chat === 'function' &&
-    typeof (value as Provider).stream === 'function' &&
-    typeof (value as Provider).embed === 'function',
-  { message: 'must be a provider with chat, stream and embed methods, for example mock() or openai()' },
+const providerSchema = lazySchema(() =>
+  z.custom<Provider>(
+    (value) =>
+      typeof value === 'object' &&
+      value !== null &&
+      typeof (value as Provider).chat === 'function' &&
+      typeof (value as Provider).stream === 'function' &&
+      typeof (value as Provider).embed === 'function',
+    { message: 'must be a provider with chat, stream and embed methods, for example mock() or openai()' },
+),
 )
 
-const clientOptionsSchema = z.object({
-  providers: z.record(z.string(), providerSchema).optional(),
-  middleware: z.array(z.custom<Middleware>((value) => typeof value === 'function', { message: 'must be a middleware function (ctx, next) => ...' })).optional(),
-  aliases: z.record(z.string(), z.string()).optional(),
-  redact: z.object({ messages: z.boolean().optional() }).optional(),
-  onHookError: z.custom<HookErrorHandler>((value) => typeof value === 'function', { message: 'must be a function (error, hook) => void' }).optional(),
-  cost: z.union([z.literal(false), z.record(z.string(), z.unknown())]).optional(),
-  queue: z.record(z.string(), z.unknown()).optional(),
-  secrets: z.array(z.string()).optional(),
-})
+const clientOptionsSchema = lazySchema(() =>
+  z.object({
+    providers: z.record(z.string(), providerSchema).optional(),
+    middleware: z.array(z.custom<Middleware>((value) => typeof value === 'function', { message: 'must be a middleware function (ctx, next) => ...' })).optional(),
+    aliases: z.record(z.string(), z.string()).optional(),
+    redact: z.object({ messages: z.boolean().optional() }).optional(),
+    onHookError: z.custom<HookErrorHandler>((value) => typeof value === 'function', { message: 'must be a function (error, hook) => void' }).optional(),
+    cost: z.union([z.literal(false), z.record(z.string(), z.unknown())]).optional(),
+    queue: z.record(z.string(), z.unknown()).optional(),
+    secrets: z.array(z.string()).optional(),
+  }),
+)
 
 /** Options of {@link createClient}; every one has a default. */
 export interface ClientOptions {
@@ -103,7 +108,7 @@ export class Client {
   readonly providers: Readonly<Record<string, Provider>>
   /** Model aliases, fixed (frozen) when the client is created. */
   readonly aliases: Readonly<Record<string, string>>
-  /** @internal shared with every call's context */
+  /** The client's shared services, also every call's `ctx.services`: the delivery queue (`services.queue.stats()`), the credential scrubber. */
   readonly services: ClientServices
   readonly #layers: Middleware[] = []
   readonly #cost?: CostCalculator
@@ -227,7 +232,7 @@ export class Client {
   }
 
   #context(type: 'chat' | 'embedding', streaming: boolean, request: ChatRequest | EmbeddingRequest, options: CallOptions): Context {
-    return new Context({
+    const ctx = new Context({
       type,
       streaming,
       request,
@@ -235,8 +240,12 @@ export class Client {
       signal: options.signal,
       http: options.http,
       modelInfo: options.modelInfo,
+      deployment: options.deployment,
+      keepRawReply: options.keepRawReply,
       secrets: options.secrets,
     })
+    options.onContext?.(ctx)
+    return ctx
   }
 
   /** Runs the call through the onion; resolves with its response. */

@@ -1,12 +1,15 @@
 import { randomUUID } from 'node:crypto'
 import { CallAbort } from './call-abort'
+import type { AttemptRecord, Cost, HttpInfo, Timing, Usage } from './call-facts'
 import type { ChatChunk, ChatRequest, ChatResponse, EmbeddingRequest, EmbeddingResponse } from './schema'
-import type { AttemptRecord, ChunkHandler, Cost, HttpInfo, Timing, Usage } from './types'
 import type { CallEvent, EventOptions } from './event'
 import { buildEvent } from './event'
 import type { ClientServices } from './services'
 
 export type CallType = 'chat' | 'embedding'
+
+/** A per-chunk function registered with `ctx.onChunk`: return a replacement chunk, or nothing to keep it. */
+export type ChunkHandler = (chunk: ChatChunk, ctx: Context) => ChatChunk | void | undefined | Promise<ChatChunk | void | undefined>
 
 /**
  * Everything about one call, shared by every layer: the request on the way in, the response,
@@ -88,6 +91,11 @@ export class Context {
   http?: HttpInfo
   /** Proxy only: `model_info` from the config entry that serves this call. */
   modelInfo?: Record<string, unknown>
+  /** Proxy only: the id of the deployment the caller chose (`CallOptions.deployment`), which the router tries first. */
+  readonly deployment?: string
+
+  /** @internal the caller asked for the reply as the upstream sent it (`CallOptions.keepRawReply`) */
+  readonly keepRawReply: boolean
 
   /** @internal per-chunk functions in registration order (outermost first). */
   readonly chunkHandlers: ChunkHandler[] = []
@@ -95,17 +103,17 @@ export class Context {
   chunksDelivered = 0
   /** @internal how many attempts reached the provider (0: a layer answered by itself). */
   providerCalls = 0
-  /** @internal */
+  /** The client's shared services: the delivery queue every exporter enqueues on (`ctx.services.queue`), the credential scrubber. */
   readonly services: ClientServices
   /**
-   * @internal the body a provider's reply came in, with what it parsed it to, on proxy calls (those
-   * with `http`): the proxy writes `text` as it is when `parsed` is still `response` (docs/proxy.md,
+   * @internal the body a provider's reply came in, with what it parsed it to, on calls with
+   * `keepRawReply`: the proxy writes `text` as it is when `parsed` is still `response` (docs/proxy.md,
    * "Performance")
    */
   receivedReply?: { parsed: unknown; text: string }
   /**
-   * @internal the upstream's request id (its `x-request-id` header) of the latest attempt, on proxy
-   * calls: the proxy passes it on to its client (docs/proxy.md, "Response headers")
+   * @internal the upstream's request id (its `x-request-id` header) of the latest attempt, on calls
+   * with `keepRawReply`: the proxy passes it on to its client (docs/proxy.md, "Response headers")
    */
   upstreamRequestId?: string
   /** @internal this call's own credentials (the request's `api_key`, the proxy request's), scrubbed by value */
@@ -125,6 +133,8 @@ export class Context {
     signal?: AbortSignal
     http?: HttpInfo
     modelInfo?: Record<string, unknown>
+    deployment?: string
+    keepRawReply?: boolean
     secrets?: string[]
   }) {
     this.type = init.type
@@ -141,6 +151,8 @@ export class Context {
     this.cancellation = new CallAbort(init.signal)
     this.http = init.http
     this.modelInfo = init.modelInfo
+    this.deployment = init.deployment
+    this.keepRawReply = init.keepRawReply === true
     const apiKey = (init.request as { api_key?: unknown }).api_key
     if (typeof apiKey === 'string' || init.secrets) this.callSecrets = typeof apiKey === 'string' ? [apiKey, ...(init.secrets ?? [])] : init.secrets
     this.timing = { start: Date.now() }

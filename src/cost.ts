@@ -10,6 +10,7 @@ import type { Context } from './context'
 import { loadedPriceData, loadPriceData, priceData } from './price-data'
 import type { Cost, Usage } from './types'
 import { validate } from './validate'
+import { lazySchema } from './lazy-schema'
 
 /** Prices of one model in USD per million tokens. `cachedInput` defaults to `input`. */
 export interface TokenPrices {
@@ -49,14 +50,16 @@ export interface PriceBook {
   lookup(provider: string | undefined, requestModel: string, model: string, apiBase?: string): PriceEntry
 }
 
-const perMillion = z.number().finite().nonnegative()
-const costOptionsSchema = z
-  .object({
-    prices: z
-      .record(z.string().min(1), z.object({ input: perMillion, output: perMillion, cachedInput: perMillion.optional() }).strict())
-      .optional(),
-  })
-  .strict()
+const perMillion = lazySchema(() => z.number().finite().nonnegative())
+const costOptionsSchema = lazySchema(() =>
+  z
+    .object({
+      prices: z
+        .record(z.string().min(1), z.object({ input: perMillion, output: perMillion, cachedInput: perMillion.optional() }).strict())
+        .optional(),
+    })
+    .strict(),
+)
 
 /** Bounds the cache when a proxy sees endless distinct model names. */
 const maxCachedModels = 1000

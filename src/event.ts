@@ -15,78 +15,93 @@
  * reply copied only when it had one.
  */
 import { z } from 'zod'
-import type { Context } from './context'
+import { lazySchema, memoise } from './lazy-schema'
+import type { AttemptRecord, Cost, HttpInfo, Timing, Usage } from './call-facts'
 import { isAbortError, isLlmError } from './errors'
 import { cleanCopy, REDACTED, type RedactOptions, stripSecretHeaders, stripSecretQuery } from './redact'
 import { scrubDeep } from './secret-scrubber'
-import type { ChatResponse, EmbeddingResponse } from './schema'
+import type { ChatRequest, ChatResponse, EmbeddingRequest, EmbeddingResponse } from './schema'
 
-const usageSchema = z.object({
-  inputTokens: z.number(),
-  outputTokens: z.number(),
-  totalTokens: z.number(),
-  cachedInputTokens: z.number().optional(),
-  reasoningTokens: z.number().optional(),
-  estimated: z.boolean().optional(),
-})
+/** Builds the schemas of this module, once (see {@link eventSchemas}). */
+function buildEventSchemas() {
 
-const attemptSchema = z.object({
-  attempt: z.number().int().positive(),
-  model: z.string(),
-  provider: z.string().optional(),
-  start: z.number(),
-  end: z.number().optional(),
-  status: z.enum(['success', 'failure', 'cancelled', 'pending']),
-  error: z.object({ type: z.string(), message: z.string(), status: z.number().optional() }).optional(),
-})
+  const usageSchema = z.object({
+    inputTokens: z.number(),
+    outputTokens: z.number(),
+    totalTokens: z.number(),
+    cachedInputTokens: z.number().optional(),
+    reasoningTokens: z.number().optional(),
+    estimated: z.boolean().optional(),
+  })
 
-/** The zod schema of {@link CallEvent}; use it to validate events you receive (queues, webhooks). */
-export const callEventSchema = z.object({
-  id: z.string(),
-  traceId: z.string(),
-  type: z.enum(['chat', 'embedding']),
-  status: z.enum(['success', 'failure', 'cancelled']),
-  streaming: z.boolean(),
-  /** The model as requested (`openai/gpt-4o-mini`). */
-  model: z.string(),
-  /** The model the provider says answered. */
-  responseModel: z.string().optional(),
-  provider: z.string().optional(),
-  apiBase: z.string().optional(),
-  /** Chat prompt messages (content `"[redacted]"` under redaction). */
-  messages: z.array(z.record(z.string(), z.unknown())).optional(),
-  /** Embedding input (`"[redacted]"` under redaction). */
-  input: z.unknown().optional(),
-  /** Model parameters of the request (temperature, max_tokens, tools, ...). */
-  parameters: z.record(z.string(), z.unknown()),
-  response: z.record(z.string(), z.unknown()).optional(),
-  error: z
-    .object({ type: z.string(), message: z.string(), status: z.number().optional(), stack: z.string().optional() })
-    .optional(),
-  usage: usageSchema.optional(),
-  /** USD; absent when the price is unknown, never a silent 0. */
-  cost: z.object({ input: z.number(), output: z.number(), total: z.number() }).optional(),
-  costUnknownReason: z.string().optional(),
-  startTime: z.number(),
-  endTime: z.number(),
-  firstChunkTime: z.number().optional(),
-  latencyMs: z.number(),
-  ttftMs: z.number().optional(),
-  user: z.string().optional(),
-  metadata: z.record(z.string(), z.unknown()),
-  tags: z.array(z.string()),
-  cacheHit: z.boolean(),
-  attempts: z.array(attemptSchema),
-  http: z
-    .object({
-      method: z.string(),
-      url: z.string(),
-      headers: z.record(z.string(), z.string()),
-      clientIp: z.string().optional(),
-    })
-    .optional(),
-  modelInfo: z.record(z.string(), z.unknown()).optional(),
-})
+  const attemptSchema = z.object({
+    attempt: z.number().int().positive(),
+    model: z.string(),
+    provider: z.string().optional(),
+    start: z.number(),
+    end: z.number().optional(),
+    status: z.enum(['success', 'failure', 'cancelled', 'pending']),
+    error: z.object({ type: z.string(), message: z.string(), status: z.number().optional() }).optional(),
+  })
+
+  /** The zod schema of {@link CallEvent}; use it to validate events you receive (queues, webhooks). */
+  const callEventSchema = z.object({
+    id: z.string(),
+    traceId: z.string(),
+    type: z.enum(['chat', 'embedding']),
+    status: z.enum(['success', 'failure', 'cancelled']),
+    streaming: z.boolean(),
+    /** The model as requested (`openai/gpt-4o-mini`). */
+    model: z.string(),
+    /** The model the provider says answered. */
+    responseModel: z.string().optional(),
+    provider: z.string().optional(),
+    apiBase: z.string().optional(),
+    /** Chat prompt messages (content `"[redacted]"` under redaction). */
+    messages: z.array(z.record(z.string(), z.unknown())).optional(),
+    /** Embedding input (`"[redacted]"` under redaction). */
+    input: z.unknown().optional(),
+    /** Model parameters of the request (temperature, max_tokens, tools, ...). */
+    parameters: z.record(z.string(), z.unknown()),
+    response: z.record(z.string(), z.unknown()).optional(),
+    error: z
+      .object({ type: z.string(), message: z.string(), status: z.number().optional(), stack: z.string().optional() })
+      .optional(),
+    usage: usageSchema.optional(),
+    /** USD; absent when the price is unknown, never a silent 0. */
+    cost: z.object({ input: z.number(), output: z.number(), total: z.number() }).optional(),
+    costUnknownReason: z.string().optional(),
+    startTime: z.number(),
+    endTime: z.number(),
+    firstChunkTime: z.number().optional(),
+    latencyMs: z.number(),
+    ttftMs: z.number().optional(),
+    user: z.string().optional(),
+    metadata: z.record(z.string(), z.unknown()),
+    tags: z.array(z.string()),
+    cacheHit: z.boolean(),
+    attempts: z.array(attemptSchema),
+    http: z
+      .object({
+        method: z.string(),
+        url: z.string(),
+        headers: z.record(z.string(), z.string()),
+        clientIp: z.string().optional(),
+      })
+      .optional(),
+    modelInfo: z.record(z.string(), z.unknown()).optional(),
+  })
+  return { callEventSchema }
+}
+
+/**
+ * The schemas of this module, built on the first call (not at import: docs/benchmarks.md, "Cold
+ * start"); what a call parses with, so it reads the built schema directly.
+ */
+export const eventSchemas = memoise(buildEventSchemas)
+
+export const callEventSchema = lazySchema(() => eventSchemas().callEventSchema)
+
 
 /** A finished call, as every sink receives it; read-only (it is shared, never copy-on-write). */
 export type CallEvent = z.infer<typeof callEventSchema>
@@ -102,14 +117,44 @@ const notParameters = new Set([
   'api_key', 'api_base', 'base_url',
 ])
 
+/**
+ * What an event is built from: the members of `Context` it reads. Named here rather than imported
+ * from src/context.ts, which builds its events with this file: the two would import each other.
+ */
+export interface EventSource {
+  readonly id: string
+  readonly traceId: string
+  readonly type: 'chat' | 'embedding'
+  readonly streaming: boolean
+  readonly request: ChatRequest | EmbeddingRequest
+  readonly response?: ChatResponse | EmbeddingResponse
+  readonly error?: Error
+  readonly requestedModel: string
+  readonly responseModel?: string
+  readonly provider?: string
+  readonly apiBase?: string
+  readonly user?: string
+  readonly metadata: Record<string, unknown>
+  readonly tags: string[]
+  readonly timing: Timing
+  readonly attempts: AttemptRecord[]
+  readonly cacheHit: boolean
+  readonly usage?: Usage
+  readonly cost?: Cost
+  readonly costUnknownReason?: string
+  readonly modelInfo?: Record<string, unknown>
+  readonly http?: HttpInfo
+  scrub(text: string): string
+}
+
 /** The status a context is in: `cancelled` for an abort, `failure` for any other error. */
-export function statusOf(ctx: Context): CallStatus {
+export function statusOf(ctx: Pick<EventSource, 'error'>): CallStatus {
   if (!ctx.error) return 'success'
   return isAbortError(ctx.error) ? 'cancelled' : 'failure'
 }
 
 /** Builds the event of `ctx`; prefer `ctx.toEvent()`, which builds it once and shares it. */
-export function buildEvent(ctx: Context, redactMessages: boolean): CallEvent {
+export function buildEvent(ctx: EventSource, redactMessages: boolean): CallEvent {
   const request = ctx.request as Record<string, unknown>
   const end = ctx.timing.end ?? Date.now()
   const parameters: Record<string, unknown> = {}

@@ -81,7 +81,5 @@ export { CustomLogger } from './litellm/custom-logger'
 export type { LoggerKwargs, LoggerMethods, LoggerResponse, ProxyServerRequest } from './litellm/custom-logger'
 export { HTTPException } from './litellm/proxy-hooks'
 export type { HookCache, HookRequestData, ProxyCallType, ProxyHookMethods, UserApiKeyAuth } from './litellm/proxy-hooks'
-// The proxy: createProxyServer loads the server (and the integrations a config may name) only when called.
-export { createProxyServer, loadConfig, parseConfig, ConfigError } from './proxy/index'
-export type { ProxyServer, ProxyServerOptions, ProxyAddress, ProxyConfig, ModelDeployment, LoadConfigOptions } from './proxy/index'
+// The proxy has its own entry, `llm-onion/proxy` (src/proxy/index.ts): the core never imports it.
 export type { ClientServices, HookErrorHandler } from './services'

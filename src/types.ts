@@ -1,8 +1,14 @@
 /**
  * The public types of the onion: layers, providers and what they exchange.
  */
+import type { HttpInfo } from './call-facts'
 import type { Context } from './context'
 import type { ChatChunk, ChatRequest, ChatResponse, EmbeddingRequest, EmbeddingResponse } from './schema'
+
+// The data of a call lives in src/call-facts.ts and `ChunkHandler` beside `Context`, so that neither
+// src/context.ts nor src/event.ts imports this file (which names `Context`): no import circle.
+export type { AttemptRecord, Cost, HttpInfo, Timing, Usage } from './call-facts'
+export type { ChunkHandler } from './context'
 
 /**
  * A layer of the onion. Code before `await next()` sees the request on its way in; code after it
@@ -29,8 +35,6 @@ export type RepeatingMiddleware = (
   inner: () => Promise<void>,
 ) => Promise<void> | void
 
-/** A per-chunk function registered with `ctx.onChunk`: return a replacement chunk, or nothing to keep it. */
-export type ChunkHandler = (chunk: ChatChunk, ctx: Context) => ChatChunk | void | undefined | Promise<ChatChunk | void | undefined>
 
 /** What a provider gets besides the request. */
 export interface ProviderCall {
@@ -62,51 +66,6 @@ export interface Provider {
   close?(): Promise<void> | void
 }
 
-/** Token counts of a call, whatever the provider called them. */
-export interface Usage {
-  inputTokens: number
-  outputTokens: number
-  totalTokens: number
-  cachedInputTokens?: number
-  reasoningTokens?: number
-  /** True when counted locally (a tokenizer), not reported by the provider. */
-  estimated?: boolean
-}
-
-/** USD cost of a call. */
-export interface Cost {
-  input: number
-  output: number
-  total: number
-}
-
-/** Epoch milliseconds. */
-export interface Timing {
-  start: number
-  firstChunk?: number
-  end?: number
-}
-
-/** One attempt at the provider (retries and fallbacks make several). */
-export interface AttemptRecord {
-  attempt: number
-  model: string
-  provider?: string
-  start: number
-  end?: number
-  status: 'success' | 'failure' | 'cancelled' | 'pending'
-  error?: { type: string; message: string; status?: number }
-}
-
-/** The HTTP request that reached the proxy, credentials removed. */
-export interface HttpInfo {
-  method: string
-  url: string
-  headers: Record<string, string>
-  clientIp?: string
-  body?: unknown
-}
-
 /** Options for `client.chat`, `client.stream` and `client.embed` besides the request. */
 export interface CallOptions {
   /** Cancels the call; the upstream request is aborted and the call is recorded as cancelled. */
@@ -115,6 +74,30 @@ export interface CallOptions {
   http?: HttpInfo
   /** Proxy only: `model_info` of the config entry that serves the call. */
   modelInfo?: Record<string, unknown>
+  /**
+   * Proxy only: the id (`model_info.id`) of the deployment the caller chose for this call; the
+   * proxy's router tries it first and falls back to the others of its model name. Default: the
+   * router picks one.
+   */
+  deployment?: string
+  /**
+   * Keep the reply as the upstream sent it on the call's context (its body text, read by the proxy
+   * to pass the reply on without serialising it again, and its `x-request-id`): for a proxy. The
+   * `http` transport of `openai()` honours it; other providers keep nothing. Default false.
+   */
+  keepRawReply?: boolean
+  /**
+   * Called with the call's context once the client created it, before any layer runs: how a caller
+   * that needs the call itself (its id, its upstream request id, its cancellation) gets it.
+   *
+   * @example
+   * ```ts
+   * let call: Context | undefined
+   * await client.chat(request, { onContext: (ctx) => (call = ctx) })
+   * console.log(call?.id)
+   * ```
+   */
+  onContext?: (ctx: Context) => void
   /**
    * Credentials this call carries besides the request's `api_key` (the proxy passes those of the
    * HTTP request): scrubbed from its event, its error messages and every export. Default none.

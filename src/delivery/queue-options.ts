@@ -2,9 +2,10 @@
  * The delivery queue's options (with their defaults, checked by zod) and its counters.
  */
 import { z } from 'zod'
-import type { Sink } from './sink'
+import type { Sink } from './sink-contract'
 import type { SpoolStats } from './spool'
 import { validate } from '../validate'
+import { lazySchema } from '../lazy-schema'
 
 /**
  * Why items were dropped: `queue_full` (the sink's share of the queue was full), `rejected` (the sink
@@ -148,7 +149,8 @@ export interface QueueSpoolOptions {
   flushIntervalMs?: number
 }
 
-const optionsSchema = z.object({
+const optionsSchema = lazySchema(() =>
+  z.object({
   maxSize: z.number().int().positive().default(10_000),
   maxSizePerSink: z.number().int().positive().optional(),
   flushIntervalMs: z.number().min(0).default(1_000),
@@ -176,7 +178,8 @@ const optionsSchema = z.object({
       { message: 'must be a directory path, or { dir, maxBytes?, segmentBytes?, flushIntervalMs? }' },
     )
     .optional(),
-})
+}),
+)
 
 export type DeliverySettings = z.output<typeof optionsSchema>
 

@@ -12,6 +12,7 @@ import { validate } from '../validate'
 import { releaseSpoolLock, takeSpoolLock } from './spool-lock'
 import { recoverSpool, type LiveRecord } from './spool-recovery'
 import { createSpoolWriter, type SpoolLog } from './spool-writer'
+import { lazySchema } from '../lazy-schema'
 
 /**
  * Options of {@link openSpool}; every one but `dir` has a default.
@@ -85,14 +86,16 @@ export interface Spool {
   stats(): SpoolStats
 }
 
-const optionsSchema = z.object({
-  dir: z.string({ message: 'must be the path of a directory for the spool files, e.g. "./.llm-onion-spool"' }).min(1, 'must not be empty: give the path of a directory for the spool files'),
-  maxBytes: z.number().int().positive().default(256 * 2 ** 20),
-  // Segments are read whole at open: keep each well under what one Buffer holds.
-  segmentBytes: z.number().int().positive().max(2 ** 30, 'must be at most 1 GiB (1073741824): segments are read whole at startup').default(8 * 2 ** 20),
-  flushIntervalMs: z.number().min(0).default(100),
-  onWarning: z.custom<(message: string) => void>((value) => typeof value === 'function', { message: 'must be a function (message) => void' }).optional(),
-})
+const optionsSchema = lazySchema(() =>
+  z.object({
+    dir: z.string({ message: 'must be the path of a directory for the spool files, e.g. "./.llm-onion-spool"' }).min(1, 'must not be empty: give the path of a directory for the spool files'),
+    maxBytes: z.number().int().positive().default(256 * 2 ** 20),
+    // Segments are read whole at open: keep each well under what one Buffer holds.
+    segmentBytes: z.number().int().positive().max(2 ** 30, 'must be at most 1 GiB (1073741824): segments are read whole at startup').default(8 * 2 ** 20),
+    flushIntervalMs: z.number().min(0).default(100),
+    onWarning: z.custom<(message: string) => void>((value) => typeof value === 'function', { message: 'must be a function (message) => void' }).optional(),
+  }),
+)
 
 /**
  * Opens (or creates) a spool in `options.dir`, reading what earlier processes left there

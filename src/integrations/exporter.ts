@@ -9,13 +9,12 @@ import type { Context } from '../context'
 import type { Sink } from '../delivery/queue'
 import { declareLayerSinks } from '../delivery/layer-sinks'
 import type { CallEvent } from '../event'
-import { defineObservingLayer } from './observing-layer'
+import { defineObservingLayer, type IntegrationMoment } from './observing-layer'
 import type { RedactOptions } from '../redact'
 import type { ClientServices } from '../services'
 import type { Middleware } from '../types'
 
-/** When an integration acts: before the call (`input`), after a success, after a failure (cancels included). */
-export type IntegrationMoment = 'input' | 'success' | 'failure'
+export type { IntegrationMoment } from './observing-layer'
 
 /** When an exporter sends unless told otherwise. */
 export const defaultMoments: ReadonlyArray<IntegrationMoment> = ['success', 'failure']

@@ -7,8 +7,10 @@
  */
 import type { Context } from '../context'
 import { isAbortError, toError } from '../errors'
-import type { IntegrationMoment } from './exporter'
 import type { Middleware } from '../types'
+
+/** When an integration acts: before the call (`input`), after a success, after a failure (cancels included). */
+export type IntegrationMoment = 'input' | 'success' | 'failure'
 
 /** What runs at a moment. A returned promise is awaited by the layer; a throw or a rejection is reported, never rethrown. */
 export type MomentHandler<State> = (ctx: Context, state: State) => void | PromiseLike<void>

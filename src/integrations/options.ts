@@ -8,6 +8,7 @@ import { ValidationError } from '../errors'
 import type { IntegrationMoment } from './exporter'
 import type { RedactOptions } from '../redact'
 import { isSecretSettingName, registerSecret } from '../secret-scrubber'
+import { lazySchema } from '../lazy-schema'
 
 /** Where settings are read from when an option does not give them. */
 export type Environment = Record<string, string | undefined>
@@ -25,14 +26,16 @@ export interface IntegrationOptions {
 }
 
 /** The zod fields of {@link IntegrationOptions}; integrations `.extend()` it with their own. */
-export const integrationOptionsSchema = z
-  .object({
-    moments: z.array(z.enum(['input', 'success', 'failure'])).optional(),
-    redact: z.object({ messages: z.boolean().optional() }).strict().optional(),
-    baseUrl: z.url().optional(),
-    env: z.record(z.string(), z.string().optional()).optional(),
-  })
-  .strict()
+export const integrationOptionsSchema = lazySchema(() =>
+  z
+    .object({
+      moments: z.array(z.enum(['input', 'success', 'failure'])).optional(),
+      redact: z.object({ messages: z.boolean().optional() }).strict().optional(),
+      baseUrl: z.url().optional(),
+      env: z.record(z.string(), z.string().optional()).optional(),
+    })
+    .strict(),
+)
 
 /**
  * An option, else the environment variable; an empty value counts as unset.

@@ -1,69 +1,14 @@
 /**
- * LiteLLM's `CustomLogger`, camelCased: a base class whose hook methods a handler overrides, and the
- * `kwargs` dictionary LiteLLM hands them, built from the standard event so a LiteLLM handler ports by
- * renaming its methods. `customLogger(handler)` (llm-onion/middleware) turns a handler into a layer.
+ * LiteLLM's `CustomLogger`, camelCased: a base class whose hook methods a handler overrides, so a
+ * LiteLLM handler ports by renaming its methods; the `kwargs` they receive are built in ./kwargs.ts.
+ * `customLogger(handler)` (llm-onion/middleware) turns a handler into a layer.
  */
-import type { Context } from '../context'
-import type { CallEvent } from '../event'
-import { redactBody } from '../redact'
-import type { ChatChunk, ChatResponse, EmbeddingResponse, Message } from '../schema'
+import type { ChatChunk, Message } from '../schema'
+import type { LoggerKwargs, LoggerResponse } from './kwargs'
 import { proxyHookNames, type HookCache, type HookRequestData, type ProxyCallType, type ProxyHookMethods, type UserApiKeyAuth } from './proxy-hooks'
 
-/** The reply a success hook receives (redacted copy when redaction is on). */
-export type LoggerResponse = ChatResponse | EmbeddingResponse
-
-/** `kwargs.litellm_params.proxy_server_request`: the HTTP request that reached the proxy, credentials removed. */
-export interface ProxyServerRequest {
-  url: string
-  method: string
-  headers: Record<string, string>
-  body?: unknown
-}
-
-/**
- * What LiteLLM calls `kwargs`, with LiteLLM's keys. Outcome keys (`response_cost`, `exception`,
- * `standard_logging_object`, `end_time`) are set once the call has ended.
- */
-export interface LoggerKwargs {
-  /** The model as requested (`openai/gpt-4o-mini`). */
-  model: string
-  /** Chat prompt (content `"[redacted]"` under redaction). */
-  messages?: Array<Record<string, unknown>>
-  /** Embedding input. */
-  input?: unknown
-  user?: string
-  /** The call's id (`ctx.id`, the event's `id`). */
-  litellm_call_id: string
-  /** Groups the calls of one operation (`metadata.trace_id`, else the call id). */
-  litellm_trace_id: string
-  call_type: 'acompletion' | 'aembedding'
-  stream: boolean
-  /** Model parameters of the request (temperature, max_tokens, tools, ...). */
-  optional_params: Record<string, unknown>
-  custom_llm_provider?: string
-  api_base?: string
-  cache_hit: boolean
-  start_time: Date
-  end_time?: Date
-  litellm_params: {
-    /** The request's `metadata`, credential keys removed. */
-    metadata: Record<string, unknown>
-    /** Proxy only. */
-    proxy_server_request?: ProxyServerRequest
-    /** Proxy only: `model_info` of the config entry. */
-    model_info?: Record<string, unknown>
-    api_base?: string
-    custom_llm_provider?: string
-  }
-  /** USD; absent (never 0) when the price is unknown. */
-  response_cost?: number
-  /** Failure only: the error the call failed with (an `AbortError` for a cancelled call). */
-  exception?: Error
-  /** Failure only: the error's stack. */
-  traceback_exception?: string
-  /** The standard event of the finished call (success and failure hooks). */
-  standard_logging_object?: CallEvent
-}
+export { buildLoggerKwargs } from './kwargs'
+export type { LoggerKwargs, LoggerResponse, ProxyServerRequest } from './kwargs'
 
 type Hook<Args extends unknown[]> = (...args: Args) => void | Promise<void>
 type OutcomeHook<Response> = Hook<[kwargs: LoggerKwargs, response: Response, startTime: Date, endTime: Date]>
@@ -211,49 +156,4 @@ export function snakeCaseHint(handler: object): string {
   const found = Object.keys(snakeCaseNames).filter((name) => typeof (handler as Record<string, unknown>)[name] === 'function')
   if (found.length === 0) return ''
   return ` It has LiteLLM's snake_case methods (${found.join(', ')}): rename them to ${found.map((name) => snakeCaseNames[name]).join(', ')}.`
-}
-
-/**
- * LiteLLM's `kwargs` for a hook, built from the call's event (already redacted and without
- * credentials). `outcome` adds what is known once the call or attempt has ended.
- */
-export function buildLoggerKwargs(ctx: Context, event: CallEvent, outcome: 'none' | 'attempt' | 'call', redactContent: boolean): LoggerKwargs {
-  const kwargs: LoggerKwargs = {
-    model: event.model,
-    messages: event.messages,
-    input: event.input,
-    user: event.user,
-    litellm_call_id: event.id,
-    litellm_trace_id: event.traceId,
-    call_type: event.type === 'chat' ? 'acompletion' : 'aembedding',
-    stream: event.streaming,
-    optional_params: event.parameters,
-    custom_llm_provider: event.provider,
-    api_base: event.apiBase,
-    cache_hit: event.cacheHit,
-    start_time: new Date(event.startTime),
-    litellm_params: {
-      metadata: event.metadata,
-      model_info: event.modelInfo,
-      api_base: event.apiBase,
-      custom_llm_provider: event.provider,
-    },
-  }
-  if (event.http) {
-    kwargs.litellm_params.proxy_server_request = {
-      url: event.http.url,
-      method: event.http.method,
-      headers: event.http.headers,
-      body: ctx.http?.body === undefined ? undefined : redactBody(ctx.http.body, redactContent),
-    }
-  }
-  if (outcome === 'none') return kwargs
-  kwargs.end_time = new Date(event.endTime)
-  if (event.cost) kwargs.response_cost = event.cost.total
-  if (ctx.error) {
-    kwargs.exception = ctx.error
-    kwargs.traceback_exception = ctx.error.stack ?? `${ctx.error.name}: ${ctx.error.message}`
-  }
-  if (outcome === 'call') kwargs.standard_logging_object = event
-  return kwargs
 }

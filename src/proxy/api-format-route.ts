@@ -11,7 +11,7 @@ import type { ChatChunk, ChatRequest, ChatResponse } from '../schema'
 import type { CallOptions } from '../types'
 import { unauthorisedMessage, type AuthCheck } from './auth'
 import type { OriginPolicy } from './origin-policy'
-import { identify, watchDisconnect } from './exchange'
+import { createExchange, identify, type Exchange } from './exchange'
 import { acceptsJson, drained, readJsonBody, send, sendJson, type Body } from './http-io'
 import { chatToMessagesReply, toAnthropicError } from './messages-reply'
 import { messagesToChatRequest } from './messages-request'
@@ -20,7 +20,7 @@ import { openAiError, type OpenAiErrorResponse } from './openai-errors'
 import { chatToResponsesReply } from './responses-reply'
 import { responsesToChatRequest } from './responses-request'
 import { createResponsesStream, type StreamTranslator } from './responses-stream'
-import { modelNotFoundMessage, type Router } from './router'
+import { modelNotFoundMessage, type RoutedDeployment, type Router } from './router'
 
 /** What one API format supplies to the shared route. */
 export interface ApiFormat {
@@ -90,7 +90,7 @@ export interface ApiFormatRouteContext {
   /** A stream whose client reads nothing this long is cut (general_settings.stream_write_timeout_ms). */
   streamWriteTimeoutMs: number
   /** A call's options (HTTP facts, deployment, the request's credentials), as the chat route makes them. */
-  callOptions(request: IncomingMessage, body: Body, modelInfo: CallOptions['modelInfo']): CallOptions
+  callOptions(request: IncomingMessage, body: Body, routed: RoutedDeployment, exchange: Exchange): CallOptions
   /** A call's error in OpenAI's shape, scrubbed of every credential the client and the request know. */
   errorReply(error: unknown, options?: CallOptions): OpenAiErrorResponse
 }
@@ -107,7 +107,7 @@ export interface ApiFormatRouteContext {
 export function createApiFormatRoute(context: ApiFormatRouteContext): (request: IncomingMessage, response: ServerResponse, format: ApiFormat) => Promise<void> {
   const { client, router, checkAuth, policy, maxBodyBytes, streamWriteTimeoutMs } = context
 
-  const stream = async (response: ServerResponse, chat: ChatRequest, body: Body, options: CallOptions, format: ApiFormat): Promise<void> => {
+  const stream = async (response: ServerResponse, chat: ChatRequest, body: Body, options: CallOptions, format: ApiFormat, exchange: Exchange): Promise<void> => {
     let chunks: ChatStream
     let next: IteratorResult<ChatChunk>
     try {
@@ -119,10 +119,10 @@ export function createApiFormatRoute(context: ApiFormatRouteContext): (request: 
       // The first chunk decides the status: an error before it is an ordinary JSON error response.
       next = await chunks.next()
     } catch (error) {
-      identify(response, options.http, error)
+      identify(response, exchange.call, error)
       return send(response, format.error(context.errorReply(error, options)))
     }
-    identify(response, options.http)
+    identify(response, exchange.call)
     const events = format.createStream(body)
     response.writeHead(200, sseHeaders)
     try {
@@ -158,15 +158,16 @@ export function createApiFormatRoute(context: ApiFormatRouteContext): (request: 
     }
     const group = router.find(chat.model)
     if (!group) return reject(response, openAiError(404, modelNotFoundMessage(chat.model, router.modelNames), { param: 'model', code: 'model_not_found' }))
-    const options = context.callOptions(request, body, group.pick().modelInfo)
-    if (chat.stream) return stream(response, chat, body, options, format)
-    watchDisconnect(options.http!, response)
+    // A streamed call needs no watch on the response: its handler stops reading the stream, which cancels it.
+    const exchange = createExchange(response, chat.stream !== true)
+    const options = context.callOptions(request, body, group.pick(), exchange)
+    if (chat.stream) return stream(response, chat, body, options, format, exchange)
     try {
       const reply = await client.chat(chat, options)
-      identify(response, options.http)
+      identify(response, exchange.call)
       sendJson(response, 200, JSON.stringify(format.fromChatResponse(reply, body)))
     } catch (error) {
-      identify(response, options.http, error)
+      identify(response, exchange.call, error)
       reject(response, context.errorReply(error, options))
     }
   }

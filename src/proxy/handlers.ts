@@ -11,11 +11,11 @@ import type { CallOptions, HttpInfo } from '../types'
 import { createApiFormatRoute, messagesApi, responsesApi } from './api-format-route'
 import { unauthorisedMessage, type AuthCheck } from './auth'
 import type { RouteLabel } from './http-metrics'
-import { identify, receivedText, watchDisconnect } from './exchange'
+import { createExchange, identify, receivedText, type Exchange } from './exchange'
 import { acceptsJson, drained, methodNotAllowed, readJsonBody, send, sendJson, type Body } from './http-io'
 import { openAiError, streamErrorEvent, toOpenAiError } from './openai-errors'
 import type { OriginPolicy } from './origin-policy'
-import { modelNotFoundMessage, type Router } from './router'
+import { modelNotFoundMessage, type RoutedDeployment, type Router } from './router'
 
 /** What the request handler needs; built once per server. */
 export interface HandlerContext {
@@ -63,15 +63,26 @@ export function createRequestHandler(context: HandlerContext): (request: Incomin
   const { client, router, checkAuth, policy, maxBodyBytes, streamWriteTimeoutMs, mayEditReplies } = context
   /** A call's error as the reply sends it: no credential the client knows, nor the request's own. */
   const errorReply = (error: unknown, options?: CallOptions) => toOpenAiError(error, (text) => client.services.secrets.scrub(text, options?.secrets))
-  /** A call's options: its credential-free HTTP facts, its deployment and the request's own credentials. */
-  const callOptions = (request: IncomingMessage, body: Body, modelInfo: CallOptions['modelInfo']): CallOptions => {
+  /**
+   * A call's options: its credential-free HTTP facts, the deployment chosen for it, the request's own
+   * credentials, the reply kept as it came (for {@link receivedText} and the upstream request id),
+   * and its exchange, which gets the call's context.
+   */
+  const callOptions = (request: IncomingMessage, body: Body, routed: RoutedDeployment, exchange: Exchange): CallOptions => {
     const secrets = requestSecrets(request)
-    return { http: httpInfo(request, body, client.services.secrets, secrets), modelInfo, secrets }
+    return {
+      http: httpInfo(request, body, client.services.secrets, secrets),
+      modelInfo: routed.modelInfo,
+      deployment: routed.id,
+      keepRawReply: true,
+      secrets,
+      onContext: exchange.onContext,
+    }
   }
   const apiFormatRoute = createApiFormatRoute({ client, router, checkAuth, policy, maxBodyBytes, streamWriteTimeoutMs, callOptions, errorReply })
 
   /** The body of a reply: as the upstream sent it when no layer can have changed it, else serialised. */
-  const replyBody = (http: HttpInfo, reply: unknown): string => (mayEditReplies ? undefined : receivedText(http, reply)) ?? JSON.stringify(reply)
+  const replyBody = (exchange: Exchange, reply: unknown): string => (mayEditReplies ? undefined : receivedText(exchange.call, reply)) ?? JSON.stringify(reply)
 
   const authorised = (request: IncomingMessage, response: ServerResponse): boolean => {
     if (checkAuth(request.headers)) return true
@@ -91,7 +102,7 @@ export function createRequestHandler(context: HandlerContext): (request: Incomin
   }
 
   /** The call a parsed body asks for; answers the error itself and returns undefined when there is none. */
-  const callOf = (request: IncomingMessage, response: ServerResponse, body: Body | undefined): { body: Body; options: CallOptions } | undefined => {
+  const callOf = (request: IncomingMessage, response: ServerResponse, body: Body | undefined): { body: Body; options: CallOptions; exchange: Exchange } | undefined => {
     if (body === undefined) return undefined
     const model = body.model
     if (typeof model !== 'string' || model === '') {
@@ -105,27 +116,28 @@ export function createRequestHandler(context: HandlerContext): (request: Incomin
       send(response, openAiError(404, modelNotFoundMessage(model, router.modelNames), { param: 'model', code: 'model_not_found' }))
       return undefined
     }
-    return { body, options: callOptions(request, body, group.pick().modelInfo) }
+    // A streamed call needs no watch on the response: its handler stops reading the stream, which cancels it.
+    const exchange = createExchange(response, body.stream !== true)
+    return { body, options: callOptions(request, body, group.pick(), exchange), exchange }
   }
 
   const chat = async (request: IncomingMessage, response: ServerResponse): Promise<void> => {
     if (!admitted(request, response)) return
     const call = callOf(request, response, await readJsonBody(request, response, maxBodyBytes))
     if (!call) return
-    if (call.body.stream === true) return streamChat(response, call.body, call.options)
-    const http = call.options.http!
-    watchDisconnect(http, response)
+    const { exchange } = call
+    if (call.body.stream === true) return streamChat(response, call.body, call.options, exchange)
     try {
       const reply = await client.chat(call.body as ChatRequest, call.options)
-      identify(response, http)
-      sendJson(response, 200, replyBody(http, reply))
+      identify(response, exchange.call)
+      sendJson(response, 200, replyBody(exchange, reply))
     } catch (error) {
-      identify(response, http, error)
+      identify(response, exchange.call, error)
       send(response, errorReply(error, call.options))
     }
   }
 
-  const streamChat = async (response: ServerResponse, body: Body, options: CallOptions): Promise<void> => {
+  const streamChat = async (response: ServerResponse, body: Body, options: CallOptions, exchange: Exchange): Promise<void> => {
     const includeUsage = (body.stream_options as { include_usage?: unknown } | undefined)?.include_usage === true
     let stream: ChatStream
     let next: IteratorResult<ChatChunk>
@@ -138,10 +150,10 @@ export function createRequestHandler(context: HandlerContext): (request: Incomin
       // The first chunk decides the status: an error before it is an ordinary JSON error response.
       next = await stream.next()
     } catch (error) {
-      identify(response, options.http, error)
+      identify(response, exchange.call, error)
       return send(response, errorReply(error, options))
     }
-    identify(response, options.http)
+    identify(response, exchange.call)
     response.writeHead(200, sseHeaders)
     try {
       while (!next.done) {
@@ -164,14 +176,13 @@ export function createRequestHandler(context: HandlerContext): (request: Incomin
     if (!call) return
     // Providers are asked for floats; base64 (what the OpenAI SDKs ask for by default) is encoded here.
     const { encoding_format: encoding, ...embeddingRequest } = call.body
-    const http = call.options.http!
-    watchDisconnect(http, response)
+    const { exchange } = call
     try {
       const result = await client.embed(embeddingRequest as EmbeddingRequest, call.options)
-      identify(response, http)
-      sendJson(response, 200, encoding === 'base64' ? JSON.stringify(toBase64Embeddings(result)) : replyBody(http, result))
+      identify(response, exchange.call)
+      sendJson(response, 200, encoding === 'base64' ? JSON.stringify(toBase64Embeddings(result)) : replyBody(exchange, result))
     } catch (error) {
-      identify(response, http, error)
+      identify(response, exchange.call, error)
       send(response, errorReply(error, call.options))
     }
   }

@@ -1,5 +1,6 @@
 /**
- * The proxy's public surface, as `llm-onion` exports it. The server itself (and through it every
+ * The proxy's public surface, the `llm-onion/proxy` entry (the core, `llm-onion`, does not export
+ * it: test/architecture.test.ts keeps the core from importing the proxy). The server itself (and through it every
  * built-in integration the config may name) loads only when a proxy is created, so an application
  * that never runs one never pays for it.
  */
@@ -23,7 +24,7 @@ export type { LoadConfigOptions, ModelDeployment, ProxyConfig } from './config'
  * @example
  * ```ts
  * import OpenAI from 'openai'
- * import { createProxyServer } from 'llm-onion'
+ * import { createProxyServer } from 'llm-onion/proxy'
  *
  * const proxy = await createProxyServer({ config: 'examples/proxy/config.yaml' })
  * const { url } = await proxy.listen({ port: 0 })

@@ -1,8 +1,8 @@
 /**
  * The proxy's stack of layers, built once from the config: metrics outermost, then the console log,
  * the config's built-in callbacks, its callback modules, the caller's own layers, and the router
- * innermost, so every layer above it sees one call per request whatever the fallbacks. Outside them
- * all, the proxy's own `exchangeLayer` links each call to its HTTP exchange (src/proxy/exchange.ts).
+ * innermost, so every layer above it sees one call per request whatever the fallbacks. The handler
+ * links each call to its HTTP exchange through the call's options, not a layer (src/proxy/exchange.ts).
  */
 import { asMiddleware, callbacks } from '../../middleware/callbacks'
 import { consoleLog } from '../../middleware/console-log'
@@ -10,7 +10,6 @@ import { prometheus, type PrometheusLayer } from '../../middleware/prometheus'
 import { findIntegration, knownIntegrationNames } from '../integrations/catalogue'
 import type { Middleware } from '../types'
 import { loadCallback } from './callback-loader'
-import { exchangeLayer } from './exchange'
 import { reliabilityLayers } from './reliability'
 import { resolveOtelCallback } from './otel-callback'
 import { ConfigError, type ProxyConfig } from './config'
@@ -40,8 +39,7 @@ export interface ProxyLayers {
  */
 export async function assembleLayers(config: ProxyConfig, options: { logs?: boolean; middleware?: Middleware[] }, router: Middleware): Promise<ProxyLayers> {
   const metrics = prometheus({ maxModels: config.server?.metricsMaxModels })
-  // exchangeLayer is HTTP plumbing rather than a configured layer, so the summary leaves it out.
-  const layers: Middleware[] = [exchangeLayer, metrics]
+  const layers: Middleware[] = [metrics]
   const names = ['prometheus']
   if (options.logs) {
     layers.push(consoleLog())

@@ -16,8 +16,10 @@ import type { DeploymentTarget } from './providers'
 export interface RoutedDeployment {
   deployment: ModelDeployment
   target: DeploymentTarget
-  /** The `model_info` object every call served by this deployment carries (identity matters). */
+  /** The `model_info` every call served by this deployment carries. */
   modelInfo: Record<string, unknown>
+  /** Its `model_info.id`: what a call names it by (`CallOptions.deployment`) to have it tried first. */
+  id: string
   /**
    * The client's model name for it (`openai/gpt-4o`), built once: the same string every call, which
    * the provider lookup finds faster than a new one (unused by wildcard deployments).
@@ -73,7 +75,7 @@ export function createRouter(
   for (const deployment of deployments) {
     const list = byName.get(deployment.modelName) ?? []
     const target = targets.get(deployment)!
-    list.push({ deployment, target, modelInfo: deployment.modelInfo, model: `${target.providerKey}/${target.providerModel}`, timeout: deploymentTimeout(deployment) })
+    list.push({ deployment, target, modelInfo: deployment.modelInfo, id: String(deployment.modelInfo.id), model: `${target.providerKey}/${target.providerModel}`, timeout: deploymentTimeout(deployment) })
     byName.set(deployment.modelName, list)
   }
   for (const [name, list] of byName) {
@@ -104,7 +106,7 @@ export function createRouter(
     const requested = ctx.request.model
     const group = find(requested)
     if (!group) throw unknownModel(requested, modelNames)
-    const order = attemptOrder(group, ctx.modelInfo)
+    const order = attemptOrder(group, ctx.deployment)
     let added = noneAdded
     for (let index = 0; ; index++) {
       const routed = order[index]!
@@ -150,11 +152,11 @@ function createGroup(name: string, deployments: RoutedDeployment[], wildcardPref
   return { name, deployments, wildcardPrefix, pick }
 }
 
-/** The deployment the call started with (named by its `modelInfo`) first, then the others in config order. */
-function attemptOrder(group: ModelGroup, modelInfo: Record<string, unknown> | undefined): RoutedDeployment[] {
+/** The deployment the call names (`CallOptions.deployment`) first, else a weighted pick; then the others in config order. */
+function attemptOrder(group: ModelGroup, deployment: string | undefined): RoutedDeployment[] {
   const all = group.deployments
   if (all.length === 1) return all
-  const first = all.find((routed) => routed.modelInfo === modelInfo) ?? group.pick()
+  const first = (deployment === undefined ? undefined : all.find((routed) => routed.id === deployment)) ?? group.pick()
   return [first, ...all.filter((routed) => routed !== first)]
 }
 

@@ -6,7 +6,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import type { AddressInfo, Socket } from 'node:net'
 import { afterEach, describe, expect, it, vi } from 'vitest'
-import { APIConnectionError, createClient, isValidationError, openai, type ChatChunk } from '../../src/index'
+import { APIConnectionError, createClient, isValidationError, openai, type ChatChunk, type Context } from '../../src/index'
 import { startOpenAIFake } from '../../src/testing/openai-server'
 import { collect, failureOf, transports } from './provider-test-kit'
 
@@ -80,6 +80,21 @@ describe.each(transports)('openai() on the wire, %s transport', (transport) => {
 })
 
 describe('openai({ transport: "http" })', () => {
+  it('keeps the reply body and the upstream request id on the context only when the call asks with keepRawReply', async () => {
+    const body = JSON.stringify({ id: 'chatcmpl-kept', object: 'chat.completion', created: 1, model: 'gpt-4o-mini', choices: [{ index: 0, message: { role: 'assistant', content: 'hi' }, finish_reason: 'stop' }] })
+    const server = await upstream((_request, _body, response) => response.writeHead(200, { 'content-type': 'application/json', 'x-request-id': 'req_kept' }).end(body))
+    const client = createClient({ providers: { openai: openai({ apiKey: 'sk-test', baseURL: server.url, transport: 'http' }) } })
+    cleanups.push(() => client.close())
+    const contexts: Context[] = []
+    const kept = await client.chat({ model: 'openai/gpt-4o-mini', messages }, { keepRawReply: true, onContext: (ctx) => contexts.push(ctx) })
+    // A call that carries HTTP facts but does not ask keeps nothing: the facts alone no longer switch it on.
+    await client.chat({ model: 'openai/gpt-4o-mini', messages }, { http: { method: 'POST', url: 'http://proxy/v1/chat/completions', headers: {} }, onContext: (ctx) => contexts.push(ctx) })
+    expect(contexts[0]!.receivedReply).toEqual({ parsed: kept, text: body })
+    expect(contexts[0]!.upstreamRequestId).toBe('req_kept')
+    expect(contexts[1]!.receivedReply).toBeUndefined()
+    expect(contexts[1]!.upstreamRequestId).toBeUndefined()
+  })
+
   it('keeps its connections alive across chat, stream and embedding calls, and client.close() closes them', async () => {
     const server = await upstream((request, body, response) => {
       response.writeHead(200, { 'content-type': body.stream ? 'text/event-stream' : 'application/json' })

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { parse } from 'yaml'
 import { describe, expect, it } from 'vitest'
-import { ConfigError, loadConfig, parseConfig } from 'llm-onion'
+import { ConfigError, loadConfig, parseConfig } from 'llm-onion/proxy'
 import { loadCallback } from '../../src/proxy/callback-loader'
 import { defaultConfig } from '../../src/proxy/default-config'
 

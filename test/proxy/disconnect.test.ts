@@ -4,7 +4,8 @@
  * The proxy runs in-process; its OpenAI deployment points at a local fake that never answers.
  */
 import { afterEach, describe, expect, it } from 'vitest'
-import { createProxyServer, isAbortError, parseConfig, type Context, type Middleware } from 'llm-onion'
+import { isAbortError, type Context, type Middleware } from 'llm-onion'
+import { createProxyServer, parseConfig } from 'llm-onion/proxy'
 import { startOpenAIFake } from '../../src/testing/openai-server'
 
 const cleanups: Array<() => Promise<void>> = []

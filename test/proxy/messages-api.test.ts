@@ -6,7 +6,7 @@
  */
 import Anthropic from '@anthropic-ai/sdk'
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
-import { createProxyServer, parseConfig, type ProxyServer } from 'llm-onion'
+import { createProxyServer, parseConfig, type ProxyServer } from 'llm-onion/proxy'
 import { createRecorder, startGeminiFake, startOpenAIFake, type GeminiFake, type OpenAIFake } from 'llm-onion/testing'
 import { eventually } from './fixtures/spawn-proxy'
 

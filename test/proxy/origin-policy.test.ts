@@ -3,7 +3,7 @@
  * config allows more, POSTs must be JSON, and browsers get their preflights answered.
  */
 import { afterEach, describe, expect, it } from 'vitest'
-import { ConfigError, createProxyServer, parseConfig, type ProxyServer } from 'llm-onion'
+import { ConfigError, createProxyServer, parseConfig, type ProxyServer } from 'llm-onion/proxy'
 import { chatBody, send } from './fixtures/raw-http'
 
 const json = { 'content-type': 'application/json' }

@@ -9,7 +9,8 @@ import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import OpenAI from 'openai'
 import { afterEach, describe, expect, it } from 'vitest'
-import { createProxyServer, parseConfig, type Middleware } from 'llm-onion'
+import { type Middleware } from 'llm-onion'
+import { createProxyServer, parseConfig } from 'llm-onion/proxy'
 
 const cleanups: Array<() => Promise<void>> = []
 afterEach(async () => {

@@ -10,7 +10,7 @@ import type { AIMessageChunk } from '@langchain/core/messages'
 import { ChatOpenAI } from '@langchain/openai'
 import { APICallError, generateText, jsonSchema, Output, streamText, tool } from 'ai'
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
-import { createProxyServer, parseConfig, type ProxyServer } from 'llm-onion'
+import { createProxyServer, parseConfig, type ProxyServer } from 'llm-onion/proxy'
 import { createRecorder, startOpenAIFake, type OpenAIFake } from 'llm-onion/testing'
 
 const masterKey = 'sk-responses-test-key'

@@ -8,7 +8,8 @@ import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import OpenAI from 'openai'
 import { afterEach, describe, expect, it, vi } from 'vitest'
-import { createProxyServer, parseConfig, type Context, type Middleware, type ProxyServer } from 'llm-onion'
+import { type Context, type Middleware } from 'llm-onion'
+import { createProxyServer, parseConfig, type ProxyServer } from 'llm-onion/proxy'
 import { startOpenAIFake, type OpenAIFake } from '../../src/testing/openai-server'
 
 const cleanups: Array<() => Promise<void>> = []
@@ -57,6 +58,18 @@ describe('the proxy router', () => {
     expect(seen[0]!.attempts.map((attempt) => [attempt.provider, attempt.status])).toEqual([['openai', 'failure'], ['mock', 'success']])
     expect(seen[0]!.modelInfo).toMatchObject({ region: 'eu' })
     expect(seen[0]!.request.model).toBe('smart')
+  })
+
+  it('tries first the deployment the call names with the deployment option, whatever the weighted pick', async () => {
+    const { proxy } = await proxyWith([
+      { model_name: 'smart', litellm_params: { model: 'mock/smart', mock_response: 'from a' }, model_info: { id: 'deployment-a' } },
+      { model_name: 'smart', litellm_params: { model: 'mock/smart', mock_response: 'from b' }, model_info: { id: 'deployment-b' } },
+    ])
+    vi.spyOn(Math, 'random').mockReturnValue(0) // the weighted pick would take deployment-a
+    const reply = await proxy.client.chat({ model: 'smart', messages }, { deployment: 'deployment-b' })
+    expect(reply.choices[0]?.message.content).toBe('from b')
+    const picked = await proxy.client.chat({ model: 'smart', messages })
+    expect(picked.choices[0]?.message.content).toBe('from a')
   })
 
   it('does not try another deployment after a 400: the request itself is wrong', async () => {

@@ -4,7 +4,8 @@
  */
 import OpenAI from 'openai'
 import { describe, expect, it } from 'vitest'
-import { ConfigError, createProxyServer, isAbortError, parseConfig, type Context, type Middleware } from 'llm-onion'
+import { isAbortError, type Context, type Middleware } from 'llm-onion'
+import { ConfigError, createProxyServer, parseConfig } from 'llm-onion/proxy'
 import { withMock } from './fixtures/spawn-proxy'
 import { chatBody, rawSocket, send } from './fixtures/raw-http'
 

@@ -5,7 +5,8 @@
  */
 import { connect } from 'node:net'
 import { afterEach, describe, expect, it } from 'vitest'
-import { createProxyServer, isAbortError, parseConfig, type Context, type Middleware, type ProxyServer } from 'llm-onion'
+import { isAbortError, type Context, type Middleware } from 'llm-onion'
+import { createProxyServer, parseConfig, type ProxyServer } from 'llm-onion/proxy'
 import { chatBody, rawSocket } from './fixtures/raw-http'
 
 let proxy: ProxyServer | undefined

@@ -16,16 +16,19 @@ import { createOtlpSink, type OtlpDestination, type TracedCall } from './pipelin
 import type { Sink } from '../../delivery/sink'
 import { loadOtelSdk } from './sdk'
 import { callSpanTree } from './span-record'
+import { lazySchema } from '../../lazy-schema'
 
 /** Options every OTLP preset takes besides the common ones; each preset documents its defaults. */
-export const otlpPresetOptionsSchema = integrationOptionsSchema.extend({
-  /** `service.name` of the exported resource (default `OTEL_SERVICE_NAME`, else `llm-onion`). */
-  serviceName: z.string().min(1).optional(),
-  /** Send the prompt and the reply as `gen_ai.input.messages` / `gen_ai.output.messages`. */
-  captureContent: z.boolean().optional(),
-  /** Per-request time limit in ms (default 10,000). */
-  timeoutMs: z.number().int().positive().optional(),
-})
+export const otlpPresetOptionsSchema = lazySchema(() =>
+  integrationOptionsSchema.extend({
+    /** `service.name` of the exported resource (default `OTEL_SERVICE_NAME`, else `llm-onion`). */
+    serviceName: z.string().min(1).optional(),
+    /** Send the prompt and the reply as `gen_ai.input.messages` / `gen_ai.output.messages`. */
+    captureContent: z.boolean().optional(),
+    /** Per-request time limit in ms (default 10,000). */
+    timeoutMs: z.number().int().positive().optional(),
+  }),
+)
 
 export interface OtlpExporterDefinition {
   /** The layer's name (`langfuse`), also the sink's name in the queue's counters. */

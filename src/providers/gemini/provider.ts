@@ -21,16 +21,19 @@ import {
 } from './mapping'
 import { connectionError, fromGeminiError, type ErrorTarget } from '../provider-errors'
 import { loadGemini } from '../sdk-modules'
+import { lazySchema } from '../../lazy-schema'
 
 const defaultBaseUrl = 'https://generativelanguage.googleapis.com'
 
-const geminiOptionsSchema = z.object({
-  name: z.string().min(1).default('gemini'),
-  apiKey: z.string().min(1).optional(),
-  baseUrl: z.url().optional(),
-  apiVersion: z.string().min(1).default('v1beta'),
-  headers: z.record(z.string(), z.string()).optional(),
-})
+const geminiOptionsSchema = lazySchema(() =>
+  z.object({
+    name: z.string().min(1).default('gemini'),
+    apiKey: z.string().min(1).optional(),
+    baseUrl: z.url().optional(),
+    apiVersion: z.string().min(1).default('v1beta'),
+    headers: z.record(z.string(), z.string()).optional(),
+  }),
+)
 
 /**
  * Options of {@link gemini}; every one has a default (see {@link gemini}).

@@ -8,13 +8,16 @@ import { errorForStatus } from '../../errors'
 import type { ChatChunk, ChatRequest, ChatResponse, EmbeddingRequest, EmbeddingResponse, Message } from '../../schema'
 import type { Provider, ProviderCall } from '../../types'
 import { validate } from '../../validate'
+import { lazySchema } from '../../lazy-schema'
 
-const mockOptionsSchema = z.object({
-  name: z.string().min(1).default('mock'),
-  latencyMs: z.number().min(0).default(0),
-  chunkDelayMs: z.number().min(0).default(0),
-  embeddingDimensions: z.number().int().positive().default(8),
-})
+const mockOptionsSchema = lazySchema(() =>
+  z.object({
+    name: z.string().min(1).default('mock'),
+    latencyMs: z.number().min(0).default(0),
+    chunkDelayMs: z.number().min(0).default(0),
+    embeddingDimensions: z.number().int().positive().default(8),
+  }),
+)
 
 export type MockOptions = z.input<typeof mockOptionsSchema>
 

@@ -11,16 +11,19 @@ import { isSecretHeader, stripSecretQuery } from '../../redact'
 import { createSecretScrubber } from '../../secret-scrubber'
 import { validate } from '../../validate'
 import { connectionError, fromOpenAIError, type ErrorTarget } from '../provider-errors'
+import { lazySchema } from '../../lazy-schema'
 
-const openaiOptionsSchema = z.object({
-  name: z.string().min(1).default('openai'),
-  apiKey: z.string().min(1).optional(),
-  baseURL: z.url().optional(),
-  organization: z.string().min(1).optional(),
-  headers: z.record(z.string(), z.string()).optional(),
-  timeout: z.number().int().positive().optional(),
-  transport: z.enum(['sdk', 'http']).default('sdk'),
-})
+const openaiOptionsSchema = lazySchema(() =>
+  z.object({
+    name: z.string().min(1).default('openai'),
+    apiKey: z.string().min(1).optional(),
+    baseURL: z.url().optional(),
+    organization: z.string().min(1).optional(),
+    headers: z.record(z.string(), z.string()).optional(),
+    timeout: z.number().int().positive().optional(),
+    transport: z.enum(['sdk', 'http']).default('sdk'),
+  }),
+)
 
 /**
  * Options of `openai()`; every one has a default (see `openai()`).

@@ -56,8 +56,8 @@ export function openaiHttp(settings: OpenAISettings): Provider {
       const reply = await postJson(pool ?? (await openPool()), path, headers, JSON.stringify(wireBody(request, call.model)), call.context.cancellation)
       if (reply.statusCode >= 200 && reply.statusCode < 300) {
         const parsed: unknown = JSON.parse(reply.text)
-        // Only the proxy writes a reply as it came (calls it makes carry `http`); other calls keep nothing.
-        if (call.context.http) {
+        // Only a caller that asked (the proxy) gets the reply as it came; other calls keep nothing.
+        if (call.context.keepRawReply) {
           call.context.receivedReply = { parsed, text: reply.text }
           call.context.upstreamRequestId = requestIdOf(reply.rawHeaders)
         }
@@ -73,7 +73,7 @@ export function openaiHttp(settings: OpenAISettings): Provider {
   async function open(path: string, body: Record<string, unknown>, call: ProviderCall): Promise<Dispatcher.ResponseData> {
     const response = await (pool ?? (await openPool())).request({ path, method: 'POST', headers, body: JSON.stringify(body), signal: call.signal })
     if (response.statusCode >= 200 && response.statusCode < 300) {
-      if (call.context.http) {
+      if (call.context.keepRawReply) {
         const requestId = response.headers['x-request-id']
         call.context.upstreamRequestId = typeof requestId === 'string' ? requestId : undefined
       }
