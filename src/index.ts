@@ -23,6 +23,7 @@ export {
   BadRequestError,
   ContextWindowExceededError,
   ContentPolicyViolationError,
+  GuardrailError,
   AuthenticationError,
   PermissionDeniedError,
   NotFoundError,
@@ -45,6 +46,7 @@ export {
   isBadRequestError,
   isContextWindowExceededError,
   isContentPolicyViolationError,
+  isGuardrailError,
   isAPIConnectionError,
 } from './errors'
 export type { LlmErrorOptions } from './errors'

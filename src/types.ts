@@ -30,7 +30,13 @@ export type RepeatingMiddleware = (
 ) => Promise<void> | void
 
 /** A per-chunk function registered with `ctx.onChunk`: return a replacement chunk, or nothing to keep it. */
-export type ChunkHandler = (chunk: ChatChunk, ctx: Context) => ChatChunk | void | undefined | Promise<ChatChunk | void | undefined>
+export type ChunkHandler = ((chunk: ChatChunk, ctx: Context) => ChatChunk | void | undefined | Promise<ChatChunk | void | undefined>) & {
+  /**
+   * Called once when the provider's stream has ended, for a function that held text back (the
+   * guardrails' stream window): a chunk it returns passes through the outer functions to the caller.
+   */
+  flush?: (ctx: Context) => ChatChunk | undefined
+}
 
 /** What a provider gets besides the request. */
 export interface ProviderCall {
