@@ -43,6 +43,8 @@ export interface TextGuardrailSpec {
   action: 'mask' | 'block'
   modes: Set<GuardrailMode>
   lookahead?: number
+  /** The prompt's roles to check; default every role. */
+  roles?: ReadonlySet<string>
 }
 
 /**
@@ -70,7 +72,7 @@ export function textGuardrail(spec: TextGuardrailSpec): Middleware {
     return finding ? block(finding, where, ctx) : text
   }
   const layer = async (ctx: Context, next: () => Promise<void>) => {
-    if (onInput) ctx.request = ctx.type === 'chat' ? checkChat(ctx.request as ChatRequest, check, ctx) : checkEmbedding(ctx.request as EmbeddingRequest, check, ctx)
+    if (onInput) ctx.request = ctx.type === 'chat' ? checkChat(ctx.request as ChatRequest, check, ctx, spec.roles) : checkEmbedding(ctx.request as EmbeddingRequest, check, ctx)
     if (onOutput && ctx.streaming) {
       const onFinding = action === 'block' ? (finding: Finding) => block(finding, 'the reply', ctx) : undefined
       ctx.onChunk(windowedChunks(() => createStreamWindow(detectors, { lookahead: spec.lookahead ?? defaultLookahead, onFinding })))
@@ -88,9 +90,10 @@ function article(word: string): string {
 
 type Check = (text: string, where: string, ctx: Context) => string
 
-function checkChat(request: ChatRequest, check: Check, ctx: Context): ChatRequest {
+function checkChat(request: ChatRequest, check: Check, ctx: Context, roles: ReadonlySet<string> | undefined): ChatRequest {
   let changed = false
   const messages = request.messages.map((message, index) => {
+    if (roles && !roles.has(message.role)) return message
     const checked = checkMessage(message, `messages[${index}]`, check, ctx)
     if (checked !== message) changed = true
     return checked
