@@ -20,7 +20,7 @@ const modeSchema = z.enum(['pre_call', 'during_call', 'post_call'], { error: 'mu
 /** The options every guardrail takes. */
 export const guardrailBaseShape = {
   name: z.string().min(1, 'must not be empty').optional(),
-  mode: z.union([modeSchema, z.array(modeSchema).min(1, 'list at least one mode')]).optional(),
+  mode: z.union([modeSchema, z.array(modeSchema).min(1, 'list at least one mode')], { error: 'must be pre_call, during_call or post_call, or a list of them' }).optional(),
 }
 
 /** The options of detector-based guardrails. */

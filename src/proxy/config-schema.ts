@@ -59,7 +59,7 @@ export function pricingKeys(): string[] {
 
 /** Keys read at each level of the config; anything else is reported as ignored at start. */
 export const knownKeys = {
-  root: new Set(['model_list', 'litellm_settings', 'general_settings', 'router_settings', 'environment_variables']),
+  root: new Set(['model_list', 'litellm_settings', 'general_settings', 'router_settings', 'environment_variables', 'guardrails']),
   model: new Set(['model_name', 'litellm_params', 'model_info', 'tpm', 'rpm']),
   litellmSettings: new Set(['callbacks', 'success_callback', 'failure_callback', 'input_callback', 'turn_off_message_logging']),
   generalSettings: new Set<string>(['master_key', 'max_request_size_mb', ...serverSettingKeys]),
@@ -198,6 +198,8 @@ export function configSchema(environment: Environment) {
       })
       .nullish(),
     router_settings: z.looseObject({ routing_strategy: text.optional(), model_group_alias: z.record(z.string(), alias).nullish() }).nullish(),
+    // LiteLLM's guardrails section; each entry is checked by src/proxy/guardrails-config.ts.
+    guardrails: z.array(anything, { error: 'must be a list of { guardrail_name, litellm_params: { guardrail, mode } }' }).nullish(),
     // An entry without a value leaves the variable as the environment has it, as LiteLLM does.
     environment_variables: z
       .record(z.string(), z.union([z.string(), z.number(), z.boolean(), z.null()], { error: 'must be a string, a number, a boolean or empty' }))

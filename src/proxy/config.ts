@@ -94,6 +94,8 @@ export interface ProxyConfig {
   server: ServerSettings
   /** `environment_variables` from the file; the proxy sets them before it builds integrations. */
   environmentVariables: Record<string, string>
+  /** The `guardrails:` section's entries, as written (src/proxy/guardrails-config.ts builds their layers). */
+  guardrails: unknown[]
   /** Keys the proxy does not read, by path; printed at start. */
   warnings: string[]
 }
@@ -234,6 +236,7 @@ export function parseConfig(raw: unknown, options: LoadConfigOptions = {}, file?
     maxBodyBytes: Math.round((general.max_request_size_mb ?? 10) * 1024 * 1024),
     server: readServerSettings(general),
     environmentVariables: fromFile,
+    guardrails: parsed.guardrails ?? [],
     warnings,
   }
 }

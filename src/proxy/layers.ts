@@ -11,6 +11,7 @@ import { findIntegration, knownIntegrationNames } from '../integrations/catalogu
 import type { Middleware } from '../types'
 import { loadCallback } from './callback-loader'
 import { exchangeLayer } from './exchange'
+import { guardrailLayers } from './guardrails-config'
 import { ConfigError, type ProxyConfig } from './config'
 
 /** The stack, its names for the start-up summary, and the metrics layer `GET /metrics` renders. */
@@ -68,9 +69,10 @@ export async function assembleLayers(config: ProxyConfig, options: { logs?: bool
     layers.push(layer)
     names.push(layer.name || 'middleware')
   }
-  layers.push(router)
-  names.push('router')
-  const mayEditReplies = config.callbacks.length > 0 || (options.middleware ?? []).length > 0
+  const guardrails = guardrailLayers(config.guardrails ?? [])
+  layers.push(...guardrails, router)
+  names.push(...guardrails.map((_, index) => `guardrail(${(config.guardrails[index] as { guardrail_name: string }).guardrail_name})`), 'router')
+  const mayEditReplies = config.callbacks.length > 0 || (options.middleware ?? []).length > 0 || guardrails.length > 0
   return { layers, names, metrics, mayEditReplies }
 }
 
