@@ -18,7 +18,7 @@ describe('the guardrails section', () => {
 
   it('fails at start on a bad mode and on missing keywords', () => {
     expect(() => guardrailLayers([{ guardrail_name: 'x', litellm_params: { guardrail: 'presidio', mode: 'sometimes' } }])).toThrow(/guardrails\[0\]\.litellm_params\.mode\[0\] must be pre_call, during_call or post_call/)
-    expect(() => guardrailLayers([{ guardrail_name: 'x', litellm_params: { guardrail: 'banned_keywords' } }])).toThrow(/guardrails\[0\]\.litellm_params \(x\): bannedKeywords\(\) options: keywords: is required/)
+    expect(() => guardrailLayers([{ guardrail_name: 'x', litellm_params: { guardrail: 'banned_keywords' } }])).toThrow(/guardrails\[0\]\.litellm_params \(x\): Invalid bannedKeywords\(\) options: keywords: is required/)
   })
 
   it('maps presidio entities to pii() entities and refuses one it cannot detect', () => {
