@@ -38,13 +38,18 @@ export interface StreamWindow {
  */
 export function createStreamWindow(detectors: ReadonlyArray<Detector>, options: { lookahead?: number; onFinding?: FindingHandler } = {}): StreamWindow {
   const lookahead = options.lookahead ?? defaultLookahead
+  // One pass of every detector's hint first: on ordinary prose no hinted detector runs at all.
+  const unhinted = detectors.filter((detector) => detector.hint === undefined)
+  const hints = detectors.flatMap((detector) => (detector.hint === undefined ? [] : [typeof detector.hint === 'string' ? escapeRegExp(detector.hint) : detector.hint.source]))
+  const anyHint = hints.length === 0 ? undefined : new RegExp(hints.join('|'))
   let context = ''
   let pending = ''
 
   function release(buffer: string, atEnd: boolean): string {
     const offset = context.length
     const scan = context + buffer
-    const candidates = findCandidates(scan, detectors).filter((candidate) => candidate.end > offset)
+    const running = anyHint === undefined || anyHint.test(scan) ? detectors : unhinted
+    const candidates = running.length === 0 ? [] : findCandidates(scan, running).filter((candidate) => candidate.end > offset)
     let cut = atEnd ? scan.length : scan.length - lookahead
     if (cut <= offset) {
       pending = buffer
@@ -86,6 +91,10 @@ export function createStreamWindow(detectors: ReadonlyArray<Detector>, options: 
     push: (text) => release(pending + text, false),
     flush: () => (pending === '' ? '' : release(pending, true)),
   }
+}
+
+function escapeRegExp(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
 }
 
 /**
