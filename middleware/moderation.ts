@@ -41,7 +41,7 @@ const moderationOptionsSchema = z
     apiKey: z.string().min(1).optional(),
     baseUrl: z.string().optional(),
     categories: z.array(z.string().min(1)).min(1).optional(),
-    moderate: z.function().optional(),
+    moderate: z.custom<Moderate>((value) => typeof value === 'function', 'must be a function (text, ctx) => ({ flagged, categories, category_scores })').optional(),
   })
   .strict()
 
@@ -61,7 +61,7 @@ export function moderation(options: ModerationOptions = {}): Middleware {
   const modes = modesOf(parsed.mode, ['pre_call'])
   const onInput = modes.has('pre_call') || modes.has('during_call')
   const blocking = parsed.categories === undefined ? undefined : new Set(parsed.categories)
-  const endpoint = (options.moderate as Moderate | undefined) ?? endpointModeration(parsed)
+  const endpoint = parsed.moderate ?? endpointModeration(parsed)
 
   const refuse = async (text: string, where: string, ctx: Context) => {
     if (text.trim() === '') return

@@ -4,6 +4,7 @@ import type { ChatChunk, ChatRequest, ChatResponse, EmbeddingRequest, EmbeddingR
 import type { AttemptRecord, ChunkHandler, Cost, HttpInfo, Timing, Usage } from './types'
 import type { CallEvent, EventOptions } from './event'
 import { buildEvent } from './event'
+import { contentMaskOf } from './redact'
 import type { ClientServices } from './services'
 
 export type CallType = 'chat' | 'embedding'
@@ -191,7 +192,7 @@ export class Context {
     if (cached && cached.key === key && cached.redacted === redacted && cached.event.attempts.length === this.attempts.length) {
       return cached.event
     }
-    const event = buildEvent(this, redacted)
+    const event = buildEvent(this, redacted, contentMaskOf(this.services.redact))
     this.#eventCache = { key, redacted, event }
     return event
   }

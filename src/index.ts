@@ -84,3 +84,8 @@ export type { LoggerKwargs, LoggerMethods, LoggerResponse, ProxyServerRequest } 
 export { createProxyServer, loadConfig, parseConfig, ConfigError } from './proxy/index'
 export type { ProxyServer, ProxyServerOptions, ProxyAddress, ProxyConfig, ModelDeployment, LoadConfigOptions } from './proxy/index'
 export type { ClientServices, HookErrorHandler } from './services'
+// Guardrails' detectors and stream window (docs/guardrails.md): for `redact: { detectors }` and your own guardrails.
+export { piiDetectors, secretDetectors, keywordDetector, maskText, passesLuhn, passesIbanCheck } from './guardrails/detectors'
+export type { Detector, Finding } from './guardrails/detectors'
+export { createStreamWindow, windowedChunks, defaultLookahead } from './guardrails/stream-window'
+export type { StreamWindow } from './guardrails/stream-window'
