@@ -136,6 +136,9 @@ export class Context {
     this.user = init.request.user
     this.metadata = init.request.metadata ?? {}
     this.tags = init.request.tags ?? []
+    // LiteLLM's clients send tags in metadata.tags: they join the call's tags.
+    const metadataTags = this.metadata.tags
+    if (Array.isArray(metadataTags)) this.tags = [...new Set([...this.tags, ...metadataTags.filter((tag): tag is string => typeof tag === 'string')])]
     const traceId = this.metadata.trace_id
     if (typeof traceId === 'string' && traceId !== '') this.#traceId = traceId
     this.services = init.services

@@ -61,7 +61,7 @@ export function pricingKeys(): string[] {
 export const knownKeys = {
   root: new Set(['model_list', 'litellm_settings', 'general_settings', 'router_settings', 'environment_variables', 'guardrails']),
   model: new Set(['model_name', 'litellm_params', 'model_info', 'tpm', 'rpm']),
-  litellmSettings: new Set(['callbacks', 'success_callback', 'failure_callback', 'input_callback', 'turn_off_message_logging']),
+  litellmSettings: new Set(['callbacks', 'success_callback', 'failure_callback', 'input_callback', 'turn_off_message_logging', 'global_disable_no_log_param']),
   generalSettings: new Set<string>(['master_key', 'max_request_size_mb', ...serverSettingKeys]),
   routerSettings: new Set(['routing_strategy', 'model_group_alias']),
 }
@@ -188,6 +188,7 @@ export function configSchema(environment: Environment) {
         failure_callback: names.optional(),
         input_callback: names.optional(),
         turn_off_message_logging: z.boolean().optional(),
+        global_disable_no_log_param: z.boolean({ error: 'must be true (requests may not switch logging off) or false' }).optional(),
       })
       .nullish(),
     general_settings: z

@@ -94,6 +94,8 @@ export interface ProxyConfig {
   server: ServerSettings
   /** `environment_variables` from the file; the proxy sets them before it builds integrations. */
   environmentVariables: Record<string, string>
+  /** `litellm_settings.global_disable_no_log_param`: requests may not switch logging off (`no-log`, `x-litellm-disable-callbacks`). */
+  forbidLoggingOptOut: boolean
   /** The `guardrails:` section's entries, as written (src/proxy/guardrails-config.ts builds their layers). */
   guardrails: unknown[]
   /** Keys the proxy does not read, by path; printed at start. */
@@ -237,6 +239,7 @@ export function parseConfig(raw: unknown, options: LoadConfigOptions = {}, file?
     server: readServerSettings(general),
     environmentVariables: fromFile,
     guardrails: parsed.guardrails ?? [],
+    forbidLoggingOptOut: settings.global_disable_no_log_param ?? false,
     warnings,
   }
 }

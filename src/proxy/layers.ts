@@ -12,6 +12,7 @@ import type { Middleware } from '../types'
 import { loadCallback } from './callback-loader'
 import { exchangeLayer } from './exchange'
 import { guardrailLayers } from './guardrails-config'
+import { loggingControls, unlessDisabled } from './logging-controls'
 import { ConfigError, type ProxyConfig } from './config'
 
 /** The stack, its names for the start-up summary, and the metrics layer `GET /metrics` renders. */
@@ -50,15 +51,16 @@ export async function assembleLayers(config: ProxyConfig, options: { logs?: bool
   // instance named in a callback list would count into a registry nobody scrapes.
   const withoutPrometheus = (list: string[]) => list.filter((name) => findIntegration(name)?.name !== 'prometheus')
   const lists = { input: withoutPrometheus(config.input), success: withoutPrometheus(config.success), failure: withoutPrometheus(config.failure) }
+  layers.push(loggingControls({ allowOptOut: !config.forbidLoggingOptOut }))
   if (lists.input.length + lists.success.length + lists.failure.length > 0) {
-    layers.push(builtInCallbacks(lists))
+    layers.push(unlessDisabled(builtInCallbacks(lists), [...lists.input, ...lists.success, ...lists.failure]))
     names.push(`callbacks(${Object.entries(lists).filter(([, list]) => list.length > 0).map(([moment, list]) => `${moment}: ${list.join(', ')}`).join('; ')})`)
   }
   for (const [index, reference] of config.callbacks.entries()) {
     const where = `litellm_settings.callbacks[${index}] (${reference})`
     const loaded = await loadCallback(reference, config.directory, where, config.server?.callbackLoadTimeoutMs)
     try {
-      layers.push(asMiddleware(loaded.value, where))
+      layers.push(unlessDisabled(asMiddleware(loaded.value, where), [reference, reference.split('.').pop()!]))
     } catch (error) {
       const message = (error as Error).message
       throw new ConfigError(message.startsWith(where) ? message : `${where}, from ${loaded.file}: ${message}`, [{ path: where, message }])
