@@ -67,4 +67,11 @@ describe('serve with a guardrails section', () => {
     await openai.chat.completions.create(body).catch(() => undefined)
     expect(moderationCalls()).toBe(1)
   })
+
+  it("keeps LiteLLM's control fields (no-log, guardrails) from the upstream, which would refuse them", async () => {
+    const body = { model: 'upstream-gpt', messages: ask('hello'), 'no-log': true, guardrails: [] } as OpenAI.ChatCompletionCreateParamsNonStreaming
+    await openai.chat.completions.create(body)
+    expect(upstream.requests.at(-1)!.body).not.toHaveProperty('no-log')
+    expect(upstream.requests.at(-1)!.body).not.toHaveProperty('guardrails')
+  })
 })
