@@ -27,7 +27,7 @@ const secretLike = /(_KEY|_TOKEN|_SECRET)$/
 /** Every upper-case `PREFIX_NAME` variable quoted in the integrations' sources. */
 function discoveredVariables(): string[] {
   const found = new Set(specVariables)
-  for (const folder of ['middleware', 'src/otel']) {
+  for (const folder of ['middleware', 'src/integrations/otel']) {
     const directory = join(root, folder)
     if (!existsSync(directory)) continue
     for (const file of readdirSync(directory)) {

@@ -9,7 +9,7 @@
 import OpenAI from 'openai'
 import { Pool } from 'undici'
 import { createClient } from '../src/client'
-import { openai } from '../src/providers/openai'
+import { openai } from '../src/providers/openai/provider'
 import { startChild, tsNode } from './processes'
 import { emitResult, median, quick, round } from './stats'
 

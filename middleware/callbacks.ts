@@ -5,10 +5,10 @@
  */
 import { z } from 'zod'
 import type { Context } from '../src/context'
-import { chooseLoggerHooks, CustomLogger, snakeCaseHint } from '../src/custom-logger'
+import { chooseLoggerHooks, CustomLogger, snakeCaseHint } from '../src/litellm/custom-logger'
 import { ValidationError } from '../src/errors'
 import type { CallEvent } from '../src/event'
-import type { IntegrationMoment } from '../src/exporter'
+import type { IntegrationMoment } from '../src/integrations/exporter'
 import { findIntegration, knownIntegrationNames, type CatalogueEntry, type OptionsOf } from '../src/integrations/catalogue'
 import { chainLayers } from '../src/integrations/chain'
 import type { IntegrationDescriptor } from '../src/integrations/descriptor'

@@ -4,11 +4,11 @@
 import { z } from 'zod'
 import type { Context } from '../src/context'
 import type { CallEvent } from '../src/event'
-import { integrationOptionsSchema } from '../src/integration-options'
+import { integrationOptionsSchema } from '../src/integrations/options'
 import { defineObservingLayer } from '../src/integrations/observing-layer'
 import type { Middleware } from '../src/types'
 import { validate } from '../src/validate'
-import { defaultMoments } from '../src/exporter'
+import { defaultMoments } from '../src/integrations/exporter'
 import { defineIntegration } from '../src/integrations/descriptor'
 
 const consoleLogOptionsSchema = integrationOptionsSchema

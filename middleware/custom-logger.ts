@@ -14,7 +14,7 @@ import {
   type LoggerKwargs,
   type LoggerMethods,
   type LoggerResponse,
-} from '../src/custom-logger'
+} from '../src/litellm/custom-logger'
 import { ValidationError } from '../src/errors'
 import { redactChunk, type RedactOptions } from '../src/redact'
 import type { ChatChunk } from '../src/schema'
@@ -24,8 +24,8 @@ import { defineObservingLayer } from '../src/integrations/observing-layer'
 import { runHook } from '../src/integrations/run-hook'
 
 // The base class and its types are re-exported so `llm-onion/middleware/custom-logger` is enough to port a handler.
-export { CustomLogger } from '../src/custom-logger'
-export type { LoggerKwargs, LoggerMethods, LoggerResponse } from '../src/custom-logger'
+export { CustomLogger } from '../src/litellm/custom-logger'
+export type { LoggerKwargs, LoggerMethods, LoggerResponse } from '../src/litellm/custom-logger'
 
 /** Options of {@link customLogger}; every one has a default. */
 export interface CustomLoggerOptions {

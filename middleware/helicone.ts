@@ -4,9 +4,9 @@
  */
 import { z } from 'zod'
 import type { CallEvent } from '../src/event'
-import { defineExporter } from '../src/exporter'
-import { httpSink } from '../src/http-sink'
-import { integrationOptionsSchema, readBaseUrl, requireSetting } from '../src/integration-options'
+import { defineExporter } from '../src/integrations/exporter'
+import { httpSink } from '../src/delivery/http-sink'
+import { integrationOptionsSchema, readBaseUrl, requireSetting } from '../src/integrations/options'
 import type { Middleware } from '../src/types'
 import { validate } from '../src/validate'
 import { defineIntegration } from '../src/integrations/descriptor'

@@ -5,9 +5,9 @@
  */
 import { z } from 'zod'
 import type { CallEvent } from '../src/event'
-import { readBaseUrl, requireSetting } from '../src/integration-options'
-import type { SpanAttributes } from '../src/otel/attributes'
-import { defineOtlpExporter, otlpPresetOptionsSchema, serviceNameOf } from '../src/otel/otlp-exporter'
+import { readBaseUrl, requireSetting } from '../src/integrations/options'
+import type { SpanAttributes } from '../src/integrations/otel/attributes'
+import { defineOtlpExporter, otlpPresetOptionsSchema, serviceNameOf } from '../src/integrations/otel/otlp-exporter'
 import type { Middleware } from '../src/types'
 import { validate } from '../src/validate'
 import { defineIntegration } from '../src/integrations/descriptor'

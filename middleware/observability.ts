@@ -4,7 +4,7 @@
  */
 import { z } from 'zod'
 import type { Context } from '../src/context'
-import type { Environment } from '../src/integration-options'
+import type { Environment } from '../src/integrations/options'
 import { catalogue, type CatalogueEntry, type IntegrationName, type OptionsOf } from '../src/integrations/catalogue'
 import { chainLayers } from '../src/integrations/chain'
 import type { FactoryOptions, IntegrationDescriptor } from '../src/integrations/descriptor'

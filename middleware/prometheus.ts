@@ -5,13 +5,13 @@
  */
 import { z } from 'zod'
 import type { Context } from '../src/context'
-import type { DeliveryQueue } from '../src/delivery-queue'
-import { integrationOptionsSchema } from '../src/integration-options'
+import type { DeliveryQueue } from '../src/delivery/queue'
+import { integrationOptionsSchema } from '../src/integrations/options'
 import { defineObservingLayer } from '../src/integrations/observing-layer'
 import type { ClientServices } from '../src/services'
 import type { Middleware } from '../src/types'
 import { validate } from '../src/validate'
-import { defaultMoments } from '../src/exporter'
+import { defaultMoments } from '../src/integrations/exporter'
 import { defineIntegration } from '../src/integrations/descriptor'
 
 const buckets = z

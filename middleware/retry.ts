@@ -4,7 +4,7 @@
  * between them is computed here, where the error's `retryAfterMs` is known.
  */
 import { sleep } from '../src/abort'
-import { pRetry } from '../src/p-retry'
+import { pRetry } from '../src/delivery/p-retry'
 import { z } from 'zod'
 import { defineRepeatingMiddleware } from '../src/compose'
 import type { Context } from '../src/context'

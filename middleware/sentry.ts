@@ -7,9 +7,9 @@ import { z } from 'zod'
 import type { Context } from '../src/context'
 import { ValidationError } from '../src/errors'
 import { statusOf, type CallEvent } from '../src/event'
-import { backgroundReporter } from '../src/exporter'
-import { httpSink } from '../src/http-sink'
-import { integrationOptionsSchema, readSetting, requireSetting } from '../src/integration-options'
+import { backgroundReporter } from '../src/integrations/exporter'
+import { httpSink } from '../src/delivery/http-sink'
+import { integrationOptionsSchema, readSetting, requireSetting } from '../src/integrations/options'
 import { defineObservingLayer } from '../src/integrations/observing-layer'
 import {
   buildEnvelope,
@@ -21,7 +21,7 @@ import {
   sentrySdk,
   type SentryBreadcrumb,
   type SentryEvent,
-} from '../src/sentry-envelope'
+} from '../src/integrations/sentry-envelope'
 import type { Middleware } from '../src/types'
 import { validate } from '../src/validate'
 import { defineIntegration } from '../src/integrations/descriptor'

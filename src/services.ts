@@ -1,5 +1,5 @@
-import { createDeliveryQueue, validateDeliveryQueueOptions, type DeliveryQueue, type DeliveryQueueOptions, type FlushOptions } from './delivery-queue'
-import { settlesWithin, timeLeft } from './deadline'
+import { createDeliveryQueue, validateDeliveryQueueOptions, type DeliveryQueue, type DeliveryQueueOptions, type FlushOptions } from './delivery/queue'
+import { settlesWithin, timeLeft } from './delivery/deadline'
 import type { RedactOptions } from './redact'
 import { createSecretScrubber, type SecretScrubber } from './secret-scrubber'
 

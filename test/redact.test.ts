@@ -3,7 +3,7 @@ import { createClient, type CallEvent, type Client, type Sink } from '../src/ind
 import { callbacks } from '../middleware/callbacks'
 import { customLogger } from '../middleware/custom-logger'
 import { observer } from '../middleware/observer'
-import { defineExporter } from '../src/exporter'
+import { defineExporter } from '../src/integrations/exporter'
 import { redactBody, redactChunk, redactMessages, stripSecretHeaders, stripSecretKeys, stripSecretQuery } from '../src/redact'
 
 let client: Client | undefined

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { AuthenticationError } from '../src/errors'
-import { readSetting } from '../src/integration-options'
+import { readSetting } from '../src/integrations/options'
 import { createSecretScrubber, registerSecret, scrubDeep, scrubError, secretParts } from '../src/secret-scrubber'
 
 describe('the secret scrubber', () => {

@@ -2,8 +2,8 @@
  * An integration's descriptor: what the catalogue, `observability()`, `callbacks()` and the proxy's
  * config need to know about it, declared once beside its factory.
  */
-import type { IntegrationMoment } from '../exporter'
-import type { Environment } from '../integration-options'
+import type { IntegrationMoment } from './exporter'
+import type { Environment } from './options'
 import type { RedactOptions } from '../redact'
 import type { Middleware } from '../types'
 

@@ -7,7 +7,7 @@
  */
 import type { Context } from '../context'
 import { isAbortError, toError } from '../errors'
-import type { IntegrationMoment } from '../exporter'
+import type { IntegrationMoment } from './exporter'
 import type { Middleware } from '../types'
 
 /** What runs at a moment. A returned promise is awaited by the layer; a throw or a rejection is reported, never rethrown. */

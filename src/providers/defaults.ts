@@ -1,7 +1,7 @@
 import type { Provider } from '../types'
-import { gemini } from './gemini'
-import { mock } from './mock'
-import { openai } from './openai'
+import { gemini } from './gemini/provider'
+import { mock } from './mock/provider'
+import { openai } from './openai/provider'
 
 /**
  * The providers a client has without options: `mock` always; `openai` when `OPENAI_API_KEY` is set

@@ -5,9 +5,9 @@
  * costs a fraction of the SDK's CPU per call; `transport: sdk` in `litellm_params` picks the SDK.
  */
 import { isValidationError } from '../errors'
-import { gemini } from '../providers/gemini'
-import { mock } from '../providers/mock'
-import { openai } from '../providers/openai'
+import { gemini } from '../providers/gemini/provider'
+import { mock } from '../providers/mock/provider'
+import { openai } from '../providers/openai/provider'
 import { providerForBareModel } from '../providers/router'
 import type { Provider } from '../types'
 import { ConfigError, type ModelDeployment } from './config'

@@ -1,8 +1,8 @@
 // Helpers for testing your own layers and integrations: the mock provider, an event recorder, local
 // fake servers that speak the OpenAI and Gemini HTTP APIs, and a receiver that records what exporters send.
 // None of them depends on a test framework.
-export { mock } from '../providers/mock'
-export type { MockOptions } from '../providers/mock'
+export { mock } from '../providers/mock/provider'
+export type { MockOptions } from '../providers/mock/provider'
 export { createRecorder } from './recorder'
 export type { Recorder } from './recorder'
 export { startOpenAIFake } from './openai-server'

@@ -1,12 +1,12 @@
 /**
  * A script that ends in `await client.close()`, as the README's quickstart does, run as a child
- * process by test/delivery-close.test.ts: it enqueues 40 events for a sink at SINK_URL (one request
+ * process by test/delivery/close.test.ts: it enqueues 40 events for a sink at SINK_URL (one request
  * per event, SINK_CONCURRENCY in flight), optionally keeps a server running (KEEP_SERVER=1), closes
  * the client with CLOSE_TIMEOUT_MS and prints the queue's counters as one JSON line.
  */
 import { createServer } from 'node:http'
 import { createClient } from '../../src/index'
-import { httpSink } from '../../src/http-sink'
+import { httpSink } from '../../src/delivery/http-sink'
 
 const client = createClient({ queue: { closeTimeoutMs: Number(process.env.CLOSE_TIMEOUT_MS), minTimeoutMs: 200, flushIntervalMs: 10 } })
 const sink = httpSink<{ id: number }>({

@@ -2,10 +2,10 @@ import { afterEach, describe, expect, it, vi } from 'vitest'
 import { createClient, type Client, type Middleware } from '../../src/index'
 import { asMiddleware, callbacks, type CallStartEvent } from '../../middleware/callbacks'
 import type { IntegrationDescriptor } from '../../src/integrations/descriptor'
-import { CustomLogger } from '../../src/custom-logger'
+import { CustomLogger } from '../../src/litellm/custom-logger'
 import type { CallEvent } from '../../src/event'
-import { defineExporter, type IntegrationMoment } from '../../src/exporter'
-import { httpSink } from '../../src/http-sink'
+import { defineExporter, type IntegrationMoment } from '../../src/integrations/exporter'
+import { httpSink } from '../../src/delivery/http-sink'
 import { startReceiver, type Receiver } from '../../src/testing/receiver'
 
 // Fake built-ins, found by name beside the catalogue's own.

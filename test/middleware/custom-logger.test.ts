@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest'
 import { createClient, type Client } from '../../src/index'
 import { customLogger } from '../../middleware/custom-logger'
-import { CustomLogger, type LoggerKwargs, type LoggerResponse } from '../../src/custom-logger'
+import { CustomLogger, type LoggerKwargs, type LoggerResponse } from '../../src/litellm/custom-logger'
 import type { ChatChunk, ChatResponse, Message } from '../../src/schema'
 import { retryOnce } from './layer-test-kit'
 

@@ -254,7 +254,7 @@ describe('loading', () => {
       await import('./middleware/langfuse.ts')
       await import('./middleware/otel.ts')
       const before = sdkLoaded()
-      const { loadOtelSdk } = await import('./src/otel/sdk.ts')
+      const { loadOtelSdk } = await import('./src/integrations/otel/sdk.ts')
       await loadOtelSdk()
       console.log(JSON.stringify({ before, after: sdkLoaded() }))
     `

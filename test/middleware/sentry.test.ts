@@ -3,7 +3,7 @@ import { beforeEach, describe, expect, it } from 'vitest'
 import { createClient, type Client } from 'llm-onion'
 import { retry } from 'llm-onion/middleware/retry'
 import { sentry, type SentryClientLike } from 'llm-onion/middleware/sentry'
-import { parseDsn, parseStackFrames, type SentryEvent } from '../../src/sentry-envelope'
+import { parseDsn, parseStackFrames, type SentryEvent } from '../../src/integrations/sentry-envelope'
 import type { ReceivedRequest } from '../../src/testing/receiver'
 import { exporterContract, http, metadata, prompt, receiverPerTest } from './exporter-contract'
 

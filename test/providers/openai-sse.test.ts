@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { SseDecoder } from '../../src/providers/openai-sse'
+import { SseDecoder } from '../../src/providers/openai/sse'
 
 /** Feeds `bytes` to a fresh decoder in pieces cut at `cuts`, and returns every event's data in order. */
 function decode(bytes: Buffer, cuts: number[] = []): string[] {

@@ -3,7 +3,7 @@
  */
 import { z } from 'zod'
 import type { Sink } from './sink'
-import { validate } from './validate'
+import { validate } from '../validate'
 
 /**
  * Why items were dropped: `queue_full` (the sink's share of the queue was full), `rejected` (the sink

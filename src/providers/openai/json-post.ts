@@ -6,7 +6,7 @@
  * calls a second it was a measurable share of the CPU (docs/benchmarks.md).
  */
 import type { Dispatcher } from 'undici'
-import type { CallAbort } from '../call-abort'
+import type { CallAbort } from '../../call-abort'
 
 /** What {@link postJson} resolves with. */
 export interface JsonReply {

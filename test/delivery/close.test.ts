@@ -5,8 +5,8 @@
  */
 import { spawn } from 'node:child_process'
 import { afterAll, describe, expect, it } from 'vitest'
-import type { DeliveryStats } from '../src/delivery-queue'
-import { refusedUrl, startCountingReceiver, startSilentServer } from './fakes/delivery-receivers'
+import type { DeliveryStats } from '../../src/delivery/queue'
+import { refusedUrl, startCountingReceiver, startSilentServer } from '../fakes/delivery-receivers'
 
 const closers: Array<() => Promise<void>> = []
 afterAll(async () => {

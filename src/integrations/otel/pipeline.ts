@@ -13,8 +13,8 @@
  * a Honeycomb key to Langfuse), and it does not retry a 500.
  */
 import type { ReadableSpan, SpanProcessor } from '@opentelemetry/sdk-trace-base'
-import { httpSink } from '../http-sink'
-import { DeliveryError, type Sink } from '../sink'
+import { httpSink } from '../../delivery/http-sink'
+import { DeliveryError, type Sink } from '../../delivery/sink'
 import { randomSpanId } from './ids'
 import type { OtelSdk } from './sdk'
 import { completeCallSpan, type CallSpanTree } from './span-record'

@@ -4,10 +4,10 @@
  * already have. A missing credential fails at construction with a message naming the variable.
  */
 import { z } from 'zod'
-import { ValidationError } from './errors'
+import { ValidationError } from '../errors'
 import type { IntegrationMoment } from './exporter'
-import type { RedactOptions } from './redact'
-import { isSecretSettingName, registerSecret } from './secret-scrubber'
+import type { RedactOptions } from '../redact'
+import { isSecretSettingName, registerSecret } from '../secret-scrubber'
 
 /** Where settings are read from when an option does not give them. */
 export type Environment = Record<string, string | undefined>

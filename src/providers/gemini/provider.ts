@@ -4,12 +4,12 @@
  */
 import type { GenerateContentRequest, GenerativeModel, GoogleGenerativeAI, RequestOptions } from '@google/generative-ai'
 import { z } from 'zod'
-import { ContentPolicyViolationError, errorForStatus, ValidationError } from '../errors'
-import type { ChatChunk, ChatRequest, ChatResponse, EmbeddingRequest, EmbeddingResponse, ToolCallDelta } from '../schema'
-import type { Provider, ProviderCall } from '../types'
-import { isSecretHeader } from '../redact'
-import { createSecretScrubber } from '../secret-scrubber'
-import { validate } from '../validate'
+import { ContentPolicyViolationError, errorForStatus, ValidationError } from '../../errors'
+import type { ChatChunk, ChatRequest, ChatResponse, EmbeddingRequest, EmbeddingResponse, ToolCallDelta } from '../../schema'
+import type { Provider, ProviderCall } from '../../types'
+import { isSecretHeader } from '../../redact'
+import { createSecretScrubber } from '../../secret-scrubber'
+import { validate } from '../../validate'
 import {
   finishReasonOf,
   partsToMessage,
@@ -18,9 +18,9 @@ import {
   usageOf,
   type GeminiResponse,
   type GeminiUsageMetadata,
-} from './gemini-mapping'
-import { connectionError, fromGeminiError, type ErrorTarget } from './provider-errors'
-import { loadGemini } from './sdk-modules'
+} from './mapping'
+import { connectionError, fromGeminiError, type ErrorTarget } from '../provider-errors'
+import { loadGemini } from '../sdk-modules'
 
 const defaultBaseUrl = 'https://generativelanguage.googleapis.com'
 

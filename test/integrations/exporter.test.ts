@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest'
-import { createClient, type CallEvent, type Client } from '../src/index'
-import type { Sink } from '../src/delivery-queue'
-import { defineExporter } from '../src/exporter'
+import { createClient, type CallEvent, type Client } from '../../src/index'
+import type { Sink } from '../../src/delivery/queue'
+import { defineExporter } from '../../src/integrations/exporter'
 
 const messages = [{ role: 'user' as const, content: 'hello exporter' }]
 let client: Client | undefined

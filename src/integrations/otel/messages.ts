@@ -2,7 +2,7 @@
  * OpenAI-shaped messages in the OpenTelemetry GenAI shape of `gen_ai.input.messages`,
  * `gen_ai.output.messages` and `gen_ai.system_instructions`: `{ role, parts: [{ type, ... }] }`.
  */
-import type { CallEvent } from '../event'
+import type { CallEvent } from '../../event'
 
 /** One part of a GenAI message (`text`, `tool_call`, `tool_call_response`, `uri`, ...). */
 export type GenAiPart = { type: string } & Record<string, unknown>

@@ -11,14 +11,14 @@
  */
 import type { IncomingHttpHeaders } from 'node:http'
 import type { Dispatcher, Pool } from 'undici'
-import { ValidationError } from '../errors'
-import type { ChatChunk, ChatRequest, ChatResponse, EmbeddingRequest, EmbeddingResponse } from '../schema'
-import type { Provider, ProviderCall } from '../types'
-import { assertStreamFinished, finishes, streamWireBody, wireBody, type OpenAISettings } from './openai-common'
-import { SseDecoder } from './openai-sse'
+import { ValidationError } from '../../errors'
+import type { ChatChunk, ChatRequest, ChatResponse, EmbeddingRequest, EmbeddingResponse } from '../../schema'
+import type { Provider, ProviderCall } from '../../types'
+import { assertStreamFinished, finishes, streamWireBody, wireBody, type OpenAISettings } from './common'
+import { SseDecoder } from './sse'
 import { headerObject, postJson } from './json-post'
-import { fromOpenAIError } from './provider-errors'
-import { loadedOpenAI, loadOpenAI } from './sdk-modules'
+import { fromOpenAIError } from '../provider-errors'
+import { loadedOpenAI, loadOpenAI } from '../sdk-modules'
 
 /**
  * A provider on `undici` for `settings` (from `resolveOpenAISettings`). Its pool is created on the

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it, vi } from 'vitest'
-import { createClient, type Client } from '../src/index'
-import { createDeliveryQueue, DeliveryError, type DeliveryQueue, type DropInfo, type Sink } from '../src/delivery-queue'
+import { createClient, type Client } from '../../src/index'
+import { createDeliveryQueue, DeliveryError, type DeliveryQueue, type DropInfo, type Sink } from '../../src/delivery/queue'
 
 /** A sink that records every batch and fails the way it is told to. */
 function recordingSink(options: { name?: string; maxBatchSize?: number; fail?: (attempt: number, items: number[]) => Error | undefined } = {}) {

@@ -6,7 +6,7 @@
 import { gzipSync } from 'node:zlib'
 import type { Pool } from 'undici'
 import { DeliveryError, type SendResult, type Sink } from './sink'
-import { scrubProcessSecrets } from './secret-scrubber'
+import { scrubProcessSecrets } from '../secret-scrubber'
 
 export interface HttpSinkOptions<Item> {
   /** Names the sink in counters and warnings. */

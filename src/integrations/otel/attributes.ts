@@ -3,7 +3,7 @@
  * semantic conventions (development status; the names current since 1.37, `gen_ai.provider.name`
  * rather than `gen_ai.system`). Shared by `otel()` and every OTLP preset.
  */
-import type { CallEvent } from '../event'
+import type { CallEvent } from '../../event'
 import { inputMessagesOf, outputMessagesOf } from './messages'
 
 /** Attribute values OpenTelemetry accepts. */

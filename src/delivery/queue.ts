@@ -13,16 +13,16 @@ import {
   type DeliveryQueueOptions,
   type DeliverySettings,
   type DropReason,
-} from './delivery-queue-options'
+} from './queue-options'
 import { settlesWithin } from './deadline'
-import { createDeliveryCounters } from './delivery-counters'
-import { buffered, take, type Batch, type Entry, type FlushWaiter, type SinkState, type Unmapped } from './delivery-buffer'
+import { createDeliveryCounters } from './counters'
+import { buffered, take, type Batch, type Entry, type FlushWaiter, type SinkState, type Unmapped } from './buffer'
 import { DeliveryError, sendWithRetries, type Dropped, type Sink } from './sink'
 
 export { DeliveryError } from './sink'
 export type { SendResult, Sink } from './sink'
-export { validateDeliveryQueueOptions } from './delivery-queue-options'
-export type { DeliveryQueue, DeliveryQueueOptions, DeliveryStats, DropInfo, DropReason, FlushOptions, SinkStats } from './delivery-queue-options'
+export { validateDeliveryQueueOptions } from './queue-options'
+export type { DeliveryQueue, DeliveryQueueOptions, DeliveryStats, DropInfo, DropReason, FlushOptions, SinkStats } from './queue-options'
 
 /**
  * Creates a delivery queue. A client makes one lazily (`ctx.services.queue`) from its `queue` option;

@@ -5,13 +5,13 @@
  * items runs in the background. The call never waits for delivery, and a mapping error goes to
  * `onHookError`, never to the caller.
  */
-import type { Context } from './context'
-import type { Sink } from './delivery-queue'
-import type { CallEvent } from './event'
-import { defineObservingLayer } from './integrations/observing-layer'
-import type { RedactOptions } from './redact'
-import type { ClientServices } from './services'
-import type { Middleware } from './types'
+import type { Context } from '../context'
+import type { Sink } from '../delivery/queue'
+import type { CallEvent } from '../event'
+import { defineObservingLayer } from './observing-layer'
+import type { RedactOptions } from '../redact'
+import type { ClientServices } from '../services'
+import type { Middleware } from '../types'
 
 /** When an integration acts: before the call (`input`), after a success, after a failure (cancels included). */
 export type IntegrationMoment = 'input' | 'success' | 'failure'

@@ -4,9 +4,9 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises'
 import { afterEach, describe, expect, it } from 'vitest'
-import { createDeliveryQueue, type DeliveryQueue, type Sink } from '../src/delivery-queue'
-import { httpSink } from '../src/http-sink'
-import { refusedUrl, startCountingReceiver, type CountingReceiver } from './fakes/delivery-receivers'
+import { createDeliveryQueue, type DeliveryQueue, type Sink } from '../../src/delivery/queue'
+import { httpSink } from '../../src/delivery/http-sink'
+import { refusedUrl, startCountingReceiver, type CountingReceiver } from '../fakes/delivery-receivers'
 
 let queue: DeliveryQueue | undefined
 const receivers: CountingReceiver[] = []

@@ -4,7 +4,7 @@
  * tracer the layer uses (the application's, or a preset's private one).
  */
 import type * as Api from '@opentelemetry/api'
-import type { CallEvent } from '../event'
+import type { CallEvent } from '../../event'
 import { attemptAttributes, genAiAttributes, genAiSpanName, providerModelOf, type SpanAttributes } from './attributes'
 
 /** One span to write, times in epoch milliseconds. */

@@ -4,14 +4,14 @@
  * client: the official `openai` SDK (the default) and `undici` (`transport: 'http'`, ./openai-http.ts).
  */
 import type { OpenAI } from 'openai'
-import type { ChatChunk, ChatRequest, ChatResponse, EmbeddingRequest, EmbeddingResponse } from '../schema'
-import type { Provider, ProviderCall } from '../types'
-import { assertStreamFinished, finishes, resolveOpenAISettings, streamWireBody, wireBody, type OpenAIOptions, type OpenAISettings } from './openai-common'
-import { openaiHttp } from './openai-http'
-import { fromOpenAIError } from './provider-errors'
-import { loadOpenAI } from './sdk-modules'
+import type { ChatChunk, ChatRequest, ChatResponse, EmbeddingRequest, EmbeddingResponse } from '../../schema'
+import type { Provider, ProviderCall } from '../../types'
+import { assertStreamFinished, finishes, resolveOpenAISettings, streamWireBody, wireBody, type OpenAIOptions, type OpenAISettings } from './common'
+import { openaiHttp } from './http'
+import { fromOpenAIError } from '../provider-errors'
+import { loadOpenAI } from '../sdk-modules'
 
-export type { OpenAIOptions } from './openai-common'
+export type { OpenAIOptions } from './common'
 
 /**
  * A provider for OpenAI's API: chat, streamed chat (usage is requested in the stream, so streamed

@@ -5,15 +5,15 @@
  * the background; `client.flush()` waits for it and `client.close()` frees the sink's connections.
  */
 import { z } from 'zod'
-import type { CallEvent } from '../event'
+import type { CallEvent } from '../../event'
 import { defineExporter, type IntegrationMoment } from '../exporter'
-import { integrationOptionsSchema } from '../integration-options'
-import type { RedactOptions } from '../redact'
-import type { Middleware } from '../types'
+import { integrationOptionsSchema } from '../options'
+import type { RedactOptions } from '../../redact'
+import type { Middleware } from '../../types'
 import type { SpanAttributes } from './attributes'
 import { toOtelTraceId } from './ids'
 import { createOtlpSink, type OtlpDestination, type TracedCall } from './pipeline'
-import type { Sink } from '../sink'
+import type { Sink } from '../../delivery/sink'
 import { loadOtelSdk } from './sdk'
 import { callSpanTree } from './span-record'
 

@@ -3,10 +3,10 @@
  * `kwargs` dictionary LiteLLM hands them, built from the standard event so a LiteLLM handler ports by
  * renaming its methods. `customLogger(handler)` (llm-onion/middleware) turns a handler into a layer.
  */
-import type { Context } from './context'
-import type { CallEvent } from './event'
-import { redactBody } from './redact'
-import type { ChatChunk, ChatResponse, EmbeddingResponse, Message } from './schema'
+import type { Context } from '../context'
+import type { CallEvent } from '../event'
+import { redactBody } from '../redact'
+import type { ChatChunk, ChatResponse, EmbeddingResponse, Message } from '../schema'
 
 /** The reply a success hook receives (redacted copy when redaction is on). */
 export type LoggerResponse = ChatResponse | EmbeddingResponse

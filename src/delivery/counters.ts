@@ -2,7 +2,7 @@
  * What the delivery queue counts: items enqueued, delivered, held, retried and dropped (by reason),
  * in total and per sink name, and where a drop is reported.
  */
-import type { DeliveryStats, DropInfo, DropReason, SinkStats } from './delivery-queue-options'
+import type { DeliveryStats, DropInfo, DropReason, SinkStats } from './queue-options'
 
 export interface DeliveryCounters {
   readonly totals: { enqueued: number; delivered: number; held: number; retries: number; dropped: Record<string, number> }

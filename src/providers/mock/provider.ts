@@ -3,11 +3,11 @@
  * default config run on it.
  */
 import { z } from 'zod'
-import { sleep } from '../abort'
-import { errorForStatus } from '../errors'
-import type { ChatChunk, ChatRequest, ChatResponse, EmbeddingRequest, EmbeddingResponse, Message } from '../schema'
-import type { Provider, ProviderCall } from '../types'
-import { validate } from '../validate'
+import { sleep } from '../../abort'
+import { errorForStatus } from '../../errors'
+import type { ChatChunk, ChatRequest, ChatResponse, EmbeddingRequest, EmbeddingResponse, Message } from '../../schema'
+import type { Provider, ProviderCall } from '../../types'
+import { validate } from '../../validate'
 
 const mockOptionsSchema = z.object({
   name: z.string().min(1).default('mock'),

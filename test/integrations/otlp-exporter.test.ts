@@ -1,8 +1,8 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import { createClient, type Client } from '../src/index'
-import { defineOtlpExporter } from '../src/otel/otlp-exporter'
-import { startReceiver, type Receiver } from '../src/testing/receiver'
-import { decodeOtlpTraces } from './fakes/otlp-decoder'
+import { createClient, type Client } from '../../src/index'
+import { defineOtlpExporter } from '../../src/integrations/otel/otlp-exporter'
+import { startReceiver, type Receiver } from '../../src/testing/receiver'
+import { decodeOtlpTraces } from '../fakes/otlp-decoder'
 
 const messages = [{ role: 'user' as const, content: 'hello spans' }]
 let client: Client | undefined

@@ -2,8 +2,8 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo, Socket } from 'node:net'
 import { gunzipSync } from 'node:zlib'
 import { afterEach, describe, expect, it } from 'vitest'
-import { createDeliveryQueue, DeliveryError, type DeliveryQueue, type DropInfo, type Sink } from '../src/delivery-queue'
-import { httpSink } from '../src/http-sink'
+import { createDeliveryQueue, DeliveryError, type DeliveryQueue, type DropInfo, type Sink } from '../../src/delivery/queue'
+import { httpSink } from '../../src/delivery/http-sink'
 
 interface Arrived {
   path: string

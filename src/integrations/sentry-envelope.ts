@@ -4,8 +4,8 @@
  * Sentry frames.
  */
 import { randomUUID } from 'node:crypto'
-import { version } from '../package.json'
-import { ValidationError } from './errors'
+import { version } from '../../package.json'
+import { ValidationError } from '../errors'
 
 /** The parts of a DSN (`{protocol}://{publicKey}@{host}{path}/{projectId}`). */
 export interface SentryDsn {

@@ -2,7 +2,7 @@
  * The delivery queue's bookkeeping per sink: what it buffers, what is in flight, what it holds, and
  * how a batch is taken from the front of its buffer.
  */
-import type { SinkStats } from './delivery-queue-options'
+import type { SinkStats } from './queue-options'
 import type { Sink } from './sink'
 
 export interface Entry {

@@ -5,8 +5,8 @@
  * `usageMetadata` → OpenAI's.
  */
 import { randomUUID } from 'node:crypto'
-import { ValidationError } from '../errors'
-import type { ChatRequest, ChatResponse, Message, ProviderUsage, ToolCall } from '../schema'
+import { ValidationError } from '../../errors'
+import type { ChatRequest, ChatResponse, Message, ProviderUsage, ToolCall } from '../../schema'
 
 /** One part of a Gemini content, as on the wire. */
 export interface GeminiPart {

@@ -4,13 +4,13 @@
  * ending before its finish reason is a failure. So both send the same requests and fail the same way.
  */
 import { z } from 'zod'
-import { ValidationError } from '../errors'
-import type { ChatChunk, ChatRequest, EmbeddingRequest } from '../schema'
-import type { ProviderCall } from '../types'
-import { isSecretHeader, stripSecretQuery } from '../redact'
-import { createSecretScrubber } from '../secret-scrubber'
-import { validate } from '../validate'
-import { connectionError, fromOpenAIError, type ErrorTarget } from './provider-errors'
+import { ValidationError } from '../../errors'
+import type { ChatChunk, ChatRequest, EmbeddingRequest } from '../../schema'
+import type { ProviderCall } from '../../types'
+import { isSecretHeader, stripSecretQuery } from '../../redact'
+import { createSecretScrubber } from '../../secret-scrubber'
+import { validate } from '../../validate'
+import { connectionError, fromOpenAIError, type ErrorTarget } from '../provider-errors'
 
 const openaiOptionsSchema = z.object({
   name: z.string().min(1).default('openai'),

@@ -3,8 +3,8 @@
  * throws to say whether a retry can help, and how the queue sends a batch to a sink (retried with
  * backoff and equal jitter by p-retry, waiting at least the `retryAfterMs` a sink asks for).
  */
-import { sleep } from './abort'
-import type { DeliverySettings, DropReason } from './delivery-queue-options'
+import { sleep } from '../abort'
+import type { DeliverySettings, DropReason } from './queue-options'
 import { pRetry, StopRetrying } from './p-retry'
 
 /**
