@@ -110,6 +110,10 @@ if (wanted('spool')) {
   log('spool: append() per event on the call path, the background write (core 0) ...')
   results.spool = runBenchmark('spool.ts', 0)
 }
+if (wanted('stream-window')) {
+  log('stream window: CPU per chunk of the guardrails\' look-ahead (core 0) ...')
+  results.streamWindow = runBenchmark('stream-window.ts', 0)
+}
 if (wanted('cold-start')) {
   log('cold start (fresh processes on core 0) ...')
   results.coldStart = runBenchmark('cold-start.ts', 0)

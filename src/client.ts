@@ -50,7 +50,13 @@ const clientOptionsSchema = lazySchema(() =>
     providers: z.record(z.string(), providerSchema).optional(),
     middleware: z.array(z.custom<Middleware>((value) => typeof value === 'function', { message: 'must be a middleware function (ctx, next) => ...' })).optional(),
     aliases: z.record(z.string(), z.string()).optional(),
-    redact: z.object({ messages: z.boolean().optional() }).optional(),
+    redact: z
+      .object({
+        messages: z.boolean().optional(),
+        mask: z.custom<(text: string) => string>((value) => typeof value === 'function', 'must be a function from text to masked text, for example (text) => text.replaceAll(myName, "[NAME]")').optional(),
+        detectors: z.array(z.looseObject({ name: z.string(), pattern: z.instanceof(RegExp, { error: 'must be a RegExp with the g flag' }) }), { error: 'must be a list of detectors, for example piiDetectors()' }).optional(),
+      })
+      .optional(),
     onHookError: z.custom<HookErrorHandler>((value) => typeof value === 'function', { message: 'must be a function (error, hook) => void' }).optional(),
     cost: z.union([z.literal(false), z.record(z.string(), z.unknown())]).optional(),
     queue: z.record(z.string(), z.unknown()).optional(),

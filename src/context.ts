@@ -4,12 +4,19 @@ import type { AttemptRecord, Cost, HttpInfo, Timing, Usage } from './call-facts'
 import type { ChatChunk, ChatRequest, ChatResponse, EmbeddingRequest, EmbeddingResponse } from './schema'
 import type { CallEvent, EventOptions } from './event'
 import { buildEvent } from './event'
+import { contentMaskOf } from './redact'
 import type { ClientServices } from './services'
 
 export type CallType = 'chat' | 'embedding'
 
 /** A per-chunk function registered with `ctx.onChunk`: return a replacement chunk, or nothing to keep it. */
-export type ChunkHandler = (chunk: ChatChunk, ctx: Context) => ChatChunk | void | undefined | Promise<ChatChunk | void | undefined>
+export type ChunkHandler = ((chunk: ChatChunk, ctx: Context) => ChatChunk | void | undefined | Promise<ChatChunk | void | undefined>) & {
+  /**
+   * Called once when the provider's stream has ended, for a function that held text back (the
+   * guardrails' stream window): a chunk it returns passes through the outer functions to the caller.
+   */
+  flush?: (ctx: Context) => ChatChunk | undefined
+}
 
 /**
  * Everything about one call, shared by every layer: the request on the way in, the response,
@@ -145,6 +152,9 @@ export class Context {
     this.user = init.request.user
     this.metadata = init.request.metadata ?? {}
     this.tags = init.request.tags ?? []
+    // LiteLLM's clients send tags in metadata.tags: they join the call's tags.
+    const metadataTags = this.metadata.tags
+    if (Array.isArray(metadataTags)) this.tags = [...new Set([...this.tags, ...metadataTags.filter((tag): tag is string => typeof tag === 'string')])]
     const traceId = this.metadata.trace_id
     if (typeof traceId === 'string' && traceId !== '') this.#traceId = traceId
     this.services = init.services
@@ -203,7 +213,7 @@ export class Context {
     if (cached && cached.key === key && cached.redacted === redacted && cached.event.attempts.length === this.attempts.length) {
       return cached.event
     }
-    const event = buildEvent(this, redacted)
+    const event = buildEvent(this, redacted, contentMaskOf(this.services.redact))
     this.#eventCache = { key, redacted, event }
     return event
   }

@@ -83,6 +83,30 @@ export class ContextWindowExceededError extends BadRequestError {}
 /** 400: the provider's content filter refused the prompt or the reply. */
 export class ContentPolicyViolationError extends BadRequestError {}
 
+/**
+ * 400: a guardrail layer (`pii()`, `bannedKeywords()`, `maxCost()`, ...) blocked the request or the
+ * reply; `guardrail` names it. A {@link ContentPolicyViolationError}, so code that handles a
+ * provider's content filter handles guardrails too. Never retried: the same text is blocked again.
+ *
+ * @example
+ * ```ts
+ * try { await client.chat(request) } catch (error) {
+ *   if (isGuardrailError(error)) console.log(`${error.guardrail} blocked it`)
+ * }
+ * ```
+ */
+export class GuardrailError extends ContentPolicyViolationError {
+  readonly guardrail: string
+  constructor(guardrail: string, message: string, options: LlmErrorOptions = {}) {
+    super(message, { code: 'guardrail_violation', retryable: false, ...options })
+    this.guardrail = guardrail
+  }
+
+  override toJSON(): Record<string, unknown> {
+    return { ...super.toJSON(), guardrail: this.guardrail }
+  }
+}
+
 /** 401: the API key is missing or wrong. */
 export class AuthenticationError extends LlmError {
   constructor(message: string, options: LlmErrorOptions = {}) {
@@ -190,6 +214,7 @@ export const isNotFoundError = guard<NotFoundError>('NotFoundError')
 export const isBadRequestError = guard<BadRequestError>('BadRequestError')
 export const isContextWindowExceededError = guard<ContextWindowExceededError>('ContextWindowExceededError')
 export const isContentPolicyViolationError = guard<ContentPolicyViolationError>('ContentPolicyViolationError')
+export const isGuardrailError = guard<GuardrailError>('GuardrailError')
 export const isAPIConnectionError = guard<APIConnectionError>('APIConnectionError')
 
 /**

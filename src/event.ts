@@ -154,7 +154,7 @@ export function statusOf(ctx: Pick<EventSource, 'error'>): CallStatus {
 }
 
 /** Builds the event of `ctx`; prefer `ctx.toEvent()`, which builds it once and shares it. */
-export function buildEvent(ctx: EventSource, redactMessages: boolean): CallEvent {
+export function buildEvent(ctx: EventSource, redactMessages: boolean, mask?: (text: string) => string): CallEvent {
   const request = ctx.request as Record<string, unknown>
   const end = ctx.timing.end ?? Date.now()
   const parameters: Record<string, unknown> = {}
@@ -164,6 +164,8 @@ export function buildEvent(ctx: EventSource, redactMessages: boolean): CallEvent
   const error = ctx.error
   // Image and audio payloads (data URLs) are passed over: megabytes of base64 never hold a key by accident.
   const scrub = (text: string) => (text.startsWith('data:') ? text : ctx.scrub(text))
+  // Content (prompt, reply, input, error) also goes through the client's logs-only mask, when it has one.
+  const content = mask ? (text: string) => (text.startsWith('data:') ? text : ctx.scrub(mask(text))) : scrub
   const event: CallEvent = {
     id: ctx.id,
     traceId: ctx.traceId,
@@ -186,7 +188,7 @@ export function buildEvent(ctx: EventSource, redactMessages: boolean): CallEvent
     tags: ctx.tags.map(scrub),
     cacheHit: ctx.cacheHit,
     attempts: ctx.attempts.map((attempt) =>
-      attempt.error ? { ...attempt, error: { ...attempt.error, message: scrub(attempt.error.message) } } : { ...attempt },
+      attempt.error ? { ...attempt, error: { ...attempt.error, message: content(attempt.error.message) } } : { ...attempt },
     ),
     usage: ctx.usage ? { ...ctx.usage } : undefined,
     cost: ctx.cost ? { ...ctx.cost } : undefined,
@@ -195,21 +197,21 @@ export function buildEvent(ctx: EventSource, redactMessages: boolean): CallEvent
   }
   if (ctx.type === 'chat') {
     const messages = request.messages as Array<Record<string, unknown>> | undefined
-    event.messages = redactMessages ? messages?.map(redactMessage) : messages?.map((message) => scrubDeep({ ...message }, scrub))
+    event.messages = redactMessages ? messages?.map(redactMessage) : messages?.map((message) => scrubDeep({ ...message }, content))
   } else {
-    event.input = redactMessages ? REDACTED : scrubDeep(request.input, scrub)
+    event.input = redactMessages ? REDACTED : scrubDeep(request.input, content)
   }
   if (ctx.response && !error) {
     // Referenced, not cloned: a deep copy of every reply (it grows with each stream chunk) was the
     // largest part of building the event. Scrubbing copies only a reply that held a credential.
-    event.response = scrubDeep(redactMessages ? redactResponse(ctx.response) : (ctx.response as unknown as Record<string, unknown>), scrub)
+    event.response = scrubDeep(redactMessages ? redactResponse(ctx.response) : (ctx.response as unknown as Record<string, unknown>), content)
   }
   if (error) {
     event.error = {
       type: error.name || 'Error',
-      message: scrub(error.message),
+      message: content(error.message),
       status: isLlmError(error) ? error.status : undefined,
-      stack: error.stack === undefined ? undefined : scrub(error.stack),
+      stack: error.stack === undefined ? undefined : content(error.stack),
     }
   }
   if (ctx.http) {

@@ -23,6 +23,7 @@ export {
   BadRequestError,
   ContextWindowExceededError,
   ContentPolicyViolationError,
+  GuardrailError,
   AuthenticationError,
   PermissionDeniedError,
   NotFoundError,
@@ -45,6 +46,7 @@ export {
   isBadRequestError,
   isContextWindowExceededError,
   isContentPolicyViolationError,
+  isGuardrailError,
   isAPIConnectionError,
 } from './errors'
 export type { LlmErrorOptions } from './errors'
@@ -83,3 +85,8 @@ export { HTTPException } from './litellm/proxy-hooks'
 export type { HookCache, HookRequestData, ProxyCallType, ProxyHookMethods, UserApiKeyAuth } from './litellm/proxy-hooks'
 // The proxy has its own entry, `llm-onion/proxy` (src/proxy/index.ts): the core never imports it.
 export type { ClientServices, HookErrorHandler } from './services'
+// Guardrails' detectors and stream window (docs/guardrails.md): for `redact: { detectors }` and your own guardrails.
+export { piiDetectors, secretDetectors, keywordDetector, maskText, passesLuhn, passesIbanCheck } from './guardrails/detectors'
+export type { Detector, Finding } from './guardrails/detectors'
+export { createStreamWindow, windowedChunks, defaultLookahead } from './guardrails/stream-window'
+export type { StreamWindow } from './guardrails/stream-window'

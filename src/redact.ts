@@ -2,12 +2,49 @@
  * What never leaves the process (credentials) and what leaves only when allowed (message content).
  */
 
+import { maskText, type Detector } from './guardrails/detectors'
+
 export const REDACTED = '[redacted]'
 
 /** Client-wide or per-layer redaction. */
 export interface RedactOptions {
   /** Replace prompt and completion content with `"[redacted]"` in every event and export. */
   messages?: boolean
+  /**
+   * Client-wide: masks every string of the prompt, the reply, the embedding input and the error in
+   * every event (so in what every sink receives, on success, failure and cancellation), leaving what
+   * the caller gets alone. Default none.
+   */
+  mask?: (text: string) => string
+  /**
+   * Client-wide: the guardrails' detectors (`piiDetectors()`, `secretDetectors()`, `keywordDetector()`
+   * exported by `llm-onion`, docs/guardrails.md) applied like `mask`, findings replaced by
+   * `[EMAIL]`, `[SECRET]`, ... Default none.
+   */
+  detectors?: ReadonlyArray<Detector>
+}
+
+const contentMasks = new WeakMap<RedactOptions, ((text: string) => string) | null>()
+
+/**
+ * The one function `redact.mask` and `redact.detectors` add up to, made once per options object;
+ * undefined when neither is set (the event's hot path then does nothing more).
+ *
+ * @example
+ * ```ts
+ * const mask = contentMaskOf({ detectors: piiDetectors() })
+ * mask?.('ada@example.com') // '[EMAIL]'
+ * ```
+ */
+export function contentMaskOf(options: RedactOptions): ((text: string) => string) | undefined {
+  let mask = contentMasks.get(options)
+  if (mask === undefined) {
+    const { mask: own, detectors } = options
+    const detect = detectors && detectors.length > 0 ? (text: string) => maskText(text, detectors) : undefined
+    mask = own && detect ? (text: string) => own(detect(text)) : (own ?? detect ?? null)
+    contentMasks.set(options, mask)
+  }
+  return mask ?? undefined
 }
 
 const secretHeader =

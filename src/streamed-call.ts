@@ -125,14 +125,30 @@ export async function streamFromProvider(ctx: Context, provider: Provider, reque
   } finally {
     if (!ended) await closeQuietly(iterator)
   }
+  for (const chunk of await flushChunkHandlers(ctx)) {
+    assembler.add(chunk)
+    ctx.chunksDelivered++
+    await channel.deliver(chunk)
+  }
   ctx.response = assembler.response()
   ctx.usage = usageFromProvider(assembler.usage) ?? (await estimateUsage(request, ctx.response))
 }
 
-async function applyChunkHandlers(ctx: Context, chunk: ChatChunk): Promise<ChatChunk> {
+/** The chunks functions with a `flush` still hold at the end of the stream, each passed through the functions outside it. */
+async function flushChunkHandlers(ctx: Context): Promise<ChatChunk[]> {
+  const chunks: ChatChunk[] = []
+  const handlers = ctx.chunkHandlers
+  for (let index = handlers.length - 1; index >= 0; index--) {
+    const held = handlers[index]!.flush?.(ctx)
+    if (held) chunks.push(await applyChunkHandlers(ctx, held, index - 1))
+  }
+  return chunks
+}
+
+async function applyChunkHandlers(ctx: Context, chunk: ChatChunk, from = ctx.chunkHandlers.length - 1): Promise<ChatChunk> {
   const handlers = ctx.chunkHandlers
   let current = chunk
-  for (let index = handlers.length - 1; index >= 0; index--) {
+  for (let index = from; index >= 0; index--) {
     let replaced = handlers[index]!(current, ctx)
     if (replaced instanceof Promise) replaced = await replaced
     if (replaced) current = replaced
@@ -149,6 +165,10 @@ async function deliverShortCircuit(ctx: Context, channel: ChunkChannel): Promise
     ctx.timing.firstChunk ??= Date.now()
     ctx.chunksDelivered++
     await channel.deliver(delivered)
+  }
+  for (const chunk of await flushChunkHandlers(ctx)) {
+    ctx.chunksDelivered++
+    await channel.deliver(chunk)
   }
 }
 

@@ -63,7 +63,7 @@ export function pricingKeys(): string[] {
 
 /** Keys read at each level of the config; anything else is reported as ignored at start. */
 export const knownKeys = {
-  root: new Set(['model_list', 'litellm_settings', 'general_settings', 'router_settings', 'environment_variables']),
+  root: new Set(['model_list', 'litellm_settings', 'general_settings', 'router_settings', 'environment_variables', 'guardrails']),
   model: new Set(['model_name', 'litellm_params', 'model_info', 'tpm', 'rpm']),
   litellmSettings: new Set([
     'callbacks',
@@ -76,6 +76,7 @@ export const knownKeys = {
     'request_timeout',
     'fallbacks',
     'context_window_fallbacks',
+    'global_disable_no_log_param',
   ]),
   generalSettings: new Set<string>(['master_key', 'max_request_size_mb', ...serverSettingKeys]),
   routerSettings: new Set(['routing_strategy', 'model_group_alias', 'num_retries', 'timeout', 'stream_timeout', 'fallbacks', 'context_window_fallbacks']),
@@ -216,6 +217,7 @@ export function configSchema(environment: Environment) {
         request_timeout: seconds.optional(),
         fallbacks: fallbackList.nullish(),
         context_window_fallbacks: fallbackList.nullish(),
+        global_disable_no_log_param: z.boolean({ error: 'must be true (requests may not switch logging off) or false' }).optional(),
       })
       .nullish(),
     general_settings: z
@@ -236,6 +238,8 @@ export function configSchema(environment: Environment) {
         context_window_fallbacks: fallbackList.nullish(),
       })
       .nullish(),
+    // LiteLLM's guardrails section; each entry is checked by src/proxy/guardrails-config.ts.
+    guardrails: z.array(anything, { error: 'must be a list of { guardrail_name, litellm_params: { guardrail, mode } }' }).nullish(),
     // An entry without a value leaves the variable as the environment has it, as LiteLLM does.
     environment_variables: z
       .record(z.string(), z.union([z.string(), z.number(), z.boolean(), z.null()], { error: 'must be a string, a number, a boolean or empty' }))

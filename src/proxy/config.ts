@@ -101,6 +101,10 @@ export interface ProxyConfig {
   environmentVariables: Record<string, string>
   /** LiteLLM's retry, timeout, fallback and drop_params settings, mapped onto layers (src/proxy/reliability.ts). */
   reliability: ReliabilitySettings
+  /** `litellm_settings.global_disable_no_log_param`: requests may not switch logging off (`no-log`, `x-litellm-disable-callbacks`). */
+  forbidLoggingOptOut: boolean
+  /** The `guardrails:` section's entries, as written (src/proxy/guardrails-config.ts builds their layers). */
+  guardrails: unknown[]
   /** Keys the proxy does not read, by path; printed at start. */
   warnings: string[]
 }
@@ -242,6 +246,8 @@ export function parseConfig(raw: unknown, options: LoadConfigOptions = {}, file?
     server: readServerSettings(general),
     environmentVariables: fromFile,
     reliability: readReliability(parsed, new Set([...models.map((model) => model.modelName), ...Object.keys(aliases)]), pathOf, file),
+    guardrails: parsed.guardrails ?? [],
+    forbidLoggingOptOut: settings.global_disable_no_log_param ?? false,
     warnings,
   }
 }

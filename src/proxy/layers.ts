@@ -12,6 +12,8 @@ import type { Middleware } from '../types'
 import { loadCallback } from './callback-loader'
 import { reliabilityLayers } from './reliability'
 import { resolveOtelCallback } from './otel-callback'
+import { guardrailLayers } from './guardrails-config'
+import { loggingControls, unlessDisabled } from './logging-controls'
 import { ConfigError, type ProxyConfig } from './config'
 
 /** The stack, its names for the start-up summary, and the metrics layer `GET /metrics` renders. */
@@ -49,10 +51,11 @@ export async function assembleLayers(config: ProxyConfig, options: { logs?: bool
   // instance named in a callback list would count into a registry nobody scrapes.
   const withoutPrometheus = (list: string[]) => list.filter((name) => findIntegration(name)?.name !== 'prometheus')
   const lists = { input: withoutPrometheus(config.input), success: withoutPrometheus(config.success), failure: withoutPrometheus(config.failure) }
+  layers.push(loggingControls({ allowOptOut: !config.forbidLoggingOptOut }))
   if (lists.input.length + lists.success.length + lists.failure.length > 0) {
     // `otel` with no tracer provider in the proxy becomes otlp() from the OTLP variables, or refuses to start.
     const resolved = await resolveOtelCallback(lists, process.env)
-    layers.push(builtInCallbacks(resolved.lists, resolved.otlpOptions))
+    layers.push(unlessDisabled(builtInCallbacks(resolved.lists, resolved.otlpOptions), [...lists.input, ...lists.success, ...lists.failure]))
     const summary = Object.entries(lists).filter(([, list]) => list.length > 0).map(([moment, list]) => `${moment}: ${list.join(', ')}`).join('; ')
     names.push(`callbacks(${summary}${resolved.note ? `; ${resolved.note}` : ''})`)
   }
@@ -60,7 +63,7 @@ export async function assembleLayers(config: ProxyConfig, options: { logs?: bool
     const where = `litellm_settings.callbacks[${index}] (${reference})`
     const loaded = await loadCallback(reference, config.directory, where, config.server?.callbackLoadTimeoutMs)
     try {
-      layers.push(asMiddleware(loaded.value, where))
+      layers.push(unlessDisabled(asMiddleware(loaded.value, where), [reference, reference.split('.').pop()!]))
     } catch (error) {
       const message = (error as Error).message
       throw new ConfigError(message.startsWith(where) ? message : `${where}, from ${loaded.file}: ${message}`, [{ path: where, message }])
@@ -71,11 +74,12 @@ export async function assembleLayers(config: ProxyConfig, options: { logs?: bool
     layers.push(layer)
     names.push(layer.name || 'middleware')
   }
-  // num_retries, timeouts, fallbacks, drop_params: right outside the router, inside every observer.
+  // Guardrails once per call, then num_retries, timeouts, fallbacks, drop_params right outside the router, inside every observer.
+  const guardrails = guardrailLayers(config.guardrails ?? [])
   const reliability = reliabilityLayers(config.reliability)
-  layers.push(...reliability.layers, router)
-  names.push(...reliability.names, 'router')
-  const mayEditReplies = config.callbacks.length > 0 || (options.middleware ?? []).length > 0
+  layers.push(...guardrails, ...reliability.layers, router)
+  names.push(...guardrails.map((_, index) => `guardrail(${(config.guardrails[index] as { guardrail_name: string }).guardrail_name})`), ...reliability.names, 'router')
+  const mayEditReplies = config.callbacks.length > 0 || (options.middleware ?? []).length > 0 || guardrails.length > 0
   return { layers, names, metrics, mayEditReplies }
 }
 

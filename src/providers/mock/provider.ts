@@ -152,3 +152,36 @@ function vectorFor(text: string, dimensions: number): number[] {
   const length = Math.hypot(...vector) || 1
   return vector.map((value) => value / length)
 }
+
+/** What a moderation endpoint answers for one text, in OpenAI's shape (`results[0]`). */
+export interface ModerationResult {
+  flagged: boolean
+  categories: Record<string, boolean>
+  category_scores: Record<string, number>
+}
+
+const mockModerationWords: Record<string, RegExp> = {
+  violence: /\b(?:kill|murder|stab|shoot)\w*/i,
+  harassment: /\b(?:idiot|moron|worthless)\b/i,
+  'self-harm': /\b(?:self[- ]harm|hurt myself)\b/i,
+}
+
+/**
+ * The mock provider's moderation: deterministic, no network. A text is flagged under `violence`
+ * (kill, murder, stab, shoot), `harassment` (idiot, moron, worthless) or `self-harm` when it holds
+ * one of those words; scores are 1 or 0.
+ *
+ * @example
+ * ```ts
+ * mockModeration('I will kill the process').categories.violence // true
+ * ```
+ */
+export function mockModeration(text: string): ModerationResult {
+  const categories: Record<string, boolean> = {}
+  const scores: Record<string, number> = {}
+  for (const [category, pattern] of Object.entries(mockModerationWords)) {
+    categories[category] = pattern.test(text)
+    scores[category] = categories[category] ? 1 : 0
+  }
+  return { flagged: Object.values(categories).some(Boolean), categories, category_scores: scores }
+}
