@@ -8,6 +8,8 @@
 import { requestedNoLog } from '../../middleware/route'
 import type { Context } from '../context'
 import type { Middleware } from '../types'
+import { declareLayerSinks, sinksOfLayer } from '../delivery/layer-sinks'
+import type { Sink } from '../delivery/sink'
 
 const disabledKey = Symbol('callbacks disabled for this request')
 
@@ -61,5 +63,7 @@ export function unlessDisabled(layer: Middleware, names: ReadonlyArray<string>):
     return layer(ctx, next)
   }
   Object.defineProperty(wrapped, 'name', { value: layer.name })
+  // A client with a durable spool replays the wrapped layer's sinks when this layer is added.
+  declareLayerSinks(wrapped, sinksOfLayer(layer) as ReadonlyArray<Sink<never>>)
   return wrapped
 }
