@@ -13,7 +13,6 @@ export type SpanAttributes = Record<string, SpanAttributeValue>
 
 /** Names the conventions know for providers the library has no descriptor of (yet). */
 const undescribedNames: Record<string, string> = {
-  azure: 'azure.ai.openai',
   vertex: 'gcp.vertex_ai',
   anthropic: 'anthropic',
 }
