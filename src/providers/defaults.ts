@@ -1,5 +1,5 @@
 import type { Provider } from '../types'
-import { firstSet } from './descriptor'
+import { switchedOn } from './descriptor'
 import { providerDescriptors } from './descriptors'
 
 /**
@@ -16,10 +16,7 @@ import { providerDescriptors } from './descriptors'
 export function defaultProviders(environment: NodeJS.ProcessEnv = process.env): Record<string, Provider> {
   const providers: Record<string, Provider> = {}
   for (const descriptor of providerDescriptors) {
-    // A server without a default base URL (vLLM, LM Studio) is on only once its base variable says where it is.
-    const located = descriptor.defaultBaseURL !== undefined || firstSet(environment, descriptor.baseVariables) !== undefined
-    const switchedOn = descriptor.name === 'mock' || (located && firstSet(environment, [...descriptor.keyVariables, ...(descriptor.enabledBy ?? [])]) !== undefined)
-    if (switchedOn) providers[descriptor.name] = descriptor.create({ environment })
+    if (switchedOn(descriptor, environment)) providers[descriptor.name] = descriptor.create({ environment })
   }
   return providers
 }

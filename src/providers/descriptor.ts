@@ -76,3 +76,20 @@ export function firstSet(environment: ProviderSettings['environment'], variables
   }
   return undefined
 }
+
+/**
+ * Whether `descriptor` is on by default in `environment`: one of its key variables (or, for keyless
+ * local servers, its `enabledBy` variables) is set, and it knows where its server is (a default base
+ * URL, or its base variable set). Mock is always on.
+ *
+ * @example
+ * ```ts
+ * switchedOn(groqDescriptor, { GROQ_API_KEY: 'gsk-...' }) // true
+ * ```
+ */
+export function switchedOn(descriptor: ProviderDescriptor, environment: ProviderSettings['environment']): boolean {
+  if (descriptor.name === 'mock') return true
+  // A server without a default base URL (vLLM, LM Studio) is on only once its base variable says where it is.
+  const located = descriptor.defaultBaseURL !== undefined || firstSet(environment, descriptor.baseVariables) !== undefined
+  return located && firstSet(environment, [...descriptor.keyVariables, ...(descriptor.enabledBy ?? [])]) !== undefined
+}

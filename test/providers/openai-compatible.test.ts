@@ -12,6 +12,7 @@ import { createRecorder } from 'llm-onion/testing'
 import { genAiProviderName } from '../../src/integrations/otel/attributes'
 import { descriptorForPrefix } from '../../src/providers/descriptors'
 import { defaultProviders } from '../../src/providers/defaults'
+import { defaultConfig } from '../../src/proxy/default-config'
 import { startOpenAIFake, type OpenAIFake } from '../../src/testing/openai-server'
 
 const cleanups: Array<() => Promise<void>> = []
@@ -152,5 +153,18 @@ describe('the OpenAI-compatible family', () => {
       'perplexity',
       'ollama',
     ])
+  })
+
+  it('serves <provider>/* from llm-onion serve’s default config when the provider’s variables are set', async () => {
+    const fake = await openAIFake()
+    const environment = { GROQ_API_KEY: 'gsk-default', GROQ_API_BASE: fake.url, OLLAMA_API_BASE: 'http://127.0.0.1:9' }
+    const config = parseConfig(defaultConfig(environment), { environment })
+    expect(config.models.map((deployment) => deployment.modelName)).toEqual(['mock/*', 'groq/*', 'ollama/*'])
+    const proxy = await createProxyServer({ config })
+    const { url } = await proxy.listen({ port: 0 })
+    cleanups.push(() => proxy.close())
+    await new OpenAI({ baseURL: `${url}/v1`, apiKey: 'unused', maxRetries: 0 }).chat.completions.create({ model: 'groq/llama-3.1-8b-instant', messages })
+    expect(fake.requests[0]!.body.model).toBe('llama-3.1-8b-instant')
+    expect(fake.requests[0]!.headers.authorization).toBe('Bearer gsk-default')
   })
 })
