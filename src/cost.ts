@@ -8,6 +8,7 @@ import type { Provider as PriceProvider } from '@pydantic/genai-prices'
 import { z } from 'zod'
 import type { Context } from './context'
 import { loadedPriceData, loadPriceData, priceData } from './price-data'
+import { descriptorForPrefix } from './providers/descriptors'
 import type { Cost, Usage } from './types'
 import { validate } from './validate'
 import { lazySchema } from './lazy-schema'
@@ -222,9 +223,13 @@ function fromPriceData(provider: string | undefined, model: string, apiBase: str
     return { kind: 'unknown', reason: `Mock model "${model}" has no price. ${fix}` }
   }
   const { calcPrice, findProvider } = priceData()
+  const priceProviderId = provider === undefined ? undefined : descriptorForPrefix(provider)?.priceProviderId
+  // null: a user's own server (openai_like), which no price data knows, whatever its model is called.
   const priceProvider =
-    (provider ? findProvider({ providerId: provider }) : findProvider({ modelId: model })) ??
-    (apiBase && /^https?:/.test(apiBase) ? findProvider({ providerApiUrl: apiBase }) : undefined)
+    priceProviderId === null
+      ? undefined
+      : ((provider ? findProvider({ providerId: priceProviderId ?? provider }) : findProvider({ modelId: model })) ??
+        (apiBase && /^https?:/.test(apiBase) ? findProvider({ providerApiUrl: apiBase }) : undefined))
   if (!priceProvider) {
     return { kind: 'unknown', reason: `No price data for provider "${provider ?? 'unknown'}" (model "${model}") in @pydantic/genai-prices. ${fix}` }
   }

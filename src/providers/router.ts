@@ -4,6 +4,7 @@
  */
 import { NotFoundError } from '../errors'
 import type { Provider } from '../types'
+import { descriptorForPrefix, providerDescriptors } from './descriptors'
 
 /** A model resolved to the provider that serves it. */
 export interface Route {
@@ -12,11 +13,9 @@ export interface Route {
   model: string
 }
 
-const knownPrefixes: Array<[RegExp, string]> = [
-  [/^(gpt-|chatgpt-|o1|o3|o4|text-embedding-3|text-embedding-ada|davinci|babbage)/, 'openai'],
-  [/^(gemini-|text-embedding-004|embedding-001|gemini-embedding|models\/gemini)/, 'gemini'],
-  [/^mock\b/, 'mock'],
-]
+const knownPrefixes: Array<[RegExp, string]> = providerDescriptors.flatMap((descriptor) =>
+  descriptor.bareModels ? [[descriptor.bareModels, descriptor.name] as [RegExp, string]] : [],
+)
 
 /** The provider a bare model name belongs to by its prefix, if any. */
 export function providerForBareModel(model: string): string | undefined {
@@ -38,7 +37,8 @@ export function resolveRoute(
   const slash = model.indexOf('/')
   if (slash > 0) {
     const name = model.slice(0, slash)
-    const provider = providers[name]
+    // A LiteLLM alias prefix (`ollama_chat`, `custom_openai`) reaches the provider under its own name.
+    const provider = providers[name] ?? providers[descriptorForPrefix(name)?.name ?? '']
     if (provider) return { provider, model: model.slice(slash + 1) }
     if (!providerForBareModel(model)) throw unknownProvider(requested, name, providers)
   }
@@ -51,12 +51,17 @@ export function resolveRoute(
 function unknownProvider(requested: string, name: string | undefined, providers: Readonly<Record<string, Provider>>): NotFoundError {
   const configured = Object.keys(providers)
   const list = configured.length > 0 ? configured.join(', ') : 'none'
+  const descriptor = name === undefined ? undefined : descriptorForPrefix(name)
   const hint =
     name === 'openai'
       ? ' Set OPENAI_API_KEY or pass providers: { openai: openai({ apiKey }) } to createClient.'
       : name === 'gemini'
         ? ' Set GEMINI_API_KEY or pass providers: { gemini: gemini({ apiKey }) } to createClient.'
-        : ' Prefix the model with a configured provider ("mock/my-model"), or add an alias.'
+        : descriptor && descriptor.keyVariables.length > 0
+          ? ` Set ${descriptor.keyVariables[0]}${descriptor.defaultBaseURL ? '' : ` and ${descriptor.baseVariables[0]}`} (docs/providers.md).`
+          : descriptor && descriptor.baseVariables.length > 0
+            ? ` Set ${descriptor.baseVariables[0]} (docs/providers.md).`
+            : ' Prefix the model with a configured provider ("mock/my-model"), or add an alias.'
   return new NotFoundError(
     `No provider serves model "${requested}"${name ? ` (provider "${name}" is not configured)` : ''}. Configured providers: ${list}.${hint}`,
     { model: requested, provider: name, retryable: false },

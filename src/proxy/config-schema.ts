@@ -3,6 +3,7 @@
  * resolved while parsing, so a missing variable is reported at the path that names it.
  */
 import { z } from 'zod'
+import { descriptorForPrefix, supportedPrefixes } from '../providers/descriptors'
 import { providerForBareModel } from '../providers/router'
 import { serverSettingKeys, serverSettingsShape } from './server-settings'
 
@@ -11,8 +12,8 @@ export type Environment = Record<string, string | undefined>
 
 const environmentPrefix = 'os.environ/'
 
-/** Providers a deployment's `litellm_params.model` may name. */
-export const supportedProviders = ['openai', 'gemini', 'mock'] as const
+/** Providers a deployment's `litellm_params.model` may name (every prefix of docs/providers.md). */
+export const supportedProviders: readonly string[] = supportedPrefixes()
 
 /** Why `model` cannot be served, or undefined when it can. */
 function unsupportedModel(model: string): string | undefined {
@@ -20,7 +21,7 @@ function unsupportedModel(model: string): string | undefined {
   if (model === '*') return undefined
   const slash = model.indexOf('/')
   const provider = slash > 0 ? model.slice(0, slash) : providerForBareModel(model)
-  if (provider !== undefined && (supportedProviders as readonly string[]).includes(provider)) return undefined
+  if (provider !== undefined && supportedProviders.includes(provider)) return undefined
   if (slash <= 0) return `cannot tell the provider of "${model}"; write it as provider/model, for example openai/${model} or mock/${model}`
   return `provider "${provider}" is not supported; use one of ${supportedProviders.join(', ')} (openai/<model> with api_base serves any OpenAI-compatible server: vLLM, Ollama, LM Studio, Groq, OpenRouter)`
 }
@@ -44,6 +45,7 @@ export const knownParameterKeys = new Set<string>([
   'model',
   'api_key',
   'api_base',
+  'api_version',
   'weight',
   'rpm',
   'tpm',
@@ -153,6 +155,7 @@ export function configSchema(environment: Environment) {
       }),
       api_key: nonEmpty.optional(),
       api_base: nonEmpty.pipe(z.url('must be a URL, for example http://localhost:11434/v1')).optional(),
+      api_version: nonEmpty.optional(),
       weight: number.pipe(z.number().positive('must be above 0')).optional(),
       rpm: number.pipe(z.number().positive()).optional(),
       tpm: number.pipe(z.number().positive()).optional(),
@@ -178,8 +181,8 @@ export function configSchema(environment: Environment) {
     .superRefine((parameters, ctx) => {
       const slash = parameters.model.indexOf('/')
       const provider = slash > 0 ? parameters.model.slice(0, slash) : providerForBareModel(parameters.model)
-      if (parameters.transport !== undefined && provider !== 'openai') {
-        ctx.addIssue({ code: 'custom', path: ['transport'], message: `applies to openai/ deployments only; remove it from this ${provider ?? 'unknown'} deployment` })
+      if (parameters.transport !== undefined && !(provider !== undefined && descriptorForPrefix(provider)?.openaiCompatible)) {
+        ctx.addIssue({ code: 'custom', path: ['transport'], message: `applies to openai/ deployments only (and the OpenAI-compatible providers of docs/providers.md); remove it from this ${provider ?? 'unknown'} deployment` })
       }
     })
 

@@ -31,6 +31,8 @@ export interface ModelDeployment {
   model: string
   apiKey?: string
   apiBase?: string
+  /** `api_version` (Azure deployments). */
+  apiVersion?: string
   /**
    * Share of traffic among the deployments of one model name, as LiteLLM's simple-shuffle reads it:
    * `weight` when any deployment of the name sets it, else `rpm`, else `tpm`; 1 for a deployment
@@ -369,6 +371,7 @@ function toDeployment(entry: RawModel, where: string, weight: number): ModelDepl
     model: parameters.model,
     apiKey: parameters.api_key,
     apiBase: parameters.api_base,
+    apiVersion: parameters.api_version,
     weight,
     latencyMs: parameters.latency_ms,
     chunkDelayMs: parameters.chunk_delay_ms,

@@ -5,9 +5,8 @@
  * costs a fraction of the SDK's CPU per call; `transport: sdk` in `litellm_params` picks the SDK.
  */
 import { isValidationError } from '../errors'
-import { gemini } from '../providers/gemini/provider'
-import { mock } from '../providers/mock/provider'
-import { openai } from '../providers/openai/provider'
+import type { ProviderDescriptor } from '../providers/descriptor'
+import { descriptorForPrefix } from '../providers/descriptors'
 import { providerForBareModel } from '../providers/router'
 import type { Provider } from '../types'
 import { ConfigError, type ModelDeployment } from './config'
@@ -63,9 +62,11 @@ export function buildProviders(deployments: ReadonlyArray<ModelDeployment>): Pro
       continue
     }
     const slash = deployment.model.indexOf('/')
-    const kind = slash > 0 ? deployment.model.slice(0, slash) : providerForBareModel(deployment.model)!
+    const prefix = slash > 0 ? deployment.model.slice(0, slash) : providerForBareModel(deployment.model)!
+    // The config schema admits only known prefixes; `ollama_chat` and `ollama` share one provider.
+    const descriptor = descriptorForPrefix(prefix)!
     const providerModel = slash > 0 ? deployment.model.slice(slash + 1) : deployment.model
-    const providerKey = keyFor(kind, deployment, () => createProvider(kind, deployment))
+    const providerKey = keyFor(descriptor.name, deployment, () => createProvider(descriptor, deployment))
     targets.set(deployment, { providerKey, providerModel })
   }
   return { providers, targets }
@@ -77,9 +78,10 @@ export function buildProviders(deployments: ReadonlyArray<ModelDeployment>): Pro
  */
 function anyProvider(deployment: ModelDeployment, keyFor: (kind: string, deployment: ModelDeployment, build: () => Provider) => string): Record<string, string> {
   const byProvider: Record<string, string> = {}
-  for (const kind of supportedProviders) {
+  for (const prefix of supportedProviders) {
+    const descriptor = descriptorForPrefix(prefix)!
     try {
-      byProvider[kind] = keyFor(kind, deployment, () => createProvider(kind, deployment))
+      byProvider[prefix] = keyFor(descriptor.name, deployment, () => createProvider(descriptor, deployment))
     } catch (error) {
       if (!(error instanceof ConfigError)) throw error
     }
@@ -87,21 +89,23 @@ function anyProvider(deployment: ModelDeployment, keyFor: (kind: string, deploym
   return byProvider
 }
 
-function createProvider(kind: string, deployment: ModelDeployment): Provider {
+function createProvider(descriptor: ProviderDescriptor, deployment: ModelDeployment): Provider {
   try {
-    switch (kind) {
-      case 'openai':
-        return openai({ apiKey: deployment.apiKey, baseURL: deployment.apiBase, transport: deployment.transport ?? 'http' })
-      case 'gemini':
-        return gemini({ apiKey: deployment.apiKey, baseUrl: deployment.apiBase })
-      default:
-        return mock({ latencyMs: deployment.latencyMs ?? 0, chunkDelayMs: deployment.chunkDelayMs ?? 0 })
-    }
+    return descriptor.create({
+      apiKey: deployment.apiKey,
+      apiBase: deployment.apiBase,
+      apiVersion: deployment.apiVersion,
+      transport: descriptor.openaiCompatible ? (deployment.transport ?? 'http') : undefined,
+      latencyMs: deployment.latencyMs,
+      chunkDelayMs: deployment.chunkDelayMs,
+      environment: process.env,
+    })
   } catch (error) {
-    const variable = kind === 'openai' ? 'OPENAI_API_KEY' : 'GEMINI_API_KEY'
-    // Without api_base, an unusable OPENAI_BASE_URL is the other thing that can be wrong.
-    const baseURL = kind === 'openai' && isValidationError(error) && error.path === 'baseURL'
-    const fix = baseURL ? 'set api_base, for example api_base: https://api.openai.com/v1' : `set api_key, for example api_key: os.environ/${variable}`
+    const variable = descriptor.keyVariables[0] ?? `${descriptor.name.toUpperCase()}_API_KEY`
+    // Without api_base, an unusable base variable (OPENAI_BASE_URL) or none at all is the other thing that can be wrong.
+    const baseURL = isValidationError(error) && error.path === 'baseURL'
+    const example = descriptor.defaultBaseURL ?? 'http://localhost:8000/v1'
+    const fix = baseURL ? `set api_base, for example api_base: ${example}` : `set api_key, for example api_key: os.environ/${variable}`
     throw new ConfigError(`${deployment.where}.litellm_params (model ${deployment.model}): ${(error as Error).message} In the config, ${fix}.`, [
       { path: `${deployment.where}.litellm_params.${baseURL ? 'api_base' : 'api_key'}`, message: (error as Error).message },
     ])

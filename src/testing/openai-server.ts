@@ -4,7 +4,8 @@
  * `POST /v1/embeddings` (floats, or base64 float32 when asked), and `{ error: { message, type, param,
  * code } }` error bodies. Scriptable: queue the next replies (a reply, an error, a dropped connection,
  * a stream cut half-way, no answer at all); every request is recorded with its headers and body.
- * Only `node:http`, no test framework, so it can serve users' own tests too.
+ * Azure OpenAI's deployment paths answer too. Only `node:http`, no test framework, so it can serve
+ * users' own tests too.
  */
 import type { IncomingHttpHeaders, ServerResponse } from 'node:http'
 import { startFakeServer, words, writeSse, type FakeServer, type StreamEnding } from './fake-server'
@@ -72,7 +73,8 @@ export async function startOpenAIFake(): Promise<OpenAIFake> {
 }
 
 function answer(request: FakeRequest, reply: OpenAIFakeReply | undefined, response: ServerResponse, sequence: number): void {
-  const route = request.path.split('?')[0]
+  // Azure's paths (`/openai/deployments/{deployment}/chat/completions?api-version=...`) answer as OpenAI's.
+  const route = (request.path.split('?')[0] ?? '').replace(/^\/openai\/deployments\/[^/]+\//, '/v1/')
   if (reply?.kind === 'drop') return void response.socket?.destroy()
   if (reply?.kind === 'hang') return
   if (reply?.kind === 'error') return sendError(response, reply)

@@ -4,25 +4,22 @@
  * rather than `gen_ai.system`). Shared by `otel()` and every OTLP preset.
  */
 import type { CallEvent } from '../../event'
+import { descriptorForPrefix } from '../../providers/descriptors'
 import { inputMessagesOf, outputMessagesOf } from './messages'
 
 /** Attribute values OpenTelemetry accepts. */
 export type SpanAttributeValue = string | number | boolean | string[] | number[]
 export type SpanAttributes = Record<string, SpanAttributeValue>
 
-/** Our provider names → `gen_ai.provider.name` values of the conventions. */
-const providerNames: Record<string, string> = {
-  openai: 'openai',
-  azure: 'azure.ai.openai',
-  gemini: 'gcp.gemini',
+/** Names the conventions know for providers the library has no descriptor of (yet). */
+const undescribedNames: Record<string, string> = {
   vertex: 'gcp.vertex_ai',
   anthropic: 'anthropic',
-  mock: 'mock',
 }
 
-/** `gen_ai.provider.name` for one of our provider names (unknown names pass through). */
+/** `gen_ai.provider.name` for one of our provider names, from its descriptor (unknown names pass through). */
 export function genAiProviderName(provider: string): string {
-  return providerNames[provider] ?? provider
+  return descriptorForPrefix(provider)?.otelName ?? undescribedNames[provider] ?? provider
 }
 
 /** `gen_ai.operation.name`: `chat` or `embeddings`. */

@@ -42,27 +42,37 @@ export function openai(options: OpenAIOptions = {}): Provider {
   return settings.transport === 'http' ? openaiHttp(settings) : openaiSdk(settings)
 }
 
+/** Makes the SDK client of a provider from the loaded `openai` module (`OpenAI`, or `AzureOpenAI` for Azure). */
+export type SdkClientFactory = (sdk: typeof import('openai')) => OpenAI
+
 /**
  * The `sdk` transport: the official SDK with its own retries off. The SDK is loaded, and its client
  * made, on the first call (importing `openai` is a large part of a cold start); later calls find the
- * client ready and take no extra async step.
+ * client ready and take no extra async step. `makeClient` defaults to the `OpenAI` client of `settings`.
+ *
+ * @example
+ * ```ts
+ * const provider = openaiSdk(resolveOpenAISettings({ name: 'azure', apiKey, baseURL }), (sdk) => new sdk.AzureOpenAI({ apiKey, endpoint, apiVersion }))
+ * ```
  */
-function openaiSdk(settings: OpenAISettings): Provider {
+export function openaiSdk(settings: OpenAISettings, makeClient?: SdkClientFactory): Provider {
   let client: OpenAI | undefined
   let creating: Promise<OpenAI> | undefined
 
   function createSdkClient(): Promise<OpenAI> {
     creating ??= loadOpenAI().then(
       (sdk) =>
-        (client = new sdk.OpenAI({
-          apiKey: settings.apiKey,
-          baseURL: settings.baseURL,
-          organization: settings.organization,
-          project: settings.project,
-          defaultHeaders: settings.headers,
-          timeout: settings.timeout,
-          maxRetries: 0,
-        })),
+        (client =
+          makeClient?.(sdk) ??
+          new sdk.OpenAI({
+            apiKey: settings.apiKey,
+            baseURL: settings.baseURL,
+            organization: settings.organization,
+            project: settings.project,
+            defaultHeaders: settings.headers,
+            timeout: settings.timeout,
+            maxRetries: 0,
+          })),
       (error: unknown) => {
         creating = undefined
         throw error
