@@ -7,6 +7,7 @@ import { keywordDetector } from '../src/guardrails/detectors'
 import { modesOf, textGuardrail, textGuardrailShape, type GuardrailMode } from '../src/guardrails/text-guardrail'
 import type { Middleware } from '../src/types'
 import { validate } from '../src/validate'
+import { lazySchema } from '../src/lazy-schema'
 
 export interface BannedKeywordsOptions {
   /** The words and phrases to refuse (whole words, any case; spaces match any whitespace). Required. */
@@ -21,12 +22,14 @@ export interface BannedKeywordsOptions {
   lookahead?: number
 }
 
-const bannedKeywordsOptionsSchema = z
-  .object({
-    ...textGuardrailShape,
-    keywords: z.array(z.string().trim().min(1, 'must not be empty'), { error: 'is required: list the banned words, for example { keywords: ["project falcon"] }' }).min(1, 'list at least one keyword'),
-  })
-  .strict()
+const bannedKeywordsOptionsSchema = lazySchema(() =>
+  z
+    .object({
+      ...textGuardrailShape,
+      keywords: z.array(z.string().trim().min(1, 'must not be empty'), { error: 'is required: list the banned words, for example { keywords: ["project falcon"] }' }).min(1, 'list at least one keyword'),
+    })
+    .strict(),
+)
 
 /**
  * A guardrail layer for banned words (LiteLLM's `banned_keywords`).

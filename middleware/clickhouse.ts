@@ -13,21 +13,26 @@ import { defineIntegration } from '../src/integrations/descriptor'
 import { spendLogColumns, spendLogJsonColumns, toSpendLogRow } from '../src/integrations/spend-log'
 import type { Middleware } from '../src/types'
 import { validate } from '../src/validate'
+import { lazySchema } from '../src/lazy-schema'
 
-const identifier = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,62}$/, 'letters, digits and _, not starting with a digit')
+const identifier = lazySchema(() =>
+  z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,62}$/, 'letters, digits and _, not starting with a digit'),
+)
 
-const clickhouseOptionsSchema = integrationOptionsSchema
-  .extend({
-    host: z.string().min(1).optional(),
-    port: z.number().int().min(1).max(65_535).optional(),
-    username: z.string().min(1).optional(),
-    password: z.string().optional(),
-    database: identifier.optional(),
-    table: identifier.optional(),
-    maxBatchSize: z.number().int().positive().max(10_000).optional(),
-    timeoutMs: z.number().int().positive().optional(),
-  })
-  .strict()
+const clickhouseOptionsSchema = lazySchema(() =>
+  integrationOptionsSchema
+    .extend({
+      host: z.string().min(1).optional(),
+      port: z.number().int().min(1).max(65_535).optional(),
+      username: z.string().min(1).optional(),
+      password: z.string().optional(),
+      database: identifier.optional(),
+      table: identifier.optional(),
+      maxBatchSize: z.number().int().positive().max(10_000).optional(),
+      timeoutMs: z.number().int().positive().optional(),
+    })
+    .strict(),
+)
 
 /**
  * Options of {@link clickhouse}, besides the common ones (`moments`, `redact`, `env`).

@@ -9,12 +9,15 @@ import { alertOptionsSchema, defineAlertLayer, type Alert } from '../src/integra
 import type { Middleware } from '../src/types'
 import { validate } from '../src/validate'
 import { defineIntegration } from '../src/integrations/descriptor'
+import { lazySchema } from '../src/lazy-schema'
 
-const discordOptionsSchema = alertOptionsSchema
-  .extend({
-    webhookUrl: z.url().optional(),
-  })
-  .strict()
+const discordOptionsSchema = lazySchema(() =>
+  alertOptionsSchema
+    .extend({
+      webhookUrl: z.url().optional(),
+    })
+    .strict(),
+)
 
 /**
  * Options of {@link discord}, besides the common ones (`moments`, `redact`, `env`).

@@ -10,6 +10,7 @@ import { secretDetectors } from '../src/guardrails/detectors'
 import { modesOf, textGuardrail, textGuardrailShape, type GuardrailMode } from '../src/guardrails/text-guardrail'
 import type { Middleware } from '../src/types'
 import { validate } from '../src/validate'
+import { lazySchema } from '../src/lazy-schema'
 
 export interface HideSecretsOptions {
   /** The guardrail's name in errors and the proxy's replies. Default `hide-secrets`. */
@@ -22,7 +23,9 @@ export interface HideSecretsOptions {
   lookahead?: number
 }
 
-const hideSecretsOptionsSchema = z.object(textGuardrailShape).strict()
+const hideSecretsOptionsSchema = lazySchema(() =>
+  z.object(textGuardrailShape).strict(),
+)
 
 /**
  * A guardrail layer for credentials pasted into prompts (LiteLLM's `hide-secrets`).

@@ -14,6 +14,7 @@ import { providerForBareModel } from '../src/providers/router'
 import { estimateInputTokens } from '../src/token-estimate'
 import type { Middleware } from '../src/types'
 import { validate } from '../src/validate'
+import { lazySchema } from '../src/lazy-schema'
 
 export interface MaxCostOptions {
   /** The budget of one call, in USD. Required. */
@@ -26,15 +27,19 @@ export interface MaxCostOptions {
   charactersPerToken?: number
 }
 
-const perMillion = z.number().finite().nonnegative()
-const maxCostOptionsSchema = z
-  .object({
-    maxCostUsd: z.number({ error: 'is required: the budget of one call in USD, for example { maxCostUsd: 0.05 }' }).finite().positive('must be above 0'),
-    name: z.string().min(1).optional(),
-    prices: z.record(z.string().min(1), z.object({ input: perMillion, output: perMillion, cachedInput: perMillion.optional() }).strict()).optional(),
-    charactersPerToken: z.number().positive().optional(),
-  })
-  .strict()
+const perMillion = lazySchema(() =>
+  z.number().finite().nonnegative(),
+)
+const maxCostOptionsSchema = lazySchema(() =>
+  z
+    .object({
+      maxCostUsd: z.number({ error: 'is required: the budget of one call in USD, for example { maxCostUsd: 0.05 }' }).finite().positive('must be above 0'),
+      name: z.string().min(1).optional(),
+      prices: z.record(z.string().min(1), z.object({ input: perMillion, output: perMillion, cachedInput: perMillion.optional() }).strict()).optional(),
+      charactersPerToken: z.number().positive().optional(),
+    })
+    .strict(),
+)
 
 /**
  * A guardrail layer that cuts a stream once the call has spent `maxCostUsd`. Place it outside

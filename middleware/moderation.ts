@@ -13,6 +13,7 @@ import { mockModeration, textOf, type ModerationResult } from '../src/providers/
 import type { ChatRequest, ChatResponse } from '../src/schema'
 import type { Middleware } from '../src/types'
 import { validate } from '../src/validate'
+import { lazySchema } from '../src/lazy-schema'
 
 /** Asks a moderation endpoint about one text. */
 export type Moderate = (text: string, ctx: Context) => Promise<ModerationResult> | ModerationResult
@@ -34,16 +35,18 @@ export interface ModerationOptions {
   moderate?: Moderate
 }
 
-const moderationOptionsSchema = z
-  .object({
-    ...guardrailBaseShape,
-    model: z.string().min(1).optional(),
-    apiKey: z.string().min(1).optional(),
-    baseUrl: z.string().optional(),
-    categories: z.array(z.string().min(1)).min(1).optional(),
-    moderate: z.custom<Moderate>((value) => typeof value === 'function', 'must be a function (text, ctx) => ({ flagged, categories, category_scores })').optional(),
-  })
-  .strict()
+const moderationOptionsSchema = lazySchema(() =>
+  z
+    .object({
+      ...guardrailBaseShape,
+      model: z.string().min(1).optional(),
+      apiKey: z.string().min(1).optional(),
+      baseUrl: z.string().optional(),
+      categories: z.array(z.string().min(1)).min(1).optional(),
+      moderate: z.custom<Moderate>((value) => typeof value === 'function', 'must be a function (text, ctx) => ({ flagged, categories, category_scores })').optional(),
+    })
+    .strict(),
+)
 
 /**
  * A guardrail layer on a moderation endpoint (LiteLLM's `openai_moderation`).

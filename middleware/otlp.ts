@@ -16,25 +16,30 @@ import { registerSecret } from '../src/secret-scrubber'
 import type { Middleware } from '../src/types'
 import { validate } from '../src/validate'
 import { defineIntegration } from '../src/integrations/descriptor'
+import { lazySchema } from '../src/lazy-schema'
 
 /** What every OTLP exporter takes: the preset options plus where to send and how to encode. */
-export const otlpTransportOptionsSchema = otlpPresetOptionsSchema.extend({
-  /** `http/protobuf` (default) or `http/json`. */
-  protocol: z.enum(['http/protobuf', 'http/json']).optional(),
-  /** Compress request bodies with gzip (default `true`). */
-  gzip: z.boolean().optional(),
-})
+export const otlpTransportOptionsSchema = lazySchema(() =>
+  otlpPresetOptionsSchema.extend({
+    /** `http/protobuf` (default) or `http/json`. */
+    protocol: z.enum(['http/protobuf', 'http/json']).optional(),
+    /** Compress request bodies with gzip (default `true`). */
+    gzip: z.boolean().optional(),
+  }),
+)
 
-const otlpOptionsSchema = otlpTransportOptionsSchema
-  .extend({
-    /** The full traces URL, used as it is. */
-    url: z.url().optional(),
-    /** Headers of every request (credentials); they replace those of the variables. */
-    headers: z.record(z.string(), z.string()).optional(),
-    /** Resource attributes besides `service.name`. */
-    resource: z.record(z.string(), z.string()).optional(),
-  })
-  .strict()
+const otlpOptionsSchema = lazySchema(() =>
+  otlpTransportOptionsSchema
+    .extend({
+      /** The full traces URL, used as it is. */
+      url: z.url().optional(),
+      /** Headers of every request (credentials); they replace those of the variables. */
+      headers: z.record(z.string(), z.string()).optional(),
+      /** Resource attributes besides `service.name`. */
+      resource: z.record(z.string(), z.string()).optional(),
+    })
+    .strict(),
+)
 
 /**
  * Options of {@link otlp}, besides the common ones (`moments`, `redact`, `env`).

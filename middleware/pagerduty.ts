@@ -10,17 +10,20 @@ import { alertOptionsSchema, defineAlertLayer, type Alert } from '../src/integra
 import type { Middleware } from '../src/types'
 import { validate } from '../src/validate'
 import { defineIntegration } from '../src/integrations/descriptor'
+import { lazySchema } from '../src/lazy-schema'
 
 const severities = ['critical', 'error', 'warning', 'info'] as const
 
-const pagerdutyOptionsSchema = alertOptionsSchema
-  .extend({
-    routingKey: z.string().min(1).optional(),
-    baseUrl: z.url().optional(),
-    failureSeverity: z.enum(severities).optional(),
-    slowSeverity: z.enum(severities).optional(),
-  })
-  .strict()
+const pagerdutyOptionsSchema = lazySchema(() =>
+  alertOptionsSchema
+    .extend({
+      routingKey: z.string().min(1).optional(),
+      baseUrl: z.url().optional(),
+      failureSeverity: z.enum(severities).optional(),
+      slowSeverity: z.enum(severities).optional(),
+    })
+    .strict(),
+)
 
 /**
  * Options of {@link pagerduty}, besides the common ones (`moments`, `redact`, `env`).

@@ -7,6 +7,7 @@ import { piiDetectors, type Detector } from '../src/guardrails/detectors'
 import { modesOf, textGuardrail, textGuardrailShape, type GuardrailMode } from '../src/guardrails/text-guardrail'
 import type { Middleware } from '../src/types'
 import { validate } from '../src/validate'
+import { lazySchema } from '../src/lazy-schema'
 
 const entities = ['email', 'phone', 'card_number', 'iban', 'ip_address'] as const
 
@@ -23,7 +24,9 @@ export interface PiiOptions {
   lookahead?: number
 }
 
-const piiOptionsSchema = z.object({ ...textGuardrailShape, entities: z.array(z.enum(entities, { error: `must be one of ${entities.join(', ')}` })).optional() }).strict()
+const piiOptionsSchema = lazySchema(() =>
+  z.object({ ...textGuardrailShape, entities: z.array(z.enum(entities, { error: `must be one of ${entities.join(', ')}` })).optional() }).strict(),
+)
 
 /**
  * A guardrail layer for personal data. Place it outside the logging layers' view of the request

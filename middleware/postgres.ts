@@ -14,19 +14,24 @@ import { registerSecret } from '../src/secret-scrubber'
 import { toSpendLogRow, type SpendLogRow } from '../src/integrations/spend-log'
 import type { Middleware } from '../src/types'
 import { validate } from '../src/validate'
+import { lazySchema } from '../src/lazy-schema'
 
-const identifier = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,62}$/, 'letters, digits and _, not starting with a digit, at most 63')
+const identifier = lazySchema(() =>
+  z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,62}$/, 'letters, digits and _, not starting with a digit, at most 63'),
+)
 
-const postgresOptionsSchema = integrationOptionsSchema
-  .omit({ baseUrl: true })
-  .extend({
-    connectionString: z.string().min(1).optional(),
-    schema: identifier.optional(),
-    table: identifier.optional(),
-    maxBatchSize: z.number().int().positive().max(1000).optional(),
-    timeoutMs: z.number().int().positive().optional(),
-  })
-  .strict()
+const postgresOptionsSchema = lazySchema(() =>
+  integrationOptionsSchema
+    .omit({ baseUrl: true })
+    .extend({
+      connectionString: z.string().min(1).optional(),
+      schema: identifier.optional(),
+      table: identifier.optional(),
+      maxBatchSize: z.number().int().positive().max(1000).optional(),
+      timeoutMs: z.number().int().positive().optional(),
+    })
+    .strict(),
+)
 
 /**
  * Options of {@link postgres}, besides the common ones (`moments`, `redact`, `env`).

@@ -9,6 +9,7 @@ import type { Detector } from '../src/guardrails/detectors'
 import { guardrailBaseShape, modesOf, textGuardrail, type GuardrailMode } from '../src/guardrails/text-guardrail'
 import type { Middleware } from '../src/types'
 import { validate } from '../src/validate'
+import { lazySchema } from '../src/lazy-schema'
 
 /** The built-in heuristics: instruction overrides, role hijacks and prompt extraction. */
 export const promptInjectionPatterns: ReadonlyArray<RegExp> = [
@@ -31,13 +32,15 @@ export interface PromptInjectionOptions {
   roles?: string[]
 }
 
-const promptInjectionOptionsSchema = z
-  .object({
-    ...guardrailBaseShape,
-    phrases: z.array(z.string().min(1).refine((source) => isRegExp(source), 'must be a valid regular expression source, for example "ignore the rules"')).optional(),
-    roles: z.array(z.enum(['system', 'developer', 'user', 'assistant', 'tool'])).min(1).optional(),
-  })
-  .strict()
+const promptInjectionOptionsSchema = lazySchema(() =>
+  z
+    .object({
+      ...guardrailBaseShape,
+      phrases: z.array(z.string().min(1).refine((source) => isRegExp(source), 'must be a valid regular expression source, for example "ignore the rules"')).optional(),
+      roles: z.array(z.enum(['system', 'developer', 'user', 'assistant', 'tool'])).min(1).optional(),
+    })
+    .strict(),
+)
 
 function isRegExp(source: string): boolean {
   try {

@@ -9,15 +9,18 @@ import { alertOptionsSchema, defineAlertLayer } from '../src/integrations/alert-
 import type { Middleware } from '../src/types'
 import { validate } from '../src/validate'
 import { defineIntegration } from '../src/integrations/descriptor'
+import { lazySchema } from '../src/lazy-schema'
 
-const resendEmailOptionsSchema = alertOptionsSchema
-  .extend({
-    apiKey: z.string().min(1).optional(),
-    baseUrl: z.url().optional(),
-    from: z.string().min(3).optional(),
-    to: recipientsSchema.optional(),
-  })
-  .strict()
+const resendEmailOptionsSchema = lazySchema(() =>
+  alertOptionsSchema
+    .extend({
+      apiKey: z.string().min(1).optional(),
+      baseUrl: z.url().optional(),
+      from: z.string().min(3).optional(),
+      to: recipientsSchema.optional(),
+    })
+    .strict(),
+)
 
 /**
  * Options of {@link resendEmail}, besides the common ones (`moments`, `redact`, `env`).

@@ -10,6 +10,7 @@ import type { Context } from '../src/context'
 import type { CallEvent } from '../src/event'
 import type { Middleware } from '../src/types'
 import { validate } from '../src/validate'
+import { lazySchema } from '../src/lazy-schema'
 
 /** One rule: the calls it matches, where they go, and what share of them. */
 export interface RouteRule {
@@ -31,19 +32,23 @@ export interface RouteOptions {
   optOut?: (ctx: Context) => boolean
 }
 
-const ruleSchema = z
-  .object({
-    when: z.custom<RouteRule['when']>((value) => typeof value === 'function', 'must be a function (event) => boolean').optional(),
-    to: z.array(z.custom<Middleware>((value) => typeof value === 'function', 'must be an integration layer, for example langfuse()'), { error: 'is required: list the integration layers, for example to: [langfuse()]' }).min(1, 'list at least one integration layer'),
-    sample: z.number().min(0, 'must be between 0 and 1').max(1, 'must be between 0 and 1').optional(),
-  })
-  .strict()
-const routeOptionsSchema = z
-  .object({
-    random: z.custom<() => number>((value) => typeof value === 'function', 'must be a function returning a number in [0, 1)').optional(),
-    optOut: z.custom<(ctx: Context) => boolean>((value) => typeof value === 'function', 'must be a function (ctx) => boolean').optional(),
-  })
-  .strict()
+const ruleSchema = lazySchema(() =>
+  z
+    .object({
+      when: z.custom<RouteRule['when']>((value) => typeof value === 'function', 'must be a function (event) => boolean').optional(),
+      to: z.array(z.custom<Middleware>((value) => typeof value === 'function', 'must be an integration layer, for example langfuse()'), { error: 'is required: list the integration layers, for example to: [langfuse()]' }).min(1, 'list at least one integration layer'),
+      sample: z.number().min(0, 'must be between 0 and 1').max(1, 'must be between 0 and 1').optional(),
+    })
+    .strict(),
+)
+const routeOptionsSchema = lazySchema(() =>
+  z
+    .object({
+      random: z.custom<() => number>((value) => typeof value === 'function', 'must be a function returning a number in [0, 1)').optional(),
+      optOut: z.custom<(ctx: Context) => boolean>((value) => typeof value === 'function', 'must be a function (ctx) => boolean').optional(),
+    })
+    .strict(),
+)
 
 /** The request asked for no logging: LiteLLM's `no-log: true`, in the body or in `metadata`. */
 export function requestedNoLog(ctx: Context): boolean {

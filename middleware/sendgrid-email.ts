@@ -9,15 +9,18 @@ import { alertOptionsSchema, defineAlertLayer, type Alert } from '../src/integra
 import type { Middleware } from '../src/types'
 import { validate } from '../src/validate'
 import { defineIntegration } from '../src/integrations/descriptor'
+import { lazySchema } from '../src/lazy-schema'
 
-const sendgridEmailOptionsSchema = alertOptionsSchema
-  .extend({
-    apiKey: z.string().min(1).optional(),
-    baseUrl: z.url().optional(),
-    from: z.email().optional(),
-    to: recipientsSchema.optional(),
-  })
-  .strict()
+const sendgridEmailOptionsSchema = lazySchema(() =>
+  alertOptionsSchema
+    .extend({
+      apiKey: z.string().min(1).optional(),
+      baseUrl: z.url().optional(),
+      from: z.email().optional(),
+      to: recipientsSchema.optional(),
+    })
+    .strict(),
+)
 
 /**
  * Options of {@link sendgridEmail}, besides the common ones (`moments`, `redact`, `env`).

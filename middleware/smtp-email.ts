@@ -12,18 +12,21 @@ import { DeliveryError, type Sink } from '../src/delivery/sink'
 import type { Middleware } from '../src/types'
 import { validate } from '../src/validate'
 import { defineIntegration } from '../src/integrations/descriptor'
+import { lazySchema } from '../src/lazy-schema'
 
-const smtpEmailOptionsSchema = alertOptionsSchema
-  .extend({
-    host: z.string().min(1).optional(),
-    port: z.number().int().min(1).max(65_535).optional(),
-    username: z.string().min(1).optional(),
-    password: z.string().min(1).optional(),
-    tls: z.boolean().optional(),
-    from: z.string().min(3).optional(),
-    to: recipientsSchema.optional(),
-  })
-  .strict()
+const smtpEmailOptionsSchema = lazySchema(() =>
+  alertOptionsSchema
+    .extend({
+      host: z.string().min(1).optional(),
+      port: z.number().int().min(1).max(65_535).optional(),
+      username: z.string().min(1).optional(),
+      password: z.string().min(1).optional(),
+      tls: z.boolean().optional(),
+      from: z.string().min(3).optional(),
+      to: recipientsSchema.optional(),
+    })
+    .strict(),
+)
 
 /**
  * Options of {@link smtpEmail}, besides the common ones (`moments`, `redact`, `env`). LiteLLM's variables:

@@ -11,23 +11,26 @@ import type { ChatRequest, ChatResponse, EmbeddingRequest, Message } from '../sc
 import type { Middleware } from '../types'
 import { findFindings, maskText, type Detector, type Finding } from './detectors'
 import { createStreamWindow, defaultLookahead, windowedChunks } from './stream-window'
+import { lazySchema } from '../lazy-schema'
 
 /** When a guardrail runs, in LiteLLM's words: on the prompt (`pre_call`, `during_call`) or on the reply (`post_call`). */
 export type GuardrailMode = 'pre_call' | 'during_call' | 'post_call'
 
-const modeSchema = z.enum(['pre_call', 'during_call', 'post_call'], { error: 'must be pre_call, during_call or post_call' })
+const modeSchema = lazySchema(() =>
+  z.enum(['pre_call', 'during_call', 'post_call'], { error: 'must be pre_call, during_call or post_call' }),
+)
 
 /** The options every guardrail takes. */
 export const guardrailBaseShape = {
-  name: z.string().min(1, 'must not be empty').optional(),
-  mode: z.union([modeSchema, z.array(modeSchema).min(1, 'list at least one mode')], { error: 'must be pre_call, during_call or post_call, or a list of them' }).optional(),
+  name: lazySchema(() => z.string().min(1, 'must not be empty').optional()),
+  mode: lazySchema(() => z.union([modeSchema, z.array(modeSchema).min(1, 'list at least one mode')], { error: 'must be pre_call, during_call or post_call, or a list of them' }).optional()),
 }
 
 /** The options of detector-based guardrails. */
 export const textGuardrailShape = {
   ...guardrailBaseShape,
-  action: z.enum(['mask', 'block'], { error: 'must be mask (replace what is found) or block (refuse the call)' }).optional(),
-  lookahead: z.number().int('must be a whole number of characters').min(1, 'must be at least 1').max(4096, 'must be at most 4096 characters').optional(),
+  action: lazySchema(() => z.enum(['mask', 'block'], { error: 'must be mask (replace what is found) or block (refuse the call)' }).optional()),
+  lookahead: lazySchema(() => z.number().int('must be a whole number of characters').min(1, 'must be at least 1').max(4096, 'must be at most 4096 characters').optional()),
 }
 
 /** Modes as a list, with a default. */

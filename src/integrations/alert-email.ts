@@ -7,6 +7,7 @@ import { z } from 'zod'
 import { readSetting, requireSetting, type Environment } from './options'
 import { alertContent, alertDetailText } from './alert-content'
 import type { Alert } from './alert-layer'
+import { lazySchema } from '../lazy-schema'
 
 /** What an email integration sends for an alert. */
 export interface AlertEmail {
@@ -16,7 +17,9 @@ export interface AlertEmail {
 }
 
 /** The recipients option: one address or several. */
-export const recipientsSchema = z.union([z.email(), z.array(z.email()).min(1)])
+export const recipientsSchema = lazySchema(() =>
+  z.union([z.email(), z.array(z.email()).min(1)]),
+)
 
 /**
  * The alert's email.

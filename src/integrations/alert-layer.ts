@@ -16,6 +16,7 @@ import { declareLayerSinks } from '../delivery/layer-sinks'
 import type { Sink } from '../delivery/sink'
 import type { Middleware } from '../types'
 import { defineObservingLayer } from './observing-layer'
+import { lazySchema } from '../lazy-schema'
 
 /**
  * The options every alerting integration takes, besides its destination: `thresholdMs` (a successful
@@ -23,11 +24,13 @@ import { defineObservingLayer } from './observing-layer'
  * turns slow alerts off), `windowMs` (identical alerts within it are merged, default 60,000; 0 sends
  * each), `timeoutMs`, and the common `moments`, `redact`, `env`.
  */
-export const alertOptionsSchema = integrationOptionsSchema.omit({ baseUrl: true }).extend({
-  thresholdMs: z.union([z.number().positive(), z.literal(false)]).optional(),
-  windowMs: z.number().int().min(0).optional(),
-  timeoutMs: z.number().int().positive().optional(),
-})
+export const alertOptionsSchema = lazySchema(() =>
+  integrationOptionsSchema.omit({ baseUrl: true }).extend({
+    thresholdMs: z.union([z.number().positive(), z.literal(false)]).optional(),
+    windowMs: z.number().int().min(0).optional(),
+    timeoutMs: z.number().int().positive().optional(),
+  }),
+)
 
 /** Why a call is alerted. */
 export type AlertKind = 'failure' | 'slow'
