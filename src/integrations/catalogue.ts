@@ -31,19 +31,7 @@ import { gcsBucketIntegration } from '../../middleware/gcs-bucket'
 import { azureStorageIntegration } from '../../middleware/azure-storage'
 // otlp-webhook: the generic OTLP exporter, its vendor presets and the webhook.
 import { otlpIntegration } from '../../middleware/otlp'
-import {
-  agentopsIntegration,
-  arizeIntegration,
-  arizePhoenixIntegration,
-  braintrustIntegration,
-  honeycombIntegration,
-  langtraceIntegration,
-  mlflowIntegration,
-  newrelicIntegration,
-  opikIntegration,
-  tempoIntegration,
-  weaveOtelIntegration,
-} from '../../middleware/otlp-presets'
+import { otlpPresetIntegrations } from '../../middleware/otlp-presets'
 import { webhookIntegration } from '../../middleware/webhook'
 import { namesOf, onionPositions, type IntegrationDescriptor } from './descriptor'
 // native mappings (issue 16)
@@ -100,17 +88,7 @@ export const catalogue = inOnionOrder([
   consoleLogIntegration,
   // otlp-webhook
   otlpIntegration,
-  arizeIntegration,
-  arizePhoenixIntegration,
-  langtraceIntegration,
-  weaveOtelIntegration,
-  opikIntegration,
-  braintrustIntegration,
-  mlflowIntegration,
-  agentopsIntegration,
-  newrelicIntegration,
-  honeycombIntegration,
-  tempoIntegration,
+  ...otlpPresetIntegrations,
   webhookIntegration,
 ])
 
