@@ -83,9 +83,11 @@ export function writeSse(
 ): void {
   response.writeHead(200, options.headers)
   for (const event of options.events) response.write(`data: ${JSON.stringify(event)}${options.separator}`)
-  // Closing the socket (after the events are flushed) without the final empty chunk of the chunked
-  // body is a connection that dies half-way; ending the body early is a server that gave up.
-  if (options.ending === 'destroy') return void response.socket?.end()
+  // Closing the socket without the final empty chunk of the chunked body is a connection that dies
+  // half-way; ending the body early is a server that gave up. The socket is closed only once the
+  // events have reached it: Node 24 holds a response's writes back until the next tick, and closing
+  // the socket at once would drop them.
+  if (options.ending === 'destroy') return void response.write('', () => response.socket?.end())
   if (options.ending === 'hold') return
   response.end(options.trailer)
 }
