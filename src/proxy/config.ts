@@ -13,6 +13,10 @@ import { configSchema, defaultParameterKeys, type Environment, type RawConfig } 
 import type { TokenPrices } from '../cost'
 import { readServerSettings, type ServerSettings } from './server-settings'
 import type { ReliabilitySettings } from './reliability'
+import { ConfigError, configError } from './config-error'
+import { modelGroupAliases, readReliability, shuffleWeights } from './config-router-settings'
+
+export { ConfigError } from './config-error'
 
 export type { Environment } from './config-schema'
 
@@ -111,24 +115,6 @@ export interface ProxyConfig {
   warnings: string[]
 }
 
-/**
- * Raised for a config that cannot be served; `issues` hold every problem with its path.
- *
- * @example
- * ```ts
- * try { await loadConfig('config.yaml') } catch (error) {
- *   if (error instanceof ConfigError) for (const issue of error.issues) console.error(issue.path, issue.message)
- * }
- * ```
- */
-export class ConfigError extends Error {
-  readonly issues: ReadonlyArray<{ path: string; message: string }>
-  constructor(message: string, issues: ReadonlyArray<{ path: string; message: string }> = []) {
-    super(message)
-    this.name = 'ConfigError'
-    this.issues = issues
-  }
-}
 
 const loadOptionsSchema = z.object({
   environment: z.record(z.string(), z.string().optional()).optional(),
@@ -222,7 +208,7 @@ export function parseConfig(raw: unknown, options: LoadConfigOptions = {}, file?
   const parsed = result.data as RawConfig
   const weights = shuffleWeights(parsed.model_list)
   const models = parsed.model_list.map((entry, index) => toDeployment(entry, pathOf(['model_list', index]), weights[index]!))
-  const { aliases, hiddenAliases } = modelGroupAliases(parsed, models, pathOf, file)
+  const { aliases, hiddenAliases } = modelGroupAliases(parsed, new Set(models.map((model) => model.modelName)), pathOf, file)
   const settings = parsed.litellm_settings ?? {}
   // Built-in names in `callbacks` ("otel") take the path success_callback and failure_callback take.
   const builtInNames = (settings.callbacks ?? []).filter((name) => !name.includes('.'))
@@ -268,96 +254,7 @@ function explainUnread(warning: string): string {
   return reason ? `${warning}: ${reason}` : warning
 }
 
-/**
- * LiteLLM's reliability settings: router_settings wins over litellm_settings, as LiteLLM's router
- * reads them. Every fallback names model names the config serves.
- */
-function readReliability(
-  parsed: RawConfig,
-  servedNames: Set<string>,
-  pathOf: (path: ReadonlyArray<PropertyKey>) => string,
-  file: string | undefined,
-): ReliabilitySettings {
-  const settings = parsed.litellm_settings ?? {}
-  const router = parsed.router_settings ?? {}
-  const issues: Array<{ path: string; message: string }> = []
-  const readFallbacks = (key: 'fallbacks' | 'context_window_fallbacks'): Record<string, string[]> => {
-    const [level, list] = router[key] ? ['router_settings', router[key]] : ['litellm_settings', settings[key]]
-    const out: Record<string, string[]> = {}
-    for (const [index, entry] of (list ?? []).entries()) {
-      for (const [group, targets] of Object.entries(entry)) {
-        for (const [position, name] of [group, ...targets].entries()) {
-          if (servedNames.has(name)) continue
-          const path = position === 0 ? [level, key, index, group] : [level, key, index, group, position - 1]
-          issues.push({ path: pathOf(path), message: `names "${name}", which is no model_name in model_list; name one of ${[...servedNames].slice(0, 20).join(', ')}` })
-        }
-        out[group] = [...(out[group] ?? []), ...targets]
-      }
-    }
-    return out
-  }
-  const fallbacks = readFallbacks('fallbacks')
-  const contextWindowFallbacks = readFallbacks('context_window_fallbacks')
-  if (issues.length > 0) throw configError(file, issues)
-  const timeoutSeconds = router.timeout ?? settings.request_timeout
-  return {
-    numRetries: router.num_retries ?? settings.num_retries,
-    timeoutMs: timeoutSeconds === undefined ? undefined : timeoutSeconds * 1000,
-    streamTimeoutMs: router.stream_timeout === undefined ? undefined : router.stream_timeout * 1000,
-    fallbacks,
-    contextWindowFallbacks,
-    dropParams: settings.drop_params ?? false,
-  }
-}
-
 type RawModel = RawConfig['model_list'][number]
-
-/**
- * LiteLLM's simple-shuffle weights, one per entry: per model name, `weight` when any of its
- * deployments sets it, else `rpm`, else `tpm` (in litellm_params or beside it); a deployment
- * without the one chosen counts 1.
- */
-function shuffleWeights(entries: RawModel[]): number[] {
-  const shares = entries.map((entry) => ({
-    weight: entry.litellm_params.weight,
-    rpm: entry.litellm_params.rpm ?? entry.rpm,
-    tpm: entry.litellm_params.tpm ?? entry.tpm,
-  }))
-  const groups = new Map<string, Array<(typeof shares)[number]>>()
-  for (const [index, entry] of entries.entries()) (groups.get(entry.model_name) ?? groups.set(entry.model_name, []).get(entry.model_name)!).push(shares[index]!)
-  return shares.map((share, index) => {
-    const group = groups.get(entries[index]!.model_name)!
-    const unit = (['weight', 'rpm', 'tpm'] as const).find((key) => group.some((member) => member[key] !== undefined))
-    return (unit === undefined ? undefined : share[unit]) ?? 1
-  })
-}
-
-/** `router_settings.model_group_alias`, each alias checked to name a configured model_name. */
-function modelGroupAliases(
-  parsed: RawConfig,
-  models: ModelDeployment[],
-  pathOf: (path: ReadonlyArray<PropertyKey>) => string,
-  file: string | undefined,
-): Pick<ProxyConfig, 'aliases' | 'hiddenAliases'> {
-  const aliases: Record<string, string> = {}
-  const hiddenAliases: string[] = []
-  const names = new Set(models.map((model) => model.modelName))
-  const issues: Array<{ path: string; message: string }> = []
-  for (const [alias, value] of Object.entries(parsed.router_settings?.model_group_alias ?? {})) {
-    const target = typeof value === 'string' ? value : value.model
-    if (!names.has(target)) {
-      issues.push({
-        path: pathOf(['router_settings', 'model_group_alias', alias]),
-        message: `names "${target}", which is no model_name in model_list; name one of ${[...names].slice(0, 20).join(', ')}`,
-      })
-      continue
-    }
-    aliases[alias] = target
-    if (typeof value !== 'string' && value.hidden === true) hiddenAliases.push(alias)
-  }
-  if (issues.length > 0) throw configError(file, issues)
-  return { aliases, hiddenAliases }
-}
 
 function toDeployment(entry: RawModel, where: string, weight: number): ModelDeployment {
   const parameters = entry.litellm_params
@@ -416,9 +313,4 @@ function readEnvironmentVariables(value: unknown): Record<string, string> {
   const out: Record<string, string> = {}
   for (const [key, item] of Object.entries(value)) if (item !== null && typeof item !== 'object') out[key] = String(item)
   return out
-}
-
-function configError(file: string | undefined, issues: Array<{ path: string; message: string }>): ConfigError {
-  const lines = issues.map((issue) => `  - ${issue.path || '(top level)'}: ${issue.message}`)
-  return new ConfigError(`Invalid proxy config${file ? ` ${file}` : ''}:\n${lines.join('\n')}`, issues)
 }
