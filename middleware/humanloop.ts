@@ -64,8 +64,8 @@ export interface HumanloopLog {
   metadata: Record<string, unknown>
 }
 
-/** The request parameters a Humanloop Prompt version holds (its `PromptKernelRequest`). */
-const kernelParameters = ['temperature', 'max_tokens', 'top_p', 'stop', 'presence_penalty', 'frequency_penalty', 'seed', 'response_format', 'tools'] as const
+/** The request parameters a Humanloop Prompt version holds as OpenAI names them (its `PromptKernelRequest`). */
+const kernelParameters = ['temperature', 'max_tokens', 'top_p', 'stop', 'presence_penalty', 'frequency_penalty', 'seed', 'response_format'] as const
 
 /**
  * humanloop() in the catalogue: the names it answers to, what switches it on, its place in the onion.
@@ -132,6 +132,8 @@ export function toHumanloopLog(event: CallEvent, path: string): HumanloopLog | u
   const { humanloop_prompt_path: callPath, prompt_id: promptId, ...metadata } = event.metadata
   const prompt: HumanloopLog['prompt'] = { model: event.responseModel ?? event.model, endpoint: 'chat' }
   for (const name of kernelParameters) if (event.parameters[name] !== undefined) prompt[name] = event.parameters[name]
+  const tools = kernelTools(event.parameters.tools)
+  if (tools.length > 0) prompt.tools = tools
   const log: HumanloopLog = {
     ...(typeof promptId === 'string' ? { id: promptId } : { path: typeof callPath === 'string' ? callPath : path }),
     prompt,
@@ -161,4 +163,10 @@ export function toHumanloopLog(event: CallEvent, path: string): HumanloopLog | u
     log.output_cost = event.cost.output
   }
   return log
+}
+
+/** OpenAI's `{ type: 'function', function: { name, description, parameters } }` tools as Humanloop's tool functions. */
+function kernelTools(tools: unknown): Array<Record<string, unknown>> {
+  if (!Array.isArray(tools)) return []
+  return tools.flatMap((tool: { type?: unknown; function?: unknown }) => (tool?.type === 'function' && typeof tool.function === 'object' && tool.function !== null ? [tool.function as Record<string, unknown>] : []))
 }

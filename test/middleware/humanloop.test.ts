@@ -18,7 +18,8 @@ describe('humanloop()', () => {
 
   it('logs each chat call to /prompts/log with X-API-KEY: the prompt kernel, messages, output, tokens and timing, and a failure with its error', async () => {
     client = createClient().use(humanloop({ apiKey: 'hl_sk_test_1234', baseUrl: `${receiver.url}/v5`, path: 'support/answer' }))
-    await runCalls(client, { success: { temperature: 0.2, max_tokens: 50 } })
+    const tools = [{ type: 'function' as const, function: { name: 'lookup', description: 'Look a city up', parameters: { type: 'object', properties: {} } } }]
+    await runCalls(client, { success: { temperature: 0.2, max_tokens: 50, tools } })
 
     expect(receiver.requests).toHaveLength(3)
     for (const request of receiver.requests) {
@@ -31,7 +32,7 @@ describe('humanloop()', () => {
     const [success, streamed, failure] = logsOf(receiver) as [HumanloopLog, HumanloopLog, HumanloopLog]
     expect(success).toMatchObject({
       path: 'support/answer',
-      prompt: { model: 'echo', endpoint: 'chat', temperature: 0.2, max_tokens: 50 },
+      prompt: { model: 'echo', endpoint: 'chat', temperature: 0.2, max_tokens: 50, tools: [tools[0]!.function] },
       messages: prompt,
       output_message: { role: 'assistant', content: 'Paris is the capital.' },
       output: 'Paris is the capital.',
