@@ -43,6 +43,12 @@ import { resendEmailIntegration } from '../../middleware/resend-email'
 import { sendgridEmailIntegration } from '../../middleware/sendgrid-email'
 import { smtpEmailIntegration } from '../../middleware/smtp-email'
 import { openmeterIntegration } from '../../middleware/openmeter'
+import { lagoIntegration } from '../../middleware/lago'
+import { greenscaleIntegration } from '../../middleware/greenscale'
+import { promptlayerIntegration } from '../../middleware/promptlayer'
+import { humanloopIntegration } from '../../middleware/humanloop'
+import { argillaIntegration } from '../../middleware/argilla'
+import { azureSentinelIntegration } from '../../middleware/azure-sentinel'
 
 /**
  * Every built-in integration, outermost first (the order of their `position`, then of this list).
@@ -75,6 +81,12 @@ export const catalogue = inOnionOrder([
   // native mappings (issue 16): exporters
   langsmithIntegration,
   openmeterIntegration,
+  lagoIntegration,
+  greenscaleIntegration,
+  promptlayerIntegration,
+  humanloopIntegration,
+  argillaIntegration,
+  azureSentinelIntegration,
   slackIntegration,
   // native mappings (issue 16): alerts
   pagerdutyIntegration,

@@ -85,6 +85,22 @@ const environment: Record<string, string> = {
   LLM_ONION_ALERT_EMAILS: 'oncall@example.com',
   SMTP_HOST: '127.0.0.1',
   SMTP_SENDER_EMAIL: 'alerts@example.com',
+  // native mappings (issue 16): lago, greenscale, promptlayer, humanloop, argilla, azure_sentinel
+  LAGO_API_KEY: 'lago-test',
+  LAGO_API_EVENT_CODE: 'llm_tokens',
+  GREENSCALE_API_KEY: 'greenscale-test',
+  GREENSCALE_ENDPOINT: 'http://127.0.0.1:9/greenscale',
+  PROMPTLAYER_API_KEY: 'pl_test',
+  HUMANLOOP_API_KEY: 'hl_sk_test',
+  ARGILLA_API_KEY: 'argilla.apikey',
+  ARGILLA_BASE_URL: 'http://127.0.0.1:9',
+  AZURE_SENTINEL_DCR_IMMUTABLE_ID: 'dcr-test',
+  AZURE_SENTINEL_ENDPOINT: 'http://127.0.0.1:9',
+  AZURE_SENTINEL_TENANT_ID: 'tenant-test',
+  AZURE_SENTINEL_CLIENT_ID: 'client-test',
+  AZURE_SENTINEL_CLIENT_SECRET: 'client-secret-test',
+  AZURE_SENTINEL_WORKSPACE_ID: 'workspace-test',
+  AZURE_SENTINEL_SHARED_KEY: 'c2hhcmVkLWtleS10ZXN0',
 }
 
 afterEach(() => {
