@@ -15,6 +15,8 @@ export interface SqsFake extends RecordingServer {
   messages(queueUrl: string): string[]
   /** The next `count` entries fail with `InternalError` (SenderFault false): not stored, to be sent again. */
   failEntries(count: number): void
+  /** Creates a queue (a URL on this fake's own origin is known only once it listens). */
+  addQueue(queueUrl: string): void
 }
 
 const sqs = 'com.amazonaws.sqs'
@@ -67,6 +69,9 @@ export async function startSqsFake(settings: { keys: AwsKey[]; queueUrls: string
     messages: (queueUrl: string) => [...(queues.get(queueUrl) ?? [])],
     failEntries(count: number) {
       failuresLeft += count
+    },
+    addQueue(queueUrl: string) {
+      if (!queues.has(queueUrl)) queues.set(queueUrl, [])
     },
   })
 }
