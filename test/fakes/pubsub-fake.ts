@@ -33,6 +33,8 @@ export async function startPubsubFake(settings: {
   topic: string
   /** `expires_in` of the tokens it issues (default 3,600 s). */
   tokenLifetimeSeconds?: number
+  /** false: publish without a token, as the Pub/Sub emulator does (default true). */
+  requireToken?: boolean
 }): Promise<PubsubFake> {
   const issued = new Map<string, number>()
   const published: Array<{ data: unknown; attributes: Record<string, string> }> = []
@@ -69,7 +71,7 @@ export async function startPubsubFake(settings: {
   function publish(request: ReceivedRequest): FakeAnswer {
     const bearer = /^Bearer (\S+)$/.exec(String(request.headers.authorization ?? ''))?.[1]
     const expiresAt = bearer === undefined ? undefined : issued.get(bearer)
-    if (expiresAt === undefined || expiresAt <= Date.now()) return googleError(401, 'UNAUTHENTICATED', 'Request had invalid authentication credentials. Expected OAuth 2 access token.')
+    if (settings.requireToken !== false && (expiresAt === undefined || expiresAt <= Date.now())) return googleError(401, 'UNAUTHENTICATED', 'Request had invalid authentication credentials. Expected OAuth 2 access token.')
     if (request.path !== `/v1/projects/${settings.project}/topics/${settings.topic}:publish`) return googleError(404, 'NOT_FOUND', `Resource not found (resource=${request.path}).`)
     if (!String(request.headers['content-type']).startsWith('application/json')) return googleError(400, 'INVALID_ARGUMENT', 'Content-Type must be application/json')
     const messages = (request.json as { messages?: unknown } | undefined)?.messages
