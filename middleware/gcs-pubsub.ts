@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs'
 import { z } from 'zod'
 import { defineExporter } from '../src/integrations/exporter'
-import { integrationOptionsSchema, readSetting, requireSetting, type Environment } from '../src/integrations/options'
+import { integrationOptionsSchema, readBaseUrl, readSetting, requireSetting, type Environment } from '../src/integrations/options'
 import { defineIntegration } from '../src/integrations/descriptor'
 import { sizedSpendLogRecord } from '../src/integrations/sized-spend-log'
 import { pubsubSink, type PubsubMessage } from '../src/delivery/pubsub-sink'
@@ -38,8 +38,8 @@ const gcsPubsubOptionsSchema = lazySchema(() =>
  * - `projectId`, `topicId`: `GCS_PUBSUB_PROJECT_ID`, `GCS_PUBSUB_TOPIC_ID` (LiteLLM's; both required).
  * - `credentialsPath`: a service-account key file, `GCS_PATH_SERVICE_ACCOUNT` (LiteLLM's), else
  *   `GOOGLE_APPLICATION_CREDENTIALS`; or `serviceAccount`, the key file's JSON (text or object).
- * - `baseUrl`: default `https://pubsub.googleapis.com`; with `PUBSUB_EMULATOR_HOST` set (and no
- *   `baseUrl`), `http://{PUBSUB_EMULATOR_HOST}` without credentials, as Google's client libraries do.
+ * - `baseUrl`: `GCS_PUBSUB_API_BASE`, else `https://pubsub.googleapis.com`; with `PUBSUB_EMULATOR_HOST`
+ *   set (and neither of those), `http://{PUBSUB_EMULATOR_HOST}` without credentials, as Google's client libraries do.
  * - `tokenUrl`: where access tokens are asked for, default the key file's `token_uri`.
  * - `maxBatchSize`: messages per publish request, default 100 (at most 1,000); `timeoutMs`: per request, default 10,000.
  */
@@ -90,13 +90,14 @@ export function gcsPubsub(options: GcsPubsubOptions = {}): Middleware {
   const project = requireSetting({ integration: 'gcsPubsub', option: 'projectId', variable: 'GCS_PUBSUB_PROJECT_ID' }, settings.projectId, env)
   const topic = requireSetting({ integration: 'gcsPubsub', option: 'topicId', variable: 'GCS_PUBSUB_TOPIC_ID' }, settings.topicId, env)
   for (const [option, value] of [['projectId', project], ['topicId', topic]] as const) validate(resourceId, value, `gcsPubsub() ${option}`)
-  const emulatorHost = settings.baseUrl === undefined ? readSetting(undefined, 'PUBSUB_EMULATOR_HOST', env) : undefined
-  const base = (settings.baseUrl ?? (emulatorHost === undefined ? 'https://pubsub.googleapis.com' : `http://${emulatorHost}`)).replace(/\/+$/, '')
-  if (!URL.canParse(base)) {
+  const apiBase = settings.baseUrl ?? readSetting(undefined, 'GCS_PUBSUB_API_BASE', env)
+  const emulatorHost = apiBase === undefined ? readSetting(undefined, 'PUBSUB_EMULATOR_HOST', env) : undefined
+  if (emulatorHost !== undefined && !URL.canParse(`http://${emulatorHost}`)) {
     throw new ValidationError(`gcsPubsub(): PUBSUB_EMULATOR_HOST is not a host:port (${JSON.stringify(emulatorHost)}); give one such as 127.0.0.1:8085.`, [
-      { path: 'baseUrl', message: 'not a URL' },
+      { path: 'baseUrl', message: 'not a host:port' },
     ])
   }
+  const base = readBaseUrl('gcsPubsub', apiBase, 'GCS_PUBSUB_API_BASE', emulatorHost === undefined ? 'https://pubsub.googleapis.com' : `http://${emulatorHost}`, env)
   const token = emulatorHost === undefined ? accessTokens(settings, env) : undefined
   return defineExporter<PubsubMessage>({
     name: 'gcsPubsub',

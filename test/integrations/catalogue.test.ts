@@ -103,6 +103,7 @@ const environment: Record<string, string> = {
   GCS_PATH_SERVICE_ACCOUNT: serviceAccountFile,
   GOOGLE_APPLICATION_CREDENTIALS: serviceAccountFile,
   PUBSUB_EMULATOR_HOST: '127.0.0.1:9',
+  GCS_PUBSUB_API_BASE: 'http://127.0.0.1:9',
 }
 
 afterEach(() => {

@@ -147,13 +147,13 @@ describe('gcsPubsub() against a Pub/Sub fake that verifies the JWT with the publ
 })
 
 describe('gcsPubsub() settings', () => {
-  it('reads GCS_PUBSUB_PROJECT_ID, GCS_PUBSUB_TOPIC_ID and the key file GCS_PATH_SERVICE_ACCOUNT names (else GOOGLE_APPLICATION_CREDENTIALS)', async () => {
+  it('reads GCS_PUBSUB_PROJECT_ID, GCS_PUBSUB_TOPIC_ID, GCS_PUBSUB_API_BASE and the key file GCS_PATH_SERVICE_ACCOUNT names (else GOOGLE_APPLICATION_CREDENTIALS)', async () => {
     const fake = await startPubsubFake({ clientEmail, publicKey, project: 'env-project', topic: 'env-topic' })
     const path = writeKeyFile('env.json', keyFile(fake.tokenUri))
-    const base = { GCS_PUBSUB_PROJECT_ID: 'env-project', GCS_PUBSUB_TOPIC_ID: 'env-topic' }
+    const base = { GCS_PUBSUB_PROJECT_ID: 'env-project', GCS_PUBSUB_TOPIC_ID: 'env-topic', GCS_PUBSUB_API_BASE: fake.url }
     try {
       for (const variable of ['GCS_PATH_SERVICE_ACCOUNT', 'GOOGLE_APPLICATION_CREDENTIALS']) {
-        const client = createClient().use(gcsPubsub({ baseUrl: fake.url, env: { ...base, [variable]: path } }))
+        const client = createClient().use(gcsPubsub({ env: { ...base, [variable]: path } }))
         await client.chat({ model: 'mock/echo', messages: prompt })
         await client.close()
       }
