@@ -217,3 +217,22 @@ describe('the catalogue of integrations', () => {
     })
   }
 })
+
+describe("the table of LiteLLM's callback names", () => {
+  const section = aliasTable.slice(aliasTable.indexOf("## LiteLLM's callback names"))
+  const rows = [...section.matchAll(/^\| `([a-z0-9_]+)` \| ([^|]+) \|/gm)]
+    .map((match) => ({ name: match[1]!, servedBy: match[2]!.trim() }))
+    .filter(({ servedBy }) => !servedBy.startsWith('not a LiteLLM name'))
+
+  it('lists a served name as the layer the name builds, and nothing else as served', () => {
+    for (const { name, servedBy } of rows) {
+      const integration = findIntegration(name)
+      if (integration) expect(servedBy, name).toMatch(new RegExp(`^\\[${integration.name}\\]\\(`))
+      else expect(servedBy, name).toMatch(/^(none|not yet)/)
+    }
+  })
+
+  it('shows at least 45 of LiteLLM\'s names served', () => {
+    expect(rows.filter(({ name }) => findIntegration(name)).length).toBeGreaterThanOrEqual(45)
+  })
+})
