@@ -98,7 +98,8 @@ function bedrockErrorOf(thrown: unknown, target: BedrockErrorTarget): LlmError {
   if (name === 'CredentialsProviderError' || /could not load credentials/i.test(message)) {
     return new AuthenticationError(`${target.provider} found no AWS credentials: ${message} ${credentialsHint}.`, { ...options, status: 401, retryable: false, code: name })
   }
-  if (name === 'TimeoutError' && error.$metadata?.httpStatusCode === undefined) {
+  // The SDK's HTTP handler names a reset or broken connection TimeoutError too; those are the network's.
+  if (name === 'TimeoutError' && error.$metadata?.httpStatusCode === undefined && error.code !== 'ECONNRESET' && error.code !== 'EPIPE') {
     return new TimeoutError(`${target.provider} did not answer in time at ${target.endpoint}. Raise bedrock({ timeout }) or use a timeout() layer.`, options)
   }
   const status = statusByName[name] ?? error.$metadata?.httpStatusCode
