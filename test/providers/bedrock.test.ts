@@ -8,7 +8,8 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, expect, it, vi } from 'vitest'
-import { bedrock, createClient, isAbortError, isValidationError, type CallEvent, type ChatResponse } from '../../src/index'
+import { bedrock, createClient, isAbortError, isNotFoundError, isValidationError, type CallEvent, type ChatResponse } from '../../src/index'
+import { defaultProviders } from '../../src/providers/defaults'
 import { startBedrockFake, type BedrockFake } from '../../src/testing/bedrock-server'
 import { collect, failureOf, fakePerTest } from './provider-test-kit'
 
@@ -354,6 +355,25 @@ describe('bedrock() options: region, credentials and endpoint as LiteLLM reads t
     } finally {
       await withKey.close()
     }
+  })
+
+  it('is on by default when AWS credentials are in the environment, and otherwise says what to set', async () => {
+    const environment = {
+      AWS_ACCESS_KEY_ID: fake.credentials.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: fake.credentials.secretAccessKey,
+      AWS_REGION_NAME: 'us-west-1',
+      AWS_BEDROCK_RUNTIME_ENDPOINT: fake.url,
+    }
+    const providers = defaultProviders(environment)
+    expect(Object.keys(providers)).toContain('bedrock')
+    expect(providers.bedrock!.secrets).toContain(fake.credentials.secretAccessKey)
+    await chatOn(providers.bedrock!)
+    expect(fake.requests[0]!.auth).toMatchObject({ scheme: 'sigv4', region: 'us-west-1' })
+    const without = createClient({ providers: defaultProviders({}) })
+    const error = await failureOf(without.chat({ model, messages }))
+    await without.close()
+    expect(isNotFoundError(error)).toBe(true)
+    expect(error.message).toMatch(/provider "bedrock" is not configured.*AWS_ACCESS_KEY_ID/)
   })
 
   it('rejects half an access key and a malformed region, naming the field', () => {
