@@ -107,8 +107,14 @@ describe('bedrock provider: the request Converse receives', () => {
     expect(body.system).toEqual([{ text: 'A long, reused system prompt.' }, { cachePoint: { type: 'default' } }])
   })
 
+  it('lets the no-op values of fields Converse lacks through, as OpenAI clients send them by default', async () => {
+    await client.chat({ model, messages, n: 1, presence_penalty: 0, frequency_penalty: 0, logprobs: false })
+    expect(fake.requests).toHaveLength(1)
+  })
+
   it.each([
     ['seed', { seed: 7 }, 'seed'],
+    ['a presence_penalty', { presence_penalty: 0.5 }, 'presence_penalty'],
     ['n above 1', { n: 2 }, 'n'],
     ['tool_choice none', { tools: [{ type: 'function', function: { name: 'now' } }], tool_choice: 'none' }, 'tool_choice'],
     ['an image by URL', { messages: [{ role: 'user', content: [{ type: 'image_url', image_url: { url: 'https://example.com/cat.png' } }] }] }, 'messages[0].content[0].image_url.url'],

@@ -25,7 +25,7 @@ const imageFormats: Record<string, 'png' | 'jpeg' | 'gif' | 'webp'> = {
   'image/webp': 'webp',
 }
 
-/** Request fields OpenAI has and Converse lacks: refused rather than dropped unseen. */
+/** Request fields OpenAI has and Converse lacks: refused rather than dropped unseen (their no-op values, 0 and false, pass). */
 const unsupported = ['seed', 'presence_penalty', 'frequency_penalty', 'logit_bias', 'logprobs', 'top_logprobs'] as const
 
 /**
@@ -41,7 +41,7 @@ const unsupported = ['seed', 'presence_penalty', 'frequency_penalty', 'logit_bia
 export function toConverseRequest(request: ChatRequest, modelId: string): ConverseRequest {
   for (const field of unsupported) {
     const value = (request as Record<string, unknown>)[field]
-    if (value !== undefined && value !== null && value !== false) throw invalid(field, `is not part of Bedrock's Converse API; remove it`)
+    if (value !== undefined && value !== null && value !== false && value !== 0) throw invalid(field, `is not part of Bedrock's Converse API; remove it`)
   }
   if (request.n !== undefined && request.n !== 1) throw invalid('n', 'must be 1: Bedrock answers with one choice')
   const system: SystemContentBlock[] = []
