@@ -4,6 +4,7 @@
  * price data's provider id and the OpenTelemetry provider name all read it.
  */
 import { azureDescriptor } from './azure/provider'
+import { bedrockDescriptor } from './bedrock/provider'
 import { firstSet, type ProviderDescriptor } from './descriptor'
 import { gemini } from './gemini/provider'
 import { mock } from './mock/provider'
@@ -59,7 +60,7 @@ const mockDescriptor: ProviderDescriptor = {
  * for (const descriptor of providerDescriptors) console.log(descriptor.name, descriptor.keyVariables.join(' or '))
  * ```
  */
-export const providerDescriptors: readonly ProviderDescriptor[] = [openaiDescriptor, geminiDescriptor, mockDescriptor, azureDescriptor, ...openaiCompatibleDescriptors]
+export const providerDescriptors: readonly ProviderDescriptor[] = [openaiDescriptor, geminiDescriptor, mockDescriptor, azureDescriptor, bedrockDescriptor, ...openaiCompatibleDescriptors]
 
 const byPrefix = new Map<string, ProviderDescriptor>()
 for (const descriptor of providerDescriptors) for (const prefix of descriptor.prefixes) byPrefix.set(prefix, descriptor)
