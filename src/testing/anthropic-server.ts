@@ -113,9 +113,17 @@ function blocksOf(script: AnthropicMessageScript): Event[] {
 
 function usageOf(request: AnthropicFakeRequest, script: AnthropicMessageScript, blocks: Event[]): Record<string, number> {
   if (script.usage) return script.usage
-  const promptText = JSON.stringify([request.body.system ?? '', request.body.messages ?? []])
+  const turns = (request.body.messages ?? []) as Array<{ content?: unknown }>
+  const input = [request.body.system, ...turns.map((turn) => turn.content)].reduce((sum: number, content) => sum + words(textOf(content)), 0)
   const output = blocks.reduce((sum, block) => sum + (block.type === 'text' ? words(String(block.text)) : block.type === 'tool_use' ? 5 : 0), 0)
-  return { input_tokens: words(promptText.replace(/[{}[\]",:]/g, ' ')), output_tokens: output }
+  return { input_tokens: input, output_tokens: output }
+}
+
+/** The text of a `system` or message `content`: a string, or its text blocks. */
+function textOf(content: unknown): string {
+  if (typeof content === 'string') return content
+  if (!Array.isArray(content)) return ''
+  return content.map((block: { type?: string; text?: unknown }) => (block.type === 'text' && typeof block.text === 'string' ? `${block.text} ` : '')).join('')
 }
 
 function message(request: AnthropicFakeRequest, script: AnthropicMessageScript & { id: string }) {

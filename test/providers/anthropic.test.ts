@@ -6,6 +6,7 @@
 import { calcPrice, extractUsage, findProvider } from '@pydantic/genai-prices'
 import { describe, expect, it } from 'vitest'
 import { anthropic, createClient, isAbortError, isValidationError, type CallEvent, type ChatResponse } from '../../src/index'
+import { genAiAttributes } from '../../src/integrations/otel/attributes'
 import { defaultProviders } from '../../src/providers/defaults'
 import { startAnthropicFake } from '../../src/testing/anthropic-server'
 import { collect, fakePerTest } from './provider-test-kit'
@@ -206,6 +207,24 @@ describe('anthropic provider: answers', () => {
     expect(event).toMatchObject({ provider: 'anthropic', apiBase: fake.url, model: 'claude-sonnet-4-5', responseModel: 'claude-sonnet-4-5-20250929' })
     expect(event!.response!.id).toBe('msg_42')
     expect(JSON.stringify(event)).not.toContain('sk-ant-test')
+  })
+
+  it('names the call and its cache tokens in OpenTelemetry’s GenAI attributes', async () => {
+    fake.enqueue({ kind: 'message', text: 'ok', usage: { input_tokens: 10, cache_read_input_tokens: 80, cache_creation_input_tokens: 20, output_tokens: 2 } })
+    let event: CallEvent | undefined
+    client.use(async (ctx, next) => {
+      await next()
+      event = ctx.toEvent()
+    })
+    await client.chat({ model, messages })
+    expect(genAiAttributes(event!, { captureContent: false })).toMatchObject({
+      'gen_ai.provider.name': 'anthropic',
+      'gen_ai.request.model': 'claude-sonnet-4-5',
+      'gen_ai.usage.input_tokens': 110,
+      'gen_ai.usage.cache_read.input_tokens': 80,
+      'gen_ai.usage.cache_creation.input_tokens': 20,
+      'gen_ai.usage.output_tokens': 2,
+    })
   })
 
   it('prices a claude model from the price data, cache reads and writes included, as genai-prices prices Anthropic’s own usage block', async () => {
