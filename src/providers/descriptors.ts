@@ -5,6 +5,7 @@
  */
 import { anthropicDescriptor } from './anthropic/provider'
 import { azureDescriptor } from './azure/provider'
+import { bedrockDescriptor } from './bedrock/provider'
 import { firstSet, type ProviderDescriptor } from './descriptor'
 import { gemini } from './gemini/provider'
 import { mock } from './mock/provider'
@@ -60,7 +61,7 @@ const mockDescriptor: ProviderDescriptor = {
  * for (const descriptor of providerDescriptors) console.log(descriptor.name, descriptor.keyVariables.join(' or '))
  * ```
  */
-export const providerDescriptors: readonly ProviderDescriptor[] = [openaiDescriptor, geminiDescriptor, mockDescriptor, azureDescriptor, anthropicDescriptor, ...openaiCompatibleDescriptors]
+export const providerDescriptors: readonly ProviderDescriptor[] = [openaiDescriptor, geminiDescriptor, mockDescriptor, azureDescriptor, anthropicDescriptor, bedrockDescriptor, ...openaiCompatibleDescriptors]
 
 const byPrefix = new Map<string, ProviderDescriptor>()
 for (const descriptor of providerDescriptors) for (const prefix of descriptor.prefixes) byPrefix.set(prefix, descriptor)

@@ -10,6 +10,11 @@
 type OpenAIModule = typeof import('openai')
 type GeminiModule = typeof import('@google/generative-ai')
 type AnthropicModule = typeof import('@anthropic-ai/sdk')
+/** AWS's Bedrock runtime client, with the HTTP/1.1 handler it is given (src/providers/bedrock/provider.ts says why). */
+export interface BedrockModule {
+  runtime: typeof import('@aws-sdk/client-bedrock-runtime')
+  http: typeof import('@smithy/node-http-handler')
+}
 
 let openaiLoading: Promise<OpenAIModule> | undefined
 let openaiModule: OpenAIModule | undefined
@@ -17,6 +22,8 @@ let geminiLoading: Promise<GeminiModule> | undefined
 let geminiModule: GeminiModule | undefined
 let anthropicLoading: Promise<AnthropicModule> | undefined
 let anthropicModule: AnthropicModule | undefined
+let bedrockLoading: Promise<BedrockModule> | undefined
+let bedrockModule: BedrockModule | undefined
 
 /**
  * Starts loading the `openai` SDK (once per process) and resolves with it.
@@ -112,6 +119,40 @@ export function loadAnthropic(): Promise<AnthropicModule> {
  */
 export function loadedAnthropic(): AnthropicModule | undefined {
   return anthropicModule
+}
+
+/**
+ * Starts loading `@aws-sdk/client-bedrock-runtime` and `@smithy/node-http-handler` (once per process)
+ * and resolves with both.
+ *
+ * @example
+ * ```ts
+ * const { runtime } = await loadBedrock()
+ * const client = new runtime.BedrockRuntimeClient({ region: 'us-east-1' })
+ * ```
+ */
+export function loadBedrock(): Promise<BedrockModule> {
+  bedrockLoading ??= Promise.all([import('@aws-sdk/client-bedrock-runtime'), import('@smithy/node-http-handler')]).then(
+    ([runtime, http]) => (bedrockModule = { runtime, http }),
+    (error: unknown) => {
+      bedrockLoading = undefined
+      throw unloadable('@aws-sdk/client-bedrock-runtime', error)
+    },
+  )
+  return bedrockLoading
+}
+
+/**
+ * The Bedrock runtime client's modules if they have finished loading, else undefined.
+ *
+ * @example
+ * ```ts
+ * const sdk = loadedBedrock()
+ * if (sdk && error instanceof sdk.runtime.ThrottlingException) console.log('slow down')
+ * ```
+ */
+export function loadedBedrock(): BedrockModule | undefined {
+  return bedrockModule
 }
 
 function unloadable(name: string, error: unknown): Error {
