@@ -123,7 +123,15 @@ interface SharedParts {
 /** A derived client's shared parts, handed to its constructor by `with()` (synchronously, so never seen by another). */
 let inheriting: { parts: SharedParts; layers: ReadonlyArray<Middleware> } | undefined
 
-/** Layers for `with()`: the new stack, or a function from the current stack to the new one. */
+/**
+ * Layers for `with()`: the new stack, or a function from the current stack to the new one.
+ *
+ * @example
+ * ```ts
+ * const withoutAlerts: LayerChange = (layers) => layers.filter((layer) => layer !== alerts)
+ * const quiet = client.with(withoutAlerts)
+ * ```
+ */
 export type LayerChange = ReadonlyArray<Middleware> | ((layers: ReadonlyArray<Middleware>) => ReadonlyArray<Middleware>)
 
 /** Runs LLM calls through layers; create it with {@link createClient}. */
