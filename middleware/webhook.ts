@@ -54,7 +54,7 @@ export type WebhookOptions = z.input<typeof webhookOptionsSchema>
  */
 export const webhookIntegration = defineIntegration({
   name: 'webhook',
-  aliases: ['generic_api', 'generic'],
+  aliases: ['generic_api', 'generic', 'custom_callback_api'],
   switchedOnBy: [['GENERIC_LOGGER_ENDPOINT']],
   position: 'exporters',
   takesEnv: true,
