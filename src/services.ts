@@ -1,3 +1,4 @@
+import { createWorkerDeliveryQueue } from './delivery/worker-queue'
 import { createDeliveryQueue, validateDeliveryQueueOptions, type DeliveryQueue, type DeliveryQueueOptions, type FlushOptions } from './delivery/queue'
 import { settlesWithin, timeLeft } from './delivery/deadline'
 import type { RedactOptions } from './redact'
@@ -48,7 +49,8 @@ export function createServices(options: {
   const { closeTimeoutMs, spool } = validateDeliveryQueueOptions(options.queue ?? {})
   // With a spool, the queue is made now: a spool directory that cannot be used fails createClient(),
   // and the queue holds the directory (one process per directory) from the start.
-  if (spool !== undefined) queue = createDeliveryQueue(options.queue)
+  const makeQueue = (): DeliveryQueue => (options.queue?.worker ? createWorkerDeliveryQueue(options.queue) : createDeliveryQueue(options.queue))
+  if (spool !== undefined) queue = makeQueue()
   const reportHookError: HookErrorHandler =
     options.onHookError ??
     ((error, hook) => {
@@ -63,7 +65,7 @@ export function createServices(options: {
     secrets,
     spooled: spool !== undefined,
     get queue() {
-      queue ??= createDeliveryQueue(options.queue)
+      queue ??= makeQueue()
       return queue
     },
     track(promise) {
