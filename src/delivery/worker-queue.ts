@@ -48,9 +48,11 @@ export function createWorkerDeliveryQueue(options: DeliveryQueueOptions = {}): D
   const settings = validateDeliveryQueueOptions(options)
   const { onDrop, worker: _worker, spool, ...plain } = options
   const spoolOptions = spool === undefined ? undefined : typeof spool === 'string' ? { dir: spool } : spool
-  // The worker holds a directory of its own inside the spool: one writer per directory.
-  const setup: WorkerSetup = { queue: { ...plain, spool: spoolOptions && { ...spoolOptions, dir: join(spoolOptions.dir, 'worker') } } }
-  const local = createDeliveryQueue({ ...options, worker: false })
+  // One writer per directory: the worker, which delivers most, holds the spool directory itself (so its
+  // files are where they are without a worker), this thread's queue a directory inside it. Opening that
+  // one here fails createClient() at once when the directory cannot be used.
+  const setup: WorkerSetup = { queue: { ...plain, spool: spoolOptions } }
+  const local = createDeliveryQueue({ ...options, worker: false, spool: spoolOptions && { ...spoolOptions, dir: join(spoolOptions.dir, 'calling-thread') } })
   const specIds = new Map<IntegrationSpec, number>()
   const specs: IntegrationSpec[] = []
   const onErrors = new Map<string, (error: unknown) => void>()
