@@ -122,6 +122,10 @@ if (wanted('proxy')) {
   log('proxy (gateways on core 0, load and mock upstream on core 1) ...')
   results.proxy = runBenchmark('proxy.ts', 1)
 }
+if (wanted('proxy-callbacks')) {
+  log("proxy with callbacks: none, the guide's set, every integration; delivery worker on and off (proxy on core 0, load, upstream and receiver on core 1) ...")
+  results.proxyCallbacks = runBenchmark('proxy-callbacks.ts', 1)
+}
 results.loadAfter = machine().load
 results.seconds = Math.round((Date.now() - started) / 1000)
 

@@ -1,3 +1,4 @@
+import { createWorkerDeliveryQueue } from './delivery/worker-queue'
 import { createDeliveryQueue, validateDeliveryQueueOptions, type DeliveryQueue, type DeliveryQueueOptions, type FlushOptions } from './delivery/queue'
 import { settlesWithin, timeLeft } from './delivery/deadline'
 import type { RedactOptions } from './redact'
@@ -49,7 +50,8 @@ export function createServices(options: {
   const { closeTimeoutMs, spool } = validateDeliveryQueueOptions(options.queue ?? {})
   // With a spool, the queue is made now: a spool directory that cannot be used fails createClient(),
   // and the queue holds the directory (one process per directory) from the start.
-  if (spool !== undefined) queue = createDeliveryQueue(options.queue)
+  const makeQueue = (): DeliveryQueue => (options.queue?.worker ? createWorkerDeliveryQueue(options.queue) : createDeliveryQueue(options.queue))
+  if (spool !== undefined) queue = makeQueue()
   const reportHookError: HookErrorHandler =
     options.onHookError ??
     ((error, hook) => {
@@ -65,7 +67,7 @@ export function createServices(options: {
     spooled: spool !== undefined,
     get queue() {
       if (!queue) {
-        queue = createDeliveryQueue(options.queue)
+        queue = makeQueue()
         // Made after close() (a client made with with() still calling): it takes nothing, as a closed one.
         if (queueClosed) void queue.close({ timeoutMs: 0 })
       }

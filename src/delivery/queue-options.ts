@@ -46,6 +46,20 @@ export interface DeliveryStats {
   sinks: Record<string, SinkStats>
   /** The durable spool's counters (bytes on disk, `refused` past `maxBytes`, `writeErrors`, ...), when the queue has one. */
   spool?: SpoolStats
+  /** The delivery worker's state, when the queue has one (`worker: true`): restarts after crashes, items lost in them. */
+  worker?: WorkerStats
+}
+
+/** The delivery worker's counters. */
+export interface WorkerStats {
+  /** Whether a worker thread is running now. */
+  running: boolean
+  /** Times the worker crashed and was started again. */
+  restarts: number
+  /** Items handed to a worker that crashed before it took them (spooled items are never among them). */
+  lost: number
+  /** Items handed to the worker so far. */
+  handedOver: number
 }
 
 export interface DeliveryQueue {
@@ -128,6 +142,13 @@ export interface DeliveryQueueOptions {
    * next process sends it again to the sink of the same name. See docs/delivery-queue.md, "Durable spool".
    */
   spool?: string | QueueSpoolOptions
+  /**
+   * Maps, encodes and sends in a delivery worker (`node:worker_threads`) rather than on the thread
+   * that makes the calls (default false; `llm-onion serve` turns it on). Only integrations built
+   * from the catalogue with plain-data options go there (`callbacks()`, `observability()`, the proxy's
+   * callback lists); the rest stay on the calling thread. See docs/delivery-queue.md, "Delivery worker".
+   */
+  worker?: boolean
 }
 
 /**
@@ -161,6 +182,7 @@ const optionsSchema = lazySchema(() =>
   minTimeoutMs: z.number().min(0).default(500),
   maxTimeoutMs: z.number().min(0).default(30_000),
   closeTimeoutMs: z.number().min(0).default(10_000),
+  worker: z.boolean().optional(),
   onDrop: z.custom<(info: DropInfo) => void>((value) => typeof value === 'function', { message: 'must be a function (info) => void' }).optional(),
   spool: z
     .union(

@@ -6,6 +6,7 @@ import type { IntegrationMoment } from './exporter'
 import type { Environment } from './options'
 import type { RedactOptions } from '../redact'
 import type { Middleware } from '../types'
+import { buildRouted } from '../delivery/worker-routes'
 
 /**
  * Where in the onion an integration sits, outermost first: tracing outside so its span is active
@@ -58,7 +59,10 @@ export interface IntegrationDescriptor<Name extends string = string, Options ext
 export function defineIntegration<Name extends string, Options extends object, Layer extends Middleware>(
   descriptor: IntegrationDescriptor<Name, Options, Layer>,
 ): IntegrationDescriptor<Name, Options, Layer> {
-  return Object.freeze(descriptor)
+  const build = descriptor.factory
+  // Built through its descriptor (callbacks(), observability(), the proxy), an integration's exporters
+  // can run in the delivery worker, which builds it again from the same name and options.
+  return Object.freeze({ ...descriptor, factory: (options?: Options) => buildRouted(descriptor.name, options, () => build(options)) })
 }
 
 /** The names a descriptor answers to: its own, then its aliases. */

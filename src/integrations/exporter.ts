@@ -8,6 +8,7 @@
 import type { Context } from '../context'
 import type { Sink } from '../delivery/queue'
 import { declareLayerSinks } from '../delivery/layer-sinks'
+import { recordExporter } from '../delivery/worker-routes'
 import type { CallEvent } from '../event'
 import { defineObservingLayer, type IntegrationMoment } from './observing-layer'
 import type { RedactOptions } from '../redact'
@@ -107,6 +108,8 @@ export function defineExporter<Item, Captured = CallEvent>(definition: ExporterD
   })
   // So a client with a durable spool replays this sink's leftovers when the layer is added.
   declareLayerSinks(layer, [sink])
+  // So a delivery worker can build this exporter again when its integration came from the catalogue.
+  recordExporter(sink, definition.toItems as ((source: never) => unknown) | undefined)
   return layer
 }
 

@@ -28,6 +28,8 @@ Options:
       --max-connections <n>  client connections held at once (default 4096)
       --spool <dir>          keep undelivered events on disk there, sent again after a
                              crash or restart; general_settings.spool_dir
+      --delivery-worker      map, encode and send the callbacks' events in a worker
+                             thread instead of the thread serving requests
   -h, --help                 show this help
 
 Point any OpenAI client at http://<host>:<port>/v1. Docs: docs/proxy.md`
@@ -47,6 +49,7 @@ async function main(argv: string[]): Promise<void> {
       'allowed-hosts': { type: 'string' },
       'max-connections': { type: 'string' },
       spool: { type: 'string' },
+      'delivery-worker': { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
   })
@@ -58,7 +61,7 @@ async function main(argv: string[]): Promise<void> {
   const gracePeriodMs = integerOption(values['grace-period'] ?? '30', '--grace-period', 86_400) * 1000
   // Loaded only to serve: --help and argument errors answer without loading every integration.
   const { buildProxyServer } = await import('./server')
-  const proxy = await buildProxyServer({ config: values.config, logs: values.logs ?? false, gracePeriodMs, ...httpOptions(values), ...(values.spool === undefined ? {} : { spool: values.spool }) })
+  const proxy = await buildProxyServer({ config: values.config, logs: values.logs ?? false, gracePeriodMs, ...httpOptions(values), ...(values.spool === undefined ? {} : { spool: values.spool }), deliveryWorker: values['delivery-worker'] ?? false })
   let address: ProxyAddress
   try {
     address = await proxy.listen({ port, host: values.host ?? '127.0.0.1' })

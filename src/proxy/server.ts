@@ -33,6 +33,7 @@ const optionsSchema = z
     streamWriteTimeoutMs: z.number().int().positive().optional(),
     maxConnections: z.number().int().positive().optional(),
     spool: z.string().min(1, 'must be the path of a directory for the spool files').optional(),
+    deliveryWorker: z.boolean().optional(),
   })
   .strict()
 
@@ -69,6 +70,8 @@ export interface ProxyServerOptions {
   maxConnections?: number
   /** The delivery queue's durable spool directory, like `serve --spool` (default `general_settings.spool_dir`, else none). */
   spool?: string
+  /** Deliver the callbacks' events from a worker thread, off the thread serving requests (default false; `serve --delivery-worker`). */
+  deliveryWorker?: boolean
 }
 
 /**
@@ -152,7 +155,7 @@ export async function buildProxyServer(options: ProxyServerOptions = {}): Promis
   const prices = Object.fromEntries(config.models.flatMap((deployment) => (deployment.prices ? [[deployment.model, deployment.prices]] : [])))
   // The master key is scrubbed by value like the providers' keys, which the client takes from them.
   const secrets = config.masterKey ? [config.masterKey] : []
-  const client = createProxyClient({ providers, middleware: layers, redact: { messages: config.redactMessages }, cost: { prices }, secrets }, options.spool ?? configured.spoolDir)
+  const client = createProxyClient({ providers, middleware: layers, redact: { messages: config.redactMessages }, cost: { prices }, secrets }, options.spool ?? configured.spoolDir, options.deliveryWorker ?? false)
 
   const httpMetrics = createHttpMetrics()
   let draining = false
@@ -255,10 +258,10 @@ export async function buildProxyServer(options: ProxyServerOptions = {}): Promis
 }
 
 /** The proxy's client; with a spool directory, a durable spool whose failure names the flag and the key. */
-function createProxyClient(options: ClientOptions, spool: string | undefined): Client {
-  if (spool === undefined) return createClient(options)
+function createProxyClient(options: ClientOptions, spool: string | undefined, worker: boolean): Client {
+  if (spool === undefined) return createClient({ ...options, queue: { worker } })
   try {
-    return createClient({ ...options, queue: { spool } })
+    return createClient({ ...options, queue: { spool, worker } })
   } catch (error) {
     throw new ConfigError(`--spool / general_settings.spool_dir: ${(error as Error).message}`)
   }

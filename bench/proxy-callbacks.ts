@@ -1,0 +1,168 @@
+/**
+ * What callbacks cost `llm-onion serve` (issue 19): the proxy without callbacks, with the guide's set
+ * (`success_callback: [langfuse, helicone, posthog, datadog]`, `failure_callback: [sentry, slack]`)
+ * with and without the delivery worker, and with every integration that can point at a local
+ * receiver. The proxy runs on core 0; wrk, the mock upstream and the accepting receiver
+ * (bench/fake-sink.ts) on core 1. Rounds are interleaved, each config in a fresh process, warmed
+ * for 2 s before it is measured; the runner reports medians.
+ *
+ * Per config: maximum throughput (wrk -c64), p50/p99 at 1,000 req/s (open loop), and CPU per
+ * request of the proxy's request-serving thread (its main thread, /proc/<pid>/task/<pid>/stat)
+ * beside the whole process (every thread: delivery worker, GC, libuv).
+ *
+ * `node --import tsx bench/proxy-callbacks.ts` prints progress and, last, `BENCH_RESULT {json}`.
+ */
+import { spawnSync } from 'node:child_process'
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { integrationEnvironment, refusedPortUrl } from './integrations'
+import { chatBody, closedLoop, fixedRate, type LatencyResult, type Target } from './load'
+import { cpuMicrosOf, startChild, tsNode, type Child } from './processes'
+import { emitResult, median, quick } from './stats'
+
+const root = new URL('..', import.meta.url).pathname
+const rounds = Number(process.env.BENCH_THROUGHPUT_ROUNDS ?? (quick ? 1 : 5))
+const seconds = quick ? 2 : 3
+const warmUpSeconds = 2
+const rate = 1_000
+const log = (line: string) => process.stderr.write(`${line}\n`)
+
+const guide = { success: ['langfuse', 'helicone', 'posthog', 'datadog'], failure: ['sentry', 'slack'] }
+const every = { success: ['langfuse', 'helicone', 'posthog', 'datadog', 'lunary', 'athina', 'traceloop', 'logfire', 'loki', 'langsmith'], failure: ['sentry', 'slack'] }
+
+interface Config {
+  name: string
+  callbacks?: { success: string[]; failure: string[] }
+  worker: boolean
+}
+
+const configs: Config[] = [
+  { name: 'no callbacks', worker: true },
+  { name: "guide's set, delivery worker", callbacks: guide, worker: true },
+  { name: "guide's set, on the request thread", callbacks: guide, worker: false },
+  { name: 'all integrations, delivery worker', callbacks: every, worker: true },
+  { name: 'all integrations, on the request thread', callbacks: every, worker: false },
+].filter((config) => !process.env.BENCH_CONFIGS || process.env.BENCH_CONFIGS.split(',').some((wanted) => config.name.includes(wanted)))
+
+/** The CLI and the delivery worker bundled by esbuild side by side, run by node (like `npx llm-onion serve`). */
+function bundle(): string {
+  const folder = join(root, 'node_modules/.cache/llm-onion-bench')
+  const esbuild = join(root, 'node_modules/.bin/esbuild')
+  const common = ['--bundle', '--platform=node', '--format=esm', '--packages=external', '--target=node20', '--log-level=error']
+  for (const [entry, out] of [['src/proxy/cli.ts', 'cli.mjs'], ['middleware/delivery-worker.ts', 'delivery-worker.mjs']]) {
+    const built = spawnSync(esbuild, [join(root, entry!), ...common, `--outfile=${join(folder, out!)}`], { encoding: 'utf8' })
+    if (built.status !== 0) throw new Error(`esbuild ${entry} failed: ${built.stderr}`)
+  }
+  return join(folder, 'cli.mjs')
+}
+
+/** CPU µs of one thread (`/proc/<pid>/task/<tid>/stat`); the main thread's tid is the pid. */
+function threadCpuMicros(pid: number, tid = pid): number {
+  try {
+    const fields = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8').split(') ')[1]!.split(' ')
+    return (Number(fields[11]) + Number(fields[12])) * 10_000
+  } catch {
+    return 0
+  }
+}
+
+interface Run {
+  perSecond: number
+  failed: number
+  requestThreadMicros: number
+  totalMicros: number
+  latency: LatencyResult
+}
+
+function wrk(target: Target, workdir: string, duration: number): { perSecond: number; failed: number; requests: number } {
+  const script = join(workdir, 'wrk.lua')
+  const headers = { 'content-type': 'application/json', ...target.headers }
+  writeFileSync(script, [`wrk.method = "POST"`, `wrk.body = ${JSON.stringify(chatBody)}`, ...Object.entries(headers).map(([name, value]) => `wrk.headers[${JSON.stringify(name)}] = ${JSON.stringify(value)}`)].join('\n'))
+  const result = spawnSync('taskset', ['-c', '1', 'wrk', '-t1', '-c64', `-d${duration}s`, '-s', script, `${target.url}${target.path}`], { encoding: 'utf8' })
+  const non2xx = Number(/Non-2xx or 3xx responses:\s+(\d+)/.exec(result.stdout)?.[1] ?? 0)
+  const socket = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(result.stdout)
+  return {
+    perSecond: Math.round(Number(/Requests\/sec:\s+([\d.]+)/.exec(result.stdout)?.[1] ?? 0)),
+    failed: non2xx + (socket ? socket.slice(1).reduce((sum, value) => sum + Number(value), 0) : 0),
+    requests: Number(/(\d+) requests in/.exec(result.stdout)?.[1] ?? 0),
+  }
+}
+
+async function measure(config: Config, cli: string, upstream: string, sinkUrl: string, workdir: string): Promise<Run> {
+  const lines = ['model_list:', '  - model_name: gpt-4o-mini', '    litellm_params:', '      model: openai/gpt-4o-mini', `      api_base: ${upstream}/v1`, '      api_key: sk-bench']
+  if (config.callbacks) lines.push('litellm_settings:', `  success_callback: [${config.callbacks.success.join(', ')}]`, `  failure_callback: [${config.callbacks.failure.join(', ')}]`)
+  const file = join(workdir, 'config.yaml')
+  writeFileSync(file, `${lines.join('\n')}\n`)
+  const url = await refusedPortUrl()
+  const args = [cli, 'serve', '--config', file, '--port', new URL(url).port, '--host', '127.0.0.1', ...(config.worker ? ['--delivery-worker'] : [])]
+  const env = { ...process.env, ...integrationEnvironment(sinkUrl).env, NODE_NO_WARNINGS: '1' }
+  const child: Child = await startChild(process.execPath, args, { core: 0, url, probePath: '/health/liveliness', cwd: root, env })
+  try {
+    const target: Target = { name: config.name, url, path: '/v1/chat/completions', headers: { authorization: 'Bearer sk-bench' } }
+    const check = await closedLoop(target, 5, 1)
+    if (check.ok !== 5) throw new Error(`${config.name}: ${check.failed} of 5 requests failed`)
+    wrk(target, workdir, warmUpSeconds)
+    const [threadBefore, totalBefore] = [threadCpuMicros(child.pid), cpuMicrosOf(child.pid)]
+    const run = wrk(target, workdir, seconds)
+    const requestThreadMicros = Math.round((threadCpuMicros(child.pid) - threadBefore) / Math.max(1, run.requests))
+    const totalMicros = Math.round((cpuMicrosOf(child.pid) - totalBefore) / Math.max(1, run.requests))
+    // Let the backlog of deliveries drain before the fixed-rate phase.
+    await new Promise((resolve) => setTimeout(resolve, 1_500))
+    const latency = await fixedRate(target, rate, (quick ? 1 : 2) * 1000)
+    return { perSecond: run.perSecond, failed: run.failed, requestThreadMicros, totalMicros, latency }
+  } finally {
+    await child.stop()
+  }
+}
+
+async function main(): Promise<void> {
+  const workdir = mkdtempSync(join(tmpdir(), 'llm-onion-bench-callbacks-'))
+  const [upstreamCommand, upstreamArgs] = tsNode(join(root, 'bench/mock-upstream.ts'), ['--latency-ms', '0', '--chunks', '20', '--chunk-interval-ms', '5'])
+  const upstream = await startChild(upstreamCommand, upstreamArgs, { core: 1 })
+  const [sinkCommand, sinkArgs] = tsNode(join(root, 'bench/fake-sink.ts'))
+  const sink = await startChild(sinkCommand, sinkArgs, { core: 1 })
+  process.on('exit', () => {
+    upstream.process.kill('SIGKILL')
+    sink.process.kill('SIGKILL')
+  })
+  const cli = bundle()
+  const runs: Record<string, Run[]> = {}
+  try {
+    for (let round = 1; round <= rounds; round++) {
+      // A different config first each round.
+      const order = configs.map((_, index) => configs[(index + round) % configs.length]!)
+      for (const config of order) {
+        log(`round ${round}/${rounds}: ${config.name} ...`)
+        ;(runs[config.name] ??= []).push(await measure(config, cli, upstream.url, sink.url, workdir))
+      }
+    }
+  } finally {
+    await upstream.stop()
+    await sink.stop()
+    rmSync(workdir, { recursive: true, force: true })
+  }
+  const baseline = runs['no callbacks']?.map((run) => run.perSecond)
+  const table = configs.map((config) => {
+    const each = runs[config.name]!
+    return {
+      config: config.name,
+      callbacks: config.callbacks ?? null,
+      throughput: median(each.map((run) => run.perSecond)),
+      // The share of the no-callback proxy: the median of the rounds' own ratios.
+      shareOfNoCallbacks: baseline ? median(each.map((run, index) => run.perSecond / baseline[index]!)) : undefined,
+      p50Ms: median(each.map((run) => run.latency.p50Us)) / 1000,
+      p99Ms: median(each.map((run) => run.latency.p99Us)) / 1000,
+      requestThreadMicrosPerRequest: median(each.map((run) => run.requestThreadMicros)),
+      totalMicrosPerRequest: median(each.map((run) => run.totalMicros)),
+      failed: each.reduce((sum, run) => sum + run.failed + run.latency.failed, 0),
+      runs: each,
+    }
+  })
+  for (const row of table) {
+    log(`${row.config}: ${row.throughput} req/s (${Math.round((row.shareOfNoCallbacks ?? 1) * 100)}%), p50 ${row.p50Ms} ms, p99 ${row.p99Ms} ms at ${rate}/s, CPU/request ${row.requestThreadMicrosPerRequest} µs request thread, ${row.totalMicrosPerRequest} µs total`)
+  }
+  emitResult({ rounds, seconds, rate, table })
+}
+
+await main()

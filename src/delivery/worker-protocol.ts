@@ -1,0 +1,77 @@
+/**
+ * The messages between the delivery queue and its worker thread, and how their counters add up.
+ * Both sides import this file; it imports neither.
+ */
+import type { DeliveryQueueOptions, DeliveryStats } from './queue-options'
+
+/** What the worker is started with: the queue's options that are plain data (no `onDrop`). */
+export interface WorkerSetup {
+  queue: Omit<DeliveryQueueOptions, 'onDrop' | 'worker'>
+}
+
+/** One handed-over item: integration id, exporter index, 1 when already mapped (else the event), payload. */
+export type WorkerItem = [spec: number, index: number, mapped: 0 | 1, payload: unknown]
+
+export type ToWorker =
+  | { type: 'spec'; id: number; name: string; options: unknown }
+  | { type: 'items'; items: WorkerItem[] }
+  | { type: 'flush' | 'close' | 'stats'; request: number; timeoutMs?: number }
+  | { type: 'crash' }
+
+export type ToMain =
+  | { type: 'stats'; stats: DeliveryStats; received: number }
+  | { type: 'reply'; request: number; stats: DeliveryStats; received: number }
+  | { type: 'drop'; info: unknown }
+  | { type: 'hookError'; spec: number; index: number; error: unknown }
+
+/**
+ * The counters of the queue on this thread and of the worker's, added up (per sink name too).
+ *
+ * @example
+ * ```ts
+ * const stats = mergeStats(local.stats(), workerStats)
+ * ```
+ */
+export function mergeStats(local: DeliveryStats, worker: DeliveryStats | undefined): DeliveryStats {
+  if (!worker) return local
+  const dropped = { ...local.dropped }
+  for (const [reason, count] of Object.entries(worker.dropped)) dropped[reason] = (dropped[reason] ?? 0) + count
+  const sinks = { ...local.sinks }
+  for (const [name, theirs] of Object.entries(worker.sinks)) {
+    const ours = sinks[name]
+    if (!ours) {
+      sinks[name] = theirs
+      continue
+    }
+    const sinkDropped = { ...ours.dropped }
+    for (const [reason, count] of Object.entries(theirs.dropped)) sinkDropped[reason as keyof typeof sinkDropped] = (sinkDropped[reason as keyof typeof sinkDropped] ?? 0) + (count ?? 0)
+    sinks[name] = {
+      enqueued: ours.enqueued + theirs.enqueued,
+      delivered: ours.delivered + theirs.delivered,
+      pending: ours.pending + theirs.pending,
+      retries: ours.retries + theirs.retries,
+      dropped: sinkDropped,
+    }
+  }
+  return {
+    enqueued: local.enqueued + worker.enqueued,
+    delivered: local.delivered + worker.delivered,
+    pending: local.pending + worker.pending,
+    retries: local.retries + worker.retries,
+    dropped,
+    sinks,
+    ...(local.spool || worker.spool ? { spool: worker.spool ?? local.spool } : {}),
+  }
+}
+
+/** An error or drop info as the other thread can receive it (a structured clone of an Error keeps its message). */
+export function cloneable(value: unknown): unknown {
+  try {
+    structuredClone(value)
+    return value
+  } catch {
+    if (value instanceof Error) return new Error(value.message)
+    if (value && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([key, each]) => [key, cloneable(each)]))
+    return String(value)
+  }
+}

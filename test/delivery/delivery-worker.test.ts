@@ -1,0 +1,179 @@
+/**
+ * The delivery worker (`queue: { worker: true }`): integrations built from the catalogue deliver
+ * from a worker thread exactly what they deliver from the calling thread. Every integration below
+ * runs the exporter contract (no secret leaves, redaction honoured) in both modes, and the requests
+ * of the same calls are compared between the modes. Then close(), a crash and the spool.
+ */
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterEach, describe, expect, it } from 'vitest'
+import { createClient, type Client, type ClientOptions, type RedactOptions } from 'llm-onion'
+import { findIntegration } from '../../src/integrations/catalogue'
+import { defineExporter } from '../../src/integrations/exporter'
+import { httpSink } from '../../src/delivery/http-sink'
+import { crashDeliveryWorker } from '../../src/delivery/worker-queue'
+import { startReceiver, type ReceivedRequest } from '../../src/testing/receiver'
+import { exporterContract, prompt, runCalls } from '../middleware/exporter-contract'
+
+const prices = { cost: { prices: { 'mock/echo': { input: 1, output: 2 } } } }
+
+/** A representative set: one-record JSON APIs, batched JSON, OTLP protobuf, several sinks in one integration. */
+const integrations: Array<{ name: string; options: (url: string, redact?: RedactOptions) => Record<string, unknown>; client?: ClientOptions }> = [
+  { name: 'helicone', options: (url, redact) => ({ apiKey: 'hc-key', baseUrl: url, redact }) },
+  { name: 'posthog', options: (url, redact) => ({ apiKey: 'phc_test', baseUrl: url, redact }) },
+  { name: 'athina', options: (url, redact) => ({ apiKey: 'athina-key', baseUrl: url, redact }) },
+  { name: 'langsmith', options: (url, redact) => ({ apiKey: 'lsv2_test', baseUrl: url, redact }) },
+  { name: 'loki', options: (url, redact) => ({ baseUrl: url, redact }) },
+  { name: 'langfuse', options: (url, redact) => ({ publicKey: 'pk', secretKey: 'sk', baseUrl: url, redact }), client: prices },
+  { name: 'traceloop', options: (url, redact) => ({ apiKey: 'tl-key', baseUrl: url, redact }), client: prices },
+  { name: 'datadog', options: (url, redact) => ({ env: { DD_API_KEY: 'dd-key', DD_SERVICE: 'checkout', DD_BASE_URL: url }, redact }), client: prices },
+]
+
+const modes = [
+  ['the calling thread', false],
+  ['the delivery worker', true],
+] as const
+
+const build = (name: string, options: Record<string, unknown>) => findIntegration(name)!.factory(options as never)
+
+describe.each(modes)('delivering from %s', (_mode, worker) => {
+  for (const integration of integrations) {
+    exporterContract({
+      name: integration.name,
+      layer: (url, redact) => build(integration.name, integration.options(url, redact)),
+      client: { ...integration.client, queue: { minTimeoutMs: 10, worker } },
+    })
+  }
+})
+
+/** A request with what differs from call to call (ids, times, durations) blanked, for comparison. */
+function comparable(request: ReceivedRequest): unknown {
+  const blank = (value: unknown): unknown => {
+    if (typeof value === 'number') return 'number'
+    if (typeof value === 'string') {
+      // Logs that carry the event as JSON text (Datadog, Loki): compared as the JSON they hold.
+      if (/^[[{]/.test(value)) {
+        try {
+          return { json: blank(JSON.parse(value)) }
+        } catch {
+          // Not JSON: compared as text.
+        }
+      }
+      if (/^[0-9a-f-]{16,}$/i.test(value) || /^\d{4}-\d\d-\d\dT/.test(value) || /^\d{10,}$/.test(value)) return 'id-or-time'
+      return value.replace(/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|[0-9a-f]{16,}|\d{4}-\d\d-\d\dT[\d:.]+Z?|\d{8}T\d{6,}Z/gi, 'id-or-time')
+    }
+    if (Array.isArray(value)) return value.map(blank)
+    if (value && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([key, each]) => [key, blank(each)]))
+    return value
+  }
+  return {
+    method: request.method,
+    path: request.path,
+    contentType: request.headers['content-type'],
+    authorization: request.headers.authorization,
+    // Binary bodies (OTLP protobuf): ids and times are fixed-size there, so the size must match.
+    body: request.json === undefined ? `${request.body.length} bytes` : blank(request.json),
+  }
+}
+
+describe('the delivery worker', () => {
+  let client: Client | undefined
+  afterEach(async () => {
+    await client?.close()
+    client = undefined
+  })
+
+  it.each(integrations.map((each) => [each.name, each] as const))('%s: the same calls make the same requests from the worker as from the calling thread', async (_name, integration) => {
+    const received: Record<string, unknown[]> = {}
+    for (const [mode, worker] of modes) {
+      const receiver = await startReceiver()
+      try {
+        client = createClient({ ...integration.client, queue: { minTimeoutMs: 10, worker } }).use(build(integration.name, integration.options(receiver.url)))
+        await runCalls(client)
+        if (worker) expect(client.services.queue.stats().worker?.handedOver, 'events handed to the worker').toBeGreaterThan(0)
+        await client.close()
+        client = undefined
+        received[mode] = receiver.requests.map(comparable).sort((a, b) => JSON.stringify(a).localeCompare(JSON.stringify(b)))
+      } finally {
+        await receiver.close()
+      }
+    }
+    expect(received['the delivery worker']).toEqual(received['the calling thread'])
+    expect(received['the calling thread']!.length).toBeGreaterThan(0)
+  })
+
+  it('close() delivers what was handed over, reports the counts and ends the worker', async () => {
+    const receiver = await startReceiver()
+    try {
+      // A flush interval of an hour: only close() can make these go.
+      client = createClient({ queue: { worker: true, flushIntervalMs: 3_600_000 } }).use(build('posthog', { apiKey: 'phc_test', baseUrl: receiver.url }))
+      for (let index = 0; index < 5; index++) await client.chat({ model: 'mock/echo', messages: prompt, mock_response: `reply ${index}` })
+      expect(receiver.requests).toHaveLength(0)
+      await client.close()
+      const stats = client.services.queue.stats()
+      const events = receiver.requests.flatMap((request) => (request.json as { batch: unknown[] }).batch)
+      expect(events).toHaveLength(5)
+      expect(stats.delivered).toBe(5)
+      expect(stats.sinks.posthog?.delivered).toBe(5)
+      expect(stats.worker).toMatchObject({ running: false, restarts: 0, lost: 0 })
+    } finally {
+      client = undefined
+      await receiver.close()
+    }
+  })
+
+  it('keeps an integration made from your own closures on the calling thread', async () => {
+    const receiver = await startReceiver()
+    try {
+      const mine = defineExporter({
+        name: 'mine',
+        sink: httpSink({ name: 'mine', url: `${receiver.url}/rows`, encode: (rows) => ({ rows }) }),
+        toItems: (event) => ({ id: event.id, reply: (event.response as { choices: Array<{ message: { content: string } }> } | undefined)?.choices[0]?.message.content }),
+      })
+      client = createClient({ queue: { worker: true } }).use(mine)
+      await client.chat({ model: 'mock/echo', messages: prompt, mock_response: 'mine' })
+      await client.flush()
+      expect(receiver.requests).toHaveLength(1)
+      expect(receiver.requests[0]!.json).toMatchObject({ rows: [{ reply: 'mine' }] })
+      expect(client.services.queue.stats().worker?.handedOver).toBe(0)
+    } finally {
+      await client?.close()
+      client = undefined
+      await receiver.close()
+    }
+  })
+
+  it('a crash of the worker is reported, the worker started again, and what its spool held is delivered', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'llm-onion-worker-spool-'))
+    const receiver = await startReceiver()
+    const errors: string[] = []
+    const originalError = console.error
+    console.error = (...parts: unknown[]) => void errors.push(parts.join(' '))
+    try {
+      // The receiver answers 503 at first: the events stay spooled in the worker, waiting to retry.
+      receiver.answerWith(503, 503, 503, 503, 503, 503)
+      client = createClient({ queue: { worker: true, spool: { dir, flushIntervalMs: 0 }, maxBatchSize: 1, minTimeoutMs: 2_000, flushIntervalMs: 0 } }).use(
+        build('helicone', { apiKey: 'hc-key', baseUrl: receiver.url }),
+      )
+      for (let index = 0; index < 3; index++) await client.chat({ model: 'mock/echo', messages: prompt, mock_response: `kept ${index}` })
+      await receiver.waitFor(3, 5_000)
+      // Give the spool's writer its turn so the records are on disk.
+      await new Promise((resolve) => setTimeout(resolve, 200))
+      crashDeliveryWorker(client.services.queue)
+      await expect.poll(() => client!.services.queue.stats().worker?.restarts, { timeout: 5_000 }).toBe(1)
+      expect(errors.join('\n')).toContain('the delivery worker stopped (the delivery worker was made to crash (a test))')
+      // The restarted worker replays the spool; the receiver accepts now.
+      await expect.poll(() => receiver.requests.filter((request) => request.json !== undefined && (request.json as { providerResponse?: unknown }).providerResponse).length, { timeout: 10_000 }).toBeGreaterThanOrEqual(6)
+      await client.flush({ timeoutMs: 5_000 })
+      const accepted = receiver.requests.slice(6).map((request) => (request.json as { providerResponse: { json: { choices: Array<{ message: { content: string } }> } } }).providerResponse.json.choices[0]!.message.content)
+      expect([...new Set(accepted)].sort()).toEqual(['kept 0', 'kept 1', 'kept 2'])
+    } finally {
+      console.error = originalError
+      await client?.close()
+      client = undefined
+      await receiver.close()
+      rmSync(dir, { recursive: true, force: true })
+    }
+  })
+})
