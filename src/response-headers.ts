@@ -29,7 +29,14 @@ export function askForResponseHeaders(ctx: Context): void {
   ctx.setSlot(wantedKey, true)
 }
 
-/** True when a layer asked for the response headers of this call (providers check before they copy them). */
+/**
+ * True when a layer asked for the response headers of this call (providers check before they copy them).
+ *
+ * @example
+ * ```ts
+ * if (wantsResponseHeaders(call.context)) keepResponseHeaders(call.context, response.headers)
+ * ```
+ */
 export function wantsResponseHeaders(ctx: Context | undefined): boolean {
   return ctx?.slot<boolean>(wantedKey) === true
 }
@@ -37,6 +44,11 @@ export function wantsResponseHeaders(ctx: Context | undefined): boolean {
 /**
  * Providers: keeps the response headers of the latest attempt, names lower-cased, repeated names
  * joined with `, `. Accepts Node's header object or a WHATWG `Headers`.
+ *
+ * @example
+ * ```ts
+ * keepResponseHeaders(call.context, { 'x-request-id': 'req_1', 'content-type': 'application/json' })
+ * ```
  */
 export function keepResponseHeaders(ctx: Context, headers: Headers | Record<string, string | string[] | undefined>): void {
   const kept: Record<string, string> = {}
@@ -55,6 +67,11 @@ export function keepResponseHeaders(ctx: Context, headers: Headers | Record<stri
  * The response headers the provider kept for this call (the latest attempt's), or undefined when
  * nobody asked, the provider cannot see them, or no reply came. As the provider sent them:
  * strip credentials (`stripSecretHeaders`) before they leave the process.
+ *
+ * @example
+ * ```ts
+ * const remaining = responseHeadersOf(ctx)?.['x-ratelimit-remaining-requests']
+ * ```
  */
 export function responseHeadersOf(ctx: Context): Readonly<Record<string, string>> | undefined {
   return ctx.slot<Record<string, string>>(headersKey)

@@ -22,7 +22,14 @@ import { formatPath } from '../validate'
 /** The version of the line format; a reader refuses lines of a version it does not know. */
 export const cassetteVersion = 1
 
-/** A recorded error: enough to throw the same class with the same status, code and message again. */
+/**
+ * A recorded error: enough to throw the same class with the same status, code and message again.
+ *
+ * @example
+ * ```ts
+ * const rateLimited = readCassettes(dir).filter(({ entry }) => entry.error?.status === 429)
+ * ```
+ */
 export interface RecordedError {
   /** The error's class name (`RateLimitError`, `AuthenticationError`, ...). */
   type: string
@@ -38,13 +45,27 @@ export interface RecordedError {
   atMs: number
 }
 
-/** One stream chunk as it passed the recording layer, `atMs` milliseconds after the call started there. */
+/**
+ * One stream chunk as it passed the recording layer, `atMs` milliseconds after the call started there.
+ *
+ * @example
+ * ```ts
+ * const gaps = entry.chunks?.map((chunk: RecordedChunk, index, all) => chunk.atMs - (all[index - 1]?.atMs ?? 0))
+ * ```
+ */
 export interface RecordedChunk {
   atMs: number
   chunk: Record<string, unknown>
 }
 
-/** One recorded call: one line of a cassette file. */
+/**
+ * One recorded call: one line of a cassette file (docs/testing.md, "The line format").
+ *
+ * @example
+ * ```ts
+ * const streamed: CassetteEntry[] = readCassettes(dir).map(({ entry }) => entry).filter((entry) => entry.streaming)
+ * ```
+ */
 export interface CassetteEntry {
   version: typeof cassetteVersion
   /** The recorded call's id. */
@@ -75,14 +96,29 @@ export interface CassetteEntry {
   firstChunkMs?: number
 }
 
-/** A cassette entry with the place it was read from, for messages. */
+/**
+ * A cassette entry with the place it was read from, for messages.
+ *
+ * @example
+ * ```ts
+ * const first: LoadedEntry | undefined = readCassettes(dir)[0]
+ * if (first) console.log(`${first.file}:${first.line}`, first.entry.request.model)
+ * ```
+ */
 export interface LoadedEntry {
   entry: CassetteEntry
   file: string
   line: number
 }
 
-/** A cassette that cannot be read: its message names the file (and line) and what is wrong. */
+/**
+ * A cassette that cannot be read: its message names the file (and line) and what is wrong.
+ *
+ * @example
+ * ```ts
+ * try { readCassettes('test/cassettes') } catch (error) { if ((error as Error).name === 'CassetteError') console.error((error as Error).message) }
+ * ```
+ */
 export class CassetteError extends Error {
   override name = 'CassetteError'
 }

@@ -11,6 +11,11 @@ import type { CassetteEntry, LoadedEntry } from './cassette-format'
 /**
  * What makes two requests the same call: a list of request fields (`['model', 'messages']`), or a
  * function from a cleaned request to its key (anything JSON can hold).
+ *
+ * @example
+ * ```ts
+ * const lastMessage: MatchOption = (request) => [request.model, (request.messages as unknown[] | undefined)?.at(-1)]
+ * ```
  */
 export type MatchOption = ReadonlyArray<string> | ((request: Readonly<Record<string, unknown>>, type: 'chat' | 'embedding') => unknown)
 

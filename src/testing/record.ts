@@ -39,6 +39,11 @@ const recordOptionsSchema = lazySchema(() =>
  *   day and process, `<day>.<pid>.jsonl`.
  * - `redact`: `{ messages: true }` writes prompt and reply content as `"[redacted]"`; default the
  *   client's `redact` option. The client's `mask` and `detectors` apply as they do to every event.
+ *
+ * @example
+ * ```ts
+ * const options: RecordOptions = { dir: 'test/cassettes', redact: { messages: true } }
+ * ```
  */
 export type RecordOptions = z.input<typeof recordOptionsSchema>
 

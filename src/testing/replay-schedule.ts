@@ -32,10 +32,24 @@ import type { ChatChunk, ChatResponse } from '../schema'
 import { ChunkAssembler, responseToChunks } from '../stream'
 import type { CassetteEntry, RecordedError } from './cassette-format'
 
-/** `'recorded'`: wait as the recording did; `'instant'`: no waits. */
+/**
+ * `'recorded'`: wait as the recording did; `'instant'`: no waits.
+ *
+ * @example
+ * ```ts
+ * const speed: ReplaySpeed = process.env.CI ? 'instant' : 'recorded'
+ * ```
+ */
 export type ReplaySpeed = 'recorded' | 'instant'
 
-/** One step of a replay: wait `waitMs`, then deliver chunk `index`, the whole reply, the error, or end the stream. */
+/**
+ * One step of a replay: wait `waitMs`, then deliver chunk `index`, the whole reply, the error, or end the stream.
+ *
+ * @example
+ * ```ts
+ * const total = replaySchedule(entry, { streaming: true, speed: 'recorded' }).reduce((sum, step: ReplayStep) => sum + step.waitMs, 0)
+ * ```
+ */
 export type ReplayStep =
   | { kind: 'chunk'; index: number; waitMs: number }
   | { kind: 'reply'; waitMs: number }

@@ -46,7 +46,15 @@ const replayOptionsSchema = lazySchema(() =>
     }),
 )
 
-/** How the replayer waits at `speed: 'recorded'`: default a timer that the call's cancellation stops. */
+/**
+ * How the replayer waits at `speed: 'recorded'`: default a timer that the call's cancellation stops.
+ *
+ * @example
+ * ```ts
+ * const waits: number[] = []
+ * const cassettes = replay({ dir, speed: 'recorded', sleep: async (ms) => void waits.push(ms) })
+ * ```
+ */
 export type ReplaySleep = (ms: number, signal: AbortSignal) => Promise<void>
 
 /**
@@ -62,6 +70,11 @@ export type ReplaySleep = (ms: number, signal: AbortSignal) => Promise<void>
  *   cassette carry the recorded provider and base URL whatever the name (their events and cost are
  *   the recorded call's).
  * - `sleep`: how `'recorded'` waits, default a timer; give your own to drive a fake clock.
+ *
+ * @example
+ * ```ts
+ * const options: ReplayOptions = { dir: 'test/cassettes', mode: 'passthrough', provider: openai(), match: ['model', 'messages'] }
+ * ```
  */
 export interface ReplayOptions {
   dir: string
@@ -73,7 +86,15 @@ export interface ReplayOptions {
   sleep?: ReplaySleep
 }
 
-/** A replay provider; also says what it read. */
+/**
+ * A replay provider; also says what it read.
+ *
+ * @example
+ * ```ts
+ * const cassettes = replay({ dir: 'test/cassettes' })
+ * console.log(`${cassettes.recordings.length} recordings`)
+ * ```
+ */
 export interface ReplayProvider extends Provider {
   /** The recordings it answers from, in the order the calls started. */
   readonly recordings: ReadonlyArray<LoadedEntry>
@@ -81,7 +102,14 @@ export interface ReplayProvider extends Provider {
 
 /**
  * The error of a call no recording matches in strict mode. Its message names the nearest recording
- * (file and line) and the fields in which it differs.
+ * (file and line) and the fields in which it differs; `code` is `cassette_miss`.
+ *
+ * @example
+ * ```ts
+ * try { await client.chat(request) } catch (error) {
+ *   if (error instanceof CassetteMissError) console.error(error.message) // shows the nearest recording
+ * }
+ * ```
  */
 export class CassetteMissError extends LlmError {
   constructor(message: string, options: LlmErrorOptions = {}) {
