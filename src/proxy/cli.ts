@@ -4,6 +4,7 @@
  * starts the OpenAI-compatible proxy and stops it gracefully on SIGTERM or SIGINT;
  * `llm-onion replay <cassettes>` prices recorded traffic (src/proxy/replay-command.ts).
  */
+import { mkdirSync } from 'node:fs'
 import { resolve } from 'node:path'
 import { parseArgs } from 'node:util'
 import { isValidationError } from '../errors'
@@ -71,6 +72,7 @@ async function main(argv: string[]): Promise<void> {
   // Loaded only to serve: --help and argument errors answer without loading every integration.
   const { buildProxyServer } = await import('./server')
   // The recorder is loaded only when asked for, like the server itself.
+  if (values.record !== undefined) createFolder(values.record, '--record')
   const middleware = values.record === undefined ? [] : [(await import('../testing/record')).record({ dir: values.record })]
   const proxy = await buildProxyServer({ config: values.config, logs: values.logs ?? false, gracePeriodMs, middleware, ...httpOptions(values), ...(values.spool === undefined ? {} : { spool: values.spool }) })
   let address: ProxyAddress
@@ -159,6 +161,15 @@ function droppedBySink(proxy: ProxyServer): Map<string, number> {
 /** The sinks that dropped items since `before`, with how many. */
 function droppedSince(before: Map<string, number>, proxy: ProxyServer): Array<[string, number]> {
   return [...droppedBySink(proxy)].map(([sink, count]): [string, number] => [sink, count - (before.get(sink) ?? 0)]).filter(([, count]) => count > 0)
+}
+
+/** Creates `folder` now, so a folder that cannot be written fails at start rather than dropping what is written there later. */
+function createFolder(folder: string, flag: string): void {
+  try {
+    mkdirSync(folder, { recursive: true })
+  } catch (error) {
+    throw new UsageError(`${flag} ${folder}: the folder cannot be created (${(error as Error).message}); pass a folder this process may write`)
+  }
 }
 
 function integerOption(text: string, name: string, maximum: number): number {

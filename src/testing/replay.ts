@@ -132,6 +132,7 @@ export function replay(options: ReplayOptions): ReplayProvider {
   const settings = validate(replayOptionsSchema, options, 'replay() options')
   const dir = resolve(settings.dir)
   const real = settings.provider
+  const name = settings.name ?? real?.name ?? 'replay'
   const match = settings.match as MatchOption | undefined
   const wait: ReplaySleep = settings.sleep ?? ((ms, signal) => sleepFor(ms, signal))
   const recordings = settings.mode === 'passthrough' && !existsSync(dir) ? [] : readCassettes(dir)
@@ -230,7 +231,6 @@ export function replay(options: ReplayOptions): ReplayProvider {
     throw miss('embedding', call)
   }
 
-  const name = settings.name ?? real?.name ?? 'replay'
   return {
     name,
     apiBase: real?.apiBase,

@@ -67,6 +67,14 @@ afterAll(async () => {
 })
 
 describe('llm-onion serve --record', () => {
+  it('exits 1 at start when the folder cannot be created, naming the flag and the folder', async () => {
+    const file = join(work, 'a-file')
+    writeFileSync(file, 'not a folder')
+    const { code, output } = await runCli(['serve', '--port', '0', '--record', join(file, 'cassettes')])
+    expect(code).toBe(1)
+    expect(output).toContain(`--record ${join(file, 'cassettes')}: the folder cannot be created`)
+  })
+
   it('says where it records, and writes every call by the time it has stopped', () => {
     expect(serveExit).toBe(0)
     expect(serveOutput).toContain(`recording every call to ${cassettes}`)
