@@ -211,6 +211,15 @@ describe('the replay schedule', () => {
   })
 })
 
+describe('options', () => {
+  it('are checked, and a wrong one is named with what to pass', () => {
+    expect(() => record({} as never)).toThrow(/Invalid record\(\) options: dir: must be the folder the cassettes are written to/)
+    expect(() => replay({ dir, mode: 'passthrough' })).toThrow(/Invalid replay\(\) options: provider: is required with mode: 'passthrough'/)
+    expect(() => replay({ dir, speed: 'fast' as never })).toThrow(/Invalid replay\(\) options: speed/)
+    expect(() => replay({ dir: join(dir, 'missing') })).toThrow(/Cannot read the cassettes at .*missing: no such file or folder/)
+  })
+})
+
 describe('replay() matching', () => {
   it('in strict mode fails a call nothing matches, naming the nearest recording and the fields that differ', async () => {
     const client = createClient({ providers: { openai: replay({ dir }) } })
