@@ -29,6 +29,10 @@ import { clickhouseIntegration } from '../../middleware/clickhouse'
 import { s3Integration } from '../../middleware/s3'
 import { gcsBucketIntegration } from '../../middleware/gcs-bucket'
 import { azureStorageIntegration } from '../../middleware/azure-storage'
+// cloud tables and queues (dynamodb, aws_sqs, gcs_pubsub)
+import { dynamodbIntegration } from '../../middleware/dynamodb'
+import { awsSqsIntegration } from '../../middleware/aws-sqs'
+import { gcsPubsubIntegration } from '../../middleware/gcs-pubsub'
 // otlp-webhook: the generic OTLP exporter, its vendor presets and the webhook.
 import { otlpIntegration } from '../../middleware/otlp'
 import { otlpPresetIntegrations } from '../../middleware/otlp-presets'
@@ -78,6 +82,10 @@ export const catalogue = inOnionOrder([
   s3Integration,
   gcsBucketIntegration,
   azureStorageIntegration,
+  // cloud tables and queues: exporters
+  dynamodbIntegration,
+  awsSqsIntegration,
+  gcsPubsubIntegration,
   // native mappings (issue 16): exporters
   langsmithIntegration,
   openmeterIntegration,
