@@ -4,8 +4,8 @@
  * slot lookup in the provider and keeps nothing: the headers are not part of the event, and most
  * layers never need them.
  *
- * Providers that can see their reply's headers (`openai()` on both transports) keep them here; the
- * Gemini SDK does not expose them, so Gemini calls have none.
+ * Providers that can see their reply's headers (`openai()` on both transports, `anthropic()`) keep
+ * them here; the Gemini and Bedrock SDKs do not expose them, so their calls have none.
  */
 import type { Context } from './context'
 
@@ -75,4 +75,22 @@ export function keepResponseHeaders(ctx: Context, headers: Headers | Record<stri
  */
 export function responseHeadersOf(ctx: Context): Readonly<Record<string, string>> | undefined {
   return ctx.slot<Record<string, string>>(headersKey)
+}
+
+/**
+ * Providers on an SDK whose calls return a promise with `withResponse()` (the `openai` and
+ * `@anthropic-ai/sdk` SDKs): the reply, with its response headers kept on the call when a layer
+ * asked for them; otherwise the SDK's promise as it is.
+ *
+ * @example
+ * ```ts
+ * const reply = await withResponseHeaders(sdk.chat.completions.create(body, { signal: call.signal }), call.context)
+ * ```
+ */
+export function withResponseHeaders<T>(reply: PromiseLike<T> & { withResponse(): Promise<{ data: T; response: Response }> }, ctx: Context | undefined): PromiseLike<T> {
+  if (!ctx || !wantsResponseHeaders(ctx)) return reply
+  return reply.withResponse().then(({ data, response }) => {
+    keepResponseHeaders(ctx, response.headers)
+    return data
+  })
 }

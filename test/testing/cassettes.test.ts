@@ -7,9 +7,9 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { createClient, gemini, isLlmError, openai, type CallEvent, type Client } from '../../src/index'
+import { anthropic, createClient, gemini, isLlmError, openai, type CallEvent, type Client } from '../../src/index'
 import { retry } from '../../middleware/retry'
-import { createRecorder, readCassettes, record, replay, replaySchedule, startGeminiFake, startOpenAIFake, type GeminiFake, type OpenAIFake } from '../../src/testing/index'
+import { createRecorder, readCassettes, record, replay, replaySchedule, startAnthropicFake, startGeminiFake, startOpenAIFake, type GeminiFake, type OpenAIFake } from '../../src/testing/index'
 
 const messages = [{ role: 'user' as const, content: 'Say hello to the cassette' }]
 
@@ -179,6 +179,32 @@ describe('record() then replay() with the fakes stopped', () => {
     expect(openaiChat.headers?.['x-request-id']).toMatch(/^req_fake_/)
     const rateLimited = readCassettes(dir)[3]!.entry
     expect(rateLimited.headers?.['retry-after']).toBe('3')
+  })
+})
+
+describe('anthropic() recorded and replayed', () => {
+  it("keeps its response headers, and replays its chat and stream with the fake stopped", async () => {
+    const anthropicDir = folder('llm-onion-cassettes-anthropic-')
+    const fake = await startAnthropicFake()
+    const live = createClient({ providers: { anthropic: anthropic({ apiKey: 'sk-ant-cassette-1234', apiBase: fake.url }, {}) } }).use(record({ dir: anthropicDir }))
+    const calls = (client: Client) => [
+      () => client.chat({ model: 'anthropic/claude-sonnet-4-5', messages, max_tokens: 100 }),
+      () => client.stream({ model: 'anthropic/claude-sonnet-4-5', messages, max_tokens: 100 }),
+    ]
+    const recorded = []
+    for (const call of calls(live)) recorded.push(await outcome(call))
+    await live.close()
+    await fake.close()
+    const entries = readCassettes(anthropicDir).map(({ entry }) => entry)
+    expect(entries.map((entry) => [entry.provider, entry.streaming, entry.headers?.['request-id']?.startsWith('req_fake_')])).toEqual([
+      ['anthropic', false, true],
+      ['anthropic', true, true],
+    ])
+    const offline = createClient({ providers: { anthropic: replay({ dir: anthropicDir }) } })
+    const replayed = []
+    for (const call of calls(offline)) replayed.push(await outcome(call))
+    expect(replayed).toEqual(recorded)
+    await offline.close()
   })
 })
 

@@ -10,7 +10,7 @@ import { assertStreamFinished, finishes, resolveOpenAISettings, streamWireBody, 
 import { openaiHttp } from './http'
 import { fromOpenAIError } from './errors'
 import { loadOpenAI } from '../sdk-modules'
-import { keepResponseHeaders, wantsResponseHeaders } from '../../response-headers'
+import { withResponseHeaders } from '../../response-headers'
 
 export type { OpenAIOptions } from './common'
 
@@ -84,7 +84,7 @@ export function openaiSdk(settings: OpenAISettings, makeClient?: SdkClientFactor
 
   async function chat(request: ChatRequest, call: ProviderCall): Promise<ChatResponse> {
     try {
-      const response = await withHeaders((client ?? (await createSdkClient())).chat.completions.create(wireBody(request, call.model) as never, { signal: call.signal }), call)
+      const response = await withResponseHeaders((client ?? (await createSdkClient())).chat.completions.create(wireBody(request, call.model) as never, { signal: call.signal }), call.context)
       return response as unknown as ChatResponse
     } catch (error) {
       throw fromOpenAIError(error, settings.target(call))
@@ -94,7 +94,7 @@ export function openaiSdk(settings: OpenAISettings, makeClient?: SdkClientFactor
   async function* stream(request: ChatRequest, call: ProviderCall): AsyncGenerator<ChatChunk> {
     let finished = false
     try {
-      const chunks = await withHeaders((client ?? (await createSdkClient())).chat.completions.create(streamWireBody(request, call.model) as never, { signal: call.signal }), call)
+      const chunks = await withResponseHeaders((client ?? (await createSdkClient())).chat.completions.create(streamWireBody(request, call.model) as never, { signal: call.signal }), call.context)
       for await (const chunk of chunks as unknown as AsyncIterable<ChatChunk>) {
         if (!finished) finished = finishes(chunk)
         yield chunk
@@ -108,7 +108,7 @@ export function openaiSdk(settings: OpenAISettings, makeClient?: SdkClientFactor
 
   async function embed(request: EmbeddingRequest, call: ProviderCall): Promise<EmbeddingResponse> {
     try {
-      const response = await withHeaders((client ?? (await createSdkClient())).embeddings.create(wireBody(request, call.model) as never, { signal: call.signal }), call)
+      const response = await withResponseHeaders((client ?? (await createSdkClient())).embeddings.create(wireBody(request, call.model) as never, { signal: call.signal }), call.context)
       return response as unknown as EmbeddingResponse
     } catch (error) {
       throw fromOpenAIError(error, settings.target(call))
@@ -117,13 +117,4 @@ export function openaiSdk(settings: OpenAISettings, makeClient?: SdkClientFactor
 
   // The SDK keeps `baseURL` as given, so the settings' value is the one the SDK will use.
   return { name: settings.name, apiBase: settings.baseURL, secrets: settings.secrets, chat, stream, embed }
-}
-
-/** The SDK's reply; with its response headers kept on the call when a layer asked for them (src/response-headers.ts). */
-function withHeaders<T>(reply: PromiseLike<T> & { withResponse(): Promise<{ data: T; response: Response }> }, call: ProviderCall): PromiseLike<T> {
-  if (!wantsResponseHeaders(call.context)) return reply
-  return reply.withResponse().then(({ data, response }) => {
-    keepResponseHeaders(call.context, response.headers)
-    return data
-  })
 }
