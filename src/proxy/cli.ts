@@ -1,8 +1,11 @@
 #!/usr/bin/env node
 /**
  * The `llm-onion` command: `llm-onion serve [--config path] [--port 4000] [--host 127.0.0.1] [--logs]`
- * starts the OpenAI-compatible proxy and stops it gracefully on SIGTERM or SIGINT.
+ * starts the OpenAI-compatible proxy and stops it gracefully on SIGTERM or SIGINT;
+ * `llm-onion replay <cassettes>` prices recorded traffic (src/proxy/replay-command.ts).
  */
+import { mkdirSync } from 'node:fs'
+import { resolve } from 'node:path'
 import { parseArgs } from 'node:util'
 import { isValidationError } from '../errors'
 import { stripSecretQuery } from '../redact'
@@ -30,12 +33,21 @@ Options:
                              crash or restart; general_settings.spool_dir
       --delivery-worker      map, encode and send the callbacks' events in a worker
                              thread instead of the thread serving requests
+      --record <dir>         write every call to cassettes there (docs/testing.md), for
+                             replay() and llm-onion replay
   -h, --help                 show this help
 
-Point any OpenAI client at http://<host>:<port>/v1. Docs: docs/proxy.md`
+Point any OpenAI client at http://<host>:<port>/v1. Docs: docs/proxy.md
+
+       llm-onion replay <cassettes>... [--config config.yaml] [--price-as <model>]... [--json]
+prices recorded traffic; llm-onion replay --help says more.`
 
 /** Parses `argv`, starts the proxy and wires the signals. */
 async function main(argv: string[]): Promise<void> {
+  if (argv[0] === 'replay') {
+    const { runReplayCommand } = await import('./replay-command')
+    return void console.log(await runReplayCommand(argv.slice(1)))
+  }
   const { values, positionals } = parseArgs({
     args: argv,
     allowPositionals: true,
@@ -50,18 +62,22 @@ async function main(argv: string[]): Promise<void> {
       'max-connections': { type: 'string' },
       spool: { type: 'string' },
       'delivery-worker': { type: 'boolean' },
+      record: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   })
   if (values.help) return void console.log(usage)
   if (positionals[0] !== 'serve' || positionals.length > 1) {
-    throw new UsageError(positionals.length === 0 ? 'missing the command: llm-onion serve' : `unknown command "${positionals.join(' ')}"; the command is serve`)
+    throw new UsageError(positionals.length === 0 ? 'missing the command: llm-onion serve' : `unknown command "${positionals.join(' ')}"; the commands are serve and replay`)
   }
   const port = integerOption(values.port ?? process.env.PORT ?? '4000', '--port', 65_535)
   const gracePeriodMs = integerOption(values['grace-period'] ?? '30', '--grace-period', 86_400) * 1000
   // Loaded only to serve: --help and argument errors answer without loading every integration.
   const { buildProxyServer } = await import('./server')
-  const proxy = await buildProxyServer({ config: values.config, logs: values.logs ?? false, gracePeriodMs, ...httpOptions(values), ...(values.spool === undefined ? {} : { spool: values.spool }), deliveryWorker: values['delivery-worker'] ?? false })
+  // The recorder is loaded only when asked for, like the server itself.
+  if (values.record !== undefined) createFolder(values.record, '--record')
+  const middleware = values.record === undefined ? [] : [(await import('../testing/record')).record({ dir: values.record })]
+  const proxy = await buildProxyServer({ config: values.config, logs: values.logs ?? false, gracePeriodMs, middleware, ...httpOptions(values), ...(values.spool === undefined ? {} : { spool: values.spool }), deliveryWorker: values['delivery-worker'] ?? false })
   let address: ProxyAddress
   try {
     address = await proxy.listen({ port, host: values.host ?? '127.0.0.1' })
@@ -71,12 +87,12 @@ async function main(argv: string[]): Promise<void> {
     if (code === 'EADDRINUSE') throw new UsageError(`port ${port} is in use; pass another with --port (0 picks a free one)`)
     throw error
   }
-  console.log(summary(proxy, address))
+  console.log(summary(proxy, address, values.record === undefined ? undefined : resolve(values.record)))
   stopOnSignals(proxy, gracePeriodMs)
 }
 
 /** What the proxy serves, printed once at start; the first line is what scripts parse for the port. */
-function summary(proxy: ProxyServer, address: ProxyAddress): string {
+function summary(proxy: ProxyServer, address: ProxyAddress, recording?: string): string {
   const { config } = proxy
   const lines = [`llm-onion proxy listening on ${address.url}`, `  OpenAI base URL: ${address.url}/v1`]
   lines.push(`  config: ${config.path ?? 'embedded default (mock models, plus providers whose keys are set)'}`)
@@ -84,6 +100,7 @@ function summary(proxy: ProxyServer, address: ProxyAddress): string {
   // A base URL's credential query parameters (`?key=`) stay out of the output.
   for (const deployment of config.models) lines.push(`    ${deployment.modelName} -> ${deployment.model}${deployment.apiBase ? ` at ${stripSecretQuery(deployment.apiBase)}` : ''}`)
   lines.push(`  layers: ${proxy.layers.join(' > ')}`)
+  if (recording) lines.push(`  recording every call to ${recording} (docs/testing.md)`)
   lines.push(
     config.masterKey
       ? `  auth: Authorization: Bearer <master key> required (key from ${config.masterKeySource})`
@@ -149,6 +166,15 @@ function droppedSince(before: Map<string, number>, proxy: ProxyServer): Array<[s
   return [...droppedBySink(proxy)].map(([sink, count]): [string, number] => [sink, count - (before.get(sink) ?? 0)]).filter(([, count]) => count > 0)
 }
 
+/** Creates `folder` now, so a folder that cannot be written fails at start rather than dropping what is written there later. */
+function createFolder(folder: string, flag: string): void {
+  try {
+    mkdirSync(folder, { recursive: true })
+  } catch (error) {
+    throw new UsageError(`${flag} ${folder}: the folder cannot be created (${(error as Error).message}); pass a folder this process may write`)
+  }
+}
+
 function integerOption(text: string, name: string, maximum: number): number {
   const value = Number(text)
   if (!Number.isInteger(value) || value < 0 || value > maximum) throw new UsageError(`${name} must be a whole number from 0 to ${maximum}; got "${text}"`)
@@ -159,7 +185,8 @@ class UsageError extends Error {}
 
 main(process.argv.slice(2)).catch((error: unknown) => {
   // Errors raised for a wrong config or callback module carry the fix in their message; a stack would bury it.
-  if (error instanceof ConfigError || error instanceof TypeError || isValidationError(error)) console.error(`llm-onion: ${(error as Error).message}`)
+  if (error instanceof ConfigError || error instanceof TypeError || isValidationError(error) || (error as Error | undefined)?.name === 'CassetteError') console.error(`llm-onion: ${(error as Error).message}`)
+  else if (error instanceof Error && error.name === 'ReplayUsageError') console.error(`llm-onion replay: ${error.message}\n\nRun llm-onion replay --help for the options.`)
   else if (error instanceof UsageError || (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) console.error(`llm-onion: ${(error as Error).message}\n\n${usage}`)
   else console.error(`llm-onion: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`)
   process.exit(1)

@@ -148,6 +148,6 @@ describe('llm-onion serve', () => {
     expect(help.output).toContain('Usage: llm-onion serve [options]')
     const wrong = await runCli(['start'])
     expect(wrong.code).toBe(1)
-    expect(wrong.output).toContain('unknown command "start"; the command is serve')
+    expect(wrong.output).toContain('unknown command "start"; the commands are serve and replay')
   })
 })

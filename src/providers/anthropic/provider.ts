@@ -14,6 +14,7 @@ import { validate } from '../../validate'
 import { firstSet, type ProviderDescriptor, type ProviderSettings } from '../descriptor'
 import { connectionError, type ErrorTarget } from '../provider-errors'
 import { loadAnthropic } from '../sdk-modules'
+import { withResponseHeaders } from '../../response-headers'
 import { fromAnthropicError } from './errors'
 import { AnthropicStreamMapper, toChatResponse, type AnthropicMessage, type AnthropicStreamEvent } from './reply'
 import { defaultAnthropicMaxTokens, toAnthropicRequest } from './request'
@@ -125,7 +126,7 @@ export function anthropic(options: AnthropicOptions = {}, environment: ProviderS
   async function chat(request: ChatRequest, call: ProviderCall): Promise<ChatResponse> {
     const body = toAnthropicRequest(request, call.model, maxTokens)
     try {
-      const message = await (client ?? (await createSdkClient())).messages.create(body as never, { signal: call.signal })
+      const message = await withResponseHeaders((client ?? (await createSdkClient())).messages.create(body as never, { signal: call.signal }), call.context)
       return toChatResponse(message as unknown as AnthropicMessage)
     } catch (error) {
       throw fromAnthropicError(error, target(call))
@@ -136,7 +137,7 @@ export function anthropic(options: AnthropicOptions = {}, environment: ProviderS
     const body = { ...toAnthropicRequest(request, call.model, maxTokens), stream: true }
     const chunks = new AnthropicStreamMapper(`chatcmpl-anthropic-${call.context.id}`, call.model)
     try {
-      const events = await (client ?? (await createSdkClient())).messages.create(body as never, { signal: call.signal })
+      const events = await withResponseHeaders((client ?? (await createSdkClient())).messages.create(body as never, { signal: call.signal }), call.context)
       for await (const event of events as unknown as AsyncIterable<AnthropicStreamEvent>) yield* chunks.map(event)
     } catch (error) {
       throw fromAnthropicError(error, target(call))

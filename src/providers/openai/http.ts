@@ -19,6 +19,7 @@ import { SseDecoder } from './sse'
 import { headerObject, postJson } from './json-post'
 import { fromOpenAIError } from './errors'
 import { loadedOpenAI, loadOpenAI } from '../sdk-modules'
+import { keepResponseHeaders, wantsResponseHeaders } from '../../response-headers'
 
 /**
  * A provider on `undici` for `settings` (from `resolveOpenAISettings`). Its pool is created on the
@@ -61,6 +62,7 @@ export function openaiHttp(settings: OpenAISettings): Provider {
           call.context.receivedReply = { parsed, text: reply.text }
           call.context.upstreamRequestId = requestIdOf(reply.rawHeaders)
         }
+        if (wantsResponseHeaders(call.context)) keepResponseHeaders(call.context, headerObject(reply.rawHeaders))
         return parsed
       }
       throw replyError(reply.statusCode, reply.text, headerObject(reply.rawHeaders))
@@ -77,6 +79,7 @@ export function openaiHttp(settings: OpenAISettings): Provider {
         const requestId = response.headers['x-request-id']
         call.context.upstreamRequestId = typeof requestId === 'string' ? requestId : undefined
       }
+      if (wantsResponseHeaders(call.context)) keepResponseHeaders(call.context, response.headers)
       return response
     }
     const text = await response.body.text().catch((error: unknown) => (error instanceof Error ? error.message : String(error)))

@@ -10,6 +10,7 @@ import { assertStreamFinished, finishes, resolveOpenAISettings, streamWireBody, 
 import { openaiHttp } from './http'
 import { fromOpenAIError } from './errors'
 import { loadOpenAI } from '../sdk-modules'
+import { withResponseHeaders } from '../../response-headers'
 
 export type { OpenAIOptions } from './common'
 
@@ -83,7 +84,7 @@ export function openaiSdk(settings: OpenAISettings, makeClient?: SdkClientFactor
 
   async function chat(request: ChatRequest, call: ProviderCall): Promise<ChatResponse> {
     try {
-      const response = await (client ?? (await createSdkClient())).chat.completions.create(wireBody(request, call.model) as never, { signal: call.signal })
+      const response = await withResponseHeaders((client ?? (await createSdkClient())).chat.completions.create(wireBody(request, call.model) as never, { signal: call.signal }), call.context)
       return response as unknown as ChatResponse
     } catch (error) {
       throw fromOpenAIError(error, settings.target(call))
@@ -93,7 +94,7 @@ export function openaiSdk(settings: OpenAISettings, makeClient?: SdkClientFactor
   async function* stream(request: ChatRequest, call: ProviderCall): AsyncGenerator<ChatChunk> {
     let finished = false
     try {
-      const chunks = await (client ?? (await createSdkClient())).chat.completions.create(streamWireBody(request, call.model) as never, { signal: call.signal })
+      const chunks = await withResponseHeaders((client ?? (await createSdkClient())).chat.completions.create(streamWireBody(request, call.model) as never, { signal: call.signal }), call.context)
       for await (const chunk of chunks as unknown as AsyncIterable<ChatChunk>) {
         if (!finished) finished = finishes(chunk)
         yield chunk
@@ -107,7 +108,7 @@ export function openaiSdk(settings: OpenAISettings, makeClient?: SdkClientFactor
 
   async function embed(request: EmbeddingRequest, call: ProviderCall): Promise<EmbeddingResponse> {
     try {
-      const response = await (client ?? (await createSdkClient())).embeddings.create(wireBody(request, call.model) as never, { signal: call.signal })
+      const response = await withResponseHeaders((client ?? (await createSdkClient())).embeddings.create(wireBody(request, call.model) as never, { signal: call.signal }), call.context)
       return response as unknown as EmbeddingResponse
     } catch (error) {
       throw fromOpenAIError(error, settings.target(call))
