@@ -126,6 +126,10 @@ if (wanted('proxy-callbacks')) {
   log("proxy with callbacks: none, the guide's set, every integration; delivery worker on and off (proxy on core 0, load, upstream and receiver on core 1) ...")
   results.proxyCallbacks = runBenchmark('proxy-callbacks.ts', 1)
 }
+if (wanted('workers')) {
+  log('workers: serve --workers 2 against one worker (unpinned; load and upstream share the cores) ...')
+  results.workers = runBenchmark('workers.ts')
+}
 results.loadAfter = machine().load
 results.seconds = Math.round((Date.now() - started) / 1000)
 

@@ -1,9 +1,10 @@
 #!/usr/bin/env node
 /**
- * The `llm-onion` command: `llm-onion serve [--config path] [--port 4000] [--host 127.0.0.1] [--logs]`
- * starts the OpenAI-compatible proxy and stops it gracefully on SIGTERM or SIGINT;
+ * The `llm-onion` command: `llm-onion serve [--config path] [--port 4000] [--host 127.0.0.1] [--logs]
+ * [--workers N]` starts the OpenAI-compatible proxy and stops it gracefully on SIGTERM or SIGINT;
  * `llm-onion replay <cassettes>` prices recorded traffic (src/proxy/replay-command.ts).
  */
+import cluster from 'node:cluster'
 import { mkdirSync } from 'node:fs'
 import { resolve } from 'node:path'
 import { parseArgs } from 'node:util'
@@ -35,6 +36,9 @@ Options:
                              thread instead of the thread serving requests
       --record <dir>         write every call to cassettes there (docs/testing.md), for
                              replay() and llm-onion replay
+      --workers <n>          run n worker processes on the port (default 1); also
+                             --num_workers, LiteLLM's name. Share counts between them
+                             with Redis (REDIS_URL): docs/shared-state.md
   -h, --help                 show this help
 
 Point any OpenAI client at http://<host>:<port>/v1. Docs: docs/proxy.md
@@ -63,6 +67,8 @@ async function main(argv: string[]): Promise<void> {
       spool: { type: 'string' },
       'delivery-worker': { type: 'boolean' },
       record: { type: 'string' },
+      workers: { type: 'string' },
+      num_workers: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   })
@@ -72,6 +78,12 @@ async function main(argv: string[]): Promise<void> {
   }
   const port = integerOption(values.port ?? process.env.PORT ?? '4000', '--port', 65_535)
   const gracePeriodMs = integerOption(values['grace-period'] ?? '30', '--grace-period', 86_400) * 1000
+  if (values.workers !== undefined && values.num_workers !== undefined) throw new UsageError('give --workers or --num_workers (the same setting), not both')
+  const workers = Math.max(1, integerOption(values.workers ?? values.num_workers ?? '1', values.workers === undefined ? '--num_workers' : '--workers', 256))
+  if (workers > 1 && cluster.isPrimary) {
+    const { runPrimary } = await import('./workers')
+    return runPrimary(workers)
+  }
   // Loaded only to serve: --help and argument errors answer without loading every integration.
   const { buildProxyServer } = await import('./server')
   // The recorder is loaded only when asked for, like the server itself.
@@ -87,7 +99,9 @@ async function main(argv: string[]): Promise<void> {
     if (code === 'EADDRINUSE') throw new UsageError(`port ${port} is in use; pass another with --port (0 picks a free one)`)
     throw error
   }
-  console.log(summary(proxy, address, values.record === undefined ? undefined : resolve(values.record)))
+  const recording = values.record === undefined ? undefined : resolve(values.record)
+  if (cluster.isWorker) process.send!({ type: 'llm-onion:listening', url: address.url, summary: summary(proxy, address, recording) })
+  else console.log(summary(proxy, address, recording))
   stopOnSignals(proxy, gracePeriodMs)
 }
 
@@ -101,6 +115,16 @@ function summary(proxy: ProxyServer, address: ProxyAddress, recording?: string):
   for (const deployment of config.models) lines.push(`    ${deployment.modelName} -> ${deployment.model}${deployment.apiBase ? ` at ${stripSecretQuery(deployment.apiBase)}` : ''}`)
   lines.push(`  layers: ${proxy.layers.join(' > ')}`)
   if (recording) lines.push(`  recording every call to ${recording} (docs/testing.md)`)
+  const redis = config.sharedState?.redis
+  lines.push(
+    proxy.store.kind === 'redis'
+      ? `  shared state: Redis at ${(proxy.store as { address?: string }).address ?? 'the configured address'}${config.sharedState?.source ? ` (from ${config.sharedState.source})` : ''}, ${redis?.onUnavailable ?? 'fail-open'}`
+      : `  shared state: memory of this process (set REDIS_URL to share counts between workers and replicas)`,
+  )
+  if (config.routing && (config.routing.strategy !== 'simple-shuffle' || config.routing.allowedFails !== undefined)) {
+    const cooldowns = config.routing.allowedFails === undefined || config.routing.disableCooldowns ? 'no cooldowns' : `cooldown ${config.routing.cooldownTimeMs / 1000} s after more than ${config.routing.allowedFails} failure(s)`
+    lines.push(`  routing: ${config.routing.strategy}, ${cooldowns}`)
+  }
   lines.push(
     config.masterKey
       ? `  auth: Authorization: Bearer <master key> required (key from ${config.masterKeySource})`
@@ -140,6 +164,13 @@ function stopOnSignals(proxy: ProxyServer, gracePeriodMs: number): void {
   }
   process.on('SIGTERM', () => stop('SIGTERM'))
   process.on('SIGINT', () => stop('SIGINT'))
+  // A worker of `serve --workers`: the primary asks it to stop; a signal that reached it as well
+  // (Ctrl-C signals the whole process group) has started the same shutdown already.
+  process.on('message', (message: { type?: string; signal?: string }) => {
+    if (message?.type === 'llm-onion:shutdown' && !stopping) stop(message.signal ?? 'SIGTERM')
+  })
+  // The primary is gone (killed): nothing routes connections here any more; drain, flush and exit.
+  if (cluster.isWorker) process.on('disconnect', () => stopping || stop('the primary process ended'))
 }
 
 /** The HTTP options given as flags; each wins over its general_settings key. */

@@ -19,6 +19,11 @@ import { assembleLayers } from './layers'
 import { createOriginPolicy } from './origin-policy'
 import { buildProviders } from './providers'
 import { createRouter } from './router'
+import { createRouting } from './routing'
+import { defaultRouting } from './routing-strategies'
+import { memoryStore } from '../shared-state/memory-store'
+import { redisStore } from '../shared-state/redis-store'
+import type { SharedStore } from '../shared-state/store'
 import { hostSchema, originSchema, readServerSettings, type ServerSettings } from './server-settings'
 
 const optionsSchema = z
@@ -34,6 +39,9 @@ const optionsSchema = z
     maxConnections: z.number().int().positive().optional(),
     spool: z.string().min(1, 'must be the path of a directory for the spool files').optional(),
     deliveryWorker: z.boolean().optional(),
+    store: z
+      .custom<SharedStore>((value) => typeof value === 'object' && value !== null && typeof (value as SharedStore).increment === 'function', { message: 'must be a shared store, for example redisStore({ url })' })
+      .optional(),
   })
   .strict()
 
@@ -72,6 +80,12 @@ export interface ProxyServerOptions {
   spool?: string
   /** Deliver the callbacks' events from a worker thread, off the thread serving requests (default false; `serve --delivery-worker`). */
   deliveryWorker?: boolean
+  /**
+   * The shared store of `ctx.store`, the routing strategies and the cooldowns (default: Redis when the
+   * config or the environment names one, docs/shared-state.md, else memory). A store given here is
+   * yours to close after the proxy; one the proxy made is closed by `close()`.
+   */
+  store?: SharedStore
 }
 
 /**
@@ -103,6 +117,8 @@ export interface ProxyServer {
   readonly config: ProxyConfig
   /** The client every request runs through. */
   readonly client: Client
+  /** The shared store (`ctx.store`, routing, cooldowns): memory, or Redis as configured. */
+  readonly store: SharedStore
   readonly server: Server
   /** Names of the layers, outermost first (for the start-up summary). */
   readonly layers: string[]
@@ -140,7 +156,9 @@ export async function buildProxyServer(options: ProxyServerOptions = {}): Promis
   for (const [name, value] of Object.entries(config.environmentVariables)) process.env[name] = value
 
   const { providers, targets } = buildProviders(config.models)
-  const router = createRouter(config.models, targets, config.aliases, config.hiddenAliases)
+  const redis = config.sharedState?.redis
+  const store = options.store ?? (redis === undefined ? memoryStore() : redisStore(redis))
+  const router = createRouter(config.models, targets, config.aliases, config.hiddenAliases, createRouting(config.routing ?? defaultRouting, store))
   // An option given in code wins over the config's general_settings (absent from a config built by hand).
   const configured = config.server ?? readServerSettings({})
   const settings: ServerSettings = {
@@ -153,9 +171,9 @@ export async function buildProxyServer(options: ProxyServerOptions = {}): Promis
   }
   const { layers, names, metrics, mayEditReplies } = await assembleLayers(config, options, router.layer)
   const prices = Object.fromEntries(config.models.flatMap((deployment) => (deployment.prices ? [[deployment.model, deployment.prices]] : [])))
-  // The master key is scrubbed by value like the providers' keys, which the client takes from them.
-  const secrets = config.masterKey ? [config.masterKey] : []
-  const client = createProxyClient({ providers, middleware: layers, redact: { messages: config.redactMessages }, cost: { prices }, secrets }, options.spool ?? configured.spoolDir, options.deliveryWorker ?? false)
+  // The master key and the Redis password are scrubbed by value like the providers' keys, which the client takes from them.
+  const secrets = [config.masterKey, redis?.password, redisUrlPassword(redis?.url)].filter((secret): secret is string => typeof secret === 'string' && secret !== '')
+  const client = createProxyClient({ providers, middleware: layers, redact: { messages: config.redactMessages }, cost: { prices }, secrets, store }, options.spool ?? configured.spoolDir, options.deliveryWorker ?? false)
 
   const httpMetrics = createHttpMetrics()
   let draining = false
@@ -234,11 +252,14 @@ export async function buildProxyServer(options: ProxyServerOptions = {}): Promis
       await stopped
       clearTimeout(cut)
       await client.close()
+      // Last: the exporters' and callbacks' final writes may still count in it.
+      if (options.store === undefined) await store.close()
     })())
 
   return {
     config,
     client,
+    store,
     server,
     layers: names,
     listen: (listenOptions = {}) =>
@@ -254,6 +275,16 @@ export async function buildProxyServer(options: ProxyServerOptions = {}): Promis
         })
       }),
     close,
+  }
+}
+
+/** The password in a `redis://user:password@host` URL, scrubbed by value like the other credentials. */
+function redisUrlPassword(url: string | undefined): string | undefined {
+  if (url === undefined) return undefined
+  try {
+    return decodeURIComponent(new URL(url).password) || undefined
+  } catch {
+    return undefined
   }
 }
 
