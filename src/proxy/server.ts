@@ -19,6 +19,11 @@ import { assembleLayers } from './layers'
 import { createOriginPolicy } from './origin-policy'
 import { buildProviders } from './providers'
 import { createRouter } from './router'
+import { createRouting } from './routing'
+import { defaultRouting } from './routing-strategies'
+import { memoryStore } from '../shared-state/memory-store'
+import { redisStore } from '../shared-state/redis-store'
+import type { SharedStore } from '../shared-state/store'
 import { hostSchema, originSchema, readServerSettings, type ServerSettings } from './server-settings'
 
 const optionsSchema = z
@@ -33,6 +38,9 @@ const optionsSchema = z
     streamWriteTimeoutMs: z.number().int().positive().optional(),
     maxConnections: z.number().int().positive().optional(),
     spool: z.string().min(1, 'must be the path of a directory for the spool files').optional(),
+    store: z
+      .custom<SharedStore>((value) => typeof value === 'object' && value !== null && typeof (value as SharedStore).increment === 'function', { message: 'must be a shared store, for example redisStore({ url })' })
+      .optional(),
   })
   .strict()
 
@@ -69,6 +77,12 @@ export interface ProxyServerOptions {
   maxConnections?: number
   /** The delivery queue's durable spool directory, like `serve --spool` (default `general_settings.spool_dir`, else none). */
   spool?: string
+  /**
+   * The shared store of `ctx.store`, the routing strategies and the cooldowns (default: Redis when the
+   * config or the environment names one, docs/shared-state.md, else memory). A store given here is
+   * yours to close after the proxy; one the proxy made is closed by `close()`.
+   */
+  store?: SharedStore
 }
 
 /**
@@ -100,6 +114,8 @@ export interface ProxyServer {
   readonly config: ProxyConfig
   /** The client every request runs through. */
   readonly client: Client
+  /** The shared store (`ctx.store`, routing, cooldowns): memory, or Redis as configured. */
+  readonly store: SharedStore
   readonly server: Server
   /** Names of the layers, outermost first (for the start-up summary). */
   readonly layers: string[]
@@ -137,7 +153,9 @@ export async function buildProxyServer(options: ProxyServerOptions = {}): Promis
   for (const [name, value] of Object.entries(config.environmentVariables)) process.env[name] = value
 
   const { providers, targets } = buildProviders(config.models)
-  const router = createRouter(config.models, targets, config.aliases, config.hiddenAliases)
+  const redis = config.sharedState?.redis
+  const store = options.store ?? (redis === undefined ? memoryStore() : redisStore(redis))
+  const router = createRouter(config.models, targets, config.aliases, config.hiddenAliases, createRouting(config.routing ?? defaultRouting, store))
   // An option given in code wins over the config's general_settings (absent from a config built by hand).
   const configured = config.server ?? readServerSettings({})
   const settings: ServerSettings = {
@@ -152,7 +170,7 @@ export async function buildProxyServer(options: ProxyServerOptions = {}): Promis
   const prices = Object.fromEntries(config.models.flatMap((deployment) => (deployment.prices ? [[deployment.model, deployment.prices]] : [])))
   // The master key is scrubbed by value like the providers' keys, which the client takes from them.
   const secrets = config.masterKey ? [config.masterKey] : []
-  const client = createProxyClient({ providers, middleware: layers, redact: { messages: config.redactMessages }, cost: { prices }, secrets }, options.spool ?? configured.spoolDir)
+  const client = createProxyClient({ providers, middleware: layers, redact: { messages: config.redactMessages }, cost: { prices }, secrets, store }, options.spool ?? configured.spoolDir)
 
   const httpMetrics = createHttpMetrics()
   let draining = false
@@ -231,11 +249,14 @@ export async function buildProxyServer(options: ProxyServerOptions = {}): Promis
       await stopped
       clearTimeout(cut)
       await client.close()
+      // Last: the exporters' and callbacks' final writes may still count in it.
+      if (options.store === undefined) await store.close()
     })())
 
   return {
     config,
     client,
+    store,
     server,
     layers: names,
     listen: (listenOptions = {}) =>
