@@ -18,7 +18,7 @@ import type { ClientServices } from '../src/services'
 import { redisStore, type RedisSharedStore } from '../src/shared-state/redis-store'
 import type { SharedStore } from '../src/shared-state/store'
 import { responseToChunks } from '../src/stream'
-import { answerWithChunks } from '../src/streamed-call'
+import { answerWithChunks, wrapChunkStream } from '../src/streamed-call'
 import type { Middleware } from '../src/types'
 import { validate } from '../src/validate'
 
@@ -203,8 +203,14 @@ export function cache(options: CacheOptions = {}): Middleware {
       if (entry) return answer(ctx, entry)
     }
     const chunks: ChatChunk[] | undefined = access.write && ctx.streaming ? [] : undefined
-    if (chunks) ctx.onChunk((chunk) => {
-      chunks.push(chunk)
+    // Recorded as the layers inside produced them, before the stream wrappers and onChunk functions
+    // of the layers outside, which a replay passes through again. Each attempt starts the list anew.
+    if (chunks) wrapChunkStream(ctx, async function* record(stream) {
+      chunks.length = 0
+      for await (const chunk of stream) {
+        chunks.push(chunk)
+        yield chunk
+      }
     })
     await next()
     // Only what a provider answered is stored: never a reply a layer inside made up (a refusal).

@@ -5,7 +5,7 @@
  * `no-store`, `ttl`, `s-maxage`, `namespace`, `use-cache`) steer one call.
  */
 import { afterEach, describe, expect, it, vi } from 'vitest'
-import { createClient, isValidationError, type Client } from 'llm-onion'
+import { createClient, isValidationError, wrapChunkStream, type Client } from 'llm-onion'
 import { cache, type CacheOptions } from 'llm-onion/middleware'
 import { createRecorder } from 'llm-onion/testing'
 import { closeAfterEach } from './layer-test-kit'
@@ -125,6 +125,24 @@ describe('cache(): streams', () => {
     expect(second).toBe(second.toUpperCase())
     expect(seen.at(-1)).toBe('after next')
     expect(seen.filter((entry) => entry.startsWith('chunk:')).length).toBeGreaterThan(1)
+    expect(provider.calls.stream).toBe(1)
+  })
+
+  it('passes replayed chunks through the stream wrappers of the layers outside', async () => {
+    const provider = countingMock()
+    client = createClient({ providers: { mock: provider } })
+    client.use(async (ctx, next) => {
+      wrapChunkStream(ctx, async function* (chunks) {
+        for await (const chunk of chunks) yield chunk
+        yield { id: 'added', object: 'chat.completion.chunk', created: 1, model: 'echo', choices: [{ index: 0, delta: { content: ' [end]' }, finish_reason: null }] }
+      })
+      await next()
+    }, cache({ store: 'memory' }))
+    const request = { model: 'mock/echo', messages: ask('wrapped') }
+    const first = textOf(await readAll(client.stream(request)))
+    const second = textOf(await readAll(client.stream(request)))
+    expect(first.endsWith(' [end]')).toBe(true)
+    expect(second).toBe(first)
     expect(provider.calls.stream).toBe(1)
   })
 
