@@ -186,8 +186,8 @@ export function cache(options: CacheOptions = {}): Middleware {
     const controls: CacheControls | undefined = raw === undefined ? undefined : validate(controlsSchema, { cache: raw }, 'request').cache
     if (defaultOff && controls?.['use-cache'] !== true) return next()
     const backend = backendOf(ctx)
-    const namespaceOf = controls?.namespace || (typeof ctx.metadata.redis_namespace === 'string' && ctx.metadata.redis_namespace) || settings.namespace
-    const prefix = namespaceOf ? `cache:${ctx.scrub(namespaceOf)}:` : 'cache:'
+    const namespace = controls?.namespace || (typeof ctx.metadata.redis_namespace === 'string' && ctx.metadata.redis_namespace) || settings.namespace
+    const prefix = namespace ? `cache:${ctx.scrub(namespace)}:` : 'cache:'
     const maxAgeSeconds = controls?.['s-maxage'] ?? controls?.['s-max-age']
     const access: CacheAccess = {
       keyOf: (request) => prefix + cacheKeyOf(request as Record<string, unknown>, ctx.type, ignored, settings.key),
