@@ -6,7 +6,7 @@
  */
 import { execFileSync } from 'node:child_process'
 import { describe, expect, it } from 'vitest'
-import { createClient, CustomLogger, type Client, type LoggerKwargs } from 'llm-onion'
+import { callEventSchema, createClient, CustomLogger, type Client, type LoggerKwargs } from 'llm-onion'
 import { cache, cost, customLogger, prometheus } from 'llm-onion/middleware'
 import { createRecorder } from 'llm-onion/testing'
 import { closeAfterEach } from './layer-test-kit'
@@ -43,6 +43,8 @@ describe('a cache hit in the event, the kwargs and Prometheus', () => {
     for (const event of [hit!, streamedHit!]) {
       expect(event).toMatchObject({ cacheHit: true, cost: { input: 0, output: 0, total: 0 }, savedCost: miss!.cost, usage: miss!.usage })
       expect(event.costUnknownReason).toBeUndefined()
+      const wire = JSON.parse(JSON.stringify(event))
+      expect(callEventSchema.parse(wire)).toEqual(wire)
     }
 
     await client.flush()
