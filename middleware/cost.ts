@@ -79,7 +79,8 @@ export function cost(options: CostLayerOptions = {}): Middleware {
   return async function cost(ctx: Context, next: () => Promise<void>): Promise<void> {
     if (maxCostUsd !== undefined) await refuseOverBudget(ctx, maxCostUsd)
     await next()
-    if (!ctx.usage) return
+    // A cache answered (all or part of) it: its cost is what was paid, priced when the reply was stored.
+    if (!ctx.usage || ctx.cacheHit || ctx.savedCost !== undefined) return
     // The answering attempt's model: a fallback inside has put the primary back on ctx.request by now.
     const attemptModel = ctx.attempts.at(-1)?.model ?? ctx.request.model
     const entry = book.lookup(ctx.provider, attemptModel, ctx.model, ctx.apiBase)

@@ -60,6 +60,8 @@ interface Series {
   inputTokens: number
   outputTokens: number
   costUsd: number
+  cacheHits: number
+  savedCostUsd: number
   latency: Histogram
   firstChunk: Histogram
 }
@@ -84,7 +86,8 @@ export const prometheusIntegration = defineIntegration({
 /**
  * Counts every call by `provider`, `model` and `status` and renders Prometheus metrics:
  * `llm_onion_requests_total`, `llm_onion_input_tokens_total`, `llm_onion_output_tokens_total`,
- * `llm_onion_cost_usd_total`, `llm_onion_request_duration_seconds` (histogram),
+ * `llm_onion_cost_usd_total`, `llm_onion_cache_hits_total`, `llm_onion_cache_saved_cost_usd_total`
+ * (calls a cache answered, and what they would have cost), `llm_onion_request_duration_seconds` (histogram),
  * `llm_onion_time_to_first_chunk_seconds` (histogram, streams), `llm_onion_model_label_overflow_total`
  * (calls counted under `model="other"` past `maxModels`), and from the delivery queue of each
  * client it served `llm_onion_exporter_delivered_total`, `llm_onion_exporter_retries_total`,
@@ -155,6 +158,8 @@ export function prometheus(options: PrometheusOptions = {}): PrometheusLayer {
         inputTokens: 0,
         outputTokens: 0,
         costUsd: 0,
+        cacheHits: 0,
+        savedCostUsd: 0,
         latency: new Histogram(latencyBuckets),
         firstChunk: new Histogram(firstChunkBuckets),
       }
@@ -167,6 +172,8 @@ export function prometheus(options: PrometheusOptions = {}): PrometheusLayer {
       entry.outputTokens += ctx.usage.outputTokens
     }
     if (ctx.cost) entry.costUsd += ctx.cost.total
+    if (ctx.cacheHit) entry.cacheHits++
+    if (ctx.savedCost) entry.savedCostUsd += ctx.savedCost.total
     const start = ctx.timing.start
     entry.latency.observe(((ctx.timing.end ?? Date.now()) - start) / 1000)
     if (ctx.timing.firstChunk !== undefined) entry.firstChunk.observe((ctx.timing.firstChunk - start) / 1000)
@@ -187,6 +194,8 @@ export function prometheus(options: PrometheusOptions = {}): PrometheusLayer {
       counter(`${prefix}input_tokens_total`, 'Prompt (input) tokens.', allSeries.map((entry) => [entry.labels, entry.inputTokens])),
       counter(`${prefix}output_tokens_total`, 'Completion (output) tokens.', allSeries.map((entry) => [entry.labels, entry.outputTokens])),
       counter(`${prefix}cost_usd_total`, 'Cost in US dollars, of calls whose price is known.', allSeries.map((entry) => [entry.labels, entry.costUsd])),
+      counter(`${prefix}cache_hits_total`, 'Calls answered from a cache, by provider, model and status.', allSeries.map((entry) => [entry.labels, entry.cacheHits])),
+      counter(`${prefix}cache_saved_cost_usd_total`, 'What the calls a cache answered would have cost, in US dollars.', allSeries.map((entry) => [entry.labels, entry.savedCostUsd])),
       { name: `${prefix}request_duration_seconds`, help: 'Latency of LLM calls, start to last byte, in seconds.', type: 'histogram', histograms: allSeries.map((entry) => [entry.labels, entry.latency]) },
       {
         name: `${prefix}time_to_first_chunk_seconds`,

@@ -114,6 +114,10 @@ if (wanted('stream-window')) {
   log('stream window: CPU per chunk of the guardrails\' look-ahead (core 0) ...')
   results.streamWindow = runBenchmark('stream-window.ts', 0)
 }
+if (wanted('cache')) {
+  log('cache: a hit from memory and from Redis, what a miss adds, the key alone (core 0) ...')
+  results.cache = runBenchmark('cache.ts', 0)
+}
 if (wanted('cold-start')) {
   log('cold start (fresh processes on core 0) ...')
   results.coldStart = runBenchmark('cold-start.ts', 0)

@@ -83,6 +83,11 @@ export class Context {
   /** True when a layer answered from a cache. */
   cacheHit = false
   /**
+   * What the part of the reply a cache answered would have cost (all of it on a hit, the cached
+   * inputs of a partly cached embedding batch), in USD; set by `cache()`. `cost` is what was paid.
+   */
+  savedCost?: Cost
+  /**
    * Aborted when the caller cancels (or a timeout layer fires). A layer may narrow it for the layers
    * inside it (a signal that also aborts on its own timer) and restore it after `await next()`;
    * read it where you use it rather than keeping it.

@@ -81,6 +81,8 @@ function buildEventSchemas() {
     metadata: z.record(z.string(), z.unknown()),
     tags: z.array(z.string()),
     cacheHit: z.boolean(),
+    /** What the cached part of the reply would have cost (USD), when a cache answered it. */
+    savedCost: z.object({ input: z.number(), output: z.number(), total: z.number() }).optional(),
     attempts: z.array(attemptSchema),
     http: z
       .object({
@@ -140,6 +142,7 @@ export interface EventSource {
   readonly timing: Timing
   readonly attempts: AttemptRecord[]
   readonly cacheHit: boolean
+  readonly savedCost?: Cost
   readonly usage?: Usage
   readonly cost?: Cost
   readonly costUnknownReason?: string
@@ -188,6 +191,7 @@ export function buildEvent(ctx: EventSource, redactMessages: boolean, mask?: (te
     // Copied: an outer layer may still add tags while this event waits to be mapped.
     tags: ctx.tags.map(scrub),
     cacheHit: ctx.cacheHit,
+    savedCost: ctx.savedCost ? { ...ctx.savedCost } : undefined,
     attempts: ctx.attempts.map((attempt) =>
       attempt.error ? { ...attempt, error: { ...attempt.error, message: content(attempt.error.message) } } : { ...attempt },
     ),

@@ -65,7 +65,7 @@ export type {
 export { callEventSchema } from './event'
 export type { CallEvent, CallStatus, EventOptions } from './event'
 export { ChunkAssembler, responseToChunks } from './stream'
-export { wrapChunkStream, type ChunkStreamWrapper } from './streamed-call'
+export { wrapChunkStream, answerWithChunks, type ChunkStreamWrapper } from './streamed-call'
 export { mock } from './providers/mock/provider'
 export type { MockOptions } from './providers/mock/provider'
 export { openai } from './providers/openai/provider'

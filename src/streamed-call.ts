@@ -3,7 +3,7 @@
  * provider's stream and hands each chunk, through the `onChunk` functions, to the caller.
  */
 import type { Context } from './context'
-import { AbortError } from './errors'
+import { AbortError, toError } from './errors'
 import type { ChatChunk, ChatRequest, ChatResponse } from './schema'
 import { ChunkAssembler, ChunkChannel, responseToChunks } from './stream'
 import { estimateUsage } from './token-estimate'
@@ -18,6 +18,7 @@ export interface ChatStream extends AsyncIterableIterator<ChatChunk> {
 
 const channelKey = Symbol('chunk channel')
 const wrappersKey = Symbol('stream wrappers')
+const answeredKey = Symbol('answered with chunks by a layer')
 
 /** Takes the chunks of a streamed call and returns the chunks to send on (more, fewer, changed). */
 export type ChunkStreamWrapper = (chunks: AsyncIterable<ChatChunk>, ctx: Context) => AsyncIterable<ChatChunk>
@@ -156,9 +157,56 @@ async function applyChunkHandlers(ctx: Context, chunk: ChatChunk, from = ctx.chu
   return current
 }
 
+/**
+ * Answers a call from a layer with `chunks` instead of the provider (a cache replaying a recorded
+ * stream). On a streamed call they pass the stream wrappers and `onChunk` functions of the layers
+ * outside, as a provider's chunks would, and reach the caller before the returned promise resolves,
+ * so the outer layers' `await next()` still ends after the last chunk. `ctx.response` is then the
+ * assembled response. On a non-streamed call it only assembles `ctx.response`. A caller that stops
+ * reading rejects it with `AbortError`.
+ *
+ * @example
+ * ```ts
+ * client.use(async (ctx, next) => {
+ *   const recorded = myRecordings.get(JSON.stringify(ctx.request.messages))
+ *   if (recorded) return answerWithChunks(ctx, recorded)
+ *   await next()
+ * })
+ * ```
+ */
+export async function answerWithChunks(ctx: Context, chunks: Iterable<ChatChunk>): Promise<void> {
+  const assembler = new ChunkAssembler()
+  const channel = ctx.streaming ? ctx.slot<ChunkChannel>(channelKey) : undefined
+  if (!channel) {
+    for (const chunk of chunks) assembler.add(chunk)
+    ctx.response = assembler.response()
+    return
+  }
+  ctx.setSlot(answeredKey, true)
+  try {
+    for await (const chunk of ctx.slot(wrappersKey) ? wrapped(ctx, iterate(chunks)) : chunks) {
+      ctx.timing.firstChunk ??= Date.now()
+      const delivered = await applyChunkHandlers(ctx, chunk)
+      assembler.add(delivered)
+      ctx.chunksDelivered++
+      await channel.deliver(delivered)
+    }
+    for (const chunk of await flushChunkHandlers(ctx)) {
+      assembler.add(chunk)
+      ctx.chunksDelivered++
+      await channel.deliver(chunk)
+    }
+  } catch (thrown) {
+    // As for a provider's stream: the layers outside read the outcome from ctx.error.
+    ctx.error = toError(thrown)
+    throw thrown
+  }
+  ctx.response = assembler.response()
+}
+
 /** A layer answered a streamed call by itself: deliver its response as chunks. */
 async function deliverShortCircuit(ctx: Context, channel: ChunkChannel): Promise<void> {
-  if (ctx.providerCalls > 0 || !ctx.response) return
+  if (ctx.providerCalls > 0 || !ctx.response || ctx.slot(answeredKey)) return
   const chunks = responseToChunks(ctx.response as ChatResponse)
   for await (const chunk of ctx.slot(wrappersKey) ? wrapped(ctx, iterate(chunks)) : chunks) {
     // Stamped before the chunk handlers run, as for a provider's chunks: they may read it (completion_start_time).
@@ -173,7 +221,7 @@ async function deliverShortCircuit(ctx: Context, channel: ChunkChannel): Promise
   }
 }
 
-async function* iterate(chunks: ChatChunk[]): AsyncGenerator<ChatChunk> {
+async function* iterate(chunks: Iterable<ChatChunk>): AsyncGenerator<ChatChunk> {
   yield* chunks
 }
 

@@ -60,8 +60,13 @@ export interface LoggerKwargs {
     api_base?: string
     custom_llm_provider?: string
   }
-  /** USD; absent (never 0) when the price is unknown. */
+  /** USD; absent (never 0) when the price is unknown; 0 when a cache answered the call. */
   response_cost?: number
+  /**
+   * USD the cache saved: what the cached part of the reply would have cost (LiteLLM's
+   * `saved_cache_cost`); 0 when no cache answered or its price is unknown. Set with `end_time`.
+   */
+  saved_cache_cost?: number
   /** Failure only: the error the call failed with (an `AbortError` for a cancelled call). */
   exception?: Error
   /** Failure only: the error's stack. */
@@ -118,6 +123,7 @@ export function buildLoggerKwargs(ctx: Context, event: CallEvent, outcome: 'none
   kwargs.end_time = new Date(event.endTime)
   if (kwargs.completion_start_time === undefined && event.status === 'success') kwargs.completion_start_time = kwargs.end_time
   if (event.cost) kwargs.response_cost = event.cost.total
+  kwargs.saved_cache_cost = event.savedCost?.total ?? 0
   if (ctx.error) {
     kwargs.exception = ctx.error
     kwargs.traceback_exception = ctx.error.stack ?? `${ctx.error.name}: ${ctx.error.message}`

@@ -7,6 +7,7 @@ import { descriptorForPrefix, supportedPrefixes } from '../providers/descriptors
 import { providerForBareModel } from '../providers/router'
 import { serverSettingKeys, serverSettingsShape } from './server-settings'
 import { cacheParamsSchema, sharedStateRouterKeys, sharedStateShape } from './config-shared-state'
+import { cacheParamsShape } from './config-cache'
 
 /** Where `os.environ/NAME` references are read from. */
 export type Environment = Record<string, string | undefined>
@@ -97,7 +98,8 @@ export const knownKeys = {
     'fallbacks',
     'context_window_fallbacks',
     'global_disable_no_log_param',
-    // Only its Redis connection is read, for the shared store (src/proxy/config-shared-state.ts).
+    // Its Redis connection is the shared store's (src/proxy/config-shared-state.ts); the rest sets up the cache (config-cache.ts).
+    'cache',
     'cache_params',
   ]),
   generalSettings: new Set<string>(['master_key', 'max_request_size_mb', ...serverSettingKeys]),
@@ -269,7 +271,8 @@ export function configSchema(environment: Environment) {
         fallbacks: fallbackList.nullish(),
         context_window_fallbacks: fallbackList.nullish(),
         global_disable_no_log_param: z.boolean({ error: 'must be true (requests may not switch logging off) or false' }).optional(),
-        cache_params: cacheParamsSchema(text, number).nullish(),
+        cache: z.boolean({ error: 'must be true (cache replies, docs/middleware/cache.md) or false' }).optional(),
+        cache_params: cacheParamsSchema(text, number).extend(cacheParamsShape(text, number)).nullish(),
       })
       .nullish(),
     general_settings: z

@@ -16,6 +16,7 @@ import type { ReliabilitySettings } from './reliability'
 import { ConfigError, configError } from './config-error'
 import { modelGroupAliases, readReliability, readRouting, shuffleWeights } from './config-router-settings'
 import { readSharedState, type SharedStateSettings } from './config-shared-state'
+import { readCacheSettings, type CacheSettings } from './config-cache'
 import type { RoutingSettings } from './routing-strategies'
 
 export { ConfigError } from './config-error'
@@ -118,6 +119,8 @@ export interface ProxyConfig {
   routing?: RoutingSettings
   /** Where the shared store lives (Redis from the config or environment, else memory); absent: memory. */
   sharedState?: SharedStateSettings
+  /** `litellm_settings.cache: true` with its `cache_params`: the `cache()` layer's settings; absent: no cache. */
+  cache?: CacheSettings
   /** `litellm_settings.global_disable_no_log_param`: requests may not switch logging off (`no-log`, `x-litellm-disable-callbacks`). */
   forbidLoggingOptOut: boolean
   /** The `guardrails:` section's entries, as written (src/proxy/guardrails-config.ts builds their layers). */
@@ -225,6 +228,7 @@ export function parseConfig(raw: unknown, options: LoadConfigOptions = {}, file?
   const builtInNames = (settings.callbacks ?? []).filter((name) => !name.includes('.'))
   const unique = (names: string[]) => [...new Set(names)]
   const general = parsed.general_settings ?? {}
+  const sharedState = readSharedState(parsed.router_settings ?? undefined, settings.cache_params ?? undefined, environment)
   return {
     path: file,
     directory: options.directory ?? process.cwd(),
@@ -242,7 +246,8 @@ export function parseConfig(raw: unknown, options: LoadConfigOptions = {}, file?
     environmentVariables: fromFile,
     reliability: readReliability(parsed, new Set([...models.map((model) => model.modelName), ...Object.keys(aliases)]), pathOf, file),
     routing: readRouting(parsed, warnings),
-    sharedState: readSharedState(parsed.router_settings ?? undefined, settings.cache_params ?? undefined, environment),
+    sharedState,
+    cache: readCacheSettings(settings.cache, settings.cache_params ?? undefined, sharedState, warnings),
     guardrails: parsed.guardrails ?? [],
     forbidLoggingOptOut: settings.global_disable_no_log_param ?? false,
     warnings,
@@ -251,7 +256,6 @@ export function parseConfig(raw: unknown, options: LoadConfigOptions = {}, file?
 
 /** Why a key LiteLLM users bring is not read, where a bare "ignored" would not say what happens instead. */
 const unreadReasons: Record<string, string> = {
-  'litellm_settings.cache': 'llm-onion does not cache responses; the Redis of litellm_settings.cache_params holds the shared store (docs/shared-state.md)',
   'router_settings.retry_after': 'retries wait with exponential backoff, or as long as the upstream asks with retry-after',
 }
 

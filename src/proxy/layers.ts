@@ -1,9 +1,11 @@
 /**
  * The proxy's stack of layers, built once from the config: metrics outermost, then the console log,
- * the config's built-in callbacks, its callback modules, the caller's own layers, and the router
- * innermost, so every layer above it sees one call per request whatever the fallbacks. The handler
- * links each call to its HTTP exchange through the call's options, not a layer (src/proxy/exchange.ts).
+ * the config's built-in callbacks, its callback modules, the caller's own layers, guardrails, the
+ * response cache (`litellm_settings.cache`), the reliability layers and the router innermost, so
+ * every layer above it sees one call per request whatever the fallbacks. The handler links each
+ * call to its HTTP exchange through the call's options, not a layer (src/proxy/exchange.ts).
  */
+import { cache } from '../../middleware/cache'
 import { asMiddleware, callbacks } from '../../middleware/callbacks'
 import { consoleLog } from '../../middleware/console-log'
 import { prometheus, type PrometheusLayer } from '../../middleware/prometheus'
@@ -74,11 +76,18 @@ export async function assembleLayers(config: ProxyConfig, options: { logs?: bool
     layers.push(layer)
     names.push(layer.name || 'middleware')
   }
-  // Guardrails once per call, then num_retries, timeouts, fallbacks, drop_params right outside the router, inside every observer.
+  // Guardrails once per call, then the cache (a hit skips what is inside it), then num_retries,
+  // timeouts, fallbacks, drop_params right outside the router, inside every observer.
   const guardrails = guardrailLayers(config.guardrails ?? [])
   const reliability = reliabilityLayers(config.reliability)
-  layers.push(...guardrails, ...reliability.layers, router)
-  names.push(...guardrails.map((_, index) => `guardrail(${(config.guardrails[index] as { guardrail_name: string }).guardrail_name})`), ...reliability.names, 'router')
+  layers.push(...guardrails)
+  names.push(...guardrails.map((_, index) => `guardrail(${(config.guardrails[index] as { guardrail_name: string }).guardrail_name})`))
+  if (config.cache) {
+    layers.push(cache(config.cache.options))
+    names.push(`cache(${config.cache.where === 'redis' ? 'on the shared store' : 'in memory'}, ttl ${config.cache.options.ttlSeconds ?? 600} s)`)
+  }
+  layers.push(...reliability.layers, router)
+  names.push(...reliability.names, 'router')
   const mayEditReplies = config.callbacks.length > 0 || (options.middleware ?? []).length > 0 || guardrails.length > 0
   return { layers, names, metrics, mayEditReplies }
 }

@@ -95,7 +95,7 @@ describe('proxy config', () => {
     expect(error.message).toContain('openai/<model> with api_base')
   })
 
-  it('warns about keys it does not read instead of failing, saying why for a strategy it lacks and the response cache', () => {
+  it('warns about keys it does not read instead of failing, saying why for a strategy it lacks', () => {
     const config = parseConfig({
       model_list: [{ model_name: 'a', litellm_params: { model: 'mock/a', max_budget: 30 } }],
       litellm_settings: { set_verbose: true, cache: true },
@@ -104,7 +104,6 @@ describe('proxy config', () => {
     expect(config.warnings).toEqual([
       'model_list[0].litellm_params.max_budget is not read by llm-onion and is ignored',
       'litellm_settings.set_verbose is not read by llm-onion and is ignored',
-      'litellm_settings.cache is not read by llm-onion and is ignored: llm-onion does not cache responses; the Redis of litellm_settings.cache_params holds the shared store (docs/shared-state.md)',
       'router_settings.routing_strategy "cost-based-routing" is not supported (llm-onion has simple-shuffle, least-busy, latency-based-routing, usage-based-routing, usage-based-routing-v2); simple-shuffle (weighted random) is used',
     ])
     expect(config.routing).toMatchObject({ strategy: 'simple-shuffle', allowedFails: 3 })

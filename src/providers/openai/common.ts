@@ -124,8 +124,8 @@ function fromEnvironment(variable: string): string | undefined {
  * Request fields that are llm-onion's own (or the provider's to set) and never go to the API. The
  * request's `api_key` is a credential: sent as a body field it would reach servers that log bodies.
  */
-// `no-log` and `guardrails` are LiteLLM's per-request logging and guardrail controls (src/proxy/logging-controls.ts, guardrails-config.ts).
-const ownFields = new Set(['model', 'metadata', 'tags', 'mock_response', 'mock_error', 'stream', 'stream_options', 'api_key', 'no-log', 'guardrails'])
+// `no-log`, `guardrails` and `cache` are LiteLLM's per-request logging, guardrail and cache controls (src/proxy/logging-controls.ts, guardrails-config.ts, middleware/cache.ts).
+const ownFields = new Set(['model', 'metadata', 'tags', 'mock_response', 'mock_error', 'stream', 'stream_options', 'api_key', 'no-log', 'guardrails', 'cache'])
 
 /** The request as the API takes it: llm-onion's own fields left out, the provider's model name set. */
 export function wireBody(request: ChatRequest | EmbeddingRequest, model: string): Record<string, unknown> {
