@@ -28,6 +28,7 @@ import { usageFromProvider } from './usage'
 import { validate } from './validate'
 import { sinksOfLayer } from './delivery/layer-sinks'
 import { lazySchema } from './lazy-schema'
+import { profileLayers, type ProfileOptions } from './profile'
 
 export type { ChatStream } from './streamed-call'
 
@@ -61,6 +62,7 @@ const clientOptionsSchema = lazySchema(() =>
     cost: z.union([z.literal(false), z.record(z.string(), z.unknown())]).optional(),
     queue: z.record(z.string(), z.unknown()).optional(),
     secrets: z.array(z.string()).optional(),
+    profile: z.union([z.boolean(), z.object({ onProfile: z.custom<ProfileOptions['onProfile']>((value) => typeof value === 'function', { message: 'must be a function (layers, ctx) => void' }).optional() }).strict()], { error: 'must be true, false or { onProfile: (layers, ctx) => void }' }).optional(),
   }),
 )
 
@@ -86,6 +88,12 @@ export interface ClientOptions {
    * Default none.
    */
   secrets?: string[]
+  /**
+   * Records each layer's own time before and after `next()` on every call: on the event (`layers`),
+   * for `otel()` and `prometheus()`, and to `onProfile`. Default `false`, which costs nothing: the
+   * choice is made once, when the layers are composed (docs/profile.md).
+   */
+  profile?: boolean | ProfileOptions
 }
 
 /**
@@ -116,6 +124,8 @@ interface SharedParts {
   cost?: CostCalculator
   routes: Map<string, Route>
   queueOptions?: DeliveryQueueOptions
+  /** Profiling, when on (`createClient({ profile })`). */
+  profile?: ProfileOptions
   /** Set when the client made with createClient() closes: the services are gone for every client sharing them. */
   closed: boolean
 }
@@ -178,7 +188,8 @@ export class Client {
     this.#cost = options.cost === false ? undefined : createCostCalculator(options.cost)
     this.#routes = new Map()
     this.#ownsServices = true
-    this.#shared = { providers: this.providers, aliases: this.aliases, services: this.services, cost: this.#cost, routes: this.#routes, queueOptions: options.queue, closed: false }
+    const profile = options.profile === true ? {} : options.profile || undefined
+    this.#shared = { providers: this.providers, aliases: this.aliases, services: this.services, cost: this.#cost, routes: this.#routes, queueOptions: options.queue, profile, closed: false }
     if (options.middleware) this.use(...options.middleware)
   }
 
@@ -354,7 +365,8 @@ export class Client {
 
   /** Runs the call through the onion; resolves with its response. */
   async #run(ctx: Context): Promise<ChatResponse | EmbeddingResponse> {
-    this.#dispatch ??= composeLayers(this.#layers, (inner) => this.#callProvider(inner))
+    // Profiling is chosen here, once per stack: an unprofiled client composes its layers themselves.
+    this.#dispatch ??= composeLayers(this.#shared.profile ? profileLayers(this.#layers, this.#shared.profile) : this.#layers, (inner) => this.#callProvider(inner))
     try {
       await this.#dispatch(ctx)
       if (!ctx.response) {

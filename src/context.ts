@@ -6,6 +6,7 @@ import type { CallEvent, EventOptions } from './event'
 import { buildEvent } from './event'
 import { contentMaskOf } from './redact'
 import type { ClientServices } from './services'
+import type { CallProfile } from './profile'
 
 export type CallType = 'chat' | 'embedding'
 
@@ -127,6 +128,8 @@ export class Context {
   readonly callSecrets?: string[]
   /** @internal the call's cancellation; its controller and signal are created on first use */
   readonly cancellation: CallAbort
+  /** @internal each layer's own time, on a client made with `profile: true` (src/profile.ts) */
+  profile?: CallProfile
   #id?: string
   #traceId?: string
   #eventCache?: { key: unknown; redacted: boolean; event: CallEvent }
@@ -210,7 +213,7 @@ export class Context {
     const redacted = options.redact?.messages ?? this.services.redact.messages ?? false
     const key = this.error ?? this.response
     const cached = this.#eventCache
-    if (cached && cached.key === key && cached.redacted === redacted && cached.event.attempts.length === this.attempts.length) {
+    if (cached && cached.key === key && cached.redacted === redacted && cached.event.attempts.length === this.attempts.length && cached.event.layers?.length === this.profile?.finished) {
       return cached.event
     }
     const event = buildEvent(this, redacted, contentMaskOf(this.services.redact))
