@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest'
 import { createClient, wrapChunkStream, type CallEvent, type Client, type Context, type LayerTime, type Middleware } from '../src/index'
 import { retry } from '../middleware/retry'
+import { busyLayer, busyWait } from '../src/testing/busy-wait'
 
 const messages = [{ role: 'user' as const, content: 'one two three four' }]
 let client: Client | undefined
@@ -9,24 +10,7 @@ afterEach(async () => {
   client = undefined
 })
 
-/** Spins the CPU for `milliseconds` (a layer's own work, as opposed to waiting). */
-function busyWait(milliseconds: number): void {
-  const until = performance.now() + milliseconds
-  while (performance.now() < until) {
-    // spinning
-  }
-}
-
-/** A named layer that works `before` ms before next() and `after` ms after it. */
-function working(name: string, before: number, after: number): Middleware {
-  const layer = async (_ctx: Context, next: () => Promise<void>) => {
-    busyWait(before)
-    await next()
-    busyWait(after)
-  }
-  Object.defineProperty(layer, 'name', { value: name })
-  return layer
-}
+const working = busyLayer
 
 const byName = (layers: LayerTime[] | undefined) => new Map((layers ?? []).map((layer) => [layer.name, layer]))
 const order = (layers: LayerTime[], key: 'beforeUs' | 'afterUs') => [...layers].sort((a, b) => b[key] - a[key]).map((layer) => layer.name)
