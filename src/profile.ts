@@ -50,6 +50,12 @@ export interface ProfileOptions {
   onProfile?: (layers: LayerTime[], ctx: Context) => void
 }
 
+/** A layer's own time with when it ran, epoch milliseconds: what `otel()` writes as a child span. */
+export interface LayerSpan extends LayerTime {
+  start: number
+  end: number
+}
+
 /** Per layer, per call. Times in milliseconds of `performance.now()`. */
 class LayerRecord {
   before = 0
@@ -60,6 +66,9 @@ class LayerRecord {
   running = 0
   /** Entered at least once. */
   entered = false
+  /** When the layer first started and last finished (for spans). */
+  firstStart = -1
+  lastEnd = -1
   constructor(readonly name: string) {}
 }
 
@@ -74,13 +83,28 @@ export class CallProfile {
   tag = -1
   /** Layers entered and no longer running. */
   finished = 0
-  listeners?: Array<(layers: LayerTime[]) => void>
+  listeners?: Array<(layers: LayerTime[], profile: CallProfile) => void>
 
   constructor(
     readonly names: readonly string[],
     readonly options: ProfileOptions | undefined,
   ) {
     this.records = new Array(names.length)
+  }
+
+  /**
+   * The finished layers as spans: their own times, and when each first started and last finished,
+   * in epoch milliseconds.
+   */
+  spans(): LayerSpan[] {
+    const spans: LayerSpan[] = []
+    const origin = performance.timeOrigin
+    for (const record of this.records) {
+      if (record && record.running === 0) {
+        spans.push({ name: record.name, beforeUs: microseconds(record.before), afterUs: microseconds(record.after), start: origin + record.firstStart, end: origin + record.lastEnd })
+      }
+    }
+    return spans
   }
 
   /** The layers that have finished, outermost first; those still running (the one asking, those outside it) are left out. */
@@ -108,7 +132,7 @@ const microseconds = (milliseconds: number) => Math.round(milliseconds * 1_000_0
  * })
  * ```
  */
-export function whenProfiled(ctx: Context, listener: (layers: LayerTime[]) => void): void {
+export function whenProfiled(ctx: Context, listener: (layers: LayerTime[], profile: CallProfile) => void): void {
   const profile = ctx.profile
   if (profile) (profile.listeners ??= []).push(listener)
 }
@@ -149,6 +173,7 @@ function profiledLayer(layer: Middleware, index: number, names: readonly string[
     record.entered = true
     // Started the moment the layer outside called next(): its clock read is reused.
     const start = profile.tag === 2 * index - 2 ? profile.stamp : performance.now()
+    if (record.firstStart < 0) record.firstStart = start
     let called = false
     const handlersAtStart = ctx.chunkHandlers.length
     const wrappersAtStart = ctx.streaming ? streamWrapperCount(ctx) : 0
@@ -176,6 +201,7 @@ function profiledLayer(layer: Middleware, index: number, names: readonly string[
       const end = performance.now()
       if (called) record.after += record.resumed >= 0 ? end - record.resumed : 0
       else record.before += end - start
+      record.lastEnd = end
       if (--record.running === 0) profile.finished++
       profile.stamp = end
       profile.tag = 2 * index + 1
@@ -209,7 +235,7 @@ function complete(ctx: Context, profile: CallProfile): void {
   const layers = profile.layers()
   for (const listener of profile.listeners ?? []) {
     try {
-      listener(layers)
+      listener(layers, profile)
     } catch (error) {
       ctx.services.reportHookError(error, 'profile')
     }
