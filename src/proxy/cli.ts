@@ -5,6 +5,7 @@
  */
 import { parseArgs } from 'node:util'
 import { isValidationError } from '../errors'
+import { createProfileReport } from '../profile-report'
 import { stripSecretQuery } from '../redact'
 import { ConfigError } from './config'
 import type { ProxyAddress, ProxyServer, ProxyServerOptions } from './server'
@@ -28,12 +29,15 @@ Options:
       --max-connections <n>  client connections held at once (default 4096)
       --spool <dir>          keep undelivered events on disk there, sent again after a
                              crash or restart; general_settings.spool_dir
+      --profile [seconds]    time each layer on every call and print the slowest layers
+                             every <seconds> (default 10); docs/profile.md
   -h, --help                 show this help
 
 Point any OpenAI client at http://<host>:<port>/v1. Docs: docs/proxy.md`
 
 /** Parses `argv`, starts the proxy and wires the signals. */
-async function main(argv: string[]): Promise<void> {
+async function main(commandLine: string[]): Promise<void> {
+  const { argv, profileSeconds } = takeProfileFlag(commandLine)
   const { values, positionals } = parseArgs({
     args: argv,
     allowPositionals: true,
@@ -58,7 +62,8 @@ async function main(argv: string[]): Promise<void> {
   const gracePeriodMs = integerOption(values['grace-period'] ?? '30', '--grace-period', 86_400) * 1000
   // Loaded only to serve: --help and argument errors answer without loading every integration.
   const { buildProxyServer } = await import('./server')
-  const proxy = await buildProxyServer({ config: values.config, logs: values.logs ?? false, gracePeriodMs, ...httpOptions(values), ...(values.spool === undefined ? {} : { spool: values.spool }) })
+  const report = profileSeconds === undefined ? undefined : createProfileReport()
+  const proxy = await buildProxyServer({ config: values.config, logs: values.logs ?? false, gracePeriodMs, ...httpOptions(values), ...(values.spool === undefined ? {} : { spool: values.spool }), ...(report ? { profile: { onProfile: report.add } } : {}) })
   let address: ProxyAddress
   try {
     address = await proxy.listen({ port, host: values.host ?? '127.0.0.1' })
@@ -69,7 +74,37 @@ async function main(argv: string[]): Promise<void> {
     throw error
   }
   console.log(summary(proxy, address))
+  if (report) {
+    console.log(`  profile: the slowest layers every ${profileSeconds} s`)
+    // unref: the report never keeps a stopping proxy alive.
+    setInterval(() => {
+      const text = report.take()
+      if (text) console.log(text)
+    }, profileSeconds! * 1000).unref()
+  }
   stopOnSignals(proxy, gracePeriodMs)
+}
+
+/**
+ * `--profile [seconds]` and `--profile=seconds`, taken out of the arguments: parseArgs has no
+ * option with an optional value. The seconds default to 10.
+ */
+function takeProfileFlag(argv: string[]): { argv: string[]; profileSeconds?: number } {
+  const rest: string[] = []
+  let profileSeconds: number | undefined
+  for (let index = 0; index < argv.length; index++) {
+    const argument = argv[index]!
+    if (argument === '--profile') {
+      const following = argv[index + 1]
+      if (following !== undefined && /^\d/.test(following)) {
+        profileSeconds = integerOption(following, '--profile', 86_400)
+        index++
+      } else profileSeconds = 10
+    } else if (argument.startsWith('--profile=')) profileSeconds = integerOption(argument.slice('--profile='.length), '--profile', 86_400)
+    else rest.push(argument)
+  }
+  if (profileSeconds === 0) throw new UsageError('--profile must be a whole number of seconds from 1 to 86400')
+  return { argv: rest, profileSeconds }
 }
 
 /** What the proxy serves, printed once at start; the first line is what scripts parse for the port. */

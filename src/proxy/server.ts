@@ -7,6 +7,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net'
 import { z } from 'zod'
 import { createClient, type Client, type ClientOptions } from '../client'
+import type { LayerTime, ProfileOptions } from '../profile'
 import type { Middleware } from '../types'
 import { validate } from '../validate'
 import { createAuthCheck } from './auth'
@@ -33,6 +34,7 @@ const optionsSchema = z
     streamWriteTimeoutMs: z.number().int().positive().optional(),
     maxConnections: z.number().int().positive().optional(),
     spool: z.string().min(1, 'must be the path of a directory for the spool files').optional(),
+    profile: z.union([z.boolean(), z.object({ onProfile: z.custom<(layers: LayerTime[]) => void>((value) => typeof value === 'function', { message: 'must be a function (layers, ctx) => void' }).optional() }).strict()], { error: 'must be true, false or { onProfile: (layers, ctx) => void }' }).optional(),
   })
   .strict()
 
@@ -69,6 +71,8 @@ export interface ProxyServerOptions {
   maxConnections?: number
   /** The delivery queue's durable spool directory, like `serve --spool` (default `general_settings.spool_dir`, else none). */
   spool?: string
+  /** Each layer's own time on every call, like `serve --profile` (`createClient({ profile })`, docs/profile.md; default off). */
+  profile?: boolean | ProfileOptions
 }
 
 /**
@@ -152,7 +156,7 @@ export async function buildProxyServer(options: ProxyServerOptions = {}): Promis
   const prices = Object.fromEntries(config.models.flatMap((deployment) => (deployment.prices ? [[deployment.model, deployment.prices]] : [])))
   // The master key is scrubbed by value like the providers' keys, which the client takes from them.
   const secrets = config.masterKey ? [config.masterKey] : []
-  const client = createProxyClient({ providers, middleware: layers, redact: { messages: config.redactMessages }, cost: { prices }, secrets }, options.spool ?? configured.spoolDir)
+  const client = createProxyClient({ providers, middleware: layers, redact: { messages: config.redactMessages }, cost: { prices }, secrets, ...(options.profile ? { profile: options.profile } : {}) }, options.spool ?? configured.spoolDir)
 
   const httpMetrics = createHttpMetrics()
   let draining = false
