@@ -23,7 +23,7 @@ describe('llm-onion serve --profile', () => {
   it('prints the slowest layers every N seconds, ranked by their own time', async () => {
     const proxy = await spawnProxy(['--config', 'test/proxy/fixtures/profile.yaml', '--profile', '1'], { OPENAI_API_KEY: '', GEMINI_API_KEY: '' })
     started.push(proxy)
-    expect(proxy.output()).toContain('profile: the slowest layers every 1 s')
+    await eventually(() => proxy.output().includes('profile: the slowest layers every 1 s'))
     for (let call = 0; call < 3; call++) {
       const response = await fetch(`${proxy.url}/v1/chat/completions`, {
         method: 'POST',
