@@ -1,12 +1,11 @@
 import { randomUUID } from 'node:crypto'
 import { CallAbort } from './call-abort'
-import type { AttemptRecord, Cost, HttpInfo, Timing, Usage } from './call-facts'
+import type { AttemptRecord, Cost, HttpInfo, LayerProfile, Timing, Usage } from './call-facts'
 import type { ChatChunk, ChatRequest, ChatResponse, EmbeddingRequest, EmbeddingResponse } from './schema'
 import type { CallEvent, EventOptions } from './event'
 import { buildEvent } from './event'
 import { contentMaskOf } from './redact'
 import type { ClientServices } from './services'
-import type { CallProfile } from './profile'
 
 export type CallType = 'chat' | 'embedding'
 
@@ -129,7 +128,7 @@ export class Context {
   /** @internal the call's cancellation; its controller and signal are created on first use */
   readonly cancellation: CallAbort
   /** @internal each layer's own time, on a client made with `profile: true` (src/profile.ts) */
-  profile?: CallProfile
+  profile?: LayerProfile
   #id?: string
   #traceId?: string
   #eventCache?: { key: unknown; redacted: boolean; event: CallEvent }

@@ -14,6 +14,7 @@
  * its `wrapChunkStream` wrappers spent on the chunks (waiting for the chunks inside excluded).
  */
 import { isRepeatingMiddleware, defineRepeatingMiddleware } from './compose'
+import type { LayerProfile } from './call-facts'
 import type { ChunkHandler, Context } from './context'
 import type { ChatChunk } from './schema'
 import { mapStreamWrappers, streamWrapperCount, type ChunkStreamWrapper } from './streamed-call'
@@ -77,7 +78,7 @@ class LayerRecord {
  * boundary clock read and `tag` who took it (`2 × index` when layer `index` called `next()`,
  * `2 × index + 1` when it finished), so the next boundary reuses it instead of reading the clock.
  */
-export class CallProfile {
+export class CallProfile implements LayerProfile {
   readonly records: Array<LayerRecord | undefined>
   stamp = 0
   tag = -1
@@ -133,7 +134,7 @@ const microseconds = (milliseconds: number) => Math.round(milliseconds * 1_000_0
  * ```
  */
 export function whenProfiled(ctx: Context, listener: (layers: LayerTime[], profile: CallProfile) => void): void {
-  const profile = ctx.profile
+  const profile = ctx.profile as CallProfile | undefined
   if (profile) (profile.listeners ??= []).push(listener)
 }
 
@@ -166,7 +167,7 @@ function profiledLayer(layer: Middleware, index: number, names: readonly string[
   const innermost = index === names.length - 1
   const repeating = isRepeatingMiddleware(layer)
   const profiled = (ctx: Context, next: () => Promise<void>, inner?: () => Promise<void>): Promise<void> | void => {
-    let profile = ctx.profile
+    let profile = ctx.profile as CallProfile | undefined
     if (!profile) ctx.profile = profile = new CallProfile(names, options)
     const record = (profile.records[index] ??= new LayerRecord(names[index]!))
     if (record.running++ === 0 && record.entered) profile.finished--
