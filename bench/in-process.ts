@@ -67,6 +67,8 @@ async function main(): Promise<void> {
   const koaMany = koaCompose([...Array.from({ length: layerCount }, () => async (_context: typeof koaContext, next: () => Promise<void>) => { await next() }), koaTerminal])
   const bare = client([])
   const many = client(Array.from({ length: layerCount }, () => noop))
+  // The same layers on a client made with profile: true (docs/profile.md): what profiling adds per layer.
+  const profiledMany = createClient({ providers: { canned: cannedProvider }, middleware: Array.from({ length: layerCount }, () => noop), onHookError: () => {}, profile: true })
   const aiBare = cannedModel()
   const aiMany = wrapLanguageModel({ model: cannedModel(), middleware: Array.from({ length: layerCount }, () => aiNoop) })
   log('1/5 no-op layers ...')
@@ -74,6 +76,7 @@ async function main(): Promise<void> {
     {
       onionNone: () => bare.chat(request),
       onionMany: () => many.chat(request),
+      onionProfiledMany: () => profiledMany.chat(request),
       koaNone: () => koaNone(koaContext),
       koaMany: () => koaMany(koaContext),
       // The model's own doGenerate, so generateText's ~100+ µs of work does not drown the layers.
@@ -147,7 +150,7 @@ async function main(): Promise<void> {
 
   log('5/5 closing ...')
   const stats = preset.services.queue.stats()
-  await Promise.all([bare, many, preset, presetDeferred, chain, onChunkOnly].map((each) => each.close()))
+  await Promise.all([bare, many, profiledMany, preset, presetDeferred, chain, onChunkOnly].map((each) => each.close()))
   const delivered = Number(await (await fetch(`${sink.url}/__count`)).text())
   await sink.stop()
 
@@ -158,6 +161,8 @@ async function main(): Promise<void> {
     delivery: { enqueued: stats.enqueued, delivered: stats.delivered, dropped: stats.dropped, sinkRequests: delivered },
     layer: {
       onionNsPerLayer: round((layers.onionMany! - layers.onionNone!) / layerCount),
+      profiledNsPerLayer: round((layers.onionProfiledMany! - layers.onionNone!) / layerCount),
+      profilingAddedNsPerLayer: round((layers.onionProfiledMany! - layers.onionMany!) / layerCount),
       koaComposeNsPerLayer: round((layers.koaMany! - layers.koaNone!) / layerCount),
       aiSdkNsPerLayer: round((layers.aiMany! - layers.aiNone!) / layerCount),
     },

@@ -14,6 +14,8 @@ import { defaultMoments } from '../src/integrations/exporter'
 import { defineObservingLayer } from '../src/integrations/observing-layer'
 import { defineIntegration } from '../src/integrations/descriptor'
 import { lazySchema } from '../src/lazy-schema'
+import { whenProfiled } from '../src/profile'
+import { writeLayerSpans } from '../src/integrations/otel/layer-spans'
 
 const otelOptionsSchema = lazySchema(() =>
   z
@@ -68,6 +70,9 @@ export const otelIntegration = defineIntegration({
  * failure. While the call runs its span is the active one, so spans of inner layers and HTTP
  * instrumentation nest under it.
  *
+ * On a client with `profile: true`, each layer's own time becomes a child span `layer {name}`
+ * (docs/profile.md).
+ *
  * Put it outside `retry()` / `fallback()` to get one span per call with each attempt as a child span;
  * inside them it records one span per attempt.
  *
@@ -121,6 +126,8 @@ function tracingLayer(api: typeof Api, settings: z.output<typeof otelOptionsSche
       const event = ctx.toEvent(eventOptions)
       const tree = callSpanTree(event, { captureContent, requestModel: ctx.model, attempts: event.attempts.slice(firstAttempt) })
       completeCallSpan(api, tracer, span, tree, parentContext)
+      // On a profiled client, each layer as a child span, once the outermost layer has finished.
+      if (ctx.profile) whenProfiled(ctx, (_layers, profile) => writeLayerSpans(api, tracer, span, parentContext, profile.spans()))
     } catch (error) {
       if (span.isRecording()) span.end()
       ctx.services.reportHookError(error, 'otel')

@@ -14,6 +14,7 @@ import { validate } from '../src/validate'
 import { defaultMoments } from '../src/integrations/exporter'
 import { defineIntegration } from '../src/integrations/descriptor'
 import { lazySchema } from '../src/lazy-schema'
+import { whenProfiled, type LayerTime } from '../src/profile'
 
 const buckets = lazySchema(() =>
   z
@@ -29,6 +30,7 @@ const prometheusOptionsSchema = lazySchema(() =>
       prefix: z.string().regex(/^[a-zA-Z_:][a-zA-Z0-9_:]*$/, 'must be a Prometheus metric name prefix').optional(),
       latencyBuckets: buckets.optional(),
       firstChunkBuckets: buckets.optional(),
+      layerBuckets: buckets.optional(),
       maxModels: z.number().int().min(1).optional(),
     })
     .strict(),
@@ -39,6 +41,8 @@ const prometheusOptionsSchema = lazySchema(() =>
  * - `prefix`: starts every metric name, default `llm_onion_`.
  * - `latencyBuckets`: seconds, default `[0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120]`.
  * - `firstChunkBuckets`: seconds, default `[0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10]`.
+ * - `layerBuckets`: seconds, default `[0.00001, 0.00005, 0.0001, 0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1]`
+ *   (10 µs to 1 s), for the per-layer histogram of a client with `profile: true`.
  * - `moments`: which calls count, default `['success', 'failure']` (`failure` includes cancelled calls).
  * - `maxModels`: distinct `model` label values kept, default 500. Calls for any model first seen
  *   after that are counted under `model="other"`, and `llm_onion_model_label_overflow_total` counts
@@ -89,7 +93,9 @@ export const prometheusIntegration = defineIntegration({
  * `llm_onion_cost_usd_total`, `llm_onion_cache_hits_total`, `llm_onion_cache_saved_cost_usd_total`
  * (calls a cache answered, and what they would have cost), `llm_onion_request_duration_seconds` (histogram),
  * `llm_onion_time_to_first_chunk_seconds` (histogram, streams), `llm_onion_model_label_overflow_total`
- * (calls counted under `model="other"` past `maxModels`), and from the delivery queue of each
+ * (calls counted under `model="other"` past `maxModels`), on a client with `profile: true`
+ * `llm_onion_layer_duration_seconds{layer,phase}` (histogram of each layer's own time, `phase` `before`
+ * or `after` `next()`; docs/profile.md), and from the delivery queue of each
  * client it served `llm_onion_exporter_delivered_total`, `llm_onion_exporter_retries_total`,
  * `llm_onion_exporter_dropped_total{sink,reason}` and `llm_onion_exporter_pending`.
  *
@@ -109,6 +115,17 @@ export function prometheus(options: PrometheusOptions = {}): PrometheusLayer {
   const firstChunkBuckets = settings.firstChunkBuckets ?? [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10]
   const moments = settings.moments ?? defaultMoments
   const maxModels = settings.maxModels ?? 500
+  const layerBuckets = settings.layerBuckets ?? [0.00001, 0.00005, 0.0001, 0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1]
+  // layer name → its before and after histograms; names come from the client's stack, so they are few.
+  const layerSeries = new Map<string, { before: Histogram; after: Histogram }>()
+  const observeLayers = (layers: LayerTime[]) => {
+    for (const layer of layers) {
+      let entry = layerSeries.get(layer.name)
+      if (!entry) layerSeries.set(layer.name, (entry = { before: new Histogram(layerBuckets), after: new Histogram(layerBuckets) }))
+      entry.before.observe(layer.beforeUs / 1_000_000)
+      entry.after.observe(layer.afterUs / 1_000_000)
+    }
+  }
   // Every model name given a series of its own, across providers; past maxModels, new names share "other".
   const modelNames = new Set<string>()
   let overflow = 0
@@ -182,7 +199,11 @@ export function prometheus(options: PrometheusOptions = {}): PrometheusLayer {
   const layer = defineObservingLayer({
     name: 'prometheus',
     moments,
-    start: (ctx) => watchQueue(ctx.services),
+    start: (ctx) => {
+      watchQueue(ctx.services)
+      // The layers outside this one finish after it: their times are observed once the outermost has.
+      if (ctx.profile) whenProfiled(ctx, observeLayers)
+    },
     success: (ctx) => record(ctx, 'success'),
     failure: (ctx) => record(ctx, 'failure'),
     cancelled: (ctx) => record(ctx, 'cancelled'),
@@ -202,6 +223,15 @@ export function prometheus(options: PrometheusOptions = {}): PrometheusLayer {
         help: 'Time from the start of a streamed call to its first chunk, in seconds.',
         type: 'histogram',
         histograms: allSeries.filter((entry) => entry.firstChunk.count > 0).map((entry) => [entry.labels, entry.firstChunk]),
+      },
+      {
+        name: `${prefix}layer_duration_seconds`,
+        help: 'Own time of each layer before and after next(), the layers inside it excluded, in seconds (clients with profile: true).',
+        type: 'histogram',
+        histograms: [...layerSeries].flatMap(([name, entry]): Array<[string, Histogram]> => [
+          [`layer="${escapeLabel(name)}",phase="before"`, entry.before],
+          [`layer="${escapeLabel(name)}",phase="after"`, entry.after],
+        ]),
       },
       counter(`${prefix}model_label_overflow_total`, `Calls counted under model="other" because ${maxModels} distinct model names already had series of their own.`, [['', overflow]]),
       ...exporterFamilies(prefix, queues, closedTotals),

@@ -51,3 +51,10 @@ export interface HttpInfo {
   clientIp?: string
   body?: unknown
 }
+
+/** @internal a call's onion profile (src/profile.ts) as the context and the event read it */
+export interface LayerProfile {
+  /** Layers entered and no longer running. */
+  readonly finished: number
+  layers(): Array<{ name: string; beforeUs: number; afterUs: number }>
+}

@@ -29,6 +29,7 @@ import { usageFromProvider } from './usage'
 import { validate } from './validate'
 import { sinksOfLayer } from './delivery/layer-sinks'
 import { lazySchema } from './lazy-schema'
+import { profileLayers, type ProfileOptions } from './profile'
 
 export type { ChatStream } from './streamed-call'
 
@@ -68,6 +69,7 @@ const clientOptionsSchema = lazySchema(() =>
         { message: 'must be a shared store, for example memoryStore() or redisStore({ url })' },
       )
       .optional(),
+    profile: z.union([z.boolean(), z.object({ onProfile: z.custom<ProfileOptions['onProfile']>((value) => typeof value === 'function', { message: 'must be a function (layers, ctx) => void' }).optional() }).strict()], { error: 'must be true, false or { onProfile: (layers, ctx) => void }' }).optional(),
   }),
 )
 
@@ -99,6 +101,12 @@ export interface ClientOptions {
    * given: close it after the client (docs/shared-state.md).
    */
   store?: SharedStore
+  /**
+   * Records each layer's own time before and after `next()` on every call: on the event (`layers`),
+   * for `otel()` and `prometheus()`, and to `onProfile`. Default `false`, which costs nothing: the
+   * choice is made once, when the layers are composed (docs/profile.md).
+   */
+  profile?: boolean | ProfileOptions
 }
 
 /**
@@ -129,6 +137,8 @@ interface SharedParts {
   cost?: CostCalculator
   routes: Map<string, Route>
   queueOptions?: DeliveryQueueOptions
+  /** Profiling, when on (`createClient({ profile })`). */
+  profile?: ProfileOptions
   /** Set when the client made with createClient() closes: the services are gone for every client sharing them. */
   closed: boolean
 }
@@ -191,7 +201,8 @@ export class Client {
     this.#cost = options.cost === false ? undefined : createCostCalculator(options.cost)
     this.#routes = new Map()
     this.#ownsServices = true
-    this.#shared = { providers: this.providers, aliases: this.aliases, services: this.services, cost: this.#cost, routes: this.#routes, queueOptions: options.queue, closed: false }
+    const profile = options.profile === true ? {} : options.profile || undefined
+    this.#shared = { providers: this.providers, aliases: this.aliases, services: this.services, cost: this.#cost, routes: this.#routes, queueOptions: options.queue, profile, closed: false }
     if (options.middleware) this.use(...options.middleware)
   }
 
@@ -367,7 +378,8 @@ export class Client {
 
   /** Runs the call through the onion; resolves with its response. */
   async #run(ctx: Context): Promise<ChatResponse | EmbeddingResponse> {
-    this.#dispatch ??= composeLayers(this.#layers, (inner) => this.#callProvider(inner))
+    // Profiling is chosen here, once per stack: an unprofiled client composes its layers themselves.
+    this.#dispatch ??= composeLayers(this.#shared.profile ? profileLayers(this.#layers, this.#shared.profile) : this.#layers, (inner) => this.#callProvider(inner))
     try {
       await this.#dispatch(ctx)
       if (!ctx.response) {

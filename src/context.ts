@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto'
 import { CallAbort } from './call-abort'
-import type { AttemptRecord, Cost, HttpInfo, Timing, Usage } from './call-facts'
+import type { AttemptRecord, Cost, HttpInfo, LayerProfile, Timing, Usage } from './call-facts'
 import type { ChatChunk, ChatRequest, ChatResponse, EmbeddingRequest, EmbeddingResponse } from './schema'
 import type { CallEvent, EventOptions } from './event'
 import { buildEvent } from './event'
@@ -133,6 +133,8 @@ export class Context {
   readonly callSecrets?: string[]
   /** @internal the call's cancellation; its controller and signal are created on first use */
   readonly cancellation: CallAbort
+  /** @internal each layer's own time, on a client made with `profile: true` (src/profile.ts) */
+  profile?: LayerProfile
   #id?: string
   #traceId?: string
   #eventCache?: { key: unknown; redacted: boolean; event: CallEvent }
@@ -233,7 +235,7 @@ export class Context {
     const redacted = options.redact?.messages ?? this.services.redact.messages ?? false
     const key = this.error ?? this.response
     const cached = this.#eventCache
-    if (cached && cached.key === key && cached.redacted === redacted && cached.event.attempts.length === this.attempts.length) {
+    if (cached && cached.key === key && cached.redacted === redacted && cached.event.attempts.length === this.attempts.length && cached.event.layers?.length === this.profile?.finished) {
       return cached.event
     }
     const event = buildEvent(this, redacted, contentMaskOf(this.services.redact))

@@ -93,6 +93,11 @@ function buildEventSchemas() {
       })
       .optional(),
     modelInfo: z.record(z.string(), z.unknown()).optional(),
+    /**
+     * Each layer's own time in microseconds, outermost first, on a client with `profile: true`
+     * (docs/profile.md): the layers that had finished when the event was built.
+     */
+    layers: z.array(z.object({ name: z.string(), beforeUs: z.number(), afterUs: z.number() })).optional(),
   })
   return { callEventSchema }
 }
@@ -148,6 +153,8 @@ export interface EventSource {
   readonly costUnknownReason?: string
   readonly modelInfo?: Record<string, unknown>
   readonly http?: HttpInfo
+  /** Each layer's own time so far, on a profiled client. */
+  readonly profile?: { layers(): Array<{ name: string; beforeUs: number; afterUs: number }> }
   scrub(text: string): string
 }
 
@@ -200,6 +207,7 @@ export function buildEvent(ctx: EventSource, redactMessages: boolean, mask?: (te
     costUnknownReason: ctx.cost ? undefined : ctx.costUnknownReason,
     modelInfo: ctx.modelInfo ? cleanCopy(ctx.modelInfo, scrub) : undefined,
   }
+  if (ctx.profile) event.layers = ctx.profile.layers()
   if (ctx.type === 'chat') {
     const messages = request.messages as Array<Record<string, unknown>> | undefined
     event.messages = redactMessages ? messages?.map(redactMessage) : messages?.map((message) => scrubDeep({ ...message }, content))

@@ -232,3 +232,10 @@ async function closeQuietly(iterator: AsyncIterator<unknown>): Promise<void> {
     // The stream is being abandoned; its own error is the one that matters.
   }
 }
+
+/** @internal replaces each wrapper registered after the first `from` by `map(wrapper)` (the profiler's timed wrappers) */
+export function mapStreamWrappers(ctx: Context, from: number, map: (wrapper: ChunkStreamWrapper) => ChunkStreamWrapper): void {
+  const wrappers = ctx.slot<ChunkStreamWrapper[]>(wrappersKey)
+  if (!wrappers) return
+  for (let index = from; index < wrappers.length; index++) wrappers[index] = map(wrappers[index]!)
+}

@@ -9,6 +9,7 @@ import { mkdirSync } from 'node:fs'
 import { resolve } from 'node:path'
 import { parseArgs } from 'node:util'
 import { isValidationError } from '../errors'
+import { createProfileReport } from '../profile-report'
 import { stripSecretQuery } from '../redact'
 import { ConfigError } from './config'
 import type { ProxyAddress, ProxyServer, ProxyServerOptions } from './server'
@@ -39,6 +40,8 @@ Options:
       --workers <n>          run n worker processes on the port (default 1); also
                              --num_workers, LiteLLM's name. Share counts between them
                              with Redis (REDIS_URL): docs/shared-state.md
+      --profile [seconds]    time each layer on every call and print the slowest layers
+                             every <seconds> (default 10); docs/profile.md
   -h, --help                 show this help
 
 Point any OpenAI client at http://<host>:<port>/v1. Docs: docs/proxy.md
@@ -47,7 +50,8 @@ Point any OpenAI client at http://<host>:<port>/v1. Docs: docs/proxy.md
 prices recorded traffic; llm-onion replay --help says more.`
 
 /** Parses `argv`, starts the proxy and wires the signals. */
-async function main(argv: string[]): Promise<void> {
+async function main(commandLine: string[]): Promise<void> {
+  const { argv, profileSeconds } = takeProfileFlag(commandLine)
   if (argv[0] === 'replay') {
     const { runReplayCommand } = await import('./replay-command')
     return void console.log(await runReplayCommand(argv.slice(1)))
@@ -89,7 +93,8 @@ async function main(argv: string[]): Promise<void> {
   // The recorder is loaded only when asked for, like the server itself.
   if (values.record !== undefined) createFolder(values.record, '--record')
   const middleware = values.record === undefined ? [] : [(await import('../testing/record')).record({ dir: values.record })]
-  const proxy = await buildProxyServer({ config: values.config, logs: values.logs ?? false, gracePeriodMs, middleware, ...httpOptions(values), ...(values.spool === undefined ? {} : { spool: values.spool }), deliveryWorker: values['delivery-worker'] ?? false })
+  const report = profileSeconds === undefined ? undefined : createProfileReport()
+  const proxy = await buildProxyServer({ config: values.config, logs: values.logs ?? false, gracePeriodMs, middleware, ...httpOptions(values), ...(values.spool === undefined ? {} : { spool: values.spool }), deliveryWorker: values['delivery-worker'] ?? false, ...(report ? { profile: { onProfile: report.add } } : {}) })
   let address: ProxyAddress
   try {
     address = await proxy.listen({ port, host: values.host ?? '127.0.0.1' })
@@ -102,7 +107,37 @@ async function main(argv: string[]): Promise<void> {
   const recording = values.record === undefined ? undefined : resolve(values.record)
   if (cluster.isWorker) process.send!({ type: 'llm-onion:listening', url: address.url, summary: summary(proxy, address, recording) })
   else console.log(summary(proxy, address, recording))
+  if (report) {
+    console.log(`  profile: the slowest layers every ${profileSeconds} s`)
+    // unref: the report never keeps a stopping proxy alive.
+    setInterval(() => {
+      const text = report.take()
+      if (text) console.log(text)
+    }, profileSeconds! * 1000).unref()
+  }
   stopOnSignals(proxy, gracePeriodMs)
+}
+
+/**
+ * `--profile [seconds]` and `--profile=seconds`, taken out of the arguments: parseArgs has no
+ * option with an optional value. The seconds default to 10.
+ */
+function takeProfileFlag(argv: string[]): { argv: string[]; profileSeconds?: number } {
+  const rest: string[] = []
+  let profileSeconds: number | undefined
+  for (let index = 0; index < argv.length; index++) {
+    const argument = argv[index]!
+    if (argument === '--profile') {
+      const following = argv[index + 1]
+      if (following !== undefined && /^\d/.test(following)) {
+        profileSeconds = integerOption(following, '--profile', 86_400)
+        index++
+      } else profileSeconds = 10
+    } else if (argument.startsWith('--profile=')) profileSeconds = integerOption(argument.slice('--profile='.length), '--profile', 86_400)
+    else rest.push(argument)
+  }
+  if (profileSeconds === 0) throw new UsageError('--profile must be a whole number of seconds from 1 to 86400')
+  return { argv: rest, profileSeconds }
 }
 
 /** What the proxy serves, printed once at start; the first line is what scripts parse for the port. */

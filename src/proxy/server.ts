@@ -7,6 +7,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net'
 import { z } from 'zod'
 import { createClient, type Client, type ClientOptions } from '../client'
+import type { LayerTime, ProfileOptions } from '../profile'
 import type { Middleware } from '../types'
 import { validate } from '../validate'
 import { createAuthCheck } from './auth'
@@ -42,6 +43,7 @@ const optionsSchema = z
     store: z
       .custom<SharedStore>((value) => typeof value === 'object' && value !== null && typeof (value as SharedStore).increment === 'function', { message: 'must be a shared store, for example redisStore({ url })' })
       .optional(),
+    profile: z.union([z.boolean(), z.object({ onProfile: z.custom<(layers: LayerTime[]) => void>((value) => typeof value === 'function', { message: 'must be a function (layers, ctx) => void' }).optional() }).strict()], { error: 'must be true, false or { onProfile: (layers, ctx) => void }' }).optional(),
   })
   .strict()
 
@@ -86,6 +88,8 @@ export interface ProxyServerOptions {
    * yours to close after the proxy; one the proxy made is closed by `close()`.
    */
   store?: SharedStore
+  /** Each layer's own time on every call, like `serve --profile` (`createClient({ profile })`, docs/profile.md; default off). */
+  profile?: boolean | ProfileOptions
 }
 
 /**
@@ -173,7 +177,7 @@ export async function buildProxyServer(options: ProxyServerOptions = {}): Promis
   const prices = Object.fromEntries(config.models.flatMap((deployment) => (deployment.prices ? [[deployment.model, deployment.prices]] : [])))
   // The master key and the Redis password are scrubbed by value like the providers' keys, which the client takes from them.
   const secrets = [config.masterKey, redis?.password, redisUrlPassword(redis?.url)].filter((secret): secret is string => typeof secret === 'string' && secret !== '')
-  const client = createProxyClient({ providers, middleware: layers, redact: { messages: config.redactMessages }, cost: { prices }, secrets, store }, options.spool ?? configured.spoolDir, options.deliveryWorker ?? false)
+  const client = createProxyClient({ providers, middleware: layers, redact: { messages: config.redactMessages }, cost: { prices }, secrets, store, ...(options.profile ? { profile: options.profile } : {}) }, options.spool ?? configured.spoolDir, options.deliveryWorker ?? false)
 
   const httpMetrics = createHttpMetrics()
   let draining = false

@@ -4,6 +4,7 @@
 export { mock } from '../providers/mock/provider'
 export type { MockOptions } from '../providers/mock/provider'
 export { createRecorder } from './recorder'
+export { busyLayer, busyWait } from './busy-wait'
 export type { Recorder } from './recorder'
 export { startOpenAIFake } from './openai-server'
 export type { OpenAIFake, OpenAIFakeReply, OpenAIChatScript, FakeRequest } from './openai-server'
