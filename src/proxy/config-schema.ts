@@ -6,6 +6,7 @@ import { z } from 'zod'
 import { descriptorForPrefix, supportedPrefixes } from '../providers/descriptors'
 import { providerForBareModel } from '../providers/router'
 import { serverSettingKeys, serverSettingsShape } from './server-settings'
+import { keySettingKeys, keySettingsShape } from './keys/key-settings'
 
 /** Where `os.environ/NAME` references are read from. */
 export type Environment = Record<string, string | undefined>
@@ -80,7 +81,7 @@ export const knownKeys = {
     'context_window_fallbacks',
     'global_disable_no_log_param',
   ]),
-  generalSettings: new Set<string>(['master_key', 'max_request_size_mb', ...serverSettingKeys]),
+  generalSettings: new Set<string>(['master_key', 'max_request_size_mb', ...serverSettingKeys, ...keySettingKeys]),
   routerSettings: new Set(['routing_strategy', 'model_group_alias', 'num_retries', 'timeout', 'stream_timeout', 'fallbacks', 'context_window_fallbacks']),
 }
 
@@ -228,6 +229,7 @@ export function configSchema(environment: Environment) {
         master_key: nonEmpty.optional(),
         max_request_size_mb: number.pipe(z.number().positive()).optional(),
         ...serverSettingsShape(number, listOf),
+        ...keySettingsShape(number, nonEmpty),
       })
       .nullish(),
     router_settings: z

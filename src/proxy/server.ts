@@ -9,7 +9,7 @@ import { z } from 'zod'
 import { createClient, type Client, type ClientOptions } from '../client'
 import type { Middleware } from '../types'
 import { validate } from '../validate'
-import { createAuthCheck } from './auth'
+import { createAuthCheck, presentedKey } from './auth'
 import { ConfigError, loadConfig, parseConfig, type ProxyConfig } from './config'
 import { defaultConfig } from './default-config'
 import { createRequestHandler, modelEntry } from './handlers'
@@ -20,6 +20,10 @@ import { createOriginPolicy } from './origin-policy'
 import { buildProviders } from './providers'
 import { createRouter } from './router'
 import { hostSchema, originSchema, readServerSettings, type ServerSettings } from './server-settings'
+import { createKeySystem } from './keys/key-system'
+import { readKeySettings } from './keys/key-settings'
+import { memoryStore } from '../shared-state/memory-store'
+import type { SharedStore } from '../shared-state/store'
 
 const optionsSchema = z
   .object({
@@ -103,6 +107,8 @@ export interface ProxyServer {
   readonly server: Server
   /** Names of the layers, outermost first (for the start-up summary). */
   readonly layers: string[]
+  /** Where virtual keys are kept (a proxy with a master key), for the start-up summary; undefined without a master key. */
+  readonly keys?: string
   /** Starts listening: `port` default 4000 (0 picks a free one), `host` default `127.0.0.1`. */
   listen(options?: { port?: number; host?: string }): Promise<ProxyAddress>
   /**
@@ -149,6 +155,17 @@ export async function buildProxyServer(options: ProxyServerOptions = {}): Promis
     maxConnections: options.maxConnections ?? configured.maxConnections,
   }
   const { layers, names, metrics, mayEditReplies } = await assembleLayers(config, options, router.layer)
+  const policy = createOriginPolicy({ keyed: Boolean(config.masterKey), allowedOrigins: settings.allowedOrigins, allowedHosts: settings.allowedHosts })
+  const isMaster = createAuthCheck(config.masterKey)
+  // Virtual keys come with a master key, as in LiteLLM; their layers go outermost (src/proxy/keys/key-system.ts).
+  // The store is the client's, made below; the key system asks for it on first use.
+  const keys = config.masterKey
+    ? createKeySystem({ settings: config.keys ?? readKeySettings({}, process.env), isMaster, store: () => storeOf(client), policy, maxBodyBytes: config.maxBodyBytes })
+    : undefined
+  if (keys) {
+    layers.unshift(...keys.layers)
+    names.unshift(...keys.names)
+  }
   const prices = Object.fromEntries(config.models.flatMap((deployment) => (deployment.prices ? [[deployment.model, deployment.prices]] : [])))
   // The master key is scrubbed by value like the providers' keys, which the client takes from them.
   const secrets = config.masterKey ? [config.masterKey] : []
@@ -156,11 +173,11 @@ export async function buildProxyServer(options: ProxyServerOptions = {}): Promis
 
   const httpMetrics = createHttpMetrics()
   let draining = false
-  const policy = createOriginPolicy({ keyed: Boolean(config.masterKey), allowedOrigins: settings.allowedOrigins, allowedHosts: settings.allowedHosts })
   const handle = createRequestHandler({
     client,
     router,
-    checkAuth: createAuthCheck(config.masterKey),
+    // With virtual keys, any well-formed key gets as far as the body; the key checks then decide.
+    checkAuth: keys ? (headers) => presentedKey(headers)?.key !== undefined : isMaster,
     policy,
     maxBodyBytes: config.maxBodyBytes,
     streamWriteTimeoutMs: settings.streamWriteTimeoutMs,
@@ -169,6 +186,7 @@ export async function buildProxyServer(options: ProxyServerOptions = {}): Promis
     metricsContentType: metrics.contentType,
     isDraining: () => draining,
     mayEditReplies,
+    ...(keys ? { keys } : {}),
   })
 
   let idle: (() => void) | undefined
@@ -231,6 +249,7 @@ export async function buildProxyServer(options: ProxyServerOptions = {}): Promis
       await stopped
       clearTimeout(cut)
       await client.close()
+      await keys?.close()
     })())
 
   return {
@@ -238,6 +257,7 @@ export async function buildProxyServer(options: ProxyServerOptions = {}): Promis
     client,
     server,
     layers: names,
+    ...(keys ? { keys: keys.describe() } : {}),
     listen: (listenOptions = {}) =>
       new Promise<ProxyAddress>((resolve, reject) => {
         const { port = 4000, host = '127.0.0.1' } = validate(listenOptionsSchema, listenOptions, 'listen() options')
@@ -262,4 +282,15 @@ function createProxyClient(options: ClientOptions, spool: string | undefined): C
   } catch (error) {
     throw new ConfigError(`--spool / general_settings.spool_dir: ${(error as Error).message}`)
   }
+}
+
+const fallbackStores = new WeakMap<Client, SharedStore>()
+
+/** The client's shared store (`ctx.store`); one of this proxy's own while the client has none. */
+function storeOf(client: Client): SharedStore {
+  const store = (client.services as { store?: SharedStore }).store
+  if (store !== undefined) return store
+  let own = fallbackStores.get(client)
+  if (own === undefined) fallbackStores.set(client, (own = memoryStore()))
+  return own
 }
