@@ -94,4 +94,5 @@ export { createStreamWindow, windowedChunks, defaultLookahead } from './guardrai
 export type { StreamWindow } from './guardrails/stream-window'
 // The shared store (docs/shared-state.md): counters, values and sliding windows, in memory or on Redis.
 export { memoryStore, type MemoryStoreOptions } from './shared-state/memory-store'
+export { redisStore, type RedisStoreOptions, type RedisSharedStore, type RedisStoreStats, type RedisFailureMode } from './shared-state/redis-store'
 export type { SharedStore, WindowTotals } from './shared-state/store'

@@ -19,7 +19,12 @@ export interface MemoryStoreOptions {
 }
 
 const optionsSchema = lazySchema(() =>
-  z.object({ prefix: z.string().optional(), now: z.function().optional() }).strict(),
+  z
+    .object({
+      prefix: z.string().optional(),
+      now: z.custom<() => number>((value) => typeof value === 'function', 'must be a function returning epoch milliseconds, like Date.now').optional(),
+    })
+    .strict(),
 )
 
 interface Entry {
@@ -57,7 +62,7 @@ const sweepEvery = 4096
 export function memoryStore(options: MemoryStoreOptions = {}): SharedStore {
   const settings = validate(optionsSchema, options, 'memoryStore() options')
   const prefix = settings.prefix ?? defaultStorePrefix
-  const now = (settings.now as (() => number) | undefined) ?? Date.now
+  const now = settings.now ?? Date.now
   const entries = new Map<string, Entry>()
   const windows = new Map<string, Window>()
   let writes = 0

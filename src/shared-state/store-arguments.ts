@@ -39,7 +39,7 @@ export function checkTtl(ttlMs: unknown, method: string): void {
 }
 
 /** The error a store gives for `increment` on a key that holds something other than a number. */
-export function notACounter(key: string, value: string): ValidationError {
-  const message = `the key holds "${value.slice(0, 40)}", not a number; use another key for the counter`
+export function notACounter(key: string, value?: string): ValidationError {
+  const message = `the key holds ${value === undefined ? 'something' : `"${value.slice(0, 40)}"`} other than a number; use another key for the counter`
   return new ValidationError(`Invalid store.increment() key '${key}': ${message}.`, [{ path: 'key', message }])
 }
