@@ -1,7 +1,8 @@
 /**
  * The proxy's outermost layer when virtual keys are on: before the call it writes who is calling
- * into `ctx.metadata` under LiteLLM's names (`user_api_key` — the key's hash —, `user_api_key_alias`,
- * `user_api_key_user_id`, `user_api_key_team_id`, `user_api_key_team_alias`), so every exporter and the
+ * into `ctx.metadata` under LiteLLM's names (`user_api_key_hash`, `user_api_key_alias`,
+ * `user_api_key_user_id`, `user_api_key_team_id`, `user_api_key_team_alias`; LiteLLM's
+ * StandardLoggingMetadata), so every exporter and the
  * spend-log rows carry them (values a client sent under those names are dropped: they would let it
  * spend in another's name); after the call, success or not, it adds the call's cost to the running
  * totals of its key, user, team, end user (the request's `user`), tags and model, adds its tokens to
@@ -102,7 +103,6 @@ function stampIdentity(ctx: Context, ticket: Ticket | undefined): void {
   for (const field of identityFields) delete stamped[field]
   if (ticket !== undefined) {
     const { key, team } = ticket.found
-    stamped.user_api_key = ticket.token
     stamped.user_api_key_hash = ticket.token
     if (key.key_alias !== null) stamped.user_api_key_alias = key.key_alias
     if (key.user_id !== null) stamped.user_api_key_user_id = key.user_id
