@@ -14,7 +14,9 @@ import type { TokenPrices } from '../cost'
 import { readServerSettings, type ServerSettings } from './server-settings'
 import type { ReliabilitySettings } from './reliability'
 import { ConfigError, configError } from './config-error'
-import { modelGroupAliases, readReliability, shuffleWeights } from './config-router-settings'
+import { modelGroupAliases, readReliability, readRouting, shuffleWeights } from './config-router-settings'
+import { readSharedState, type SharedStateSettings } from './config-shared-state'
+import type { RoutingSettings } from './routing-strategies'
 import { readKeySettings, type KeySettings } from './keys/key-settings'
 
 export { ConfigError } from './config-error'
@@ -44,6 +46,9 @@ export interface ModelDeployment {
    * without the one chosen.
    */
   weight: number
+  /** `rpm` / `tpm` (in `litellm_params` or beside it): the deployment's limits per minute, which usage-based routing keeps to. */
+  rpm?: number
+  tpm?: number
   /** Mock deployments only: delay before the reply and between stream chunks, in ms. */
   latencyMs?: number
   chunkDelayMs?: number
@@ -110,6 +115,10 @@ export interface ProxyConfig {
   environmentVariables: Record<string, string>
   /** LiteLLM's retry, timeout, fallback and drop_params settings, mapped onto layers (src/proxy/reliability.ts). */
   reliability: ReliabilitySettings
+  /** `routing_strategy` and the cooldowns (`allowed_fails`, `cooldown_time`); absent in a config built by hand: simple-shuffle. */
+  routing?: RoutingSettings
+  /** Where the shared store lives (Redis from the config or environment, else memory); absent: memory. */
+  sharedState?: SharedStateSettings
   /** `litellm_settings.global_disable_no_log_param`: requests may not switch logging off (`no-log`, `x-litellm-disable-callbacks`). */
   forbidLoggingOptOut: boolean
   /** The `guardrails:` section's entries, as written (src/proxy/guardrails-config.ts builds their layers). */
@@ -217,10 +226,6 @@ export function parseConfig(raw: unknown, options: LoadConfigOptions = {}, file?
   const builtInNames = (settings.callbacks ?? []).filter((name) => !name.includes('.'))
   const unique = (names: string[]) => [...new Set(names)]
   const general = parsed.general_settings ?? {}
-  const strategy = parsed.router_settings?.routing_strategy
-  if (strategy !== undefined && strategy !== 'simple-shuffle') {
-    warnings.push(`router_settings.routing_strategy "${strategy}" is not supported; simple-shuffle (weighted random) is used`)
-  }
   return {
     path: file,
     directory: options.directory ?? process.cwd(),
@@ -238,6 +243,8 @@ export function parseConfig(raw: unknown, options: LoadConfigOptions = {}, file?
     keys: readKeySettings(general, environment),
     environmentVariables: fromFile,
     reliability: readReliability(parsed, new Set([...models.map((model) => model.modelName), ...Object.keys(aliases)]), pathOf, file),
+    routing: readRouting(parsed, warnings),
+    sharedState: readSharedState(parsed.router_settings ?? undefined, settings.cache_params ?? undefined, environment),
     guardrails: parsed.guardrails ?? [],
     forbidLoggingOptOut: settings.global_disable_no_log_param ?? false,
     warnings,
@@ -246,9 +253,7 @@ export function parseConfig(raw: unknown, options: LoadConfigOptions = {}, file?
 
 /** Why a key LiteLLM users bring is not read, where a bare "ignored" would not say what happens instead. */
 const unreadReasons: Record<string, string> = {
-  'router_settings.allowed_fails':
-    'llm-onion does not cool deployments down; the router moves on to the next deployment of the model name on every failure, and num_retries / fallbacks apply',
-  'router_settings.cooldown_time': 'llm-onion does not cool deployments down; see router_settings.allowed_fails',
+  'litellm_settings.cache': 'llm-onion does not cache responses; the Redis of litellm_settings.cache_params holds the shared store (docs/shared-state.md)',
   'router_settings.retry_after': 'retries wait with exponential backoff, or as long as the upstream asks with retry-after',
 }
 
@@ -274,6 +279,8 @@ function toDeployment(entry: RawModel, where: string, weight: number): ModelDepl
     apiBase: parameters.api_base,
     apiVersion: parameters.api_version,
     weight,
+    rpm: parameters.rpm ?? entry.rpm,
+    tpm: parameters.tpm ?? entry.tpm,
     latencyMs: parameters.latency_ms,
     chunkDelayMs: parameters.chunk_delay_ms,
     timeoutMs: parameters.timeout === undefined ? undefined : parameters.timeout * 1000,

@@ -19,11 +19,14 @@ import { assembleLayers } from './layers'
 import { createOriginPolicy } from './origin-policy'
 import { buildProviders } from './providers'
 import { createRouter } from './router'
+import { createRouting } from './routing'
+import { defaultRouting } from './routing-strategies'
+import { memoryStore } from '../shared-state/memory-store'
+import { redisStore } from '../shared-state/redis-store'
+import type { SharedStore } from '../shared-state/store'
 import { hostSchema, originSchema, readServerSettings, type ServerSettings } from './server-settings'
 import { createKeySystem } from './keys/key-system'
 import { readKeySettings } from './keys/key-settings'
-import { memoryStore } from '../shared-state/memory-store'
-import type { SharedStore } from '../shared-state/store'
 
 const optionsSchema = z
   .object({
@@ -37,6 +40,9 @@ const optionsSchema = z
     streamWriteTimeoutMs: z.number().int().positive().optional(),
     maxConnections: z.number().int().positive().optional(),
     spool: z.string().min(1, 'must be the path of a directory for the spool files').optional(),
+    store: z
+      .custom<SharedStore>((value) => typeof value === 'object' && value !== null && typeof (value as SharedStore).increment === 'function', { message: 'must be a shared store, for example redisStore({ url })' })
+      .optional(),
   })
   .strict()
 
@@ -73,6 +79,12 @@ export interface ProxyServerOptions {
   maxConnections?: number
   /** The delivery queue's durable spool directory, like `serve --spool` (default `general_settings.spool_dir`, else none). */
   spool?: string
+  /**
+   * The shared store of `ctx.store`, the routing strategies and the cooldowns (default: Redis when the
+   * config or the environment names one, docs/shared-state.md, else memory). A store given here is
+   * yours to close after the proxy; one the proxy made is closed by `close()`.
+   */
+  store?: SharedStore
 }
 
 /**
@@ -104,6 +116,8 @@ export interface ProxyServer {
   readonly config: ProxyConfig
   /** The client every request runs through. */
   readonly client: Client
+  /** The shared store (`ctx.store`, routing, cooldowns): memory, or Redis as configured. */
+  readonly store: SharedStore
   readonly server: Server
   /** Names of the layers, outermost first (for the start-up summary). */
   readonly layers: string[]
@@ -143,7 +157,9 @@ export async function buildProxyServer(options: ProxyServerOptions = {}): Promis
   for (const [name, value] of Object.entries(config.environmentVariables)) process.env[name] = value
 
   const { providers, targets } = buildProviders(config.models)
-  const router = createRouter(config.models, targets, config.aliases, config.hiddenAliases)
+  const redis = config.sharedState?.redis
+  const store = options.store ?? (redis === undefined ? memoryStore() : redisStore(redis))
+  const router = createRouter(config.models, targets, config.aliases, config.hiddenAliases, createRouting(config.routing ?? defaultRouting, store))
   // An option given in code wins over the config's general_settings (absent from a config built by hand).
   const configured = config.server ?? readServerSettings({})
   const settings: ServerSettings = {
@@ -158,9 +174,8 @@ export async function buildProxyServer(options: ProxyServerOptions = {}): Promis
   const policy = createOriginPolicy({ keyed: Boolean(config.masterKey), allowedOrigins: settings.allowedOrigins, allowedHosts: settings.allowedHosts })
   const isMaster = createAuthCheck(config.masterKey)
   // Virtual keys come with a master key, as in LiteLLM; their layers go outermost (src/proxy/keys/key-system.ts).
-  // The store is the client's, made below; the key system asks for it on first use.
   const keys = config.masterKey
-    ? createKeySystem({ settings: config.keys ?? readKeySettings({}, process.env), isMaster, store: () => storeOf(client), policy, maxBodyBytes: config.maxBodyBytes })
+    ? createKeySystem({ settings: config.keys ?? readKeySettings({}, process.env), isMaster, store, policy, maxBodyBytes: config.maxBodyBytes })
     : undefined
   if (keys) {
     layers.unshift(...keys.layers)
@@ -169,7 +184,7 @@ export async function buildProxyServer(options: ProxyServerOptions = {}): Promis
   const prices = Object.fromEntries(config.models.flatMap((deployment) => (deployment.prices ? [[deployment.model, deployment.prices]] : [])))
   // The master key is scrubbed by value like the providers' keys, which the client takes from them.
   const secrets = config.masterKey ? [config.masterKey] : []
-  const client = createProxyClient({ providers, middleware: layers, redact: { messages: config.redactMessages }, cost: { prices }, secrets }, options.spool ?? configured.spoolDir)
+  const client = createProxyClient({ providers, middleware: layers, redact: { messages: config.redactMessages }, cost: { prices }, secrets, store }, options.spool ?? configured.spoolDir)
 
   const httpMetrics = createHttpMetrics()
   let draining = false
@@ -250,11 +265,14 @@ export async function buildProxyServer(options: ProxyServerOptions = {}): Promis
       clearTimeout(cut)
       await client.close()
       await keys?.close()
+      // Last: the exporters' and callbacks' final writes may still count in it.
+      if (options.store === undefined) await store.close()
     })())
 
   return {
     config,
     client,
+    store,
     server,
     layers: names,
     ...(keys ? { keys: keys.describe() } : {}),
@@ -284,13 +302,3 @@ function createProxyClient(options: ClientOptions, spool: string | undefined): C
   }
 }
 
-const fallbackStores = new WeakMap<Client, SharedStore>()
-
-/** The client's shared store (`ctx.store`); one of this proxy's own while the client has none. */
-function storeOf(client: Client): SharedStore {
-  const store = (client.services as { store?: SharedStore }).store
-  if (store !== undefined) return store
-  let own = fallbackStores.get(client)
-  if (own === undefined) fallbackStores.set(client, (own = memoryStore()))
-  return own
-}

@@ -2,8 +2,7 @@
  * Virtual keys, spend and limits, put together for one proxy: on when the proxy has a master key (as
  * in LiteLLM, which manages keys with it). Keys, users and teams live in PostgreSQL when
  * `database_url` / `DATABASE_URL` is set, else in this process's memory (lost on restart). Counters
- * live in the client's shared store (`ctx.store`: Redis or memory, docs/shared-state.md), which is
- * read when first needed, so the store can be made with the client after the layers.
+ * live in the proxy's shared store (`ctx.store`: Redis or memory, docs/shared-state.md).
  */
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { SharedStore } from '../../shared-state/store'
@@ -40,19 +39,19 @@ export interface KeySystem {
 }
 
 /**
- * Builds the key system; `store` is read on first use.
+ * Builds the key system.
  *
  * @example
  * ```ts
- * const keys = createKeySystem({ settings: config.keys, isMaster, store: () => client.services.store, policy, maxBodyBytes })
+ * const keys = createKeySystem({ settings: config.keys, isMaster, store, policy, maxBodyBytes })
  * ```
  */
-export function createKeySystem(options: { settings: KeySettings; isMaster: AuthCheck; store: () => SharedStore; policy: OriginPolicy; maxBodyBytes: number }): KeySystem {
+export function createKeySystem(options: { settings: KeySettings; isMaster: AuthCheck; store: SharedStore; policy: OriginPolicy; maxBodyBytes: number }): KeySystem {
   const { settings } = options
   const database: Database | undefined = settings.databaseUrl === undefined ? undefined : openDatabase({ connectionString: settings.databaseUrl, timeoutMs: 5_000 })
   const repository = database ? postgresKeyRepository(database, keysSchema) : memoryKeyRepository()
   const directory = createKeyDirectory(repository, { ttlMs: settings.cacheTtlMs })
-  const store = lazySharedStore(options.store)
+  const store = options.store
   const windows = createRateWindows(store, { windowMs: settings.windowMs })
   const access = createKeyAccess({ isMaster: options.isMaster, directory, store, windows, allowOnDbUnavailable: settings.allowOnDbUnavailable })
   const service = createKeyService({ directory, store })
@@ -74,19 +73,3 @@ export function createKeySystem(options: { settings: KeySettings; isMaster: Auth
   }
 }
 
-/** The store `get()` returns, asked at each use (the client's store is made after the layers). */
-function lazySharedStore(get: () => SharedStore): SharedStore {
-  return {
-    get kind() {
-      return get().kind
-    },
-    increment: (key, amount, options) => get().increment(key, amount, options),
-    get: (key) => get().get(key),
-    set: (key, value, options) => get().set(key, value, options),
-    delete: (key) => get().delete(key),
-    addToWindow: (key, value, windowMs) => get().addToWindow(key, value, windowMs),
-    readWindow: (key, windowMs) => get().readWindow(key, windowMs),
-    windowValues: (key, windowMs) => get().windowValues(key, windowMs),
-    close: () => get().close(),
-  }
-}
