@@ -109,7 +109,7 @@ export function createKeyAccess(options: KeyAccessOptions): KeyAccess {
       warn(`${detail} Requests with virtual keys are let through unchecked (general_settings.allow_requests_on_db_unavailable: true).`)
       return { kind: 'unchecked' }
     }
-    if (found === undefined) return { refusal: unknownKey(shown) }
+    if (found === undefined) return { refusal: unknownKey(shown, presented.header) }
     if (found.key.blocked) return { refusal: blockedKey() }
     if (found.team?.blocked) return { refusal: blockedTeam(found.team.team_id) }
     if (found.key.expires !== null && Date.parse(found.key.expires) < now()) return { refusal: expiredKey(found.key.expires, now(), shown) }

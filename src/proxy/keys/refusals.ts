@@ -15,11 +15,11 @@ import { openAiError, type OpenAiErrorResponse } from '../openai-errors'
  *
  * @example
  * ```ts
- * send(response, unknownKey('sk-...RXkA'))
+ * send(response, unknownKey('sk-...RXkA', 'authorization'))
  * ```
  */
-export function unknownKey(shownKey: string): OpenAiErrorResponse {
-  return openAiError(401, `Authentication Error, Invalid proxy server token passed. Received API Key = ${shownKey}: no virtual key has it. Send a key from /key/generate, or the master key.`, { type: 'token_not_found_in_db', param: 'key', code: '401' })
+export function unknownKey(shownKey: string, header: string): OpenAiErrorResponse {
+  return openAiError(401, `Authentication Error, Invalid proxy server token passed. Received API Key = ${shownKey} (in the ${header} header): it is not the master key, and no virtual key has it. Send a key from /key/generate, or the master key.`, { type: 'token_not_found_in_db', param: 'key', code: '401' })
 }
 
 /** A blocked key (`/key/block`). */
