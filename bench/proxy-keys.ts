@@ -6,8 +6,9 @@
  *   run's own, deleted after), called with a virtual key that has a budget per period, requests and
  *   tokens per minute and requests in flight, so every request does the checks and every call records
  *   its spend and tokens (the limits are set high enough never to refuse).
- * Per contestant: latency p50/p99 at 1,000 requests/s (open loop) and the maximum throughput (a closed
- * loop with 64 in flight). Budget (DESIGN.md): the checks add under 0.3 ms at p50 and keep at least
+ * Per contestant: latency p50/p99 at 1,000 requests/s (open loop), the maximum throughput (a closed
+ * loop with 64 in flight) and the proxy process's CPU per request during it (user + system time from
+ * /proc: the steadier reading on a busy machine). Budget (DESIGN.md): the checks add under 0.3 ms at p50 and keep at least
  * 70% of the throughput. Run under `taskset -c 1` (the proxies run on core 0).
  *
  * `node --import tsx bench/proxy-keys.ts` prints progress and, last, `BENCH_RESULT {json}`.
@@ -18,7 +19,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { refusedPortUrl } from './integrations'
 import { closedLoop, fixedRate, type LatencyResult, type Target } from './load'
-import { startChild, tsNode, type Child } from './processes'
+import { cpuMicrosOf, startChild, tsNode, type Child } from './processes'
 import { emitResult, median, quick, round } from './stats'
 
 const root = new URL('..', import.meta.url).pathname
@@ -109,6 +110,7 @@ async function main(): Promise<void> {
 
   const latency: Record<string, LatencyResult[]> = { plain: [], keys: [] }
   const throughput: Record<string, number[]> = { plain: [], keys: [] }
+  const cpuMicros: Record<string, number[]> = { plain: [], keys: [] }
   for (let index = 1; index <= rounds; index++) {
     // A different contestant goes first each round.
     const order = (index % 2 === 0 ? ['keys', 'plain'] : ['plain', 'keys']) as Array<'plain' | 'keys'>
@@ -118,9 +120,11 @@ async function main(): Promise<void> {
       log(`round ${index}/${rounds}: ${name} ...`)
       await alone(others, async () => {
         latency[name]!.push(await fixedRate(each.target, rate, rateSeconds * 1000))
+        const cpuBefore = cpuMicrosOf(each.child.pid)
         const result = await closedLoop(each.target, throughputRequests, 64)
         if (result.failed > 0) throw new Error(`${name}: ${result.failed} requests failed under load`)
         throughput[name]!.push(result.perSecond)
+        cpuMicros[name]!.push(Math.round((cpuMicrosOf(each.child.pid) - cpuBefore) / result.ok))
       })
     }
   }
@@ -138,6 +142,7 @@ async function main(): Promise<void> {
     store: `Redis at ${redisUrl} (prefix ${prefix}, ${deleted} keys deleted after)`,
     latency,
     throughput,
+    cpuMicrosPerRequest: cpuMicros,
     summary: {
       plainP50Ms: round(p50('plain') / 1000),
       keysP50Ms: round(p50('keys') / 1000),
@@ -146,6 +151,8 @@ async function main(): Promise<void> {
       plainPerSecond: median(throughput.plain!),
       keysPerSecond: median(throughput.keys!),
       throughputShare: round(median(ratios)),
+      plainCpuMicrosPerRequest: median(cpuMicros.plain!),
+      keysCpuMicrosPerRequest: median(cpuMicros.keys!),
       budget: { addedP50Ms: 0.3, throughputShare: 0.7 },
     },
   })

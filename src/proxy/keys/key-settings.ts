@@ -83,6 +83,6 @@ export function readKeySettings(
     allowOnDbUnavailable: general.allow_requests_on_db_unavailable ?? keyDefaults.allowOnDbUnavailable,
     disableSpendLogs: general.disable_spend_logs ?? keyDefaults.disableSpendLogs,
     tokenCount: general.token_rate_limit_type ?? keyDefaults.tokenCount,
-    windowMs: Number.isFinite(windowSeconds) && windowSeconds > 0 ? windowSeconds * 1000 : keyDefaults.windowMs,
+    windowMs: Number.isFinite(windowSeconds) && windowSeconds > 0 ? Math.max(1, Math.round(windowSeconds * 1000)) : keyDefaults.windowMs,
   }
 }

@@ -81,11 +81,17 @@ export function spendCounters(attribution: SpendAttribution, now: number): strin
   if (attribution.key) periodic('key', attribution.key.token, attribution.key.record)
   if (attribution.user) periodic('user', attribution.user.id, attribution.user.record)
   if (attribution.team) periodic('team', attribution.team.id, attribution.team.record)
-  if (attribution.endUser) counters.push(spendCounter('end_user', attribution.endUser))
-  for (const tag of new Set(attribution.tags)) counters.push(spendCounter('tag', tag))
-  counters.push(spendCounter('model', attribution.model))
+  // What a client names (end user, tags) is bounded: a request cannot make the store keep or write much.
+  if (attribution.endUser && attribution.endUser.length <= maxNameLength) counters.push(spendCounter('end_user', attribution.endUser))
+  for (const tag of [...new Set(attribution.tags)].filter((tag) => tag !== '' && tag.length <= maxNameLength).slice(0, maxTagsPerCall)) counters.push(spendCounter('tag', tag))
+  if (attribution.model.length <= maxNameLength) counters.push(spendCounter('model', attribution.model))
   return counters
 }
+
+/** Tags per call whose totals are kept; the others count in the spend rows only. */
+export const maxTagsPerCall = 16
+/** Longest end user, tag or model name whose totals are kept. */
+export const maxNameLength = 256
 
 /**
  * Adds one call's cost to every counter it is attributed to (at once, in parallel). Counters keep
