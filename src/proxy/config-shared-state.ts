@@ -8,7 +8,6 @@
  */
 import { z } from 'zod'
 import type { RedisFailureMode, RedisStoreOptions } from '../shared-state/redis-store'
-import type { Environment } from './config-schema'
 
 /** Keys of `router_settings` this file reads. */
 export const sharedStateRouterKeys = ['redis_url', 'redis_host', 'redis_port', 'redis_password', 'redis_prefix', 'redis_failure_mode'] as const
@@ -76,7 +75,7 @@ interface CacheParams {
  * readSharedState(undefined, undefined, { REDIS_URL: 'redis://cache:6379' }).source // 'REDIS_URL'
  * ```
  */
-export function readSharedState(router: RouterRedisKeys | undefined, cacheParams: CacheParams | undefined, environment: Environment): SharedStateSettings {
+export function readSharedState(router: RouterRedisKeys | undefined, cacheParams: CacheParams | undefined, environment: Record<string, string | undefined>): SharedStateSettings {
   const common: RedisStoreOptions = {}
   const prefix = router?.redis_prefix ?? nonEmpty(environment.LLM_ONION_REDIS_PREFIX)
   if (prefix !== undefined) common.prefix = prefix
