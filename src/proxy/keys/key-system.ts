@@ -4,6 +4,7 @@
  * `database_url` / `DATABASE_URL` is set, else in this process's memory (lost on restart). Counters
  * live in the proxy's shared store (`ctx.store`: Redis or memory, docs/shared-state.md).
  */
+import cluster from 'node:cluster'
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { SharedStore } from '../../shared-state/store'
 import type { Middleware } from '../../types'
@@ -68,7 +69,10 @@ export function createKeySystem(options: { settings: KeySettings; isMaster: Auth
     layers,
     names,
     manage,
-    describe: () => (database ? `virtual keys in PostgreSQL (schema ${keysSchema}), spend rows in ${spendRowsDefaults.schema}.${spendRowsDefaults.table}${settings.disableSpendLogs ? ' (off: disable_spend_logs)' : ''}` : 'virtual keys in memory (lost on restart; set DATABASE_URL to keep them)'),
+    describe: () =>
+      database
+        ? `virtual keys in PostgreSQL (schema ${keysSchema}), spend rows in ${spendRowsDefaults.schema}.${spendRowsDefaults.table}${settings.disableSpendLogs ? ' (off: disable_spend_logs)' : ''}`
+        : `virtual keys in memory (lost on restart${cluster.isWorker ? '; each worker has its own, so a key made through one is unknown to the others' : ''}; set DATABASE_URL to keep and share them)`,
     close: () => repository.close(),
   }
 }

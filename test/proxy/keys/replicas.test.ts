@@ -1,5 +1,5 @@
 /**
- * Two replicas of `llm-onion serve` behind one key: both share the machine's Redis (a prefix of this
+ * Two replicas of `llm-onion serve` (and one with `--workers 2`) behind one key: all share the machine's Redis (a prefix of this
  * file's own, removed after) and PostgreSQL (a database of this file's own, dropped after), and are
  * driven with the official `openai` SDK. One rpm limit and one budget hold across both, the spend
  * rows equal the calls made, and a Redis that goes away mid-run degrades as configured (fail-open
@@ -27,8 +27,8 @@ const baseEnv = () => ({
   DATABASE_URL: `postgresql://postgres@127.0.0.1:5432/${database}`,
   REDIS_HOST: '',
 })
-async function replica(env: Record<string, string>): Promise<SpawnedProxy> {
-  const proxy = await spawnProxy(['--config', 'test/proxy/keys/fixtures/keys.yaml'], { ...baseEnv(), ...env })
+async function replica(env: Record<string, string>, args: string[] = []): Promise<SpawnedProxy> {
+  const proxy = await spawnProxy(['--config', 'test/proxy/keys/fixtures/keys.yaml', ...args], { ...baseEnv(), ...env })
   started.push(proxy)
   return proxy
 }
@@ -110,6 +110,22 @@ describe('two replicas sharing Redis and PostgreSQL', () => {
     await new Promise((resolve) => setTimeout(resolve, 1_500))
     expect(await rowCount(token)).toBe(calls)
   })
+})
+
+describe('serve --workers 2 on Redis and PostgreSQL', () => {
+  it('enforces one rpm limit and one budget across its workers', async () => {
+    const workers = await replica({ REDIS_URL: machineRedisUrl, LLM_ONION_REDIS_PREFIX: prefix }, ['--workers', '2'])
+    const limited = await generateKey(workers.url, masterKey, { rpm_limit: 5 })
+    // Separate connections, so the kernel spreads them over both workers.
+    const outcomes = await Promise.allSettled(Array.from({ length: 10 }, (_, index) => sdk(workers.url, limited.key).chat.completions.create({ model: 'gpt-test', messages: ask(`worker ${index}`) })))
+    expect(outcomes.filter((outcome) => outcome.status === 'fulfilled')).toHaveLength(5)
+    const budgeted = await generateKey(workers.url, masterKey, { max_budget: 0.00002 })
+    await sdk(workers.url, budgeted.key).chat.completions.create({ model: 'gpt-test', messages: ask('a question long enough to cost more than the budget') })
+    for (let index = 0; index < 4; index++) {
+      expect(await thrownBy(sdk(workers.url, budgeted.key).chat.completions.create({ model: 'gpt-test', messages: ask('hi') }))).toMatchObject({ status: 400, type: 'budget_exceeded' })
+    }
+    expect(await rowsReach(limited.token, 5)).toBe(5)
+  }, 60_000)
 })
 
 describe('Redis going away mid-run', () => {
