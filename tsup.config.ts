@@ -1,10 +1,37 @@
 import { readdirSync } from 'node:fs'
+import { resolve } from 'node:path'
+import type { Plugin } from 'esbuild'
 import { defineConfig } from 'tsup'
 
-// Each layer is its own entry so `llm-onion/middleware/sentry` loads Sentry's code and nothing else.
+// Each layer keeps its own path (`llm-onion/middleware/sentry`), and every layer's code lands in the
+// same few shared chunks: a file per layer made importing `llm-onion/middleware` load one module per
+// layer (about 90 files in all), and the loading of each module, not the code in it, was most of a
+// cold start (docs/benchmarks.md, "Cold start"). Adding a layer adds code to those chunks, not files.
 const layers = readdirSync('middleware')
   .filter((file) => file.endsWith('.ts'))
   .map((file) => `middleware/${file}`)
+
+/**
+ * Builds each layer's entry as `export * from './<layer>.ts'` plus an import of every layer: esbuild
+ * splits code by the set of entries that reach it, so when every layer entry reaches every layer,
+ * all of them share one set and one chunk. The entry's exports stay exactly those of the layer file.
+ */
+const layerEntries: Plugin = {
+  name: 'llm-onion-layer-entries',
+  setup(build) {
+    const layerFiles = layers.map((layer) => resolve(layer))
+    build.onResolve({ filter: /[\\/]middleware[\\/][^\\/]+\.ts$/ }, (args) => {
+      const path = resolve(args.resolveDir, args.path)
+      if (args.kind !== 'entry-point' || !layerFiles.includes(path) || path === resolve('middleware/index.ts')) return undefined
+      return { path, suffix: '?layer-entry' }
+    })
+    build.onLoad({ filter: /[\\/]middleware[\\/][^\\/]+\.ts$/ }, (args) => {
+      if (args.suffix !== '?layer-entry') return undefined
+      const contents = [`export * from ${JSON.stringify(args.path)}`, ...layerFiles.map((file) => `import ${JSON.stringify(file)}`)].join('\n')
+      return { contents, loader: 'ts', resolveDir: resolve('middleware') }
+    })
+  },
+}
 
 export default defineConfig({
   entry: ['src/index.ts', 'src/integrations/index.ts', 'src/testing/index.ts', 'src/proxy/index.ts', 'src/proxy/cli.ts', ...layers],
@@ -17,4 +44,5 @@ export default defineConfig({
   target: 'node20',
   outDir: 'dist',
   shims: true,
+  esbuildPlugins: [layerEntries],
 })

@@ -1,6 +1,7 @@
 /**
  * Cold start: how long a fresh Node process takes to import llm-onion, against bare `node -e 1`
- * and against the Vercel AI SDK's `ai`, measured in the same run. Every number is the wall time of
+ * and against the Vercel AI SDK's `ai`, measured in the same run, with `zod` alone beside them (both
+ * llm-onion and `ai` load it, and it is most of what importing llm-onion costs). Every number is the wall time of
  * a whole process (spawn to exit), so it is what a serverless function or a CLI pays on each start.
  * The contestants take turns, round after round, so a change in the machine's load hits them alike;
  * each number is the median over the rounds (hyperfine is not needed). Beside the wall time, each
@@ -53,6 +54,8 @@ function contestants(dist: string): Record<string, string[]> {
     importBothCjs: ['-e', `require(${cjs('src/index.cjs')}); require(${cjs('middleware/index.cjs')})`],
     firstMockCall: ['--input-type=module', '-e', firstCall],
     aiSdk: ['--input-type=module', '-e', `await import('ai')`],
+    // zod alone: both entries load it (every option is validated with it), and so does `ai`.
+    zod: ['--input-type=module', '-e', `await import('zod')`],
   }
 }
 
@@ -86,12 +89,13 @@ try {
     }
   }
   const medians = (samples: Record<string, number[]>) => Object.fromEntries(Object.entries(samples).map(([name, values]) => [name, round(median(values))]))
-  /** What each step adds: both entries and `ai` over bare Node, the first mock call over importing both entries. */
+  /** What each step adds: both entries, `ai` and zod over bare Node, the first mock call over importing both entries. */
   const added = (ms: Record<string, number>) => ({
     importBoth: round(ms.importBoth! - ms.bare!),
     importBothCjs: round(ms.importBothCjs! - ms.bare!),
     firstMockCall: round(ms.firstMockCall! - ms.importBoth!),
     aiSdk: round(ms.aiSdk! - ms.bare!),
+    zod: round(ms.zod! - ms.bare!),
   })
   const wallMs = medians(wall)
   const cpuMs = medians(cpu)

@@ -1,20 +1,24 @@
 /**
- * The same request on the mock, on OpenAI and on Gemini: only the model name changes. Runs offline:
- * the OpenAI and Gemini APIs are local fake servers that speak their HTTP APIs, and the real SDKs
- * talk to them. With real keys, drop the fakes and the providers option: createClient() registers
- * openai and gemini from OPENAI_API_KEY and GEMINI_API_KEY by itself.
+ * The same request on the mock, on OpenAI, on Gemini and on Anthropic: only the model name changes.
+ * Runs offline: the OpenAI, Gemini and Anthropic APIs are local fake servers that speak their HTTP
+ * APIs, and the real SDKs talk to them. With real keys, drop the fakes and the providers option:
+ * createClient() registers openai, gemini and anthropic from OPENAI_API_KEY, GEMINI_API_KEY and
+ * ANTHROPIC_API_KEY by itself.
  */
-import { createClient, gemini, isRateLimitError, openai } from 'llm-onion'
+import { anthropic, createClient, gemini, isRateLimitError, openai } from 'llm-onion'
+import { startAnthropicFake } from 'llm-onion/testing'
 import { startGeminiFake } from 'llm-onion/testing'
 import { startOpenAIFake } from 'llm-onion/testing'
 
 const openaiServer = await startOpenAIFake()
 const geminiServer = await startGeminiFake()
+const anthropicServer = await startAnthropicFake()
 
 const client = createClient({
   providers: {
     openai: openai({ apiKey: 'sk-fake', baseURL: openaiServer.url }),
     gemini: gemini({ apiKey: 'fake-key', baseUrl: geminiServer.url }),
+    anthropic: anthropic({ apiKey: 'sk-ant-fake', apiBase: anthropicServer.url }),
   },
 })
 client.use(async (ctx, next) => {
@@ -26,7 +30,7 @@ const messages = [
   { role: 'system' as const, content: 'Answer in one sentence.' },
   { role: 'user' as const, content: 'What is an onion?' },
 ]
-for (const model of ['mock/echo', 'openai/gpt-4o-mini', 'gemini/gemini-2.5-flash']) {
+for (const model of ['mock/echo', 'openai/gpt-4o-mini', 'gemini/gemini-2.5-flash', 'anthropic/claude-sonnet-4-5']) {
   const reply = await client.chat({ model, messages })
   console.log(`${model}: ${reply.choices[0]?.message.content}`)
 }
@@ -63,3 +67,4 @@ await local.close()
 await client.close()
 await openaiServer.close()
 await geminiServer.close()
+await anthropicServer.close()

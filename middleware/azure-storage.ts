@@ -9,22 +9,25 @@ import { integrationOptionsSchema, readBaseUrl, readSetting, requireSetting } fr
 import { ValidationError } from '../src/errors'
 import type { Middleware } from '../src/types'
 import { validate } from '../src/validate'
+import { lazySchema } from '../src/lazy-schema'
 import { defineIntegration } from '../src/integrations/descriptor'
 import { accountKeyAccess, sasTokenAccess } from '../src/delivery/azure-blob-access'
 import { keyPath, objectStoreSink } from '../src/delivery/object-store-sink'
 import { trimSlashes } from '../src/delivery/sigv4-object-store'
 
-const azureStorageOptionsSchema = integrationOptionsSchema
-  .extend({
-    accountName: z.string().min(1).optional(),
-    accountKey: z.string().min(1).optional(),
-    sasToken: z.string().min(1).optional(),
-    container: z.string().min(1).optional(),
-    path: z.string().optional(),
-    maxBatchSize: z.number().int().positive().optional(),
-    timeoutMs: z.number().int().positive().optional(),
-  })
-  .strict()
+const azureStorageOptionsSchema = lazySchema(() =>
+  integrationOptionsSchema
+    .extend({
+      accountName: z.string().min(1).optional(),
+      accountKey: z.string().min(1).optional(),
+      sasToken: z.string().min(1).optional(),
+      container: z.string().min(1).optional(),
+      path: z.string().optional(),
+      maxBatchSize: z.number().int().positive().optional(),
+      timeoutMs: z.number().int().positive().optional(),
+    })
+    .strict(),
+)
 
 /**
  * Options of {@link azureStorage}, besides the common ones (`moments`, `redact`, `env`).

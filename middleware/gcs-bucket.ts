@@ -9,19 +9,22 @@ import { defineExporter } from '../src/integrations/exporter'
 import { integrationOptionsSchema, readBaseUrl, readSetting, requireSetting } from '../src/integrations/options'
 import type { Middleware } from '../src/types'
 import { validate } from '../src/validate'
+import { lazySchema } from '../src/lazy-schema'
 import { defineIntegration } from '../src/integrations/descriptor'
 import { sigV4ObjectStoreSink, trimSlashes } from '../src/delivery/sigv4-object-store'
 
-const gcsBucketOptionsSchema = integrationOptionsSchema
-  .extend({
-    bucket: z.string().min(1).optional(),
-    path: z.string().optional(),
-    accessId: z.string().min(1).optional(),
-    secret: z.string().min(1).optional(),
-    maxBatchSize: z.number().int().positive().optional(),
-    timeoutMs: z.number().int().positive().optional(),
-  })
-  .strict()
+const gcsBucketOptionsSchema = lazySchema(() =>
+  integrationOptionsSchema
+    .extend({
+      bucket: z.string().min(1).optional(),
+      path: z.string().optional(),
+      accessId: z.string().min(1).optional(),
+      secret: z.string().min(1).optional(),
+      maxBatchSize: z.number().int().positive().optional(),
+      timeoutMs: z.number().int().positive().optional(),
+    })
+    .strict(),
+)
 
 /**
  * Options of {@link gcsBucket}, besides the common ones (`moments`, `redact`, `env`).

@@ -50,7 +50,7 @@ export interface LunaryEvent {
  */
 export const lunaryIntegration = defineIntegration({
   name: 'lunary',
-  aliases: [],
+  aliases: ['llmonitor'],
   switchedOnBy: [['LUNARY_PUBLIC_KEY']],
   position: 'exporters',
   takesEnv: true,

@@ -9,16 +9,19 @@ import { httpSink } from '../src/delivery/http-sink'
 import { integrationOptionsSchema, readBaseUrl, readSetting, requireSetting } from '../src/integrations/options'
 import type { Middleware } from '../src/types'
 import { validate } from '../src/validate'
+import { lazySchema } from '../src/lazy-schema'
 import { defineIntegration } from '../src/integrations/descriptor'
 
-const openmeterOptionsSchema = integrationOptionsSchema
-  .extend({
-    apiKey: z.string().min(1).optional(),
-    eventType: z.string().min(1).optional(),
-    maxBatchSize: z.number().int().min(1).max(1000).optional(),
-    timeoutMs: z.number().int().positive().optional(),
-  })
-  .strict()
+const openmeterOptionsSchema = lazySchema(() =>
+  integrationOptionsSchema
+    .extend({
+      apiKey: z.string().min(1).optional(),
+      eventType: z.string().min(1).optional(),
+      maxBatchSize: z.number().int().min(1).max(1000).optional(),
+      timeoutMs: z.number().int().positive().optional(),
+    })
+    .strict(),
+)
 
 /**
  * Options of {@link openmeter}, besides the common ones (`moments`, `redact`, `baseUrl`, `env`).

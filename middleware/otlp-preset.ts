@@ -13,6 +13,7 @@ import { defineIntegration, type IntegrationDescriptor } from '../src/integratio
 import { registerSecret } from '../src/secret-scrubber'
 import type { Middleware } from '../src/types'
 import { validate } from '../src/validate'
+import { lazySchema } from '../src/lazy-schema'
 import { otlpLayer, otlpTransportOptionsSchema } from './otlp'
 import type { SpanAttributes } from '../src/integrations/otel/attributes'
 import { serviceNameOf } from '../src/integrations/otel/otlp-exporter'
@@ -67,7 +68,8 @@ export function defineOtlpPreset<Name extends string, Key extends string>(
   preset: OtlpPresetDefinition<Name, Key>,
 ): { factory: (options?: OtlpPresetOptions<Key>) => Middleware; integration: IntegrationDescriptor<Name, OtlpPresetOptions<Key>, Middleware> } {
   const keys = Object.keys(preset.settings) as Key[]
-  const schema = otlpTransportOptionsSchema.extend(Object.fromEntries(keys.map((key) => [key, z.string().min(1).optional()]))).strict()
+  // Built on the factory's first call: a preset defined at import builds nothing (docs/benchmarks.md, "Cold start").
+  const schema = lazySchema(() => otlpTransportOptionsSchema.extend(Object.fromEntries(keys.map((key) => [key, z.string().min(1).optional()]))).strict())
   const factory = (options: OtlpPresetOptions<Key> = {}): Middleware => {
     const settings = validate(schema, options, `${preset.name}() options`) as z.output<typeof otlpTransportOptionsSchema> & Partial<Record<Key, string>>
     const env = settings.env ?? process.env

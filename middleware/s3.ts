@@ -8,24 +8,27 @@ import { defineExporter } from '../src/integrations/exporter'
 import { integrationOptionsSchema, readBaseUrl, readSetting, requireSetting } from '../src/integrations/options'
 import type { Middleware } from '../src/types'
 import { validate } from '../src/validate'
+import { lazySchema } from '../src/lazy-schema'
 import { defineIntegration } from '../src/integrations/descriptor'
 import { bucketBase, sigV4ObjectStoreSink, trimSlashes } from '../src/delivery/sigv4-object-store'
 
 export { bucketBase } from '../src/delivery/sigv4-object-store'
 
-const s3OptionsSchema = integrationOptionsSchema
-  .extend({
-    bucket: z.string().min(1).optional(),
-    region: z.string().min(1).optional(),
-    path: z.string().optional(),
-    pathStyle: z.boolean().optional(),
-    accessKeyId: z.string().min(1).optional(),
-    secretAccessKey: z.string().min(1).optional(),
-    sessionToken: z.string().min(1).optional(),
-    maxBatchSize: z.number().int().positive().optional(),
-    timeoutMs: z.number().int().positive().optional(),
-  })
-  .strict()
+const s3OptionsSchema = lazySchema(() =>
+  integrationOptionsSchema
+    .extend({
+      bucket: z.string().min(1).optional(),
+      region: z.string().min(1).optional(),
+      path: z.string().optional(),
+      pathStyle: z.boolean().optional(),
+      accessKeyId: z.string().min(1).optional(),
+      secretAccessKey: z.string().min(1).optional(),
+      sessionToken: z.string().min(1).optional(),
+      maxBatchSize: z.number().int().positive().optional(),
+      timeoutMs: z.number().int().positive().optional(),
+    })
+    .strict(),
+)
 
 /**
  * Options of {@link s3}, besides the common ones (`moments`, `redact`, `env`). Each falls back to the

@@ -11,15 +11,18 @@ import { integrationOptionsSchema, requireSetting } from '../src/integrations/op
 import { defineIntegration } from '../src/integrations/descriptor'
 import type { Middleware } from '../src/types'
 import { validate } from '../src/validate'
+import { lazySchema } from '../src/lazy-schema'
 
-const supabaseOptionsSchema = integrationOptionsSchema
-  .extend({
-    apiKey: z.string().min(1).optional(),
-    table: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,62}$/, 'letters, digits and _, not starting with a digit').optional(),
-    maxBatchSize: z.number().int().positive().max(1000).optional(),
-    timeoutMs: z.number().int().positive().optional(),
-  })
-  .strict()
+const supabaseOptionsSchema = lazySchema(() =>
+  integrationOptionsSchema
+    .extend({
+      apiKey: z.string().min(1).optional(),
+      table: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,62}$/, 'letters, digits and _, not starting with a digit').optional(),
+      maxBatchSize: z.number().int().positive().max(1000).optional(),
+      timeoutMs: z.number().int().positive().optional(),
+    })
+    .strict(),
+)
 
 /**
  * Options of {@link supabase}, besides the common ones (`moments`, `redact`, `env`).

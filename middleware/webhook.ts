@@ -12,20 +12,23 @@ import { integrationOptionsSchema, readSetting, requireSetting } from '../src/in
 import { registerSecret } from '../src/secret-scrubber'
 import type { Middleware } from '../src/types'
 import { validate } from '../src/validate'
+import { lazySchema } from '../src/lazy-schema'
 import { defaultSignatureHeader, signWebhookBody } from '../src/integrations/webhook-signature'
 import { defineIntegration } from '../src/integrations/descriptor'
 
-const webhookOptionsSchema = integrationOptionsSchema
-  .extend({
-    url: z.url().optional(),
-    headers: z.record(z.string(), z.string()).optional(),
-    signingSecret: z.string().min(16, 'use a signing secret of at least 16 characters').optional(),
-    signatureHeader: z.string().regex(/^[A-Za-z0-9-]+$/, 'a header name: letters, digits and dashes').optional(),
-    logFormat: z.enum(['json_array', 'ndjson', 'single']).optional(),
-    maxBatchSize: z.number().int().positive().max(10_000).optional(),
-    timeoutMs: z.number().int().positive().optional(),
-  })
-  .strict()
+const webhookOptionsSchema = lazySchema(() =>
+  integrationOptionsSchema
+    .extend({
+      url: z.url().optional(),
+      headers: z.record(z.string(), z.string()).optional(),
+      signingSecret: z.string().min(16, 'use a signing secret of at least 16 characters').optional(),
+      signatureHeader: z.string().regex(/^[A-Za-z0-9-]+$/, 'a header name: letters, digits and dashes').optional(),
+      logFormat: z.enum(['json_array', 'ndjson', 'single']).optional(),
+      maxBatchSize: z.number().int().positive().max(10_000).optional(),
+      timeoutMs: z.number().int().positive().optional(),
+    })
+    .strict(),
+)
 
 /**
  * Options of {@link webhook}, besides the common ones (`moments`, `redact`, `env`).
@@ -51,7 +54,7 @@ export type WebhookOptions = z.input<typeof webhookOptionsSchema>
  */
 export const webhookIntegration = defineIntegration({
   name: 'webhook',
-  aliases: ['generic_api', 'generic'],
+  aliases: ['generic_api', 'generic', 'custom_callback_api'],
   switchedOnBy: [['GENERIC_LOGGER_ENDPOINT']],
   position: 'exporters',
   takesEnv: true,

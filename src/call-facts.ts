@@ -9,7 +9,10 @@ export interface Usage {
   inputTokens: number
   outputTokens: number
   totalTokens: number
+  /** Input tokens read from a prompt cache; part of `inputTokens`. */
   cachedInputTokens?: number
+  /** Input tokens written to a prompt cache (Anthropic's cache creation); part of `inputTokens`. */
+  cacheCreationInputTokens?: number
   reasoningTokens?: number
   /** True when counted locally (a tokenizer), not reported by the provider. */
   estimated?: boolean

@@ -4,12 +4,24 @@
  * {@link defineRepeatingMiddleware} and gets the part of the stack inside it composed as its own
  * function, so every attempt is a fresh dispatch.
  */
-import koaCompose from 'koa-compose'
+import { createRequire } from 'node:module'
+import type koaCompose from 'koa-compose'
 import type { Context } from './context'
 import type { Middleware, RepeatingMiddleware } from './types'
 import { dropStreamWrappers, streamWrapperCount } from './streamed-call'
 
 const repeating = Symbol.for('llm-onion.repeating')
+
+let loadedKoaCompose: typeof koaCompose | undefined
+
+/**
+ * koa-compose, required on the first composition rather than imported: it is CommonJS, and an ES
+ * import of it made `import 'llm-onion'` start Node's CommonJS-in-ESM translation (its export
+ * lexer), about 3 ms of a cold start against under 2 ms for `require` (docs/benchmarks.md, "Cold start").
+ */
+function koaComposeModule(): typeof koaCompose {
+  return (loadedKoaCompose ??= createRequire(import.meta.url)('koa-compose') as typeof koaCompose)
+}
 
 /**
  * Identity helper that types `ctx` and `next` for a layer written on its own.
@@ -85,6 +97,6 @@ export function composeLayers(
     }
   })
   stack.push((ctx: Context) => terminal(ctx))
-  const dispatch = koaCompose(stack as Array<koaCompose.Middleware<Context>>)
+  const dispatch = koaComposeModule()(stack as Array<koaCompose.Middleware<Context>>)
   return (ctx: Context) => dispatch(ctx)
 }

@@ -13,11 +13,12 @@ import type { Cost, Usage } from './types'
 import { validate } from './validate'
 import { lazySchema } from './lazy-schema'
 
-/** Prices of one model in USD per million tokens. `cachedInput` defaults to `input`. */
+/** Prices of one model in USD per million tokens. `cachedInput` (read from a prompt cache) and `cacheWrite` (written to it) default to `input`. */
 export interface TokenPrices {
   input: number
   output: number
   cachedInput?: number
+  cacheWrite?: number
 }
 
 export interface CostOptions {
@@ -41,7 +42,7 @@ type Rate = number | { base: number; tiers: ReadonlyArray<{ start: number; price
 
 /** What a lookup found: rates to multiply, a model genai-prices must price itself, or why there is no price. */
 export type PriceEntry =
-  | { kind: 'rates'; source: 'override' | 'data'; input: Rate; cachedInput: Rate; output: Rate }
+  | { kind: 'rates'; source: 'override' | 'data'; input: Rate; cachedInput: Rate; cacheWrite: Rate; output: Rate }
   | { kind: 'calculated'; provider: PriceProvider; modelId: string }
   | { kind: 'unknown'; reason: string }
 
@@ -56,7 +57,7 @@ const costOptionsSchema = lazySchema(() =>
   z
     .object({
       prices: z
-        .record(z.string().min(1), z.object({ input: perMillion, output: perMillion, cachedInput: perMillion.optional() }).strict())
+        .record(z.string().min(1), z.object({ input: perMillion, output: perMillion, cachedInput: perMillion.optional(), cacheWrite: perMillion.optional() }).strict())
         .optional(),
     })
     .strict(),
@@ -80,7 +81,14 @@ export function createPriceBook(options: CostOptions = {}): PriceBook {
   const settings = validate(costOptionsSchema, options, 'cost options')
   const overrides = new Map<string, PriceEntry>()
   for (const [name, prices] of Object.entries(settings.prices ?? {})) {
-    overrides.set(name, { kind: 'rates', source: 'override', input: prices.input, cachedInput: prices.cachedInput ?? prices.input, output: prices.output })
+    overrides.set(name, {
+      kind: 'rates',
+      source: 'override',
+      input: prices.input,
+      cachedInput: prices.cachedInput ?? prices.input,
+      cacheWrite: prices.cacheWrite ?? prices.input,
+      output: prices.output,
+    })
   }
   const cache = new Map<string, Map<string, PriceEntry>>()
   let cached = 0
@@ -126,11 +134,13 @@ export function createPriceBook(options: CostOptions = {}): PriceBook {
  */
 export function priceUsage(entry: PriceEntry, usage: Usage): Cost | undefined {
   if (entry.kind === 'unknown') return undefined
+  // Tokens read from and written to a prompt cache are part of inputTokens (OpenAI's and LiteLLM's convention), each at its own rate.
   const inputTokens = usage.inputTokens
   const cachedTokens = Math.min(usage.cachedInputTokens ?? 0, inputTokens)
+  const writtenTokens = Math.min(usage.cacheCreationInputTokens ?? 0, inputTokens - cachedTokens)
   if (entry.kind === 'calculated') {
     const result = priceData().calcPrice(
-      { input_tokens: inputTokens, cache_read_tokens: cachedTokens, output_tokens: usage.outputTokens },
+      { input_tokens: inputTokens, cache_read_tokens: cachedTokens, cache_write_tokens: writtenTokens, output_tokens: usage.outputTokens },
       entry.modelId,
       { provider: entry.provider },
     )
@@ -138,7 +148,9 @@ export function priceUsage(entry: PriceEntry, usage: Usage): Cost | undefined {
     return { input: result.input_price, output: result.output_price, total: result.total_price }
   }
   // Reasoning tokens are part of outputTokens (OpenAI's convention, which every provider maps to), so they are priced as output.
-  const input = ((inputTokens - cachedTokens) * rateAt(entry.input, inputTokens) + cachedTokens * rateAt(entry.cachedInput, inputTokens)) / 1e6
+  const uncachedTokens = inputTokens - cachedTokens - writtenTokens
+  const input =
+    (uncachedTokens * rateAt(entry.input, inputTokens) + cachedTokens * rateAt(entry.cachedInput, inputTokens) + writtenTokens * rateAt(entry.cacheWrite, inputTokens)) / 1e6
   const output = (usage.outputTokens * rateAt(entry.output, inputTokens)) / 1e6
   return { input, output, total: input + output }
 }
@@ -255,7 +267,7 @@ function fromPriceData(provider: string | undefined, model: string, apiBase: str
     }
     return { kind: 'calculated', provider: single, modelId: model }
   }
-  return { kind: 'rates', source: 'data', input, cachedInput: asRate(prices.cache_read_mtok) ?? input, output }
+  return { kind: 'rates', source: 'data', input, cachedInput: asRate(prices.cache_read_mtok) ?? input, cacheWrite: asRate(prices.cache_write_mtok) ?? input, output }
 }
 
 function asRate(value: unknown): Rate | undefined {

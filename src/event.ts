@@ -30,6 +30,7 @@ function buildEventSchemas() {
     outputTokens: z.number(),
     totalTokens: z.number(),
     cachedInputTokens: z.number().optional(),
+    cacheCreationInputTokens: z.number().optional(),
     reasoningTokens: z.number().optional(),
     estimated: z.boolean().optional(),
   })

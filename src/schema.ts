@@ -178,13 +178,19 @@ export type ToolCall = z.infer<typeof toolCallSchema>
 export type ChatRequest = z.infer<typeof chatRequestSchema>
 export type EmbeddingRequest = z.infer<typeof embeddingRequestSchema>
 
-/** Token counts as OpenAI reports them. */
+/**
+ * Token counts as OpenAI reports them. `prompt_tokens` includes the tokens read from and written to a
+ * prompt cache; `cache_creation_tokens` (written to the cache, Anthropic's `cache_creation_input_tokens`)
+ * and the top-level `cache_creation_input_tokens` / `cache_read_input_tokens` are LiteLLM's additions.
+ */
 export interface ProviderUsage {
   prompt_tokens: number
   completion_tokens: number
   total_tokens: number
-  prompt_tokens_details?: { cached_tokens?: number }
+  prompt_tokens_details?: { cached_tokens?: number; cache_creation_tokens?: number }
   completion_tokens_details?: { reasoning_tokens?: number }
+  cache_creation_input_tokens?: number
+  cache_read_input_tokens?: number
 }
 
 /** The assembled reply of a chat call (streamed or not). */

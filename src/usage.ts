@@ -11,6 +11,8 @@ export function usageFromProvider(usage: ProviderUsage | null | undefined): Usag
   }
   const cached = usage.prompt_tokens_details?.cached_tokens
   if (cached) result.cachedInputTokens = cached
+  const written = usage.prompt_tokens_details?.cache_creation_tokens ?? usage.cache_creation_input_tokens
+  if (written) result.cacheCreationInputTokens = written
   const reasoning = usage.completion_tokens_details?.reasoning_tokens
   if (reasoning) result.reasoningTokens = reasoning
   return result

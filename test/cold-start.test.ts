@@ -1,14 +1,18 @@
 /**
  * A cold start loads only what a call needs: importing `llm-onion` and `llm-onion/middleware` loads
- * no provider SDK, no OpenTelemetry package, no price data and no tokenizer; a mock call still loads
- * none of them; the first `openai/` call loads the `openai` SDK (and the price data, to price it).
+ * no provider SDK, no OpenTelemetry package, no price data, no tokenizer and none of the other heavy
+ * packages (the list is in fixtures/cold-start-child.mjs); a mock call still loads none of them; the
+ * first `openai/` call loads the `openai` SDK (and the price data, to price it). The import builds no
+ * zod schema and loads a few shared files of the build, not one per layer: what a cold start costs is
+ * mostly the number of modules loaded (docs/benchmarks.md, "Cold start"; the time is measured by
+ * bench/cold-start.ts, never here).
  *
  * The package is built here (JavaScript only, no type declarations, a few seconds) into a temporary
  * directory, so the test never reads a stale `dist/`, and each build (ESM and CJS) is loaded in a
  * fresh Node process, the way an application or a serverless function starts.
  */
 import { execFile } from 'node:child_process'
-import { mkdtempSync, rmSync, symlinkSync } from 'node:fs'
+import { mkdtempSync, readdirSync, rmSync, symlinkSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -20,6 +24,8 @@ import tsupConfig from '../tsup.config'
 
 const repositoryRoot = fileURLToPath(new URL('..', import.meta.url))
 const child = fileURLToPath(new URL('./fixtures/cold-start-child.mjs', import.meta.url))
+/** The files of middleware/, each also built as its own entry, `llm-onion/middleware/<name>`. */
+const layerFiles = readdirSync(join(repositoryRoot, 'middleware')).filter((file) => file.endsWith('.ts'))
 
 let directory: string
 let buildDirectory: string
@@ -42,8 +48,12 @@ afterAll(async () => {
 
 interface ChildReport {
   afterImport: string[]
+  schemasBuiltByImport: number
+  buildFilesLoadedByImport: string[]
   afterMockCall: string[]
+  schemasBuiltByMockCall: number
   afterOpenAICall: string[]
+  layerExports: Record<string, string[]>
   mockAnswered: boolean
   openaiAnswered: boolean
 }
@@ -76,5 +86,31 @@ describe.each(['esm', 'cjs'] as const)('a cold start of the %s build', (format) 
     const report = await coldStart(format)
     expect(report.openaiAnswered).toBe(true)
     expect(report.afterOpenAICall).toEqual(['openai', '@pydantic/genai-prices'])
+  }, 60_000)
+
+  it('builds no zod schema on import (every schema waits in lazySchema for its first use); the mock call builds the ones it validates with', async () => {
+    const report = await coldStart(format)
+    expect(report.schemasBuiltByImport, 'a module builds a schema at load time: wrap it in lazySchema(() => ...) (src/lazy-schema.ts)').toBe(0)
+    // Shows the count works: were zod's hook gone, this would be 0 too.
+    expect(report.schemasBuiltByMockCall).toBeGreaterThan(0)
+  }, 60_000)
+
+  it('loads the two entries and a few shared chunks of the build, not a file per layer', async () => {
+    const report = await coldStart(format)
+    const files = report.buildFilesLoadedByImport
+    expect(files).toContain(`src/index.${format === 'esm' ? 'js' : 'cjs'}`)
+    expect(files).toContain(`middleware/index.${format === 'esm' ? 'js' : 'cjs'}`)
+    // 11 today for 50 files in middleware/; a chunk per layer (tsup.config.ts's layer entries undone) made it 89.
+    expect(files.length, `${files.length} files of the build loaded: is there a chunk per layer again (tsup.config.ts)?`).toBeLessThan(layerFiles.length / 2)
+  }, 60_000)
+
+  it('gives each llm-onion/middleware/<name> exactly the exports of middleware/<name>.ts', async () => {
+    const report = await coldStart(format)
+    const expected: Record<string, string[]> = {}
+    for (const file of layerFiles) {
+      const name = file.slice(0, -'.ts'.length)
+      expected[name] = Object.keys((await import(`../middleware/${name}.ts`)) as object).sort()
+    }
+    expect(report.layerExports).toEqual(expected)
   }, 60_000)
 })

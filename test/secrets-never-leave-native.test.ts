@@ -1,6 +1,7 @@
 /**
  * No credential leaves the process through the native mappings of issue 16 (LangSmith, PagerDuty,
- * Microsoft Teams, Discord, Resend, SendGrid, OpenMeter): the same planted secrets as test/secrets-never-leave.test.ts — the
+ * Microsoft Teams, Discord, Resend, SendGrid, OpenMeter, Lago, Greenscale, PromptLayer, Humanloop, Argilla,
+ * Microsoft Sentinel): the same planted secrets as test/secrets-never-leave.test.ts — the
  * provider's key in the environment and in options, a base URL's query, a request's `api_key`, the
  * HTTP request's headers, metadata under every documented spelling and 10 levels deep, an upstream
  * 401 that echoes the key — with every one of these integrations on against its own local receiver,
@@ -31,10 +32,21 @@ const planted = {
   resend: 're_plantNativeResendKey8c9d',
   sendgrid: 'SG.plantNativeSendgridKey0e1f',
   openmeter: 'om_plantNativeOpenmeterKey2a3b',
+  lago: 'plantNativeLagoApiKey4c5d',
+  greenscale: 'plantNativeGreenscaleKey6e7f',
+  promptlayer: 'pl_plantNativePromptlayerKey8a9b',
+  humanloop: 'hl_sk_plantNativeHumanloopKey0c1d',
+  argilla: 'plantNativeArgillaApiKey2e3f',
+  azureClientSecret: 'plantNativeAzureClientSecret4a5b',
 }
 const secrets = Object.entries(planted)
 
-const receiverNames = ['langsmith', 'pagerduty', 'teams', 'discord', 'resend', 'sendgrid', 'openmeter'] as const
+const receiverNames = ['langsmith', 'pagerduty', 'teams', 'discord', 'resend', 'sendgrid', 'openmeter', 'lago', 'greenscale', 'promptlayer', 'humanloop', 'argilla', 'azureSentinel'] as const
+/** What a receiver answers when the integration reads the answer (a token, a dataset list); else `{}`. */
+const answers: Partial<Record<ReceiverName, string>> = {
+  azureSentinel: JSON.stringify({ token_type: 'Bearer', expires_in: 3600, access_token: 'native-azure-token-6c7d8e9f' }),
+  argilla: JSON.stringify({ items: [{ id: '3f2b8c1e-4d5a-4b6c-9e7f-0a1b2c3d4e5f', name: 'llm-calls' }] }),
+}
 type ReceiverName = (typeof receiverNames)[number]
 
 function plantedMetadata(): Record<string, unknown> {
@@ -47,11 +59,11 @@ function leaks(text: string, allowed: string[] = []): string[] {
   return secrets.filter(([, secret]) => !allowed.includes(secret) && text.includes(secret)).map(([name]) => name)
 }
 
-describe('no planted secret leaves the process through langsmith, pagerduty, teams, discord, resend_email, sendgrid_email or openmeter', () => {
+describe('no planted secret leaves the process through langsmith, pagerduty, teams, discord, resend_email, sendgrid_email, openmeter, lago, greenscale, promptlayer, humanloop, argilla or azure_sentinel', () => {
   let receivers: Record<ReceiverName, Receiver>
   let upstream: OpenAIFake
   beforeAll(async () => {
-    receivers = Object.fromEntries(await Promise.all(receiverNames.map(async (name) => [name, await startReceiver()] as const))) as typeof receivers
+    receivers = Object.fromEntries(await Promise.all(receiverNames.map(async (name) => [name, await startReceiver({ responseBody: answers[name] })] as const))) as typeof receivers
     upstream = await startOpenAIFake()
   })
   afterAll(async () => {
@@ -76,9 +88,29 @@ describe('no planted secret leaves the process through langsmith, pagerduty, tea
       LLM_ONION_ALERT_EMAILS: 'oncall@example.com',
       OPENMETER_API_KEY: planted.openmeter,
       OPENMETER_API_ENDPOINT: receivers.openmeter.url,
+      LAGO_API_KEY: planted.lago,
+      LAGO_API_EVENT_CODE: 'llm_tokens',
+      LAGO_API_BASE: receivers.lago.url,
+      GREENSCALE_API_KEY: planted.greenscale,
+      GREENSCALE_ENDPOINT: `${receivers.greenscale.url}/log`,
+      PROMPTLAYER_API_KEY: planted.promptlayer,
+      URL_API_PROMPTLAYER: receivers.promptlayer.url,
+      HUMANLOOP_API_KEY: planted.humanloop,
+      HUMANLOOP_BASE_URL: receivers.humanloop.url,
+      ARGILLA_API_KEY: planted.argilla,
+      ARGILLA_BASE_URL: receivers.argilla.url,
+      ARGILLA_DATASET_NAME: 'llm-calls',
+      AZURE_SENTINEL_DCR_IMMUTABLE_ID: 'dcr-00112233445566778899aabbccddeeff',
+      AZURE_SENTINEL_ENDPOINT: receivers.azureSentinel.url,
+      AZURE_SENTINEL_TENANT_ID: '72f988bf-86f1-41af-91ab-2d7cd011db47',
+      AZURE_SENTINEL_CLIENT_ID: '0b2c3d4e-5f60-4718-9a0b-1c2d3e4f5a6b',
+      AZURE_SENTINEL_CLIENT_SECRET: planted.azureClientSecret,
+      AZURE_AUTHORITY_HOST: receivers.azureSentinel.url,
     }
     const layer = observability({ quiet: true, env })
-    expect([...layer.enabled].sort()).toEqual(['discord', 'langsmith', 'openmeter', 'pagerduty', 'resendEmail', 'sendgridEmail', 'teams'])
+    expect([...layer.enabled].sort()).toEqual(
+      ['argilla', 'azureSentinel', 'discord', 'greenscale', 'humanloop', 'lago', 'langsmith', 'openmeter', 'pagerduty', 'promptlayer', 'resendEmail', 'sendgridEmail', 'teams'].sort(),
+    )
     const gateway = openai({ name: 'gateway', apiKey: planted.providerOption, baseURL: `${upstream.url}?key=${planted.baseUrlQuery}`, transport: 'http' })
     const direct = openai({ apiKey: planted.openaiEnv, baseURL: upstream.url, transport: 'http' })
     const client: Client = createClient({ providers: { gateway, openai: direct } }).use(layer)
@@ -98,11 +130,29 @@ describe('no planted secret leaves the process through langsmith, pagerduty, tea
     }
     await client.close()
 
-    const own: Record<ReceiverName, string[]> = { langsmith: [planted.langsmith], pagerduty: [planted.pagerduty], teams: [planted.teams], discord: [planted.discord], resend: [planted.resend], sendgrid: [planted.sendgrid], openmeter: [planted.openmeter] }
+    const own: Record<ReceiverName, string[]> = {
+      langsmith: [planted.langsmith],
+      pagerduty: [planted.pagerduty],
+      teams: [planted.teams],
+      discord: [planted.discord],
+      resend: [planted.resend],
+      sendgrid: [planted.sendgrid],
+      openmeter: [planted.openmeter],
+      lago: [planted.lago],
+      greenscale: [planted.greenscale],
+      promptlayer: [planted.promptlayer],
+      humanloop: [planted.humanloop],
+      argilla: [planted.argilla],
+      // The client secret goes to the token endpoint (the same receiver here), never to the ingestion.
+      azureSentinel: [planted.azureClientSecret],
+    }
     for (const name of receiverNames) {
       const text = receivers[name].requests.map((received) => `${received.method} ${received.path}?${received.query}\n${JSON.stringify(received.headers)}\n${received.text}`).join('\n')
       expect({ receiver: name, received: text.length > 0, leaks: leaks(text, own[name]) }).toEqual({ receiver: name, received: true, leaks: [] })
     }
+    const ingestion = receivers.azureSentinel.requests.filter((received) => !received.path.endsWith('/oauth2/v2.0/token'))
+    expect(ingestion.length).toBeGreaterThan(0)
+    expect(leaks(ingestion.map((received) => `${JSON.stringify(received.headers)}\n${received.text}`).join('\n'))).toEqual([])
     // The echoing 401s reached the alerts, scrubbed: what the test looks for was there to leak.
     expect(receivers.discord.requests.map((received) => received.text).join('\n')).toContain('[redacted]')
     expect(leaks(thrown.join('\n'))).toEqual([])

@@ -24,6 +24,7 @@ import { spawnProxy, type SpawnedProxy } from './proxy/fixtures/spawn-proxy'
 const planted = {
   openaiEnv: 'sk-plant-openai-env-7f3a91c2',
   geminiEnv: 'AIzaPlantGeminiEnv5b21d8e4',
+  anthropicEnv: 'sk-ant-plant-anthropic-env-6c1d0f',
   providerOption: 'sk-plant-provider-option-44c0e1',
   baseUrlQuery: 'plant-base-query-9d7e2a61',
   requestApiKey: 'sk-plant-request-apikey-1b9f07',
@@ -107,6 +108,7 @@ function plantedMetadata(): Record<string, unknown> {
 function integrationEnvironment(receivers: Record<ReceiverName, Receiver>, logFile: string): Record<string, string> {
   return {
     GEMINI_API_KEY: planted.geminiEnv,
+    ANTHROPIC_API_KEY: planted.anthropicEnv,
     HELICONE_API_KEY: planted.helicone,
     HELICONE_API_BASE: receivers.helicone.url,
     POSTHOG_API_KEY: planted.posthog,

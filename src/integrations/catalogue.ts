@@ -29,6 +29,10 @@ import { clickhouseIntegration } from '../../middleware/clickhouse'
 import { s3Integration } from '../../middleware/s3'
 import { gcsBucketIntegration } from '../../middleware/gcs-bucket'
 import { azureStorageIntegration } from '../../middleware/azure-storage'
+// cloud tables and queues (dynamodb, aws_sqs, gcs_pubsub)
+import { dynamodbIntegration } from '../../middleware/dynamodb'
+import { awsSqsIntegration } from '../../middleware/aws-sqs'
+import { gcsPubsubIntegration } from '../../middleware/gcs-pubsub'
 // otlp-webhook: the generic OTLP exporter, its vendor presets and the webhook.
 import { otlpIntegration } from '../../middleware/otlp'
 import { otlpPresetIntegrations } from '../../middleware/otlp-presets'
@@ -43,6 +47,12 @@ import { resendEmailIntegration } from '../../middleware/resend-email'
 import { sendgridEmailIntegration } from '../../middleware/sendgrid-email'
 import { smtpEmailIntegration } from '../../middleware/smtp-email'
 import { openmeterIntegration } from '../../middleware/openmeter'
+import { lagoIntegration } from '../../middleware/lago'
+import { greenscaleIntegration } from '../../middleware/greenscale'
+import { promptlayerIntegration } from '../../middleware/promptlayer'
+import { humanloopIntegration } from '../../middleware/humanloop'
+import { argillaIntegration } from '../../middleware/argilla'
+import { azureSentinelIntegration } from '../../middleware/azure-sentinel'
 
 /**
  * Every built-in integration, outermost first (the order of their `position`, then of this list).
@@ -72,9 +82,19 @@ export const catalogue = inOnionOrder([
   s3Integration,
   gcsBucketIntegration,
   azureStorageIntegration,
+  // cloud tables and queues: exporters
+  dynamodbIntegration,
+  awsSqsIntegration,
+  gcsPubsubIntegration,
   // native mappings (issue 16): exporters
   langsmithIntegration,
   openmeterIntegration,
+  lagoIntegration,
+  greenscaleIntegration,
+  promptlayerIntegration,
+  humanloopIntegration,
+  argillaIntegration,
+  azureSentinelIntegration,
   slackIntegration,
   // native mappings (issue 16): alerts
   pagerdutyIntegration,

@@ -17,6 +17,11 @@ export interface ProviderSettings {
   apiVersion?: string
   /** OpenAI-compatible providers: `sdk` (the official SDK, the library's default) or `http` (undici, the proxy's default). */
   transport?: 'sdk' | 'http'
+  /**
+   * Provider-specific `litellm_params` of a config deployment, as written (Bedrock's `aws_region_name`,
+   * `aws_access_key_id`, ...); none outside the proxy.
+   */
+  parameters?: Readonly<Record<string, unknown>>
   /** Mock only: delay before the reply and between stream chunks, in ms. */
   latencyMs?: number
   chunkDelayMs?: number
@@ -49,6 +54,8 @@ export interface ProviderDescriptor {
   defaultBaseURL?: string
   /** Variables that switch it on by default besides the key variables (keyless local servers: their base variable). */
   enabledBy?: readonly string[]
+  /** What the error for a model of this provider, when it is not configured, says to do; default built from its variables. */
+  switchOnHint?: string
   /** Bare model names it owns (`gpt-4o` → openai); checked in list order. */
   bareModels?: RegExp
   /** `gen_ai.provider.name` in OpenTelemetry's GenAI conventions. */

@@ -3,7 +3,9 @@
  * provider switch (src/proxy/providers.ts), the proxy config's check of `litellm_params.model`, the
  * price data's provider id and the OpenTelemetry provider name all read it.
  */
+import { anthropicDescriptor } from './anthropic/provider'
 import { azureDescriptor } from './azure/provider'
+import { bedrockDescriptor } from './bedrock/provider'
 import { firstSet, type ProviderDescriptor } from './descriptor'
 import { gemini } from './gemini/provider'
 import { mock } from './mock/provider'
@@ -59,7 +61,7 @@ const mockDescriptor: ProviderDescriptor = {
  * for (const descriptor of providerDescriptors) console.log(descriptor.name, descriptor.keyVariables.join(' or '))
  * ```
  */
-export const providerDescriptors: readonly ProviderDescriptor[] = [openaiDescriptor, geminiDescriptor, mockDescriptor, azureDescriptor, ...openaiCompatibleDescriptors]
+export const providerDescriptors: readonly ProviderDescriptor[] = [openaiDescriptor, geminiDescriptor, mockDescriptor, azureDescriptor, anthropicDescriptor, bedrockDescriptor, ...openaiCompatibleDescriptors]
 
 const byPrefix = new Map<string, ProviderDescriptor>()
 for (const descriptor of providerDescriptors) for (const prefix of descriptor.prefixes) byPrefix.set(prefix, descriptor)

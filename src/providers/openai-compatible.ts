@@ -25,8 +25,11 @@ interface FamilyMember {
   normalizeBase?: (base: string) => string
 }
 
-/** Ollama's own API is at the root; its OpenAI-compatible API is under `/v1`, which LiteLLM configs leave out. */
-function ollamaBase(base: string): string {
+/**
+ * A base URL ending in `/v1`. Ollama's own API is at the root and its OpenAI-compatible API under
+ * `/v1`, which LiteLLM configs leave out; Mistral's base gets `/v1` appended by LiteLLM too.
+ */
+function withV1(base: string): string {
   const trimmed = base.replace(/\/+$/, '')
   return /\/v1$/.test(trimmed) ? trimmed : `${trimmed}/v1`
 }
@@ -41,9 +44,17 @@ const members: FamilyMember[] = [
     baseVariables: ['OLLAMA_API_BASE'],
     defaultBaseURL: 'http://localhost:11434/v1',
     placeholderKey: 'ollama',
-    normalizeBase: ollamaBase,
+    normalizeBase: withV1,
   },
-  { name: 'mistral', keyVariables: ['MISTRAL_API_KEY'], baseVariables: ['MISTRAL_API_BASE'], defaultBaseURL: 'https://api.mistral.ai/v1', otelName: 'mistral_ai' },
+  // LiteLLM's chat reads MISTRAL_AZURE_API_BASE (not MISTRAL_API_BASE) and appends the /v1 Mistral always needs.
+  {
+    name: 'mistral',
+    keyVariables: ['MISTRAL_AZURE_API_KEY', 'MISTRAL_API_KEY'],
+    baseVariables: ['MISTRAL_AZURE_API_BASE'],
+    defaultBaseURL: 'https://api.mistral.ai/v1',
+    otelName: 'mistral_ai',
+    normalizeBase: withV1,
+  },
   { name: 'deepseek', keyVariables: ['DEEPSEEK_API_KEY'], baseVariables: ['DEEPSEEK_API_BASE'], defaultBaseURL: 'https://api.deepseek.com/beta' },
   { name: 'xai', keyVariables: ['XAI_API_KEY'], baseVariables: ['XAI_API_BASE'], defaultBaseURL: 'https://api.x.ai/v1', otelName: 'x_ai', priceProviderId: 'x-ai' },
   {

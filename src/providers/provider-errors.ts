@@ -1,25 +1,21 @@
 /**
- * SDK errors → the llm-onion error family. The real providers throw only what this file returns, so
- * retry, fallback and every exporter see one shape whichever SDK failed, with a message that says
- * what to do about it.
+ * What every provider's error mapping shares: who failed ({@link ErrorTarget}), an HTTP failure → the
+ * typed error of the llm-onion family with a message that says what to do, cancellation, connection
+ * loss, `retry-after` and credential scrubbing. Each provider maps its own SDK's errors onto these in
+ * its folder (`openai/errors.ts`, `gemini/errors.ts`, ...); the real providers throw only what those
+ * return, so retry, fallback and every exporter see one shape whichever SDK failed.
  */
-import type { GoogleGenerativeAIFetchError } from '@google/generative-ai'
 import {
   AbortError,
   APIConnectionError,
-  AuthenticationError,
-  BadRequestError,
   ContentPolicyViolationError,
   ContextWindowExceededError,
   errorForStatus,
   isLlmError,
-  TimeoutError,
   type LlmError,
   type LlmErrorOptions,
 } from '../errors'
 import { scrubError } from '../secret-scrubber'
-// The SDKs load on a provider's first call; an error can only be one of their classes once they have.
-import { loadedGemini, loadedOpenAI } from './sdk-modules'
 
 /** Who failed: the facts every mapped error carries, and the hints its message gives. */
 export interface ErrorTarget {
@@ -38,7 +34,7 @@ export interface ErrorTarget {
 }
 
 /** An HTTP error answer, whatever SDK reported it. */
-interface HttpFailure {
+export interface HttpFailure {
   status: number
   message: string
   code?: string
@@ -52,7 +48,7 @@ const contextWindowPattern =
 const contentPolicyPattern = /content[_ ]policy|content management policy|safety system|content[_ ]filter/i
 
 /** The typed error for an HTTP failure: context-window and content-policy 400s get their own classes. */
-function errorForFailure(failure: HttpFailure, target: ErrorTarget): LlmError {
+export function errorForFailure(failure: HttpFailure, target: ErrorTarget): LlmError {
   const options: LlmErrorOptions = {
     provider: target.provider,
     model: target.model,
@@ -82,7 +78,7 @@ function hintFor(status: number, target: ErrorTarget): string {
 }
 
 /** The caller cancelled, or a timeout layer aborted with its own error as the reason. */
-function cancelled(target: ErrorTarget, cause: unknown): LlmError {
+export function cancelled(target: ErrorTarget, cause: unknown): LlmError {
   const reason = target.signal.reason
   if (isLlmError(reason)) return reason
   return new AbortError(undefined, { provider: target.provider, model: target.model, cause })
@@ -111,135 +107,36 @@ export function retryAfterFromHeaders(headers: { get(name: string): string | nul
   return Number.isNaN(date) ? undefined : Math.max(0, date - Date.now())
 }
 
-/** Before an SDK has loaded no error is an instance of its classes: a class nothing is an instance of stands in. */
-class NotLoaded {
+/**
+ * Before an SDK has loaded no error is an instance of its classes: this class, which nothing is an
+ * instance of, stands in for them.
+ *
+ * @example
+ * ```ts
+ * const { APIError } = loadedOpenAI() ?? ({ APIError: NotLoaded } as unknown as typeof import('openai'))
+ * ```
+ */
+export class NotLoaded {
   static [Symbol.hasInstance](): boolean {
     return false
   }
 }
-const noOpenAIClasses = { APIConnectionTimeoutError: NotLoaded, APIError: NotLoaded, APIUserAbortError: NotLoaded } as unknown as typeof import('openai')
-const noGeminiClasses = {
-  GoogleGenerativeAIAbortError: NotLoaded,
-  GoogleGenerativeAIFetchError: NotLoaded,
-  GoogleGenerativeAIRequestInputError: NotLoaded,
-} as unknown as typeof import('@google/generative-ai')
 
-/**
- * Any error the `openai` SDK threw (or the network under it, `fetch` or `undici`) as an {@link LlmError},
- * scrubbed of every known credential: its message, and the SDK error and provider body it keeps as `cause`.
- */
-export function fromOpenAIError(thrown: unknown, target: ErrorTarget): LlmError {
-  return scrubbed(openAIErrorOf(thrown, target), target)
-}
-
-function openAIErrorOf(thrown: unknown, target: ErrorTarget): LlmError {
-  if (isLlmError(thrown)) return thrown
-  const { APIConnectionTimeoutError, APIError, APIUserAbortError } = loadedOpenAI() ?? noOpenAIClasses
-  if (target.signal.aborted || thrown instanceof APIUserAbortError) return cancelled(target, thrown)
-  // The SDK's own timer, or undici's `headersTimeout` (the `http` transport's `timeout`).
-  if (thrown instanceof APIConnectionTimeoutError || (thrown as { code?: unknown } | null)?.code === 'UND_ERR_HEADERS_TIMEOUT') {
-    return new TimeoutError(`${target.provider} did not answer in time. Raise openai({ timeout }) or use a timeout() layer.`, {
-      provider: target.provider,
-      model: target.model,
-      cause: thrown,
-    })
-  }
-  if (thrown instanceof APIError && thrown.status !== undefined) {
-    const body = thrown.error as { message?: unknown } | undefined
-    return errorForFailure(
-      {
-        status: thrown.status,
-        message: typeof body?.message === 'string' ? body.message : thrown.message,
-        code: thrown.code ?? undefined,
-        param: thrown.param ?? undefined,
-        retryAfterMs: retryAfterFromHeaders(thrown.headers),
-        cause: thrown,
-      },
-      target,
-    )
-  }
-  if (thrown instanceof APIError && thrown.error !== undefined) {
-    // An `error` event inside a stream: the status line said 200, the body says what went wrong.
-    const body = thrown.error as { message?: string; code?: string | number }
-    const status = typeof body.code === 'number' ? body.code : 500
-    return errorForFailure({ status, message: body.message ?? thrown.message, code: String(body.code ?? ''), cause: thrown }, target)
-  }
-  return connectionError(target, messageOf(thrown), thrown)
-}
-
-/** Any error the `@google/generative-ai` SDK threw (or the network under it) as an {@link LlmError}, scrubbed as {@link fromOpenAIError}'s. */
-export function fromGeminiError(thrown: unknown, target: ErrorTarget): LlmError {
-  return scrubbed(geminiErrorOf(thrown, target), target)
-}
-
-function geminiErrorOf(thrown: unknown, target: ErrorTarget): LlmError {
-  if (isLlmError(thrown)) return thrown
-  if (target.signal.aborted) return cancelled(target, thrown)
-  const { GoogleGenerativeAIAbortError, GoogleGenerativeAIFetchError, GoogleGenerativeAIRequestInputError } = loadedGemini() ?? noGeminiClasses
-  if (thrown instanceof GoogleGenerativeAIFetchError && thrown.status) {
-    const details = (thrown.errorDetails ?? []) as Array<Record<string, unknown>>
-    const options = { provider: target.provider, model: target.model, cause: thrown }
-    const message = geminiMessage(thrown)
-    // Google answers a wrong key with 400 INVALID_ARGUMENT; the fix is the key, so say so.
-    if (details.some((detail) => detail.reason === 'API_KEY_INVALID')) {
-      return new AuthenticationError(`${target.provider} answered ${thrown.status}: ${asSentence(message)} Check the API key: ${target.keyHint}.`, {
-        ...options,
-        status: thrown.status,
-        retryable: false,
-        code: 'API_KEY_INVALID',
-      })
-    }
-    const retryAfterMs = details.map(retryDelayOf).find((delay) => delay !== undefined)
-    return errorForFailure({ status: thrown.status, message, retryAfterMs, cause: thrown }, target)
-  }
-  if (thrown instanceof GoogleGenerativeAIRequestInputError) {
-    return new BadRequestError(`${messageOf(thrown)}. Check the gemini() options.`, {
-      provider: target.provider,
-      model: target.model,
-      retryable: false,
-      cause: thrown,
-    })
-  }
-  if (thrown instanceof GoogleGenerativeAIAbortError) {
-    return new TimeoutError(`${target.provider} did not answer in time. Use a timeout() layer to bound calls.`, {
-      provider: target.provider,
-      model: target.model,
-      cause: thrown,
-    })
-  }
-  return connectionError(target, messageOf(thrown), thrown)
-}
-
-function scrubbed(error: LlmError, target: ErrorTarget): LlmError {
+/** `error` with every known credential replaced by the target's scrubber, in its message and its causes. */
+export function scrubbed(error: LlmError, target: ErrorTarget): LlmError {
   if (target.scrub) scrubError(error, target.scrub)
   return error
 }
 
-/** Google's own message, without the SDK's prefix, URL and the details it appends. */
-function geminiMessage(error: GoogleGenerativeAIFetchError): string {
-  let message = /\[\d{3}[^\]]*\]\s*([\s\S]*)$/.exec(error.message)?.[1] ?? error.message
-  if (error.errorDetails) {
-    const appended = ` ${JSON.stringify(error.errorDetails)}`
-    if (message.endsWith(appended)) message = message.slice(0, -appended.length)
-  }
-  return message.trim() || error.statusText || 'no message'
-}
-
-/** `google.rpc.RetryInfo` `retryDelay: "2.5s"` → 2500. */
-function retryDelayOf(detail: Record<string, unknown>): number | undefined {
-  if (typeof detail['@type'] !== 'string' || !detail['@type'].endsWith('RetryInfo')) return undefined
-  const match = /^(\d+(?:\.\d+)?)s$/.exec(String(detail.retryDelay ?? ''))
-  return match ? Math.round(Number(match[1]) * 1000) : undefined
-}
-
 /** The provider's message, ending like a sentence so the hint after it reads as one. */
-function asSentence(message: string): string {
+export function asSentence(message: string): string {
   const trimmed = message.trim()
   return /[.!?]$/.test(trimmed) ? trimmed : `${trimmed}.`
 }
 
-function messageOf(thrown: unknown): string {
+/** A thrown value's message, with its cause's message in parentheses. */
+export function messageOf(thrown: unknown): string {
   if (!(thrown instanceof Error)) return String(thrown)
   const cause = thrown.cause instanceof Error ? ` (${thrown.cause.message})` : ''
-  return `${thrown.message.replace(/^\[GoogleGenerativeAI Error\]: /, '')}${cause}`
+  return `${thrown.message}${cause}`
 }

@@ -57,11 +57,13 @@ function unknownProvider(requested: string, name: string | undefined, providers:
       ? ' Set OPENAI_API_KEY or pass providers: { openai: openai({ apiKey }) } to createClient.'
       : name === 'gemini'
         ? ' Set GEMINI_API_KEY or pass providers: { gemini: gemini({ apiKey }) } to createClient.'
-        : descriptor && descriptor.keyVariables.length > 0
-          ? ` Set ${descriptor.keyVariables[0]}${descriptor.defaultBaseURL ? '' : ` and ${descriptor.baseVariables[0]}`} (docs/providers.md).`
-          : descriptor && descriptor.baseVariables.length > 0
-            ? ` Set ${descriptor.baseVariables[0]} (docs/providers.md).`
-            : ' Prefix the model with a configured provider ("mock/my-model"), or add an alias.'
+        : descriptor?.switchOnHint
+          ? ` ${descriptor.switchOnHint}`
+          : descriptor && descriptor.keyVariables.length > 0
+            ? ` Set ${descriptor.keyVariables[0]}${descriptor.defaultBaseURL ? '' : ` and ${descriptor.baseVariables[0]}`} (docs/providers.md).`
+            : descriptor && descriptor.baseVariables.length > 0
+              ? ` Set ${descriptor.baseVariables[0]} (docs/providers.md).`
+              : ' Prefix the model with a configured provider ("mock/my-model"), or add an alias.'
   return new NotFoundError(
     `No provider serves model "${requested}"${name ? ` (provider "${name}" is not configured)` : ''}. Configured providers: ${list}.${hint}`,
     { model: requested, provider: name, retryable: false },

@@ -42,8 +42,25 @@ export const defaultParameterKeys = [
   'mock_response',
 ] as const
 
+/**
+ * `litellm_params` keys a provider reads itself, passed to its descriptor as `parameters`: Bedrock's
+ * credentials, region and endpoint, in LiteLLM's names (litellm/llms/bedrock/base_aws_llm.py).
+ */
+export const providerParameterKeys = [
+  'aws_access_key_id',
+  'aws_secret_access_key',
+  'aws_session_token',
+  'aws_region_name',
+  'aws_profile_name',
+  'aws_bedrock_runtime_endpoint',
+] as const
+
+/** LiteLLM's AWS role-assumption keys, which llm-onion refuses rather than ignores, with what to write instead. */
+const roleAssumptionKeys = ['aws_role_name', 'aws_session_name', 'aws_web_identity_token', 'aws_sts_endpoint', 'aws_external_id', 'aws_session_tags']
+
 /** `litellm_params` keys the proxy reads; any other key is reported as ignored. */
 export const knownParameterKeys = new Set<string>([
+  ...providerParameterKeys,
   'model',
   'api_key',
   'api_base',
@@ -195,8 +212,22 @@ export function configSchema(environment: Environment) {
       timeout: seconds.optional(),
       stream_timeout: seconds.optional(),
       transport: text.pipe(z.enum(['http', 'sdk'], { error: 'must be http (undici, the default) or sdk (the official openai SDK)' })).optional(),
+      aws_access_key_id: nonEmpty.optional(),
+      aws_secret_access_key: nonEmpty.optional(),
+      aws_session_token: nonEmpty.optional(),
+      aws_region_name: nonEmpty.pipe(z.string().regex(/^[a-z0-9-]+$/, 'must be an AWS region, for example us-east-1')).optional(),
+      aws_profile_name: nonEmpty.optional(),
+      aws_bedrock_runtime_endpoint: nonEmpty.pipe(z.url('must be a URL, for example https://bedrock-runtime.us-east-1.amazonaws.com')).optional(),
     })
     .superRefine((parameters, ctx) => {
+      for (const key of roleAssumptionKeys) {
+        if ((parameters as Record<string, unknown>)[key] === undefined) continue
+        ctx.addIssue({
+          code: 'custom',
+          path: [key],
+          message: 'is not supported: llm-onion does not assume AWS roles itself; put the role in an AWS profile (role_arn and source_profile, or web_identity_token_file, in ~/.aws/config) and name it with aws_profile_name',
+        })
+      }
       const slash = parameters.model.indexOf('/')
       const provider = slash > 0 ? parameters.model.slice(0, slash) : providerForBareModel(parameters.model)
       if (parameters.transport !== undefined && !(provider !== undefined && descriptorForPrefix(provider)?.openaiCompatible)) {

@@ -9,7 +9,7 @@ import { dirname, resolve } from 'node:path'
 import { z } from 'zod'
 import { validate } from '../validate'
 import { foldNativeNames } from './config-names'
-import { configSchema, defaultParameterKeys, type Environment, type RawConfig } from './config-schema'
+import { configSchema, defaultParameterKeys, providerParameterKeys, type Environment, type RawConfig } from './config-schema'
 import type { TokenPrices } from '../cost'
 import { readServerSettings, type ServerSettings } from './server-settings'
 import type { ReliabilitySettings } from './reliability'
@@ -56,6 +56,8 @@ export interface ModelDeployment {
   timeoutMs?: number
   /** `litellm_params.stream_timeout` in ms: streams at this deployment, the longest wait for the first chunk and between chunks. */
   streamTimeoutMs?: number
+  /** `litellm_params` the provider reads itself (Bedrock's `aws_*` keys); none when the entry sets none. */
+  providerParameters?: Record<string, string>
   /** OpenAI deployments only: `http` (undici, the default) or `sdk` (the official `openai` SDK). */
   transport?: 'http' | 'sdk'
   /** Request parameters this deployment sets when the request does not (`temperature`, `mock_response`, ...). */
@@ -269,6 +271,8 @@ function toDeployment(entry: RawModel, where: string, weight: number): ModelDepl
   const parameters = entry.litellm_params
   const defaults: Record<string, unknown> = {}
   for (const key of defaultParameterKeys) if (parameters[key] !== undefined) defaults[key] = parameters[key]
+  const providerParameters: Record<string, string> = {}
+  for (const key of providerParameterKeys) if (parameters[key] !== undefined) providerParameters[key] = parameters[key]
   const info = { ...entry.model_info }
   // LiteLLM gives every deployment a model_info.id; callbacks that key on it keep working.
   info.id ??= createHash('sha256').update(`${where}\n${entry.model_name}\n${parameters.model}\n${parameters.api_base ?? ''}`).digest('hex').slice(0, 16)
@@ -286,6 +290,7 @@ function toDeployment(entry: RawModel, where: string, weight: number): ModelDepl
     timeoutMs: parameters.timeout === undefined ? undefined : parameters.timeout * 1000,
     streamTimeoutMs: parameters.stream_timeout === undefined ? undefined : parameters.stream_timeout * 1000,
     transport: parameters.transport,
+    ...(Object.keys(providerParameters).length > 0 ? { providerParameters } : {}),
     defaults,
     prices: customPrices(parameters, info),
     modelInfo: info,

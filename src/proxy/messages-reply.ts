@@ -3,46 +3,10 @@
  * usage), and any proxy error in Anthropic's shape `{ type: "error", error: { type, message } }`,
  * so the Anthropic SDK raises its own error class for the status. Pure.
  */
-import type { ChatResponse, ProviderUsage } from '../schema'
+// Stop reasons, usage and error types: the Anthropic wire facts the `anthropic/` provider maps the other way.
+import { anthropicErrorType, messagesUsage, stopReasonOf } from '../providers/anthropic/wire'
+import type { ChatResponse } from '../schema'
 import type { OpenAiErrorResponse } from './openai-errors'
-
-/** Anthropic's usage block: input tokens exclude the ones read from the cache, as Anthropic counts. */
-export interface MessagesUsage {
-  input_tokens: number
-  output_tokens: number
-  cache_read_input_tokens?: number
-}
-
-const stopReasons: Record<string, string> = { stop: 'end_turn', length: 'max_tokens', tool_calls: 'tool_use', function_call: 'tool_use', content_filter: 'refusal' }
-
-/**
- * Chat's `finish_reason` as Anthropic's `stop_reason`.
- *
- * @example
- * ```ts
- * stopReason('length') // 'max_tokens'
- * ```
- */
-export function stopReason(finishReason: string | null | undefined): string {
-  return (finishReason && stopReasons[finishReason]) || 'end_turn'
-}
-
-/**
- * Chat usage in Anthropic's names.
- *
- * @example
- * ```ts
- * messagesUsage({ prompt_tokens: 10, completion_tokens: 2, total_tokens: 12, prompt_tokens_details: { cached_tokens: 8 } })
- * // { input_tokens: 2, output_tokens: 2, cache_read_input_tokens: 8 }
- * ```
- */
-export function messagesUsage(usage: ProviderUsage | null | undefined): MessagesUsage {
-  if (!usage) return { input_tokens: 0, output_tokens: 0 }
-  const cached = usage.prompt_tokens_details?.cached_tokens ?? 0
-  const out: MessagesUsage = { input_tokens: usage.prompt_tokens - cached, output_tokens: usage.completion_tokens }
-  if (cached > 0) out.cache_read_input_tokens = cached
-  return out
-}
 
 /**
  * A message id in Anthropic's style, derived from the chat completion's.
@@ -94,33 +58,10 @@ export function chatToMessagesReply(reply: ChatResponse): Record<string, unknown
     role: 'assistant',
     model: reply.model,
     content,
-    stop_reason: stopReason(choice?.finish_reason),
+    stop_reason: stopReasonOf(choice?.finish_reason),
     stop_sequence: null,
     usage: messagesUsage(reply.usage),
   }
-}
-
-const errorTypes: Record<number, string> = {
-  400: 'invalid_request_error',
-  401: 'authentication_error',
-  403: 'permission_error',
-  404: 'not_found_error',
-  413: 'request_too_large',
-  429: 'rate_limit_error',
-  503: 'overloaded_error',
-  529: 'overloaded_error',
-}
-
-/**
- * Anthropic's error `type` for a status (`api_error` for other 5xx).
- *
- * @example
- * ```ts
- * anthropicErrorType(404) // 'not_found_error'
- * ```
- */
-export function anthropicErrorType(status: number): string {
-  return errorTypes[status] ?? (status >= 500 ? 'api_error' : 'invalid_request_error')
 }
 
 /**

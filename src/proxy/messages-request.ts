@@ -12,6 +12,7 @@
  */
 import { z } from 'zod'
 import { ValidationError } from '../errors'
+import { imageUrlOf } from '../providers/anthropic/wire'
 import type { ChatRequest, Message, Tool, ToolCall } from '../schema'
 import { validate } from '../validate'
 
@@ -133,10 +134,7 @@ function toolResultText(content: unknown, path: string): string {
 }
 
 function imageUrl(source: unknown, path: string): string {
-  const value = (source ?? {}) as { type?: unknown; media_type?: unknown; data?: unknown; url?: unknown }
-  if (value.type === 'base64' && typeof value.data === 'string') return `data:${String(value.media_type ?? 'image/png')};base64,${value.data}`
-  if (value.type === 'url' && typeof value.url === 'string') return value.url
-  return refuse(`${path}.source`, `${path}.source must be { type: "base64", media_type, data } or { type: "url", url }.`)
+  return imageUrlOf(source) ?? refuse(`${path}.source`, `${path}.source must be { type: "base64", media_type, data } or { type: "url", url }.`)
 }
 
 function functionTool(tool: Record<string, unknown>, path: string): Tool {

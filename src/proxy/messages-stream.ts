@@ -4,7 +4,8 @@
  * and `content_block_stop`, then `message_delta` with the `stop_reason` and usage, and
  * `message_stop`. Pure: each call returns the SSE text to write.
  */
-import { anthropicErrorBody, messageId, messagesUsage, stopReason, type MessagesUsage } from './messages-reply'
+import { messagesUsage, stopReasonOf, type MessagesUsage } from '../providers/anthropic/wire'
+import { anthropicErrorBody, messageId } from './messages-reply'
 import type { StreamTranslator } from './responses-stream'
 
 /**
@@ -70,7 +71,7 @@ export function createMessagesStream(requestedModel: string): StreamTranslator {
       return out
     },
     end() {
-      return closeCurrent() + event('message_delta', { delta: { stop_reason: stopReason(finishReason), stop_sequence: null }, usage }) + event('message_stop', {})
+      return closeCurrent() + event('message_delta', { delta: { stop_reason: stopReasonOf(finishReason), stop_sequence: null }, usage }) + event('message_stop', {})
     },
     fail(error) {
       const body = anthropicErrorBody(error)

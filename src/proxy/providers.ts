@@ -46,7 +46,7 @@ export function buildProviders(deployments: ReadonlyArray<ModelDeployment>): Pro
   const keysByIdentity = new Map<string, string>()
   const targets = new Map<ModelDeployment, DeploymentTarget>()
   const keyFor = (kind: string, deployment: ModelDeployment, build: () => Provider): string => {
-    const identity = JSON.stringify([kind, deployment.apiBase, deployment.apiKey, deployment.transport, deployment.latencyMs, deployment.chunkDelayMs])
+    const identity = JSON.stringify([kind, deployment.apiBase, deployment.apiKey, deployment.transport, deployment.latencyMs, deployment.chunkDelayMs, deployment.providerParameters])
     let providerKey = keysByIdentity.get(identity)
     if (providerKey === undefined) {
       providerKey = kind
@@ -95,6 +95,7 @@ function createProvider(descriptor: ProviderDescriptor, deployment: ModelDeploym
       apiKey: deployment.apiKey,
       apiBase: deployment.apiBase,
       apiVersion: deployment.apiVersion,
+      parameters: deployment.providerParameters,
       transport: descriptor.openaiCompatible ? (deployment.transport ?? 'http') : undefined,
       latencyMs: deployment.latencyMs,
       chunkDelayMs: deployment.chunkDelayMs,
@@ -102,6 +103,13 @@ function createProvider(descriptor: ProviderDescriptor, deployment: ModelDeploym
     })
   } catch (error) {
     const variable = descriptor.keyVariables[0] ?? `${descriptor.name.toUpperCase()}_API_KEY`
+    // A provider's own litellm_params (Bedrock's aws_*) are named by its error; the config path is theirs.
+    const ownParameter = isValidationError(error) && error.path.startsWith('aws_') ? error.path : undefined
+    if (ownParameter) {
+      throw new ConfigError(`${deployment.where}.litellm_params (model ${deployment.model}): ${(error as Error).message}`, [
+        { path: `${deployment.where}.litellm_params.${ownParameter}`, message: (error as Error).message },
+      ])
+    }
     // Without api_base, an unusable base variable (OPENAI_BASE_URL) or none at all is the other thing that can be wrong.
     const baseURL = isValidationError(error) && error.path === 'baseURL'
     const example = descriptor.defaultBaseURL ?? 'http://localhost:8000/v1'

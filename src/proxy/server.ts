@@ -183,8 +183,8 @@ export async function buildProxyServer(options: ProxyServerOptions = {}): Promis
     names.unshift(...keys.names)
   }
   const prices = Object.fromEntries(config.models.flatMap((deployment) => (deployment.prices ? [[deployment.model, deployment.prices]] : [])))
-  // The master key is scrubbed by value like the providers' keys, which the client takes from them.
-  const secrets = config.masterKey ? [config.masterKey] : []
+  // The master key and the Redis password are scrubbed by value like the providers' keys, which the client takes from them.
+  const secrets = [config.masterKey, redis?.password, redisUrlPassword(redis?.url)].filter((secret): secret is string => typeof secret === 'string' && secret !== '')
   const client = createProxyClient({ providers, middleware: layers, redact: { messages: config.redactMessages }, cost: { prices }, secrets, store }, options.spool ?? configured.spoolDir)
 
   const httpMetrics = createHttpMetrics()
@@ -290,6 +290,16 @@ export async function buildProxyServer(options: ProxyServerOptions = {}): Promis
         })
       }),
     close,
+  }
+}
+
+/** The password in a `redis://user:password@host` URL, scrubbed by value like the other credentials. */
+function redisUrlPassword(url: string | undefined): string | undefined {
+  if (url === undefined) return undefined
+  try {
+    return decodeURIComponent(new URL(url).password) || undefined
+  } catch {
+    return undefined
   }
 }
 

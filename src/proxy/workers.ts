@@ -100,5 +100,6 @@ export function runPrimary(count: number): Promise<never> {
 /** The first worker's summary, its first line unchanged (scripts read the port there), with the worker count. */
 function withWorkers(summary: string, count: number): string {
   const [first, ...rest] = summary.split('\n')
-  return [first, `  workers: ${count} processes on this port (node:cluster); each restarts if it dies`, ...rest].join('\n')
+  const lines = rest.map((line) => (line.startsWith('  shared state: memory') ? '  shared state: memory of each worker: they count apart (set REDIS_URL to share counts between workers and replicas)' : line))
+  return [first, `  workers: ${count} processes on this port (node:cluster); each restarts if it dies`, ...lines].join('\n')
 }

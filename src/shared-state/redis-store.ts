@@ -163,7 +163,10 @@ export function redisStore(options: RedisStoreOptions = {}): RedisSharedStore {
     }
     if (client?.status === 'ready') {
       try {
-        return await onRedis(client)
+        const result = await onRedis(client)
+        // A slow command counted as an outage without the connection dropping: this one got through.
+        if (down) cameBack()
+        return result
       } catch (error) {
         if (isReplyError(error)) throw replyError(error, method, key)
         reason = error

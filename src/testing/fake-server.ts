@@ -75,14 +75,18 @@ export type StreamEnding = 'destroy' | 'end' | 'hold'
 
 /**
  * Writes `events` as SSE `data:` lines separated by `separator`, then ends the stream as `ending`
- * says; `trailer` (such as OpenAI's `data: [DONE]`) goes last when the body is finished.
+ * says; `trailer` (such as OpenAI's `data: [DONE]`) goes last when the body is finished. With
+ * `named`, each event's `type` is also its `event:` line, as Anthropic frames its events.
  */
 export function writeSse(
   response: ServerResponse,
-  options: { headers: Record<string, string>; events: unknown[]; separator: string; ending: StreamEnding; trailer?: string },
+  options: { headers: Record<string, string>; events: unknown[]; separator: string; ending: StreamEnding; trailer?: string; named?: boolean },
 ): void {
   response.writeHead(200, options.headers)
-  for (const event of options.events) response.write(`data: ${JSON.stringify(event)}${options.separator}`)
+  for (const event of options.events) {
+    const name = options.named ? `event: ${(event as { type: string }).type}\n` : ''
+    response.write(`${name}data: ${JSON.stringify(event)}${options.separator}`)
+  }
   // Closing the socket without the final empty chunk of the chunked body is a connection that dies
   // half-way; ending the body early is a server that gave up. The socket is closed only once the
   // events have reached it: Node 24 holds a response's writes back until the next tick, and closing

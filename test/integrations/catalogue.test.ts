@@ -3,7 +3,8 @@
  * test file and its row in the alias table (docs/integrations/README.md), and be accepted by
  * `callbacks()`, by `observability()` and by the proxy's config under every name it declares.
  */
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs'
+import { generateKeyPairSync } from 'node:crypto'
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, describe, expect, it, vi } from 'vitest'
@@ -19,6 +20,15 @@ import type { Middleware } from '../../src/types'
 const integrations: readonly IntegrationDescriptor[] = catalogue
 const kebab = (name: string) => name.replace(/[A-Z]/g, (letter) => `-${letter.toLowerCase()}`)
 const aliasTable = readFileSync('docs/integrations/README.md', 'utf8')
+
+/** A service-account key file for gcsPubsub (read at construction; nothing is sent with it). */
+const serviceAccountFile = join(mkdtempSync(join(tmpdir(), 'catalogue-sa-')), 'service-account.json')
+writeFileSync(serviceAccountFile, JSON.stringify({
+  type: 'service_account',
+  client_email: 'catalogue@example.iam.gserviceaccount.com',
+  private_key: generateKeyPairSync('rsa', { modulusLength: 2048, privateKeyEncoding: { type: 'pkcs8', format: 'pem' }, publicKeyEncoding: { type: 'spki', format: 'pem' } }).privateKey,
+  token_uri: 'http://127.0.0.1:9/token',
+}))
 
 /** Settings that let every integration be built, pointing at a port nothing listens on (nothing is sent). */
 const environment: Record<string, string> = {
@@ -85,6 +95,31 @@ const environment: Record<string, string> = {
   LLM_ONION_ALERT_EMAILS: 'oncall@example.com',
   SMTP_HOST: '127.0.0.1',
   SMTP_SENDER_EMAIL: 'alerts@example.com',
+  // native mappings (issue 16): lago, greenscale, promptlayer, humanloop, argilla, azure_sentinel
+  LAGO_API_KEY: 'lago-test',
+  LAGO_API_EVENT_CODE: 'llm_tokens',
+  GREENSCALE_API_KEY: 'greenscale-test',
+  GREENSCALE_ENDPOINT: 'http://127.0.0.1:9/greenscale',
+  PROMPTLAYER_API_KEY: 'pl_test',
+  HUMANLOOP_API_KEY: 'hl_sk_test',
+  ARGILLA_API_KEY: 'argilla.apikey',
+  ARGILLA_BASE_URL: 'http://127.0.0.1:9',
+  AZURE_SENTINEL_DCR_IMMUTABLE_ID: 'dcr-test',
+  AZURE_SENTINEL_ENDPOINT: 'http://127.0.0.1:9',
+  AZURE_SENTINEL_TENANT_ID: 'tenant-test',
+  AZURE_SENTINEL_CLIENT_ID: 'client-test',
+  AZURE_SENTINEL_CLIENT_SECRET: 'client-secret-test',
+  AZURE_SENTINEL_WORKSPACE_ID: 'workspace-test',
+  AZURE_SENTINEL_SHARED_KEY: 'c2hhcmVkLWtleS10ZXN0',
+  // cloud tables and queues (dynamodb, aws_sqs, gcs_pubsub)
+  DYNAMODB_TABLE_NAME: 'llm-calls',
+  SQS_QUEUE_URL: 'http://127.0.0.1:9/000000000000/llm-calls',
+  GCS_PUBSUB_PROJECT_ID: 'example-project',
+  GCS_PUBSUB_TOPIC_ID: 'llm-calls',
+  GCS_PATH_SERVICE_ACCOUNT: serviceAccountFile,
+  GOOGLE_APPLICATION_CREDENTIALS: serviceAccountFile,
+  PUBSUB_EMULATOR_HOST: '127.0.0.1:9',
+  GCS_PUBSUB_API_BASE: 'http://127.0.0.1:9',
 }
 
 afterEach(() => {
@@ -181,4 +216,23 @@ describe('the catalogue of integrations', () => {
       })
     })
   }
+})
+
+describe("the table of LiteLLM's callback names", () => {
+  const section = aliasTable.slice(aliasTable.indexOf("## LiteLLM's callback names"))
+  const rows = [...section.matchAll(/^\| `([a-z0-9_]+)` \| ([^|]+) \|/gm)]
+    .map((match) => ({ name: match[1]!, servedBy: match[2]!.trim() }))
+    .filter(({ servedBy }) => !servedBy.startsWith('not a LiteLLM name'))
+
+  it('lists a served name as the layer the name builds, and nothing else as served', () => {
+    for (const { name, servedBy } of rows) {
+      const integration = findIntegration(name)
+      if (integration) expect(servedBy, name).toMatch(new RegExp(`^\\[${integration.name}\\]\\(`))
+      else expect(servedBy, name).toMatch(/^(none|not yet)/)
+    }
+  })
+
+  it('shows at least 45 of LiteLLM\'s names served', () => {
+    expect(rows.filter(({ name }) => findIntegration(name)).length).toBeGreaterThanOrEqual(45)
+  })
 })

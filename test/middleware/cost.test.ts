@@ -132,13 +132,13 @@ describe('cost', () => {
     expect(recorder.events[0]!.costUnknownReason).toBeUndefined()
   })
 
-  it('prices every token-priced model of OpenAI, Google and Anthropic as genai-prices calcPrice does', () => {
+  it('prices every token-priced model of OpenAI, Google and Anthropic as genai-prices calcPrice does, cache reads and writes included', () => {
     const book = createPriceBook()
-    const usage = { inputTokens: 250_000, cachedInputTokens: 50_000, outputTokens: 3000, totalTokens: 253_000 }
+    const usage = { inputTokens: 250_000, cachedInputTokens: 50_000, cacheCreationInputTokens: 20_000, outputTokens: 3000, totalTokens: 253_000 }
     let compared = 0
     for (const providerId of ['openai', 'google', 'anthropic']) {
       for (const model of findProvider({ providerId })!.models) {
-        const expected = calcPrice({ input_tokens: 250_000, cache_read_tokens: 50_000, output_tokens: 3000 }, model.id, { providerId })
+        const expected = calcPrice({ input_tokens: 250_000, cache_read_tokens: 50_000, cache_write_tokens: 20_000, output_tokens: 3000 }, model.id, { providerId })
         if (!expected) continue
         const ours = priceUsage(book.lookup(providerId, model.id, model.id), usage)
         expect(ours, `${providerId}/${model.id}`).toBeDefined()

@@ -123,6 +123,22 @@ describe('the OpenAI-compatible family', () => {
     expect(fake.requests[0]!.headers.authorization).toBe('Bearer ollama')
   })
 
+  it('reads Mistral’s variables as LiteLLM’s chat does: MISTRAL_AZURE_API_KEY before MISTRAL_API_KEY, MISTRAL_AZURE_API_BASE with /v1 appended', async () => {
+    const fake = await openAIFake()
+    const root = fake.url.replace(/\/v1$/, '')
+    const client = createClient({ providers: defaultProviders({ MISTRAL_API_KEY: 'mistral-key', MISTRAL_AZURE_API_BASE: root }) })
+    cleanups.push(() => client.close())
+    await client.chat({ model: 'mistral/mistral-small-latest', messages })
+    expect(fake.requests[0]!.path).toBe('/v1/chat/completions')
+    expect(fake.requests[0]!.headers.authorization).toBe('Bearer mistral-key')
+    const both = defaultProviders({ MISTRAL_AZURE_API_KEY: 'azure-mistral-key', MISTRAL_API_KEY: 'mistral-key', MISTRAL_AZURE_API_BASE: fake.url })
+    const preferred = createClient({ providers: both })
+    cleanups.push(() => preferred.close())
+    await preferred.chat({ model: 'mistral/mistral-small-latest', messages })
+    expect(fake.requests[1]!.headers.authorization).toBe('Bearer azure-mistral-key')
+    expect(defaultProviders({ MISTRAL_API_KEY: 'k' }).mistral!.apiBase).toBe('https://api.mistral.ai/v1')
+  })
+
   it('never sends OPENAI_API_KEY to another provider: a member without its own key fails naming its variable', () => {
     const groq = descriptorForPrefix('groq')!
     expect(() => groq.create({ environment: { OPENAI_API_KEY: 'sk-openai-secret' } })).toThrow(/groq needs an API key: set GROQ_API_KEY/)

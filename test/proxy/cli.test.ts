@@ -104,7 +104,7 @@ describe('llm-onion serve', () => {
     const { code, output } = await runCli(['serve', '--config', 'test/proxy/fixtures/bad-config.yaml', '--port', '0'])
     expect(code).toBe(1)
     expect(output).toContain(join(repositoryRoot, 'test/proxy/fixtures/bad-config.yaml'))
-    expect(output).toContain('model_list[0].litellm_params.model: provider "anthropic" is not supported')
+    expect(output).toContain('model_list[0].litellm_params.model: provider "cohere" is not supported')
     expect(output).toContain('model_list[1].litellm_params.model: is required')
     expect(output).not.toContain('    at ')
   })

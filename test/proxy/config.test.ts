@@ -90,8 +90,8 @@ describe('proxy config', () => {
   })
 
   it('refuses a provider llm-onion does not have, pointing at openai/ with api_base', () => {
-    const error = configError(() => parseConfig({ model_list: [{ model_name: 'claude', litellm_params: { model: 'anthropic/claude-3' } }] }))
-    expect(error.message).toContain('model_list[0].litellm_params.model: provider "anthropic" is not supported; use one of openai, gemini, mock')
+    const error = configError(() => parseConfig({ model_list: [{ model_name: 'command-r', litellm_params: { model: 'cohere/command-r-plus' } }] }))
+    expect(error.message).toContain('model_list[0].litellm_params.model: provider "cohere" is not supported; use one of openai, gemini, mock')
     expect(error.message).toContain('openai/<model> with api_base')
   })
 

@@ -7,7 +7,7 @@
 import OpenAI from 'openai'
 import { afterAll, describe, expect, it } from 'vitest'
 import { startOpenAIFake, type OpenAIFake } from '../../src/testing/openai-server'
-import { inspector, machineRedisUrl, removePrefix, uniquePrefix } from '../fakes/redis-server'
+import { inspector, machineRedisUrl, removePrefix, startThrowawayRedis, uniquePrefix } from '../fakes/redis-server'
 import { spawnProxy, type SpawnedProxy } from './fixtures/spawn-proxy'
 
 const started: SpawnedProxy[] = []
@@ -72,5 +72,30 @@ describe('replicas sharing one Redis', () => {
     // The second replica never calls it while the cooldown lasts, though it would pick it 1000 times in 1001.
     for (let index = 0; index < 10; index++) expect((await ask(second.openai)).choices[0]?.message.content).toBe('from the healthy deployment')
     expect(flaky.requests).toHaveLength(1)
+  }, 60_000)
+
+  it('planted secret: the Redis password (in REDIS_URL or REDIS_PASSWORD) is in no output, reply or error, while the count works', async () => {
+    const password = 'planted-redis-password-5512'
+    const server = await startThrowawayRedis({ password })
+    try {
+      const byUrl = await replica(['--config', 'examples/proxy/shared-state.yaml'], { REDIS_URL: `redis://default:${password}@127.0.0.1:${server.port}` })
+      const byHost = await replica(['--config', 'examples/proxy/shared-state.yaml'], { REDIS_URL: '', REDIS_HOST: '127.0.0.1', REDIS_PORT: String(server.port), REDIS_PASSWORD: password })
+      const texts: string[] = []
+      for (const { openai } of [byUrl, byHost]) {
+        const reply = await openai.chat.completions.create({ model: 'gpt-3.5-turbo', messages: [{ role: 'user', content: 'count me' }] })
+        texts.push(JSON.stringify(reply))
+        texts.push(String(await openai.chat.completions.create({ model: 'nope', messages: [{ role: 'user', content: 'x' }] }).catch((error: Error) => error.message)))
+      }
+      expect(await byUrl.proxy.stop()).toBe(0)
+      expect(await byHost.proxy.stop()).toBe(0)
+      const counted = inspector(`redis://default:${password}@127.0.0.1:${server.port}`)
+      expect(await counted.get('llm-onion:request_count')).toBe('2')
+      counted.disconnect()
+      expect(byUrl.proxy.output()).toContain(`shared state: Redis at 127.0.0.1:${server.port} (from REDIS_URL)`)
+      expect(byHost.proxy.output()).toContain(`shared state: Redis at 127.0.0.1:${server.port} (from REDIS_HOST)`)
+      for (const text of [...texts, byUrl.proxy.output(), byHost.proxy.output()]) expect(text).not.toContain(password)
+    } finally {
+      await server.stop()
+    }
   }, 60_000)
 })

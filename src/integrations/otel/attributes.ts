@@ -81,6 +81,7 @@ export function genAiAttributes(event: CallEvent, options: GenAiAttributeOptions
     set('gen_ai.usage.input_tokens', event.usage.inputTokens)
     set('gen_ai.usage.output_tokens', event.usage.outputTokens)
     set('gen_ai.usage.cache_read.input_tokens', event.usage.cachedInputTokens)
+    set('gen_ai.usage.cache_creation.input_tokens', event.usage.cacheCreationInputTokens)
     set('gen_ai.usage.reasoning.output_tokens', event.usage.reasoningTokens)
   }
   // No convention names cost; Langfuse reads this one, and other backends show it as it is.

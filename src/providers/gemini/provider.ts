@@ -19,7 +19,8 @@ import {
   type GeminiResponse,
   type GeminiUsageMetadata,
 } from './mapping'
-import { connectionError, fromGeminiError, type ErrorTarget } from '../provider-errors'
+import { connectionError, type ErrorTarget } from '../provider-errors'
+import { fromGeminiError } from './errors'
 import { loadGemini } from '../sdk-modules'
 import { lazySchema } from '../../lazy-schema'
 

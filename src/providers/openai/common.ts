@@ -10,7 +10,8 @@ import type { ProviderCall } from '../../types'
 import { isSecretHeader, stripSecretQuery } from '../../redact'
 import { createSecretScrubber } from '../../secret-scrubber'
 import { validate } from '../../validate'
-import { connectionError, fromOpenAIError, type ErrorTarget } from '../provider-errors'
+import { connectionError, type ErrorTarget } from '../provider-errors'
+import { fromOpenAIError } from './errors'
 import { lazySchema } from '../../lazy-schema'
 
 const openaiOptionsSchema = lazySchema(() =>

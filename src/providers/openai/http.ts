@@ -17,7 +17,7 @@ import type { Provider, ProviderCall } from '../../types'
 import { assertStreamFinished, finishes, streamWireBody, wireBody, type OpenAISettings } from './common'
 import { SseDecoder } from './sse'
 import { headerObject, postJson } from './json-post'
-import { fromOpenAIError } from '../provider-errors'
+import { fromOpenAIError } from './errors'
 import { loadedOpenAI, loadOpenAI } from '../sdk-modules'
 
 /**

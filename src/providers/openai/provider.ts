@@ -8,7 +8,7 @@ import type { ChatChunk, ChatRequest, ChatResponse, EmbeddingRequest, EmbeddingR
 import type { Provider, ProviderCall } from '../../types'
 import { assertStreamFinished, finishes, resolveOpenAISettings, streamWireBody, wireBody, type OpenAIOptions, type OpenAISettings } from './common'
 import { openaiHttp } from './http'
-import { fromOpenAIError } from '../provider-errors'
+import { fromOpenAIError } from './errors'
 import { loadOpenAI } from '../sdk-modules'
 
 export type { OpenAIOptions } from './common'
