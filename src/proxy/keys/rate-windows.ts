@@ -26,10 +26,13 @@ export interface LimitTarget {
 
 /** A window as counted for one scope: where its counters live and when it ends. */
 export interface WindowRef {
-  scope: LimitScope
-  id: string
-  start: number
-  end: number
+  readonly scope: LimitScope
+  readonly id: string
+  readonly start: number
+  readonly end: number
+  /** The store keys of its request and token counts. */
+  readonly requestsKey: string
+  readonly tokensKey: string
 }
 
 /**
@@ -79,13 +82,18 @@ export const inFlightLeaseMs = 600_000
 export function createRateWindows(store: SharedStore, counters: CounterBuffer, options: { windowMs: number; now?: () => number }): RateWindows {
   const { windowMs } = options
   const now = options.now ?? Date.now
-  const starts = new Map<string, number>()
+  // The window each scope is in, as this process knows it: the same object until it ends.
+  const known = new Map<string, WindowRef>()
+  const windowOf = (scope: LimitScope, id: string, start: number): WindowRef => {
+    const name = `${scope}:${id}:${start}`
+    return { scope, id, start, end: start + windowMs, requestsKey: `ratelimit:requests:${name}`, tokensKey: `ratelimit:tokens:${name}` }
+  }
 
   const current = async (scope: LimitScope, id: string): Promise<WindowRef> => {
     const name = `${scope}:${id}`
     const at = now()
-    const known = starts.get(name)
-    if (known !== undefined && known + windowMs > at) return { scope, id, start: known, end: known + windowMs }
+    const cached = known.get(name)
+    if (cached !== undefined && cached.end > at) return cached
     const key = `ratelimit:window:${name}`
     let start = Number(await store.get(key))
     if (!Number.isFinite(start) || start <= 0 || start + windowMs <= at) {
@@ -94,24 +102,24 @@ export function createRateWindows(store: SharedStore, counters: CounterBuffer, o
       start = won ? at : Number(await store.get(key))
       if (!Number.isFinite(start) || start <= 0) start = at
     }
-    if (starts.size > 100_000) starts.clear()
-    starts.set(name, start)
-    return { scope, id, start, end: start + windowMs }
+    if (known.size > 100_000) known.clear()
+    const window = windowOf(scope, id, start)
+    known.set(name, window)
+    return window
   }
   // Counters outlive their window (a late token count still lands in it) and then expire.
   const counterOptions = { ttlMs: windowMs * 2 }
-  const counterKey = (window: WindowRef, kind: 'requests' | 'tokens') => `ratelimit:${kind}:${window.scope}:${window.id}:${window.start}`
 
   return {
     windowMs,
     current,
-    countRequest: (window) => store.increment(counterKey(window, 'requests'), 1, counterOptions),
+    countRequest: (window) => store.increment(window.requestsKey, 1, counterOptions),
     async uncountRequest(window) {
-      await store.increment(counterKey(window, 'requests'), -1, counterOptions)
+      await store.increment(window.requestsKey, -1, counterOptions)
     },
-    tokens: (window) => counters.read(counterKey(window, 'tokens')),
+    tokens: (window) => counters.read(window.tokensKey),
     addTokens(window, tokens) {
-      if (tokens > 0) counters.add(counterKey(window, 'tokens'), tokens, counterOptions.ttlMs)
+      if (tokens > 0) counters.add(window.tokensKey, tokens, counterOptions.ttlMs)
     },
     enter: (token) => store.increment(`ratelimit:in_flight:${token}`, 1, { ttlMs: inFlightLeaseMs }),
     async leave(token) {

@@ -26,9 +26,16 @@ export interface Budgeted {
  * ```
  */
 export function budgetPeriod(record: Pick<Budgeted, 'created_at' | 'budget_duration'>, now: number): Period {
+  // A record is asked on every request: its period is worked out once and kept until it ends.
+  const cached = periods.get(record)
+  if (cached !== undefined && cached.for === record.budget_duration && cached.period.start <= now && now < cached.period.end) return cached.period
   const duration = record.budget_duration === null ? undefined : parseDuration(record.budget_duration)
-  return periodAt(Date.parse(record.created_at), duration, now)
+  const period = periodAt(Date.parse(record.created_at), duration, now)
+  periods.set(record, { for: record.budget_duration, period })
+  return period
 }
+
+const periods = new WeakMap<object, { for: string | null; period: Period }>()
 
 /**
  * The counter of an entity's spend: with a period for keys, users and teams, without for the others.
