@@ -8,6 +8,7 @@ import { providerForBareModel } from '../providers/router'
 import { serverSettingKeys, serverSettingsShape } from './server-settings'
 import { cacheParamsSchema, sharedStateRouterKeys, sharedStateShape } from './config-shared-state'
 import { cacheParamsShape } from './config-cache'
+import { keySettingKeys, keySettingsShape } from './keys/key-settings'
 
 /** Where `os.environ/NAME` references are read from. */
 export type Environment = Record<string, string | undefined>
@@ -102,7 +103,7 @@ export const knownKeys = {
     'cache',
     'cache_params',
   ]),
-  generalSettings: new Set<string>(['master_key', 'max_request_size_mb', ...serverSettingKeys]),
+  generalSettings: new Set<string>(['master_key', 'max_request_size_mb', ...serverSettingKeys, ...keySettingKeys]),
   routerSettings: new Set([
     'routing_strategy',
     'model_group_alias',
@@ -280,6 +281,7 @@ export function configSchema(environment: Environment) {
         master_key: nonEmpty.optional(),
         max_request_size_mb: number.pipe(z.number().positive()).optional(),
         ...serverSettingsShape(number, listOf),
+        ...keySettingsShape(number, nonEmpty),
       })
       .nullish(),
     router_settings: z
