@@ -122,6 +122,14 @@ if (wanted('proxy')) {
   log('proxy (gateways on core 0, load and mock upstream on core 1) ...')
   results.proxy = runBenchmark('proxy.ts', 1)
 }
+if (wanted('proxy-keys')) {
+  log('proxy with virtual keys, budgets and rate limits on Redis (proxies on core 0, load and upstream on core 1) ...')
+  results.proxyKeys = runBenchmark('proxy-keys.ts', 1)
+}
+if (wanted('workers')) {
+  log('workers: serve --workers 2 against one worker (unpinned; load and upstream share the cores) ...')
+  results.workers = runBenchmark('workers.ts')
+}
 results.loadAfter = machine().load
 results.seconds = Math.round((Date.now() - started) / 1000)
 

@@ -21,6 +21,7 @@ import {
   type EmbeddingResponse,
 } from './schema'
 import { scrubError } from './secret-scrubber'
+import type { SharedStore } from './shared-state/store'
 import { createServices, type ClientServices, type HookErrorHandler } from './services'
 import { createChatStream, streamFromProvider, type ChatStream } from './streamed-call'
 import type { AttemptRecord, CallOptions, Middleware, Provider, ProviderCall } from './types'
@@ -61,6 +62,12 @@ const clientOptionsSchema = lazySchema(() =>
     cost: z.union([z.literal(false), z.record(z.string(), z.unknown())]).optional(),
     queue: z.record(z.string(), z.unknown()).optional(),
     secrets: z.array(z.string()).optional(),
+    store: z
+      .custom<SharedStore>(
+        (value) => typeof value === 'object' && value !== null && ['increment', 'get', 'set', 'delete', 'addToWindow', 'readWindow', 'windowValues'].every((method) => typeof (value as Record<string, unknown>)[method] === 'function'),
+        { message: 'must be a shared store, for example memoryStore() or redisStore({ url })' },
+      )
+      .optional(),
   }),
 )
 
@@ -86,6 +93,12 @@ export interface ClientOptions {
    * Default none.
    */
   secrets?: string[]
+  /**
+   * The shared store every call reaches as `ctx.store` (default: an in-memory store of this client's
+   * own). Pass `redisStore()` to count across processes. The client does not close a store it is
+   * given: close it after the client (docs/shared-state.md).
+   */
+  store?: SharedStore
 }
 
 /**
@@ -127,7 +140,7 @@ export class Client {
     this.providers = Object.freeze({ ...defaultProviders(), ...options.providers })
     this.aliases = Object.freeze({ ...options.aliases })
     const secrets = [...(options.secrets ?? []), ...Object.values(this.providers).flatMap((provider) => provider.secrets ?? [])]
-    this.services = createServices({ redact: options.redact, onHookError: options.onHookError, queue: options.queue, secrets })
+    this.services = createServices({ redact: options.redact, onHookError: options.onHookError, queue: options.queue, secrets, store: options.store })
     // Providers free their sockets last, within close()'s deadline like everything else.
     this.services.onClose(async () => {
       for (const provider of new Set(Object.values(this.providers))) await provider.close?.()

@@ -6,6 +6,7 @@ import type { CallEvent, EventOptions } from './event'
 import { buildEvent } from './event'
 import { contentMaskOf } from './redact'
 import type { ClientServices } from './services'
+import type { SharedStore } from './shared-state/store'
 
 export type CallType = 'chat' | 'embedding'
 
@@ -194,6 +195,23 @@ export class Context {
   /** @internal see {@link Context.slot} */
   setSlot(key: symbol, value: unknown): void {
     ;(this.#slots ??= new Map()).set(key, value)
+  }
+
+  /**
+   * The client's shared store: counters with expiry, values with a time to live and sliding-window
+   * sums, in this process's memory by default, or on Redis (`createClient({ store: redisStore() })`,
+   * the proxy with `REDIS_URL`) so every worker and replica counts together. docs/shared-state.md.
+   *
+   * @example
+   * ```ts
+   * client.use(async (ctx, next) => {
+   *   await next()
+   *   await ctx.store.increment(`requests:${ctx.model}`)
+   * })
+   * ```
+   */
+  get store(): SharedStore {
+    return this.services.store
   }
 
   /** Registers background work (an export, a write) that `client.flush()` and `client.close()` wait for. */

@@ -96,3 +96,7 @@ export { piiDetectors, secretDetectors, keywordDetector, maskText, passesLuhn, p
 export type { Detector, Finding } from './guardrails/detectors'
 export { createStreamWindow, windowedChunks, defaultLookahead } from './guardrails/stream-window'
 export type { StreamWindow } from './guardrails/stream-window'
+// The shared store (docs/shared-state.md): counters, values and sliding windows, in memory or on Redis.
+export { memoryStore, type MemoryStoreOptions } from './shared-state/memory-store'
+export { redisStore, type RedisStoreOptions, type RedisSharedStore, type RedisStoreStats, type RedisFailureMode } from './shared-state/redis-store'
+export type { SharedStore, WindowTotals } from './shared-state/store'

@@ -2,6 +2,8 @@ import { createDeliveryQueue, validateDeliveryQueueOptions, type DeliveryQueue, 
 import { settlesWithin, timeLeft } from './delivery/deadline'
 import type { RedactOptions } from './redact'
 import { createSecretScrubber, type SecretScrubber } from './secret-scrubber'
+import { memoryStore } from './shared-state/memory-store'
+import type { SharedStore } from './shared-state/store'
 
 /** Reports an error thrown by an isolated hook (observer, CustomLogger, integration). */
 export type HookErrorHandler = (error: unknown, hook: string) => void
@@ -16,6 +18,11 @@ export interface ClientServices {
   readonly secrets: SecretScrubber
   /** The one delivery queue every exporter of this client enqueues to. */
   readonly queue: DeliveryQueue
+  /**
+   * The shared store (counters, values, sliding windows) every call reaches as `ctx.store`: the
+   * client's `store` option, else an in-memory store of this client's own (docs/shared-state.md).
+   */
+  readonly store: SharedStore
   /** Whether the queue has a durable spool (`queue.spool`): exporters' leftovers are replayed when they are added. */
   readonly spooled: boolean
   /** Keeps a background promise for `flush()`; its rejection is reported, never thrown. */
@@ -38,6 +45,7 @@ export function createServices(options: {
   onHookError?: HookErrorHandler
   queue?: DeliveryQueueOptions
   secrets?: ReadonlyArray<string>
+  store?: SharedStore
 }): ClientServices {
   const pending = new Set<Promise<unknown>>()
   const closers: Array<() => Promise<void> | void> = []
@@ -58,8 +66,14 @@ export function createServices(options: {
       console.warn(`[llm-onion] hook ${hook} failed and was skipped (the call is unaffected): ${message}. Further failures of this hook are not shown; pass onHookError to createClient to see them all.`)
     })
 
+  let store = options.store
   const services: ClientServices = {
     redact: options.redact ?? {},
+    get store() {
+      // Made on first use: most clients never count anything.
+      store ??= memoryStore()
+      return store
+    },
     secrets,
     spooled: spool !== undefined,
     get queue() {

@@ -1,8 +1,9 @@
 #!/usr/bin/env node
 /**
- * The `llm-onion` command: `llm-onion serve [--config path] [--port 4000] [--host 127.0.0.1] [--logs]`
- * starts the OpenAI-compatible proxy and stops it gracefully on SIGTERM or SIGINT.
+ * The `llm-onion` command: `llm-onion serve [--config path] [--port 4000] [--host 127.0.0.1] [--logs]
+ * [--workers N]` starts the OpenAI-compatible proxy and stops it gracefully on SIGTERM or SIGINT.
  */
+import cluster from 'node:cluster'
 import { parseArgs } from 'node:util'
 import { isValidationError } from '../errors'
 import { stripSecretQuery } from '../redact'
@@ -28,6 +29,9 @@ Options:
       --max-connections <n>  client connections held at once (default 4096)
       --spool <dir>          keep undelivered events on disk there, sent again after a
                              crash or restart; general_settings.spool_dir
+      --workers <n>          run n worker processes on the port (default 1); also
+                             --num_workers, LiteLLM's name. Share counts between them
+                             with Redis (REDIS_URL): docs/shared-state.md
   -h, --help                 show this help
 
 Point any OpenAI client at http://<host>:<port>/v1. Docs: docs/proxy.md`
@@ -47,6 +51,8 @@ async function main(argv: string[]): Promise<void> {
       'allowed-hosts': { type: 'string' },
       'max-connections': { type: 'string' },
       spool: { type: 'string' },
+      workers: { type: 'string' },
+      num_workers: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   })
@@ -56,6 +62,12 @@ async function main(argv: string[]): Promise<void> {
   }
   const port = integerOption(values.port ?? process.env.PORT ?? '4000', '--port', 65_535)
   const gracePeriodMs = integerOption(values['grace-period'] ?? '30', '--grace-period', 86_400) * 1000
+  if (values.workers !== undefined && values.num_workers !== undefined) throw new UsageError('give --workers or --num_workers (the same setting), not both')
+  const workers = Math.max(1, integerOption(values.workers ?? values.num_workers ?? '1', values.workers === undefined ? '--num_workers' : '--workers', 256))
+  if (workers > 1 && cluster.isPrimary) {
+    const { runPrimary } = await import('./workers')
+    return runPrimary(workers)
+  }
   // Loaded only to serve: --help and argument errors answer without loading every integration.
   const { buildProxyServer } = await import('./server')
   const proxy = await buildProxyServer({ config: values.config, logs: values.logs ?? false, gracePeriodMs, ...httpOptions(values), ...(values.spool === undefined ? {} : { spool: values.spool }) })
@@ -68,7 +80,8 @@ async function main(argv: string[]): Promise<void> {
     if (code === 'EADDRINUSE') throw new UsageError(`port ${port} is in use; pass another with --port (0 picks a free one)`)
     throw error
   }
-  console.log(summary(proxy, address))
+  if (cluster.isWorker) process.send!({ type: 'llm-onion:listening', url: address.url, summary: summary(proxy, address) })
+  else console.log(summary(proxy, address))
   stopOnSignals(proxy, gracePeriodMs)
 }
 
@@ -81,11 +94,22 @@ function summary(proxy: ProxyServer, address: ProxyAddress): string {
   // A base URL's credential query parameters (`?key=`) stay out of the output.
   for (const deployment of config.models) lines.push(`    ${deployment.modelName} -> ${deployment.model}${deployment.apiBase ? ` at ${stripSecretQuery(deployment.apiBase)}` : ''}`)
   lines.push(`  layers: ${proxy.layers.join(' > ')}`)
+  const redis = config.sharedState?.redis
+  lines.push(
+    proxy.store.kind === 'redis'
+      ? `  shared state: Redis at ${(proxy.store as { address?: string }).address ?? 'the configured address'}${config.sharedState?.source ? ` (from ${config.sharedState.source})` : ''}, ${redis?.onUnavailable ?? 'fail-open'}`
+      : `  shared state: memory of this process (set REDIS_URL to share counts between workers and replicas)`,
+  )
+  if (config.routing && (config.routing.strategy !== 'simple-shuffle' || config.routing.allowedFails !== undefined)) {
+    const cooldowns = config.routing.allowedFails === undefined || config.routing.disableCooldowns ? 'no cooldowns' : `cooldown ${config.routing.cooldownTimeMs / 1000} s after more than ${config.routing.allowedFails} failure(s)`
+    lines.push(`  routing: ${config.routing.strategy}, ${cooldowns}`)
+  }
   lines.push(
     config.masterKey
       ? `  auth: Authorization: Bearer <master key> required (key from ${config.masterKeySource})`
       : '  auth: off (anyone who can reach the port can call it; set general_settings.master_key); only local Host names and browser origins are served, plus general_settings.allowed_hosts / allowed_origins',
   )
+  if (proxy.keys) lines.push(`  keys: ${proxy.keys}`)
   for (const warning of config.warnings) lines.push(`  warning: ${warning}`)
   return lines.join('\n')
 }
@@ -120,6 +144,11 @@ function stopOnSignals(proxy: ProxyServer, gracePeriodMs: number): void {
   }
   process.on('SIGTERM', () => stop('SIGTERM'))
   process.on('SIGINT', () => stop('SIGINT'))
+  // A worker of `serve --workers`: the primary asks it to stop; a signal that reached it as well
+  // (Ctrl-C signals the whole process group) has started the same shutdown already.
+  process.on('message', (message: { type?: string; signal?: string }) => {
+    if (message?.type === 'llm-onion:shutdown' && !stopping) stop(message.signal ?? 'SIGTERM')
+  })
 }
 
 /** The HTTP options given as flags; each wins over its general_settings key. */

@@ -6,6 +6,7 @@
 import type { RawConfig } from './config-schema'
 import { configError } from './config-error'
 import type { ReliabilitySettings } from './reliability'
+import { defaultRouting, routingStrategyNames, type RoutingSettings, type RoutingStrategyName } from './routing-strategies'
 
 type RawModel = RawConfig['model_list'][number]
 
@@ -97,3 +98,27 @@ export function modelGroupAliases(
   return { aliases, hiddenAliases }
 }
 
+
+/**
+ * `routing_strategy`, `routing_strategy_args`, `allowed_fails`, `cooldown_time` and
+ * `disable_cooldowns`. A strategy llm-onion does not implement is warned about (into `warnings`) and
+ * simple-shuffle is used, as before.
+ */
+export function readRouting(parsed: RawConfig, warnings: string[]): RoutingSettings {
+  const router = parsed.router_settings ?? {}
+  const named = router.routing_strategy
+  let strategy: RoutingStrategyName = defaultRouting.strategy
+  if (named !== undefined) {
+    if ((routingStrategyNames as readonly string[]).includes(named)) strategy = named as RoutingStrategyName
+    else warnings.push(`router_settings.routing_strategy "${named}" is not supported (llm-onion has ${routingStrategyNames.join(', ')}); simple-shuffle (weighted random) is used`)
+  }
+  const args = router.routing_strategy_args ?? {}
+  return {
+    strategy,
+    latencyWindowMs: args.ttl === undefined ? defaultRouting.latencyWindowMs : args.ttl * 1000,
+    latencyBuffer: args.lowest_latency_buffer ?? defaultRouting.latencyBuffer,
+    ...(router.allowed_fails === undefined ? {} : { allowedFails: router.allowed_fails }),
+    cooldownTimeMs: router.cooldown_time === undefined ? defaultRouting.cooldownTimeMs : router.cooldown_time * 1000,
+    disableCooldowns: router.disable_cooldowns ?? false,
+  }
+}

@@ -6,6 +6,8 @@ import { z } from 'zod'
 import { descriptorForPrefix, supportedPrefixes } from '../providers/descriptors'
 import { providerForBareModel } from '../providers/router'
 import { serverSettingKeys, serverSettingsShape } from './server-settings'
+import { cacheParamsSchema, sharedStateRouterKeys, sharedStateShape } from './config-shared-state'
+import { keySettingKeys, keySettingsShape } from './keys/key-settings'
 
 /** Where `os.environ/NAME` references are read from. */
 export type Environment = Record<string, string | undefined>
@@ -96,9 +98,25 @@ export const knownKeys = {
     'fallbacks',
     'context_window_fallbacks',
     'global_disable_no_log_param',
+    // Only its Redis connection is read, for the shared store (src/proxy/config-shared-state.ts).
+    'cache_params',
   ]),
-  generalSettings: new Set<string>(['master_key', 'max_request_size_mb', ...serverSettingKeys]),
-  routerSettings: new Set(['routing_strategy', 'model_group_alias', 'num_retries', 'timeout', 'stream_timeout', 'fallbacks', 'context_window_fallbacks']),
+  generalSettings: new Set<string>(['master_key', 'max_request_size_mb', ...serverSettingKeys, ...keySettingKeys]),
+  routerSettings: new Set([
+    'routing_strategy',
+    'model_group_alias',
+    'num_retries',
+    'timeout',
+    'stream_timeout',
+    'fallbacks',
+    'context_window_fallbacks',
+    // Routing strategies, cooldowns and the shared store (src/proxy/routing-strategies.ts, cooldowns.ts, config-shared-state.ts).
+    'routing_strategy_args',
+    'allowed_fails',
+    'cooldown_time',
+    'disable_cooldowns',
+    ...sharedStateRouterKeys,
+  ]),
 }
 
 /**
@@ -252,6 +270,7 @@ export function configSchema(environment: Environment) {
         fallbacks: fallbackList.nullish(),
         context_window_fallbacks: fallbackList.nullish(),
         global_disable_no_log_param: z.boolean({ error: 'must be true (requests may not switch logging off) or false' }).optional(),
+        cache_params: cacheParamsSchema(text, number).nullish(),
       })
       .nullish(),
     general_settings: z
@@ -259,6 +278,7 @@ export function configSchema(environment: Environment) {
         master_key: nonEmpty.optional(),
         max_request_size_mb: number.pipe(z.number().positive()).optional(),
         ...serverSettingsShape(number, listOf),
+        ...keySettingsShape(number, nonEmpty),
       })
       .nullish(),
     router_settings: z
@@ -270,6 +290,16 @@ export function configSchema(environment: Environment) {
         stream_timeout: seconds.optional(),
         fallbacks: fallbackList.nullish(),
         context_window_fallbacks: fallbackList.nullish(),
+        routing_strategy_args: z
+          .looseObject({
+            ttl: seconds.optional(),
+            lowest_latency_buffer: number.pipe(z.number().min(0, 'must be 0 or more (0.5: within 50% of the fastest)')).optional(),
+          })
+          .nullish(),
+        allowed_fails: retries.optional(),
+        cooldown_time: number.pipe(z.number().min(0, 'must be 0 or more seconds')).optional(),
+        disable_cooldowns: z.boolean({ error: 'must be true or false' }).optional(),
+        ...sharedStateShape(text, number),
       })
       .nullish(),
     // LiteLLM's guardrails section; each entry is checked by src/proxy/guardrails-config.ts.

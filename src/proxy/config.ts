@@ -14,7 +14,10 @@ import type { TokenPrices } from '../cost'
 import { readServerSettings, type ServerSettings } from './server-settings'
 import type { ReliabilitySettings } from './reliability'
 import { ConfigError, configError } from './config-error'
-import { modelGroupAliases, readReliability, shuffleWeights } from './config-router-settings'
+import { modelGroupAliases, readReliability, readRouting, shuffleWeights } from './config-router-settings'
+import { readSharedState, type SharedStateSettings } from './config-shared-state'
+import type { RoutingSettings } from './routing-strategies'
+import { readKeySettings, type KeySettings } from './keys/key-settings'
 
 export { ConfigError } from './config-error'
 
@@ -43,6 +46,9 @@ export interface ModelDeployment {
    * without the one chosen.
    */
   weight: number
+  /** `rpm` / `tpm` (in `litellm_params` or beside it): the deployment's limits per minute, which usage-based routing keeps to. */
+  rpm?: number
+  tpm?: number
   /** Mock deployments only: delay before the reply and between stream chunks, in ms. */
   latencyMs?: number
   chunkDelayMs?: number
@@ -105,10 +111,16 @@ export interface ProxyConfig {
   maxBodyBytes: number
   /** The proxy's own HTTP settings from `general_settings` (origins, hosts, timeouts, connections), defaults filled in. */
   server: ServerSettings
+  /** Virtual keys, spend and limits from `general_settings` (database, cache, failure modes), defaults filled in (src/proxy/keys/key-settings.ts). */
+  keys: KeySettings
   /** `environment_variables` from the file; the proxy sets them before it builds integrations. */
   environmentVariables: Record<string, string>
   /** LiteLLM's retry, timeout, fallback and drop_params settings, mapped onto layers (src/proxy/reliability.ts). */
   reliability: ReliabilitySettings
+  /** `routing_strategy` and the cooldowns (`allowed_fails`, `cooldown_time`); absent in a config built by hand: simple-shuffle. */
+  routing?: RoutingSettings
+  /** Where the shared store lives (Redis from the config or environment, else memory); absent: memory. */
+  sharedState?: SharedStateSettings
   /** `litellm_settings.global_disable_no_log_param`: requests may not switch logging off (`no-log`, `x-litellm-disable-callbacks`). */
   forbidLoggingOptOut: boolean
   /** The `guardrails:` section's entries, as written (src/proxy/guardrails-config.ts builds their layers). */
@@ -216,10 +228,6 @@ export function parseConfig(raw: unknown, options: LoadConfigOptions = {}, file?
   const builtInNames = (settings.callbacks ?? []).filter((name) => !name.includes('.'))
   const unique = (names: string[]) => [...new Set(names)]
   const general = parsed.general_settings ?? {}
-  const strategy = parsed.router_settings?.routing_strategy
-  if (strategy !== undefined && strategy !== 'simple-shuffle') {
-    warnings.push(`router_settings.routing_strategy "${strategy}" is not supported; simple-shuffle (weighted random) is used`)
-  }
   return {
     path: file,
     directory: options.directory ?? process.cwd(),
@@ -234,8 +242,11 @@ export function parseConfig(raw: unknown, options: LoadConfigOptions = {}, file?
     ...masterKey(general.master_key, environment),
     maxBodyBytes: Math.round((general.max_request_size_mb ?? 10) * 1024 * 1024),
     server: readServerSettings(general),
+    keys: readKeySettings(general, environment),
     environmentVariables: fromFile,
     reliability: readReliability(parsed, new Set([...models.map((model) => model.modelName), ...Object.keys(aliases)]), pathOf, file),
+    routing: readRouting(parsed, warnings),
+    sharedState: readSharedState(parsed.router_settings ?? undefined, settings.cache_params ?? undefined, environment),
     guardrails: parsed.guardrails ?? [],
     forbidLoggingOptOut: settings.global_disable_no_log_param ?? false,
     warnings,
@@ -244,9 +255,7 @@ export function parseConfig(raw: unknown, options: LoadConfigOptions = {}, file?
 
 /** Why a key LiteLLM users bring is not read, where a bare "ignored" would not say what happens instead. */
 const unreadReasons: Record<string, string> = {
-  'router_settings.allowed_fails':
-    'llm-onion does not cool deployments down; the router moves on to the next deployment of the model name on every failure, and num_retries / fallbacks apply',
-  'router_settings.cooldown_time': 'llm-onion does not cool deployments down; see router_settings.allowed_fails',
+  'litellm_settings.cache': 'llm-onion does not cache responses; the Redis of litellm_settings.cache_params holds the shared store (docs/shared-state.md)',
   'router_settings.retry_after': 'retries wait with exponential backoff, or as long as the upstream asks with retry-after',
 }
 
@@ -274,6 +283,8 @@ function toDeployment(entry: RawModel, where: string, weight: number): ModelDepl
     apiBase: parameters.api_base,
     apiVersion: parameters.api_version,
     weight,
+    rpm: parameters.rpm ?? entry.rpm,
+    tpm: parameters.tpm ?? entry.tpm,
     latencyMs: parameters.latency_ms,
     chunkDelayMs: parameters.chunk_delay_ms,
     timeoutMs: parameters.timeout === undefined ? undefined : parameters.timeout * 1000,

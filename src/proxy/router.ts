@@ -11,6 +11,8 @@ import { providerForBareModel } from '../providers/router'
 import type { Middleware } from '../types'
 import type { ModelDeployment } from './config'
 import type { DeploymentTarget } from './providers'
+import type { Routing } from './routing'
+import type { AttemptOutcome } from './routing-strategies'
 
 /** One deployment, ready to route to. */
 export interface RoutedDeployment {
@@ -27,6 +29,10 @@ export interface RoutedDeployment {
   model: string
   /** `litellm_params.timeout` / `stream_timeout` as a `timeout()` layer around each try at this deployment. */
   timeout?: Middleware
+  /** simple-shuffle's weight, and the rpm / tpm limits usage-based routing keeps to. */
+  weight: number
+  rpm?: number
+  tpm?: number
 }
 
 /** The deployments answering one `model_name`. */
@@ -35,7 +41,7 @@ export interface ModelGroup {
   deployments: RoutedDeployment[]
   /** `openai/*` matches `openai/` + anything; the matched part replaces `*` in the target. */
   wildcardPrefix?: string
-  /** The first deployment to try: weighted random among several. */
+  /** The first deployment to try: weighted random among several (simple-shuffle). */
   pick(): RoutedDeployment
 }
 
@@ -55,6 +61,8 @@ const noneAdded: string[] = []
 /**
  * Builds the router of a config's deployments; `aliases` (`router_settings.model_group_alias`) map
  * further names onto model names, and those in `hiddenAliases` are left out of `modelNames`.
+ * `routing` (src/proxy/routing.ts) orders the deployments by another strategy than simple-shuffle
+ * and leaves out those cooling down; without it the router touches no store.
  *
  * @example
  * ```ts
@@ -68,6 +76,7 @@ export function createRouter(
   targets: ReadonlyMap<ModelDeployment, DeploymentTarget>,
   aliases: Readonly<Record<string, string>> = {},
   hiddenAliases: ReadonlyArray<string> = [],
+  routing?: Routing,
 ): Router {
   const exact = new Map<string, ModelGroup>()
   const wildcards: ModelGroup[] = []
@@ -75,7 +84,17 @@ export function createRouter(
   for (const deployment of deployments) {
     const list = byName.get(deployment.modelName) ?? []
     const target = targets.get(deployment)!
-    list.push({ deployment, target, modelInfo: deployment.modelInfo, id: String(deployment.modelInfo.id), model: `${target.providerKey}/${target.providerModel}`, timeout: deploymentTimeout(deployment) })
+    list.push({
+      deployment,
+      target,
+      modelInfo: deployment.modelInfo,
+      id: String(deployment.modelInfo.id),
+      model: `${target.providerKey}/${target.providerModel}`,
+      timeout: deploymentTimeout(deployment),
+      weight: deployment.weight,
+      rpm: deployment.rpm,
+      tpm: deployment.tpm,
+    })
     byName.set(deployment.modelName, list)
   }
   for (const [name, list] of byName) {
@@ -106,18 +125,27 @@ export function createRouter(
     const requested = ctx.request.model
     const group = find(requested)
     if (!group) throw unknownModel(requested, modelNames)
-    const order = attemptOrder(group, ctx.deployment)
+    const order = routing === undefined ? attemptOrder(group, ctx.deployment) : await routing.order(group.name, group.deployments, ctx)
     let added = noneAdded
     for (let index = 0; ; index++) {
       const routed = order[index]!
+      if (routing !== undefined && !(await routing.started(routed))) {
+        // Its rpm for this minute went to another replica in the meantime: the next one, if any.
+        if (index === order.length - 1) throw routing.exhausted(group.name)
+        continue
+      }
+      const began = routing === undefined ? 0 : Date.now()
+      const firstChunkBefore = ctx.timing.firstChunk
       ctx.modelInfo = routed.modelInfo
       for (const key of added) delete request[key]
       added = applyDefaults(request, routed.deployment.defaults)
       request.model = group.wildcardPrefix === undefined ? routed.model : wildcardModel(routed.target, group.wildcardPrefix, requested)
       try {
         await (routed.timeout ? routed.timeout(ctx, inner) : inner())
+        if (routing !== undefined) await routing.finished(routed, outcomeOf(ctx, began, firstChunkBefore), ctx)
         return
       } catch (error) {
+        if (routing !== undefined) await routing.finished(routed, { ...outcomeOf(ctx, began, firstChunkBefore), error }, ctx)
         if (index === order.length - 1 || !canFallBack(error, ctx)) throw error
         ctx.attempt++
       } finally {
@@ -128,6 +156,16 @@ export function createRouter(
   })
 
   return { find, modelNames, layer }
+}
+
+/** What the routing strategy records of an attempt that began at `began`. */
+function outcomeOf(ctx: Context, began: number, firstChunkBefore: number | undefined): AttemptOutcome {
+  const firstChunk = ctx.timing.firstChunk
+  return {
+    latencyMs: Date.now() - began,
+    ...(firstChunk !== undefined && firstChunk !== firstChunkBefore ? { firstChunkMs: firstChunk - began } : {}),
+    ...(ctx.usage ? { outputTokens: ctx.usage.outputTokens, totalTokens: ctx.usage.totalTokens } : {}),
+  }
 }
 
 function deploymentTimeout(deployment: ModelDeployment): Middleware | undefined {

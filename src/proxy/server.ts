@@ -9,7 +9,7 @@ import { z } from 'zod'
 import { createClient, type Client, type ClientOptions } from '../client'
 import type { Middleware } from '../types'
 import { validate } from '../validate'
-import { createAuthCheck } from './auth'
+import { createAuthCheck, presentedKey } from './auth'
 import { ConfigError, loadConfig, parseConfig, type ProxyConfig } from './config'
 import { defaultConfig } from './default-config'
 import { createRequestHandler, modelEntry } from './handlers'
@@ -19,7 +19,14 @@ import { assembleLayers } from './layers'
 import { createOriginPolicy } from './origin-policy'
 import { buildProviders } from './providers'
 import { createRouter } from './router'
+import { createRouting } from './routing'
+import { defaultRouting } from './routing-strategies'
+import { memoryStore } from '../shared-state/memory-store'
+import { redisStore } from '../shared-state/redis-store'
+import type { SharedStore } from '../shared-state/store'
 import { hostSchema, originSchema, readServerSettings, type ServerSettings } from './server-settings'
+import { createKeySystem } from './keys/key-system'
+import { readKeySettings } from './keys/key-settings'
 
 const optionsSchema = z
   .object({
@@ -33,6 +40,9 @@ const optionsSchema = z
     streamWriteTimeoutMs: z.number().int().positive().optional(),
     maxConnections: z.number().int().positive().optional(),
     spool: z.string().min(1, 'must be the path of a directory for the spool files').optional(),
+    store: z
+      .custom<SharedStore>((value) => typeof value === 'object' && value !== null && typeof (value as SharedStore).increment === 'function', { message: 'must be a shared store, for example redisStore({ url })' })
+      .optional(),
   })
   .strict()
 
@@ -69,6 +79,12 @@ export interface ProxyServerOptions {
   maxConnections?: number
   /** The delivery queue's durable spool directory, like `serve --spool` (default `general_settings.spool_dir`, else none). */
   spool?: string
+  /**
+   * The shared store of `ctx.store`, the routing strategies and the cooldowns (default: Redis when the
+   * config or the environment names one, docs/shared-state.md, else memory). A store given here is
+   * yours to close after the proxy; one the proxy made is closed by `close()`.
+   */
+  store?: SharedStore
 }
 
 /**
@@ -100,9 +116,13 @@ export interface ProxyServer {
   readonly config: ProxyConfig
   /** The client every request runs through. */
   readonly client: Client
+  /** The shared store (`ctx.store`, routing, cooldowns): memory, or Redis as configured. */
+  readonly store: SharedStore
   readonly server: Server
   /** Names of the layers, outermost first (for the start-up summary). */
   readonly layers: string[]
+  /** Where virtual keys are kept (a proxy with a master key), for the start-up summary; undefined without a master key. */
+  readonly keys?: string
   /** Starts listening: `port` default 4000 (0 picks a free one), `host` default `127.0.0.1`. */
   listen(options?: { port?: number; host?: string }): Promise<ProxyAddress>
   /**
@@ -137,7 +157,9 @@ export async function buildProxyServer(options: ProxyServerOptions = {}): Promis
   for (const [name, value] of Object.entries(config.environmentVariables)) process.env[name] = value
 
   const { providers, targets } = buildProviders(config.models)
-  const router = createRouter(config.models, targets, config.aliases, config.hiddenAliases)
+  const redis = config.sharedState?.redis
+  const store = options.store ?? (redis === undefined ? memoryStore() : redisStore(redis))
+  const router = createRouter(config.models, targets, config.aliases, config.hiddenAliases, createRouting(config.routing ?? defaultRouting, store))
   // An option given in code wins over the config's general_settings (absent from a config built by hand).
   const configured = config.server ?? readServerSettings({})
   const settings: ServerSettings = {
@@ -149,18 +171,28 @@ export async function buildProxyServer(options: ProxyServerOptions = {}): Promis
     maxConnections: options.maxConnections ?? configured.maxConnections,
   }
   const { layers, names, metrics, mayEditReplies } = await assembleLayers(config, options, router.layer)
+  const policy = createOriginPolicy({ keyed: Boolean(config.masterKey), allowedOrigins: settings.allowedOrigins, allowedHosts: settings.allowedHosts })
+  const isMaster = createAuthCheck(config.masterKey)
+  // Virtual keys come with a master key, as in LiteLLM; their layers go outermost (src/proxy/keys/key-system.ts).
+  const keys = config.masterKey
+    ? createKeySystem({ settings: config.keys ?? readKeySettings({}, process.env), isMaster, store, policy, maxBodyBytes: config.maxBodyBytes })
+    : undefined
+  if (keys) {
+    layers.unshift(...keys.layers)
+    names.unshift(...keys.names)
+  }
   const prices = Object.fromEntries(config.models.flatMap((deployment) => (deployment.prices ? [[deployment.model, deployment.prices]] : [])))
-  // The master key is scrubbed by value like the providers' keys, which the client takes from them.
-  const secrets = config.masterKey ? [config.masterKey] : []
-  const client = createProxyClient({ providers, middleware: layers, redact: { messages: config.redactMessages }, cost: { prices }, secrets }, options.spool ?? configured.spoolDir)
+  // The master key and the Redis password are scrubbed by value like the providers' keys, which the client takes from them.
+  const secrets = [config.masterKey, redis?.password, redisUrlPassword(redis?.url)].filter((secret): secret is string => typeof secret === 'string' && secret !== '')
+  const client = createProxyClient({ providers, middleware: layers, redact: { messages: config.redactMessages }, cost: { prices }, secrets, store }, options.spool ?? configured.spoolDir)
 
   const httpMetrics = createHttpMetrics()
   let draining = false
-  const policy = createOriginPolicy({ keyed: Boolean(config.masterKey), allowedOrigins: settings.allowedOrigins, allowedHosts: settings.allowedHosts })
   const handle = createRequestHandler({
     client,
     router,
-    checkAuth: createAuthCheck(config.masterKey),
+    // With virtual keys, any well-formed key gets as far as the body; the key checks then decide.
+    checkAuth: keys ? (headers) => presentedKey(headers)?.key !== undefined : isMaster,
     policy,
     maxBodyBytes: config.maxBodyBytes,
     streamWriteTimeoutMs: settings.streamWriteTimeoutMs,
@@ -169,6 +201,7 @@ export async function buildProxyServer(options: ProxyServerOptions = {}): Promis
     metricsContentType: metrics.contentType,
     isDraining: () => draining,
     mayEditReplies,
+    ...(keys ? { keys } : {}),
   })
 
   let idle: (() => void) | undefined
@@ -231,13 +264,18 @@ export async function buildProxyServer(options: ProxyServerOptions = {}): Promis
       await stopped
       clearTimeout(cut)
       await client.close()
+      await keys?.close()
+      // Last: the exporters' and callbacks' final writes may still count in it.
+      if (options.store === undefined) await store.close()
     })())
 
   return {
     config,
     client,
+    store,
     server,
     layers: names,
+    ...(keys ? { keys: keys.describe() } : {}),
     listen: (listenOptions = {}) =>
       new Promise<ProxyAddress>((resolve, reject) => {
         const { port = 4000, host = '127.0.0.1' } = validate(listenOptionsSchema, listenOptions, 'listen() options')
@@ -254,6 +292,16 @@ export async function buildProxyServer(options: ProxyServerOptions = {}): Promis
   }
 }
 
+/** The password in a `redis://user:password@host` URL, scrubbed by value like the other credentials. */
+function redisUrlPassword(url: string | undefined): string | undefined {
+  if (url === undefined) return undefined
+  try {
+    return decodeURIComponent(new URL(url).password) || undefined
+  } catch {
+    return undefined
+  }
+}
+
 /** The proxy's client; with a spool directory, a durable spool whose failure names the flag and the key. */
 function createProxyClient(options: ClientOptions, spool: string | undefined): Client {
   if (spool === undefined) return createClient(options)
@@ -263,3 +311,4 @@ function createProxyClient(options: ClientOptions, spool: string | undefined): C
     throw new ConfigError(`--spool / general_settings.spool_dir: ${(error as Error).message}`)
   }
 }
+

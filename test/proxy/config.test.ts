@@ -95,18 +95,34 @@ describe('proxy config', () => {
     expect(error.message).toContain('openai/<model> with api_base')
   })
 
-  it('warns about keys it does not read instead of failing, saying why for cooldowns', () => {
+  it('warns about keys it does not read instead of failing, saying why for a strategy it lacks and the response cache', () => {
     const config = parseConfig({
       model_list: [{ model_name: 'a', litellm_params: { model: 'mock/a', max_budget: 30 } }],
-      litellm_settings: { set_verbose: true },
-      router_settings: { routing_strategy: 'least-busy', allowed_fails: 3 },
+      litellm_settings: { set_verbose: true, cache: true },
+      router_settings: { routing_strategy: 'cost-based-routing', allowed_fails: 3 },
     })
     expect(config.warnings).toEqual([
       'model_list[0].litellm_params.max_budget is not read by llm-onion and is ignored',
       'litellm_settings.set_verbose is not read by llm-onion and is ignored',
-      'router_settings.allowed_fails is not read by llm-onion and is ignored: llm-onion does not cool deployments down; the router moves on to the next deployment of the model name on every failure, and num_retries / fallbacks apply',
-      'router_settings.routing_strategy "least-busy" is not supported; simple-shuffle (weighted random) is used',
+      'litellm_settings.cache is not read by llm-onion and is ignored: llm-onion does not cache responses; the Redis of litellm_settings.cache_params holds the shared store (docs/shared-state.md)',
+      'router_settings.routing_strategy "cost-based-routing" is not supported (llm-onion has simple-shuffle, least-busy, latency-based-routing, usage-based-routing, usage-based-routing-v2); simple-shuffle (weighted random) is used',
     ])
+    expect(config.routing).toMatchObject({ strategy: 'simple-shuffle', allowedFails: 3 })
+  })
+
+  it("reads LiteLLM's routing and cooldown settings: seconds as ms, LiteLLM's 5 s cooldown by default", () => {
+    const routing = (routerSettings: Record<string, unknown>) => parseConfig({ model_list: [{ model_name: 'a', litellm_params: { model: 'mock/a' } }], router_settings: routerSettings }).routing
+    expect(routing({})).toEqual({ strategy: 'simple-shuffle', latencyWindowMs: 60_000, latencyBuffer: 0, cooldownTimeMs: 5_000, disableCooldowns: false })
+    expect(routing({ routing_strategy: 'latency-based-routing', routing_strategy_args: { ttl: 30, lowest_latency_buffer: 0.5 }, allowed_fails: 1, cooldown_time: 30, disable_cooldowns: true })).toEqual({
+      strategy: 'latency-based-routing',
+      latencyWindowMs: 30_000,
+      latencyBuffer: 0.5,
+      allowedFails: 1,
+      cooldownTimeMs: 30_000,
+      disableCooldowns: true,
+    })
+    expect(() => routing({ allowed_fails: -1 })).toThrow(/router_settings\.allowed_fails/)
+    expect(() => routing({ cooldown_time: 'soon' })).toThrow(/router_settings\.cooldown_time: must be a number/)
   })
 
   it("reads LiteLLM's reliability settings: router_settings over litellm_settings, seconds as ms, per-deployment timeouts", () => {
