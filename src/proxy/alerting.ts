@@ -45,7 +45,7 @@ export function createProxyAlerting(options: { settings: AlertingSettings; store
     ...(types.has('outage_alerts') ? { outage: { window: settings.outage.windowMs, errors: settings.outage.errors, rate: settings.outage.rate } } : {}),
     ...(types.has('llm_requests_hanging') ? { hanging: { afterMs: settings.hangingMs } } : {}),
   }
-  const destinations = settings.destinations.map((name, index) => destination(name, index, rules, env))
+  const destinations = settings.destinations.map((name, index) => destination(name, index, options.env === undefined ? rules : { ...rules, env }, env))
   const report = (error: unknown) => console.warn(`[llm-onion] an alert could not be decided (${(error as Error).message}); the call is not affected.`)
   const notify = (notice: AlertNotice) => {
     for (const layer of destinations) layer.notify(notice)
@@ -80,7 +80,7 @@ function destination(name: string, index: number, rules: object, env: Record<str
     throw new ConfigError(`${where}: unknown alerting destination "${name}"; use slack, teams, discord, pagerduty or email (docs/proxy.md, Alerting).`, [{ path: where, message: `unknown alerting destination ${name}` }])
   }
   try {
-    return integration.factory({ ...rules, env }) as AlertLayer
+    return integration.factory(rules) as AlertLayer
   } catch (error) {
     // Usually a missing credential: the integration's message names the variable to set.
     throw new ConfigError(`${where} (${name}): ${(error as Error).message}`, [{ path: where, message: (error as Error).message }])
