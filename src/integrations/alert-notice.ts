@@ -52,7 +52,7 @@ export function windowMs(value: string | number): number {
 }
 
 /**
- * A duration for people: `5 min`, `30 s`, `2 h`, `1 d`, `6.2 s`.
+ * A duration for people: `5 min`, `30 s`, `2 h`, `1 d`, `6.2 s`, `250 ms`.
  *
  * @example
  * ```ts
@@ -63,6 +63,7 @@ export function spoken(ms: number): string {
   if (ms >= 86_400_000 && ms % 86_400_000 === 0) return `${ms / 86_400_000} d`
   if (ms >= 3_600_000 && ms % 3_600_000 === 0) return `${ms / 3_600_000} h`
   if (ms >= 60_000 && ms % 60_000 === 0) return `${ms / 60_000} min`
+  if (ms < 1000) return `${Math.round(ms)} ms`
   return ms >= 10_000 ? `${Math.round(ms / 1000)} s` : `${(ms / 1000).toFixed(1)} s`
 }
 
