@@ -69,8 +69,8 @@ export async function recordLatency(store: SharedStore, rule: LatencyRule, model
     notices.push({
       kind: 'latency',
       title,
-      summary: `${title} (threshold ${spoken(rule.averageMs)}, ${totals.count} calls)`,
-      detail: `The average response time of ${model} over the last ${over} is ${spoken(Math.round(average))}, above the ${spoken(rule.averageMs)} threshold (${totals.count} calls).`,
+      summary: `${title} (threshold ${spoken(rule.averageMs)}, ${callCount(totals.count)})`,
+      detail: `The average response time of ${model} over the last ${over} is ${spoken(Math.round(average))}, above the ${spoken(rule.averageMs)} threshold (${callCount(totals.count)}).`,
       facts: facts('Average latency', average, rule.averageMs),
       at: now,
       severity: 'warning',
@@ -85,8 +85,8 @@ export async function recordLatency(store: SharedStore, rule: LatencyRule, model
       notices.push({
         kind: 'latency',
         title,
-        summary: `${title} (threshold ${spoken(rule.p95Ms)}, ${totals.count} calls)`,
-        detail: `95% of the calls to ${model} over the last ${over} took up to ${spoken(Math.round(p95))}, above the ${spoken(rule.p95Ms)} threshold (${totals.count} calls).`,
+        summary: `${title} (threshold ${spoken(rule.p95Ms)}, ${callCount(totals.count)})`,
+        detail: `95% of the calls to ${model} over the last ${over} took up to ${spoken(Math.round(p95))}, above the ${spoken(rule.p95Ms)} threshold (${callCount(totals.count)}).`,
         facts: facts('p95 latency', p95, rule.p95Ms),
         at: now,
         severity: 'warning',
@@ -161,4 +161,8 @@ export async function recordOutcome(store: SharedStore, rule: OutageRule, deploy
     })
   }
   return notices
+}
+
+function callCount(count: number): string {
+  return count === 1 ? '1 call' : `${count} calls`
 }

@@ -80,7 +80,7 @@ function destination(name: string, index: number, rules: object, env: Record<str
     throw new ConfigError(`${where}: unknown alerting destination "${name}"; use slack, teams, discord, pagerduty or email (docs/proxy.md, Alerting).`, [{ path: where, message: `unknown alerting destination ${name}` }])
   }
   try {
-    return integration.factory(rules) as AlertLayer
+    return integration.factory(rules as Parameters<typeof integration.factory>[0]) as AlertLayer
   } catch (error) {
     // Usually a missing credential: the integration's message names the variable to set.
     throw new ConfigError(`${where} (${name}): ${(error as Error).message}`, [{ path: where, message: (error as Error).message }])
