@@ -7,7 +7,7 @@ import { abortErrorOf } from './abort'
 import { assertMiddleware, composeLayers } from './compose'
 import { Context } from './context'
 import { createCostCalculator, preloadPriceData, type CostCalculator, type CostOptions } from './cost'
-import type { DeliveryQueueOptions, FlushOptions } from './delivery/queue'
+import { validateDeliveryQueueOptions, type DeliveryQueueOptions, type FlushOptions } from './delivery/queue'
 import { isAbortError, isLlmError, LlmError, toError } from './errors'
 import { defaultProviders } from './providers/defaults'
 import { resolveRoute, type Route } from './providers/router'
@@ -121,6 +121,32 @@ export function createClient(options: ClientOptions = {}): Client {
   return new Client(options)
 }
 
+/** What the clients made with `with()` share with the client they came from: all but the layers. */
+interface SharedParts {
+  providers: Readonly<Record<string, Provider>>
+  aliases: Readonly<Record<string, string>>
+  services: ClientServices
+  cost?: CostCalculator
+  routes: Map<string, Route>
+  queueOptions?: DeliveryQueueOptions
+  /** Set when the client made with createClient() closes: the services are gone for every client sharing them. */
+  closed: boolean
+}
+
+/** A derived client's shared parts, handed to its constructor by `with()` (synchronously, so never seen by another). */
+let inheriting: { parts: SharedParts; layers: ReadonlyArray<Middleware> } | undefined
+
+/**
+ * Layers for `with()`: the new stack, or a function from the current stack to the new one.
+ *
+ * @example
+ * ```ts
+ * const withoutAlerts: LayerChange = (layers) => layers.filter((layer) => layer !== alerts)
+ * const quiet = client.with(withoutAlerts)
+ * ```
+ */
+export type LayerChange = ReadonlyArray<Middleware> | ((layers: ReadonlyArray<Middleware>) => ReadonlyArray<Middleware>)
+
 /** Runs LLM calls through layers; create it with {@link createClient}. */
 export class Client {
   /** Providers by name, fixed (frozen) when the client is created. */
@@ -131,11 +157,28 @@ export class Client {
   readonly services: ClientServices
   readonly #layers: Middleware[] = []
   readonly #cost?: CostCalculator
-  readonly #routes = new Map<string, Route>()
+  readonly #routes: Map<string, Route>
+  readonly #shared: SharedParts
+  /** False for a client made with `with()`: it shares the services and leaves closing them to the client it came from. */
+  readonly #ownsServices: boolean
   #dispatch?: (ctx: Context) => Promise<void>
   #closed = false
 
   constructor(options: ClientOptions = {}) {
+    const inherited = inheriting
+    inheriting = undefined
+    if (inherited) {
+      const { parts, layers } = inherited
+      this.providers = parts.providers
+      this.aliases = parts.aliases
+      this.services = parts.services
+      this.#cost = parts.cost
+      this.#routes = parts.routes
+      this.#shared = parts
+      this.#ownsServices = false
+      this.use(...layers)
+      return
+    }
     validate(clientOptionsSchema, options, 'createClient() options')
     this.providers = Object.freeze({ ...defaultProviders(), ...options.providers })
     this.aliases = Object.freeze({ ...options.aliases })
@@ -146,7 +189,54 @@ export class Client {
       for (const provider of new Set(Object.values(this.providers))) await provider.close?.()
     })
     this.#cost = options.cost === false ? undefined : createCostCalculator(options.cost)
+    this.#routes = new Map()
+    this.#ownsServices = true
+    this.#shared = { providers: this.providers, aliases: this.aliases, services: this.services, cost: this.#cost, routes: this.#routes, queueOptions: options.queue, closed: false }
     if (options.middleware) this.use(...options.middleware)
+  }
+
+  /**
+   * A new client with other layers that shares everything else with this one: providers, aliases,
+   * cost, redaction, credentials, `onHookError` and the one delivery queue (so exporters still batch
+   * together and `flush()` on either waits for both). This client is left as it is. Pass the new stack,
+   * or a function from this client's layers (outermost first) to the new ones: to remove a layer,
+   * filter it out; to replace one, map it. The new client starts from a copy: a later `use()` on
+   * either reaches only that one.
+   *
+   * Close the client made with `createClient()`, last: it closes the shared queue and providers for
+   * every client made from it. `close()` on a client made with `with()` only waits for the shared
+   * background work (as `flush()`, within `timeoutMs`, default the queue's `closeTimeoutMs`) and
+   * leaves the queue and providers open.
+   *
+   * @example
+   * ```ts
+   * const alerts = slack()
+   * const retrying = retry({ retries: 2 })
+   * const client = createClient().use(alerts, retrying)
+   * const quiet = client.with((layers) => layers.filter((layer) => layer !== alerts)) // no Slack alerts
+   * const patient = client.with((layers) => layers.map((layer) => (layer === retrying ? retry({ retries: 5 }) : layer)))
+   * await quiet.chat({ model: 'mock/echo', messages })
+   * await client.close() // closes the queue and providers quiet and patient share
+   * ```
+   */
+  with(change: LayerChange): Client {
+    if (this.#shared.closed) {
+      throw new Error(
+        'client.with() was called after client.close(): a client made from it would share a closed delivery queue and closed providers. Call with() before close(), or create a new client with createClient().',
+      )
+    }
+    const layers = typeof change === 'function' ? change(this.#layers.slice()) : change
+    if (!Array.isArray(layers)) {
+      const found = layers === null ? 'null' : typeof layers
+      throw new TypeError(`client.with() takes the new list of layers, or a function that returns it (for example (layers) => layers.filter((layer) => layer !== unwanted)); it got ${found}.`)
+    }
+    layers.forEach((layer, index) => assertMiddleware(layer, index, 'client.with()'))
+    inheriting = { parts: this.#shared, layers }
+    try {
+      return new Client()
+    } finally {
+      inheriting = undefined
+    }
   }
 
   /**
@@ -227,6 +317,8 @@ export class Client {
    * Flushes, then stops exporters' timers and frees providers' sockets so the process can exit. Always
    * returns within `timeoutMs` (default `queue.closeTimeoutMs`, 10 s): what is still undelivered then
    * is dropped as `closed`, counted, and reported once on stderr. Keeps the process alive meanwhile.
+   * On a client made with {@link Client.with} it only flushes, within the same deadline: the queue and
+   * providers stay open for the client it came from, which closes them.
    *
    * @example
    * ```ts
@@ -236,6 +328,12 @@ export class Client {
   async close(options: FlushOptions = {}): Promise<void> {
     if (this.#closed) return
     this.#closed = true
+    if (!this.#ownsServices) {
+      // Made with with(): the queue and providers belong to the client made with createClient().
+      const timeoutMs = options.timeoutMs ?? validateDeliveryQueueOptions(this.#shared.queueOptions ?? {}).closeTimeoutMs
+      return this.services.flush({ timeoutMs })
+    }
+    this.#shared.closed = true
     await this.services.close(options)
   }
 

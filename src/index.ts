@@ -1,6 +1,6 @@
 // The core of llm-onion. Exports are listed by name so the public surface is visible here.
 export { createClient, Client } from './client'
-export type { ClientOptions, ChatStream } from './client'
+export type { ClientOptions, ChatStream, LayerChange } from './client'
 export type { CostOptions, TokenPrices } from './cost'
 export { Context } from './context'
 export type { CallType } from './context'

@@ -50,6 +50,7 @@ export function createServices(options: {
   const pending = new Set<Promise<unknown>>()
   const closers: Array<() => Promise<void> | void> = []
   const warned = new Set<string>()
+  let queueClosed = false
   const secrets = createSecretScrubber(options.secrets)
   let queue: DeliveryQueue | undefined
   // The queue is made on first use; its options are checked now, so a bad one fails createClient().
@@ -77,7 +78,11 @@ export function createServices(options: {
     secrets,
     spooled: spool !== undefined,
     get queue() {
-      queue ??= createDeliveryQueue(options.queue)
+      if (!queue) {
+        queue = createDeliveryQueue(options.queue)
+        // Made after close() (a client made with with() still calling): it takes nothing, as a closed one.
+        if (queueClosed) void queue.close({ timeoutMs: 0 })
+      }
       return queue
     },
     track(promise) {
@@ -113,6 +118,7 @@ export function createServices(options: {
       try {
         await settleTracked(deadline)
         if (queue) await queue.close({ timeoutMs: timeLeft(deadline) })
+        queueClosed = true
         // A closer that hangs (a pool waiting on a silent peer) is left behind at the deadline.
         for (const close of closers.splice(0)) await settlesWithin(Promise.resolve().then(close), timeLeft(deadline))
       } finally {

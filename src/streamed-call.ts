@@ -161,8 +161,9 @@ async function deliverShortCircuit(ctx: Context, channel: ChunkChannel): Promise
   if (ctx.providerCalls > 0 || !ctx.response) return
   const chunks = responseToChunks(ctx.response as ChatResponse)
   for await (const chunk of ctx.slot(wrappersKey) ? wrapped(ctx, iterate(chunks)) : chunks) {
-    const delivered = await applyChunkHandlers(ctx, chunk)
+    // Stamped before the chunk handlers run, as for a provider's chunks: they may read it (completion_start_time).
     ctx.timing.firstChunk ??= Date.now()
+    const delivered = await applyChunkHandlers(ctx, chunk)
     ctx.chunksDelivered++
     await channel.deliver(delivered)
   }

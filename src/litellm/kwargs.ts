@@ -20,7 +20,8 @@ export interface ProxyServerRequest {
 
 /**
  * What LiteLLM calls `kwargs`, with LiteLLM's keys. Outcome keys (`response_cost`, `exception`,
- * `standard_logging_object`, `end_time`) are set once the call has ended.
+ * `standard_logging_object`, `end_time`) are set once the call has ended; `completion_start_time`
+ * once the reply has begun.
  */
 export interface LoggerKwargs {
   /** The model as requested (`openai/gpt-4o-mini`). */
@@ -43,6 +44,12 @@ export interface LoggerKwargs {
   cache_hit: boolean
   start_time: Date
   end_time?: Date
+  /**
+   * When the reply began, as LiteLLM sets it: a stream's first chunk (from that chunk on, stream hooks
+   * included), else the end time of a call that succeeded. Absent before then, and on a failure before
+   * any chunk arrived.
+   */
+  completion_start_time?: Date
   litellm_params: {
     /** The request's `metadata`, credential keys removed. */
     metadata: Record<string, unknown>
@@ -95,6 +102,10 @@ export function buildLoggerKwargs(ctx: Context, event: CallEvent, outcome: 'none
       custom_llm_provider: event.provider,
     },
   }
+  // LiteLLM's stream wrapper stamps the first chunk; its success handler falls back on the end time.
+  // Read from the context: an event built before the first chunk may be the one shared here.
+  const firstChunk = ctx.timing.firstChunk ?? event.firstChunkTime
+  if (firstChunk !== undefined) kwargs.completion_start_time = new Date(firstChunk)
   if (event.http) {
     kwargs.litellm_params.proxy_server_request = {
       url: event.http.url,
@@ -105,6 +116,7 @@ export function buildLoggerKwargs(ctx: Context, event: CallEvent, outcome: 'none
   }
   if (outcome === 'none') return kwargs
   kwargs.end_time = new Date(event.endTime)
+  if (kwargs.completion_start_time === undefined && event.status === 'success') kwargs.completion_start_time = kwargs.end_time
   if (event.cost) kwargs.response_cost = event.cost.total
   if (ctx.error) {
     kwargs.exception = ctx.error

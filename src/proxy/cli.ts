@@ -149,6 +149,8 @@ function stopOnSignals(proxy: ProxyServer, gracePeriodMs: number): void {
   process.on('message', (message: { type?: string; signal?: string }) => {
     if (message?.type === 'llm-onion:shutdown' && !stopping) stop(message.signal ?? 'SIGTERM')
   })
+  // The primary is gone (killed): nothing routes connections here any more; drain, flush and exit.
+  if (cluster.isWorker) process.on('disconnect', () => stopping || stop('the primary process ended'))
 }
 
 /** The HTTP options given as flags; each wins over its general_settings key. */
