@@ -16,6 +16,7 @@ import { acceptsJson, drained, methodNotAllowed, readJsonBody, send, sendJson, t
 import { openAiError, streamErrorEvent, toOpenAiError } from './openai-errors'
 import type { OriginPolicy } from './origin-policy'
 import { modelNotFoundMessage, type RoutedDeployment, type Router } from './router'
+import { createModelsRoute } from './models-route'
 import { ticketSlot, type KeyAccess, type Ticket } from './keys/access'
 import { managementPaths } from './keys/management-routes'
 
@@ -212,27 +213,7 @@ export function createRequestHandler(context: HandlerContext): (request: Incomin
     }
   }
 
-  const models = async (request: IncomingMessage, response: ServerResponse, path: string): Promise<void> => {
-    if (request.method !== 'GET') return methodNotAllowed(response, 'GET')
-    if (!policy.admit(request, response) || !authorised(request, response)) return
-    // With a virtual key: only the models it may call (as LiteLLM lists them).
-    let allowed: ((names: readonly string[]) => string[]) | undefined
-    if (keys !== undefined) {
-      const principal = await keys.access.authenticate(request.headers)
-      if ('refusal' in principal) return send(response, principal.refusal)
-      if (principal.kind === 'virtual') allowed = (names) => keys.access.allowedModels(principal, names)
-    }
-    const slash = path.indexOf('/models/')
-    if (slash === -1) {
-      const names = allowed?.(router.modelNames)
-      return sendJson(response, 200, names === undefined ? context.modelsBody : JSON.stringify({ object: 'list', data: names.map(modelEntry) }))
-    }
-    const id = decodePath(path.slice(slash + '/models/'.length))
-    if (!router.find(id) || allowed?.([id]).length === 0) {
-      return send(response, openAiError(404, modelNotFoundMessage(id, router.modelNames), { param: 'model', code: 'model_not_found' }))
-    }
-    sendJson(response, 200, JSON.stringify(modelEntry(id)))
-  }
+  const models = createModelsRoute({ router, policy, authorised, modelsBody: context.modelsBody, access: keys?.access })
 
   return async function handleRequest(request, response) {
     const url = request.url ?? '/'
@@ -339,15 +320,6 @@ function requestSecrets(request: IncomingMessage): string[] | undefined {
   return secrets
 }
 
-function decodePath(segment: string): string {
-  try {
-    return decodeURIComponent(segment)
-  } catch {
-    // Not valid percent-encoding: no model has such a name, and the 404 says so.
-    return segment
-  }
-}
-
 /** Float vectors as OpenAI's base64: little-endian float32 bytes. */
 function toBase64Embeddings(result: EmbeddingResponse): EmbeddingResponse {
   return {
@@ -356,11 +328,4 @@ function toBase64Embeddings(result: EmbeddingResponse): EmbeddingResponse {
       typeof item.embedding === 'string' ? item : { ...item, embedding: Buffer.from(new Float32Array(item.embedding).buffer).toString('base64') },
     ),
   }
-}
-
-const startedAt = Math.floor(Date.now() / 1000)
-
-/** One entry of `GET /v1/models`. */
-export function modelEntry(id: string): { id: string; object: 'model'; created: number; owned_by: string } {
-  return { id, object: 'model', created: startedAt, owned_by: 'llm-onion' }
 }
