@@ -4,9 +4,8 @@
 import { z } from 'zod'
 import { httpSink } from '../src/delivery/http-sink'
 import { requireSetting } from '../src/integrations/options'
-import { alertContent, alertDetailText, truncate } from '../src/integrations/alert-content'
-import { alertOptionsSchema, defineAlertLayer, type Alert } from '../src/integrations/alert-layer'
-import type { Middleware } from '../src/types'
+import { alertContent, alertDetailText, alertTime, truncate } from '../src/integrations/alert-content'
+import { alertOptionsSchema, alertRules, defineAlertLayer, type Alert, type AlertLayer } from '../src/integrations/alert-layer'
 import { validate } from '../src/validate'
 import { defineIntegration } from '../src/integrations/descriptor'
 import { lazySchema } from '../src/lazy-schema'
@@ -40,8 +39,8 @@ export interface DiscordMessage {
   allowed_mentions: { parse: string[] }
 }
 
-/** Discord's colours for a failure (red) and a slow call (amber). */
-const colours = { failure: 0xe01e5a, slow: 0xecb22e } as const
+/** Discord's colours: red for a failure or an outage, amber for slow, hanging, latency and budget, blue for a report. */
+const colours = { failure: 0xe01e5a, slow: 0xecb22e, latency: 0xecb22e, outage: 0xe01e5a, hanging: 0xecb22e, budget: 0xecb22e, report: 0x2eb6ec } as const
 
 /**
  * discord() in the catalogue: the names it answers to, what switches it on, its place in the onion.
@@ -71,7 +70,7 @@ export const discordIntegration = defineIntegration({
  * client.use(discord({ thresholdMs: 20_000 }))
  * ```
  */
-export function discord(options: DiscordOptions = {}): Middleware {
+export function discord(options: DiscordOptions = {}): AlertLayer {
   const settings = validate(discordOptionsSchema, options, 'discord() options')
   const env = settings.env ?? process.env
   const webhookUrl = requireSetting({ integration: 'discord', option: 'webhookUrl', variable: 'DISCORD_WEBHOOK_URL' }, settings.webhookUrl, env)
@@ -88,6 +87,7 @@ export function discord(options: DiscordOptions = {}): Middleware {
     windowMs: settings.windowMs,
     timeoutMs: settings.timeoutMs,
     redact: settings.redact,
+    ...alertRules(settings),
   })
 }
 
@@ -103,7 +103,7 @@ export function discordMessage(alert: Alert): DiscordMessage {
         description: truncate(content.merged ? `${content.merged}\n${detail}` : detail, 4096),
         color: colours[alert.kind],
         fields: content.facts.map((fact) => ({ name: fact.name, value: truncate(fact.code ? `\`${fact.value}\`` : escape(fact.value), 1024), inline: true })),
-        timestamp: new Date(alert.event.endTime).toISOString(),
+        timestamp: new Date(alertTime(alert)).toISOString(),
         footer: { text: 'llm-onion' },
       },
     ],

@@ -6,8 +6,7 @@ import { z } from 'zod'
 import { httpSink } from '../src/delivery/http-sink'
 import { readBaseUrl, requireSetting } from '../src/integrations/options'
 import { alertContent, alertDetailText, truncate } from '../src/integrations/alert-content'
-import { alertOptionsSchema, defineAlertLayer, type Alert } from '../src/integrations/alert-layer'
-import type { Middleware } from '../src/types'
+import { alertOptionsSchema, alertRules, defineAlertLayer, type Alert, type AlertLayer } from '../src/integrations/alert-layer'
 import { validate } from '../src/validate'
 import { defineIntegration } from '../src/integrations/descriptor'
 import { lazySchema } from '../src/lazy-schema'
@@ -81,7 +80,7 @@ export const pagerdutyIntegration = defineIntegration({
  * client.use(pagerduty({ thresholdMs: 60_000 }))
  * ```
  */
-export function pagerduty(options: PagerdutyOptions = {}): Middleware {
+export function pagerduty(options: PagerdutyOptions = {}): AlertLayer {
   const settings = validate(pagerdutyOptionsSchema, options, 'pagerduty() options')
   const env = settings.env ?? process.env
   const routingKey = requireSetting({ integration: 'pagerduty', option: 'routingKey', variable: 'PAGERDUTY_API_KEY' }, settings.routingKey, env)
@@ -97,18 +96,38 @@ export function pagerduty(options: PagerdutyOptions = {}): Middleware {
       encode: (events) => ({ routing_key: routingKey, ...events[0] }),
       timeoutMs: settings.timeoutMs,
     }),
-    toMessage: (alert) => toPagerdutyEvent(alert, severity[alert.kind]),
+    // A notice carries its own severity (an outage's major level is critical, a report info).
+    toMessage: (alert) => toPagerdutyEvent(alert, alert.notice !== undefined ? alert.notice.severity : severity[alert.kind]),
     moments: settings.moments,
     thresholdMs: settings.thresholdMs,
     windowMs: settings.windowMs,
     timeoutMs: settings.timeoutMs,
     redact: settings.redact,
+    ...alertRules(settings),
   })
 }
 
 /** Maps an alert to a PagerDuty trigger event (without its routing key). */
 export function toPagerdutyEvent(alert: Alert, severity: PagerdutyEvent['payload']['severity']): Omit<PagerdutyEvent, 'routing_key'> {
   const content = alertContent(alert)
+  if (alert.notice !== undefined) {
+    const { notice } = alert
+    return {
+      event_action: 'trigger',
+      dedup_key: truncate(`llm-onion:${alert.key}`, 255),
+      client: 'llm-onion',
+      payload: {
+        summary: truncate(content.summary, 1024),
+        source: 'llm-onion',
+        severity,
+        timestamp: new Date(notice.at).toISOString(),
+        component: notice.model ?? 'llm-onion',
+        group: notice.kind,
+        class: notice.kind,
+        custom_details: { detail: notice.detail, ...Object.fromEntries(content.facts.map((fact) => [fact.name.toLowerCase().replace(/ /g, '_'), fact.value])) },
+      },
+    }
+  }
   const { event } = alert
   return {
     event_action: 'trigger',

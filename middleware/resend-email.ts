@@ -5,8 +5,7 @@ import { z } from 'zod'
 import { httpSink } from '../src/delivery/http-sink'
 import { readBaseUrl, requireSetting } from '../src/integrations/options'
 import { alertEmail, emailParties, recipientsSchema } from '../src/integrations/alert-email'
-import { alertOptionsSchema, defineAlertLayer } from '../src/integrations/alert-layer'
-import type { Middleware } from '../src/types'
+import { alertOptionsSchema, alertRules, defineAlertLayer, type AlertLayer } from '../src/integrations/alert-layer'
 import { validate } from '../src/validate'
 import { defineIntegration } from '../src/integrations/descriptor'
 import { lazySchema } from '../src/lazy-schema'
@@ -68,7 +67,7 @@ export const resendEmailIntegration = defineIntegration({
  * client.use(resendEmail())
  * ```
  */
-export function resendEmail(options: ResendEmailOptions = {}): Middleware {
+export function resendEmail(options: ResendEmailOptions = {}): AlertLayer {
   const settings = validate(resendEmailOptionsSchema, options, 'resendEmail() options')
   const env = settings.env ?? process.env
   const apiKey = requireSetting({ integration: 'resendEmail', option: 'apiKey', variable: 'RESEND_API_KEY' }, settings.apiKey, env)
@@ -84,5 +83,6 @@ export function resendEmail(options: ResendEmailOptions = {}): Middleware {
     windowMs: settings.windowMs,
     timeoutMs: settings.timeoutMs,
     redact: settings.redact,
+    ...alertRules(settings),
   })
 }

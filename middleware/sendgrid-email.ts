@@ -5,8 +5,7 @@ import { z } from 'zod'
 import { httpSink } from '../src/delivery/http-sink'
 import { readBaseUrl, requireSetting } from '../src/integrations/options'
 import { alertEmail, emailParties, recipientsSchema } from '../src/integrations/alert-email'
-import { alertOptionsSchema, defineAlertLayer, type Alert } from '../src/integrations/alert-layer'
-import type { Middleware } from '../src/types'
+import { alertOptionsSchema, alertRules, defineAlertLayer, type Alert, type AlertLayer } from '../src/integrations/alert-layer'
 import { validate } from '../src/validate'
 import { defineIntegration } from '../src/integrations/descriptor'
 import { lazySchema } from '../src/lazy-schema'
@@ -67,7 +66,7 @@ export const sendgridEmailIntegration = defineIntegration({
  * client.use(sendgridEmail())
  * ```
  */
-export function sendgridEmail(options: SendgridEmailOptions = {}): Middleware {
+export function sendgridEmail(options: SendgridEmailOptions = {}): AlertLayer {
   const settings = validate(sendgridEmailOptionsSchema, options, 'sendgridEmail() options')
   const env = settings.env ?? process.env
   const apiKey = requireSetting({ integration: 'sendgridEmail', option: 'apiKey', variable: 'SENDGRID_API_KEY' }, settings.apiKey, env)
@@ -82,6 +81,7 @@ export function sendgridEmail(options: SendgridEmailOptions = {}): Middleware {
     windowMs: settings.windowMs,
     timeoutMs: settings.timeoutMs,
     redact: settings.redact,
+    ...alertRules(settings),
   })
 }
 

@@ -8,8 +8,7 @@ import { z } from 'zod'
 import { httpSink } from '../src/delivery/http-sink'
 import { requireSetting } from '../src/integrations/options'
 import { alertContent, alertDetailText, truncate, type AlertContent } from '../src/integrations/alert-content'
-import { alertOptionsSchema, defineAlertLayer, type Alert } from '../src/integrations/alert-layer'
-import type { Middleware } from '../src/types'
+import { alertOptionsSchema, alertRules, defineAlertLayer, type Alert, type AlertLayer } from '../src/integrations/alert-layer'
 import { validate } from '../src/validate'
 import { defineIntegration } from '../src/integrations/descriptor'
 import { lazySchema } from '../src/lazy-schema'
@@ -70,7 +69,7 @@ export const slackIntegration = defineIntegration({
  * client.use(slack({ thresholdMs: 20_000, windowMs: 5 * 60_000 }))
  * ```
  */
-export function slack(options: SlackOptions = {}): Middleware {
+export function slack(options: SlackOptions = {}): AlertLayer {
   const settings = validate(slackOptionsSchema, options, 'slack() options')
   const env = settings.env ?? process.env
   const webhookUrl = requireSetting({ integration: 'slack', option: 'webhookUrl', variable: 'SLACK_WEBHOOK_URL' }, settings.webhookUrl, env)
@@ -87,6 +86,7 @@ export function slack(options: SlackOptions = {}): Middleware {
     windowMs: settings.windowMs,
     timeoutMs: settings.timeoutMs,
     redact: settings.redact,
+    ...alertRules(settings),
   })
 }
 

@@ -6,10 +6,9 @@ import type { Transporter } from 'nodemailer'
 import { z } from 'zod'
 import { readSetting, requireSetting } from '../src/integrations/options'
 import { alertEmail, emailParties, recipientsSchema, type AlertEmail } from '../src/integrations/alert-email'
-import { alertOptionsSchema, defineAlertLayer } from '../src/integrations/alert-layer'
+import { alertOptionsSchema, alertRules, defineAlertLayer, type AlertLayer } from '../src/integrations/alert-layer'
 import { scrubProcessSecrets } from '../src/secret-scrubber'
 import { DeliveryError, type Sink } from '../src/delivery/sink'
-import type { Middleware } from '../src/types'
 import { validate } from '../src/validate'
 import { defineIntegration } from '../src/integrations/descriptor'
 import { lazySchema } from '../src/lazy-schema'
@@ -71,7 +70,7 @@ export const smtpEmailIntegration = defineIntegration({
  * client.use(smtpEmail())
  * ```
  */
-export function smtpEmail(options: SmtpEmailOptions = {}): Middleware {
+export function smtpEmail(options: SmtpEmailOptions = {}): AlertLayer {
   const settings = validate(smtpEmailOptionsSchema, options, 'smtpEmail() options')
   const env = settings.env ?? process.env
   const host = requireSetting({ integration: 'smtpEmail', option: 'host', variable: 'SMTP_HOST' }, settings.host, env)
@@ -92,6 +91,7 @@ export function smtpEmail(options: SmtpEmailOptions = {}): Middleware {
     windowMs: settings.windowMs,
     timeoutMs: settings.timeoutMs,
     redact: settings.redact,
+    ...alertRules(settings),
   })
 }
 

@@ -6,8 +6,7 @@ import { z } from 'zod'
 import { httpSink } from '../src/delivery/http-sink'
 import { requireSetting } from '../src/integrations/options'
 import { alertContent, alertDetailText } from '../src/integrations/alert-content'
-import { alertOptionsSchema, defineAlertLayer, type Alert } from '../src/integrations/alert-layer'
-import type { Middleware } from '../src/types'
+import { alertOptionsSchema, alertRules, defineAlertLayer, type Alert, type AlertLayer } from '../src/integrations/alert-layer'
 import { validate } from '../src/validate'
 import { defineIntegration } from '../src/integrations/descriptor'
 import { lazySchema } from '../src/lazy-schema'
@@ -65,7 +64,7 @@ export const teamsIntegration = defineIntegration({
  * client.use(teams({ thresholdMs: 20_000 }))
  * ```
  */
-export function teams(options: TeamsOptions = {}): Middleware {
+export function teams(options: TeamsOptions = {}): AlertLayer {
   const settings = validate(teamsOptionsSchema, options, 'teams() options')
   const env = settings.env ?? process.env
   const webhookUrl = requireSetting({ integration: 'teams', option: 'webhookUrl', variable: 'MICROSOFT_TEAMS_WEBHOOK_URL' }, settings.webhookUrl, env)
@@ -82,6 +81,7 @@ export function teams(options: TeamsOptions = {}): Middleware {
     windowMs: settings.windowMs,
     timeoutMs: settings.timeoutMs,
     redact: settings.redact,
+    ...alertRules(settings),
   })
 }
 

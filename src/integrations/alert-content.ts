@@ -5,13 +5,9 @@
  * prompt and reply content are never part of an alert.
  */
 import type { Alert } from './alert-layer'
+import type { AlertFact, NoticeKind } from './alert-notice'
 
-/** One labelled value of an alert. `code` marks ids, shown as code where the markup has it. */
-export interface AlertFact {
-  name: string
-  value: string
-  code?: boolean
-}
+export type { AlertFact } from './alert-notice'
 
 /** What an alert says, before any markup. */
 export interface AlertContent {
@@ -22,10 +18,18 @@ export interface AlertContent {
   /** For a merged alert, the sentence that says so; otherwise undefined. */
   merged?: string
   /** The detail as plain parts, so each markup can set its own emphasis. */
-  detail: { kind: 'failure'; errorType: string; status?: number; message: string } | { kind: 'slow'; latency: string; threshold: string }
+  detail:
+    | { kind: 'failure'; errorType: string; status?: number; message: string }
+    | { kind: 'slow'; latency: string; threshold: string }
+    | { kind: NoticeKind; text: string }
   facts: AlertFact[]
   /** `llm-onion · <end of the call, ISO 8601>`. */
   footer: string
+}
+
+/** When an alert happened: the end of its call, or the time its notice was decided. */
+export function alertTime(alert: Alert): number {
+  return alert.notice !== undefined ? alert.notice.at : alert.event.endTime
 }
 
 /**
@@ -38,6 +42,16 @@ export interface AlertContent {
  * ```
  */
 export function alertContent(alert: Alert): AlertContent {
+  if (alert.notice !== undefined) {
+    const { notice } = alert
+    return {
+      title: notice.title,
+      summary: notice.summary,
+      detail: { kind: notice.kind, text: truncate(notice.detail, 1500) },
+      facts: notice.facts,
+      footer: `llm-onion · ${new Date(notice.at).toISOString()}`,
+    }
+  }
   const { event, kind, count } = alert
   const counted = count > 1 ? `[${count} alerts] ` : ''
   const model = event.model
@@ -75,6 +89,7 @@ export function alertContent(alert: Alert): AlertContent {
  */
 export function alertDetailText(content: AlertContent, bold: (text: string) => string, escape: (text: string) => string = (text) => text): string {
   const detail = content.detail
+  if ('text' in detail) return escape(detail.text)
   if (detail.kind === 'slow') return `Took ${bold(detail.latency)}, over the ${detail.threshold} threshold.`
   return `${bold(escape(detail.errorType))}${detail.status ? ` (${detail.status})` : ''}: ${escape(detail.message)}`
 }

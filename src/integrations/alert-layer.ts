@@ -17,6 +17,8 @@ import type { Sink } from '../delivery/sink'
 import type { Middleware } from '../types'
 import { defineObservingLayer } from './observing-layer'
 import { lazySchema } from '../lazy-schema'
+import { windowMs as toWindowMs, spoken, type AlertNotice, type NoticeKind } from './alert-notice'
+import { recordLatency, recordOutcome, sendOnce, type LatencyRule, type OutageRule } from './alert-windows'
 
 /**
  * The options every alerting integration takes, besides its destination: `thresholdMs` (a successful
@@ -29,15 +31,80 @@ export const alertOptionsSchema = lazySchema(() =>
     thresholdMs: z.union([z.number().positive(), z.literal(false)]).optional(),
     windowMs: z.number().int().min(0).optional(),
     timeoutMs: z.number().int().positive().optional(),
+    latency: z
+      .object({
+        window: durationSchema(),
+        average: z.number().positive().optional(),
+        p95: z.number().positive().optional(),
+        models: z.array(z.string().min(1)).optional(),
+        minCalls: z.number().int().min(1).optional(),
+      })
+      .strict()
+      .refine((rule) => rule.average !== undefined || rule.p95 !== undefined, { message: 'needs average or p95 (milliseconds), for example { window: "5m", average: 5000 }' })
+      .optional(),
+    outage: z
+      .object({
+        window: durationSchema(),
+        errors: z.union([z.number().int().positive(), z.array(z.number().int().positive()).min(1)]).optional(),
+        rate: z.number().min(0).max(1).optional(),
+        minCalls: z.number().int().min(1).optional(),
+      })
+      .strict()
+      .optional(),
+    hanging: z.object({ afterMs: z.number().positive() }).strict().optional(),
   }),
 )
 
-/** Why a call is alerted. */
-export type AlertKind = 'failure' | 'slow'
+function durationSchema() {
+  return z.union([
+    z.number().int().positive(),
+    z.string().regex(/^\s*\d+(?:\.\d+)?\s*(?:ms|s|m|h|d)\s*$/, 'must be a duration such as "30s", "5m", "1h", "1d", or a number of milliseconds'),
+  ])
+}
 
-/** One alert, as an integration maps it to its message. */
-export interface Alert {
-  kind: AlertKind
+/** The window rules of the alert options, as {@link defineAlertLayer} takes them. */
+export interface AlertRules {
+  latency?: { window: string | number; average?: number; p95?: number; models?: string[]; minCalls?: number }
+  outage?: { window: string | number; errors?: number | number[]; rate?: number; minCalls?: number }
+  hanging?: { afterMs: number }
+}
+
+/**
+ * The window rules out of validated alert options, to hand to {@link defineAlertLayer}.
+ *
+ * @example
+ * ```ts
+ * defineAlertLayer({ name: 'chat', sink, toMessage, ...alertRules(settings) })
+ * ```
+ */
+export function alertRules(settings: AlertRules): AlertRules {
+  return { latency: settings.latency, outage: settings.outage, hanging: settings.hanging }
+}
+
+/** Why a call is alerted. */
+export type CallAlertKind = 'failure' | 'slow'
+
+/** Why anything is alerted: a call, or a notice about many calls, a budget or a report. */
+export type AlertKind = CallAlertKind | NoticeKind
+
+/** One alert, as an integration maps it to its message: about one call, or a notice. */
+export type Alert = CallAlert | NoticeAlert
+
+/** A notice (a latency or outage window, a hanging call, a budget, a report) as an alert. */
+export interface NoticeAlert {
+  kind: NoticeKind
+  notice: AlertNotice
+  event?: undefined
+  count: number
+  key: string
+  windowMs: number
+  thresholdMs: number | false
+}
+
+/** An alert about one call. */
+export interface CallAlert {
+  kind: CallAlertKind
+  notice?: undefined
   /** The latest call of the alert (of the merged ones, the last). */
   event: CallEvent
   /** How many identical alerts this message stands for: 1, or more for a merged one. */
@@ -57,7 +124,7 @@ export interface Alert {
  * alertKey('failure', event) // '["failure","openai/gpt-4o","openai","RateLimitError"]'
  * ```
  */
-export function alertKey(kind: AlertKind, event: CallEvent): string {
+export function alertKey(kind: CallAlertKind, event: CallEvent): string {
   return JSON.stringify(kind === 'failure' ? [kind, event.model, event.provider ?? 'unknown', event.error?.type ?? 'Error'] : [kind, event.model])
 }
 
@@ -79,6 +146,18 @@ export interface AlertLayerDefinition<Message> {
   windowMs?: number
   timeoutMs?: number
   redact?: RedactOptions
+  /** A model's average or p95 latency over a window above a threshold (one alert per window, across every process sharing `ctx.store`). */
+  latency?: AlertRules['latency']
+  /** A deployment's failures over a window (one alert per level per window, across every process sharing `ctx.store`). */
+  outage?: AlertRules['outage']
+  /** A call still running `afterMs` after it started (one alert per model per merge window). */
+  hanging?: AlertRules['hanging']
+}
+
+/** An alerting layer: a middleware that can also send a notice it did not decide itself (a budget, a report). */
+export interface AlertLayer extends Middleware {
+  /** Sends `notice` through this layer's destination, on the delivery queue of the last client it served (else straight). */
+  notify(notice: AlertNotice): void
 }
 
 /**
@@ -93,7 +172,7 @@ export interface AlertLayerDefinition<Message> {
  * client.use(defineAlertLayer({ name: 'chat', sink, toMessage: (alert) => ({ text: alertContent(alert).summary }) }))
  * ```
  */
-export function defineAlertLayer<Message>(definition: AlertLayerDefinition<Message>): Middleware {
+export function defineAlertLayer<Message>(definition: AlertLayerDefinition<Message>): AlertLayer {
   const { name, sink, toMessage } = definition
   const moments = definition.moments ?? ['failure']
   const thresholdMs = definition.thresholdMs ?? 300_000
@@ -133,37 +212,141 @@ export function defineAlertLayer<Message>(definition: AlertLayerDefinition<Messa
     }
   }
 
-  const alert = (ctx: Context, kind: AlertKind) => {
+  const watch = (services: ClientServices) => {
+    if (watched.has(services)) return
+    watched.add(services)
+    lastServices = services
+    // Merged counts still waiting go out first; the sink's connections are freed after them.
+    services.onClose(() => {
+      closing.add(services)
+      return closeWindows(services)
+    })
+  }
+  const closing = new WeakSet<ClientServices>()
+  let lastServices: ClientServices | undefined
+
+  const alert = (ctx: Context, kind: CallAlertKind) => {
     const event = ctx.toEvent(eventOptions)
     const key = alertKey(kind, event)
     const open = windows.get(key)
     if (open) {
       open.count++
-      open.latest = { ...open.latest, event }
+      if (open.latest.kind !== 'latency') open.latest = { ...open.latest, event } as Alert
       return
     }
     const services = ctx.services
-    if (!watched.has(services)) {
-      watched.add(services)
-      // Merged counts still waiting go out first; the sink's connections are freed after them.
-      services.onClose(() => closeWindows(services))
-    }
+    watch(services)
     const first: Alert = { kind, event, count: 1, key, windowMs, thresholdMs }
     // The message is built in the background, off the call's path.
     services.queue.enqueueMapped(sink, first, toMessage, reporterFor(services))
     if (windowMs > 0) openWindow(first, services)
   }
 
+  // Notices were decided once across every process (src/integrations/alert-windows.ts): each is sent, never merged.
+  const notify = (notice: AlertNotice, services = lastServices) => {
+    const item: Alert = { kind: notice.kind, notice, count: 1, key: notice.key, windowMs, thresholdMs }
+    if (services !== undefined && !closing.has(services)) {
+      services.queue.enqueueMapped(sink, item, toMessage, reporterFor(services))
+      return
+    }
+    void Promise.resolve()
+      .then(() => sink.send([toMessage(item)], AbortSignal.timeout(timeoutMs)))
+      .catch((error) => (services ?? lastServices)?.reportHookError(error, name))
+  }
+
+  const latency = latencyRule(name, definition.latency)
+  const outage = outageRule(name, definition.outage)
+  const hangingMs = definition.hanging?.afterMs
+  // Window writes go to the store after the call, never in its way (ctx.waitUntil); a store error is reported, not thrown.
+  const measure = (ctx: Context, failed: boolean) => {
+    if (latency === undefined && outage === undefined) return
+    const services = ctx.services
+    watch(services)
+    const end = ctx.timing.end ?? Date.now()
+    const work = async () => {
+      const notices: AlertNotice[] = []
+      const model = ctx.requestedModel || ctx.model
+      if (latency !== undefined && !failed && (latency.models === undefined || latency.models.includes(model) || latency.models.includes(ctx.model))) {
+        notices.push(...(await recordLatency(ctx.store, latency, model, end - ctx.timing.start, end)))
+      }
+      // A 400 is the caller's mistake, not the deployment's (as LiteLLM counts outages).
+      if (outage !== undefined && !(failed && (ctx.error as { status?: number } | undefined)?.status === 400)) notices.push(...(await recordOutcome(ctx.store, outage, deploymentOf(ctx), failed, end)))
+      for (const notice of notices) notify(notice, services)
+    }
+    ctx.waitUntil(work().catch((error) => services.reportHookError(error, name)))
+  }
+
+  const hangingTimer = (ctx: Context): NodeJS.Timeout | undefined => {
+    if (hangingMs === undefined) return undefined
+    const timer = setTimeout(() => {
+      const model = ctx.requestedModel || ctx.model
+      const services = ctx.services
+      watch(services)
+      const at = Date.now()
+      const notice: AlertNotice = {
+        kind: 'hanging',
+        title: `LLM call hanging: ${model} has not answered after ${spoken(hangingMs)}`,
+        summary: `A call to ${model} (call ${ctx.id}) has been running for ${spoken(at - ctx.timing.start)}, past the ${spoken(hangingMs)} threshold`,
+        detail: `Call ${ctx.id} to ${model} started at ${new Date(ctx.timing.start).toISOString()} and has not finished after ${spoken(hangingMs)}.`,
+        facts: [
+          { name: 'Model', value: model },
+          { name: 'Running for', value: spoken(at - ctx.timing.start) },
+          { name: 'Threshold', value: spoken(hangingMs) },
+          { name: 'User', value: ctx.user ?? 'none' },
+          { name: 'Call id', value: ctx.id, code: true },
+        ],
+        at,
+        severity: 'warning',
+        model,
+        key: JSON.stringify(['hanging', model]),
+      }
+      // One hanging alert per model per merge window, whichever process sees it first.
+      void sendOnce(ctx.store, `hanging:${name}:${model}`, Math.max(windowMs, 1_000))
+        .then((first) => first && notify(notice, services))
+        .catch((error) => services.reportHookError(error, name))
+    }, hangingMs)
+    timer.unref()
+    return timer
+  }
+
   // The moments gate failure alerts only: slow-call alerts follow thresholdMs. A cancel is no failure.
-  const layer = defineObservingLayer({
+  const layer = defineObservingLayer<NodeJS.Timeout | undefined>({
     name,
-    failure: moments.includes('failure') ? (ctx) => alert(ctx, 'failure') : undefined,
-    cancelled: false,
-    success: thresholdMs === false ? undefined : (ctx) => void (elapsedMs(ctx) > thresholdMs && alert(ctx, 'slow')),
+    start: hangingMs === undefined ? undefined : hangingTimer,
+    failure: (ctx, timer) => {
+      clearTimeout(timer)
+      if (moments.includes('failure')) alert(ctx, 'failure')
+      measure(ctx, true)
+    },
+    cancelled: (_ctx, timer) => clearTimeout(timer),
+    success: (ctx, timer) => {
+      clearTimeout(timer)
+      if (thresholdMs !== false && elapsedMs(ctx) > thresholdMs) alert(ctx, 'slow')
+      measure(ctx, false)
+    },
   })
   // A client with a durable spool replays this sink's leftovers when the layer is added.
   declareLayerSinks(layer, [sink])
-  return layer
+  return Object.assign(layer, { notify: (notice: AlertNotice) => notify(notice) })
+}
+
+function latencyRule(scope: string, rule: AlertRules['latency']): LatencyRule | undefined {
+  if (rule === undefined) return undefined
+  return { scope, windowMs: toWindowMs(rule.window), averageMs: rule.average, p95Ms: rule.p95, models: rule.models, minCalls: rule.minCalls ?? 1 }
+}
+
+function outageRule(scope: string, rule: AlertRules['outage']): OutageRule | undefined {
+  if (rule === undefined) return undefined
+  const errors = rule.errors === undefined ? [5, 10] : Array.isArray(rule.errors) ? [...rule.errors].sort((a, b) => a - b) : [rule.errors]
+  return { scope, windowMs: toWindowMs(rule.window), errors, rate: rule.rate ?? 0, minCalls: rule.minCalls ?? 1 }
+}
+
+/** A deployment by its model and host (a base URL's query can carry a key, so only the host). */
+function deploymentOf(ctx: Context): string {
+  const base = ctx.apiBase
+  const host = base !== undefined && URL.canParse(base) ? new URL(base).host : ''
+  const model = ctx.provider ? `${ctx.provider}/${ctx.model}` : ctx.model
+  return host ? `${model} @ ${host}` : model
 }
 
 function elapsedMs(ctx: Context): number {

@@ -2,6 +2,7 @@
  * The zod schema of the proxy's `config.yaml`, in LiteLLM's shape. `os.environ/NAME` values are
  * resolved while parsing, so a missing variable is reported at the path that names it.
  */
+import { alertingSettingKeys, alertingSettingsShape } from './alerting-settings'
 import { z } from 'zod'
 import { descriptorForPrefix, supportedPrefixes } from '../providers/descriptors'
 import { providerForBareModel } from '../providers/router'
@@ -103,7 +104,7 @@ export const knownKeys = {
     'cache',
     'cache_params',
   ]),
-  generalSettings: new Set<string>(['master_key', 'max_request_size_mb', ...serverSettingKeys, ...keySettingKeys]),
+  generalSettings: new Set<string>(['master_key', 'max_request_size_mb', ...serverSettingKeys, ...keySettingKeys, ...alertingSettingKeys]),
   routerSettings: new Set([
     'routing_strategy',
     'model_group_alias',
@@ -282,6 +283,7 @@ export function configSchema(environment: Environment) {
         max_request_size_mb: number.pipe(z.number().positive()).optional(),
         ...serverSettingsShape(number, listOf),
         ...keySettingsShape(number, nonEmpty),
+        ...alertingSettingsShape(number),
       })
       .nullish(),
     router_settings: z

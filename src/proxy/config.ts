@@ -3,6 +3,7 @@
  * resolved, validated with zod. Every error names the file and the path of the wrong value, in the
  * names the file itself uses.
  */
+import { readAlertingSettings, type AlertingSettings } from './alerting-settings'
 import { createHash } from 'node:crypto'
 import { readFile } from 'node:fs/promises'
 import { dirname, resolve } from 'node:path'
@@ -128,6 +129,8 @@ export interface ProxyConfig {
   forbidLoggingOptOut: boolean
   /** The `guardrails:` section's entries, as written (src/proxy/guardrails-config.ts builds their layers). */
   guardrails: unknown[]
+  /** `general_settings.alerting`, `alerting_threshold`, `alert_types`, `alerting_args` (src/proxy/alerting-settings.ts); absent: no alerts. */
+  alerting?: AlertingSettings
   /** Keys the proxy does not read, by path; printed at start. */
   warnings: string[]
 }
@@ -254,6 +257,7 @@ export function parseConfig(raw: unknown, options: LoadConfigOptions = {}, file?
     cache: readCacheSettings(settings.cache, settings.cache_params ?? undefined, sharedState, warnings),
     guardrails: parsed.guardrails ?? [],
     forbidLoggingOptOut: settings.global_disable_no_log_param ?? false,
+    ...optional('alerting', readAlertingSettings(general, warnings)),
     warnings,
   }
 }
@@ -317,6 +321,10 @@ function customPrices(parameters: Record<string, unknown>, info: Record<string, 
     output: perMillion(output ?? 0),
     ...(cachedInput === undefined ? {} : { cachedInput: perMillion(cachedInput) }),
   }
+}
+
+function optional<Key extends string, Value>(key: Key, value: Value | undefined): { [K in Key]?: Value } {
+  return (value === undefined ? {} : { [key]: value }) as { [K in Key]?: Value }
 }
 
 function masterKey(configured: string | undefined, environment: Environment): Pick<ProxyConfig, 'masterKey' | 'masterKeySource'> {

@@ -3,6 +3,7 @@
  * router) behind a node:http server, with a graceful shutdown that lets streams finish and flushes
  * every exporter.
  */
+import { createProxyAlerting } from './alerting'
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { z } from 'zod'
@@ -43,6 +44,7 @@ const optionsSchema = z
     maxConnections: z.number().int().positive().optional(),
     spool: z.string().min(1, 'must be the path of a directory for the spool files').optional(),
     deliveryWorker: z.boolean().optional(),
+    alertingClock: z.custom<() => number>((value) => typeof value === 'function', 'must be a function returning epoch milliseconds, like Date.now').optional(),
     store: z
       .custom<SharedStore>((value) => typeof value === 'object' && value !== null && typeof (value as SharedStore).increment === 'function', { message: 'must be a shared store, for example redisStore({ url })' })
       .optional(),
@@ -93,6 +95,8 @@ export interface ProxyServerOptions {
   store?: SharedStore
   /** Each layer's own time on every call, like `serve --profile` (`createClient({ profile })`, docs/profile.md; default off). */
   profile?: boolean | ProfileOptions
+  /** The clock of the budget alerts and the spend report's periods, epoch ms (default `Date.now`); tests pass their own. */
+  alertingClock?: () => number
 }
 
 /**
@@ -189,6 +193,14 @@ export async function buildProxyServer(options: ProxyServerOptions = {}): Promis
     layers.unshift(...keys.layers)
     names.unshift(...keys.names)
   }
+  // Alerts go outside the key system: the budget check reads the spend its layer has just written (src/proxy/alerting.ts).
+  const alerting = config.alerting
+    ? createProxyAlerting({ settings: config.alerting, store, models: router.modelNames, ...(keys ? { spendCounters: keys.counters } : {}), now: options.alertingClock })
+    : undefined
+  if (alerting) {
+    layers.unshift(...alerting.layers)
+    names.unshift(...alerting.names)
+  }
   const prices = Object.fromEntries(config.models.flatMap((deployment) => (deployment.prices ? [[deployment.model, deployment.prices]] : [])))
   // The master key and the Redis password are scrubbed by value like the providers' keys, which the client takes from them.
   const secrets = [config.masterKey, redis?.password, redisUrlPassword(redis?.url)].filter((secret): secret is string => typeof secret === 'string' && secret !== '')
@@ -271,6 +283,7 @@ export async function buildProxyServer(options: ProxyServerOptions = {}): Promis
       const cut = setTimeout(() => server.closeAllConnections(), 2_000)
       await stopped
       clearTimeout(cut)
+      alerting?.close()
       await client.close()
       await keys?.close()
       // Last: the exporters' and callbacks' final writes may still count in it.

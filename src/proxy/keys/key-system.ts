@@ -19,7 +19,7 @@ import { createManagementRoutes } from './management-routes'
 import { memoryKeyRepository } from './memory-repository'
 import { postgresKeyRepository } from './postgres-repository'
 import { createRateWindows } from './rate-windows'
-import { createCounterBuffer } from './counter-buffer'
+import { createCounterBuffer, type CounterBuffer } from './counter-buffer'
 import { spendLayer } from './spend-layer'
 import { spendRows, spendRowsDefaults } from './spend-rows'
 
@@ -41,6 +41,8 @@ export interface KeySystem {
   names: string[]
   /** Answers the management and spend routes (`managementPaths`). */
   manage(request: IncomingMessage, response: ServerResponse, path: string, query: URLSearchParams): Promise<void>
+  /** The spend and token counters the spend layer adds to (the budget alerts read them). */
+  counters: CounterBuffer
   /** Where keys are kept, for the start-up summary. */
   describe(): string
   close(): Promise<void>
@@ -86,6 +88,7 @@ export function createKeySystem(options: { settings: KeySettings; isMaster: Auth
     layers,
     names,
     manage,
+    counters,
     describe: () =>
       database
         ? `virtual keys in PostgreSQL (schema ${keysSchema}), spend rows in ${spendRowsDefaults.schema}.${spendRowsDefaults.table}${settings.disableSpendLogs ? ' (off: disable_spend_logs)' : ''}`
