@@ -126,6 +126,10 @@ if (wanted('proxy-callbacks')) {
   log("proxy with callbacks: none, the guide's set, every integration; delivery worker on and off (proxy on core 0, load, upstream and receiver on core 1) ...")
   results.proxyCallbacks = runBenchmark('proxy-callbacks.ts', 1)
 }
+if (wanted('proxy-keys')) {
+  log('proxy with virtual keys, budgets and rate limits on Redis (proxies on core 0, load and upstream on core 1) ...')
+  results.proxyKeys = runBenchmark('proxy-keys.ts', 1)
+}
 if (wanted('workers')) {
   log('workers: serve --workers 2 against one worker (unpinned; load and upstream share the cores) ...')
   results.workers = runBenchmark('workers.ts')

@@ -3,8 +3,9 @@
  * row `postgres()` and `clickhouse()` write, with LiteLLM's column names so queries and dashboards
  * written for LiteLLM's table read ours.
  *
- * What differs from LiteLLM, and why: `api_key` is always `''` (LiteLLM stores the hash of its proxy
- * virtual key there; llm-onion has no virtual keys, and a provider key never goes in a row);
+ * What differs from LiteLLM, and why: `api_key` is the hash of the proxy's virtual key when the call
+ * came with one (`metadata.user_api_key_hash`, as LiteLLM's logging metadata names it), else `''` (a provider key never goes
+ * in a row);
  * `call_type` is `completion` or `embedding`; a failure's error goes into `metadata.error_information`
  * as LiteLLM puts it; `status` is `success`, `failure` or `cancelled`.
  */
@@ -81,7 +82,7 @@ export function toSpendLogRow(event: CallEvent): SpendLogRow {
   return {
     request_id: event.id,
     call_type: event.type === 'embedding' ? 'embedding' : 'completion',
-    api_key: '',
+    api_key: stringOf(event.metadata.user_api_key_hash) ?? '',
     spend: event.cost?.total ?? 0,
     total_tokens: event.usage?.totalTokens ?? 0,
     prompt_tokens: event.usage?.inputTokens ?? 0,

@@ -21,6 +21,7 @@ import { chatToResponsesReply } from './responses-reply'
 import { responsesToChatRequest } from './responses-request'
 import { createResponsesStream, type StreamTranslator } from './responses-stream'
 import { modelNotFoundMessage, type RoutedDeployment, type Router } from './router'
+import type { KeyAccess, Ticket } from './keys/access'
 
 /** What one API format supplies to the shared route. */
 export interface ApiFormat {
@@ -89,10 +90,12 @@ export interface ApiFormatRouteContext {
   maxBodyBytes: number
   /** A stream whose client reads nothing this long is cut (general_settings.stream_write_timeout_ms). */
   streamWriteTimeoutMs: number
-  /** A call's options (HTTP facts, deployment, the request's credentials), as the chat route makes them. */
-  callOptions(request: IncomingMessage, body: Body, routed: RoutedDeployment, exchange: Exchange): CallOptions
+  /** A call's options (HTTP facts, deployment, the request's credentials, a virtual key's ticket), as the chat route makes them. */
+  callOptions(request: IncomingMessage, body: Body, routed: RoutedDeployment, exchange: Exchange, ticket?: Ticket): CallOptions
   /** A call's error in OpenAI's shape, scrubbed of every credential the client and the request know. */
   errorReply(error: unknown, options?: CallOptions): OpenAiErrorResponse
+  /** Virtual keys: the checks a key must pass for the model (see src/proxy/keys/access.ts). */
+  access?: KeyAccess
 }
 
 /**
@@ -156,11 +159,17 @@ export function createApiFormatRoute(context: ApiFormatRouteContext): (request: 
     } catch (error) {
       return reject(response, context.errorReply(error))
     }
+    let ticket: Ticket | undefined
+    if (context.access !== undefined) {
+      const admitted = await context.access.admit(headers, chat.model)
+      if ('refusal' in admitted) return reject(response, admitted.refusal)
+      ticket = admitted.ticket
+    }
     const group = router.find(chat.model)
     if (!group) return reject(response, openAiError(404, modelNotFoundMessage(chat.model, router.modelNames), { param: 'model', code: 'model_not_found' }))
     // A streamed call needs no watch on the response: its handler stops reading the stream, which cancels it.
     const exchange = createExchange(response, chat.stream !== true)
-    const options = context.callOptions(request, body, group.pick(), exchange)
+    const options = context.callOptions(request, body, group.pick(), exchange, ticket)
     if (chat.stream) return stream(response, chat, body, options, format, exchange)
     try {
       const reply = await client.chat(chat, options)

@@ -16,7 +16,7 @@ export type AuthCheck = (headers: IncomingHttpHeaders) => boolean
 const bearer = /^Bearer\s+(.+)$/i
 
 /** Where the key was found, and the key as sent (undefined when the header's form is wrong). */
-interface PresentedKey {
+export interface PresentedKey {
   header: 'x-litellm-api-key' | 'authorization' | 'api-key'
   key: string | undefined
 }
@@ -31,8 +31,8 @@ function headerValue(headers: IncomingHttpHeaders, name: string): string | undef
   return typeof value === 'string' && value !== '' ? value : undefined
 }
 
-/** The key a request presents, from the first of LiteLLM's headers that is present. */
-function presentedKey(headers: IncomingHttpHeaders): PresentedKey | undefined {
+/** The key a request presents, from the first of LiteLLM's headers that is present (virtual keys are read the same way). */
+export function presentedKey(headers: IncomingHttpHeaders): PresentedKey | undefined {
   const litellm = headerValue(headers, 'x-litellm-api-key')
   if (litellm !== undefined) return { header: 'x-litellm-api-key', key: (bearer.exec(litellm)?.[1] ?? litellm).trim() }
   const authorization = headerValue(headers, 'authorization')

@@ -130,6 +130,7 @@ function summary(proxy: ProxyServer, address: ProxyAddress, recording?: string):
       ? `  auth: Authorization: Bearer <master key> required (key from ${config.masterKeySource})`
       : '  auth: off (anyone who can reach the port can call it; set general_settings.master_key); only local Host names and browser origins are served, plus general_settings.allowed_hosts / allowed_origins',
   )
+  if (proxy.keys) lines.push(`  keys: ${proxy.keys}`)
   for (const warning of config.warnings) lines.push(`  warning: ${warning}`)
   return lines.join('\n')
 }

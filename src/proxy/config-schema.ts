@@ -7,6 +7,7 @@ import { descriptorForPrefix, supportedPrefixes } from '../providers/descriptors
 import { providerForBareModel } from '../providers/router'
 import { serverSettingKeys, serverSettingsShape } from './server-settings'
 import { cacheParamsSchema, sharedStateRouterKeys, sharedStateShape } from './config-shared-state'
+import { keySettingKeys, keySettingsShape } from './keys/key-settings'
 
 /** Where `os.environ/NAME` references are read from. */
 export type Environment = Record<string, string | undefined>
@@ -100,7 +101,7 @@ export const knownKeys = {
     // Only its Redis connection is read, for the shared store (src/proxy/config-shared-state.ts).
     'cache_params',
   ]),
-  generalSettings: new Set<string>(['master_key', 'max_request_size_mb', ...serverSettingKeys]),
+  generalSettings: new Set<string>(['master_key', 'max_request_size_mb', ...serverSettingKeys, ...keySettingKeys]),
   routerSettings: new Set([
     'routing_strategy',
     'model_group_alias',
@@ -277,6 +278,7 @@ export function configSchema(environment: Environment) {
         master_key: nonEmpty.optional(),
         max_request_size_mb: number.pipe(z.number().positive()).optional(),
         ...serverSettingsShape(number, listOf),
+        ...keySettingsShape(number, nonEmpty),
       })
       .nullish(),
     router_settings: z

@@ -17,6 +17,7 @@ import { ConfigError, configError } from './config-error'
 import { modelGroupAliases, readReliability, readRouting, shuffleWeights } from './config-router-settings'
 import { readSharedState, type SharedStateSettings } from './config-shared-state'
 import type { RoutingSettings } from './routing-strategies'
+import { readKeySettings, type KeySettings } from './keys/key-settings'
 
 export { ConfigError } from './config-error'
 
@@ -110,6 +111,8 @@ export interface ProxyConfig {
   maxBodyBytes: number
   /** The proxy's own HTTP settings from `general_settings` (origins, hosts, timeouts, connections), defaults filled in. */
   server: ServerSettings
+  /** Virtual keys, spend and limits from `general_settings` (database, cache, failure modes), defaults filled in (src/proxy/keys/key-settings.ts). */
+  keys: KeySettings
   /** `environment_variables` from the file; the proxy sets them before it builds integrations. */
   environmentVariables: Record<string, string>
   /** LiteLLM's retry, timeout, fallback and drop_params settings, mapped onto layers (src/proxy/reliability.ts). */
@@ -239,6 +242,7 @@ export function parseConfig(raw: unknown, options: LoadConfigOptions = {}, file?
     ...masterKey(general.master_key, environment),
     maxBodyBytes: Math.round((general.max_request_size_mb ?? 10) * 1024 * 1024),
     server: readServerSettings(general),
+    keys: readKeySettings(general, environment),
     environmentVariables: fromFile,
     reliability: readReliability(parsed, new Set([...models.map((model) => model.modelName), ...Object.keys(aliases)]), pathOf, file),
     routing: readRouting(parsed, warnings),

@@ -16,6 +16,9 @@ import { acceptsJson, drained, methodNotAllowed, readJsonBody, send, sendJson, t
 import { openAiError, streamErrorEvent, toOpenAiError } from './openai-errors'
 import type { OriginPolicy } from './origin-policy'
 import { modelNotFoundMessage, type RoutedDeployment, type Router } from './router'
+import { createModelsRoute } from './models-route'
+import { ticketSlot, type KeyAccess, type Ticket } from './keys/access'
+import { managementPaths } from './keys/management-routes'
 
 /** What the request handler needs; built once per server. */
 export interface HandlerContext {
@@ -36,6 +39,14 @@ export interface HandlerContext {
   isDraining: () => boolean
   /** Some layer may edit a reply in place, so every reply is serialised from the object the call returned. */
   mayEditReplies: boolean
+  /**
+   * Virtual keys (a proxy with a master key): `checkAuth` then lets any well-formed key through, and
+   * `access` decides once the body names the model; `manage` answers the key management routes.
+   */
+  keys?: {
+    access: KeyAccess
+    manage(request: IncomingMessage, response: ServerResponse, path: string, query: URLSearchParams): Promise<void>
+  }
 }
 
 const sseHeaders = {
@@ -60,7 +71,7 @@ const shuttingDown = openAiError(503, 'The proxy is shutting down and takes no n
  * ```
  */
 export function createRequestHandler(context: HandlerContext): (request: IncomingMessage, response: ServerResponse) => Promise<RouteLabel> {
-  const { client, router, checkAuth, policy, maxBodyBytes, streamWriteTimeoutMs, mayEditReplies } = context
+  const { client, router, checkAuth, policy, maxBodyBytes, streamWriteTimeoutMs, mayEditReplies, keys } = context
   /** A call's error as the reply sends it: no credential the client knows, nor the request's own. */
   const errorReply = (error: unknown, options?: CallOptions) => toOpenAiError(error, (text) => client.services.secrets.scrub(text, options?.secrets))
   /**
@@ -68,7 +79,7 @@ export function createRequestHandler(context: HandlerContext): (request: Incomin
    * credentials, the reply kept as it came (for {@link receivedText} and the upstream request id),
    * and its exchange, which gets the call's context.
    */
-  const callOptions = (request: IncomingMessage, body: Body, routed: RoutedDeployment, exchange: Exchange): CallOptions => {
+  const callOptions = (request: IncomingMessage, body: Body, routed: RoutedDeployment, exchange: Exchange, ticket?: Ticket): CallOptions => {
     const secrets = requestSecrets(request)
     return {
       http: httpInfo(request, body, client.services.secrets, secrets),
@@ -76,10 +87,14 @@ export function createRequestHandler(context: HandlerContext): (request: Incomin
       deployment: routed.id,
       keepRawReply: true,
       secrets,
-      onContext: exchange.onContext,
+      // A virtual key's ticket travels on the call's context, for the spend layer to settle.
+      onContext: ticket === undefined ? exchange.onContext : (ctx) => {
+        exchange.onContext(ctx)
+        ctx.setSlot(ticketSlot, ticket)
+      },
     }
   }
-  const apiFormatRoute = createApiFormatRoute({ client, router, checkAuth, policy, maxBodyBytes, streamWriteTimeoutMs, callOptions, errorReply })
+  const apiFormatRoute = createApiFormatRoute({ client, router, checkAuth, policy, maxBodyBytes, streamWriteTimeoutMs, callOptions, errorReply, access: keys?.access })
 
   /** The body of a reply: as the upstream sent it when no layer can have changed it, else serialised. */
   const replyBody = (exchange: Exchange, reply: unknown): string => (mayEditReplies ? undefined : receivedText(exchange.call, reply)) ?? JSON.stringify(reply)
@@ -102,13 +117,24 @@ export function createRequestHandler(context: HandlerContext): (request: Incomin
   }
 
   /** The call a parsed body asks for; answers the error itself and returns undefined when there is none. */
-  const callOf = (request: IncomingMessage, response: ServerResponse, body: Body | undefined): { body: Body; options: CallOptions; exchange: Exchange } | undefined => {
+  const callOf = async (request: IncomingMessage, response: ServerResponse, body: Body | undefined): Promise<{ body: Body; options: CallOptions; exchange: Exchange } | undefined> => {
     if (body === undefined) return undefined
     const model = body.model
     if (typeof model !== 'string' || model === '') {
       identify(response)
       send(response, openAiError(400, 'model is required: name one of the models GET /v1/models lists.', { param: 'model', code: 'missing_model' }))
       return undefined
+    }
+    let ticket: Ticket | undefined
+    if (keys !== undefined) {
+      // Before the model is looked up: a 404 lists the models, which only a valid key may learn.
+      const admitted = await keys.access.admit(request.headers, model)
+      if ('refusal' in admitted) {
+        identify(response)
+        send(response, admitted.refusal)
+        return undefined
+      }
+      ticket = admitted.ticket
     }
     const group = router.find(model)
     if (!group) {
@@ -118,12 +144,12 @@ export function createRequestHandler(context: HandlerContext): (request: Incomin
     }
     // A streamed call needs no watch on the response: its handler stops reading the stream, which cancels it.
     const exchange = createExchange(response, body.stream !== true)
-    return { body, options: callOptions(request, body, group.pick(), exchange), exchange }
+    return { body, options: callOptions(request, body, group.pick(), exchange, ticket), exchange }
   }
 
   const chat = async (request: IncomingMessage, response: ServerResponse): Promise<void> => {
     if (!admitted(request, response)) return
-    const call = callOf(request, response, await readJsonBody(request, response, maxBodyBytes))
+    const call = await callOf(request, response, await readJsonBody(request, response, maxBodyBytes))
     if (!call) return
     const { exchange } = call
     if (call.body.stream === true) return streamChat(response, call.body, call.options, exchange)
@@ -172,7 +198,7 @@ export function createRequestHandler(context: HandlerContext): (request: Incomin
 
   const embeddings = async (request: IncomingMessage, response: ServerResponse): Promise<void> => {
     if (!admitted(request, response)) return
-    const call = callOf(request, response, await readJsonBody(request, response, maxBodyBytes))
+    const call = await callOf(request, response, await readJsonBody(request, response, maxBodyBytes))
     if (!call) return
     // Providers are asked for floats; base64 (what the OpenAI SDKs ask for by default) is encoded here.
     const { encoding_format: encoding, ...embeddingRequest } = call.body
@@ -187,17 +213,7 @@ export function createRequestHandler(context: HandlerContext): (request: Incomin
     }
   }
 
-  const models = (request: IncomingMessage, response: ServerResponse, path: string): void => {
-    if (request.method !== 'GET') return methodNotAllowed(response, 'GET')
-    if (!policy.admit(request, response) || !authorised(request, response)) return
-    const slash = path.indexOf('/models/')
-    if (slash === -1) return sendJson(response, 200, context.modelsBody)
-    const id = decodePath(path.slice(slash + '/models/'.length))
-    if (!router.find(id)) {
-      return send(response, openAiError(404, modelNotFoundMessage(id, router.modelNames), { param: 'model', code: 'model_not_found' }))
-    }
-    sendJson(response, 200, JSON.stringify(modelEntry(id)))
-  }
+  const models = createModelsRoute({ router, policy, authorised, modelsBody: context.modelsBody, access: keys?.access })
 
   return async function handleRequest(request, response) {
     const url = request.url ?? '/'
@@ -246,8 +262,12 @@ export function createRequestHandler(context: HandlerContext): (request: Incomin
           return '/metrics'
         default:
           if (path === '/v1/models' || path === '/models' || path.startsWith('/v1/models/') || path.startsWith('/models/')) {
-            models(request, response, path)
+            await models(request, response, path)
             return '/v1/models'
+          }
+          if (keys !== undefined && managementPaths.has(path)) {
+            await keys.manage(request, response, path, new URLSearchParams(query === -1 ? '' : url.slice(query + 1)))
+            return 'other'
           }
           send(response, openAiError(404, `No route ${request.method} ${path}. This proxy serves POST /v1/chat/completions, POST /v1/responses, POST /v1/messages, POST /v1/embeddings, GET /v1/models, GET /health/liveliness, GET /health/readiness and GET /metrics.`, { code: 'unknown_route' }))
           return 'other'
@@ -300,15 +320,6 @@ function requestSecrets(request: IncomingMessage): string[] | undefined {
   return secrets
 }
 
-function decodePath(segment: string): string {
-  try {
-    return decodeURIComponent(segment)
-  } catch {
-    // Not valid percent-encoding: no model has such a name, and the 404 says so.
-    return segment
-  }
-}
-
 /** Float vectors as OpenAI's base64: little-endian float32 bytes. */
 function toBase64Embeddings(result: EmbeddingResponse): EmbeddingResponse {
   return {
@@ -317,11 +328,4 @@ function toBase64Embeddings(result: EmbeddingResponse): EmbeddingResponse {
       typeof item.embedding === 'string' ? item : { ...item, embedding: Buffer.from(new Float32Array(item.embedding).buffer).toString('base64') },
     ),
   }
-}
-
-const startedAt = Math.floor(Date.now() / 1000)
-
-/** One entry of `GET /v1/models`. */
-export function modelEntry(id: string): { id: string; object: 'model'; created: number; owned_by: string } {
-  return { id, object: 'model', created: startedAt, owned_by: 'llm-onion' }
 }

@@ -9,10 +9,11 @@ import { z } from 'zod'
 import { createClient, type Client, type ClientOptions } from '../client'
 import type { Middleware } from '../types'
 import { validate } from '../validate'
-import { createAuthCheck } from './auth'
+import { createAuthCheck, presentedKey } from './auth'
 import { ConfigError, loadConfig, parseConfig, type ProxyConfig } from './config'
 import { defaultConfig } from './default-config'
-import { createRequestHandler, modelEntry } from './handlers'
+import { createRequestHandler } from './handlers'
+import { modelEntry } from './models-route'
 import { answerClientError } from './http-io'
 import { createHttpMetrics } from './http-metrics'
 import { assembleLayers } from './layers'
@@ -25,6 +26,8 @@ import { memoryStore } from '../shared-state/memory-store'
 import { redisStore } from '../shared-state/redis-store'
 import type { SharedStore } from '../shared-state/store'
 import { hostSchema, originSchema, readServerSettings, type ServerSettings } from './server-settings'
+import { createKeySystem } from './keys/key-system'
+import { readKeySettings } from './keys/key-settings'
 
 const optionsSchema = z
   .object({
@@ -122,6 +125,8 @@ export interface ProxyServer {
   readonly server: Server
   /** Names of the layers, outermost first (for the start-up summary). */
   readonly layers: string[]
+  /** Where virtual keys are kept (a proxy with a master key), for the start-up summary; undefined without a master key. */
+  readonly keys?: string
   /** Starts listening: `port` default 4000 (0 picks a free one), `host` default `127.0.0.1`. */
   listen(options?: { port?: number; host?: string }): Promise<ProxyAddress>
   /**
@@ -170,6 +175,16 @@ export async function buildProxyServer(options: ProxyServerOptions = {}): Promis
     maxConnections: options.maxConnections ?? configured.maxConnections,
   }
   const { layers, names, metrics, mayEditReplies } = await assembleLayers(config, options, router.layer)
+  const policy = createOriginPolicy({ keyed: Boolean(config.masterKey), allowedOrigins: settings.allowedOrigins, allowedHosts: settings.allowedHosts })
+  const isMaster = createAuthCheck(config.masterKey)
+  // Virtual keys come with a master key, as in LiteLLM; their layers go outermost (src/proxy/keys/key-system.ts).
+  const keys = config.masterKey
+    ? createKeySystem({ settings: config.keys ?? readKeySettings({}, process.env), isMaster, store, policy, maxBodyBytes: config.maxBodyBytes })
+    : undefined
+  if (keys) {
+    layers.unshift(...keys.layers)
+    names.unshift(...keys.names)
+  }
   const prices = Object.fromEntries(config.models.flatMap((deployment) => (deployment.prices ? [[deployment.model, deployment.prices]] : [])))
   // The master key and the Redis password are scrubbed by value like the providers' keys, which the client takes from them.
   const secrets = [config.masterKey, redis?.password, redisUrlPassword(redis?.url)].filter((secret): secret is string => typeof secret === 'string' && secret !== '')
@@ -177,11 +192,11 @@ export async function buildProxyServer(options: ProxyServerOptions = {}): Promis
 
   const httpMetrics = createHttpMetrics()
   let draining = false
-  const policy = createOriginPolicy({ keyed: Boolean(config.masterKey), allowedOrigins: settings.allowedOrigins, allowedHosts: settings.allowedHosts })
   const handle = createRequestHandler({
     client,
     router,
-    checkAuth: createAuthCheck(config.masterKey),
+    // With virtual keys, any well-formed key gets as far as the body; the key checks then decide.
+    checkAuth: keys ? (headers) => presentedKey(headers)?.key !== undefined : isMaster,
     policy,
     maxBodyBytes: config.maxBodyBytes,
     streamWriteTimeoutMs: settings.streamWriteTimeoutMs,
@@ -190,6 +205,7 @@ export async function buildProxyServer(options: ProxyServerOptions = {}): Promis
     metricsContentType: metrics.contentType,
     isDraining: () => draining,
     mayEditReplies,
+    ...(keys ? { keys } : {}),
   })
 
   let idle: (() => void) | undefined
@@ -252,6 +268,7 @@ export async function buildProxyServer(options: ProxyServerOptions = {}): Promis
       await stopped
       clearTimeout(cut)
       await client.close()
+      await keys?.close()
       // Last: the exporters' and callbacks' final writes may still count in it.
       if (options.store === undefined) await store.close()
     })())
@@ -262,6 +279,7 @@ export async function buildProxyServer(options: ProxyServerOptions = {}): Promis
     store,
     server,
     layers: names,
+    ...(keys ? { keys: keys.describe() } : {}),
     listen: (listenOptions = {}) =>
       new Promise<ProxyAddress>((resolve, reject) => {
         const { port = 4000, host = '127.0.0.1' } = validate(listenOptionsSchema, listenOptions, 'listen() options')
@@ -297,3 +315,4 @@ function createProxyClient(options: ClientOptions, spool: string | undefined, wo
     throw new ConfigError(`--spool / general_settings.spool_dir: ${(error as Error).message}`)
   }
 }
+

@@ -1,0 +1,99 @@
+/**
+ * The request path's view of keys: a key with its user and team, read from the repository and kept
+ * in this process for `ttlMs` (LiteLLM's `general_settings.user_api_key_cache_ttl`, default 60 s), so
+ * a request costs no database round trip. A change made through this process (`/key/update`,
+ * `/key/delete`, `/key/block`) is seen here at once; another worker or replica sees it when its copy
+ * expires. Keys that are not found are not remembered (a key generated on another replica works at
+ * once). When the repository is unreachable, a copy past its time is used rather than none.
+ */
+import type { KeyRecord, KeyRepository, TeamRecord, UserRecord } from './records'
+
+/** A key with the records its budgets and limits come from. */
+export interface KeyContext {
+  key: KeyRecord
+  user?: UserRecord
+  team?: TeamRecord
+}
+
+/**
+ * Cached lookups of keys with their user and team.
+ *
+ * @example
+ * ```ts
+ * const directory = createKeyDirectory(repository, { ttlMs: 60_000 })
+ * const found = await directory.lookup(hashKey(presented))
+ * ```
+ */
+export interface KeyDirectory {
+  readonly repository: KeyRepository
+  /** The key with its user and team; undefined when there is no such key. Throws when the repository is unreachable and nothing is cached. */
+  lookup(token: string): Promise<KeyContext | undefined>
+  /** Drops this process's copy of a key (after it changed). */
+  forgetKey(token: string): void
+  /** Drops every cached key of a user or team (after the user or team changed). */
+  forgetOwner(owner: { user_id?: string; team_id?: string }): void
+}
+
+/** Most keys held; the oldest copy goes first past it. */
+const maxEntries = 10_000
+
+/**
+ * A {@link KeyDirectory} over `repository`.
+ *
+ * @example
+ * ```ts
+ * const directory = createKeyDirectory(memoryKeyRepository(), { ttlMs: 60_000 })
+ * ```
+ */
+export function createKeyDirectory(repository: KeyRepository, options: { ttlMs: number; now?: () => number }): KeyDirectory {
+  const now = options.now ?? Date.now
+  const cache = new Map<string, { value: KeyContext; expiresAt: number }>()
+  const inFlight = new Map<string, Promise<KeyContext | undefined>>()
+
+  const load = async (token: string): Promise<KeyContext | undefined> => {
+    const key = await repository.getKey(token)
+    if (key === undefined) return undefined
+    const [user, team] = await Promise.all([
+      key.user_id === null ? undefined : repository.getUser(key.user_id),
+      key.team_id === null ? undefined : repository.getTeam(key.team_id),
+    ])
+    return { key, ...(user ? { user } : {}), ...(team ? { team } : {}) }
+  }
+
+  return {
+    repository,
+    lookup(token) {
+      const cached = cache.get(token)
+      if (cached !== undefined && cached.expiresAt > now()) return Promise.resolve(cached.value)
+      let pending = inFlight.get(token)
+      if (pending === undefined) {
+        pending = load(token).then(
+          (value) => {
+            inFlight.delete(token)
+            cache.delete(token)
+            if (value === undefined) return undefined
+            if (cache.size >= maxEntries) cache.delete(cache.keys().next().value!)
+            cache.set(token, { value, expiresAt: now() + options.ttlMs })
+            return value
+          },
+          (error: unknown) => {
+            inFlight.delete(token)
+            // Unreachable: a copy past its time still says what the key may do.
+            if (cached !== undefined) return cached.value
+            throw error
+          },
+        )
+        inFlight.set(token, pending)
+      }
+      return pending
+    },
+    forgetKey(token) {
+      cache.delete(token)
+    },
+    forgetOwner(owner) {
+      for (const [token, entry] of cache) {
+        if ((owner.user_id !== undefined && entry.value.key.user_id === owner.user_id) || (owner.team_id !== undefined && entry.value.key.team_id === owner.team_id)) cache.delete(token)
+      }
+    },
+  }
+}

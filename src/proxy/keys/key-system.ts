@@ -1,0 +1,79 @@
+/**
+ * Virtual keys, spend and limits, put together for one proxy: on when the proxy has a master key (as
+ * in LiteLLM, which manages keys with it). Keys, users and teams live in PostgreSQL when
+ * `database_url` / `DATABASE_URL` is set, else in this process's memory (lost on restart). Counters
+ * live in the proxy's shared store (`ctx.store`: Redis or memory, docs/shared-state.md).
+ */
+import cluster from 'node:cluster'
+import type { IncomingMessage, ServerResponse } from 'node:http'
+import type { SharedStore } from '../../shared-state/store'
+import type { Middleware } from '../../types'
+import type { AuthCheck } from '../auth'
+import type { OriginPolicy } from '../origin-policy'
+import { createKeyAccess, type KeyAccess } from './access'
+import { openDatabase, type Database } from './database'
+import { createKeyDirectory } from './key-directory'
+import { createKeyService } from './key-service'
+import type { KeySettings } from './key-settings'
+import { createManagementRoutes } from './management-routes'
+import { memoryKeyRepository } from './memory-repository'
+import { postgresKeyRepository } from './postgres-repository'
+import { createRateWindows } from './rate-windows'
+import { spendLayer } from './spend-layer'
+import { spendRows, spendRowsDefaults } from './spend-rows'
+
+/** The schema of the keys, users and teams tables. */
+export const keysSchema = 'llm_onion'
+
+/** What the proxy needs from its key system. */
+export interface KeySystem {
+  access: KeyAccess
+  /** Outermost layers, in order: the spend layer, then the spend-log rows (with a database). */
+  layers: Middleware[]
+  /** Their names for the start-up summary. */
+  names: string[]
+  /** Answers the management and spend routes (`managementPaths`). */
+  manage(request: IncomingMessage, response: ServerResponse, path: string, query: URLSearchParams): Promise<void>
+  /** Where keys are kept, for the start-up summary. */
+  describe(): string
+  close(): Promise<void>
+}
+
+/**
+ * Builds the key system.
+ *
+ * @example
+ * ```ts
+ * const keys = createKeySystem({ settings: config.keys, isMaster, store, policy, maxBodyBytes })
+ * ```
+ */
+export function createKeySystem(options: { settings: KeySettings; isMaster: AuthCheck; store: SharedStore; policy: OriginPolicy; maxBodyBytes: number }): KeySystem {
+  const { settings } = options
+  const database: Database | undefined = settings.databaseUrl === undefined ? undefined : openDatabase({ connectionString: settings.databaseUrl, timeoutMs: 5_000 })
+  const repository = database ? postgresKeyRepository(database, keysSchema) : memoryKeyRepository()
+  const directory = createKeyDirectory(repository, { ttlMs: settings.cacheTtlMs })
+  const store = options.store
+  const windows = createRateWindows(store, { windowMs: settings.windowMs })
+  const access = createKeyAccess({ isMaster: options.isMaster, directory, store, windows, allowOnDbUnavailable: settings.allowOnDbUnavailable })
+  const service = createKeyService({ directory, store })
+  const layers: Middleware[] = [spendLayer({ store, windows, tokenCount: settings.tokenCount })]
+  const names = ['keySpend']
+  if (settings.databaseUrl !== undefined && !settings.disableSpendLogs) {
+    layers.push(spendRows({ connectionString: settings.databaseUrl }))
+    names.push(`spendLogs(${spendRowsDefaults.schema}.${spendRowsDefaults.table})`)
+  }
+  const tables = database ? { spendLogs: `"${spendRowsDefaults.schema}"."${spendRowsDefaults.table}"`, teams: `"${keysSchema}"."LiteLLM_TeamTable"` } : undefined
+  const manage = createManagementRoutes({ service, access, isMaster: options.isMaster, policy: options.policy, maxBodyBytes: options.maxBodyBytes, ...(database ? { database, tables } : {}) })
+  return {
+    access,
+    layers,
+    names,
+    manage,
+    describe: () =>
+      database
+        ? `virtual keys in PostgreSQL (schema ${keysSchema}), spend rows in ${spendRowsDefaults.schema}.${spendRowsDefaults.table}${settings.disableSpendLogs ? ' (off: disable_spend_logs)' : ''}`
+        : `virtual keys in memory (lost on restart${cluster.isWorker ? '; each worker has its own, so a key made through one is unknown to the others' : ''}; set DATABASE_URL to keep and share them)`,
+    close: () => repository.close(),
+  }
+}
+

@@ -1,0 +1,113 @@
+/**
+ * The proxy's outermost layer when virtual keys are on: before the call it writes who is calling
+ * into `ctx.metadata` under LiteLLM's names (`user_api_key_hash`, `user_api_key_alias`,
+ * `user_api_key_user_id`, `user_api_key_team_id`, `user_api_key_team_alias`; LiteLLM's
+ * StandardLoggingMetadata), so every exporter and the
+ * spend-log rows carry them (values a client sent under those names are dropped: they would let it
+ * spend in another's name); after the call, success or not, it adds the call's cost to the running
+ * totals of its key, user, team, end user (the request's `user`), tags and model, adds its tokens to
+ * the rate-limit windows it was counted in, and gives back its slot in flight. The store writes are
+ * issued before the reply is sent and not waited for (`ctx.waitUntil`), so a store that is slow or
+ * down never holds a reply; their failures are counted and warned about once a minute.
+ */
+import type { Context } from '../../context'
+import type { SharedStore } from '../../shared-state/store'
+import type { Middleware } from '../../types'
+import { ticketSlot, type Ticket } from './access'
+import type { RateWindows } from './rate-windows'
+import { recordSpend, type SpendAttribution } from './spend-ledger'
+
+/** Which tokens count against `tpm_limit` (LiteLLM's `general_settings.token_rate_limit_type`, default `total`). */
+export type TokenCount = 'total' | 'input' | 'output'
+
+const identityFields = ['user_api_key', 'user_api_key_hash', 'user_api_key_alias', 'user_api_key_user_id', 'user_api_key_team_id', 'user_api_key_team_alias', 'user_api_key_org_id'] as const
+
+/** What the layer needs. */
+export interface SpendLayerOptions {
+  store: SharedStore
+  windows: RateWindows
+  tokenCount?: TokenCount
+  now?: () => number
+  /** Where store failures are reported, once a minute (default `console.warn`). */
+  warn?: (message: string) => void
+}
+
+/** How the layer's store writes went: for `/metrics`-style counters and tests. */
+export interface SpendLayerStats {
+  recorded: number
+  failed: number
+}
+
+/**
+ * The spend-tracking layer.
+ *
+ * @example
+ * ```ts
+ * const spend = spendLayer({ store, windows })
+ * const client = createClient({ middleware: [spend, ...layers] })
+ * ```
+ */
+export function spendLayer(options: SpendLayerOptions): Middleware & { stats: SpendLayerStats } {
+  const { store, windows } = options
+  const now = options.now ?? Date.now
+  const tokenCount = options.tokenCount ?? 'total'
+  const stats: SpendLayerStats = { recorded: 0, failed: 0 }
+  let warnedAt = 0
+  const failed = (error: unknown) => {
+    stats.failed++
+    if (now() - warnedAt < 60_000) return
+    warnedAt = now()
+    ;(options.warn ?? console.warn)(`[llm-onion] could not record spend in the shared store (${(error as Error).message}); budgets miss this call's cost. The spend-log row is written all the same.`)
+  }
+
+  const settle = async (ctx: Context, ticket: Ticket | undefined): Promise<void> => {
+    const work: Array<Promise<unknown>> = []
+    const cost = ctx.cost?.total ?? 0
+    const attribution: SpendAttribution = { tags: ctx.tags, model: ctx.requestedModel, ...(ctx.user ? { endUser: ctx.user } : {}) }
+    if (ticket !== undefined) {
+      const { key, user, team } = ticket.found
+      attribution.key = { token: ticket.token, record: key }
+      if (key.user_id !== null) attribution.user = { id: key.user_id, ...(user ? { record: user } : {}) }
+      if (key.team_id !== null) attribution.team = { id: key.team_id, ...(team ? { record: team } : {}) }
+      if (ticket.inFlight) work.push(windows.leave(ticket.token))
+      const usage = ctx.usage
+      const tokens = usage === undefined ? 0 : tokenCount === 'input' ? usage.inputTokens : tokenCount === 'output' ? usage.outputTokens : usage.totalTokens
+      for (const window of ticket.windows) work.push(windows.addTokens(window, tokens))
+    }
+    work.push(recordSpend(store, attribution, cost, now()))
+    const results = await Promise.allSettled(work)
+    const failure = results.find((result): result is PromiseRejectedResult => result.status === 'rejected')
+    if (failure) failed(failure.reason)
+    else stats.recorded++
+  }
+
+  const layer: Middleware = async function keySpend(ctx, next) {
+    const ticket = ctx.slot<Ticket>(ticketSlot)
+    stampIdentity(ctx, ticket)
+    try {
+      await next()
+    } finally {
+      ctx.waitUntil(settle(ctx, ticket))
+    }
+  }
+  return Object.assign(layer, { stats })
+}
+
+/** LiteLLM's identity fields in the call's metadata: the ticket's, or none. */
+function stampIdentity(ctx: Context, ticket: Ticket | undefined): void {
+  const metadata = ctx.metadata
+  let sent = false
+  for (const field of identityFields) if (field in metadata) sent = true
+  if (ticket === undefined && !sent) return
+  const stamped: Record<string, unknown> = { ...metadata }
+  for (const field of identityFields) delete stamped[field]
+  if (ticket !== undefined) {
+    const { key, team } = ticket.found
+    stamped.user_api_key_hash = ticket.token
+    if (key.key_alias !== null) stamped.user_api_key_alias = key.key_alias
+    if (key.user_id !== null) stamped.user_api_key_user_id = key.user_id
+    if (key.team_id !== null) stamped.user_api_key_team_id = key.team_id
+    if (team?.team_alias) stamped.user_api_key_team_alias = team.team_alias
+  }
+  ctx.metadata = stamped
+}

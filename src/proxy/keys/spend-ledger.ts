@@ -1,0 +1,117 @@
+/**
+ * Running spend totals in the shared store, in USD: per key, internal user and team for their
+ * current budget period (the period is part of the counter's name, so a new period starts at zero),
+ * and per end user (the request's `user`), tag and model since the store began. Every worker and
+ * replica adds to the same counters; budgets are checked against them.
+ */
+import type { SharedStore } from '../../shared-state/store'
+import { parseDuration, periodAt, type Period } from './duration'
+
+/** Who spends: the owners with budgets, and the ones only counted. */
+export type SpendEntity = 'key' | 'user' | 'team' | 'end_user' | 'tag' | 'model'
+
+/** A record with a budget: its anchor (creation time) and its `budget_duration`. */
+export interface Budgeted {
+  created_at: string
+  budget_duration: string | null
+  max_budget: number | null
+}
+
+/**
+ * The budget period of `record` at `now` (one period forever without a `budget_duration`).
+ *
+ * @example
+ * ```ts
+ * budgetPeriod({ created_at: '2026-01-01T00:00:00Z', budget_duration: '1d', max_budget: 5 }, Date.now())
+ * ```
+ */
+export function budgetPeriod(record: Pick<Budgeted, 'created_at' | 'budget_duration'>, now: number): Period {
+  const duration = record.budget_duration === null ? undefined : parseDuration(record.budget_duration)
+  return periodAt(Date.parse(record.created_at), duration, now)
+}
+
+/**
+ * The counter of an entity's spend: with a period for keys, users and teams, without for the others.
+ *
+ * @example
+ * ```ts
+ * spendCounter('key', token, period.index) // 'spend:key:<token>:0'
+ * spendCounter('model', 'gpt-4o')          // 'spend:model:gpt-4o'
+ * ```
+ */
+export function spendCounter(entity: SpendEntity, id: string, periodIndex?: number): string {
+  return periodIndex === undefined ? `spend:${entity}:${id}` : `spend:${entity}:${id}:${periodIndex}`
+}
+
+/**
+ * Reads a spend counter; 0 when there is none.
+ *
+ * @example
+ * ```ts
+ * await readSpend(store, spendCounter('key', token, 0)) // 0.00042
+ * ```
+ */
+export async function readSpend(store: SharedStore, counter: string): Promise<number> {
+  const value = Number(await store.get(counter))
+  return Number.isFinite(value) ? value : 0
+}
+
+/** Who one call's cost is attributed to. */
+export interface SpendAttribution {
+  key?: { token: string; record: Budgeted }
+  user?: { id: string; record?: Budgeted }
+  team?: { id: string; record?: Budgeted }
+  endUser?: string
+  tags: string[]
+  model: string
+}
+
+/**
+ * The counters one call's cost goes to, at `now`.
+ *
+ * @example
+ * ```ts
+ * spendCounters({ key: { token, record }, tags: ['checkout'], model: 'gpt-4o' }, Date.now())
+ * ```
+ */
+export function spendCounters(attribution: SpendAttribution, now: number): string[] {
+  const counters: string[] = []
+  const periodic = (entity: 'key' | 'user' | 'team', id: string, record: Budgeted | undefined) =>
+    counters.push(spendCounter(entity, id, record === undefined ? 0 : budgetPeriod(record, now).index))
+  if (attribution.key) periodic('key', attribution.key.token, attribution.key.record)
+  if (attribution.user) periodic('user', attribution.user.id, attribution.user.record)
+  if (attribution.team) periodic('team', attribution.team.id, attribution.team.record)
+  // What a client names (end user, tags) is bounded: a request cannot make the store keep or write much.
+  if (attribution.endUser && attribution.endUser.length <= maxNameLength) counters.push(spendCounter('end_user', attribution.endUser))
+  for (const tag of [...new Set(attribution.tags)].filter((tag) => tag !== '' && tag.length <= maxNameLength).slice(0, maxTagsPerCall)) counters.push(spendCounter('tag', tag))
+  if (attribution.model.length <= maxNameLength) counters.push(spendCounter('model', attribution.model))
+  return counters
+}
+
+/** Tags per call whose totals are kept; the others count in the spend rows only. */
+export const maxTagsPerCall = 16
+/** Longest end user, tag or model name whose totals are kept. */
+export const maxNameLength = 256
+
+/**
+ * Adds one call's cost to every counter it is attributed to (at once, in parallel). Counters keep
+ * for a period and a day past its end; the ones without a period keep.
+ *
+ * @example
+ * ```ts
+ * await recordSpend(store, attribution, 0.00042, Date.now())
+ * ```
+ */
+export async function recordSpend(store: SharedStore, attribution: SpendAttribution, cost: number, now: number): Promise<void> {
+  if (!(cost > 0)) return
+  await Promise.all(spendCounters(attribution, now).map((counter) => store.increment(counter, cost, ttlOf(counter, attribution, now))))
+}
+
+const dayMs = 86_400_000
+
+function ttlOf(counter: string, attribution: SpendAttribution, now: number): { ttlMs?: number } {
+  const record = counter.startsWith('spend:key:') ? attribution.key?.record : counter.startsWith('spend:user:') ? attribution.user?.record : counter.startsWith('spend:team:') ? attribution.team?.record : undefined
+  if (record === undefined || record.budget_duration === null) return {}
+  const period = budgetPeriod(record, now)
+  return Number.isFinite(period.end) ? { ttlMs: Math.max(1, period.end - now) + dayMs } : {}
+}

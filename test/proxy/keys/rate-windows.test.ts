@@ -1,0 +1,108 @@
+/**
+ * The rate-limit windows and the budget periods on an in-memory store with a clock of the test's
+ * own: a window lets exactly `limit` requests through and starts again with the first request after
+ * it ended; tokens add up per window; the slots in flight go back; budget periods follow
+ * `budget_duration` from the record's creation, months on the calendar.
+ */
+import { describe, expect, it } from 'vitest'
+import { memoryStore } from 'llm-onion'
+import { addDuration, parseDuration, periodAt } from '../../../src/proxy/keys/duration'
+import { createRateWindows } from '../../../src/proxy/keys/rate-windows'
+import { budgetPeriod, readSpend, recordSpend, spendCounter } from '../../../src/proxy/keys/spend-ledger'
+
+function clock(start = Date.UTC(2026, 0, 15, 12)) {
+  const time = { now: start }
+  return { time, now: () => time.now }
+}
+
+describe('rate windows', () => {
+  it('lets exactly the limit through in a window, and starts a new window with the first request after it ended', async () => {
+    const { time, now } = clock()
+    const store = memoryStore({ now })
+    const windows = createRateWindows(store, { windowMs: 60_000, now })
+    const counts: number[] = []
+    for (let request = 0; request < 8; request++) {
+      time.now += 1_000
+      counts.push(await windows.countRequest(await windows.current('api_key', 'hash-a')))
+    }
+    expect(counts.filter((count) => count <= 5)).toHaveLength(5)
+    // The window began with the first request and lasts 60 s from it.
+    const first = await windows.current('api_key', 'hash-a')
+    expect(first.start).toBe(Date.UTC(2026, 0, 15, 12) + 1_000)
+    time.now = first.end + 5_000
+    const next = await windows.current('api_key', 'hash-a')
+    expect(next.start).toBe(time.now)
+    expect(await windows.countRequest(next)).toBe(1)
+  })
+
+  it('shares one window between two processes that use the same store', async () => {
+    const { time, now } = clock()
+    const store = memoryStore({ now })
+    const one = createRateWindows(store, { windowMs: 60_000, now })
+    const two = createRateWindows(store, { windowMs: 60_000, now })
+    await one.countRequest(await one.current('team', 'search'))
+    time.now += 10_000
+    const seen = await two.current('team', 'search')
+    expect(seen.start).toBe(time.now - 10_000)
+    expect(await two.countRequest(seen)).toBe(2)
+  })
+
+  it('adds tokens per window and forgets them in the next', async () => {
+    const { time, now } = clock()
+    const windows = createRateWindows(memoryStore({ now }), { windowMs: 60_000, now })
+    const window = await windows.current('user', 'ana')
+    await windows.addTokens(window, 120)
+    await windows.addTokens(window, 30)
+    expect(await windows.tokens(window)).toBe(150)
+    time.now = window.end + 1
+    expect(await windows.tokens(await windows.current('user', 'ana'))).toBe(0)
+  })
+
+  it('gives slots in flight back and never counts below zero', async () => {
+    const windows = createRateWindows(memoryStore(), { windowMs: 60_000 })
+    expect(await windows.enter('hash-b')).toBe(1)
+    expect(await windows.enter('hash-b')).toBe(2)
+    await windows.leave('hash-b')
+    await windows.leave('hash-b')
+    await windows.leave('hash-b')
+    expect(await windows.enter('hash-b')).toBe(1)
+  })
+})
+
+describe('budget periods', () => {
+  it('reads LiteLLM durations and refuses what is not one', () => {
+    expect(parseDuration('30s')).toEqual({ count: 30, unit: 's' })
+    expect(parseDuration('30d')).toEqual({ count: 30, unit: 'd' })
+    expect(parseDuration('1mo')).toEqual({ count: 1, unit: 'mo' })
+    expect(parseDuration('daily')).toEqual({ count: 24, unit: 'h' })
+    expect(parseDuration('45')).toEqual({ count: 45, unit: 's' })
+    expect(parseDuration('soon')).toBeUndefined()
+    expect(parseDuration('0d')).toBeUndefined()
+  })
+
+  it('counts periods from the anchor, months on the calendar with the day clamped', () => {
+    const anchor = Date.UTC(2026, 0, 31)
+    expect(addDuration(anchor, { count: 1, unit: 'mo' })).toBe(Date.UTC(2026, 1, 28))
+    expect(periodAt(anchor, { count: 1, unit: 'mo' }, Date.UTC(2026, 1, 27))).toMatchObject({ index: 0, end: Date.UTC(2026, 1, 28) })
+    expect(periodAt(anchor, { count: 1, unit: 'mo' }, Date.UTC(2026, 2, 5))).toMatchObject({ index: 1, start: Date.UTC(2026, 1, 28) })
+    expect(periodAt(0, { count: 1, unit: 'h' }, 5_400_000)).toEqual({ index: 1, start: 3_600_000, end: 7_200_000 })
+    expect(periodAt(0, undefined, 10 ** 12)).toEqual({ index: 0, start: 0, end: Number.POSITIVE_INFINITY })
+  })
+
+  it('keeps spend per budget period: a new period starts at zero', async () => {
+    const { time, now } = clock(Date.UTC(2026, 0, 1))
+    const store = memoryStore({ now })
+    const key = { created_at: new Date(time.now).toISOString(), budget_duration: '1h', max_budget: 1 }
+    const attribution = { key: { token: 'hash-c', record: key }, endUser: 'customer-9', tags: ['checkout', 'checkout'], model: 'gpt-4o' }
+    await recordSpend(store, attribution, 0.25, now())
+    await recordSpend(store, attribution, 0.5, now())
+    const counter = () => spendCounter('key', 'hash-c', budgetPeriod(key, now()).index)
+    expect(await readSpend(store, counter())).toBe(0.75)
+    // Tags counted once per call, end user and model since the start.
+    expect(await readSpend(store, spendCounter('tag', 'checkout'))).toBe(0.75)
+    expect(await readSpend(store, spendCounter('end_user', 'customer-9'))).toBe(0.75)
+    time.now += 3_600_000
+    expect(await readSpend(store, counter())).toBe(0)
+    expect(await readSpend(store, spendCounter('model', 'gpt-4o'))).toBe(0.75)
+  })
+})
