@@ -98,6 +98,7 @@ export const knownKeys = {
     'fallbacks',
     'context_window_fallbacks',
     'global_disable_no_log_param',
+    'default_team_settings',
     // Only its Redis connection is read, for the shared store (src/proxy/config-shared-state.ts).
     'cache_params',
   ]),
@@ -270,6 +271,20 @@ export function configSchema(environment: Environment) {
         fallbacks: fallbackList.nullish(),
         context_window_fallbacks: fallbackList.nullish(),
         global_disable_no_log_param: z.boolean({ error: 'must be true (requests may not switch logging off) or false' }).optional(),
+        // Per-team callbacks (src/proxy/team-logging-settings.ts): the lists, and the team's variables beside them or under callback_vars.
+        default_team_settings: z
+          .array(
+            z
+              .looseObject({
+                team_id: nonEmpty,
+                success_callback: names.optional(),
+                failure_callback: names.optional(),
+                callback_vars: z.record(z.string(), z.union([text, z.number(), z.boolean(), z.null()])).optional(),
+              })
+              .catchall(z.union([text, z.number(), z.boolean(), z.null()], { error: 'must be a string, number or boolean (a callback variable such as langfuse_public_key)' })),
+            { error: 'must be a list of - { team_id, success_callback: [langfuse], langfuse_public_key, langfuse_secret, ... }' },
+          )
+          .nullish(),
         cache_params: cacheParamsSchema(text, number).nullish(),
       })
       .nullish(),

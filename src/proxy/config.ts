@@ -18,6 +18,7 @@ import { modelGroupAliases, readReliability, readRouting, shuffleWeights } from 
 import { readSharedState, type SharedStateSettings } from './config-shared-state'
 import type { RoutingSettings } from './routing-strategies'
 import { readKeySettings, type KeySettings } from './keys/key-settings'
+import type { TeamSettingsEntry } from './team-logging-settings'
 
 export { ConfigError } from './config-error'
 
@@ -123,6 +124,8 @@ export interface ProxyConfig {
   sharedState?: SharedStateSettings
   /** `litellm_settings.global_disable_no_log_param`: requests may not switch logging off (`no-log`, `x-litellm-disable-callbacks`). */
   forbidLoggingOptOut: boolean
+  /** `litellm_settings.default_team_settings`: per-team callbacks and their variables (src/proxy/team-logging.ts). */
+  teamLogging?: TeamSettingsEntry[]
   /** The `guardrails:` section's entries, as written (src/proxy/guardrails-config.ts builds their layers). */
   guardrails: unknown[]
   /** Keys the proxy does not read, by path; printed at start. */
@@ -249,6 +252,7 @@ export function parseConfig(raw: unknown, options: LoadConfigOptions = {}, file?
     sharedState: readSharedState(parsed.router_settings ?? undefined, settings.cache_params ?? undefined, environment),
     guardrails: parsed.guardrails ?? [],
     forbidLoggingOptOut: settings.global_disable_no_log_param ?? false,
+    teamLogging: (settings.default_team_settings ?? []) as TeamSettingsEntry[],
     warnings,
   }
 }
