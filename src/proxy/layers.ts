@@ -62,7 +62,7 @@ export async function assembleLayers(config: ProxyConfig, options: { logs?: bool
     layers.push(builtInCallbacks(resolved.lists, teams, resolved.otlpOptions))
     const summary = Object.entries(lists).filter(([, list]) => list.length > 0).map(([moment, list]) => `${moment}: ${list.join(', ')}`)
     if (teams.length > 0) summary.push(`teams: ${teams.map((team) => team.team_id).join(', ')}`)
-    if (config.masterKey !== undefined) summary.push('per key: metadata.logging')
+    if (summary.length === 0) summary.push('per key: metadata.logging')
     names.push(`callbacks(${summary.join('; ')}${resolved.note ? `; ${resolved.note}` : ''})`)
   }
   for (const [index, reference] of config.callbacks.entries()) {
