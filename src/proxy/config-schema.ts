@@ -167,6 +167,8 @@ export function configSchema(environment: Environment) {
       ),
   )
   const callbackList = listOf(callback)
+  // A per-team callback variable (langfuse_public_key: os.environ/TEAM_A_PK); numbers and booleans as text.
+  const callbackVariable = z.preprocess((value) => (typeof value === 'number' || typeof value === 'boolean' ? String(value) : value), text.nullable())
   const resolveDeep = (value: unknown, ctx: z.RefinementCtx): unknown => {
     if (typeof value === 'string') return resolve(value, ctx)
     if (Array.isArray(value)) return value.map((item) => resolveDeep(item, ctx))
@@ -279,9 +281,9 @@ export function configSchema(environment: Environment) {
                 team_id: nonEmpty,
                 success_callback: names.optional(),
                 failure_callback: names.optional(),
-                callback_vars: z.record(z.string(), z.union([text, z.number(), z.boolean(), z.null()])).optional(),
+                callback_vars: z.record(z.string(), callbackVariable).optional(),
               })
-              .catchall(z.union([text, z.number(), z.boolean(), z.null()], { error: 'must be a string, number or boolean (a callback variable such as langfuse_public_key)' })),
+              .catchall(callbackVariable),
             { error: 'must be a list of - { team_id, success_callback: [langfuse], langfuse_public_key, langfuse_secret, ... }' },
           )
           .nullish(),
