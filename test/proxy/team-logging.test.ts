@@ -78,7 +78,10 @@ async function makeKeys(proxy: SpawnedProxy) {
       callback_vars: { langfuse_public_key: 'os.environ/KEY_C_LANGFUSE_PUBLIC_KEY', langfuse_secret_key: 'os.environ/KEY_C_LANGFUSE_SECRET', langfuse_host: receivers.key.url },
     },
   ]
+  // A team with logging in its own metadata (LiteLLM's team metadata.logging): used when its key has none.
+  expect((await manage(proxy.url, masterKey, '/team/new', { team_id: 'team-c', metadata: { logging: keyLogging } })).status).toBe(200)
   return {
+    teamC: (await generateKey(proxy.url, masterKey, { team_id: 'team-c' })).key,
     teamA: (await generateKey(proxy.url, masterKey, { team_id: 'team-a' })).key,
     teamB: (await generateKey(proxy.url, masterKey, { team_id: 'team-b' })).key,
     teamAWithOwn: (await generateKey(proxy.url, masterKey, { team_id: 'team-a', metadata: { logging: keyLogging } })).key,
@@ -128,13 +131,14 @@ describe('team and key logging in serve', () => {
     await ask(open, keys.teamB, 'bravo-call')
     await ask(open, keys.teamAWithOwn, 'alpha-own-key-call')
     await ask(open, keys.noTeamWithOwn, 'charlie-key-call')
+    await ask(open, keys.teamC, 'delta-team-metadata-call')
     await ask(open, masterKey, 'master-call')
-    await waitForPrompts({ teamA: ['alpha-call'], teamB: ['bravo-call'], key: ['alpha-own-key-call', 'charlie-key-call'], global: ['master-call'] })
+    await waitForPrompts({ teamA: ['alpha-call'], teamB: ['bravo-call'], key: ['alpha-own-key-call', 'charlie-key-call', 'delta-team-metadata-call'], global: ['master-call'] })
 
     const got = Object.fromEntries(names.map((name) => [name, delivered(receivers[name])])) as Record<Name, ReturnType<typeof delivered>>
     expect(got.teamA.prompts).toEqual(['alpha-call'])
     expect(got.teamB.prompts).toEqual(['bravo-call'])
-    expect(got.key.prompts.sort()).toEqual(['alpha-own-key-call', 'charlie-key-call'])
+    expect(got.key.prompts.sort()).toEqual(['alpha-own-key-call', 'charlie-key-call', 'delta-team-metadata-call'])
     expect(got.global.prompts).toEqual(['master-call'])
     for (const name of names) expect([...got[name].authorizations]).toEqual([basic(name)])
   })
