@@ -3,9 +3,11 @@
  * in front of the same mock upstream, measured one at a time (the other frozen) in interleaved rounds:
  * - `plain`: the proxy without them (no master key, no store);
  * - `keys`: the proxy with a master key and the machine's Redis as its shared store (a prefix of this
- *   run's own, deleted after), called with a virtual key that has a budget per period, requests and
- *   tokens per minute and requests in flight, so every request does the checks and every call records
- *   its spend and tokens (the limits are set high enough never to refuse).
+ *   run's own, deleted after), called with a virtual key that has a budget per period and requests and
+ *   tokens per minute, so every request does the checks and every call records its spend and tokens
+ *   (the limits are set high enough never to refuse);
+ * - `keysParallel`: the same process, with a key that also has `max_parallel_requests` (two more
+ *   store round trips per request: taking the slot and giving it back).
  * Per contestant: latency p50/p99 at 1,000 requests/s (open loop), the maximum throughput (a closed
  * loop with 64 in flight) and the proxy process's CPU per request during it (user + system time from
  * /proc: the steadier reading on a busy machine). Budget (DESIGN.md): the checks add under 0.3 ms at p50 and keep at least
@@ -52,12 +54,12 @@ async function startProxy(config: string): Promise<Child> {
   return startChild(command, args, { core: 0, url, probePath: '/health/liveliness', cwd: root, env: { ...process.env, DATABASE_URL: '', REDIS_URL: '', REDIS_HOST: '' } })
 }
 
-/** A virtual key with every check on and limits that never refuse. */
-async function virtualKey(url: string): Promise<string> {
+/** A virtual key with a budget and rate limits that never refuse (and a parallel limit, with `parallel`). */
+async function virtualKey(url: string, parallel: boolean): Promise<string> {
   const response = await fetch(`${url}/key/generate`, {
     method: 'POST',
     headers: { authorization: `Bearer ${masterKey}`, 'content-type': 'application/json' },
-    body: JSON.stringify({ max_budget: 1_000_000, budget_duration: '30d', rpm_limit: 100_000_000, tpm_limit: 1_000_000_000, max_parallel_requests: 100_000 }),
+    body: JSON.stringify({ max_budget: 1_000_000, budget_duration: '30d', rpm_limit: 100_000_000, tpm_limit: 1_000_000_000, ...(parallel ? { max_parallel_requests: 100_000 } : {}) }),
   })
   if (response.status !== 200) throw new Error(`/key/generate answered ${response.status}: ${await response.text()}`)
   return ((await response.json()) as { key: string }).key
@@ -99,24 +101,27 @@ async function main(): Promise<void> {
     for (const child of [upstream, plainChild, keysChild]) child.process.kill('SIGKILL')
   })
   for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => process.exit(130))
-  const contestants: Record<'plain' | 'keys', Contestant> = {
+  type Name = 'plain' | 'keys' | 'keysParallel'
+  const contestants: Record<Name, Contestant> = {
     plain: { child: plainChild, target: { name: 'plain', url: plainChild.url, path: '/v1/chat/completions', headers: {} } },
-    keys: { child: keysChild, target: { name: 'keys', url: keysChild.url, path: '/v1/chat/completions', headers: { authorization: `Bearer ${await virtualKey(keysChild.url)}` } } },
+    keys: { child: keysChild, target: { name: 'keys', url: keysChild.url, path: '/v1/chat/completions', headers: { authorization: `Bearer ${await virtualKey(keysChild.url, false)}` } } },
+    keysParallel: { child: keysChild, target: { name: 'keysParallel', url: keysChild.url, path: '/v1/chat/completions', headers: { authorization: `Bearer ${await virtualKey(keysChild.url, true)}` } } },
   }
   for (const [name, each] of Object.entries(contestants)) {
     const check = await closedLoop(each.target, 5, 1)
     if (check.ok !== 5) throw new Error(`${name}: ${check.failed} of 5 requests failed before measuring`)
   }
 
-  const latency: Record<string, LatencyResult[]> = { plain: [], keys: [] }
-  const throughput: Record<string, number[]> = { plain: [], keys: [] }
-  const cpuMicros: Record<string, number[]> = { plain: [], keys: [] }
+  const names: Name[] = ['plain', 'keys', 'keysParallel']
+  const latency: Record<string, LatencyResult[]> = { plain: [], keys: [], keysParallel: [] }
+  const throughput: Record<string, number[]> = { plain: [], keys: [], keysParallel: [] }
+  const cpuMicros: Record<string, number[]> = { plain: [], keys: [], keysParallel: [] }
   for (let index = 1; index <= rounds; index++) {
     // A different contestant goes first each round.
-    const order = (index % 2 === 0 ? ['keys', 'plain'] : ['plain', 'keys']) as Array<'plain' | 'keys'>
+    const order = names.map((_, offset) => names[(offset + index) % names.length]!)
     for (const name of order) {
       const each = contestants[name]
-      const others = Object.values(contestants).filter((other) => other !== each).map((other) => other.child)
+      const others = [...new Set(Object.values(contestants).map((other) => other.child))].filter((child) => child !== each.child)
       log(`round ${index}/${rounds}: ${name} ...`)
       await alone(others, async () => {
         latency[name]!.push(await fixedRate(each.target, rate, rateSeconds * 1000))
@@ -135,7 +140,7 @@ async function main(): Promise<void> {
 
   const p50 = (name: string) => median(latency[name]!.map((each) => each.p50Us))
   const p99 = (name: string) => median(latency[name]!.map((each) => each.p99Us))
-  const ratios = throughput.keys!.map((value, index) => value / throughput.plain![index]!)
+  const share = (name: string) => round(median(throughput[name]!.map((value, index) => value / throughput.plain![index]!)))
   emitResult({
     rate,
     rounds,
@@ -150,9 +155,15 @@ async function main(): Promise<void> {
       addedP99Ms: round((p99('keys') - p99('plain')) / 1000),
       plainPerSecond: median(throughput.plain!),
       keysPerSecond: median(throughput.keys!),
-      throughputShare: round(median(ratios)),
+      throughputShare: share('keys'),
       plainCpuMicrosPerRequest: median(cpuMicros.plain!),
       keysCpuMicrosPerRequest: median(cpuMicros.keys!),
+      withParallel: {
+        addedP50Ms: round((p50('keysParallel') - p50('plain')) / 1000),
+        perSecond: median(throughput.keysParallel!),
+        throughputShare: share('keysParallel'),
+        cpuMicrosPerRequest: median(cpuMicros.keysParallel!),
+      },
       budget: { addedP50Ms: 0.3, throughputShare: 0.7 },
     },
   })

@@ -14,7 +14,7 @@
  * fail-closed rejects, and the request is answered 503.
  */
 import type { IncomingHttpHeaders } from 'node:http'
-import type { SharedStore } from '../../shared-state/store'
+import type { CounterBuffer } from './counter-buffer'
 import { presentedKey, unauthorisedMessage, type AuthCheck } from '../auth'
 import { openAiError, type OpenAiErrorResponse } from '../openai-errors'
 import { hashKey, keyName } from './key-hash'
@@ -49,7 +49,8 @@ export const ticketSlot = Symbol('llm-onion.keyTicket')
 export interface KeyAccessOptions {
   isMaster: AuthCheck
   directory: KeyDirectory
-  store: SharedStore
+  /** Spend totals, read through the counter buffer. */
+  counters: CounterBuffer
   windows: RateWindows
   allowOnDbUnavailable: boolean
   now?: () => number
@@ -62,7 +63,7 @@ export interface KeyAccessOptions {
  *
  * @example
  * ```ts
- * const access = createKeyAccess({ isMaster, directory, store, windows, allowOnDbUnavailable: false })
+ * const access = createKeyAccess({ isMaster, directory, counters, windows, allowOnDbUnavailable: false })
  * const admitted = await access.admit(request.headers, 'gpt-4o')
  * if ('refusal' in admitted) send(response, admitted.refusal)
  * ```
@@ -80,11 +81,11 @@ export interface KeyAccess {
  *
  * @example
  * ```ts
- * const access = createKeyAccess({ isMaster: createAuthCheck(masterKey), directory, store, windows, allowOnDbUnavailable: false })
+ * const access = createKeyAccess({ isMaster: createAuthCheck(masterKey), directory, counters, windows, allowOnDbUnavailable: false })
  * ```
  */
 export function createKeyAccess(options: KeyAccessOptions): KeyAccess {
-  const { isMaster, directory, store, windows } = options
+  const { isMaster, directory, counters, windows } = options
   const now = options.now ?? Date.now
   let warnedAt = 0
   const warn = (message: string) => {
@@ -135,7 +136,7 @@ export function createKeyAccess(options: KeyAccessOptions): KeyAccess {
     if (budgets.length === 0 && targets.length === 0 && parallel === null) return { ticket: { token, found, windows: [], inFlight: false } }
 
     const work = Promise.all([
-      Promise.all(budgets.map((budget) => readSpend(store, budget.counter))),
+      Promise.all(budgets.map((budget) => readSpend(counters, budget.counter))),
       Promise.all(
         targets.map(async (target) => {
           const window = await windows.current(target.scope, target.id)

@@ -7,7 +7,7 @@
  * shared store's running totals for the current budget period.
  */
 import { randomUUID } from 'node:crypto'
-import type { SharedStore } from '../../shared-state/store'
+import type { CounterBuffer } from './counter-buffer'
 import { openAiError, type OpenAiErrorResponse } from '../openai-errors'
 import { addDuration, parseDuration } from './duration'
 import { generateKey, hashKey, keyName, tokenOf } from './key-hash'
@@ -33,24 +33,24 @@ type Json = Record<string, unknown>
  *
  * @example
  * ```ts
- * const service = createKeyService({ directory, store })
+ * const service = createKeyService({ directory, counters })
  * const { key } = await service.generateKey({ models: ['gpt-4o'], max_budget: 10, budget_duration: '30d' })
  * ```
  */
-export function createKeyService(options: { directory: KeyDirectory; store: SharedStore; now?: () => number }) {
-  const { directory, store } = options
+export function createKeyService(options: { directory: KeyDirectory; counters: CounterBuffer; now?: () => number }) {
+  const { directory, counters } = options
   const repository = directory.repository
   const now = options.now ?? Date.now
   const iso = (epochMs: number) => new Date(epochMs).toISOString()
 
-  const spendOf = (entity: 'key' | 'user' | 'team', id: string, record: Budgeted & { created_at: string }) => readSpend(store, spendCounter(entity, id, budgetPeriod(record, now()).index))
+  const spendOf = (entity: 'key' | 'user' | 'team', id: string, record: Budgeted & { created_at: string }) => readSpend(counters, spendCounter(entity, id, budgetPeriod(record, now()).index))
   const resetAt = (record: Budgeted & { created_at: string }): string | null => {
     const end = budgetPeriod(record, now()).end
     return Number.isFinite(end) ? iso(end) : null
   }
   const setSpend = async (entity: 'key' | 'user' | 'team', id: string, record: Budgeted & { created_at: string }, spend: number) => {
     const period = budgetPeriod(record, now())
-    await store.set(spendCounter(entity, id, period.index), String(spend), Number.isFinite(period.end) ? { ttlMs: period.end - now() + 86_400_000 } : {})
+    await counters.set(spendCounter(entity, id, period.index), spend, Number.isFinite(period.end) ? period.end - now() + 86_400_000 : undefined)
   }
   const expiresIn = (duration: string | null | undefined): string | null | undefined =>
     duration === undefined ? undefined : duration === null ? null : iso(addDuration(now(), parseDuration(duration)!))

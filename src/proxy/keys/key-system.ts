@@ -19,8 +19,15 @@ import { createManagementRoutes } from './management-routes'
 import { memoryKeyRepository } from './memory-repository'
 import { postgresKeyRepository } from './postgres-repository'
 import { createRateWindows } from './rate-windows'
+import { createCounterBuffer } from './counter-buffer'
 import { spendLayer } from './spend-layer'
 import { spendRows, spendRowsDefaults } from './spend-rows'
+
+/**
+ * How often spend and token counts go to the store, and how old a total read from it may be: another
+ * worker or replica sees a call's spend within the sum (docs/proxy.md, "Budgets").
+ */
+export const counterIntervals = { flushMs: 10, maxAgeMs: 100 } as const
 
 /** The schema of the keys, users and teams tables. */
 export const keysSchema = 'llm_onion'
@@ -53,10 +60,20 @@ export function createKeySystem(options: { settings: KeySettings; isMaster: Auth
   const repository = database ? postgresKeyRepository(database, keysSchema) : memoryKeyRepository()
   const directory = createKeyDirectory(repository, { ttlMs: settings.cacheTtlMs })
   const store = options.store
-  const windows = createRateWindows(store, { windowMs: settings.windowMs })
-  const access = createKeyAccess({ isMaster: options.isMaster, directory, store, windows, allowOnDbUnavailable: settings.allowOnDbUnavailable })
-  const service = createKeyService({ directory, store })
-  const layers: Middleware[] = [spendLayer({ store, windows, tokenCount: settings.tokenCount })]
+  let warnedAt = 0
+  // Spend and tokens: one increment per counter every 10 ms, reads at most 100 ms old (src/proxy/keys/counter-buffer.ts).
+  const counters = createCounterBuffer(store, {
+    ...counterIntervals,
+    onError(error) {
+      if (Date.now() - warnedAt < 60_000) return
+      warnedAt = Date.now()
+      console.warn(`[llm-onion] the shared store did not take spend and token counts (${(error as Error).message}); they are kept and sent again.`)
+    },
+  })
+  const windows = createRateWindows(store, counters, { windowMs: settings.windowMs })
+  const access = createKeyAccess({ isMaster: options.isMaster, directory, counters, windows, allowOnDbUnavailable: settings.allowOnDbUnavailable })
+  const service = createKeyService({ directory, counters })
+  const layers: Middleware[] = [spendLayer({ counters, windows, tokenCount: settings.tokenCount })]
   const names = ['keySpend']
   if (settings.databaseUrl !== undefined && !settings.disableSpendLogs) {
     layers.push(spendRows({ connectionString: settings.databaseUrl }))
@@ -73,7 +90,11 @@ export function createKeySystem(options: { settings: KeySettings; isMaster: Auth
       database
         ? `virtual keys in PostgreSQL (schema ${keysSchema}), spend rows in ${spendRowsDefaults.schema}.${spendRowsDefaults.table}${settings.disableSpendLogs ? ' (off: disable_spend_logs)' : ''}`
         : `virtual keys in memory (lost on restart${cluster.isWorker ? '; each worker has its own, so a key made through one is unknown to the others' : ''}; set DATABASE_URL to keep and share them)`,
-    close: () => repository.close(),
+    async close() {
+      // The counts of the last calls go to the store before it closes.
+      await counters.flush()
+      await repository.close()
+    },
   }
 }
 

@@ -6,9 +6,12 @@
  * counted by an atomic increment and refused when the count passes the limit, so exactly `limit`
  * requests pass in a window however many processes share it. Tokens are known only after a call: a
  * request is admitted while the window's tokens are under the limit, and its tokens are added when it
- * ends, so the calls in flight when the limit is reached may take the window past it.
+ * ends, so the calls in flight when the limit is reached may take the window past it. Tokens are
+ * counted through the counter buffer (src/proxy/keys/counter-buffer.ts): another process sees them
+ * within its flush and read intervals.
  */
 import type { SharedStore } from '../../shared-state/store'
+import type { CounterBuffer } from './counter-buffer'
 
 /** Whose limit: a key (by its hash), an internal user or a team. */
 export type LimitScope = 'api_key' | 'user' | 'team'
@@ -23,10 +26,13 @@ export interface LimitTarget {
 
 /** A window as counted for one scope: where its counters live and when it ends. */
 export interface WindowRef {
-  scope: LimitScope
-  id: string
-  start: number
-  end: number
+  readonly scope: LimitScope
+  readonly id: string
+  readonly start: number
+  readonly end: number
+  /** The store keys of its request and token counts. */
+  readonly requestsKey: string
+  readonly tokensKey: string
 }
 
 /**
@@ -36,7 +42,7 @@ export interface WindowRef {
  *
  * @example
  * ```ts
- * const windows = createRateWindows(store, { windowMs: 60_000 })
+ * const windows = createRateWindows(store, createCounterBuffer(store, { flushMs: 10, maxAgeMs: 100 }), { windowMs: 60_000 })
  * const window = await windows.current('api_key', token)
  * const count = await windows.countRequest(window)
  * ```
@@ -48,9 +54,10 @@ export interface RateWindows {
   countRequest(window: WindowRef): Promise<number>
   /** Takes back a request counted in the window (one refused for another reason). */
   uncountRequest(window: WindowRef): Promise<void>
-  /** Tokens counted in the window so far. */
+  /** Tokens counted in the window so far (as the counter buffer sees them). */
   tokens(window: WindowRef): Promise<number>
-  addTokens(window: WindowRef, tokens: number): Promise<void>
+  /** Adds a call's tokens (sent with the counter buffer's next flush). */
+  addTokens(window: WindowRef, tokens: number): void
   /** Takes a slot of `token`'s requests in flight; resolves to how many are in flight with it. */
   enter(token: string): Promise<number>
   /** Gives the slot back. */
@@ -64,23 +71,29 @@ export interface RateWindows {
 export const inFlightLeaseMs = 600_000
 
 /**
- * Rate-limit windows over `store`.
+ * Rate-limit windows over `store`; tokens go through `counters`.
  *
  * @example
  * ```ts
- * const windows = createRateWindows(memoryStore(), { windowMs: 60_000 })
+ * const store = memoryStore()
+ * const windows = createRateWindows(store, createCounterBuffer(store, { flushMs: 10, maxAgeMs: 100 }), { windowMs: 60_000 })
  * ```
  */
-export function createRateWindows(store: SharedStore, options: { windowMs: number; now?: () => number }): RateWindows {
+export function createRateWindows(store: SharedStore, counters: CounterBuffer, options: { windowMs: number; now?: () => number }): RateWindows {
   const { windowMs } = options
   const now = options.now ?? Date.now
-  const starts = new Map<string, number>()
+  // The window each scope is in, as this process knows it: the same object until it ends.
+  const known = new Map<string, WindowRef>()
+  const windowOf = (scope: LimitScope, id: string, start: number): WindowRef => {
+    const name = `${scope}:${id}:${start}`
+    return { scope, id, start, end: start + windowMs, requestsKey: `ratelimit:requests:${name}`, tokensKey: `ratelimit:tokens:${name}` }
+  }
 
   const current = async (scope: LimitScope, id: string): Promise<WindowRef> => {
     const name = `${scope}:${id}`
     const at = now()
-    const known = starts.get(name)
-    if (known !== undefined && known + windowMs > at) return { scope, id, start: known, end: known + windowMs }
+    const cached = known.get(name)
+    if (cached !== undefined && cached.end > at) return cached
     const key = `ratelimit:window:${name}`
     let start = Number(await store.get(key))
     if (!Number.isFinite(start) || start <= 0 || start + windowMs <= at) {
@@ -89,27 +102,24 @@ export function createRateWindows(store: SharedStore, options: { windowMs: numbe
       start = won ? at : Number(await store.get(key))
       if (!Number.isFinite(start) || start <= 0) start = at
     }
-    if (starts.size > 100_000) starts.clear()
-    starts.set(name, start)
-    return { scope, id, start, end: start + windowMs }
+    if (known.size > 100_000) known.clear()
+    const window = windowOf(scope, id, start)
+    known.set(name, window)
+    return window
   }
   // Counters outlive their window (a late token count still lands in it) and then expire.
   const counterOptions = { ttlMs: windowMs * 2 }
-  const counterKey = (window: WindowRef, kind: 'requests' | 'tokens') => `ratelimit:${kind}:${window.scope}:${window.id}:${window.start}`
 
   return {
     windowMs,
     current,
-    countRequest: (window) => store.increment(counterKey(window, 'requests'), 1, counterOptions),
+    countRequest: (window) => store.increment(window.requestsKey, 1, counterOptions),
     async uncountRequest(window) {
-      await store.increment(counterKey(window, 'requests'), -1, counterOptions)
+      await store.increment(window.requestsKey, -1, counterOptions)
     },
-    async tokens(window) {
-      const value = Number(await store.get(counterKey(window, 'tokens')))
-      return Number.isFinite(value) ? value : 0
-    },
-    async addTokens(window, tokens) {
-      if (tokens > 0) await store.increment(counterKey(window, 'tokens'), tokens, counterOptions)
+    tokens: (window) => counters.read(window.tokensKey),
+    addTokens(window, tokens) {
+      if (tokens > 0) counters.add(window.tokensKey, tokens, counterOptions.ttlMs)
     },
     enter: (token) => store.increment(`ratelimit:in_flight:${token}`, 1, { ttlMs: inFlightLeaseMs }),
     async leave(token) {

@@ -11,9 +11,9 @@
  * down never holds a reply; their failures are counted and warned about once a minute.
  */
 import type { Context } from '../../context'
-import type { SharedStore } from '../../shared-state/store'
 import type { Middleware } from '../../types'
 import { ticketSlot, type Ticket } from './access'
+import type { CounterBuffer } from './counter-buffer'
 import type { RateWindows } from './rate-windows'
 import { recordSpend, type SpendAttribution } from './spend-ledger'
 
@@ -24,7 +24,8 @@ const identityFields = ['user_api_key', 'user_api_key_hash', 'user_api_key_alias
 
 /** What the layer needs. */
 export interface SpendLayerOptions {
-  store: SharedStore
+  /** Spend and tokens go through the counter buffer; the slot in flight straight to the store. */
+  counters: CounterBuffer
   windows: RateWindows
   tokenCount?: TokenCount
   now?: () => number
@@ -43,12 +44,12 @@ export interface SpendLayerStats {
  *
  * @example
  * ```ts
- * const spend = spendLayer({ store, windows })
+ * const spend = spendLayer({ counters, windows })
  * const client = createClient({ middleware: [spend, ...layers] })
  * ```
  */
 export function spendLayer(options: SpendLayerOptions): Middleware & { stats: SpendLayerStats } {
-  const { store, windows } = options
+  const { counters, windows } = options
   const now = options.now ?? Date.now
   const tokenCount = options.tokenCount ?? 'total'
   const stats: SpendLayerStats = { recorded: 0, failed: 0 }
@@ -72,9 +73,9 @@ export function spendLayer(options: SpendLayerOptions): Middleware & { stats: Sp
       if (ticket.inFlight) work.push(windows.leave(ticket.token))
       const usage = ctx.usage
       const tokens = usage === undefined ? 0 : tokenCount === 'input' ? usage.inputTokens : tokenCount === 'output' ? usage.outputTokens : usage.totalTokens
-      for (const window of ticket.windows) work.push(windows.addTokens(window, tokens))
+      for (const window of ticket.windows) windows.addTokens(window, tokens)
     }
-    work.push(recordSpend(store, attribution, cost, now()))
+    recordSpend(counters, attribution, cost, now())
     const results = await Promise.allSettled(work)
     const failure = results.find((result): result is PromiseRejectedResult => result.status === 'rejected')
     if (failure) failed(failure.reason)

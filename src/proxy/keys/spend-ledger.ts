@@ -4,7 +4,7 @@
  * and per end user (the request's `user`), tag and model since the store began. Every worker and
  * replica adds to the same counters; budgets are checked against them.
  */
-import type { SharedStore } from '../../shared-state/store'
+import type { CounterBuffer } from './counter-buffer'
 import { parseDuration, periodAt, type Period } from './duration'
 
 /** Who spends: the owners with budgets, and the ones only counted. */
@@ -26,9 +26,16 @@ export interface Budgeted {
  * ```
  */
 export function budgetPeriod(record: Pick<Budgeted, 'created_at' | 'budget_duration'>, now: number): Period {
+  // A record is asked on every request: its period is worked out once and kept until it ends.
+  const cached = periods.get(record)
+  if (cached !== undefined && cached.for === record.budget_duration && cached.period.start <= now && now < cached.period.end) return cached.period
   const duration = record.budget_duration === null ? undefined : parseDuration(record.budget_duration)
-  return periodAt(Date.parse(record.created_at), duration, now)
+  const period = periodAt(Date.parse(record.created_at), duration, now)
+  periods.set(record, { for: record.budget_duration, period })
+  return period
 }
+
+const periods = new WeakMap<object, { for: string | null; period: Period }>()
 
 /**
  * The counter of an entity's spend: with a period for keys, users and teams, without for the others.
@@ -48,12 +55,11 @@ export function spendCounter(entity: SpendEntity, id: string, periodIndex?: numb
  *
  * @example
  * ```ts
- * await readSpend(store, spendCounter('key', token, 0)) // 0.00042
+ * await readSpend(counters, spendCounter('key', token, 0)) // 0.00042
  * ```
  */
-export async function readSpend(store: SharedStore, counter: string): Promise<number> {
-  const value = Number(await store.get(counter))
-  return Number.isFinite(value) ? value : 0
+export function readSpend(counters: CounterBuffer, counter: string): Promise<number> {
+  return counters.read(counter)
 }
 
 /** Who one call's cost is attributed to. */
@@ -94,24 +100,24 @@ export const maxTagsPerCall = 16
 export const maxNameLength = 256
 
 /**
- * Adds one call's cost to every counter it is attributed to (at once, in parallel). Counters keep
- * for a period and a day past its end; the ones without a period keep.
+ * Adds one call's cost to every counter it is attributed to (sent to the store with the buffer's
+ * next flush). Counters keep for a period and a day past its end; the ones without a period keep.
  *
  * @example
  * ```ts
- * await recordSpend(store, attribution, 0.00042, Date.now())
+ * recordSpend(counters, attribution, 0.00042, Date.now())
  * ```
  */
-export async function recordSpend(store: SharedStore, attribution: SpendAttribution, cost: number, now: number): Promise<void> {
+export function recordSpend(counters: CounterBuffer, attribution: SpendAttribution, cost: number, now: number): void {
   if (!(cost > 0)) return
-  await Promise.all(spendCounters(attribution, now).map((counter) => store.increment(counter, cost, ttlOf(counter, attribution, now))))
+  for (const counter of spendCounters(attribution, now)) counters.add(counter, cost, ttlOf(counter, attribution, now))
 }
 
 const dayMs = 86_400_000
 
-function ttlOf(counter: string, attribution: SpendAttribution, now: number): { ttlMs?: number } {
+function ttlOf(counter: string, attribution: SpendAttribution, now: number): number | undefined {
   const record = counter.startsWith('spend:key:') ? attribution.key?.record : counter.startsWith('spend:user:') ? attribution.user?.record : counter.startsWith('spend:team:') ? attribution.team?.record : undefined
-  if (record === undefined || record.budget_duration === null) return {}
+  if (record === undefined || record.budget_duration === null) return undefined
   const period = budgetPeriod(record, now)
-  return Number.isFinite(period.end) ? { ttlMs: Math.max(1, period.end - now) + dayMs } : {}
+  return Number.isFinite(period.end) ? Math.max(1, period.end - now) + dayMs : undefined
 }

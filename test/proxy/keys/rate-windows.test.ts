@@ -7,8 +7,14 @@
 import { describe, expect, it } from 'vitest'
 import { memoryStore } from 'llm-onion'
 import { addDuration, parseDuration, periodAt } from '../../../src/proxy/keys/duration'
+import { createCounterBuffer } from '../../../src/proxy/keys/counter-buffer'
 import { createRateWindows } from '../../../src/proxy/keys/rate-windows'
 import { budgetPeriod, readSpend, recordSpend, spendCounter } from '../../../src/proxy/keys/spend-ledger'
+
+/** Rate windows with a counter buffer of their own over `store`. */
+function windowsOn(store: ReturnType<typeof memoryStore>, now?: () => number) {
+  return createRateWindows(store, createCounterBuffer(store, { flushMs: 10, maxAgeMs: 100, now }), { windowMs: 60_000, now })
+}
 
 function clock(start = Date.UTC(2026, 0, 15, 12)) {
   const time = { now: start }
@@ -19,7 +25,7 @@ describe('rate windows', () => {
   it('lets exactly the limit through in a window, and starts a new window with the first request after it ended', async () => {
     const { time, now } = clock()
     const store = memoryStore({ now })
-    const windows = createRateWindows(store, { windowMs: 60_000, now })
+    const windows = windowsOn(store, now)
     const counts: number[] = []
     for (let request = 0; request < 8; request++) {
       time.now += 1_000
@@ -38,8 +44,8 @@ describe('rate windows', () => {
   it('shares one window between two processes that use the same store', async () => {
     const { time, now } = clock()
     const store = memoryStore({ now })
-    const one = createRateWindows(store, { windowMs: 60_000, now })
-    const two = createRateWindows(store, { windowMs: 60_000, now })
+    const one = windowsOn(store, now)
+    const two = windowsOn(store, now)
     await one.countRequest(await one.current('team', 'search'))
     time.now += 10_000
     const seen = await two.current('team', 'search')
@@ -49,17 +55,17 @@ describe('rate windows', () => {
 
   it('adds tokens per window and forgets them in the next', async () => {
     const { time, now } = clock()
-    const windows = createRateWindows(memoryStore({ now }), { windowMs: 60_000, now })
+    const windows = windowsOn(memoryStore({ now }), now)
     const window = await windows.current('user', 'ana')
-    await windows.addTokens(window, 120)
-    await windows.addTokens(window, 30)
+    windows.addTokens(window, 120)
+    windows.addTokens(window, 30)
     expect(await windows.tokens(window)).toBe(150)
     time.now = window.end + 1
     expect(await windows.tokens(await windows.current('user', 'ana'))).toBe(0)
   })
 
   it('gives slots in flight back and never counts below zero', async () => {
-    const windows = createRateWindows(memoryStore(), { windowMs: 60_000 })
+    const windows = windowsOn(memoryStore())
     expect(await windows.enter('hash-b')).toBe(1)
     expect(await windows.enter('hash-b')).toBe(2)
     await windows.leave('hash-b')
@@ -91,18 +97,56 @@ describe('budget periods', () => {
 
   it('keeps spend per budget period: a new period starts at zero', async () => {
     const { time, now } = clock(Date.UTC(2026, 0, 1))
-    const store = memoryStore({ now })
+    const counters = createCounterBuffer(memoryStore({ now }), { flushMs: 10, maxAgeMs: 100, now })
     const key = { created_at: new Date(time.now).toISOString(), budget_duration: '1h', max_budget: 1 }
     const attribution = { key: { token: 'hash-c', record: key }, endUser: 'customer-9', tags: ['checkout', 'checkout'], model: 'gpt-4o' }
-    await recordSpend(store, attribution, 0.25, now())
-    await recordSpend(store, attribution, 0.5, now())
+    recordSpend(counters, attribution, 0.25, now())
+    recordSpend(counters, attribution, 0.5, now())
     const counter = () => spendCounter('key', 'hash-c', budgetPeriod(key, now()).index)
-    expect(await readSpend(store, counter())).toBe(0.75)
+    expect(await readSpend(counters, counter())).toBe(0.75)
     // Tags counted once per call, end user and model since the start.
-    expect(await readSpend(store, spendCounter('tag', 'checkout'))).toBe(0.75)
-    expect(await readSpend(store, spendCounter('end_user', 'customer-9'))).toBe(0.75)
+    expect(await readSpend(counters, spendCounter('tag', 'checkout'))).toBe(0.75)
+    expect(await readSpend(counters, spendCounter('end_user', 'customer-9'))).toBe(0.75)
     time.now += 3_600_000
-    expect(await readSpend(store, counter())).toBe(0)
-    expect(await readSpend(store, spendCounter('model', 'gpt-4o'))).toBe(0.75)
+    expect(await readSpend(counters, counter())).toBe(0)
+    expect(await readSpend(counters, spendCounter('model', 'gpt-4o'))).toBe(0.75)
+  })
+})
+
+describe('the counter buffer', () => {
+  it('shows a process its own additions at once and another process within the flush and read intervals', async () => {
+    const { time, now } = clock()
+    const store = memoryStore({ now })
+    const one = createCounterBuffer(store, { flushMs: 10, maxAgeMs: 100, now })
+    const two = createCounterBuffer(store, { flushMs: 10, maxAgeMs: 100, now })
+    expect(await two.read('spend:key:h:0')).toBe(0)
+    one.add('spend:key:h:0', 0.25)
+    one.add('spend:key:h:0', 0.5)
+    expect(await one.read('spend:key:h:0')).toBe(0.75)
+    // Not sent yet, and two's reading is fresh: two does not see it.
+    expect(await two.read('spend:key:h:0')).toBe(0)
+    await one.flush()
+    expect(await store.get('spend:key:h:0')).toBe('0.75')
+    time.now += 100
+    expect(await two.read('spend:key:h:0')).toBe(0.75)
+    two.add('spend:key:h:0', 1)
+    await two.flush()
+    time.now += 100
+    expect(await one.read('spend:key:h:0')).toBe(1.75)
+  })
+
+  it('keeps what a store refused and sends it with the next flush', async () => {
+    const store = memoryStore()
+    let refuse = true
+    const flaky = { ...store, increment: (key: string, amount?: number, options?: { ttlMs?: number }) => (refuse ? Promise.reject(new Error('Redis is down')) : store.increment(key, amount, options)) }
+    const errors: unknown[] = []
+    const counters = createCounterBuffer(flaky, { flushMs: 10, maxAgeMs: 100, onError: (error) => errors.push(error) })
+    counters.add('spend:model:m', 2)
+    await counters.flush()
+    expect(errors).toHaveLength(1)
+    expect(await counters.read('spend:model:m')).toBe(2)
+    refuse = false
+    await counters.flush()
+    expect(await store.get('spend:model:m')).toBe('2')
   })
 })

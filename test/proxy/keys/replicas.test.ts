@@ -11,6 +11,7 @@ import pg from 'pg'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { inspector, machineRedisUrl, removePrefix, startThrowawayRedis, uniquePrefix, type ThrowawayRedis } from '../../fakes/redis-server'
 import { spawnProxy, type SpawnedProxy } from '../fixtures/spawn-proxy'
+import { counterIntervals } from '../../../src/proxy/keys/key-system'
 import { ask, costOf, generateKey, manage, sdk, thrownBy } from './fixtures/key-client'
 
 const database = `llm_onion_replicas_${randomBytes(4).toString('hex')}`
@@ -39,6 +40,23 @@ async function rowCount(token: string): Promise<number> {
     if ((error as { code?: string }).code === '42P01') return 0
     throw error
   }
+}
+/**
+ * Waits until the shared store holds the key's spend, then as long as a replica may answer from the
+ * total it read before (`counterIntervals.maxAgeMs`, docs/proxy.md "Budgets"); fails after `ms`.
+ */
+async function spendInRedis(token: string, atLeast: number, ms = 5_000): Promise<void> {
+  const redis = inspector()
+  try {
+    const deadline = Date.now() + ms
+    while (!(Number(await redis.get(`${prefix}spend:key:${token}:0`)) >= atLeast)) {
+      if (Date.now() > deadline) throw new Error(`the key's spend did not reach Redis within ${ms} ms`)
+      await new Promise((resolve) => setTimeout(resolve, 5))
+    }
+  } finally {
+    redis.disconnect()
+  }
+  await new Promise((resolve) => setTimeout(resolve, counterIntervals.maxAgeMs))
 }
 /** The key's row count once it is `count`, or what it is after `ms` (the assertion then says). */
 async function rowsReach(token: string, count: number, ms = 20_000): Promise<number> {
@@ -88,14 +106,35 @@ describe('two replicas sharing Redis and PostgreSQL', () => {
   })
 
   it('enforce one budget together: spend made on one replica is refused on the other, and both report it', async () => {
-    const { key, token } = await generateKey(two.url, masterKey, { max_budget: 0.00002, budget_duration: '1d' })
+    const { key, token } = await generateKey(two.url, masterKey, { max_budget: 0.00002 })
     const first = await sdk(one.url, key).chat.completions.create({ model: 'gpt-test', messages: ask('a question long enough to cost more than the budget') })
     const cost = costOf('gpt-test', first.usage)
     expect(cost).toBeGreaterThan(0.00002)
+    await spendInRedis(token, cost * 0.999)
     const refused = await thrownBy(sdk(two.url, key).chat.completions.create({ model: 'gpt-test', messages: ask('hi') }))
     expect(refused).toMatchObject({ status: 400, type: 'budget_exceeded', code: '400' })
     for (const proxy of [one, two]) expect((await manage(proxy.url, masterKey, `/key/info?key=${token}`)).body.info.spend).toBeCloseTo(cost, 12)
     expect(await rowsReach(token, 1)).toBe(1)
+  })
+
+  it('keep no key in Redis: its hash names the counters', async () => {
+    const { key, token } = await generateKey(one.url, masterKey, { rpm_limit: 100, max_budget: 10, max_parallel_requests: 10 })
+    await sdk(two.url, key).chat.completions.create({ model: 'gpt-test', messages: ask('counted') })
+    const redis = inspector()
+    try {
+      const names: string[] = []
+      let cursor = '0'
+      do {
+        const [next, found] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 500)
+        names.push(...found)
+        cursor = next
+      } while (cursor !== '0')
+      expect(names.some((name) => name.includes(token))).toBe(true)
+      const values = await Promise.all(names.map(async (name) => `${name} ${(await redis.type(name)) === 'string' ? await redis.get(name) : ''}`))
+      for (const secret of [key, masterKey]) expect(values.join('\n')).not.toContain(secret)
+    } finally {
+      redis.disconnect()
+    }
   })
 
   it('write one spend row per call made, whichever replica served it', async () => {
@@ -121,6 +160,7 @@ describe('serve --workers 2 on Redis and PostgreSQL', () => {
     expect(outcomes.filter((outcome) => outcome.status === 'fulfilled')).toHaveLength(5)
     const budgeted = await generateKey(workers.url, masterKey, { max_budget: 0.00002 })
     await sdk(workers.url, budgeted.key).chat.completions.create({ model: 'gpt-test', messages: ask('a question long enough to cost more than the budget') })
+    await spendInRedis(budgeted.token, 0.00002)
     for (let index = 0; index < 4; index++) {
       expect(await thrownBy(sdk(workers.url, budgeted.key).chat.completions.create({ model: 'gpt-test', messages: ask('hi') }))).toMatchObject({ status: 400, type: 'budget_exceeded' })
     }

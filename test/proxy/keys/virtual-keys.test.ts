@@ -135,6 +135,22 @@ describe('limits and budgets', () => {
     expect(error.message).toBe(`400 Budget has been exceeded! Current cost: ${(await manage(proxy.url, masterKey, `/key/info?key=${key}`)).body.info.spend}, Max budget: 0.00001`)
   })
 
+  it('holds a user\'s keys to the user\'s budget (the key /user/new makes), and lets the admin reset a key\'s spend with /key/update', async () => {
+    const user = await manage(proxy.url, masterKey, '/user/new', { user_id: 'bea', max_budget: 0.00001, budget_duration: '1mo' })
+    expect(user.body).toMatchObject({ user_id: 'bea', max_budget: 0.00001, spend: 0, key: expect.stringMatching(/^sk-/) })
+    const openai = sdk(proxy.url, user.body.key)
+    await openai.chat.completions.create({ model: 'gpt-test', messages: ask('spend the user budget please') })
+    const error = await thrownBy(openai.chat.completions.create({ model: 'gpt-test', messages: ask('hi') }))
+    expect(error).toMatchObject({ status: 400, type: 'budget_exceeded' })
+    expect(error.message).toContain('ExceededBudget: User=bea over budget. Spend=')
+
+    const { key } = await generateKey(proxy.url, masterKey, { max_budget: 0.00001 })
+    await sdk(proxy.url, key).chat.completions.create({ model: 'gpt-test', messages: ask('spend the key budget please') })
+    await thrownBy(sdk(proxy.url, key).chat.completions.create({ model: 'gpt-test', messages: ask('hi') }))
+    expect((await manage(proxy.url, masterKey, '/key/update', { key, spend: 0 })).body).toMatchObject({ spend: 0 })
+    await sdk(proxy.url, key).chat.completions.create({ model: 'gpt-test', messages: ask('hi again') })
+  })
+
   it('holds a team\'s keys to the team\'s budget', async () => {
     const team = (await manage(proxy.url, masterKey, '/team/new', { team_alias: 'tight', max_budget: 0.00001, budget_duration: '30d' })).body
     const first = sdk(proxy.url, (await generateKey(proxy.url, masterKey, { team_id: team.team_id })).key)
