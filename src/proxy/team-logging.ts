@@ -75,12 +75,17 @@ export function teamLogging(options: TeamLoggingOptions): TeamLoggingLayer {
     teams.set(entry.team_id, buildSetting(teamLoggingSetting(entry, environment, where), environment, where))
   })
   /** Built from key (`key:<hash>`) and team (`team:<id>`) metadata, with the settings they were built from. */
-  const dynamic = new Map<string, { fingerprint: string; built: Built[] | undefined }>()
+  const dynamic = new Map<string, { source: unknown; fingerprint: string; built: Built[] | undefined }>()
 
   const fromMetadata = (owner: string, logging: unknown, where: string): Built[] | undefined => {
-    const fingerprint = JSON.stringify(logging)
     const kept = dynamic.get(owner)
-    if (kept && kept.fingerprint === fingerprint) return kept.built
+    // The key directory hands out the same record while it keeps it: no re-reading on every call.
+    if (kept && kept.source === logging) return kept.built
+    const fingerprint = JSON.stringify(logging)
+    if (kept && kept.fingerprint === fingerprint) {
+      kept.source = logging
+      return kept.built
+    }
     let built: Built[] | undefined
     try {
       built = buildSetting(keyLoggingSetting(logging, environment, where), environment, where)
@@ -90,7 +95,7 @@ export function teamLogging(options: TeamLoggingOptions): TeamLoggingLayer {
     }
     dynamic.delete(owner)
     if (dynamic.size >= maxKeys) dynamic.delete(dynamic.keys().next().value!)
-    dynamic.set(owner, { fingerprint, built })
+    dynamic.set(owner, { source: logging, fingerprint, built })
     return built
   }
 

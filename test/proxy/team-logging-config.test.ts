@@ -10,6 +10,7 @@ import { parseConfig } from 'llm-onion/proxy'
 import { assembleLayers } from '../../src/proxy/layers'
 import { ticketSlot, type Ticket } from '../../src/proxy/keys/access'
 import { teamLogging } from '../../src/proxy/team-logging'
+import { loggingControls } from '../../src/proxy/logging-controls'
 import type { Middleware } from '../../src/types'
 
 const models = [{ model_name: 'gpt-test', litellm_params: { model: 'mock/gpt-test' } }]
@@ -77,5 +78,27 @@ describe('key metadata.logging', () => {
     expect(warnings).toHaveLength(1)
     expect(warnings[0]).toContain('key sk-...abcd: metadata.logging[0]: helicone_api_key names the environment variable NOT_SET_ANYWHERE, which is not set')
     await proxyReceiver.close()
+  })
+})
+
+describe('x-litellm-disable-callbacks', () => {
+  it("skips only the integrations it names, the proxy's and a team's alike", async () => {
+    const [heliconeReceiver, langfuseReceiver] = await Promise.all([startReceiver(), startReceiver()])
+    const layer = teamLogging({
+      lists: { input: [], success: ['helicone', 'langfuse'], failure: [] },
+      integrationOptions: { helicone: { apiKey: 'hc-key', baseUrl: heliconeReceiver.url }, langfuse: { publicKey: 'pk-lf', secretKey: 'sk-lf', baseUrl: langfuseReceiver.url } },
+    })
+    const client = createClient({ providers: { mock: mock() }, middleware: [loggingControls({ allowOptOut: true }), layer] })
+    const http = (headers: Record<string, string>) => ({ http: { method: 'POST', url: '/v1/chat/completions', headers } })
+    await client.chat({ model: 'mock/echo', messages: [{ role: 'user', content: 'not-for-helicone' }] }, http({ 'x-litellm-disable-callbacks': 'Helicone' }))
+    await client.chat({ model: 'mock/echo', messages: [{ role: 'user', content: 'for-both' }] }, http({}))
+    await client.close()
+    const heliconeText = heliconeReceiver.requests.map((request) => request.text).join('\n')
+    const langfuseText = langfuseReceiver.requests.map((request) => request.body.toString('latin1')).join('\n')
+    expect(heliconeText).toContain('for-both')
+    expect(heliconeText).not.toContain('not-for-helicone')
+    expect(langfuseText).toContain('for-both')
+    expect(langfuseText).toContain('not-for-helicone')
+    await Promise.all([heliconeReceiver.close(), langfuseReceiver.close()])
   })
 })
