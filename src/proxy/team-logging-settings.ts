@@ -17,7 +17,7 @@
 import { z } from 'zod'
 import { findIntegration, knownIntegrationNames } from '../integrations/catalogue'
 import type { Environment } from '../integrations/options'
-import { registerSecret } from '../secret-scrubber'
+import { isSecretSettingName, registerSecret } from '../secret-scrubber'
 
 /** One team's or key's logging: the integrations by moment, and what they are built from. */
 export interface LoggingSetting {
@@ -73,9 +73,10 @@ export function callbackVariables(vars: Record<string, unknown>, environment: En
       if (found === undefined || found === '') throw new Error(`${where}: ${name} names the environment variable ${variable}, which is not set; export ${variable} in the proxy's environment`)
       value = found
     }
-    // Every callback variable may be a credential: it is scrubbed from logs and errors from now on.
-    registerSecret(value)
-    variables[variableAliases[name] ?? name.toUpperCase()] = value
+    const variable = variableAliases[name] ?? name.toUpperCase()
+    // A credential (LANGFUSE_SECRET_KEY, HELICONE_API_KEY) is scrubbed from logs and errors from now on.
+    if (isSecretSettingName(variable)) registerSecret(value)
+    variables[variable] = value
   }
   return { variables, redactMessages }
 }
