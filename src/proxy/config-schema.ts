@@ -102,6 +102,7 @@ export const knownKeys = {
     'global_disable_no_log_param',
     // Its Redis connection is the shared store's (src/proxy/config-shared-state.ts); the rest sets up the cache (config-cache.ts).
     'cache',
+    'default_team_settings',
     'cache_params',
   ]),
   generalSettings: new Set<string>(['master_key', 'max_request_size_mb', ...serverSettingKeys, ...keySettingKeys, ...alertingSettingKeys]),
@@ -169,6 +170,8 @@ export function configSchema(environment: Environment) {
       ),
   )
   const callbackList = listOf(callback)
+  // A per-team callback variable (langfuse_public_key: os.environ/TEAM_A_PK); numbers and booleans as text.
+  const callbackVariable = z.preprocess((value) => (typeof value === 'number' || typeof value === 'boolean' ? String(value) : value), text.nullable())
   const resolveDeep = (value: unknown, ctx: z.RefinementCtx): unknown => {
     if (typeof value === 'string') return resolve(value, ctx)
     if (Array.isArray(value)) return value.map((item) => resolveDeep(item, ctx))
@@ -275,6 +278,20 @@ export function configSchema(environment: Environment) {
         global_disable_no_log_param: z.boolean({ error: 'must be true (requests may not switch logging off) or false' }).optional(),
         cache: z.boolean({ error: 'must be true (cache replies, docs/middleware/cache.md) or false' }).optional(),
         cache_params: cacheParamsSchema(text, number).extend(cacheParamsShape(text, number)).nullish(),
+        // Per-team callbacks (src/proxy/team-logging-settings.ts): the lists, and the team's variables beside them or under callback_vars.
+        default_team_settings: z
+          .array(
+            z
+              .looseObject({
+                team_id: nonEmpty,
+                success_callback: names.optional(),
+                failure_callback: names.optional(),
+                callback_vars: z.record(z.string(), callbackVariable).optional(),
+              })
+              .catchall(callbackVariable),
+            { error: 'must be a list of - { team_id, success_callback: [langfuse], langfuse_public_key, langfuse_secret, ... }' },
+          )
+          .nullish(),
       })
       .nullish(),
     general_settings: z

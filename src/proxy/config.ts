@@ -20,6 +20,7 @@ import { readSharedState, type SharedStateSettings } from './config-shared-state
 import { readCacheSettings, type CacheSettings } from './config-cache'
 import type { RoutingSettings } from './routing-strategies'
 import { readKeySettings, type KeySettings } from './keys/key-settings'
+import type { TeamSettingsEntry } from './team-logging-settings'
 
 export { ConfigError } from './config-error'
 
@@ -127,6 +128,8 @@ export interface ProxyConfig {
   cache?: CacheSettings
   /** `litellm_settings.global_disable_no_log_param`: requests may not switch logging off (`no-log`, `x-litellm-disable-callbacks`). */
   forbidLoggingOptOut: boolean
+  /** `litellm_settings.default_team_settings`: per-team callbacks and their variables (src/proxy/team-logging.ts). */
+  teamLogging?: TeamSettingsEntry[]
   /** The `guardrails:` section's entries, as written (src/proxy/guardrails-config.ts builds their layers). */
   guardrails: unknown[]
   /** `general_settings.alerting`, `alerting_threshold`, `alert_types`, `alerting_args` (src/proxy/alerting-settings.ts); absent: no alerts. */
@@ -258,6 +261,7 @@ export function parseConfig(raw: unknown, options: LoadConfigOptions = {}, file?
     guardrails: parsed.guardrails ?? [],
     forbidLoggingOptOut: settings.global_disable_no_log_param ?? false,
     ...optional('alerting', readAlertingSettings(general, warnings)),
+    teamLogging: (settings.default_team_settings ?? []) as TeamSettingsEntry[],
     warnings,
   }
 }

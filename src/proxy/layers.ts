@@ -6,7 +6,7 @@
  * call to its HTTP exchange through the call's options, not a layer (src/proxy/exchange.ts).
  */
 import { cache } from '../../middleware/cache'
-import { asMiddleware, callbacks } from '../../middleware/callbacks'
+import { asMiddleware } from '../../middleware/callbacks'
 import { consoleLog } from '../../middleware/console-log'
 import { prometheus, type PrometheusLayer } from '../../middleware/prometheus'
 import { findIntegration, knownIntegrationNames } from '../integrations/catalogue'
@@ -16,6 +16,8 @@ import { reliabilityLayers } from './reliability'
 import { resolveOtelCallback } from './otel-callback'
 import { guardrailLayers } from './guardrails-config'
 import { loggingControls, unlessDisabled } from './logging-controls'
+import { teamLogging } from './team-logging'
+import type { TeamSettingsEntry } from './team-logging-settings'
 import { ConfigError, type ProxyConfig } from './config'
 
 /** The stack, its names for the start-up summary, and the metrics layer `GET /metrics` renders. */
@@ -54,12 +56,16 @@ export async function assembleLayers(config: ProxyConfig, options: { logs?: bool
   const withoutPrometheus = (list: string[]) => list.filter((name) => findIntegration(name)?.name !== 'prometheus')
   const lists = { input: withoutPrometheus(config.input), success: withoutPrometheus(config.success), failure: withoutPrometheus(config.failure) }
   layers.push(loggingControls({ allowOptOut: !config.forbidLoggingOptOut }))
-  if (lists.input.length + lists.success.length + lists.failure.length > 0) {
+  const teams = config.teamLogging ?? []
+  // With a master key, a virtual key's metadata.logging may name integrations of its own (src/proxy/team-logging.ts).
+  if (lists.input.length + lists.success.length + lists.failure.length > 0 || teams.length > 0 || config.masterKey !== undefined) {
     // `otel` with no tracer provider in the proxy becomes otlp() from the OTLP variables, or refuses to start.
     const resolved = await resolveOtelCallback(lists, process.env)
-    layers.push(unlessDisabled(builtInCallbacks(resolved.lists, resolved.otlpOptions), [...lists.input, ...lists.success, ...lists.failure]))
-    const summary = Object.entries(lists).filter(([, list]) => list.length > 0).map(([moment, list]) => `${moment}: ${list.join(', ')}`).join('; ')
-    names.push(`callbacks(${summary}${resolved.note ? `; ${resolved.note}` : ''})`)
+    layers.push(builtInCallbacks(resolved.lists, teams, resolved.otlpOptions))
+    const summary = Object.entries(lists).filter(([, list]) => list.length > 0).map(([moment, list]) => `${moment}: ${list.join(', ')}`)
+    if (teams.length > 0) summary.push(`teams: ${teams.map((team) => team.team_id).join(', ')}`)
+    if (summary.length === 0) summary.push('per key: metadata.logging')
+    names.push(`callbacks(${summary.join('; ')}${resolved.note ? `; ${resolved.note}` : ''})`)
   }
   for (const [index, reference] of config.callbacks.entries()) {
     const where = `litellm_settings.callbacks[${index}] (${reference})`
@@ -92,7 +98,7 @@ export async function assembleLayers(config: ProxyConfig, options: { logs?: bool
   return { layers, names, metrics, mayEditReplies }
 }
 
-function builtInCallbacks(lists: { input: string[]; success: string[]; failure: string[] }, otlpOptions?: { url?: string; headers?: Record<string, string> }): Middleware {
+function builtInCallbacks(lists: { input: string[]; success: string[]; failure: string[] }, teams: TeamSettingsEntry[], otlpOptions?: { url?: string; headers?: Record<string, string> }): Middleware {
   for (const [moment, list] of Object.entries(lists)) {
     const unknown = list.filter((name) => findIntegration(name) === undefined)
     if (unknown.length > 0) {
@@ -103,11 +109,13 @@ function builtInCallbacks(lists: { input: string[]; success: string[]; failure: 
     }
   }
   try {
-    return callbacks({ ...lists, integrationOptions: otlpOptions ? { otlp: otlpOptions } : {} })
+    return teamLogging({ lists, teams, integrationOptions: otlpOptions ? { otlp: otlpOptions } : {} })
   } catch (error) {
     // Usually a missing credential: the integration's message names the variable to set.
-    throw new ConfigError(`litellm_settings (success_callback / failure_callback / input_callback): ${(error as Error).message}`, [
-      { path: 'litellm_settings', message: (error as Error).message },
+    const message = (error as Error).message
+    const team = message.startsWith('litellm_settings.default_team_settings')
+    throw new ConfigError(team ? message : `litellm_settings (success_callback / failure_callback / input_callback): ${message}`, [
+      { path: team ? 'litellm_settings.default_team_settings' : 'litellm_settings', message },
     ])
   }
 }

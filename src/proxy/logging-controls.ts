@@ -46,6 +46,20 @@ export function loggingControls(options: { allowOptOut: boolean }): Middleware {
 }
 
 /**
+ * What the request switched off: `'all'` for `no-log`, the lower-cased names of the disable header,
+ * or undefined (nothing, or opt-out forbidden).
+ *
+ * @example
+ * ```ts
+ * const disabled = callbacksDisabled(ctx)
+ * if (disabled === 'all' || disabled?.has('langfuse')) return next()
+ * ```
+ */
+export function callbacksDisabled(ctx: Context): Disabled | undefined {
+  return ctx.slot<Disabled>(disabledKey)
+}
+
+/**
  * A logging layer the request can switch off: skipped for `no-log`, and when the disable header
  * names any of `names` (a layer that serves several integrations is skipped whole: a request that
  * asked not to be logged somewhere is never logged there).
