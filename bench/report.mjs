@@ -127,6 +127,16 @@ export function renderReport(results, notes) {
   push(`| Proxy throughput | ≥ 80% of the bare pass-through | ${percent(throughputShare)} (median of ${proxy?.throughput.onion?.rounds ?? 0} rounds' ratios; medians ${proxy?.throughput.onion?.perSecond ?? 'n/a'} vs ${proxy?.throughput.passthrough?.perSecond ?? 'n/a'} req/s) | ${mark(Number.isFinite(throughputShare) ? throughputShare >= 0.8 : undefined)} |`)
   const keys = results.proxyKeys?.summary
   push(`| Proxy with virtual keys, budgets and rate limits on Redis | p50 < 0.3 ms added at 1,000 req/s; ≥ 70% of the throughput without them | ${keys ? `${keys.addedP50Ms} ms p50 added (${keys.keysP50Ms} vs ${keys.plainP50Ms} ms; p99 ${keys.addedP99Ms} ms added), ${percent(keys.throughputShare)} of the throughput (${keys.keysPerSecond} vs ${keys.plainPerSecond} req/s, closed loop); ${keys.keysCpuMicrosPerRequest} vs ${keys.plainCpuMicrosPerRequest} µs CPU per request${keys.withParallel ? `; with max_parallel_requests too: ${keys.withParallel.addedP50Ms} ms p50 added, ${percent(keys.withParallel.throughputShare)}, ${keys.withParallel.cpuMicrosPerRequest} µs` : ''}` : 'not measured'} | ${mark(keys ? keys.addedP50Ms < 0.3 && keys.throughputShare >= 0.7 : undefined)} |`)
+  const callbacksTable = results.proxyCallbacks?.table
+  const callbacksRow = (name) => callbacksTable?.find((row) => row.config === name)
+  const guide = callbacksRow("guide's set") ?? callbacksTable?.find((row) => row.config.startsWith("guide's set") && !/worker/.test(row.config))
+  const guideWorker = callbacksTable?.find((row) => row.config.startsWith("guide's set") && /worker/.test(row.config) && !/request thread|off/.test(row.config))
+  const plainCallbacks = callbacksRow('no callbacks')
+  push(`| Proxy with the guide's callbacks (Langfuse, Helicone, PostHog, Datadog; Sentry, Slack) | ≥ 67% of the throughput without callbacks; p99 added < 2 ms at 1,000 req/s | ${guide ? `${percent(guide.shareOfNoCallbacks)} (${guide.throughput} vs ${plainCallbacks?.throughput ?? 'n/a'} req/s), p99 ${fixed(guide.p99Ms, 1)} vs ${fixed(plainCallbacks?.p99Ms ?? Number.NaN, 1)} ms${guideWorker ? `; with the delivery worker ${percent(guideWorker.shareOfNoCallbacks)}` : ''} (table below)` : 'not measured'} | ${mark(guide ? guide.shareOfNoCallbacks >= 0.67 && guide.p99Ms - (plainCallbacks?.p99Ms ?? 0) < 2 : undefined)} |`)
+  const workers = results.workers
+  push(`| \`serve --workers 2\` against one worker | shown, no budget | ${workers?.oneWorker ? `${workers.twoWorkers.perSecond} vs ${workers.oneWorker.perSecond} req/s (${ratio(workers.throughputRatio)}); ${workers.tool}, the load generator and upstream sharing the ${workers.cores} cores` : 'not measured'} | — |`)
+  const profiled = layer('profilingAddedNsPerLayer')
+  push(`| Onion profile on, per layer | < 100 ns added per layer per call | ${runs.length && Number.isFinite(profiled) ? `${ns(profiled)} ns (${ns(layer('profiledNsPerLayer'))} ns per profiled layer against ${ns(onionLayer)} unprofiled)` : 'not measured'} | ${mark(runs.length && Number.isFinite(profiled) ? profiled < 100 : undefined)} |`)
   push(`| Ahead of the Portkey gateway | on every measure | ${versusPortkey.summary} | ${mark(versusPortkey.ok)} |`)
   push(`| Memory over ${proxy?.memory.onion?.requests?.toLocaleString('en') ?? 'n/a'} requests | no growth | ${proxy?.memory.onion ? `${proxy.memory.onion.halfMb} MB at half-way, ${proxy.memory.onion.lastMb} MB at the end (${percent(proxy.memory.onion.growth)})` : 'not measured'} | ${mark(memoryOk)} |`)
   const isolation = results.sinkIsolation
@@ -168,6 +178,15 @@ export function renderReport(results, notes) {
         push(`| ${name} | ${us(median(runs.map((run) => run.perIntegration?.[name]?.callPathAddedUs)))} | ${us(median(runs.map((run) => run.perIntegration?.[name]?.cpuWithDeliveryUs)))} |`)
       }
     }
+    push('')
+  }
+
+  // ------------------------------------------------------------------ proxy with callbacks
+  if (callbacksTable) {
+    push("## The proxy with callbacks (issue 19)", '')
+    push(`\`llm-onion serve\` on core 0, wrk (64 connections), the mock upstream and one local receiver accepting every integration's requests on core 1; ${results.proxyCallbacks.rounds} round(s), a fresh process per configuration and round, medians; p50/p99 at ${results.proxyCallbacks.rate} req/s (open loop). CPU per request from \`/proc\`: the thread serving requests, and the whole process (\`bench/proxy-callbacks.ts\`).`, '')
+    push('| Configuration | Throughput | Share of no callbacks | p50 | p99 | CPU per request: request thread | CPU per request: process |', '| --- | --- | --- | --- | --- | --- | --- |')
+    for (const row of callbacksTable) push(`| ${row.config} | ${row.throughput} req/s | ${percent(row.shareOfNoCallbacks)} | ${fixed(row.p50Ms, 2)} ms | ${fixed(row.p99Ms, 2)} ms | ${row.requestThreadMicrosPerRequest} µs | ${row.totalMicrosPerRequest} µs |`)
     push('')
   }
 
