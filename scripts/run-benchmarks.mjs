@@ -94,49 +94,24 @@ if (wanted('in-process')) {
     results.inProcess.push(runBenchmark('in-process.ts', 0))
   }
 }
-if (wanted('exporter-impact')) {
-  log('exporter impact (calls on core 0, sink on core 1) ...')
-  results.exporterImpact = runBenchmark('exporter-impact.ts')
-}
-if (wanted('sink-isolation')) {
-  log('sink isolation (queue on core 0, receiver on core 1) ...')
-  results.sinkIsolation = runBenchmark('sink-isolation.ts', 0)
-}
-if (wanted('provider-path')) {
-  log('provider path (caller on core 0, mock upstream on core 1) ...')
-  results.providerPath = runBenchmark('provider-path.ts', 0)
-}
-if (wanted('spool')) {
-  log('spool: append() per event on the call path, the background write (core 0) ...')
-  results.spool = runBenchmark('spool.ts', 0)
-}
-if (wanted('stream-window')) {
-  log('stream window: CPU per chunk of the guardrails\' look-ahead (core 0) ...')
-  results.streamWindow = runBenchmark('stream-window.ts', 0)
-}
-if (wanted('cache')) {
-  log('cache: a hit from memory and from Redis, what a miss adds, the key alone (core 0) ...')
-  results.cache = runBenchmark('cache.ts', 0)
-}
-if (wanted('cold-start')) {
-  log('cold start (fresh processes on core 0) ...')
-  results.coldStart = runBenchmark('cold-start.ts', 0)
-}
-if (wanted('proxy')) {
-  log('proxy (gateways on core 0, load and mock upstream on core 1) ...')
-  results.proxy = runBenchmark('proxy.ts', 1)
-}
-if (wanted('proxy-callbacks')) {
-  log("proxy with callbacks: none, the guide's set, every integration; delivery worker on and off (proxy on core 0, load, upstream and receiver on core 1) ...")
-  results.proxyCallbacks = runBenchmark('proxy-callbacks.ts', 1)
-}
-if (wanted('proxy-keys')) {
-  log('proxy with virtual keys, budgets and rate limits on Redis (proxies on core 0, load and upstream on core 1) ...')
-  results.proxyKeys = runBenchmark('proxy-keys.ts', 1)
-}
-if (wanted('workers')) {
-  log('workers: serve --workers 2 against one worker (unpinned; load and upstream share the cores) ...')
-  results.workers = runBenchmark('workers.ts')
+// One part each: its name for `npm run bench -- <name>`, its key in the results, its script, the core it runs on and what the log says.
+const parts = [
+  ['exporter-impact', 'exporterImpact', 'exporter-impact.ts', undefined, 'exporter impact (calls on core 0, sink on core 1)'],
+  ['sink-isolation', 'sinkIsolation', 'sink-isolation.ts', 0, 'sink isolation (queue on core 0, receiver on core 1)'],
+  ['provider-path', 'providerPath', 'provider-path.ts', 0, 'provider path (caller on core 0, mock upstream on core 1)'],
+  ['spool', 'spool', 'spool.ts', 0, 'spool: append() per event on the call path, the background write (core 0)'],
+  ['stream-window', 'streamWindow', 'stream-window.ts', 0, "stream window: CPU per chunk of the guardrails' look-ahead (core 0)"],
+  ['cache', 'cache', 'cache.ts', 0, 'cache: a hit from memory and from Redis, what a miss adds, the key alone (core 0)'],
+  ['cold-start', 'coldStart', 'cold-start.ts', 0, 'cold start (fresh processes on core 0)'],
+  ['proxy', 'proxy', 'proxy.ts', 1, 'proxy (gateways on core 0, load and mock upstream on core 1)'],
+  ['proxy-callbacks', 'proxyCallbacks', 'proxy-callbacks.ts', 1, "proxy with callbacks: none, the guide's set, every integration; delivery worker on and off (proxy on core 0, load, upstream and receiver on core 1)"],
+  ['proxy-keys', 'proxyKeys', 'proxy-keys.ts', 1, 'proxy with virtual keys, budgets and rate limits on Redis (proxies on core 0, load and upstream on core 1)'],
+  ['workers', 'workers', 'workers.ts', undefined, 'workers: serve --workers 2 against one worker (unpinned; load and upstream share the cores)'],
+]
+for (const [name, key, script, core, description] of parts) {
+  if (!wanted(name)) continue
+  log(`${description} ...`)
+  results[key] = runBenchmark(script, core)
 }
 results.loadAfter = machine().load
 results.seconds = Math.round((Date.now() - started) / 1000)
