@@ -140,7 +140,7 @@ export function createKeyAccess(options: KeyAccessOptions): KeyAccess {
       Promise.all(
         targets.map(async (target) => {
           const window = await windows.current(target.scope, target.id)
-          const [count, tokens] = await Promise.all([target.rpm === null ? undefined : windows.countRequest(window), target.tpm === null ? undefined : windows.tokens(window)])
+          const [count, tokens] = await Promise.all([target.rpm === null ? undefined : windows.countRequest(window, target.rpm), target.tpm === null ? undefined : windows.tokens(window)])
           return { target, window, count, tokens }
         }),
       ),
@@ -183,7 +183,7 @@ export function createKeyAccess(options: KeyAccessOptions): KeyAccess {
     // Give back what this request took. A request refused for requests per minute stays counted, as in LiteLLM.
     const undo: Array<Promise<unknown>> = []
     if (inFlight !== undefined) undo.push(windows.leave(token))
-    if (reason !== 'requests') for (const each of counted) if (each.count !== undefined) undo.push(windows.uncountRequest(each.window))
+    if (reason !== 'requests') for (const each of counted) if (each.count !== undefined) windows.uncountRequest(each.window)
     void Promise.all(undo).catch(() => undefined)
     return { refusal }
   }
