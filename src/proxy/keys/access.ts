@@ -94,13 +94,22 @@ export function createKeyAccess(options: KeyAccessOptions): KeyAccess {
     ;(options.warn ?? console.warn)(`[llm-onion] ${message}`)
   }
   const master: Principal = { kind: 'master' }
+  // A key's hash, worked out once per key this process sees (at most 10,000 kept).
+  const tokens = new Map<string, { token: string; shown: string }>()
+  const tokenFor = (key: string): { token: string; shown: string } => {
+    let known = tokens.get(key)
+    if (known === undefined) {
+      if (tokens.size >= 10_000) tokens.clear()
+      tokens.set(key, (known = { token: hashKey(key), shown: keyName(key) }))
+    }
+    return known
+  }
 
   const authenticate = async (headers: IncomingHttpHeaders): Promise<Principal | Refusal> => {
     if (isMaster(headers)) return master
     const presented = presentedKey(headers)
     if (presented?.key === undefined) return { refusal: openAiError(401, unauthorisedMessage(headers), { code: 'invalid_api_key' }) }
-    const token = hashKey(presented.key)
-    const shown = keyName(presented.key)
+    const { token, shown } = tokenFor(presented.key)
     let found: KeyContext | undefined
     try {
       found = await directory.lookup(token)
