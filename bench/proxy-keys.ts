@@ -1,7 +1,8 @@
 /**
  * What virtual keys, budgets and rate limits on Redis cost the proxy: two `llm-onion serve` processes
  * in front of the same mock upstream, measured one at a time (the other frozen) in interleaved rounds:
- * - `plain`: the proxy without them (no master key, no store);
+ * - `plain`: the proxy without them (no master key, no store), sent the same requests (an
+ *   `Authorization` header, which it does not check);
  * - `keys`: the proxy with a master key and the machine's Redis as its shared store (a prefix of this
  *   run's own, deleted after), called with a virtual key that has a budget per period and requests and
  *   tokens per minute, so every request does the checks and every call records its spend and tokens
@@ -103,7 +104,8 @@ async function main(): Promise<void> {
   for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => process.exit(130))
   type Name = 'plain' | 'keys' | 'keysParallel'
   const contestants: Record<Name, Contestant> = {
-    plain: { child: plainChild, target: { name: 'plain', url: plainChild.url, path: '/v1/chat/completions', headers: {} } },
+    // A client sends its key whether the proxy checks it or not: the baseline request is the same request.
+    plain: { child: plainChild, target: { name: 'plain', url: plainChild.url, path: '/v1/chat/completions', headers: { authorization: 'Bearer sk-bench-client-key-0000000000' } } },
     keys: { child: keysChild, target: { name: 'keys', url: keysChild.url, path: '/v1/chat/completions', headers: { authorization: `Bearer ${await virtualKey(keysChild.url, false)}` } } },
     keysParallel: { child: keysChild, target: { name: 'keysParallel', url: keysChild.url, path: '/v1/chat/completions', headers: { authorization: `Bearer ${await virtualKey(keysChild.url, true)}` } } },
   }

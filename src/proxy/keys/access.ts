@@ -94,13 +94,22 @@ export function createKeyAccess(options: KeyAccessOptions): KeyAccess {
     ;(options.warn ?? console.warn)(`[llm-onion] ${message}`)
   }
   const master: Principal = { kind: 'master' }
+  // A key's hash, worked out once per key this process sees (at most 10,000 kept).
+  const tokens = new Map<string, { token: string; shown: string }>()
+  const tokenFor = (key: string): { token: string; shown: string } => {
+    let known = tokens.get(key)
+    if (known === undefined) {
+      if (tokens.size >= 10_000) tokens.clear()
+      tokens.set(key, (known = { token: hashKey(key), shown: keyName(key) }))
+    }
+    return known
+  }
 
   const authenticate = async (headers: IncomingHttpHeaders): Promise<Principal | Refusal> => {
     if (isMaster(headers)) return master
     const presented = presentedKey(headers)
     if (presented?.key === undefined) return { refusal: openAiError(401, unauthorisedMessage(headers), { code: 'invalid_api_key' }) }
-    const token = hashKey(presented.key)
-    const shown = keyName(presented.key)
+    const { token, shown } = tokenFor(presented.key)
     let found: KeyContext | undefined
     try {
       found = await directory.lookup(token)
@@ -140,7 +149,7 @@ export function createKeyAccess(options: KeyAccessOptions): KeyAccess {
       Promise.all(
         targets.map(async (target) => {
           const window = await windows.current(target.scope, target.id)
-          const [count, tokens] = await Promise.all([target.rpm === null ? undefined : windows.countRequest(window), target.tpm === null ? undefined : windows.tokens(window)])
+          const [count, tokens] = await Promise.all([target.rpm === null ? undefined : windows.countRequest(window, target.rpm), target.tpm === null ? undefined : windows.tokens(window)])
           return { target, window, count, tokens }
         }),
       ),
@@ -183,7 +192,7 @@ export function createKeyAccess(options: KeyAccessOptions): KeyAccess {
     // Give back what this request took. A request refused for requests per minute stays counted, as in LiteLLM.
     const undo: Array<Promise<unknown>> = []
     if (inFlight !== undefined) undo.push(windows.leave(token))
-    if (reason !== 'requests') for (const each of counted) if (each.count !== undefined) undo.push(windows.uncountRequest(each.window))
+    if (reason !== 'requests') for (const each of counted) if (each.count !== undefined) windows.uncountRequest(each.window)
     void Promise.all(undo).catch(() => undefined)
     return { refusal }
   }

@@ -2,9 +2,13 @@
  * Requests and tokens per minute, and requests in flight, counted in the shared store so that every
  * worker and replica counts into one number. The window is LiteLLM's (litellm/proxy/hooks/
  * parallel_request_limiter_v3.py): a fixed window that starts with the first request after the last
- * one ended and lasts `windowMs` (`LITELLM_RATE_LIMIT_WINDOW_SIZE` seconds, default 60). A request is
- * counted by an atomic increment and refused when the count passes the limit, so exactly `limit`
- * requests pass in a window however many processes share it. Tokens are known only after a call: a
+ * one ended and lasts `windowMs` (`LITELLM_RATE_LIMIT_WINDOW_SIZE` seconds, default 60). Requests are
+ * counted by atomic increments and refused past the limit, so at most `limit` requests pass in a
+ * window however many processes share it. Under 200 requests per window every request is one
+ * increment, and exactly `limit` pass. Above, a process busy with a key takes its counts in leases (an
+ * increment by up to 1% of the limit) and hands them out itself, saving the round trip per request;
+ * counts a process leased and did not use when the window ends are lost, so with N busy processes up
+ * to N% fewer than `limit` may pass. Tokens are known only after a call: a
  * request is admitted while the window's tokens are under the limit, and its tokens are added when it
  * ends, so the calls in flight when the limit is reached may take the window past it. Tokens are
  * counted through the counter buffer (src/proxy/keys/counter-buffer.ts): another process sees them
@@ -50,10 +54,10 @@ export interface WindowRef {
 export interface RateWindows {
   readonly windowMs: number
   current(scope: LimitScope, id: string): Promise<WindowRef>
-  /** Counts one request in the window; resolves to the window's count including it. */
-  countRequest(window: WindowRef): Promise<number>
-  /** Takes back a request counted in the window (one refused for another reason). */
-  uncountRequest(window: WindowRef): Promise<void>
+  /** Counts one request in the window; resolves to its place in the window's count (over `limit`: refuse it). */
+  countRequest(window: WindowRef, limit: number): Promise<number>
+  /** Takes back a request counted in the window (one refused for another reason): this process may hand its count out again. */
+  uncountRequest(window: WindowRef): void
   /** Tokens counted in the window so far (as the counter buffer sees them). */
   tokens(window: WindowRef): Promise<number>
   /** Adds a call's tokens (sent with the counter buffer's next flush). */
@@ -109,13 +113,38 @@ export function createRateWindows(store: SharedStore, counters: CounterBuffer, o
   }
   // Counters outlive their window (a late token count still lands in it) and then expire.
   const counterOptions = { ttlMs: windowMs * 2 }
+  const leases = new WeakMap<WindowRef, Lease>()
+
+  const countRequest = async (window: WindowRef, limit: number): Promise<number> => {
+    let lease = leases.get(window)
+    if (lease === undefined) leases.set(window, (lease = { next: 0, remaining: 0, size: 1, leasedAt: 0, over: 0 }))
+    // The window is known to be full: refused here, without a round trip (counts only grow in a window).
+    if (lease.over > 0 && lease.remaining === 0) return lease.over
+    if (lease.remaining > 0) {
+      lease.remaining--
+      return Math.min(limit, ++lease.next)
+    }
+    // Leases grow while this process keeps coming back within 100 ms, up to 1% of the limit.
+    const at = now()
+    lease.size = at - lease.leasedAt < 100 ? Math.min(lease.size * 2, Math.max(1, Math.floor(limit / 100))) : 1
+    lease.leasedAt = at
+    const size = lease.size
+    const total = await store.increment(window.requestsKey, size, counterOptions)
+    const first = total - size
+    if (first >= limit) return (lease.over = total)
+    // Leases taken by requests at once add up; a count handed out here is never over the limit.
+    lease.remaining += Math.min(total, limit) - first - 1
+    lease.next = Math.max(lease.next, first + 1)
+    return first + 1
+  }
 
   return {
     windowMs,
     current,
-    countRequest: (window) => store.increment(window.requestsKey, 1, counterOptions),
-    async uncountRequest(window) {
-      await store.increment(window.requestsKey, -1, counterOptions)
+    countRequest,
+    uncountRequest(window) {
+      const lease = leases.get(window)
+      if (lease !== undefined) lease.remaining++
     },
     tokens: (window) => counters.read(window.tokensKey),
     addTokens(window, tokens) {
@@ -128,4 +157,15 @@ export function createRateWindows(store: SharedStore, counters: CounterBuffer, o
       if (left < 0) await store.increment(`ratelimit:in_flight:${token}`, -left, { ttlMs: inFlightLeaseMs })
     },
   }
+}
+
+/** The counts of a window this process leased and has not handed out yet. */
+interface Lease {
+  /** The highest place handed out (what a request is told, never over the limit while counts remain). */
+  next: number
+  remaining: number
+  size: number
+  leasedAt: number
+  /** The window's count when this process found it past the limit (0 until then). */
+  over: number
 }

@@ -6,9 +6,9 @@
  * spend-log rows carry them (values a client sent under those names are dropped: they would let it
  * spend in another's name); after the call, success or not, it adds the call's cost to the running
  * totals of its key, user, team, end user (the request's `user`), tags and model, adds its tokens to
- * the rate-limit windows it was counted in, and gives back its slot in flight. The store writes are
- * issued before the reply is sent and not waited for (`ctx.waitUntil`), so a store that is slow or
- * down never holds a reply; their failures are counted and warned about once a minute.
+ * the rate-limit windows it was counted in (through the counter buffer, which sends them in batches),
+ * and gives back its slot in flight (issued before the reply is sent, not waited for: `ctx.waitUntil`),
+ * so a store that is slow or down never holds a reply; a failure is warned about once a minute.
  */
 import type { Context } from '../../context'
 import type { Middleware } from '../../types'
@@ -33,12 +33,6 @@ export interface SpendLayerOptions {
   warn?: (message: string) => void
 }
 
-/** How the layer's store writes went: for `/metrics`-style counters and tests. */
-export interface SpendLayerStats {
-  recorded: number
-  failed: number
-}
-
 /**
  * The spend-tracking layer.
  *
@@ -48,21 +42,19 @@ export interface SpendLayerStats {
  * const client = createClient({ middleware: [spend, ...layers] })
  * ```
  */
-export function spendLayer(options: SpendLayerOptions): Middleware & { stats: SpendLayerStats } {
+export function spendLayer(options: SpendLayerOptions): Middleware {
   const { counters, windows } = options
   const now = options.now ?? Date.now
   const tokenCount = options.tokenCount ?? 'total'
-  const stats: SpendLayerStats = { recorded: 0, failed: 0 }
   let warnedAt = 0
   const failed = (error: unknown) => {
-    stats.failed++
     if (now() - warnedAt < 60_000) return
     warnedAt = now()
-    ;(options.warn ?? console.warn)(`[llm-onion] could not record spend in the shared store (${(error as Error).message}); budgets miss this call's cost. The spend-log row is written all the same.`)
+    ;(options.warn ?? console.warn)(`[llm-onion] could not give a slot of max_parallel_requests back to the shared store (${(error as Error).message}); it expires within 10 minutes.`)
   }
 
-  const settle = async (ctx: Context, ticket: Ticket | undefined): Promise<void> => {
-    const work: Array<Promise<unknown>> = []
+  /** Adds the call's spend and tokens to the counters (no round trip: the buffer sends them); gives back its slot in flight. */
+  const settle = (ctx: Context, ticket: Ticket | undefined): void => {
     const cost = ctx.cost?.total ?? 0
     const attribution: SpendAttribution = { tags: ctx.tags, model: ctx.requestedModel, ...(ctx.user ? { endUser: ctx.user } : {}) }
     if (ticket !== undefined) {
@@ -70,16 +62,16 @@ export function spendLayer(options: SpendLayerOptions): Middleware & { stats: Sp
       attribution.key = { token: ticket.token, record: key }
       if (key.user_id !== null) attribution.user = { id: key.user_id, ...(user ? { record: user } : {}) }
       if (key.team_id !== null) attribution.team = { id: key.team_id, ...(team ? { record: team } : {}) }
-      if (ticket.inFlight) work.push(windows.leave(ticket.token))
       const usage = ctx.usage
       const tokens = usage === undefined ? 0 : tokenCount === 'input' ? usage.inputTokens : tokenCount === 'output' ? usage.outputTokens : usage.totalTokens
       for (const window of ticket.windows) windows.addTokens(window, tokens)
+      if (ticket.inFlight) {
+        ctx.waitUntil(
+          windows.leave(ticket.token).catch((error: unknown) => failed(error)),
+        )
+      }
     }
     recordSpend(counters, attribution, cost, now())
-    const results = await Promise.allSettled(work)
-    const failure = results.find((result): result is PromiseRejectedResult => result.status === 'rejected')
-    if (failure) failed(failure.reason)
-    else stats.recorded++
   }
 
   const layer: Middleware = async function keySpend(ctx, next) {
@@ -88,10 +80,10 @@ export function spendLayer(options: SpendLayerOptions): Middleware & { stats: Sp
     try {
       await next()
     } finally {
-      ctx.waitUntil(settle(ctx, ticket))
+      settle(ctx, ticket)
     }
   }
-  return Object.assign(layer, { stats })
+  return layer
 }
 
 /** LiteLLM's identity fields in the call's metadata: the ticket's, or none. */
