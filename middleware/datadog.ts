@@ -7,6 +7,7 @@ import { z } from 'zod'
 import { ValidationError } from '../src/errors'
 import type { CallEvent } from '../src/event'
 import { defineExporter } from '../src/integrations/exporter'
+import { chainLayers } from '../src/integrations/chain'
 import { httpSink } from '../src/delivery/http-sink'
 import { readBaseUrl, readSetting, requireSetting } from '../src/integrations/options'
 import { genAiProviderName, genAiSpanName, providerModelOf } from '../src/integrations/otel/attributes'
@@ -172,16 +173,14 @@ export function datadog(options: DatadogOptions = {}): Middleware {
       }),
     )
   }
-  const [outer, inner] = layers
+  const [outer] = layers
   if (!outer) {
     throw new ValidationError('datadog(): logs and llmObservability are both false, so nothing would be sent; leave one of them on.', [
       { path: 'logs', message: 'both outputs are off' },
     ])
   }
-  return async function datadog(ctx, next) {
-    if (!inner) return outer(ctx, next)
-    return outer(ctx, () => Promise.resolve(inner(ctx, next)))
-  }
+  // Both outputs run as one observing layer (its name is still `datadog`), which joins observability()'s group.
+  return layers.length > 1 ? chainLayers(layers) : outer
 }
 
 /** The event as the log's message, without its largest fields when it would pass Datadog's 1 MB limit. */

@@ -99,8 +99,9 @@ export function observability(options: ObservabilityOptions = {}): Observability
       ? async function observability(_ctx: Context, next: () => Promise<void>) {
           await next()
         }
-      : async function observability(ctx: Context, next: () => Promise<void>) {
-          await chained(ctx, next)
+      : // Not async: a frame of its own per call would be garbage for nothing (docs/benchmarks.md, notes).
+        function observability(ctx: Context, next: () => Promise<void>) {
+          return chained(ctx, next)
         }
   // The integrations' sinks: a client with a durable spool replays them when this layer is added.
   declareLayerSinks(layer, sinksOfLayer(chained))

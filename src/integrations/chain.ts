@@ -4,10 +4,12 @@
  */
 import type { Middleware } from '../types'
 import { declareLayerSinks, sinksOfLayer } from '../delivery/layer-sinks'
+import { groupObservingLayers } from './observing-group'
 
 /**
  * Chains `layers` into one layer, built once. Like koa-compose, a layer that calls `next()` twice
- * gets a rejection instead of running the inner layers again.
+ * gets a rejection instead of running the inner layers again. Adjacent observing layers (made by
+ * `defineObservingLayer`) run in one frame, as their nesting would (src/integrations/observing-group.ts).
  *
  * @example
  * ```ts
@@ -15,7 +17,13 @@ import { declareLayerSinks, sinksOfLayer } from '../delivery/layer-sinks'
  * ```
  */
 export function chainLayers(layers: ReadonlyArray<Middleware>): Middleware {
-  const count = layers.length
+  const steps = groupObservingLayers(layers)
+  // Observing layers only: the one group is the chain (and may join a group around it).
+  if (steps.length === 1 && steps[0] !== layers[0]) {
+    declareLayerSinks(steps[0]!, layers.flatMap((layer) => sinksOfLayer(layer)))
+    return steps[0]!
+  }
+  const count = steps.length
   const chain: Middleware = function chained(ctx, next) {
     let reached = -1
     const dispatch = (index: number): Promise<void> => {
@@ -23,7 +31,7 @@ export function chainLayers(layers: ReadonlyArray<Middleware>): Middleware {
       reached = index
       if (index === count) return next()
       try {
-        return Promise.resolve(layers[index]!(ctx, () => dispatch(index + 1)))
+        return Promise.resolve(steps[index]!(ctx, () => dispatch(index + 1)))
       } catch (error) {
         return Promise.reject(error)
       }

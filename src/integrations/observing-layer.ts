@@ -9,6 +9,9 @@ import type { Context } from '../context'
 import { isAbortError, toError } from '../errors'
 import type { Middleware } from '../types'
 
+/** Where a layer made by defineObservingLayer, or a group of them, keeps what it runs (see observationsOfLayer). */
+const observationKey = Symbol('llm-onion observation')
+
 /** When an integration acts: before the call (`input`), after a success, after a failure (cancels included). */
 export type IntegrationMoment = 'input' | 'success' | 'failure'
 
@@ -60,19 +63,8 @@ export interface ObservingLayerDefinition<State = undefined> {
  * ```
  */
 export function defineObservingLayer<State = undefined>(definition: ObservingLayerDefinition<State>): Middleware {
-  const { name, moments, start, around, recordError: recordsError = false } = definition
-  const runs = (moment: IntegrationMoment) => moments === undefined || moments.includes(moment)
-  const input = runs('input') ? definition.input : undefined
-  const success = runs('success') ? definition.success : undefined
-  const failure = runs('failure') ? definition.failure : undefined
-  const cancelled = runs('failure') && definition.cancelled !== false ? (definition.cancelled ?? failure) : undefined
-  const hookNames = {
-    start: definition.hookNames?.start ?? name,
-    input: definition.hookNames?.input ?? name,
-    success: definition.hookNames?.success ?? name,
-    failure: definition.hookNames?.failure ?? name,
-    cancelled: definition.hookNames?.cancelled ?? definition.hookNames?.failure ?? name,
-  }
+  const observation = observationOf(definition)
+  const { name, start, input, success, failure, cancelled, around, recordsError, hookNames } = observation
 
   const layer: Middleware = async (ctx, next) => {
     let state: State | undefined
@@ -104,11 +96,64 @@ export function defineObservingLayer<State = undefined>(definition: ObservingLay
     }
   }
   Object.defineProperty(layer, 'name', { value: name })
+  // So a chain of observing layers (observability(), callbacks()) can run them in one frame (observing-group.ts).
+  // (Its state type is its own: a group hands each member back only the state that member made.)
+  markObservations(layer, [observation as unknown as Observation])
   return layer
 }
 
-/** Runs a handler; returns a promise only when it returned one (then settled, never rejecting). */
-function isolated<State>(ctx: Context, hook: string, handler: OutcomeHandler<State>, state: State, error: unknown): Promise<void> | undefined {
+/** A definition with its moments applied and its defaults filled in: what a layer, or a group of them, runs. */
+export interface Observation<State = unknown> {
+  readonly name: string
+  readonly start?: (ctx: Context) => State
+  readonly input?: MomentHandler<State | undefined>
+  readonly success?: MomentHandler<State | undefined>
+  readonly failure?: OutcomeHandler<State | undefined>
+  readonly cancelled?: OutcomeHandler<State | undefined>
+  readonly around?: (ctx: Context, next: () => Promise<void>, state: State | undefined) => Promise<void>
+  readonly recordsError: boolean
+  readonly hookNames: Readonly<Record<'start' | 'input' | 'success' | 'failure' | 'cancelled', string>>
+}
+
+
+/**
+ * @internal what a layer made by {@link defineObservingLayer} (one observation) or a group of them
+ * (several, outermost first) runs; undefined for any other layer
+ */
+export function observationsOfLayer(layer: Middleware): ReadonlyArray<Observation> | undefined {
+  return (layer as { [observationKey]?: ReadonlyArray<Observation> })[observationKey]
+}
+
+/** @internal records what `layer` runs, for {@link observationsOfLayer} */
+export function markObservations(layer: Middleware, observations: ReadonlyArray<Observation>): void {
+  Object.defineProperty(layer, observationKey, { value: observations })
+}
+
+function observationOf<State>(definition: ObservingLayerDefinition<State>): Observation<State> {
+  const { name, moments } = definition
+  const runs = (moment: IntegrationMoment) => moments === undefined || moments.includes(moment)
+  const failure = runs('failure') ? definition.failure : undefined
+  return {
+    name,
+    start: definition.start,
+    input: runs('input') ? definition.input : undefined,
+    success: runs('success') ? definition.success : undefined,
+    failure,
+    cancelled: runs('failure') && definition.cancelled !== false ? (definition.cancelled ?? failure) : undefined,
+    around: definition.around,
+    recordsError: definition.recordError ?? false,
+    hookNames: {
+      start: definition.hookNames?.start ?? name,
+      input: definition.hookNames?.input ?? name,
+      success: definition.hookNames?.success ?? name,
+      failure: definition.hookNames?.failure ?? name,
+      cancelled: definition.hookNames?.cancelled ?? definition.hookNames?.failure ?? name,
+    },
+  }
+}
+
+/** @internal runs a handler; returns a promise only when it returned one (then settled, never rejecting) */
+export function isolated<State>(ctx: Context, hook: string, handler: OutcomeHandler<State>, state: State, error: unknown): Promise<void> | undefined {
   let result: void | PromiseLike<void>
   try {
     result = handler(ctx, state, error)
