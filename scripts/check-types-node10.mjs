@@ -29,9 +29,9 @@ try {
   // What `tsc --init` of TypeScript 4.x wrote, with `moduleResolution` spelled out.
   const compilerOptions = { module: 'commonjs', moduleResolution: 'node10', target: 'es2022', strict: true, esModuleInterop: true, skipLibCheck: true, noEmit: true, types: [] }
   writeFileSync(join(project, 'tsconfig.json'), JSON.stringify({ compilerOptions, files: ['index.ts'] }, null, 2))
-  // Every subpath entry package.json exports (besides the wildcard, checked layer by layer below).
+  // Every subpath entry package.json exports that has types (besides the wildcard, checked layer by layer below; JSON files have none).
   const { exports } = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'))
-  const entries = Object.keys(exports).filter((key) => key.startsWith('./') && !key.includes('*') && key !== './package.json').map((key) => key.slice(2))
+  const entries = Object.keys(exports).filter((key) => key.startsWith('./') && !key.includes('*') && !key.endsWith('.json')).map((key) => key.slice(2))
   const imports = [
     "import { createClient } from 'llm-onion'",
     ...entries.map((entry, index) => `import * as entry${index} from 'llm-onion/${entry}'`),
