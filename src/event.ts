@@ -173,8 +173,7 @@ export function buildEvent(ctx: EventSource, redactMessages: boolean, mask?: (te
     if (!notParameters.has(key) && request[key] !== undefined) parameters[key] = request[key]
   }
   const error = ctx.error
-  // Image and audio payloads (data URLs) are passed over: megabytes of base64 never hold a key by accident.
-  const scrub = (text: string) => (text.startsWith('data:') ? text : ctx.scrub(text))
+  const scrub = scrubberOf(ctx)
   // Content (prompt, reply, input, error) also goes through the client's logs-only mask, when it has one.
   const content = mask ? (text: string) => (text.startsWith('data:') ? text : ctx.scrub(mask(text))) : scrub
   const event: CallEvent = {
@@ -238,6 +237,15 @@ export function buildEvent(ctx: EventSource, redactMessages: boolean, mask?: (te
     }
   }
   return event
+}
+
+/**
+ * What the event's strings go through. Image and audio payloads (data URLs) are passed over:
+ * megabytes of base64 never hold a key by accident. (Returned, not a named closure in buildEvent,
+ * which tools that keep function names would rename on every event.)
+ */
+function scrubberOf(ctx: EventSource): (text: string) => string {
+  return (text) => (text.startsWith('data:') ? text : ctx.scrub(text))
 }
 
 /** A base URL without its query string and fragment (`?key=...` is a credential more often than not). */

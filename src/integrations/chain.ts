@@ -2,6 +2,7 @@
  * Several layers as one, for the layers that bundle integrations (`observability()`, `callbacks()`):
  * the first is the outermost, and the chain's `next` is the call's own.
  */
+import type { Context } from '../context'
 import type { Middleware } from '../types'
 import { declareLayerSinks, sinksOfLayer } from '../delivery/layer-sinks'
 import { groupObservingLayers } from './observing-group'
@@ -23,22 +24,35 @@ export function chainLayers(layers: ReadonlyArray<Middleware>): Middleware {
     declareLayerSinks(steps[0]!, layers.flatMap((layer) => sinksOfLayer(layer)))
     return steps[0]!
   }
-  const count = steps.length
   const chain: Middleware = function chained(ctx, next) {
-    let reached = -1
-    const dispatch = (index: number): Promise<void> => {
-      if (index <= reached) return Promise.reject(new Error('next() called multiple times'))
-      reached = index
-      if (index === count) return next()
-      try {
-        return Promise.resolve(steps[index]!(ctx, () => dispatch(index + 1)))
-      } catch (error) {
-        return Promise.reject(error)
-      }
-    }
-    return dispatch(0)
+    return new ChainRun(steps, ctx, next).dispatch(0)
   }
   // The chain sends to its layers' sinks: a client with a durable spool replays them when it is added.
   declareLayerSinks(chain, layers.flatMap((layer) => sinksOfLayer(layer)))
   return chain
+}
+
+/**
+ * One call through a chain. A small object rather than a `dispatch` closure made per call: a named
+ * function made per call is also renamed per call where names are kept (tsx, esbuild's keepNames).
+ */
+class ChainRun {
+  #reached = -1
+
+  constructor(
+    readonly steps: ReadonlyArray<Middleware>,
+    readonly ctx: Context,
+    readonly next: () => Promise<void>,
+  ) {}
+
+  dispatch(index: number): Promise<void> {
+    if (index <= this.#reached) return Promise.reject(new Error('next() called multiple times'))
+    this.#reached = index
+    if (index === this.steps.length) return this.next()
+    try {
+      return Promise.resolve(this.steps[index]!(this.ctx, () => this.dispatch(index + 1)))
+    } catch (error) {
+      return Promise.reject(error)
+    }
+  }
 }

@@ -45,4 +45,26 @@ describe('ctx.http in the proxy', () => {
     const text = JSON.stringify(http)
     for (const secret of ['query-key-0123456', 'sk-client-key-0123456', 'auth-token-0123456', 'sk-body-key-0123456', 'meta-token-0123456']) expect(text).not.toContain(secret)
   })
+  it('reads its body through one getter shared by every request, not one made per request (V8 keeps those in the old generation with the body)', async () => {
+    const seen: HttpInfo[] = []
+    proxy = await buildProxyServer({
+      config: parseConfig({ model_list: [{ model_name: 'm', litellm_params: { model: 'mock/m' } }] }),
+      middleware: [
+        async function keepHttp(ctx, next) {
+          seen.push(ctx.http!)
+          await next()
+        },
+      ],
+    })
+    const { url } = await proxy.listen({ port: 0 })
+    for (const content of ['first', 'second']) {
+      const response = await fetch(`${url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: 'm', messages: [{ role: 'user', content }] }) })
+      expect(response.status).toBe(200)
+    }
+    const [first, second] = seen as [HttpInfo, HttpInfo]
+    expect(Object.getOwnPropertyDescriptor(first, 'body')).toBeUndefined()
+    expect(Object.getPrototypeOf(first)).toBe(Object.getPrototypeOf(second))
+    expect((first.body as { messages: unknown }).messages).toEqual([{ role: 'user', content: 'first' }])
+    expect((second.body as { messages: unknown }).messages).toEqual([{ role: 'user', content: 'second' }])
+  })
 })
