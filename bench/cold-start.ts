@@ -1,7 +1,8 @@
 /**
  * Cold start: how long a fresh Node process takes to import llm-onion, against bare `node -e 1`
- * and against the Vercel AI SDK's `ai`, measured in the same run, with `zod` alone beside them (both
- * llm-onion and `ai` load it, and it is most of what importing llm-onion costs). Every number is the wall time of
+ * and against the Vercel AI SDK's `ai`, measured in the same run, with `zod` alone beside them (`ai`
+ * loads it as a package; llm-onion bundles its own copy, English messages only, since zod as a package was
+ * most of what importing llm-onion cost). Every number is the wall time of
  * a whole process (spawn to exit), so it is what a serverless function or a CLI pays on each start.
  * The contestants take turns, round after round, so a change in the machine's load hits them alike;
  * each number is the median over the rounds (hyperfine is not needed). Beside the wall time, each
@@ -54,7 +55,7 @@ function contestants(dist: string): Record<string, string[]> {
     importBothCjs: ['-e', `require(${cjs('src/index.cjs')}); require(${cjs('middleware/index.cjs')})`],
     firstMockCall: ['--input-type=module', '-e', firstCall],
     aiSdk: ['--input-type=module', '-e', `await import('ai')`],
-    // zod alone: both entries load it (every option is validated with it), and so does `ai`.
+    // zod alone, as a package: `ai` loads it so; llm-onion bundles it (tsup.config.ts).
     zod: ['--input-type=module', '-e', `await import('zod')`],
   }
 }

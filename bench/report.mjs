@@ -195,7 +195,7 @@ export function renderReport(results, notes) {
     push('## Cold start', '')
     push(`Measured on ${cold.date?.slice(0, 10) ?? results.date.slice(0, 10)} on the machine above, load average ${cold.load?.join(', ') ?? 'not recorded'} at the end${cold.load?.[0] > 2 ? ' (busy: wall times are inflated by waiting for a core; the CPU column is the fairer reading)' : ''}. Fresh \`node\` processes, spawn to exit, the contestants taking turns over ${cold.rounds} rounds (medians; \`bench/cold-start.ts\`). The package is built first, so a stale \`dist/\` is never measured. CPU is the processes' own user + system time: on a shared machine the steadier reading.`, '')
     push('| Process | Wall ms | CPU ms |', '| --- | --- | --- |')
-    const label = { bare: '`node -e 1`', importBoth: 'import both entries (ESM)', importBothCjs: 'require both entries (CJS)', firstMockCall: 'import both, `createClient()`, first mock call', aiSdk: "the Vercel AI SDK's `ai` (ESM)", zod: '`zod` alone (ESM; both entries and `ai` load it)' }
+    const label = { bare: '`node -e 1`', importBoth: 'import both entries (ESM)', importBothCjs: 'require both entries (CJS)', firstMockCall: 'import both, `createClient()`, first mock call', aiSdk: "the Vercel AI SDK's `ai` (ESM)", zod: '`zod` alone (ESM, as `ai` loads it; llm-onion bundles its own copy, English messages only)' }
     for (const name of Object.keys(cold.wallMs)) push(`| ${label[name] ?? name} | ${fixed(cold.wallMs[name], 0)} | ${fixed(cold.cpuMs[name], 0)} |`)
     push('')
   }
