@@ -75,7 +75,7 @@ async function runChild(format: 'esm' | 'cjs'): Promise<ChildReport> {
 }
 
 describe.each(['esm', 'cjs'] as const)('a cold start of the %s build', (format) => {
-  it('imports llm-onion and llm-onion/middleware and makes a mock call without loading a provider SDK, OpenTelemetry, price data, a tokenizer, pg or an object-store signer', async () => {
+  it('imports llm-onion and llm-onion/middleware and makes a mock call without loading a provider SDK, OpenTelemetry, price data, a tokenizer, pg, an object-store signer or zod as a package', async () => {
     const report = await coldStart(format)
     expect(report.afterImport).toEqual([])
     expect(report.mockAnswered).toBe(true)
