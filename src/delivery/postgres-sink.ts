@@ -67,10 +67,26 @@ export function postgresSink(options: PostgresSinkOptions): Sink<SpendLogRow> {
     return opened
   }
 
+  /**
+   * `CREATE ... IF NOT EXISTS` is not safe against itself: when replicas or workers run it at the
+   * same moment, the losers fail ("type already exists", a unique violation in the catalog). So the
+   * creation holds a transaction-scoped advisory lock named after the table.
+   */
   async function createTable(database: Pool): Promise<void> {
-    if (options.schema !== 'public') await database.query(`CREATE SCHEMA IF NOT EXISTS ${quote(options.schema)}`)
     const columns = spendLogColumns.map((column) => `${quote(column)} ${columnTypes[column]}`).join(', ')
-    await database.query(`CREATE TABLE IF NOT EXISTS ${table} (${columns})`)
+    const connection = await database.connect()
+    try {
+      await connection.query('BEGIN')
+      await connection.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`llm-onion:${table}`])
+      if (options.schema !== 'public') await connection.query(`CREATE SCHEMA IF NOT EXISTS ${quote(options.schema)}`)
+      await connection.query(`CREATE TABLE IF NOT EXISTS ${table} (${columns})`)
+      await connection.query('COMMIT')
+    } catch (error) {
+      await connection.query('ROLLBACK').catch(() => undefined)
+      throw error
+    } finally {
+      connection.release()
+    }
   }
 
   return {
@@ -135,3 +151,4 @@ function asDeliveryError(name: string, error: unknown): DeliveryError {
   const retryable = typeof code !== 'string' || !/^[0-9A-Z]{5}$/.test(code) || retryableClasses.has(code.slice(0, 2))
   return new DeliveryError(`${name}: ${message}`, { retryable })
 }
+

@@ -92,6 +92,22 @@ describe('postgres()', () => {
     expect(client.services.queue.stats().sinks.postgres).toMatchObject({ delivered: 25, pending: 0 })
   })
 
+  it('creates its schema and table once when several processes start writing at the same moment (replicas), losing no row', async () => {
+    // Each client stands for a replica: its own pool, the same table, all first writes at once.
+    const dropped: DropInfo[] = []
+    const replicas = Array.from({ length: 8 }, () =>
+      createClient({ queue: { onDrop: (drop) => void dropped.push(drop) } }).use(postgres({ connectionString, schema: 'replicas', table: 'shared' })),
+    )
+    try {
+      await Promise.all(replicas.map((replica, index) => replica.chat({ model: 'mock/echo', messages: [{ role: 'user', content: `replica ${index}` }] })))
+      await Promise.all(replicas.map((replica) => replica.flush()))
+    } finally {
+      await Promise.all(replicas.map((replica) => replica.close()))
+    }
+    expect(dropped.map((drop) => String(drop.error))).toEqual([])
+    expect(await rowsOf('shared', 'replicas')).toHaveLength(8)
+  })
+
   it('stores "[redacted]" content when redact: { messages: true } is set on the layer or on the client', async () => {
     client = createClient().use(postgres({ connectionString, table: 'redacted_layer', redact: { messages: true } }))
     await runCalls(client)
