@@ -13,7 +13,8 @@
  * - any other gauge, and untyped samples: kept per worker. A gauge may be a per-process fact (a
  *   start time, a heap size) whose sum is meaningless; a new gauge that sums joins the list.
  *
- * Timestamps on sample lines are dropped: the merged sample is as of the scrape.
+ * Timestamps on sample lines are dropped: the merged sample is as of the scrape. Counters stay
+ * monotonic across workers that miss a scrape or end, through {@link MergeOptions.carried}.
  */
 import { parseExposition, type MetricFamily, type MetricType, type Sample } from './exposition-parse'
 
@@ -40,48 +41,92 @@ interface MergedFamily {
   samples: Map<string, Sample>
 }
 
+/** What {@link mergeExpositions} adds besides the answers. */
+export interface MergeOptions {
+  /** Pids of the workers that did not answer in time: a comment names them and `llm_onion_metrics_workers_missing` counts them. */
+  missing?: string[]
+  /**
+   * Expositions whose summed samples (counters, histograms, summary `_sum` and `_count`, summed
+   * gauges excepted) are added as well: the last answers of workers that missed this scrape, and
+   * the counters of workers that have ended ({@link carriedCounters}), so that totals never go down
+   * (Prometheus would take a drop for a counter reset). Their gauges and per-worker samples are stale
+   * and left out.
+   */
+  carried?: string[]
+}
+
 /**
- * Merges the expositions of the workers that answered. `missing` names the workers that did not:
- * a comment line says so and `llm_onion_metrics_workers_missing` counts them, so a scrape that
- * lacks some worker's counts is visible as such.
+ * Merges the expositions of the workers that answered, with what `options` carries over, and
+ * counts the workers that did not answer.
  *
  * @example
  * ```ts
  * mergeExpositions([
  *   { worker: '101', text: '# TYPE requests_total counter\nrequests_total 2\n' },
  *   { worker: '102', text: '# TYPE requests_total counter\nrequests_total 3\n' },
- * ], [])
+ * ])
  * // '# TYPE requests_total counter\nrequests_total 5\n...'
  * ```
  */
-export function mergeExpositions(expositions: WorkerExposition[], missing: string[]): string {
-  const families = new Map<string, MergedFamily>()
-  for (const { worker, text } of expositions) {
-    for (const family of parseExposition(text)) {
-      let merged = families.get(family.name)
-      if (!merged) families.set(family.name, (merged = { name: family.name, help: family.help, type: family.type, samples: new Map() }))
-      for (const sample of family.samples) {
-        const labels = summed(family, sample) ? sample.labels : [...sample.labels.filter(([name]) => name !== 'worker'), ['worker', worker] as [string, string]]
-        const key = `${sample.name}\u0000${[...labels].sort(([left], [right]) => (left < right ? -1 : left > right ? 1 : 0)).map(([name, value]) => `${name}=${value}`).join('\u0000')}`
-        const existing = merged.samples.get(key)
-        if (existing) existing.value += sample.value
-        else merged.samples.set(key, { name: sample.name, labels, value: sample.value })
-      }
-    }
-  }
-  const lines: string[] = []
-  for (const family of families.values()) {
-    if (family.help !== undefined) lines.push(`# HELP ${family.name} ${family.help.replace(/\\/g, '\\\\').replace(/\n/g, '\\n')}`)
-    lines.push(`# TYPE ${family.name} ${family.type}`)
-    for (const sample of family.samples.values()) lines.push(renderSample(sample))
-  }
-  if (missing.length > 0) lines.push(`# llm-onion: worker(s) ${missing.join(', ')} did not answer in time; their metrics are left out of this scrape`)
+export function mergeExpositions(answered: WorkerExposition[], options: MergeOptions = {}): string {
+  const missing = options.missing ?? []
+  const lines = renderFamilies(mergeFamilies(answered, options.carried ?? []))
+  if (missing.length > 0) lines.push(`# llm-onion: worker(s) ${missing.join(', ')} did not answer in time; their counters are as of their last answer, their gauges are left out`)
   lines.push(
     '# HELP llm_onion_metrics_workers_missing Workers whose metrics this scrape lacks because they did not answer in time.',
     '# TYPE llm_onion_metrics_workers_missing gauge',
     `llm_onion_metrics_workers_missing ${missing.length}`,
   )
   return `${lines.join('\n')}\n`
+}
+
+/**
+ * The summed samples of `expositions` added together, as one exposition: what the primary keeps of
+ * the workers that have ended, to carry into every later merge.
+ *
+ * @example
+ * ```ts
+ * ended = carriedCounters([ended, lastAnswerOfTheWorkerThatEnded])
+ * ```
+ */
+export function carriedCounters(expositions: string[]): string {
+  const lines = renderFamilies(mergeFamilies([], expositions))
+  return lines.length === 0 ? '' : `${lines.join('\n')}\n`
+}
+
+function mergeFamilies(answered: WorkerExposition[], carried: string[]): MergedFamily[] {
+  const families = new Map<string, MergedFamily>()
+  const add = (text: string, worker: string | undefined) => {
+    for (const family of parseExposition(text)) {
+      let merged = families.get(family.name)
+      for (const sample of family.samples) {
+        const sums = summed(family, sample)
+        // A carried exposition is stale: its counts still hold, what it held at the time does not.
+        if (worker === undefined && (!sums || family.type === 'gauge')) continue
+        if (!merged) families.set(family.name, (merged = { name: family.name, help: family.help, type: family.type, samples: new Map() }))
+        const labels = sums ? sample.labels : [...sample.labels.filter(([name]) => name !== 'worker'), ['worker', worker!] as [string, string]]
+        const key = `${sample.name}\u0000${[...labels].sort(([left], [right]) => (left < right ? -1 : left > right ? 1 : 0)).map(([name, value]) => `${name}=${value}`).join('\u0000')}`
+        const existing = merged.samples.get(key)
+        if (existing) existing.value += sample.value
+        else merged.samples.set(key, { name: sample.name, labels, value: sample.value })
+      }
+      // A family an answer names keeps its HELP and TYPE even with no samples, as the worker wrote it.
+      if (!merged && worker !== undefined) families.set(family.name, { name: family.name, help: family.help, type: family.type, samples: new Map() })
+    }
+  }
+  for (const { worker, text } of answered) add(text, worker)
+  for (const text of carried) add(text, undefined)
+  return [...families.values()]
+}
+
+function renderFamilies(families: MergedFamily[]): string[] {
+  const lines: string[] = []
+  for (const family of families) {
+    if (family.help !== undefined) lines.push(`# HELP ${family.name} ${family.help.replace(/\\/g, '\\\\').replace(/\n/g, '\\n')}`)
+    lines.push(`# TYPE ${family.name} ${family.type}`)
+    for (const sample of family.samples.values()) lines.push(renderSample(sample))
+  }
+  return lines
 }
 
 /** Whether samples of this kind are summed across workers (else kept per worker). */

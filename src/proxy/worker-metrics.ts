@@ -4,12 +4,16 @@
  * what arrives within {@link collectTimeoutMs} (src/proxy/exposition-merge.ts) and sends the merged
  * text back, so a scrape of the one port sees the whole proxy. A single `serve` never loads this.
  *
+ * Counters never go down between scrapes, as Prometheus expects of them: a worker that misses a
+ * scrape counts with its last answer, and the counters of a worker that ended (and was replaced)
+ * stay in every later scrape, as of its last answer. (What it counted after that answer is lost.)
+ *
  * The messages, all `{ type, id }` with `id` chosen by the asker:
  * worker → primary `llm-onion:metrics-request`; primary → each worker `llm-onion:metrics-collect`;
  * each worker → primary `llm-onion:metrics-text` (with `text`); primary → asker `llm-onion:metrics-merged` (with `text`).
  */
 import type { Worker } from 'node:cluster'
-import { mergeExpositions, type WorkerExposition } from './exposition-merge'
+import { carriedCounters, mergeExpositions, type WorkerExposition } from './exposition-merge'
 
 /** How long the primary waits for the workers' expositions; a worker later than this is left out. */
 export const collectTimeoutMs = 2_000
@@ -27,6 +31,8 @@ export type MetricsMessage =
 export interface MetricsGathering {
   /** Handles `message` if it is a metrics message from `worker`; false for any other message. */
   receive(worker: Worker, message: unknown): boolean
+  /** `worker` has exited: its last answer's counters are kept for every later scrape. */
+  ended(worker: Worker): void
 }
 
 /**
@@ -41,18 +47,22 @@ export interface MetricsGathering {
  */
 export function createMetricsGathering(listening: () => Worker[]): MetricsGathering {
   // Rounds in progress, by the primary's own id (askers' ids may collide between workers).
-  const rounds = new Map<number, { waiting: Map<number, string>; replies: WorkerExposition[]; finish(): void }>()
+  const rounds = new Map<number, { waiting: Map<number, string>; replies: Map<number, WorkerExposition>; finish(): void }>()
   let nextRound = 0
+  // Each listening worker's last answer, by worker id; and the counters of the workers that ended.
+  const lastAnswers = new Map<number, string>()
+  let endedCounters = ''
 
   const startRound = (asker: Worker, askerId: number) => {
     const round = nextRound++
     const workers = listening()
     const waiting = new Map(workers.map((worker) => [worker.id, String(worker.process.pid)]))
-    const replies: WorkerExposition[] = []
+    const replies = new Map<number, WorkerExposition>()
     const finish = () => {
       clearTimeout(timer)
       rounds.delete(round)
-      const text = mergeExpositions(replies, [...waiting.values()])
+      const carried = [endedCounters, ...[...waiting.keys()].flatMap((id) => lastAnswers.get(id) ?? [])]
+      const text = mergeExpositions([...replies.values()], { missing: [...waiting.values()], carried })
       if (asker.isConnected()) asker.send({ type: 'llm-onion:metrics-merged', id: askerId, text } satisfies MetricsMessage, undefined, ignoreSendError)
     }
     const timer = setTimeout(finish, collectTimeoutMs)
@@ -72,10 +82,21 @@ export function createMetricsGathering(listening: () => Worker[]): MetricsGather
         const pid = round?.waiting.get(worker.id)
         if (round === undefined || pid === undefined) return true
         round.waiting.delete(worker.id)
-        round.replies.push({ worker: pid, text: metrics.text })
+        round.replies.set(worker.id, { worker: pid, text: metrics.text })
+        lastAnswers.set(worker.id, metrics.text)
         if (round.waiting.size === 0) round.finish()
       } else return false
       return true
+    },
+    ended(worker) {
+      const last = lastAnswers.get(worker.id)
+      lastAnswers.delete(worker.id)
+      // Its counters now come from endedCounters alone, not also from an answer of a round still open.
+      for (const round of rounds.values()) {
+        round.replies.delete(worker.id)
+        if (round.waiting.delete(worker.id) && round.waiting.size === 0) round.finish()
+      }
+      if (last !== undefined) endedCounters = carriedCounters([endedCounters, last])
     },
   }
 }

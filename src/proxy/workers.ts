@@ -67,6 +67,7 @@ export function runPrimary(count: number): Promise<never> {
 
     cluster.on('exit', (worker, code, signal) => {
       const wasListening = listening.delete(worker.id)
+      gathering.ended(worker)
       // A worker's exit code at shutdown says whether it dropped events; a crash before is not counted.
       if (stopping) worst = Math.max(worst, code ?? 1)
       if (stopping || !started) {

@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest'
 import { createClient } from '../../src/client'
 import { prometheus } from '../../middleware/prometheus'
 import { createHttpMetrics } from '../../src/proxy/http-metrics'
-import { mergeExpositions } from '../../src/proxy/exposition-merge'
+import { carriedCounters, mergeExpositions } from '../../src/proxy/exposition-merge'
 
 /** Runs Debian's `promtool check metrics`; throws with promtool's output when it objects. */
 function promtoolCheck(exposition: string): string {
@@ -43,7 +43,7 @@ describe('mergeExpositions', () => {
   it('sums counters, histograms and in-flight gauges of real worker expositions, in one exposition promtool accepts', async () => {
     const first = await workerExposition(3, 1)
     const second = await workerExposition(2, 2)
-    const merged = mergeExpositions([{ worker: '101', text: first }, { worker: '102', text: second }], [])
+    const merged = mergeExpositions([{ worker: '101', text: first }, { worker: '102', text: second }])
 
     expect(promtoolCheck(merged)).toBe('')
     expect(merged.match(/^# TYPE llm_onion_requests_total /gm)).toHaveLength(1)
@@ -68,7 +68,6 @@ describe('mergeExpositions', () => {
         { worker: '101', text: '# HELP calls_total Calls.\n# TYPE calls_total counter\ncalls_total{model="a"} 1\n' },
         { worker: '102', text: '# HELP calls_total Calls.\n# TYPE calls_total counter\ncalls_total{model="b"} 4\ncalls_total{model="a"} 2\n' },
       ],
-      [],
     )
     expect(promtoolCheck(merged)).toBe('')
     expect(sample(merged, 'calls_total{model="a"}')).toBe(3)
@@ -81,7 +80,6 @@ describe('mergeExpositions', () => {
         { worker: '101', text: '# HELP calls_total Calls.\n# TYPE calls_total counter\ncalls_total{model="say \\"hi\\"\\\\n",status="ok"} 1\n' },
         { worker: '102', text: '# HELP calls_total Calls.\n# TYPE calls_total counter\ncalls_total{status="ok",model="say \\"hi\\"\\\\n"} 2\n' },
       ],
-      [],
     )
     expect(promtoolCheck(merged)).toBe('')
     expect(sample(merged, 'calls_total{model="say \\"hi\\"\\\\n",status="ok"}')).toBe(3)
@@ -102,7 +100,7 @@ describe('mergeExpositions', () => {
         '',
       ].join('\n'),
     })
-    const merged = mergeExpositions([worker('101', 1700000000, 0.2), worker('102', 1700000100, 0.3)], [])
+    const merged = mergeExpositions([worker('101', 1700000000, 0.2), worker('102', 1700000100, 0.3)])
     expect(promtoolCheck(merged)).toBe('')
     expect(sample(merged, 'process_start_time_seconds{worker="101"}')).toBe(1700000000)
     expect(sample(merged, 'process_start_time_seconds{worker="102"}')).toBe(1700000100)
@@ -113,15 +111,35 @@ describe('mergeExpositions', () => {
   })
 
   it('says which workers did not answer, in a comment and in llm_onion_metrics_workers_missing', async () => {
-    const merged = mergeExpositions([{ worker: '101', text: await workerExposition(1, 0) }], ['102', '103'])
+    const merged = mergeExpositions([{ worker: '101', text: await workerExposition(1, 0) }], { missing: ['102', '103'] })
     expect(promtoolCheck(merged)).toBe('')
-    expect(merged).toContain('# llm-onion: worker(s) 102, 103 did not answer in time; their metrics are left out of this scrape')
+    expect(merged).toContain('# llm-onion: worker(s) 102, 103 did not answer in time; their counters are as of their last answer, their gauges are left out')
     expect(sample(merged, 'llm_onion_metrics_workers_missing')).toBe(2)
     expect(sample(merged, `llm_onion_requests_total{${success}}`)).toBe(1)
   })
 
+  it('adds the counters carried for workers that missed the scrape or ended, but not their gauges, so totals never go down', async () => {
+    const live = await workerExposition(2, 1)
+    const lastOfMissing = await workerExposition(3, 4)
+    const lastOfEnded = await workerExposition(1, 5)
+    const perWorkerGauge = '# HELP process_start_time_seconds Start time.\n# TYPE process_start_time_seconds gauge\nprocess_start_time_seconds 1700000000\n'
+    const ended = carriedCounters(['', lastOfEnded + perWorkerGauge])
+    expect(promtoolCheck(ended)).toBe('')
+    expect(ended).not.toContain('in_flight')
+    expect(ended).not.toContain('process_start_time_seconds')
+
+    const merged = mergeExpositions([{ worker: '101', text: live }], { missing: ['102'], carried: [ended, lastOfMissing] })
+    expect(promtoolCheck(merged)).toBe('')
+    expect(sample(merged, `llm_onion_requests_total{${success}}`)).toBe(2 + 3 + 1)
+    expect(sample(merged, `llm_onion_request_duration_seconds_bucket{${success},le="+Inf"}`)).toBe(6)
+    expect(sample(merged, 'llm_onion_proxy_http_requests_total{route="/v1/chat/completions",status="200"}')).toBe(6)
+    // In flight now: only the worker that answered knows.
+    expect(sample(merged, 'llm_onion_proxy_http_requests_in_flight')).toBe(1)
+    expect(merged).not.toContain('process_start_time_seconds')
+  })
+
   it('names the line it cannot read', () => {
-    expect(() => mergeExpositions([{ worker: '101', text: '# TYPE calls_total counter\ncalls_total{model=a} 1\n' }], [])).toThrow(/line 2: labels unreadable from "model=a"/)
-    expect(() => mergeExpositions([{ worker: '101', text: 'calls_total one\n' }], [])).toThrow(/line 1: the value "one" is not a number/)
+    expect(() => mergeExpositions([{ worker: '101', text: '# TYPE calls_total counter\ncalls_total{model=a} 1\n' }])).toThrow(/line 2: labels unreadable from "model=a"/)
+    expect(() => mergeExpositions([{ worker: '101', text: 'calls_total one\n' }])).toThrow(/line 1: the value "one" is not a number/)
   })
 })

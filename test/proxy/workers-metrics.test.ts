@@ -1,7 +1,8 @@
 /**
  * `GET /metrics` under `llm-onion serve --workers 2`, scraped as Prometheus does, on one port: each
  * scrape counts every worker's requests, whichever worker takes it, in an exposition promtool
- * accepts; a worker that does not answer is left out, and the scrape says so.
+ * accepts; a worker that does not answer counts as of its last answer and the scrape says so; a
+ * worker that dies keeps its counts.
  */
 import { execFileSync } from 'node:child_process'
 import { mkdtempSync } from 'node:fs'
@@ -10,7 +11,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import OpenAI from 'openai'
 import { afterAll, describe, expect, it } from 'vitest'
-import { readRecords, spawnProxy, type SpawnedProxy } from './fixtures/spawn-proxy'
+import { eventually, readRecords, spawnProxy, type SpawnedProxy } from './fixtures/spawn-proxy'
 
 const started: SpawnedProxy[] = []
 afterAll(async () => {
@@ -86,24 +87,38 @@ describe('GET /metrics under serve --workers', () => {
     expect(await proxy.stop()).toBe(0)
   }, 90_000)
 
-  it('leaves out a worker that does not answer, and says so in the scrape', async () => {
+  it('counts a worker that does not answer as of its last answer, and one that ended as of its last answer, and says who is missing', async () => {
     const { proxy, logFile, openai } = await startTwoWorkers()
-    await callUntilBothServed(openai, logFile)
-    const pids = [...new Set(readRecords(logFile).map((record) => record.pid as number))]
-    const [stopped, running] = pids as [number, number]
-    const servedByRunning = readRecords(logFile).filter((record) => record.pid === running).length
+    const sent = await callUntilBothServed(openai, logFile)
+    const [stopped] = [...new Set(readRecords(logFile).map((record) => record.pid as number))] as [number, number]
+    const first = await scrape(proxy.url)
+    expect(sample(first.text, chats)).toBe(sent)
+
     process.kill(stopped, 'SIGSTOP')
     try {
       // A connection dealt to the stopped worker waits; the primary deals no other to it, so one of three reaches the running one.
-      const scrapes = [scrape(proxy.url), scrape(proxy.url), scrape(proxy.url)]
-      const { status, text } = await Promise.any(scrapes)
+      const { status, text } = await Promise.any([scrape(proxy.url), scrape(proxy.url), scrape(proxy.url)])
       expect(status).toBe(200)
       expect(promtoolCheck(text)).toBe('')
-      expect(text).toContain(`# llm-onion: worker(s) ${stopped} did not answer in time; their metrics are left out of this scrape`)
+      expect(text).toContain(`# llm-onion: worker(s) ${stopped} did not answer in time; their counters are as of their last answer, their gauges are left out`)
       expect(sample(text, 'llm_onion_metrics_workers_missing')).toBe(1)
-      expect(sample(text, chats)).toBe(servedByRunning)
+      // Its calls still count: a total that dropped would look like a counter reset to Prometheus.
+      expect(sample(text, chats)).toBe(sent)
     } finally {
       process.kill(stopped, 'SIGCONT')
+    }
+
+    // The stopped worker has answered since; now it dies, and a new one takes its place.
+    await scrape(proxy.url)
+    process.kill(stopped, 'SIGKILL')
+    await eventually(() => proxy.output().includes(`worker ${stopped} ended (signal SIGKILL); starting another`))
+    await eventually(() => /worker \d+ is serving/.test(proxy.output()), 30_000)
+    for (let index = 0; index < 3; index++) {
+      const { text } = await scrape(proxy.url)
+      expect(promtoolCheck(text)).toBe('')
+      expect(sample(text, chats)).toBe(sent)
+      expect(sample(text, 'llm_onion_proxy_http_requests_total{route="/v1/chat/completions",status="200"}')).toBe(sent)
+      expect(sample(text, 'llm_onion_metrics_workers_missing')).toBe(0)
     }
     expect(await proxy.stop()).toBe(0)
   }, 90_000)
