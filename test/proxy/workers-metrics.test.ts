@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import OpenAI from 'openai'
 import { afterAll, describe, expect, it } from 'vitest'
+import { createProxyServer } from '../../src/proxy/index'
 import { eventually, readRecords, spawnProxy, type SpawnedProxy } from './fixtures/spawn-proxy'
 
 const started: SpawnedProxy[] = []
@@ -122,4 +123,37 @@ describe('GET /metrics under serve --workers', () => {
     }
     expect(await proxy.stop()).toBe(0)
   }, 90_000)
+})
+
+describe('createProxyServer({ gatherMetrics })', () => {
+  it('serves its own metrics without it, and what gatherMetrics gives with it, or 503 with the reason when that fails', async () => {
+    const single = await createProxyServer()
+    const { url } = await single.listen({ port: 0 })
+    const own = await scrape(url)
+    await single.close()
+    expect(own.status).toBe(200)
+    expect(own.text).toContain('# TYPE llm_onion_proxy_http_requests_in_flight gauge')
+    expect(own.text).not.toContain('llm_onion_metrics_workers_missing')
+
+    let fail = false
+    const gathered = await createProxyServer({
+      gatherMetrics: async () => {
+        if (fail) throw new Error('GET /metrics: the primary process sent no merged metrics within 5 s')
+        return `# merged\n${gathered.metrics()}`
+      },
+    })
+    const address = await gathered.listen({ port: 0 })
+    try {
+      const merged = await scrape(address.url)
+      expect(merged.status).toBe(200)
+      expect(merged.text).toMatch(/^# merged\n# HELP llm_onion_requests_total /)
+      expect(promtoolCheck(merged.text)).toBe('')
+      fail = true
+      const failed = await scrape(address.url)
+      expect(failed.status).toBe(503)
+      expect(JSON.parse(failed.text).error).toMatchObject({ code: 'metrics_unavailable', message: 'GET /metrics: the primary process sent no merged metrics within 5 s' })
+    } finally {
+      await gathered.close()
+    }
+  })
 })
