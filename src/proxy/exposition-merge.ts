@@ -96,19 +96,26 @@ export function carriedCounters(expositions: string[]): string {
 
 function mergeFamilies(answered: WorkerExposition[], carried: string[]): MergedFamily[] {
   const families = new Map<string, MergedFamily>()
+  // The workers repeat the same label sets: each is read, and its key built, once per merge.
+  const labelCache = new Map<string, Sample['labels']>()
+  const keys = new Map<Sample['labels'], string>()
+  const keyOf = (labels: Sample['labels']) => {
+    let key = keys.get(labels)
+    if (key === undefined) keys.set(labels, (key = [...labels].sort(([left], [right]) => (left < right ? -1 : left > right ? 1 : 0)).map(([name, value]) => `${name}=${value}`).join('\u0000')))
+    return key
+  }
   const add = (text: string, worker: string | undefined) => {
-    for (const family of parseExposition(text)) {
+    for (const family of parseExposition(text, labelCache)) {
       let merged = families.get(family.name)
       for (const sample of family.samples) {
         const sums = summed(family, sample)
         // A carried exposition is stale: its counts still hold, what it held at the time does not.
         if (worker === undefined && (!sums || family.type === 'gauge')) continue
         if (!merged) families.set(family.name, (merged = { name: family.name, help: family.help, type: family.type, samples: new Map() }))
-        const labels = sums ? sample.labels : [...sample.labels.filter(([name]) => name !== 'worker'), ['worker', worker!] as [string, string]]
-        const key = `${sample.name}\u0000${[...labels].sort(([left], [right]) => (left < right ? -1 : left > right ? 1 : 0)).map(([name, value]) => `${name}=${value}`).join('\u0000')}`
+        const key = `${sample.name}\u0000${keyOf(sample.labels)}${sums ? '' : `\u0000\u0000${worker}`}`
         const existing = merged.samples.get(key)
         if (existing) existing.value += sample.value
-        else merged.samples.set(key, { name: sample.name, labels, value: sample.value })
+        else merged.samples.set(key, { name: sample.name, labels: sums ? sample.labels : [...sample.labels.filter(([name]) => name !== 'worker'), ['worker', worker!] as const], value: sample.value })
       }
       // A family an answer names keeps its HELP and TYPE even with no samples, as the worker wrote it.
       if (!merged && worker !== undefined) families.set(family.name, { name: family.name, help: family.help, type: family.type, samples: new Map() })

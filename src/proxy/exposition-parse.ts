@@ -12,8 +12,8 @@ export type MetricType = 'counter' | 'gauge' | 'histogram' | 'summary' | 'untype
 export interface Sample {
   /** The sample's own name: `requests_total`, or `duration_seconds_bucket` in a histogram. */
   name: string
-  /** Label names and values (unescaped), in the order the line gave them. */
-  labels: Array<[string, string]>
+  /** Label names and values (unescaped), in the order the line gave them; shared by samples with the same label text. */
+  labels: ReadonlyArray<readonly [string, string]>
   value: number
 }
 
@@ -39,7 +39,8 @@ function owns(family: MetricFamily, sample: string): boolean {
 
 /**
  * Parses an exposition into its families, in their order. A sample with no `# TYPE` before it
- * (or not of the family above it) becomes an `untyped` family of its own.
+ * (or not of the family above it) becomes an `untyped` family of its own. `labelCache` lets the
+ * expositions of several workers, which repeat the same label sets, read each one once.
  *
  * @example
  * ```ts
@@ -47,7 +48,7 @@ function owns(family: MetricFamily, sample: string): boolean {
  * // [{ name: 'requests_total', type: 'counter', samples: [{ name: 'requests_total', labels: [['status', 'ok']], value: 3 }] }]
  * ```
  */
-export function parseExposition(text: string): MetricFamily[] {
+export function parseExposition(text: string, labelCache = new Map<string, Sample['labels']>()): MetricFamily[] {
   const families: MetricFamily[] = []
   const byName = new Map<string, MetricFamily>()
   const family = (name: string): MetricFamily => {
@@ -75,7 +76,9 @@ export function parseExposition(text: string): MetricFamily[] {
     const match = sampleLine.exec(line)
     if (!match) throw new Error(`line ${index + 1}: not a sample line: "${line}"; expected name{label="value"} value`)
     const [, name, labelText, valueText] = match as unknown as [string, string, string | undefined, string]
-    const sample: Sample = { name, labels: parseLabels(labelText ?? '', index + 1), value: parseValue(valueText, index + 1) }
+    let labels = labelCache.get(labelText ?? '')
+    if (!labels) labelCache.set(labelText ?? '', (labels = parseLabels(labelText ?? '', index + 1)))
+    const sample: Sample = { name, labels, value: parseValue(valueText, index + 1) }
     if (!current || !owns(current, name)) current = family(name)
     current.samples.push(sample)
   }
