@@ -15,8 +15,8 @@
 import type { Worker } from 'node:cluster'
 import { carriedCounters, mergeExpositions, type WorkerExposition } from './exposition-merge'
 
-/** How long the primary waits for the workers' expositions; a worker later than this is left out. */
-export const collectTimeoutMs = 2_000
+/** How long the primary waits for the workers' expositions; a worker later than this counts as of its last answer. */
+const collectTimeoutMs = 2_000
 /** How long a worker waits for the merged text before answering the scrape with an error. */
 const mergedTimeoutMs = collectTimeoutMs + 3_000
 
