@@ -73,7 +73,7 @@ export function mergeExpositions(answered: WorkerExposition[], options: MergeOpt
   const lines = renderFamilies(mergeFamilies(answered, options.carried ?? []))
   if (missing.length > 0) lines.push(`# llm-onion: worker(s) ${missing.join(', ')} did not answer in time; their counters are as of their last answer, their gauges are left out`)
   lines.push(
-    '# HELP llm_onion_metrics_workers_missing Workers whose metrics this scrape lacks because they did not answer in time.',
+    '# HELP llm_onion_metrics_workers_missing Workers that did not answer this scrape in time; their counters are as of their last answer, their gauges are left out.',
     '# TYPE llm_onion_metrics_workers_missing gauge',
     `llm_onion_metrics_workers_missing ${missing.length}`,
   )
