@@ -94,7 +94,10 @@ async function main(commandLine: string[]): Promise<void> {
   if (values.record !== undefined) createFolder(values.record, '--record')
   const middleware = values.record === undefined ? [] : [(await import('../testing/record')).record({ dir: values.record })]
   const report = profileSeconds === undefined ? undefined : createProfileReport()
-  const proxy = await buildProxyServer({ config: values.config, logs: values.logs ?? false, gracePeriodMs, middleware, ...httpOptions(values), ...(values.spool === undefined ? {} : { spool: values.spool }), deliveryWorker: values['delivery-worker'] ?? false, ...(report ? { profile: { onProfile: report.add } } : {}) })
+  // A worker of `serve --workers` serves the metrics of every worker, merged by the primary.
+  const workerMetrics = cluster.isWorker ? (await import('./worker-metrics')).createWorkerMetrics() : undefined
+  const proxy = await buildProxyServer({ config: values.config, logs: values.logs ?? false, gracePeriodMs, middleware, ...httpOptions(values), ...(values.spool === undefined ? {} : { spool: values.spool }), deliveryWorker: values['delivery-worker'] ?? false, ...(report ? { profile: { onProfile: report.add } } : {}), ...(workerMetrics ? { gatherMetrics: workerMetrics.gather } : {}) })
+  workerMetrics?.answerWith(proxy.metrics)
   let address: ProxyAddress
   try {
     address = await proxy.listen({ port, host: values.host ?? '127.0.0.1' })

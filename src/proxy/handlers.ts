@@ -32,8 +32,8 @@ export interface HandlerContext {
   streamWriteTimeoutMs: number
   /** The body of `GET /v1/models`, serialised once. */
   modelsBody: string
-  /** `GET /metrics`: the text and its content type. */
-  metrics: () => string
+  /** `GET /metrics`: the text (a promise when gathered from other processes) and its content type. */
+  metrics: () => string | Promise<string>
   metricsContentType: string
   /** True once shutdown began: readiness fails and connections close after their response. */
   isDraining: () => boolean
@@ -256,10 +256,13 @@ export function createRequestHandler(context: HandlerContext): (request: Incomin
           if (context.isDraining()) sendJson(response, 503, drainingBody)
           else sendJson(response, 200, readyBody)
           return '/health/readiness'
-        case '/metrics':
+        case '/metrics': {
           if (!policy.admit(request, response)) return '/metrics'
-          response.writeHead(200, { 'content-type': context.metricsContentType }).end(context.metrics())
+          const text = context.metrics()
+          if (typeof text === 'string') response.writeHead(200, { 'content-type': context.metricsContentType }).end(text)
+          else await sendGathered(response, text, context.metricsContentType)
           return '/metrics'
+        }
         default:
           if (path === '/v1/models' || path === '/models' || path.startsWith('/v1/models/') || path.startsWith('/models/')) {
             await models(request, response, path)
@@ -279,6 +282,17 @@ export function createRequestHandler(context: HandlerContext): (request: Incomin
       return 'other'
     }
   }
+}
+
+/** The metrics of every worker of `serve --workers`; 503 when they cannot be gathered, so the scrape shows as failed. */
+async function sendGathered(response: ServerResponse, gathered: Promise<string>, contentType: string): Promise<void> {
+  let text: string
+  try {
+    text = await gathered
+  } catch (error) {
+    return send(response, openAiError(503, (error as Error).message, { code: 'metrics_unavailable' }))
+  }
+  response.writeHead(200, { 'content-type': contentType }).end(text)
 }
 
 /**

@@ -19,7 +19,8 @@ export type { LoadConfigOptions, ModelDeployment, ProxyConfig } from './config'
  * (your layers, inside the config's callbacks; default none), `gracePeriodMs` (default 30,000),
  * `logs` (one line per call; default false), and `allowedOrigins`, `allowedHosts`,
  * `requestBodyTimeoutMs` (30,000), `streamWriteTimeoutMs` (60,000), `maxConnections` (4,096), each
- * winning over its `general_settings` key.
+ * winning over its `general_settings` key, and `gatherMetrics` (where `GET /metrics` takes its text;
+ * default `proxy.metrics()`, this process's).
  *
  * @example
  * ```ts

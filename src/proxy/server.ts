@@ -44,6 +44,7 @@ const optionsSchema = z
     maxConnections: z.number().int().positive().optional(),
     spool: z.string().min(1, 'must be the path of a directory for the spool files').optional(),
     deliveryWorker: z.boolean().optional(),
+    gatherMetrics: z.custom<() => Promise<string>>((value) => typeof value === 'function', 'must be a function returning a promise of the exposition text').optional(),
     alertingClock: z.custom<() => number>((value) => typeof value === 'function', 'must be a function returning epoch milliseconds, like Date.now').optional(),
     store: z
       .custom<SharedStore>((value) => typeof value === 'object' && value !== null && typeof (value as SharedStore).increment === 'function', { message: 'must be a shared store, for example redisStore({ url })' })
@@ -97,6 +98,11 @@ export interface ProxyServerOptions {
   profile?: boolean | ProfileOptions
   /** The clock of the budget alerts and the spend report's periods, epoch ms (default `Date.now`); tests pass their own. */
   alertingClock?: () => number
+  /**
+   * Where `GET /metrics` takes its text (default: this process's, `proxy.metrics()`); a worker of
+   * `serve --workers` passes one that merges every worker's (src/proxy/worker-metrics.ts).
+   */
+  gatherMetrics?: () => Promise<string>
 }
 
 /**
@@ -133,6 +139,8 @@ export interface ProxyServer {
   readonly server: Server
   /** Names of the layers, outermost first (for the start-up summary). */
   readonly layers: string[]
+  /** This process's metrics in the Prometheus text format: the call metrics, then the proxy's HTTP counters. */
+  metrics(): string
   /** Where virtual keys are kept (a proxy with a master key), for the start-up summary; undefined without a master key. */
   readonly keys?: string
   /** Starts listening: `port` default 4000 (0 picks a free one), `host` default `127.0.0.1`. */
@@ -207,6 +215,7 @@ export async function buildProxyServer(options: ProxyServerOptions = {}): Promis
   const client = createProxyClient({ providers, middleware: layers, redact: { messages: config.redactMessages }, cost: { prices }, secrets, store, ...(options.profile ? { profile: options.profile } : {}) }, options.spool ?? configured.spoolDir, options.deliveryWorker ?? false)
 
   const httpMetrics = createHttpMetrics()
+  const localMetrics = () => metrics.metrics() + httpMetrics.render()
   let draining = false
   const handle = createRequestHandler({
     client,
@@ -217,7 +226,7 @@ export async function buildProxyServer(options: ProxyServerOptions = {}): Promis
     maxBodyBytes: config.maxBodyBytes,
     streamWriteTimeoutMs: settings.streamWriteTimeoutMs,
     modelsBody: JSON.stringify({ object: 'list', data: router.modelNames.map(modelEntry) }),
-    metrics: () => metrics.metrics() + httpMetrics.render(),
+    metrics: options.gatherMetrics ?? localMetrics,
     metricsContentType: metrics.contentType,
     isDraining: () => draining,
     mayEditReplies,
@@ -296,6 +305,7 @@ export async function buildProxyServer(options: ProxyServerOptions = {}): Promis
     store,
     server,
     layers: names,
+    metrics: localMetrics,
     ...(keys ? { keys: keys.describe() } : {}),
     listen: (listenOptions = {}) =>
       new Promise<ProxyAddress>((resolve, reject) => {

@@ -3,9 +3,11 @@
  * node:cluster. The primary process serves nothing itself: it starts the workers, prints the summary
  * once they all listen, starts a new worker when one dies, and on SIGTERM / SIGINT asks every worker
  * to drain and flush (each does what a single `serve` does) and exits when they all have, non-zero
- * when any worker did (events dropped).
+ * when any worker did (events dropped). It also answers the workers' requests for the metrics of
+ * every worker, so `GET /metrics` on the one port covers the whole proxy (src/proxy/worker-metrics.ts).
  */
 import cluster, { type Worker } from 'node:cluster'
+import { createMetricsGathering } from './worker-metrics'
 
 /** What a worker tells the primary. */
 export type WorkerMessage = { type: 'llm-onion:listening'; url: string; summary: string }
@@ -34,11 +36,12 @@ export function runPrimary(count: number): Promise<never> {
     let stopping = false
     let failedStarts = 0
     let worst = 0
+    const gathering = createMetricsGathering(() => [...listening.keys()].flatMap((id) => cluster.workers?.[id] ?? []))
 
     const fork = (): Worker => {
       const worker = cluster.fork()
       worker.on('message', (message: WorkerMessage) => {
-        if (message?.type !== 'llm-onion:listening') return
+        if (gathering.receive(worker, message) || message?.type !== 'llm-onion:listening') return
         listening.set(worker.id, message.url)
         failedStarts = 0
         summaries.push(message.summary)
@@ -64,6 +67,7 @@ export function runPrimary(count: number): Promise<never> {
 
     cluster.on('exit', (worker, code, signal) => {
       const wasListening = listening.delete(worker.id)
+      gathering.ended(worker)
       // A worker's exit code at shutdown says whether it dropped events; a crash before is not counted.
       if (stopping) worst = Math.max(worst, code ?? 1)
       if (stopping || !started) {
