@@ -62,21 +62,32 @@ const running = 5
 const slots = 6
 
 /**
+ * @internal Zeroed times for `count` layers, to copy per call: an array of doubles from the start
+ * (a copy keeps that), so writing a time never converts the array.
+ */
+export function blankTimes(count: number): number[] {
+  const times = new Array<number>(count * slots).fill(0.5)
+  return times.fill(0)
+}
+
+/**
  * @internal The profile of one call, on `ctx.profile` of a profiled client: every layer's times in
  * one array made per call (`slots` numbers a layer), written by the profiled dispatch
  * (src/profiled-compose.ts) at each layer's start, first call of the layers inside, and end.
  */
 export class CallProfile implements LayerProfile {
-  readonly times: Float64Array
+  readonly times: number[]
   /** Layers entered and no longer running. */
   finished = 0
   listeners?: Array<(layers: LayerTime[], profile: CallProfile) => void>
 
+  /** `blank` is {@link blankTimes} of the stack's layers, copied for this call. */
   constructor(
     readonly names: readonly string[],
     readonly options: ProfileOptions | undefined,
+    blank: readonly number[],
   ) {
-    this.times = new Float64Array(names.length * slots)
+    this.times = blank.slice()
   }
 
   /** Layer `index` starts at `now`. */

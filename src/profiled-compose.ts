@@ -13,9 +13,10 @@
  * layer's own promise, attached before the layer outside awaits it: the reaction runs first, in the
  * same turn, and adds no hop to the chain (docs/profile.md, "Cost").
  */
+import { performance } from 'node:perf_hooks'
 import { composeLayers, isRepeatingMiddleware, startAttempt } from './compose'
 import type { Context } from './context'
-import { CallProfile, completeProfile, layerNames, timeChunkWork, type ProfileOptions } from './profile'
+import { blankTimes, CallProfile, completeProfile, layerNames, timeChunkWork, type ProfileOptions } from './profile'
 import { streamWrapperCount } from './streamed-call'
 import type { Middleware, RepeatingMiddleware } from './types'
 
@@ -37,7 +38,7 @@ export function composeProfiledLayers(
   if (layers.length === 0) return composeLayers(layers, terminal)
   const stack = new ProfiledStack(layers, terminal, options)
   return (ctx: Context) => {
-    const profile = new CallProfile(stack.names, options)
+    const profile = new CallProfile(stack.names, options, stack.blankTimes)
     ctx.profile = profile
     return new ProfiledRun(stack, ctx, profile, 0).dispatch(0)
   }
@@ -47,6 +48,7 @@ export function composeProfiledLayers(
 class ProfiledStack {
   readonly names: string[]
   readonly repeating: boolean[]
+  readonly blankTimes: number[]
 
   constructor(
     readonly layers: ReadonlyArray<Middleware>,
@@ -55,6 +57,7 @@ class ProfiledStack {
   ) {
     this.names = layerNames(layers)
     this.repeating = layers.map((layer) => isRepeatingMiddleware(layer))
+    this.blankTimes = blankTimes(layers.length)
   }
 }
 
