@@ -10,8 +10,8 @@
  * Per layer per call it costs two clock reads, shared at the boundaries (a layer's call of `next()`
  * is the moment the layer inside it starts; the moment the inner layer settles is the moment the
  * outer one resumes), the `next` function koa-compose makes too, and one promise reaction on the
- * layer's own promise, attached before the layer outside awaits it: the reaction runs first, in the
- * same turn, and adds no hop to the chain (docs/profile.md, "Cost").
+ * layer's promise: the layer outside gets the promise chained on it, which settles as the layer's
+ * did, within the same microtask, so no turn is added (docs/profile.md, "Cost").
  */
 import { performance } from 'node:perf_hooks'
 import { composeLayers, isRepeatingMiddleware, startAttempt } from './compose'
@@ -122,8 +122,16 @@ class ProfiledRun {
       this.finish(index)
       return Promise.resolve(result)
     }
-    onSettled(result, () => this.finish(index))
-    return result
+    // Chained rather than watched from the side (`result.then(finish, finish)`, returning `result`):
+    // that would handle the layer's rejection, so one that nobody awaits (a layer calling `next()`
+    // without awaiting it) would no longer be reported as unhandled. It costs one closure more.
+    return result.then(
+      () => this.finish(index),
+      (error: unknown) => {
+        this.finish(index)
+        throw error
+      },
+    )
   }
 
   /** The provider step: it records nothing but when it settled, the moment the innermost layer resumes. */
@@ -136,8 +144,13 @@ class ProfiledRun {
       profile.resumed(index - 1, performance.now())
       return Promise.reject(error)
     }
-    onSettled(result, () => profile.resumed(index - 1, performance.now()))
-    return result
+    return result.then(
+      () => profile.resumed(index - 1, performance.now()),
+      (error: unknown) => {
+        profile.resumed(index - 1, performance.now())
+        throw error
+      },
+    )
   }
 
   /** Layer `index` called the layers inside it at `now`: its before-time ends (or, on a repeat, its time between attempts does). */
@@ -172,12 +185,4 @@ class ProfiledRun {
     this.profile.finish(index, calledInside ? -1 : this.started, end)
     if (index === 0) completeProfile(this.ctx, this.profile)
   }
-}
-
-/**
- * Runs `settled` when `promise` settles, either way, without changing what the caller of the layer
- * gets: `promise` itself, not a promise chained on it, goes back to the layer outside.
- */
-function onSettled(promise: Promise<void>, settled: () => void): void {
-  promise.then(settled, settled)
 }
