@@ -112,8 +112,8 @@ export class CallProfile implements LayerProfile {
     if (since !== 0) this.times[base + after]! += now - since
   }
 
-  /** What layer `index` waited in settled at `now`. */
-  resumed(index: number, now: number): void {
+  /** The layers inside layer `index` (the provider step, for the innermost) settled at `now`. */
+  innerSettled(index: number, now: number): void {
     this.times[index * slots + resumed] = now
   }
 

@@ -38,13 +38,13 @@ export function composeProfiledLayers(
   if (layers.length === 0) return composeLayers(layers, terminal)
   const stack = new ProfiledStack(layers, terminal, options)
   return (ctx: Context) => {
-    const profile = new CallProfile(stack.names, options, stack.blankTimes)
+    const profile = new CallProfile(stack.names, stack.options, stack.blankTimes)
     ctx.profile = profile
     return new ProfiledRun(stack, ctx, profile, 0).dispatch(0)
   }
 }
 
-/** What is fixed per composition: the layers, their names, which of them repeat. */
+/** What is fixed per composition: the layers, their names, which of them repeat, a call's blank times. */
 class ProfiledStack {
   readonly names: string[]
   readonly repeating: boolean[]
@@ -141,13 +141,13 @@ class ProfiledRun {
     try {
       result = this.stack.terminal(ctx)
     } catch (error) {
-      profile.resumed(index - 1, performance.now())
+      profile.innerSettled(index - 1, performance.now())
       return Promise.reject(error)
     }
     return result.then(
-      () => profile.resumed(index - 1, performance.now()),
+      () => profile.innerSettled(index - 1, performance.now()),
       (error: unknown) => {
-        profile.resumed(index - 1, performance.now())
+        profile.innerSettled(index - 1, performance.now())
         throw error
       },
     )
