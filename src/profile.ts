@@ -49,6 +49,23 @@ export interface LayerSpan extends LayerTime {
   end: number
 }
 
+/**
+ * The clock of every profile, `globalThis.performance`, read once when a profiled stack is composed:
+ * the global is a getter run on every access, and importing node:perf_hooks instead would load it
+ * (about 0.7 ms) into every process that imports llm-onion, profiled or not.
+ */
+let clock: typeof performance | undefined
+
+/** @internal Makes {@link clockNow} work; composing a profiled stack calls it. */
+export function startClock(): void {
+  clock ??= performance
+}
+
+/** @internal `performance.now()` without the global's getter. */
+export function clockNow(): number {
+  return clock!.now()
+}
+
 /** A layer's slots in {@link CallProfile.times}, milliseconds of `performance.now()`; 0 is "not yet" (the clock is past 0 once a process runs). */
 const before = 0
 const after = 1
@@ -224,25 +241,25 @@ export function timeChunkWork(ctx: Context, profile: CallProfile, index: number,
 
 function timedHandler(handler: ChunkHandler, profile: CallProfile, index: number): ChunkHandler {
   const timed: ChunkHandler = (chunk, ctx) => {
-    const start = performance.now()
+    const start = clockNow()
     const result = handler(chunk, ctx)
     if (!(result instanceof Promise)) {
-      profile.addAfter(index, performance.now() - start)
+      profile.addAfter(index, clockNow() - start)
       return result
     }
     return result.then((replaced) => {
-      profile.addAfter(index, performance.now() - start)
+      profile.addAfter(index, clockNow() - start)
       return replaced
     })
   }
   const flush = handler.flush
   if (flush) {
     timed.flush = (ctx) => {
-      const start = performance.now()
+      const start = clockNow()
       try {
         return flush(ctx)
       } finally {
-        profile.addAfter(index, performance.now() - start)
+        profile.addAfter(index, clockNow() - start)
       }
     }
   }
@@ -261,11 +278,11 @@ function timedWrapper(wrapper: ChunkStreamWrapper, profile: CallProfile, index: 
         const iterator = chunks[Symbol.asyncIterator]()
         return {
           async next() {
-            const start = performance.now()
+            const start = clockNow()
             try {
               return await iterator.next()
             } finally {
-              waited += performance.now() - start
+              waited += clockNow() - start
             }
           },
           return: iterator.return && ((value?: unknown) => iterator.return!(value)),
@@ -273,20 +290,20 @@ function timedWrapper(wrapper: ChunkStreamWrapper, profile: CallProfile, index: 
         }
       },
     }
-    const setup = performance.now()
+    const setup = clockNow()
     const output = wrapper(input, ctx)
-    profile.addAfter(index, performance.now() - setup)
+    profile.addAfter(index, clockNow() - setup)
     return {
       [Symbol.asyncIterator]() {
         const iterator = output[Symbol.asyncIterator]()
         return {
           async next() {
             waited = 0
-            const start = performance.now()
+            const start = clockNow()
             try {
               return await iterator.next()
             } finally {
-              profile.addAfter(index, Math.max(0, performance.now() - start - waited))
+              profile.addAfter(index, Math.max(0, clockNow() - start - waited))
             }
           },
           return: iterator.return && ((value?: unknown) => iterator.return!(value)),

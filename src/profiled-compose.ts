@@ -13,10 +13,9 @@
  * layer's promise: the layer outside gets the promise chained on it, which settles as the layer's
  * did, within the same microtask, so no turn is added (docs/profile.md, "Cost").
  */
-import { performance } from 'node:perf_hooks'
 import { composeLayers, isRepeatingMiddleware, startAttempt } from './compose'
 import type { Context } from './context'
-import { blankTimes, CallProfile, completeProfile, layerNames, timeChunkWork, type ProfileOptions } from './profile'
+import { blankTimes, CallProfile, clockNow, completeProfile, layerNames, startClock, timeChunkWork, type ProfileOptions } from './profile'
 import { streamWrapperCount } from './streamed-call'
 import type { Middleware, RepeatingMiddleware } from './types'
 
@@ -36,6 +35,7 @@ export function composeProfiledLayers(
   options?: ProfileOptions,
 ): (ctx: Context) => Promise<void> {
   if (layers.length === 0) return composeLayers(layers, terminal)
+  startClock()
   const stack = new ProfiledStack(layers, terminal, options)
   return (ctx: Context) => {
     const profile = new CallProfile(stack.names, stack.options, stack.blankTimes)
@@ -92,7 +92,7 @@ class ProfiledRun {
   /** koa-compose's `dispatch(index)`: the `next()` of the layer before `index`, or the run's start. */
   dispatch(index: number): Promise<void> {
     if (index <= this.reached) return Promise.reject(new Error('next() called multiple times'))
-    const now = performance.now()
+    const now = clockNow()
     if (index > this.from) this.calledInside(index - 1, now)
     return this.enter(index, now)
   }
@@ -141,13 +141,13 @@ class ProfiledRun {
     try {
       result = this.stack.terminal(ctx)
     } catch (error) {
-      profile.innerSettled(index - 1, performance.now())
+      profile.innerSettled(index - 1, clockNow())
       return Promise.reject(error)
     }
     return result.then(
-      () => profile.innerSettled(index - 1, performance.now()),
+      () => profile.innerSettled(index - 1, clockNow()),
       (error: unknown) => {
-        profile.innerSettled(index - 1, performance.now())
+        profile.innerSettled(index - 1, clockNow())
         throw error
       },
     )
@@ -171,7 +171,7 @@ class ProfiledRun {
     const mark = ctx.chunkHandlers.length
     const wrapperMark = streamWrapperCount(ctx)
     return () => {
-      const now = performance.now()
+      const now = clockNow()
       this.calledInside(index, now)
       startAttempt(ctx, mark, wrapperMark)
       return new ProfiledRun(this.stack, ctx, this.profile, index + 1).enter(index + 1, now)
@@ -180,7 +180,7 @@ class ProfiledRun {
 
   /** Layer `index` finished now. */
   finish(index: number): void {
-    const end = performance.now()
+    const end = clockNow()
     const calledInside = index < this.reached || this.called
     this.profile.finish(index, calledInside ? -1 : this.started, end)
     if (index === 0) completeProfile(this.ctx, this.profile)
