@@ -192,15 +192,15 @@ describe('the onion profile', () => {
   it('counts a repeating layer’s time between attempts as its after-time, and each attempt of the layers inside it', async () => {
     const twice = defineRepeatingMiddleware(async function twice(_ctx, _next, inner) {
       await inner()
-      busyWait(25)
+      busyWait(60)
       await inner()
     })
     let context: Context | undefined
     client = createClient({ profile: true, middleware: [twice, working('attempt', 10, 1)] })
     await client.chat({ model: 'mock/x', messages }, { onContext: (ctx) => void (context = ctx) })
     const times = byName(context!.toEvent().layers)
-    expect(times.get('twice')!.afterUs).toBeGreaterThanOrEqual(25_000)
-    expect(times.get('twice')!.beforeUs).toBeLessThan(25_000)
+    expect(times.get('twice')!.afterUs).toBeGreaterThanOrEqual(60_000)
+    expect(times.get('twice')!.beforeUs).toBeLessThan(times.get('twice')!.afterUs)
     expect(times.get('attempt')!.beforeUs).toBeGreaterThanOrEqual(20_000)
   })
 
@@ -217,8 +217,8 @@ describe('the onion profile', () => {
       [40, 0].map((work) => client!.chat({ model: 'mock/x', messages, metadata: { work } }, { onContext: (ctx) => void contexts.push(ctx) })),
     )
     const [slow, quick] = contexts.map((ctx) => byName(ctx.toEvent().layers).get('varying')!)
-    expect(slow!.beforeUs).toBeGreaterThanOrEqual(60_000)
-    expect(quick!.beforeUs).toBeGreaterThanOrEqual(20_000)
+    // (A timer may fire a little before its time as performance.now() sees it: only the busy wait is a bound.)
+    expect(slow!.beforeUs).toBeGreaterThanOrEqual(40_000)
     expect(quick!.beforeUs).toBeLessThan(slow!.beforeUs)
   })
 
