@@ -25,7 +25,8 @@ import type { AttemptRecord, CallOptions, Middleware, Provider, ProviderCall } f
 import { usageFromProvider } from './usage'
 import { validate } from './validate'
 import { sinksOfLayer } from './delivery/layer-sinks'
-import { profileLayers, type ProfileOptions } from './profile'
+import type { ProfileOptions } from './profile'
+import { composeProfiledLayers } from './profiled-compose'
 import { clientOptionsSchema, type ClientOptions } from './client-options'
 
 export type { ChatStream } from './streamed-call'
@@ -303,7 +304,9 @@ export class Client {
   /** Runs the call through the onion; resolves with its response. */
   async #run(ctx: Context): Promise<ChatResponse | EmbeddingResponse> {
     // Profiling is chosen here, once per stack: an unprofiled client composes its layers themselves.
-    this.#dispatch ??= composeLayers(this.#shared.profile ? profileLayers(this.#layers, this.#shared.profile) : this.#layers, (inner) => this.#callProvider(inner))
+    this.#dispatch ??= this.#shared.profile
+      ? composeProfiledLayers(this.#layers, (inner) => this.#callProvider(inner), this.#shared.profile)
+      : composeLayers(this.#layers, (inner) => this.#callProvider(inner))
     try {
       await this.#dispatch(ctx)
       if (!ctx.response) {

@@ -87,10 +87,7 @@ export function composeLayers(
       const mark = ctx.chunkHandlers.length
       const wrapperMark = streamWrapperCount(ctx)
       const inner = () => {
-        ctx.chunkHandlers.length = mark
-        dropStreamWrappers(ctx, wrapperMark)
-        ctx.response = undefined
-        ctx.error = undefined
+        startAttempt(ctx, mark, wrapperMark)
         return innerStack(ctx)
       }
       return repeatingLayer(ctx, next, inner)
@@ -99,4 +96,15 @@ export function composeLayers(
   stack.push((ctx: Context) => terminal(ctx))
   const dispatch = koaComposeModule()(stack as Array<koaCompose.Middleware<Context>>)
   return (ctx: Context) => dispatch(ctx)
+}
+
+/**
+ * @internal clears what an earlier attempt of the layers inside a repeating layer left: the chunk
+ * functions and stream wrappers registered after `mark` and `wrapperMark`, the response and the error.
+ */
+export function startAttempt(ctx: Context, mark: number, wrapperMark: number): void {
+  ctx.chunkHandlers.length = mark
+  dropStreamWrappers(ctx, wrapperMark)
+  ctx.response = undefined
+  ctx.error = undefined
 }

@@ -1,24 +1,16 @@
 /**
  * The onion profile: each layer's own time before and after `next()`, the layers inside it
- * excluded, on every call of a client made with `createClient({ profile: true })`.
- *
- * Chosen once, when the stack is composed: a profiled client composes every layer wrapped by
- * {@link profileLayers}; an unprofiled one composes the layers themselves, so its calls run exactly
- * the code they ran before profiling existed (no branch per call).
- *
- * Clock reads are shared at the boundaries: a layer's call of `next()` is the moment the layer inside
- * it starts, and the end of the inner layer is the moment the outer one resumes, so a layer costs two
- * reads of `performance.now()` and one promise reaction (docs/profile.md, "Cost").
+ * excluded, on every call of a client made with `createClient({ profile: true })`. What a call's
+ * profile holds and who gets it; the dispatch that writes it is src/profiled-compose.ts.
  *
  * Streams: a layer's `afterUs` includes its per-chunk work, the time its `ctx.onChunk` functions and
  * its `wrapChunkStream` wrappers spent on the chunks (waiting for the chunks inside excluded).
  */
-import { isRepeatingMiddleware, defineRepeatingMiddleware } from './compose'
 import type { LayerProfile } from './call-facts'
 import type { ChunkHandler, Context } from './context'
 import type { ChatChunk } from './schema'
-import { mapStreamWrappers, streamWrapperCount, type ChunkStreamWrapper } from './streamed-call'
-import type { Middleware, RepeatingMiddleware } from './types'
+import { mapStreamWrappers, type ChunkStreamWrapper } from './streamed-call'
+import type { Middleware } from './types'
 
 /**
  * One layer's own time in one call, in microseconds.
@@ -57,40 +49,108 @@ export interface LayerSpan extends LayerTime {
   end: number
 }
 
-/** Per layer, per call. Times in milliseconds of `performance.now()`. */
-class LayerRecord {
-  before = 0
-  after = 0
-  /** When the layer's `next()` last settled (stamped by the layer inside it, or by the provider step). */
-  resumed = -1
-  /** Calls of the layer in progress (a layer inside retry runs more than once). */
-  running = 0
-  /** Entered at least once. */
-  entered = false
-  /** When the layer first started and last finished (for spans). */
-  firstStart = -1
-  lastEnd = -1
-  constructor(readonly name: string) {}
+/**
+ * The clock of every profile, `globalThis.performance`, read once when a profiled stack is composed:
+ * the global is a getter run on every access, and importing node:perf_hooks instead would load it
+ * (about 0.7 ms) into every process that imports llm-onion, profiled or not.
+ */
+let clock: typeof performance | undefined
+
+/** @internal Makes {@link clockNow} work; composing a profiled stack calls it. */
+export function startClock(): void {
+  clock ??= performance
+}
+
+/** @internal `performance.now()` without the global's getter. */
+export function clockNow(): number {
+  return clock!.now()
+}
+
+/** A layer's slots in {@link CallProfile.times}, milliseconds of `performance.now()`; 0 is "not yet" (the clock is past 0 once a process runs). */
+const before = 0
+const after = 1
+/** When the layer's `next()` last settled (stamped by the layer inside it, or by the provider step). */
+const resumed = 2
+/** When the layer first started and last finished (for spans). */
+const firstStart = 3
+const lastEnd = 4
+/** Calls of the layer in progress (a layer inside retry runs more than once). */
+const running = 5
+const slots = 6
+
+/**
+ * @internal Zeroed times for `count` layers, to copy per call: an array of doubles from the start
+ * (a copy keeps that), so writing a time never converts the array.
+ */
+export function blankTimes(count: number): number[] {
+  const times = new Array<number>(count * slots).fill(0.5)
+  return times.fill(0)
 }
 
 /**
- * @internal The profile of one call, on `ctx.profile` of a profiled client. `stamp` is the latest
- * boundary clock read and `tag` who took it (`2 × index` when layer `index` called `next()`,
- * `2 × index + 1` when it finished), so the next boundary reuses it instead of reading the clock.
+ * @internal The profile of one call, on `ctx.profile` of a profiled client: every layer's times in
+ * one array made per call (`slots` numbers a layer), written by the profiled dispatch
+ * (src/profiled-compose.ts) at each layer's start, first call of the layers inside, and end.
  */
 export class CallProfile implements LayerProfile {
-  readonly records: Array<LayerRecord | undefined>
-  stamp = 0
-  tag = -1
+  readonly times: number[]
   /** Layers entered and no longer running. */
   finished = 0
   listeners?: Array<(layers: LayerTime[], profile: CallProfile) => void>
 
+  /** `blank` is {@link blankTimes} of the stack's layers, copied for this call. */
   constructor(
     readonly names: readonly string[],
     readonly options: ProfileOptions | undefined,
+    blank: readonly number[],
   ) {
-    this.records = new Array(names.length)
+    this.times = blank.slice()
+  }
+
+  /** Layer `index` starts at `now`. */
+  enter(index: number, now: number): void {
+    const times = this.times
+    const base = index * slots
+    if (times[base + running]!++ === 0 && times[base + firstStart] !== 0) this.finished--
+    if (times[base + firstStart] === 0) times[base + firstStart] = now
+  }
+
+  /** Layer `index`, started at `start`, called the layers inside it for the first time at `now`. */
+  calledInside(index: number, start: number, now: number): void {
+    const base = index * slots
+    this.times[base + before]! += now - start
+    this.times[base + resumed] = 0
+  }
+
+  /** Layer `index` called the layers inside it again (retry, fallback) at `now`: the time since the last attempt settled is its own. */
+  calledInsideAgain(index: number, now: number): void {
+    const base = index * slots
+    const since = this.times[base + resumed]!
+    if (since !== 0) this.times[base + after]! += now - since
+  }
+
+  /** The layers inside layer `index` (the provider step, for the innermost) settled at `now`. */
+  innerSettled(index: number, now: number): void {
+    this.times[index * slots + resumed] = now
+  }
+
+  /** Adds `milliseconds` of per-chunk work to layer `index`. */
+  addAfter(index: number, milliseconds: number): void {
+    this.times[index * slots + after]! += milliseconds
+  }
+
+  /**
+   * Layer `index` finished at `end`; `start` is when it started if it never called the layers inside
+   * it (all its time is before-time), else negative. The layer outside it resumes at `end`.
+   */
+  finish(index: number, start: number, end: number): void {
+    const times = this.times
+    const base = index * slots
+    if (start >= 0) times[base + before]! += end - start
+    else if (times[base + resumed] !== 0) times[base + after]! += end - times[base + resumed]!
+    times[base + lastEnd] = end
+    if (--times[base + running]! === 0) this.finished++
+    if (index > 0) times[base - slots + resumed] = end
   }
 
   /**
@@ -100,9 +160,10 @@ export class CallProfile implements LayerProfile {
   spans(): LayerSpan[] {
     const spans: LayerSpan[] = []
     const origin = performance.timeOrigin
-    for (const record of this.records) {
-      if (record && record.running === 0) {
-        spans.push({ name: record.name, beforeUs: microseconds(record.before), afterUs: microseconds(record.after), start: origin + record.firstStart, end: origin + record.lastEnd })
+    const times = this.times
+    for (let index = 0, base = 0; index < this.names.length; index++, base += slots) {
+      if (times[base + firstStart] !== 0 && times[base + running] === 0) {
+        spans.push({ name: this.names[index]!, beforeUs: microseconds(times[base + before]!), afterUs: microseconds(times[base + after]!), start: origin + times[base + firstStart]!, end: origin + times[base + lastEnd]! })
       }
     }
     return spans
@@ -111,8 +172,9 @@ export class CallProfile implements LayerProfile {
   /** The layers that have finished, outermost first; those still running (the one asking, those outside it) are left out. */
   layers(): LayerTime[] {
     const layers: LayerTime[] = []
-    for (const record of this.records) {
-      if (record && record.running === 0) layers.push({ name: record.name, beforeUs: microseconds(record.before), afterUs: microseconds(record.after) })
+    const times = this.times
+    for (let index = 0, base = 0; index < this.names.length; index++, base += slots) {
+      if (times[base + firstStart] !== 0 && times[base + running] === 0) layers.push({ name: this.names[index]!, beforeUs: microseconds(times[base + before]!), afterUs: microseconds(times[base + after]!) })
     }
     return layers
   }
@@ -149,88 +211,8 @@ export function layerNames(layers: ReadonlyArray<Middleware>): string[] {
   })
 }
 
-/**
- * `layers`, each wrapped to record its own time on `ctx.profile`. Compose the result instead of the
- * layers (`composeLayers(profileLayers(layers), terminal)`); repeating layers stay repeating.
- *
- * @example
- * ```ts
- * const dispatch = composeLayers(profileLayers(layers), callProvider)
- * ```
- */
-export function profileLayers(layers: ReadonlyArray<Middleware>, options?: ProfileOptions): Middleware[] {
-  const names = layerNames(layers)
-  return layers.map((layer, index) => profiledLayer(layer, index, names, options))
-}
-
-function profiledLayer(layer: Middleware, index: number, names: readonly string[], options: ProfileOptions | undefined): Middleware {
-  const innermost = index === names.length - 1
-  const repeating = isRepeatingMiddleware(layer)
-  const profiled = (ctx: Context, next: () => Promise<void>, inner?: () => Promise<void>): Promise<void> | void => {
-    let profile = ctx.profile as CallProfile | undefined
-    if (!profile) ctx.profile = profile = new CallProfile(names, options)
-    const record = (profile.records[index] ??= new LayerRecord(names[index]!))
-    if (record.running++ === 0 && record.entered) profile.finished--
-    record.entered = true
-    // Started the moment the layer outside called next(): its clock read is reused.
-    const start = profile.tag === 2 * index - 2 ? profile.stamp : performance.now()
-    if (record.firstStart < 0) record.firstStart = start
-    let called = false
-    const handlersAtStart = ctx.chunkHandlers.length
-    const wrappersAtStart = ctx.streaming ? streamWrapperCount(ctx) : 0
-    const timed = (step: () => Promise<void>) => (): Promise<void> => {
-      const now = performance.now()
-      if (called) record.after += now - record.resumed
-      else {
-        called = true
-        record.before += now - start
-        if (ctx.streaming) timeChunkWork(ctx, record, handlersAtStart, wrappersAtStart)
-      }
-      profile.stamp = now
-      profile.tag = 2 * index
-      if (!innermost) return step()
-      // Inside it is the provider step, which stamps nothing: read the clock when it settles.
-      return step().then(
-        () => void (record.resumed = performance.now()),
-        (error: unknown) => {
-          record.resumed = performance.now()
-          throw error
-        },
-      )
-    }
-    const finish = () => {
-      const end = performance.now()
-      if (called) record.after += record.resumed >= 0 ? end - record.resumed : 0
-      else record.before += end - start
-      record.lastEnd = end
-      if (--record.running === 0) profile.finished++
-      profile.stamp = end
-      profile.tag = 2 * index + 1
-      if (index > 0) profile.records[index - 1]!.resumed = end
-      else complete(ctx, profile)
-    }
-    let result: Promise<void> | void
-    try {
-      result = repeating ? (layer as unknown as RepeatingMiddleware)(ctx, timed(next), timed(inner!)) : layer(ctx, timed(next))
-    } catch (error) {
-      finish()
-      throw error
-    }
-    if (!(result instanceof Promise)) {
-      finish()
-      return result
-    }
-    return result.then(finish, (error: unknown) => {
-      finish()
-      throw error
-    })
-  }
-  Object.defineProperty(profiled, 'name', { value: layer.name })
-  return repeating ? defineRepeatingMiddleware(profiled as RepeatingMiddleware) : (profiled as Middleware)
-}
-
-/** The outermost layer finished: hand the profile to whoever asked for it. */
-function complete(ctx: Context, profile: CallProfile): void {
+/** @internal The outermost layer finished: hands the profile to whoever asked for it. */
+export function completeProfile(ctx: Context, profile: CallProfile): void {
   const onProfile = profile.options?.onProfile
   if (!onProfile && !profile.listeners) return
   const layers = profile.layers()
@@ -250,34 +232,34 @@ function complete(ctx: Context, profile: CallProfile): void {
   }
 }
 
-/** Times the chunk functions and stream wrappers the layer registered before `next()`, into its `after`. */
-function timeChunkWork(ctx: Context, record: LayerRecord, handlersAtStart: number, wrappersAtStart: number): void {
+/** @internal Times the chunk functions and stream wrappers layer `index` registered before `next()`, into its after-time. */
+export function timeChunkWork(ctx: Context, profile: CallProfile, index: number, handlersAtStart: number, wrappersAtStart: number): void {
   const handlers = ctx.chunkHandlers
-  for (let position = handlersAtStart; position < handlers.length; position++) handlers[position] = timedHandler(handlers[position]!, record)
-  mapStreamWrappers(ctx, wrappersAtStart, (wrapper) => timedWrapper(wrapper, record))
+  for (let position = handlersAtStart; position < handlers.length; position++) handlers[position] = timedHandler(handlers[position]!, profile, index)
+  mapStreamWrappers(ctx, wrappersAtStart, (wrapper) => timedWrapper(wrapper, profile, index))
 }
 
-function timedHandler(handler: ChunkHandler, record: LayerRecord): ChunkHandler {
+function timedHandler(handler: ChunkHandler, profile: CallProfile, index: number): ChunkHandler {
   const timed: ChunkHandler = (chunk, ctx) => {
-    const start = performance.now()
+    const start = clockNow()
     const result = handler(chunk, ctx)
     if (!(result instanceof Promise)) {
-      record.after += performance.now() - start
+      profile.addAfter(index, clockNow() - start)
       return result
     }
     return result.then((replaced) => {
-      record.after += performance.now() - start
+      profile.addAfter(index, clockNow() - start)
       return replaced
     })
   }
   const flush = handler.flush
   if (flush) {
     timed.flush = (ctx) => {
-      const start = performance.now()
+      const start = clockNow()
       try {
         return flush(ctx)
       } finally {
-        record.after += performance.now() - start
+        profile.addAfter(index, clockNow() - start)
       }
     }
   }
@@ -288,7 +270,7 @@ function timedHandler(handler: ChunkHandler, record: LayerRecord): ChunkHandler 
  * A stream wrapper whose own time is counted: the time in each `next()` of its chunks, less the time
  * it waited in that `next()` for the chunks inside it. (Reading ahead outside a `next()` is not counted.)
  */
-function timedWrapper(wrapper: ChunkStreamWrapper, record: LayerRecord): ChunkStreamWrapper {
+function timedWrapper(wrapper: ChunkStreamWrapper, profile: CallProfile, index: number): ChunkStreamWrapper {
   return (chunks, ctx) => {
     let waited = 0
     const input: AsyncIterable<ChatChunk> = {
@@ -296,11 +278,11 @@ function timedWrapper(wrapper: ChunkStreamWrapper, record: LayerRecord): ChunkSt
         const iterator = chunks[Symbol.asyncIterator]()
         return {
           async next() {
-            const start = performance.now()
+            const start = clockNow()
             try {
               return await iterator.next()
             } finally {
-              waited += performance.now() - start
+              waited += clockNow() - start
             }
           },
           return: iterator.return && ((value?: unknown) => iterator.return!(value)),
@@ -308,20 +290,20 @@ function timedWrapper(wrapper: ChunkStreamWrapper, record: LayerRecord): ChunkSt
         }
       },
     }
-    const setup = performance.now()
+    const setup = clockNow()
     const output = wrapper(input, ctx)
-    record.after += performance.now() - setup
+    profile.addAfter(index, clockNow() - setup)
     return {
       [Symbol.asyncIterator]() {
         const iterator = output[Symbol.asyncIterator]()
         return {
           async next() {
             waited = 0
-            const start = performance.now()
+            const start = clockNow()
             try {
               return await iterator.next()
             } finally {
-              record.after += Math.max(0, performance.now() - start - waited)
+              profile.addAfter(index, Math.max(0, clockNow() - start - waited))
             }
           },
           return: iterator.return && ((value?: unknown) => iterator.return!(value)),

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest'
-import { createClient, wrapChunkStream, type CallEvent, type Client, type Context, type LayerTime, type Middleware } from '../src/index'
+import { createClient, defineRepeatingMiddleware, wrapChunkStream, type CallEvent, type Client, type Context, type LayerTime, type Middleware } from '../src/index'
 import { retry } from '../middleware/retry'
 import { busyLayer, busyWait } from '../src/testing/busy-wait'
 
@@ -144,6 +144,82 @@ describe('the onion profile', () => {
     await derived.chat({ model: 'mock/x', messages, mock_response: 'hi' }, { onContext: (ctx) => void (context = ctx) }).catch(() => {})
     expect(context!.toEvent().layers!.map((layer) => layer.name)).toEqual(['same', 'same#2', 'anonymous'])
     await derived.close()
+  })
+
+  it('counts all of a layer’s time as before-time when it answers without next(), and a layer that throws', async () => {
+    const answering: Middleware = async function answering(ctx) {
+      busyWait(30)
+      ctx.response = { id: 'own', object: 'chat.completion', created: 0, model: 'x', choices: [{ index: 0, message: { role: 'assistant', content: 'cached answer' }, finish_reason: 'stop' }] }
+    }
+    const received: LayerTime[][] = []
+    client = createClient({ profile: { onProfile: (layers) => received.push(layers) }, middleware: [working('outer', 1, 1), answering, working('never', 1, 1)] })
+    const response = await client.chat({ model: 'mock/x', messages })
+    expect(response.choices[0]!.message.content).toBe('cached answer')
+    const answered = byName(received[0])
+    // The layer inside was never entered: it is not in the profile.
+    expect([...answered.keys()]).toEqual(['outer', 'answering'])
+    expect(answered.get('answering')!.beforeUs).toBeGreaterThanOrEqual(30_000)
+    expect(answered.get('answering')!.afterUs).toBe(0)
+
+    const throwing: Middleware = async function throwing(_ctx, next) {
+      await next()
+      busyWait(20)
+      throw new Error('refused by throwing')
+    }
+    const synchronous: Middleware = function synchronous() {
+      busyWait(10)
+      throw new Error('refused at once')
+    }
+    await client.close()
+    client = createClient({ profile: { onProfile: (layers) => received.push(layers) }, middleware: [working('outer', 1, 1), throwing] })
+    await expect(client.chat({ model: 'mock/x', messages })).rejects.toThrow('refused by throwing')
+    expect(byName(received[1]).get('throwing')!.afterUs).toBeGreaterThanOrEqual(20_000)
+    await client.close()
+    client = createClient({ profile: { onProfile: (layers) => received.push(layers) }, middleware: [working('outer', 1, 1), synchronous] })
+    await expect(client.chat({ model: 'mock/x', messages })).rejects.toThrow('refused at once')
+    expect(byName(received[2]).get('synchronous')!.beforeUs).toBeGreaterThanOrEqual(10_000)
+    expect(received).toHaveLength(3)
+  })
+
+  it('rejects a second call of next() in one layer, as an unprofiled client does', async () => {
+    client = createClient({ profile: true, middleware: [async function twice(_ctx, next) {
+      await next()
+      await next()
+    }] })
+    await expect(client.chat({ model: 'mock/x', messages })).rejects.toThrow(/next\(\) called multiple times/)
+  })
+
+  it('counts a repeating layer’s time between attempts as its after-time, and each attempt of the layers inside it', async () => {
+    const twice = defineRepeatingMiddleware(async function twice(_ctx, _next, inner) {
+      await inner()
+      busyWait(60)
+      await inner()
+    })
+    let context: Context | undefined
+    client = createClient({ profile: true, middleware: [twice, working('attempt', 10, 1)] })
+    await client.chat({ model: 'mock/x', messages }, { onContext: (ctx) => void (context = ctx) })
+    const times = byName(context!.toEvent().layers)
+    expect(times.get('twice')!.afterUs).toBeGreaterThanOrEqual(60_000)
+    expect(times.get('twice')!.beforeUs).toBeLessThan(times.get('twice')!.afterUs)
+    expect(times.get('attempt')!.beforeUs).toBeGreaterThanOrEqual(20_000)
+  })
+
+  it('keeps the profiles of concurrent calls apart', async () => {
+    // The layer works as long as the request's metadata says, then waits a timer inside, so the calls overlap.
+    const varying: Middleware = async function varying(ctx, next) {
+      busyWait((ctx.request.metadata as { work: number }).work)
+      await new Promise((resolve) => setTimeout(resolve, 20))
+      await next()
+    }
+    const contexts: Context[] = []
+    client = createClient({ profile: true, middleware: [working('outer', 0, 0), varying] })
+    await Promise.all(
+      [40, 0].map((work) => client!.chat({ model: 'mock/x', messages, metadata: { work } }, { onContext: (ctx) => void contexts.push(ctx) })),
+    )
+    const [slow, quick] = contexts.map((ctx) => byName(ctx.toEvent().layers).get('varying')!)
+    // (A timer may fire a little before its time as performance.now() sees it: only the busy wait is a bound.)
+    expect(slow!.beforeUs).toBeGreaterThanOrEqual(40_000)
+    expect(quick!.beforeUs).toBeLessThan(slow!.beforeUs)
   })
 
   it('refuses a profile option that is neither a boolean nor { onProfile }', () => {
