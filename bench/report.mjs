@@ -24,27 +24,28 @@ function inProcessMedian(runs, section, field) {
 
 /**
  * The table of each integration alone, median over the in-process runs; rows of a later partial run
- * (`npm run bench -- in-process` with `BENCH_INTEGRATIONS`, kept as `perIntegrationSupplement`) are
- * marked, and the integrations not benched are named with why.
+ * (`npm run bench -- in-process --supplement` with `BENCH_INTEGRATIONS`, kept as
+ * `perIntegrationSupplement`) take the place of the recorded ones and are marked, and the
+ * integrations not benched are named with why.
  */
 function perIntegrationTable(push, runs, supplement) {
   const last = runs[runs.length - 1]
   const measuredNames = [...new Set(runs.flatMap((run) => Object.keys(run.perIntegration ?? {})))]
-  const addedNames = Object.keys(supplement?.runs?.[0] ?? {}).filter((name) => !measuredNames.includes(name))
-  const deliveries = runs.some((run) => Object.values(run.perIntegration ?? {}).some((row) => row.delivered !== undefined)) || addedNames.length > 0
-  push('', 'Each integration alone (`observability({ detect: false, <name>: true })`), median over runs: µs added to the call path with batches held back, and CPU µs per call with every export delivered.' + (deliveries ? ' "Delivered / dropped": the events its queue delivered to the sink and dropped over the measurement (a row that dropped everything measures failing, not delivering).' : ''), '')
+  const supplementNames = Object.keys(supplement?.runs?.[0] ?? {})
+  const deliveries = runs.some((run) => Object.values(run.perIntegration ?? {}).some((row) => row.delivered !== undefined)) || supplementNames.length > 0
+  push('', 'Each integration alone (`observability({ detect: false, <name>: true })`), median over runs: µs added to the call path with batches held back, and CPU µs per call with every export delivered.' + (deliveries ? ' "Delivered / dropped": the events its queue delivered to the sink and dropped over the measurement (a row that dropped everything measures failing, not delivering; n/a: the run predates the count).' : ''), '')
   push(`| Integration | Call path, µs added | CPU with delivery, µs per call |${deliveries ? ' Delivered / dropped |' : ''}`, `| --- | --- | --- |${deliveries ? ' --- |' : ''}`)
   const counts = (row) => (row?.delivered === undefined ? 'n/a' : `${row.delivered} / ${row.dropped}`)
+  const line = (name, rows, mark) =>
+    `| ${name}${mark} | ${us(median(rows.map((row) => row?.callPathAddedUs)))} | ${us(median(rows.map((row) => row?.cpuWithDeliveryUs)))} |${deliveries ? ` ${counts(rows[rows.length - 1])} |` : ''}`
+  // A name measured again after the recorded run shows its later rows, in its place.
   for (const name of measuredNames) {
-    const rows = runs.map((run) => run.perIntegration?.[name])
-    push(`| ${name} | ${us(median(rows.map((row) => row?.callPathAddedUs)))} | ${us(median(rows.map((row) => row?.cpuWithDeliveryUs)))} |${deliveries ? ` ${counts(rows[rows.length - 1])} |` : ''}`)
+    if (supplementNames.includes(name)) push(line(name, supplement.runs.map((run) => run[name]), ' †'))
+    else push(line(name, runs.map((run) => run.perIntegration?.[name]), ''))
   }
-  for (const name of addedNames) {
-    const rows = supplement.runs.map((run) => run[name])
-    push(`| ${name} † | ${us(median(rows.map((row) => row?.callPathAddedUs)))} | ${us(median(rows.map((row) => row?.cpuWithDeliveryUs)))} | ${counts(rows[rows.length - 1])} |`)
-  }
-  if (addedNames.length > 0) {
-    push('', `† Measured alone after the run above, on ${supplement.date.slice(0, 16).replace('T', ' ')} UTC (\`${supplement.command}\`, median of ${supplement.runs.length} run(s), load average ${supplement.load.join(', ')} before and ${supplement.loadAfter.join(', ')} after); the next full run measures them with the others.`)
+  for (const name of supplementNames.filter((each) => !measuredNames.includes(each))) push(line(name, supplement.runs.map((run) => run[name]), ' †'))
+  if (supplementNames.length > 0) {
+    push('', `† Measured alone after the run above, on ${supplement.date.slice(0, 16).replace('T', ' ')} UTC (\`${supplement.command}\`, median of ${supplement.runs.length} run(s), load average ${supplement.load.join(', ')} before and ${supplement.loadAfter.join(', ')} after); the next full run measures them with the others. The call path is wall time, taken turn about with the bare call: on a busy machine a negative value is within the noise, and the CPU column is the steadier reading.`)
   }
   const alone = last.observability?.alone ?? supplement?.observability?.alone ?? []
   if (alone.length > 0) push('', `Measured alone only, not in the preset's lines above (their settings are not a key beside a base URL, so the variable scan that switches the preset's integrations on does not find them; bench/integrations.ts gives them): ${alone.join(', ')}. The alerts (slack, pagerduty, teams, discord, resendEmail, sendgridEmail) send nothing for a successful call: their row is the cost of watching.`)

@@ -126,7 +126,8 @@ if (process.argv.includes('--supplement')) {
     process.exit(1)
   }
   const latest = join(root, 'bench/results/latest.json')
-  const recordedResults = JSON.parse(readFileSync(latest, 'utf8'))
+  const recordedText = readFileSync(latest, 'utf8')
+  const recordedResults = JSON.parse(recordedText)
   recordedResults.perIntegrationSupplement = {
     date: results.date,
     command: `BENCH_INTEGRATIONS=${process.env.BENCH_INTEGRATIONS} npm run bench -- in-process --supplement`,
@@ -135,7 +136,8 @@ if (process.argv.includes('--supplement')) {
     observability: results.inProcess[results.inProcess.length - 1].observability,
     runs: results.inProcess.map((run) => run.perIntegration),
   }
-  writeFileSync(latest, `${JSON.stringify(recordedResults, null, 1)}\n`)
+  // Written with the file's own indentation, so the diff is the supplement alone.
+  writeFileSync(latest, `${JSON.stringify(recordedResults, null, /^\{\n( +)"/.exec(recordedText)?.[1]?.length ?? 1)}\n`)
   const notes = existsSync(join(root, 'bench/notes.md')) ? readFileSync(join(root, 'bench/notes.md'), 'utf8') : ''
   writeFileSync(join(root, 'docs/benchmarks.md'), renderReport(recordedResults, notes))
   log(`kept ${Object.keys(results.inProcess[0].perIntegration).length} integrations' rows in bench/results/latest.json (perIntegrationSupplement) and rewrote docs/benchmarks.md`)
