@@ -41,6 +41,8 @@ const measureOptions = quick ? { batchMs: 10, batches: 3, warmupMs: 60 } : { bat
 const cpuOptions = quick ? { iterations: 300, batches: 3 } : { iterations: 600, batches: 3 }
 const singleCpuOptions = quick ? { iterations: 100, batches: 1 } : { iterations: 200, batches: 2 }
 const onlyIntegrations = process.env.BENCH_INTEGRATIONS?.split(',').map((name) => name.trim()).filter(Boolean)
+/** A queue that holds export batches back (an hour between flushes): what a call costs its caller. */
+const deferredQueue = { flushIntervalMs: 3_600_000, maxBatchSize: 1_000_000, maxSize: 10_000_000 }
 
 // ---------------------------------------------------------------- the run
 function client(layers: Middleware[], queue?: Record<string, number>): Client {
@@ -81,7 +83,6 @@ async function main(): Promise<void> {
     emitResult(result)
     return
   }
-  const deferredQueue = { flushIntervalMs: 3_600_000, maxBatchSize: 1_000_000, maxSize: 10_000_000 }
 
   // 1. a no-op layer: llm-onion, koa-compose alone, the AI SDK
   const koaContext = { response: undefined as unknown }
@@ -220,9 +221,9 @@ interface AloneResult {
 async function measureAlone(observability: LoadedObservability, names: string[], bare: Client): Promise<Record<string, AloneResult>> {
   const perIntegration: Record<string, AloneResult> = {}
   if (!observability.single) return perIntegration
-  const deferredQueue = { flushIntervalMs: 3_600_000, maxBatchSize: 1_000_000, maxSize: 10_000_000 }
   const singles = Object.fromEntries(names.map((name) => [name, client([observability.single!(name)], deferredQueue)]))
-  const requestOf = (name: string): ChatRequest => (aloneRequestFields[name] ? ({ ...request, ...aloneRequestFields[name] } as ChatRequest) : request)
+  const requests = Object.fromEntries(names.map((name) => [name, aloneRequestFields[name] ? ({ ...request, ...aloneRequestFields[name] } as ChatRequest) : request]))
+  const requestOf = (name: string): ChatRequest => requests[name]!
   const callPaths = await measureInterleaved(
     { bare: () => bare.chat(request), ...Object.fromEntries(Object.entries(singles).map(([name, each]) => [name, () => each.chat(requestOf(name))])) },
     { ...measureOptions, batches: 3, settle: () => Promise.all(Object.values(singles).map((each) => each.flush())) },
