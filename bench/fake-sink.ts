@@ -1,12 +1,17 @@
 /**
- * A sink that accepts everything every integration sends (any method, any path: 200, `ok` for
- * Slack's webhook, `{}` for the rest) and counts requests. It runs in its own process so its work is
- * not counted in the in-process benchmarks.
+ * A sink that accepts everything every integration sends (any method, any path: 200) and counts
+ * requests. It answers what an integration reads back as its service would: `ok` for Slack's
+ * webhook; SQS's SendMessageBatch with an entry per message and its MD5; DynamoDB's BatchWriteItem
+ * with nothing unprocessed; a Pub/Sub publish with a message id per message; an OAuth token (Google's
+ * service-account grant, Microsoft Entra's client credentials) and AgentOps' JWT; Argilla's dataset
+ * lookup with a dataset of the name asked for; `{}` for the rest. It runs in its own process so its
+ * work is not counted in the in-process benchmarks.
  *
  * Run on its own: `node --import tsx bench/fake-sink.ts` prints `LISTENING http://127.0.0.1:<port>`;
  * `GET /__count` answers the number of requests received.
  */
-import { createServer } from 'node:http'
+import { createHash, randomUUID } from 'node:crypto'
+import { createServer, type IncomingHttpHeaders } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { pathToFileURL } from 'node:url'
 
@@ -23,16 +28,19 @@ import { pathToFileURL } from 'node:url'
 export async function startFakeSink(port = 0): Promise<{ url: string; count(): number; close(): Promise<void> }> {
   let received = 0
   const server = createServer((request, response) => {
-    request.resume()
+    // Only the answers that count what was sent read the body; the rest is drained unread.
+    const parts: Buffer[] = []
+    if (request.headers['x-amz-target'] === 'AmazonSQS.SendMessageBatch' || request.url?.endsWith(':publish')) request.on('data', (part: Buffer) => parts.push(part))
+    else request.resume()
     request.on('end', () => {
       if (request.url === '/__count') {
         response.end(String(received))
         return
       }
       received++
-      const slack = request.url?.startsWith('/slack') ?? false
-      response.writeHead(200, { 'content-type': slack ? 'text/plain' : 'application/json' })
-      response.end(slack ? 'ok' : '{}')
+      const answer = answerFor(request.url ?? '/', request.headers, parts)
+      response.writeHead(200, { 'content-type': answer.type })
+      response.end(answer.body)
     })
   })
   server.keepAliveTimeout = 60_000
@@ -46,6 +54,39 @@ export async function startFakeSink(port = 0): Promise<{ url: string; count(): n
         server.closeAllConnections()
         server.close(() => resolve())
       }),
+  }
+}
+
+/** A dataset id Argilla's lookup answers with (any name asked for is "found"). */
+const benchDatasetId = '00000000-0000-4000-8000-00000000be4c'
+
+/** What the service an integration talks to would answer this request. */
+function answerFor(url: string, headers: IncomingHttpHeaders, parts: Buffer[]): { type: string; body: string } {
+  const json = (value: unknown, type = 'application/json') => ({ type, body: JSON.stringify(value) })
+  const path = url.split('?')[0]!
+  const target = String(headers['x-amz-target'] ?? '')
+  if (path.startsWith('/slack')) return { type: 'text/plain', body: 'ok' }
+  if (target === 'AmazonSQS.SendMessageBatch') {
+    const entries = (bodyJson(parts) as { Entries?: Array<{ Id: string; MessageBody: string }> }).Entries ?? []
+    const successful = entries.map((entry) => ({ Id: entry.Id, MessageId: randomUUID(), MD5OfMessageBody: createHash('md5').update(entry.MessageBody).digest('hex') }))
+    return json({ Successful: successful, Failed: [] }, 'application/x-amz-json-1.0')
+  }
+  if (target.startsWith('DynamoDB_20120810.')) return json({ UnprocessedItems: {} }, 'application/x-amz-json-1.0')
+  if (path.endsWith(':publish')) {
+    const messages = (bodyJson(parts) as { messages?: unknown[] }).messages ?? []
+    return json({ messageIds: messages.map(() => randomUUID()) })
+  }
+  if (path === '/token' || path.endsWith('/oauth2/v2.0/token')) return json({ access_token: 'bench-access-token', expires_in: 3600, token_type: 'Bearer' })
+  if (path === '/v3/auth/token') return json({ token: 'bench-agentops-jwt', project_id: 'bench' })
+  if (path === '/api/v1/me/datasets') return json({ items: [{ id: benchDatasetId, name: new URL(url, 'http://sink').searchParams.get('name') }] })
+  return { type: 'application/json', body: '{}' }
+}
+
+function bodyJson(parts: Buffer[]): Record<string, unknown> {
+  try {
+    return JSON.parse(Buffer.concat(parts).toString('utf8')) as Record<string, unknown>
+  } catch {
+    return {}
   }
 }
 

@@ -6,10 +6,13 @@
  *
  * `node --import tsx bench/in-process.ts` prints a report and, last, `BENCH_RESULT {json}`.
  * `BENCH_QUICK=1` runs short batches (a smoke test; the numbers are not worth recording).
+ * `BENCH_INTEGRATIONS=lago,awsSqs` measures only those integrations alone (the per-integration
+ * table), nothing else: `BENCH_INTEGRATIONS=lago npm run bench -- in-process`.
  */
 import { wrapLanguageModel } from 'ai'
 import koaCompose from 'koa-compose'
 import { createClient, type Client } from '../src/client'
+import type { ChatRequest } from '../src/schema'
 import type { Middleware } from '../src/types'
 import {
   aiCallOptions,
@@ -27,7 +30,8 @@ import {
   request,
   streamRequest,
 } from './contestants'
-import { guardNetwork, integrationEnvironment, loadObservability } from './integrations'
+import { integrations as catalogue } from '../src/integrations/catalogue'
+import { aloneRequestFields, guardNetwork, integrationEnvironment, loadObservability, notBenched, type LoadedObservability } from './integrations'
 import { startChild, tsNode } from './processes'
 import { emitResult, measureInterleaved, median, quick, round } from './stats'
 
@@ -36,6 +40,9 @@ const layerCount = 100
 const measureOptions = quick ? { batchMs: 10, batches: 3, warmupMs: 60 } : { batchMs: 40, batches: 7, warmupMs: 250 }
 const cpuOptions = quick ? { iterations: 300, batches: 3 } : { iterations: 600, batches: 3 }
 const singleCpuOptions = quick ? { iterations: 100, batches: 1 } : { iterations: 200, batches: 2 }
+const onlyIntegrations = process.env.BENCH_INTEGRATIONS?.split(',').map((name) => name.trim()).filter(Boolean)
+/** A queue that holds export batches back (an hour between flushes): what a call costs its caller. */
+const deferredQueue = { flushIntervalMs: 3_600_000, maxBatchSize: 1_000_000, maxSize: 10_000_000 }
 
 // ---------------------------------------------------------------- the run
 function client(layers: Middleware[], queue?: Record<string, number>): Client {
@@ -53,9 +60,29 @@ async function main(): Promise<void> {
   for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => process.exit(130))
   const { env, skipped } = integrationEnvironment(sink.url)
   Object.assign(process.env, env)
-  const observability = await loadObservability()
+  const observability = await loadObservability(sink.url)
   log(`observability: ${observability.source}: ${observability.names.join(', ') || '(no integrations)'}${skipped.length ? `; off (no local endpoint): ${skipped.join(', ')}` : ''}`)
-  const deferredQueue = { flushIntervalMs: 3_600_000, maxBatchSize: 1_000_000, maxSize: 10_000_000 }
+  log(`measured alone only: ${observability.alone.join(', ') || '(none)'}`)
+  const measured = [...observability.names, ...observability.alone]
+  const unbenched = Object.fromEntries(
+    catalogue.filter((integration) => !measured.includes(integration.name)).map((integration) => [integration.name, notBenched[integration.name] ?? 'no local settings for it in bench/integrations.ts']),
+  )
+  const observabilityResult = { source: observability.source, integrations: observability.names, alone: observability.alone, notBenched: unbenched, skipped, refusedHosts: [...new Set(refused)] }
+
+  if (onlyIntegrations) {
+    const unknown = onlyIntegrations.filter((name) => !measured.includes(name))
+    if (unknown.length > 0) throw new Error(`BENCH_INTEGRATIONS names ${unknown.join(', ')}, which this run cannot measure; measured here: ${measured.join(', ')}`)
+    log(`each of ${onlyIntegrations.join(', ')} alone (BENCH_INTEGRATIONS), nothing else ...`)
+    const bare = client([])
+    const perIntegration = await measureAlone(observability, onlyIntegrations, bare)
+    await bare.close()
+    const delivered = Number(await (await fetch(`${sink.url}/__count`)).text())
+    await sink.stop()
+    const result = { partial: 'BENCH_INTEGRATIONS', observability: { ...observabilityResult, refusedHosts: [...new Set(refused)] }, delivery: { sinkRequests: delivered }, perIntegration }
+    log(JSON.stringify(perIntegration, null, 1))
+    emitResult(result)
+    return
+  }
 
   // 1. a no-op layer: llm-onion, koa-compose alone, the AI SDK
   const koaContext = { response: undefined as unknown }
@@ -132,21 +159,8 @@ async function main(): Promise<void> {
   )
 
   // 4. each integration alone: call path (batches held back) and CPU with delivery
-  const perIntegration: Record<string, { callPathAddedUs: number; cpuWithDeliveryUs: number }> = {}
-  if (observability.single) {
-    log('4/5 each integration alone ...')
-    const singles = Object.fromEntries(observability.names.map((name) => [name, client([observability.single!(name)], deferredQueue)]))
-    const callPaths = await measureInterleaved(
-      { bare: () => bare.chat(request), ...Object.fromEntries(Object.entries(singles).map(([name, each]) => [name, () => each.chat(request)])) },
-      { ...measureOptions, batches: 3, settle: () => Promise.all(Object.values(singles).map((each) => each.flush())) },
-    )
-    const bareCpu = await cpuPerCall(bare, singleCpuOptions)
-    for (const [name, each] of Object.entries(singles)) {
-      await each.flush()
-      perIntegration[name] = { callPathAddedUs: round((callPaths[name]! - callPaths.bare!) / 1000), cpuWithDeliveryUs: round((await cpuPerCall(each, singleCpuOptions)) - bareCpu) }
-      await each.close()
-    }
-  }
+  log('4/5 each integration alone ...')
+  const perIntegration = await measureAlone(observability, measured, bare)
 
   log('5/5 closing ...')
   const stats = preset.services.queue.stats()
@@ -157,7 +171,7 @@ async function main(): Promise<void> {
   const span = manyChunks - fewChunks
   const perChunk = (few: string, many: string) => (streams[many]! - streams[few]!) / span
   const result = {
-    observability: { source: observability.source, integrations: observability.names, skipped, refusedHosts: [...new Set(refused)] },
+    observability: { ...observabilityResult, refusedHosts: [...new Set(refused)] },
     delivery: { enqueued: stats.enqueued, delivered: stats.delivered, dropped: stats.dropped, sinkRequests: delivered },
     layer: {
       onionNsPerLayer: round((layers.onionMany! - layers.onionNone!) / layerCount),
@@ -192,12 +206,46 @@ async function main(): Promise<void> {
   emitResult(result)
 }
 
+/** One integration alone: µs it adds to the call path, its CPU µs per call with delivery, and what its queue delivered and dropped. */
+interface AloneResult {
+  callPathAddedUs: number
+  cpuWithDeliveryUs: number
+  delivered: number
+  dropped: number
+}
+
+/**
+ * Each of `names` alone, on a client of its own: the call path with batches held back (interleaved
+ * with the bare client), then CPU per call with every export delivered, against the bare client's.
+ */
+async function measureAlone(observability: LoadedObservability, names: string[], bare: Client): Promise<Record<string, AloneResult>> {
+  const perIntegration: Record<string, AloneResult> = {}
+  if (!observability.single) return perIntegration
+  const singles = Object.fromEntries(names.map((name) => [name, client([observability.single!(name)], deferredQueue)]))
+  const requests = Object.fromEntries(names.map((name) => [name, aloneRequestFields[name] ? ({ ...request, ...aloneRequestFields[name] } as ChatRequest) : request]))
+  const requestOf = (name: string): ChatRequest => requests[name]!
+  const callPaths = await measureInterleaved(
+    { bare: () => bare.chat(request), ...Object.fromEntries(Object.entries(singles).map(([name, each]) => [name, () => each.chat(requestOf(name))])) },
+    { ...measureOptions, batches: 3, settle: () => Promise.all(Object.values(singles).map((each) => each.flush())) },
+  )
+  const bareCpu = await cpuPerCall(bare, singleCpuOptions)
+  for (const [name, each] of Object.entries(singles)) {
+    await each.flush()
+    const cpuWithDeliveryUs = round((await cpuPerCall(each, singleCpuOptions, requestOf(name))) - bareCpu)
+    const stats = each.services.queue.stats()
+    const dropped = Object.values(stats.dropped as Record<string, number>).reduce((sum, count) => sum + count, 0)
+    perIntegration[name] = { callPathAddedUs: round((callPaths[name]! - callPaths.bare!) / 1000), cpuWithDeliveryUs, delivered: stats.delivered, dropped }
+    await each.close()
+  }
+  return perIntegration
+}
+
 /** Median CPU microseconds (user + system) of this process per call, calls then flush, over several batches. */
-async function cpuPerCall(subject: Client, options = cpuOptions): Promise<number> {
+async function cpuPerCall(subject: Client, options = cpuOptions, sent: ChatRequest = request): Promise<number> {
   const samples: number[] = []
   for (let batch = 0; batch < options.batches; batch++) {
     const started = process.cpuUsage()
-    for (let index = 0; index < options.iterations; index++) await subject.chat(request)
+    for (let index = 0; index < options.iterations; index++) await subject.chat(sent)
     await subject.flush()
     const used = process.cpuUsage(started)
     samples.push((used.user + used.system) / options.iterations)

@@ -3,11 +3,19 @@
  * local sink (healthy, or a port that refuses connections), and loads the observability preset — or,
  * until the preset exists, every layer of the integration registry. A guard refuses any request that
  * would leave the machine, so an integration with no local endpoint is reported, never reached.
+ *
+ * The preset takes the integrations the variable scan below switches on. Integrations it cannot
+ * guess (their settings are not a key beside a base URL: a queue URL, a table, a service-account
+ * file, an option) have their settings in {@link aloneSettings} and are measured alone, in the
+ * per-integration table; those that cannot be measured against an HTTP sink say why in
+ * {@link notBenched}.
  */
 import http from 'node:http'
 import https from 'node:https'
-import { existsSync, readdirSync, readFileSync } from 'node:fs'
+import { generateKeyPairSync } from 'node:crypto'
+import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { createServer } from 'node:net'
+import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import type { Middleware } from '../src/types'
@@ -61,7 +69,106 @@ export function integrationEnvironment(sinkUrl: string): { env: Record<string, s
       else skipped.add(prefix)
     }
   }
+  // AgentOps fetches its JWT from its own auth endpoint before the first export; the sink answers it there.
+  if (env.AGENTOPS_AUTH_ENDPOINT !== undefined) env.AGENTOPS_AUTH_ENDPOINT = `${sinkUrl}/v3/auth/token`
   return { env, skipped: [...skipped] }
+}
+
+/** Catalogue integrations no benchmark measures, and why. */
+export const notBenched: Readonly<Record<string, string>> = {
+  postgres: 'speaks the PostgreSQL protocol, not HTTP, so the fake sink cannot answer it; test/middleware/postgres.test.ts runs it against PostgreSQL',
+  smtpEmail: 'speaks SMTP, not HTTP; it sends only alert emails, none on a successful call',
+  consoleLog: 'prints to the terminal; it delivers nothing',
+}
+
+/**
+ * Variables and options of the integrations measured alone: what the variable scan cannot guess,
+ * pointed at the sink (the AWS ones sign with SigV4 and read SQS's and DynamoDB's JSON answers,
+ * gcsPubsub signs a JWT with a generated service-account key for the sink's token endpoint,
+ * azureSentinel gets its Entra token from the sink). Integrations that `observability()` switches
+ * on only when asked for (dynamodb, awsSqs, supabase, clickhouse, otlp) are asked for by name.
+ */
+export function aloneSettings(sinkUrl: string): { env: Record<string, string>; options: Record<string, true | Record<string, unknown>> } {
+  const aws = { AWS_ACCESS_KEY_ID: 'AKIABENCHEXAMPLE', AWS_SECRET_ACCESS_KEY: 'bench-aws-secret-access-key', AWS_REGION: 'us-east-1', AWS_ENDPOINT_URL: sinkUrl }
+  const emails = { LLM_ONION_ALERT_EMAILS: 'oncall@example.com' }
+  const env: Record<string, string> = {
+    ...aws,
+    ...emails,
+    S3_BUCKET_NAME: 'bench-calls',
+    DYNAMODB_TABLE_NAME: 'bench-calls',
+    SQS_QUEUE_URL: `${sinkUrl}/123456789012/bench-calls`,
+    GCS_BUCKET_NAME: 'bench-calls',
+    GCS_HMAC_ACCESS_ID: 'GOOGBENCHEXAMPLE',
+    GCS_HMAC_SECRET: 'bench-gcs-hmac-secret',
+    STORAGE_EMULATOR_HOST: sinkUrl,
+    GCS_PUBSUB_PROJECT_ID: 'bench',
+    GCS_PUBSUB_TOPIC_ID: 'bench-calls',
+    GCS_PUBSUB_API_BASE: sinkUrl,
+    GCS_PATH_SERVICE_ACCOUNT: serviceAccountFile(sinkUrl),
+    AZURE_STORAGE_ACCOUNT_NAME: 'bench',
+    AZURE_STORAGE_FILE_SYSTEM: 'bench-calls',
+    AZURE_STORAGE_ACCOUNT_KEY: Buffer.from('bench-azure-storage-account-key').toString('base64'),
+    AZURE_STORAGE_ACCOUNT_URL: sinkUrl,
+    AZURE_SENTINEL_DCR_IMMUTABLE_ID: 'dcr-00000000000000000000000000000000',
+    AZURE_SENTINEL_ENDPOINT: sinkUrl,
+    AZURE_SENTINEL_TENANT_ID: 'bench-tenant',
+    AZURE_SENTINEL_CLIENT_ID: 'bench-client',
+    AZURE_SENTINEL_CLIENT_SECRET: 'bench-client-secret',
+    AZURE_AUTHORITY_HOST: sinkUrl,
+    LAGO_API_KEY: 'bench-lago-api-key',
+    LAGO_API_EVENT_CODE: 'llm_call',
+    LAGO_API_BASE: sinkUrl,
+    PROMPTLAYER_API_KEY: 'bench-promptlayer-api-key',
+    URL_API_PROMPTLAYER: sinkUrl,
+    SUPABASE_URL: sinkUrl,
+    SUPABASE_KEY: 'bench-supabase-key',
+    CLICKHOUSE_HOST: sinkUrl,
+    CLICKHOUSE_PASSWORD: 'bench-clickhouse-password',
+    WANDB_API_KEY: 'bench-wandb-api-key',
+    WANDB_PROJECT_ID: 'bench/calls',
+    WANDB_HOST: sinkUrl,
+    OPIK_API_KEY: 'bench-opik-api-key',
+    OPIK_URL_OVERRIDE: sinkUrl,
+    MLFLOW_TRACKING_URI: sinkUrl,
+    NEW_RELIC_LICENSE_KEY: 'bench-new-relic-license-key',
+    RESEND_API_KEY: 'bench-resend-api-key',
+    RESEND_FROM_EMAIL: 'alerts@example.com',
+    RESEND_API_BASE: sinkUrl,
+    SENDGRID_API_KEY: 'bench-sendgrid-api-key',
+    SENDGRID_SENDER_EMAIL: 'alerts@example.com',
+    SENDGRID_API_BASE: sinkUrl,
+  }
+  const options: Record<string, true | Record<string, unknown>> = {
+    s3: true, gcsBucket: true, azureStorage: true, dynamodb: true, awsSqs: true, gcsPubsub: true, supabase: true, clickhouse: true,
+    lago: true, promptlayer: true, azureSentinel: true, otlp: true, weaveOtel: true, opik: true, mlflow: true,
+    // New Relic's endpoint follows from the license key; no variable moves it.
+    newrelic: { baseUrl: sinkUrl },
+    resendEmail: true, sendgridEmail: true,
+  }
+  return { env, options }
+}
+
+/**
+ * What an integration measured alone needs in the request: Lago bills a customer, and a call with no
+ * `user` is not billed at all (its event is counted as `mapping_failed`, nothing is sent).
+ */
+export const aloneRequestFields: Readonly<Record<string, Record<string, unknown>>> = { lago: { user: 'bench-customer' } }
+
+let keyFile: string | undefined
+
+/** A service-account key file (a fresh RSA key) whose token URI is the sink's, removed when the process exits. */
+function serviceAccountFile(sinkUrl: string): string {
+  if (keyFile === undefined) {
+    const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 })
+    const file = join(tmpdir(), `llm-onion-bench-service-account-${process.pid}.json`)
+    const account = { type: 'service_account', project_id: 'bench', client_email: 'bench@bench.iam.gserviceaccount.com', private_key: privateKey.export({ type: 'pkcs8', format: 'pem' }).toString() }
+    writeFileSync(file, JSON.stringify(account), { mode: 0o600 })
+    process.on('exit', () => rmSync(file, { force: true }))
+    keyFile = file
+  }
+  const account = JSON.parse(readFileSync(keyFile, 'utf8')) as Record<string, unknown>
+  if (account.token_uri !== `${sinkUrl}/token`) writeFileSync(keyFile, JSON.stringify({ ...account, token_uri: `${sinkUrl}/token` }), { mode: 0o600 })
+  return keyFile
 }
 
 /** Hosts a benchmark may reach. */
@@ -112,6 +219,8 @@ export interface LoadedObservability {
   layers: Middleware[]
   /** The integrations that are on. */
   names: string[]
+  /** Integrations measured alone only, with their {@link aloneSettings} (when `loadObservability` was given the sink). */
+  alone: string[]
   /** One integration alone, as the preset builds it (undefined before the preset exists). */
   single?: (name: string) => Middleware
 }
@@ -122,8 +231,9 @@ const terminalOnly = new Set(['consoleLog', 'console', 'console-log'])
 /**
  * Loads the observability preset (reading the environment set by {@link integrationEnvironment}),
  * or every registered integration whose settings are present. Call after setting `process.env`.
+ * With `sinkUrl`, `single` also builds the integrations of {@link aloneSettings} (listed in `alone`).
  */
-export async function loadObservability(): Promise<LoadedObservability> {
+export async function loadObservability(sinkUrl?: string): Promise<LoadedObservability> {
   const presetFile = join(root, 'middleware/observability.ts')
   if (existsSync(presetFile)) {
     const module = (await import(pathToFileURL(presetFile).href)) as Record<string, unknown>
@@ -132,8 +242,12 @@ export async function loadObservability(): Promise<LoadedObservability> {
       // Prometheus is switched on by no variable; "every integration" includes it.
       const layer = factory({ prometheus: true, quiet: true })
       const names = (layer as unknown as { enabled?: string[] }).enabled ?? []
-      const single = (name: string) => factory({ detect: false, quiet: true, [name]: true })
-      return { source: 'observability({ prometheus: true })', layers: [layer], names, single }
+      const extra = sinkUrl === undefined ? { env: {}, options: {} } : aloneSettings(sinkUrl)
+      const alone = Object.keys(extra.options).filter((name) => !names.includes(name))
+      // The settings measured alone go through observability()'s env, so the preset above never sees them.
+      const env = { ...process.env, ...extra.env }
+      const single = (name: string) => factory({ detect: false, quiet: true, env, [name]: extra.options[name] ?? true })
+      return { source: 'observability({ prometheus: true })', layers: [layer], names, alone, single }
     }
   }
   const registry = (await import(pathToFileURL(join(root, 'middleware/registry.ts')).href)) as {
@@ -150,5 +264,5 @@ export async function loadObservability(): Promise<LoadedObservability> {
       // Its settings are not in the environment (it has no local endpoint): it stays off.
     }
   }
-  return { source: 'registry (observability() not there yet)', layers, names }
+  return { source: 'registry (observability() not there yet)', layers, names, alone: [] }
 }

@@ -22,6 +22,37 @@ function inProcessMedian(runs, section, field) {
   return median(runs.map((run) => run[section]?.[field]))
 }
 
+/**
+ * The table of each integration alone, median over the in-process runs; rows of a later partial run
+ * (`npm run bench -- in-process --supplement` with `BENCH_INTEGRATIONS`, kept as
+ * `perIntegrationSupplement`) take the place of the recorded ones and are marked, and the
+ * integrations not benched are named with why.
+ */
+function perIntegrationTable(push, runs, supplement) {
+  const last = runs[runs.length - 1]
+  const measuredNames = [...new Set(runs.flatMap((run) => Object.keys(run.perIntegration ?? {})))]
+  const supplementNames = Object.keys(supplement?.runs?.[0] ?? {})
+  const deliveries = runs.some((run) => Object.values(run.perIntegration ?? {}).some((row) => row.delivered !== undefined)) || supplementNames.length > 0
+  push('', 'Each integration alone (`observability({ detect: false, <name>: true })`), median over runs: µs added to the call path with batches held back, and CPU µs per call with every export delivered.' + (deliveries ? ' "Delivered / dropped": the events its queue delivered to the sink and dropped over the measurement (a row that dropped everything measures failing, not delivering; n/a: the run predates the count).' : ''), '')
+  push(`| Integration | Call path, µs added | CPU with delivery, µs per call |${deliveries ? ' Delivered / dropped |' : ''}`, `| --- | --- | --- |${deliveries ? ' --- |' : ''}`)
+  const counts = (row) => (row?.delivered === undefined ? 'n/a' : `${row.delivered} / ${row.dropped}`)
+  const line = (name, rows, mark) =>
+    `| ${name}${mark} | ${us(median(rows.map((row) => row?.callPathAddedUs)))} | ${us(median(rows.map((row) => row?.cpuWithDeliveryUs)))} |${deliveries ? ` ${counts(rows[rows.length - 1])} |` : ''}`
+  // A name measured again after the recorded run shows its later rows, in its place.
+  for (const name of measuredNames) {
+    if (supplementNames.includes(name)) push(line(name, supplement.runs.map((run) => run[name]), ' †'))
+    else push(line(name, runs.map((run) => run.perIntegration?.[name]), ''))
+  }
+  for (const name of supplementNames.filter((each) => !measuredNames.includes(each))) push(line(name, supplement.runs.map((run) => run[name]), ' †'))
+  if (supplementNames.length > 0) {
+    push('', `† Measured alone after the run above, on ${supplement.date.slice(0, 16).replace('T', ' ')} UTC (\`${supplement.command}\`, median of ${supplement.runs.length} run(s), load average ${supplement.load.join(', ')} before and ${supplement.loadAfter.join(', ')} after); the next full run measures them with the others. The call path is wall time, taken turn about with the bare call: on a busy machine a negative value is within the noise, and the CPU column is the steadier reading.`)
+  }
+  const alone = last.observability?.alone ?? supplement?.observability?.alone ?? []
+  if (alone.length > 0) push('', `Measured alone only, not in the preset's lines above (their settings are not a key beside a base URL, so the variable scan that switches the preset's integrations on does not find them; bench/integrations.ts gives them): ${alone.join(', ')}. The alerts (slack, pagerduty, teams, discord, resendEmail, sendgridEmail) send nothing for a successful call: their row is the cost of watching.`)
+  const notBenched = last.observability?.notBenched ?? supplement?.observability?.notBenched
+  if (notBenched && Object.keys(notBenched).length > 0) push('', 'Not benched:', '', ...Object.entries(notBenched).map(([name, why]) => `- ${name}: ${why}.`))
+}
+
 function proxyDerived(proxy) {
   if (!proxy) return undefined
   const names = Object.keys(proxy.latency ?? {})
@@ -156,7 +187,9 @@ export function renderReport(results, notes) {
   if (runs.length) {
     const last = runs[runs.length - 1]
     push('## In-process', '')
-    push(`Canned provider (no network), the same for every contestant. Observability: \`${last.observability.source}\` with ${last.observability.integrations.length} integrations on (${last.observability.integrations.join(', ')}), every sink pointed at a local process that accepts everything.${last.observability.skipped?.length ? ` Off for want of a local endpoint: ${last.observability.skipped.join(', ')}.` : ''}${last.observability.refusedHosts?.length ? ` Requests refused by the network guard (not measured): ${last.observability.refusedHosts.join(', ')}.` : ''}`, '')
+    // Runs before the per-integration settings of bench/integrations.ts listed prefixes of variables with no local endpoint; later runs say per integration.
+    const off = last.observability.notBenched ? '' : last.observability.skipped?.length ? ` Off for want of a local endpoint: ${last.observability.skipped.join(', ')}.` : ''
+    push(`Canned provider (no network), the same for every contestant. Observability: \`${last.observability.source}\` with ${last.observability.integrations.length} integrations on (${last.observability.integrations.join(', ')}), every sink pointed at a local process that accepts everything.${off}${last.observability.refusedHosts?.length ? ` Requests refused by the network guard (not measured): ${last.observability.refusedHosts.join(', ')}.` : ''}`, '')
     push('| Measure | llm-onion | koa-compose alone | Vercel AI SDK 6 (`wrapLanguageModel`) |', '| --- | --- | --- | --- |')
     push(`| ns per no-op layer (100 layers vs none; AI SDK: the wrapped model's \`doGenerate\`) | ${ns(onionLayer)} | ${ns(koaLayer)} | ${ns(layer('aiSdkNsPerLayer'))} |`)
     push(`| µs per bare call (no layers) | ${us(call('bareUs'))} | — | ${us(call('aiSdkBareUs'))} (\`generateText\`) |`)
@@ -171,13 +204,7 @@ export function renderReport(results, notes) {
     push(`| Per stream chunk, the preset, when the 1,000 extra chunks also make the reply 100× longer | ${ns(chunk('presetWithReplyLengthAddedNs'))} ns | — |`)
     push(`| Per stream chunk, one no-op \`onChunk\` | ${ns(chunk('onChunkAddedNs'))} ns | — |`)
     const perIntegration = runs[runs.length - 1].perIntegration
-    if (perIntegration) {
-      push('', 'Each integration alone (`observability({ detect: false, <name>: true })`), median over runs: µs added to the call path with batches held back, and CPU µs per call with every export delivered.', '')
-      push('| Integration | Call path, µs added | CPU with delivery, µs per call |', '| --- | --- | --- |')
-      for (const name of Object.keys(perIntegration)) {
-        push(`| ${name} | ${us(median(runs.map((run) => run.perIntegration?.[name]?.callPathAddedUs)))} | ${us(median(runs.map((run) => run.perIntegration?.[name]?.cpuWithDeliveryUs)))} |`)
-      }
-    }
+    if (perIntegration) perIntegrationTable(push, runs, results.perIntegrationSupplement)
     push('')
   }
 

@@ -82,7 +82,8 @@ if (process.argv.includes('--render')) {
 }
 
 const wanted = (name) => only.length === 0 || only.includes(name)
-setup()
+// Portkey and wrk serve the proxy parts; a run of the in-process part alone installs nothing.
+if (!(only.length > 0 && only.every((name) => name === 'in-process'))) setup()
 const before = machine()
 log(`load average before: ${before.load.join(', ')}${before.load[0] > 1 ? ' (busy: numbers will be noisy; see the doc)' : ''}`)
 const results = { quick, date: new Date().toISOString(), command: `${quick ? 'BENCH_QUICK=1 ' : ''}npm run bench${only.length ? ` -- ${only.join(' ')}` : ''}`, machine: before }
@@ -115,6 +116,33 @@ for (const [name, key, script, core, description] of parts) {
 }
 results.loadAfter = machine().load
 results.seconds = Math.round((Date.now() - started) / 1000)
+
+// `BENCH_INTEGRATIONS=a,b npm run bench -- in-process --supplement`: the integrations' rows (each
+// alone, BENCH_RUNS runs) are kept in bench/results/latest.json as perIntegrationSupplement, marked
+// in docs/benchmarks.md as measured after the recorded run, until the next full run replaces them.
+if (process.argv.includes('--supplement')) {
+  if (quick || !process.env.BENCH_INTEGRATIONS || only.join(' ') !== 'in-process') {
+    log('--supplement takes BENCH_INTEGRATIONS, `-- in-process` alone and no BENCH_QUICK; nothing recorded')
+    process.exit(1)
+  }
+  const latest = join(root, 'bench/results/latest.json')
+  const recordedText = readFileSync(latest, 'utf8')
+  const recordedResults = JSON.parse(recordedText)
+  recordedResults.perIntegrationSupplement = {
+    date: results.date,
+    command: `BENCH_INTEGRATIONS=${process.env.BENCH_INTEGRATIONS} npm run bench -- in-process --supplement`,
+    load: results.machine.load,
+    loadAfter: results.loadAfter,
+    observability: results.inProcess[results.inProcess.length - 1].observability,
+    runs: results.inProcess.map((run) => run.perIntegration),
+  }
+  // Written with the file's own indentation, so the diff is the supplement alone.
+  writeFileSync(latest, `${JSON.stringify(recordedResults, null, /^\{\n( +)"/.exec(recordedText)?.[1]?.length ?? 1)}\n`)
+  const notes = existsSync(join(root, 'bench/notes.md')) ? readFileSync(join(root, 'bench/notes.md'), 'utf8') : ''
+  writeFileSync(join(root, 'docs/benchmarks.md'), renderReport(recordedResults, notes))
+  log(`kept ${Object.keys(results.inProcess[0].perIntegration).length} integrations' rows in bench/results/latest.json (perIntegrationSupplement) and rewrote docs/benchmarks.md`)
+  process.exit(0)
+}
 
 // Only a full run of everything is recorded; a quick or partial run goes to ignored *.tmp files.
 const recorded = !quick && only.length === 0

@@ -10,6 +10,7 @@ import { serverSettingKeys, serverSettingsShape } from './server-settings'
 import { cacheParamsSchema, sharedStateRouterKeys, sharedStateShape } from './config-shared-state'
 import { cacheParamsShape } from './config-cache'
 import { keySettingKeys, keySettingsShape } from './keys/key-settings'
+import { awsCallbackSettingKeys, awsCallbackSettingsShape } from './config-aws-callbacks'
 
 /** Where `os.environ/NAME` references are read from. */
 export type Environment = Record<string, string | undefined>
@@ -104,6 +105,8 @@ export const knownKeys = {
     'cache',
     'default_team_settings',
     'cache_params',
+    // LiteLLM's settings of its s3, aws_sqs and dynamodb callbacks (src/proxy/config-aws-callbacks.ts).
+    ...awsCallbackSettingKeys,
   ]),
   generalSettings: new Set<string>(['master_key', 'max_request_size_mb', ...serverSettingKeys, ...keySettingKeys, ...alertingSettingKeys]),
   routerSettings: new Set([
@@ -278,6 +281,7 @@ export function configSchema(environment: Environment) {
         global_disable_no_log_param: z.boolean({ error: 'must be true (requests may not switch logging off) or false' }).optional(),
         cache: z.boolean({ error: 'must be true (cache replies, docs/middleware/cache.md) or false' }).optional(),
         cache_params: cacheParamsSchema(text, number).extend(cacheParamsShape(text, number)).nullish(),
+        ...awsCallbackSettingsShape(text, nonEmpty, number),
         // Per-team callbacks (src/proxy/team-logging-settings.ts): the lists, and the team's variables beside them or under callback_vars.
         default_team_settings: z
           .array(

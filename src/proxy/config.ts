@@ -18,6 +18,7 @@ import { ConfigError, configError } from './config-error'
 import { modelGroupAliases, readReliability, readRouting, shuffleWeights } from './config-router-settings'
 import { readSharedState, type SharedStateSettings } from './config-shared-state'
 import { readCacheSettings, type CacheSettings } from './config-cache'
+import { readAwsCallbackSettings, type AwsCallbackOptions } from './config-aws-callbacks'
 import type { RoutingSettings } from './routing-strategies'
 import { readKeySettings, type KeySettings } from './keys/key-settings'
 import type { TeamSettingsEntry } from './team-logging-settings'
@@ -134,6 +135,11 @@ export interface ProxyConfig {
   guardrails: unknown[]
   /** `general_settings.alerting`, `alerting_threshold`, `alert_types`, `alerting_args` (src/proxy/alerting-settings.ts); absent: no alerts. */
   alerting?: AlertingSettings
+  /**
+   * Options of built-in integrations from LiteLLM's per-callback settings (`s3_callback_params`,
+   * `aws_sqs_callback_params`, `dynamodb_table_name`), by integration name; absent: none.
+   */
+  integrationOptions?: AwsCallbackOptions
   /** Keys the proxy does not read, by path; printed at start. */
   warnings: string[]
 }
@@ -262,6 +268,7 @@ export function parseConfig(raw: unknown, options: LoadConfigOptions = {}, file?
     forbidLoggingOptOut: settings.global_disable_no_log_param ?? false,
     ...optional('alerting', readAlertingSettings(general, warnings)),
     teamLogging: (settings.default_team_settings ?? []) as TeamSettingsEntry[],
+    integrationOptions: readAwsCallbackSettings(settings, warnings, pathOf),
     warnings,
   }
 }

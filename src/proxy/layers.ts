@@ -1,12 +1,13 @@
 /**
  * The proxy's stack of layers, built once from the config: metrics outermost, then the console log,
- * the config's built-in callbacks, its callback modules, the caller's own layers, guardrails, the
+ * the config's built-in callbacks (with the options the config gives them, such as
+ * `s3_callback_params`), its callback modules, the caller's own layers, guardrails, the
  * response cache (`litellm_settings.cache`), the reliability layers and the router innermost, so
  * every layer above it sees one call per request whatever the fallbacks. The handler links each
  * call to its HTTP exchange through the call's options, not a layer (src/proxy/exchange.ts).
  */
 import { cache } from '../../middleware/cache'
-import { asMiddleware } from '../../middleware/callbacks'
+import { asMiddleware, type IntegrationOptionsByName } from '../../middleware/callbacks'
 import { consoleLog } from '../../middleware/console-log'
 import { prometheus, type PrometheusLayer } from '../../middleware/prometheus'
 import { findIntegration, knownIntegrationNames } from '../integrations/catalogue'
@@ -61,7 +62,8 @@ export async function assembleLayers(config: ProxyConfig, options: { logs?: bool
   if (lists.input.length + lists.success.length + lists.failure.length > 0 || teams.length > 0 || config.masterKey !== undefined) {
     // `otel` with no tracer provider in the proxy becomes otlp() from the OTLP variables, or refuses to start.
     const resolved = await resolveOtelCallback(lists, process.env)
-    layers.push(builtInCallbacks(resolved.lists, teams, resolved.otlpOptions))
+    const integrationOptions: IntegrationOptionsByName = { ...config.integrationOptions, ...(resolved.otlpOptions ? { otlp: resolved.otlpOptions } : {}) }
+    layers.push(builtInCallbacks(resolved.lists, teams, integrationOptions))
     const summary = Object.entries(lists).filter(([, list]) => list.length > 0).map(([moment, list]) => `${moment}: ${list.join(', ')}`)
     if (teams.length > 0) summary.push(`teams: ${teams.map((team) => team.team_id).join(', ')}`)
     if (summary.length === 0) summary.push('per key: metadata.logging')
@@ -98,7 +100,7 @@ export async function assembleLayers(config: ProxyConfig, options: { logs?: bool
   return { layers, names, metrics, mayEditReplies }
 }
 
-function builtInCallbacks(lists: { input: string[]; success: string[]; failure: string[] }, teams: TeamSettingsEntry[], otlpOptions?: { url?: string; headers?: Record<string, string> }): Middleware {
+function builtInCallbacks(lists: { input: string[]; success: string[]; failure: string[] }, teams: TeamSettingsEntry[], integrationOptions: IntegrationOptionsByName): Middleware {
   for (const [moment, list] of Object.entries(lists)) {
     const unknown = list.filter((name) => findIntegration(name) === undefined)
     if (unknown.length > 0) {
@@ -109,7 +111,7 @@ function builtInCallbacks(lists: { input: string[]; success: string[]; failure: 
     }
   }
   try {
-    return teamLogging({ lists, teams, integrationOptions: otlpOptions ? { otlp: otlpOptions } : {} })
+    return teamLogging({ lists, teams, integrationOptions })
   } catch (error) {
     // Usually a missing credential: the integration's message names the variable to set.
     const message = (error as Error).message

@@ -224,11 +224,13 @@ describe("the table of LiteLLM's callback names", () => {
     .map((match) => ({ name: match[1]!, servedBy: match[2]!.trim() }))
     .filter(({ servedBy }) => !servedBy.startsWith('not a LiteLLM name'))
 
-  it('lists a served name as the layer the name builds, and nothing else as served', () => {
+  it('lists a served name as the layer the name builds, linked to its docs page, and nothing else as served', () => {
     for (const { name, servedBy } of rows) {
       const integration = findIntegration(name)
-      if (integration) expect(servedBy, name).toMatch(new RegExp(`^\\[${integration.name}\\]\\(`))
-      else expect(servedBy, name).toMatch(/^(none|not yet)/)
+      if (integration) {
+        expect(servedBy, name).toMatch(new RegExp(`^\\[${integration.name}\\]\\(`))
+        expectLinkedPage(['', servedBy], name)
+      } else expect(servedBy, name).toMatch(/^(none|not yet)/)
     }
   })
 
