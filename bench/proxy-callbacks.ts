@@ -13,7 +13,7 @@
  * `node --import tsx bench/proxy-callbacks.ts` prints progress and, last, `BENCH_RESULT {json}`.
  */
 import { spawnSync } from 'node:child_process'
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { integrationEnvironment, refusedPortUrl } from './integrations'
@@ -35,12 +35,19 @@ interface Config {
   name: string
   callbacks?: { success: string[]; failure: string[] }
   worker: boolean
+  /**
+   * The delivery worker's thread moved to core 1 once it runs, the request-serving thread staying on
+   * core 0: what a 2-core machine's scheduler does with a proxy that is not pinned (wrk, the mock
+   * upstream and the receiver share core 1 with it).
+   */
+  workerOnCore1?: boolean
 }
 
 const configs: Config[] = [
   { name: 'no callbacks', worker: true },
   { name: "guide's set, delivery worker", callbacks: guide, worker: true },
   { name: "guide's set, on the request thread", callbacks: guide, worker: false },
+  { name: "guide's set, delivery worker on core 1", callbacks: guide, worker: true, workerOnCore1: true },
   { name: 'all integrations, delivery worker', callbacks: every, worker: true },
   { name: 'all integrations, on the request thread', callbacks: every, worker: false },
 ].filter((config) => !process.env.BENCH_CONFIGS || process.env.BENCH_CONFIGS.split(',').some((wanted) => config.name.includes(wanted)))
@@ -65,6 +72,11 @@ function threadCpuMicros(pid: number, tid = pid): number {
   } catch {
     return 0
   }
+}
+
+/** CPU µs of every thread of `pid`, by thread id. */
+function threadCpuTimes(pid: number): Map<number, number> {
+  return new Map(readdirSync(`/proc/${pid}/task`).map((tid) => [Number(tid), threadCpuMicros(pid, Number(tid))]))
 }
 
 interface Run {
@@ -102,6 +114,13 @@ async function measure(config: Config, cli: string, upstream: string, sinkUrl: s
     const target: Target = { name: config.name, url, path: '/v1/chat/completions', headers: { authorization: 'Bearer sk-bench' } }
     const check = await closedLoop(target, 5, 1)
     if (check.ok !== 5) throw new Error(`${config.name}: ${check.failed} of 5 requests failed`)
+    if (config.workerOnCore1) {
+      // The delivery worker is the thread (besides the main one) that works most while calls are delivered.
+      const before = threadCpuTimes(child.pid)
+      wrk(target, workdir, 1)
+      const busiest = [...threadCpuTimes(child.pid)].filter(([tid]) => tid !== child.pid).sort(([a, used], [b, other]) => other - (before.get(b) ?? 0) - (used - (before.get(a) ?? 0)))[0]
+      if (!busiest || spawnSync('taskset', ['-p', '-c', '1', String(busiest[0])]).status !== 0) throw new Error(`${config.name}: could not move the delivery worker's thread to core 1`)
+    }
     wrk(target, workdir, warmUpSeconds)
     const [threadBefore, totalBefore] = [threadCpuMicros(child.pid), cpuMicrosOf(child.pid)]
     const run = wrk(target, workdir, seconds)
