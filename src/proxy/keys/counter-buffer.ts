@@ -22,6 +22,8 @@ import type { SharedStore } from '../../shared-state/store'
 export interface CounterBuffer {
   /** The counter's total: the store's (at most `maxAgeMs` old) plus this process's additions since. */
   read(key: string): Promise<number>
+  /** The counter's total when this process knows it (read from the store under `maxAgeMs` ago), else undefined: then {@link CounterBuffer.read}. */
+  peek(key: string): number | undefined
   /** Adds `amount`, sent to the store within `flushMs`; `ttlMs` is the expiry of a counter the store creates. */
   add(key: string, amount: number, ttlMs?: number): void
   /** Sets the counter now (an admin resetting a spend). */
@@ -111,6 +113,11 @@ export function createCounterBuffer(store: SharedStore, options: { flushMs: numb
         entry.known = Number.isFinite(value) ? value : 0
         entry.seenAt = now()
       }
+      return entry.known + entry.pending + entry.sending
+    },
+    peek(key) {
+      const entry = entries.get(key)
+      if (entry === undefined || now() - entry.seenAt >= options.maxAgeMs) return undefined
       return entry.known + entry.pending + entry.sending
     },
     add(key, amount, ttlMs) {
