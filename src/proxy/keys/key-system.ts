@@ -60,7 +60,6 @@ export function createKeySystem(options: { settings: KeySettings; isMaster: Auth
   const { settings } = options
   const database: Database | undefined = settings.databaseUrl === undefined ? undefined : openDatabase({ connectionString: settings.databaseUrl, timeoutMs: 5_000 })
   const repository = database ? postgresKeyRepository(database, keysSchema) : memoryKeyRepository()
-  const directory = createKeyDirectory(repository, { ttlMs: settings.cacheTtlMs })
   const store = options.store
   const warnings = new Map<string, number>()
   const warnOncePerMinute = (what: string, message: string) => {
@@ -73,6 +72,8 @@ export function createKeySystem(options: { settings: KeySettings; isMaster: Auth
     ...counterIntervals,
     onError: (error) => warnOncePerMinute('counts', `[llm-onion] the shared store did not take spend and token counts (${(error as Error).message}); they are kept and sent again.`),
   })
+  // A key changed on another worker or replica is seen here within about 110 ms (src/proxy/keys/key-directory.ts).
+  const directory = createKeyDirectory(repository, { ttlMs: settings.cacheTtlMs, changes: { counters } })
   // Slots of max_parallel_requests given back wait up to a flush interval for the key's next request (src/proxy/keys/rate-windows.ts).
   const windows = createRateWindows(store, counters, {
     windowMs: settings.windowMs,
