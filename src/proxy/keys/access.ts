@@ -128,9 +128,8 @@ export function createKeyAccess(options: KeyAccessOptions): KeyAccess {
    * Asks every check at once: what this process knows is read at once, the rest from the store in
    * one round of parallel requests (ioredis sends them in one pipeline), and only then decided.
    */
-  const checkLimits = (token: string, found: KeyContext): Admission | Promise<Admission> => {
+  const checkLimits = (token: string, found: KeyContext, plan: KeyPlan): Admission | Promise<Admission> => {
     const at = now()
-    const plan = keyPlan(token, found, at)
     if (plan.unlimited) return { ticket: { token, found, windows: [], inFlight: false } }
     const taken: Taken = { spends: [], windows: [], counts: [], tokens: [], inFlight: undefined, waits: undefined }
     for (let index = 0; index < plan.budgets.length; index++) {
@@ -217,10 +216,11 @@ export function createKeyAccess(options: KeyAccessOptions): KeyAccess {
       const principal = await authenticate(headers)
       if ('refusal' in principal) return principal
       if (principal.kind !== 'virtual') return {}
-      for (const list of modelLists(principal.found)) {
+      const plan = keyPlan(principal.token, principal.found, now())
+      for (const list of plan.modelLists) {
         if (!modelAllowed(model, list.models)) return { refusal: modelNotAllowed(model, list.models, list.owner) }
       }
-      return checkLimits(principal.token, principal.found)
+      return checkLimits(principal.token, principal.found, plan)
     },
     allowedModels(principal, names) {
       if (principal.kind !== 'virtual') return [...names]

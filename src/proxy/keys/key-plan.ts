@@ -3,11 +3,12 @@
  * per key as this process holds it (the directory's copy) and kept until the first budget period of
  * its key, user or team ends: the budgets with their counters (the key's, and its team's or else its
  * user's, as in LiteLLM), the rate limits of the key, its user and its team, the key's requests in
- * flight, and the counters of the key's, user's and team's spend. A request then costs no string
+ * flight, the counters of the key's, user's and team's spend, and the lists of models it may call. A request then costs no string
  * building and no period arithmetic. A key changed through /key/update is a new copy, with a plan of
  * its own.
  */
 import type { KeyContext } from './key-directory'
+import { modelLists, type ModelList } from './model-access'
 import type { LimitTarget } from './rate-windows'
 import type { BudgetOverrun } from './refusals'
 import { periodicCounter, type PeriodicCounter } from './spend-ledger'
@@ -29,6 +30,8 @@ export interface KeyPlan {
   unlimited: boolean
   /** The key's, its user's and its team's spend counters. */
   spendCounters: PeriodicCounter[]
+  /** The lists of models the key may call (its own, its team's), each of which must allow a model. */
+  modelLists: ModelList[]
   /** When the first of its periods ends (epoch ms): a plan is worked out again from then. */
   validUntil: number
 }
@@ -75,5 +78,5 @@ function planOf(token: string, found: KeyContext, now: number): KeyPlan {
   let validUntil = Number.POSITIVE_INFINITY
   for (const each of spendCounters) validUntil = Math.min(validUntil, each.periodEnd)
   const parallel = key.max_parallel_requests
-  return { budgets, targets, parallel, unlimited: budgets.length === 0 && targets.length === 0 && parallel === null, spendCounters, validUntil }
+  return { budgets, targets, parallel, unlimited: budgets.length === 0 && targets.length === 0 && parallel === null, spendCounters, modelLists: modelLists(found), validUntil }
 }

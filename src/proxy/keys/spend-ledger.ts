@@ -147,6 +147,17 @@ function namedCounters(attribution: Pick<SpendAttribution, 'endUser' | 'tags' | 
   if (attribution.tags.length > 0) {
     for (const tag of [...new Set(attribution.tags)].filter((tag) => tag !== '' && tag.length <= maxNameLength).slice(0, maxTagsPerCall)) counters.push(spendCounter('tag', tag))
   }
-  if (attribution.model.length <= maxNameLength) counters.push(spendCounter('model', attribution.model))
+  if (attribution.model.length <= maxNameLength) counters.push(modelCounter(attribution.model))
   return counters
+}
+
+// The model's counter is named once per model (a proxy has a few): no string is built per call.
+const modelCounters = new Map<string, string>()
+function modelCounter(model: string): string {
+  let counter = modelCounters.get(model)
+  if (counter === undefined) {
+    counter = spendCounter('model', model)
+    if (modelCounters.size < 1_000) modelCounters.set(model, counter)
+  }
+  return counter
 }
