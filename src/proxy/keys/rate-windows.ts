@@ -134,12 +134,19 @@ export function createRateWindows(store: SharedStore, counters: CounterBuffer, o
     known.set(name, window)
     return window
   }
+  // The requests that find a window ended at once wait for one answer from the store.
+  const finding = new Map<string, Promise<WindowRef>>()
   const current = (scope: LimitScope, id: string): WindowRef | Promise<WindowRef> => {
     const name = `${scope}:${id}`
     const at = now()
     const cached = known.get(name)
     if (cached !== undefined && cached.end > at) return cached
-    return findWindow(scope, id, name, at)
+    let found = finding.get(name)
+    if (found === undefined) {
+      found = findWindow(scope, id, name, at).finally(() => finding.delete(name))
+      finding.set(name, found)
+    }
+    return found
   }
   // Counters outlive their window (a late token count still lands in it) and then expire.
   const counterOptions = { ttlMs: windowMs * 2 }

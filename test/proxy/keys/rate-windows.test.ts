@@ -256,6 +256,16 @@ describe('the counter buffer', () => {
     expect(counters.peek('spend:key:p:0')).toBeUndefined()
   })
 
+  it('asks the store once for a stale total however many requests read it meanwhile', async () => {
+    const store = memoryStore()
+    let gets = 0
+    const counting = { ...store, get: (key: string) => (gets++, store.get(key)) }
+    await store.increment('spend:key:q:0', 3)
+    const counters = createCounterBuffer(counting, { flushMs: 10, maxAgeMs: 100 })
+    expect(await Promise.all(Array.from({ length: 20 }, () => counters.read('spend:key:q:0')))).toEqual(Array(20).fill(3))
+    expect(gets).toBe(1)
+  })
+
   it('keeps what a store refused and sends it with the next flush', async () => {
     const store = memoryStore()
     let refuse = true
