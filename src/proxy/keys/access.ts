@@ -3,7 +3,8 @@
  * (by its hash), refused when unknown, blocked, expired or asking for a model it may not call, then
  * checked against its budgets (the key's, and its team's, or else its user's) and its limits
  * (requests and tokens per minute for the key, its user and its team; requests in flight for the
- * key) in the shared store, in one round of parallel store requests. What it took (a request counted,
+ * key) in the shared store: what this process knows (a key's plan, totals read under 100 ms ago,
+ * leased counts, a held slot) at once, the rest in one round of parallel store requests. What it took (a request counted,
  * a slot in flight) travels with the call as a {@link Ticket}; the spend layer settles it when the
  * call ends (src/proxy/keys/spend-layer.ts).
  *
