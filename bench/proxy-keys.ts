@@ -7,8 +7,9 @@
  *   run's own, deleted after), called with a virtual key that has a budget per period and requests and
  *   tokens per minute, so every request does the checks and every call records its spend and tokens
  *   (the limits are set high enough never to refuse);
- * - `keysParallel`: the same process, with a key that also has `max_parallel_requests` (two more
- *   store round trips per request: taking the slot and giving it back).
+ * - `keysParallel`: the same process, with a key that also has `max_parallel_requests` (a slot taken
+ *   and given back per request: an increment in the store, unless the process holds a slot an
+ *   earlier request gave back, src/proxy/keys/rate-windows.ts).
  * Per contestant: latency p50/p99 at 1,000 requests/s (open loop), the maximum throughput (a closed
  * loop with 64 in flight) and the proxy process's CPU per request during it (user + system time from
  * /proc: the steadier reading on a busy machine). Budget (DESIGN.md): the checks add under 0.3 ms at p50 and keep at least

@@ -3,7 +3,8 @@
  * (by its hash), refused when unknown, blocked, expired or asking for a model it may not call, then
  * checked against its budgets (the key's, and its team's, or else its user's) and its limits
  * (requests and tokens per minute for the key, its user and its team; requests in flight for the
- * key) in the shared store, in one round of parallel store requests. What it took (a request counted,
+ * key) in the shared store: what this process knows (a key's plan, totals read under 100 ms ago,
+ * leased counts, a held slot) at once, the rest in one round of parallel store requests. What it took (a request counted,
  * a slot in flight) travels with the call as a {@link Ticket}; the spend layer settles it when the
  * call ends (src/proxy/keys/spend-layer.ts).
  *
@@ -20,9 +21,9 @@ import { openAiError, type OpenAiErrorResponse } from '../openai-errors'
 import { hashKey, keyName } from './key-hash'
 import type { KeyContext, KeyDirectory } from './key-directory'
 import { modelAllowed, modelLists } from './model-access'
+import { keyPlan, type KeyPlan } from './key-plan'
 import type { LimitTarget, RateWindows, WindowRef } from './rate-windows'
-import { blockedKey, blockedTeam, budgetExceeded, checksUnavailable, expiredKey, modelNotAllowed, rateLimited, unknownKey, type BudgetOverrun, type LimitReached } from './refusals'
-import { budgetPeriod, readSpend, spendCounter } from './spend-ledger'
+import { blockedKey, blockedTeam, budgetExceeded, checksUnavailable, expiredKey, modelNotAllowed, rateLimited, unknownKey, type LimitReached } from './refusals'
 
 /** An answer that ends the request. */
 export interface Refusal {
@@ -94,22 +95,20 @@ export function createKeyAccess(options: KeyAccessOptions): KeyAccess {
     ;(options.warn ?? console.warn)(`[llm-onion] ${message}`)
   }
   const master: Principal = { kind: 'master' }
-  // A key's hash, worked out once per key this process sees (at most 10,000 kept).
-  const tokens = new Map<string, { token: string; shown: string }>()
-  const tokenFor = (key: string): { token: string; shown: string } => {
-    let known = tokens.get(key)
-    if (known === undefined) {
-      if (tokens.size >= 10_000) tokens.clear()
-      tokens.set(key, (known = { token: hashKey(key), shown: keyName(key) }))
-    }
-    return known
-  }
+  // A presented key's hash, its shown form and whether it is the master key, worked out once per key this process sees (at most 10,000 kept).
+  const presentedKeys = new Map<string, { token: string; shown: string; master: boolean }>()
 
   const authenticate = async (headers: IncomingHttpHeaders): Promise<Principal | Refusal> => {
-    if (isMaster(headers)) return master
     const presented = presentedKey(headers)
-    if (presented?.key === undefined) return { refusal: openAiError(401, unauthorisedMessage(headers), { code: 'invalid_api_key' }) }
-    const { token, shown } = tokenFor(presented.key)
+    if (presented?.key === undefined) return isMaster(headers) ? master : { refusal: openAiError(401, unauthorisedMessage(headers), { code: 'invalid_api_key' }) }
+    let known = presentedKeys.get(presented.key)
+    if (known === undefined) {
+      if (presentedKeys.size >= 10_000) presentedKeys.clear()
+      // The master check reads the same header: its constant-time comparison runs once per key.
+      presentedKeys.set(presented.key, (known = { token: hashKey(presented.key), shown: keyName(presented.key), master: isMaster(headers) }))
+    }
+    if (known.master) return master
+    const { token, shown } = known
     let found: KeyContext | undefined
     try {
       found = await directory.lookup(token)
@@ -126,74 +125,89 @@ export function createKeyAccess(options: KeyAccessOptions): KeyAccess {
     return { kind: 'virtual', token, found }
   }
 
-  const checkLimits = async (token: string, found: KeyContext): Promise<{ ticket: Ticket } | Refusal> => {
-    const { key, user, team } = found
+  /**
+   * Asks every check at once: what this process knows is read at once, the rest from the store in
+   * one round of parallel requests (ioredis sends them in one pipeline), and only then decided.
+   */
+  const checkLimits = (token: string, found: KeyContext, plan: KeyPlan): Admission | Promise<Admission> => {
     const at = now()
-    const budgets: Array<BudgetOverrun & { counter: string; inclusive: boolean }> = []
-    if (key.max_budget !== null) budgets.push({ owner: 'key', id: token, spend: 0, maxBudget: key.max_budget, counter: spendCounter('key', token, budgetPeriod(key, at).index), inclusive: true })
-    // LiteLLM: a key of a team is held to the team's budget, not its user's.
-    if (team !== undefined && team.max_budget !== null) {
-      budgets.push({ owner: 'team', id: team.team_id, spend: 0, maxBudget: team.max_budget, counter: spendCounter('team', team.team_id, budgetPeriod(team, at).index), inclusive: false })
-    } else if (key.team_id === null && user !== undefined && user.max_budget !== null) {
-      budgets.push({ owner: 'user', id: user.user_id, spend: 0, maxBudget: user.max_budget, counter: spendCounter('user', user.user_id, budgetPeriod(user, at).index), inclusive: false })
+    if (plan.unlimited) return { ticket: { token, found, windows: [], inFlight: false } }
+    const taken: Taken = { spends: [], windows: [], counts: [], tokens: [], inFlight: undefined, waits: undefined }
+    for (let index = 0; index < plan.budgets.length; index++) {
+      const counter = plan.budgets[index]!.counter
+      const spend = counters.peek(counter)
+      if (spend !== undefined) taken.spends[index] = spend
+      else waitFor(taken, counters.read(counter).then((value) => void (taken.spends[index] = value)))
     }
-    const targets: LimitTarget[] = []
-    if (key.rpm_limit !== null || key.tpm_limit !== null) targets.push({ scope: 'api_key', id: token, rpm: key.rpm_limit, tpm: key.tpm_limit })
-    if (user !== undefined && (user.rpm_limit !== null || user.tpm_limit !== null)) targets.push({ scope: 'user', id: user.user_id, rpm: user.rpm_limit, tpm: user.tpm_limit })
-    if (team !== undefined && (team.rpm_limit !== null || team.tpm_limit !== null)) targets.push({ scope: 'team', id: team.team_id, rpm: team.rpm_limit, tpm: team.tpm_limit })
-    const parallel = key.max_parallel_requests
-    if (budgets.length === 0 && targets.length === 0 && parallel === null) return { ticket: { token, found, windows: [], inFlight: false } }
-
-    const work = Promise.all([
-      Promise.all(budgets.map((budget) => readSpend(counters, budget.counter))),
-      Promise.all(
-        targets.map(async (target) => {
-          const window = await windows.current(target.scope, target.id)
-          const [count, tokens] = await Promise.all([target.rpm === null ? undefined : windows.countRequest(window, target.rpm), target.tpm === null ? undefined : windows.tokens(window)])
-          return { target, window, count, tokens }
-        }),
-      ),
-      parallel === null ? undefined : windows.enter(token),
-    ])
-    let spends: number[]
-    let counted: Array<{ target: LimitTarget; window: WindowRef; count: number | undefined; tokens: number | undefined }>
-    let inFlight: number | undefined
-    try {
-      ;[spends, counted, inFlight] = await work
-    } catch (error) {
-      // A fail-closed store that is down: the request is refused, and a slot it may have taken given back.
-      if (parallel !== null) void windows.leave(token).catch(() => undefined)
-      return { refusal: checksUnavailable('store', (error as Error).message) }
+    for (let index = 0; index < plan.targets.length; index++) {
+      const target = plan.targets[index]!
+      const window = windows.current(target.scope, target.id)
+      if (window instanceof Promise) waitFor(taken, window.then((known) => countIn(windows, taken, index, target, known)))
+      else {
+        const pending = countIn(windows, taken, index, target, window)
+        if (pending !== undefined) waitFor(taken, pending)
+      }
     }
+    if (plan.parallel !== null) {
+      const entered = windows.enter(token, plan.parallel)
+      if (typeof entered === 'number') taken.inFlight = entered
+      else waitFor(taken, entered.then((count) => void (taken.inFlight = count)))
+    }
+    if (taken.waits === undefined) return decide(token, found, plan, taken, at)
+    return Promise.allSettled(taken.waits).then((outcomes) => {
+      for (const outcome of outcomes) {
+        if (outcome.status === 'fulfilled') continue
+        // A fail-closed store that is down: the request is refused, and a slot it took given back.
+        if (taken.inFlight !== undefined && taken.inFlight <= plan.parallel!) windows.leave(token)
+        return { refusal: checksUnavailable('store', (outcome.reason as Error).message) }
+      }
+      return decide(token, found, plan, taken, at)
+    })
+  }
 
+  /** Admits the request with what it took, or refuses it and gives back what it took. */
+  const decide = (token: string, found: KeyContext, plan: KeyPlan, taken: Taken, at: number): Admission => {
     let refusal: OpenAiErrorResponse | undefined
     let reason: LimitReached['type'] | 'budget' | undefined
-    budgets.forEach((budget, index) => {
-      const spend = spends[index]!
-      if (refusal === undefined && (budget.inclusive ? spend >= budget.maxBudget : spend > budget.maxBudget)) {
-        refusal = budgetExceeded({ ...budget, spend })
+    for (let index = 0; index < plan.budgets.length && refusal === undefined; index++) {
+      const budget = plan.budgets[index]!
+      const spend = taken.spends[index]!
+      if (budget.inclusive ? spend >= budget.maxBudget : spend > budget.maxBudget) {
+        refusal = budgetExceeded({ owner: budget.owner, id: budget.id, spend, maxBudget: budget.maxBudget })
         reason = 'budget'
       }
-    })
-    const limitOf = (kind: 'requests' | 'tokens') => {
-      for (const { target, window, count, tokens } of counted) {
-        const over = kind === 'requests' ? count !== undefined && count > target.rpm! : tokens !== undefined && tokens >= target.tpm!
-        if (over) return rateLimited({ scope: target.scope, id: target.id, type: kind, limit: (kind === 'requests' ? target.rpm : target.tpm)!, resetAt: window.end }, at)
-      }
-      return undefined
     }
-    if (refusal === undefined && (refusal = limitOf('requests')) !== undefined) reason = 'requests'
-    if (refusal === undefined && (refusal = limitOf('tokens')) !== undefined) reason = 'tokens'
-    if (refusal === undefined && inFlight !== undefined && inFlight > parallel!) {
-      refusal = rateLimited({ scope: 'api_key', id: token, type: 'max_parallel_requests', limit: parallel!, resetAt: at + 1_000 }, at)
+    for (let index = 0; index < plan.targets.length && refusal === undefined; index++) {
+      const target = plan.targets[index]!
+      const count = taken.counts[index]
+      if (count !== undefined && count > target.rpm!) {
+        refusal = rateLimited({ scope: target.scope, id: target.id, type: 'requests', limit: target.rpm!, resetAt: taken.windows[index]!.end }, at)
+        reason = 'requests'
+      }
+    }
+    for (let index = 0; index < plan.targets.length && refusal === undefined; index++) {
+      const target = plan.targets[index]!
+      const tokens = taken.tokens[index]
+      if (tokens !== undefined && tokens >= target.tpm!) {
+        refusal = rateLimited({ scope: target.scope, id: target.id, type: 'tokens', limit: target.tpm!, resetAt: taken.windows[index]!.end }, at)
+        reason = 'tokens'
+      }
+    }
+    const inFlight = taken.inFlight
+    if (refusal === undefined && inFlight !== undefined && inFlight > plan.parallel!) {
+      refusal = rateLimited({ scope: 'api_key', id: token, type: 'max_parallel_requests', limit: plan.parallel!, resetAt: at + 1_000 }, at)
       reason = 'max_parallel_requests'
     }
-    if (refusal === undefined) return { ticket: { token, found, windows: counted.map((each) => each.window), inFlight: inFlight !== undefined } }
-    // Give back what this request took. A request refused for requests per minute stays counted, as in LiteLLM.
-    const undo: Array<Promise<unknown>> = []
-    if (inFlight !== undefined) undo.push(windows.leave(token))
-    if (reason !== 'requests') for (const each of counted) if (each.count !== undefined) windows.uncountRequest(each.window)
-    void Promise.all(undo).catch(() => undefined)
+    if (refusal === undefined) return { ticket: { token, found, windows: taken.windows, inFlight: inFlight !== undefined } }
+    // Give back what this request took (a slot past the limit the windows gave back themselves).
+    // A request refused for requests per minute stays counted, as in LiteLLM.
+    if (inFlight !== undefined && inFlight <= plan.parallel!) windows.leave(token)
+    if (reason !== 'requests') {
+      for (let index = 0; index < plan.targets.length; index++) {
+        const count = taken.counts[index]
+        if (count !== undefined && count <= plan.targets[index]!.rpm!) windows.uncountRequest(taken.windows[index]!)
+      }
+    }
     return { refusal }
   }
 
@@ -203,10 +217,11 @@ export function createKeyAccess(options: KeyAccessOptions): KeyAccess {
       const principal = await authenticate(headers)
       if ('refusal' in principal) return principal
       if (principal.kind !== 'virtual') return {}
-      for (const list of modelLists(principal.found)) {
+      const plan = keyPlan(principal.token, principal.found, now())
+      for (const list of plan.modelLists) {
         if (!modelAllowed(model, list.models)) return { refusal: modelNotAllowed(model, list.models, list.owner) }
       }
-      return checkLimits(principal.token, principal.found)
+      return checkLimits(principal.token, principal.found, plan)
     },
     allowedModels(principal, names) {
       if (principal.kind !== 'virtual') return [...names]
@@ -214,4 +229,40 @@ export function createKeyAccess(options: KeyAccessOptions): KeyAccess {
       return names.filter((name) => lists.every((list) => modelAllowed(name, list.models)))
     },
   }
+}
+
+/** What {@link KeyAccess.admit} answers for a virtual key. */
+type Admission = { ticket: Ticket } | Refusal
+
+/** What a request's checks found and took, by the index of the plan's budget or target. */
+interface Taken {
+  spends: number[]
+  windows: WindowRef[]
+  counts: Array<number | undefined>
+  tokens: Array<number | undefined>
+  inFlight: number | undefined
+  /** The answers still to come from the store. */
+  waits: Array<Promise<unknown>> | undefined
+}
+
+function waitFor(taken: Taken, answer: Promise<unknown>): void {
+  ;(taken.waits ??= []).push(answer)
+}
+
+/** Counts the request in a target's window and reads its tokens; a promise when the store must answer. */
+function countIn(windows: RateWindows, taken: Taken, index: number, target: LimitTarget, window: WindowRef): Promise<unknown> | undefined {
+  taken.windows[index] = window
+  let count: Promise<unknown> | undefined
+  let tokens: Promise<unknown> | undefined
+  if (target.rpm !== null) {
+    const counted = windows.countRequest(window, target.rpm)
+    if (typeof counted === 'number') taken.counts[index] = counted
+    else count = counted.then((value) => void (taken.counts[index] = value))
+  }
+  if (target.tpm !== null) {
+    const read = windows.tokens(window)
+    if (typeof read === 'number') taken.tokens[index] = read
+    else tokens = read.then((value) => void (taken.tokens[index] = value))
+  }
+  return count !== undefined && tokens !== undefined ? Promise.all([count, tokens]) : (count ?? tokens)
 }

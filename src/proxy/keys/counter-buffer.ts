@@ -22,6 +22,8 @@ import type { SharedStore } from '../../shared-state/store'
 export interface CounterBuffer {
   /** The counter's total: the store's (at most `maxAgeMs` old) plus this process's additions since. */
   read(key: string): Promise<number>
+  /** The counter's total when this process knows it (read from the store under `maxAgeMs` ago), else undefined: then {@link CounterBuffer.read}. */
+  peek(key: string): number | undefined
   /** Adds `amount`, sent to the store within `flushMs`; `ttlMs` is the expiry of a counter the store creates. */
   add(key: string, amount: number, ttlMs?: number): void
   /** Sets the counter now (an admin resetting a spend). */
@@ -38,6 +40,8 @@ interface Entry {
   pending: number
   sending: number
   ttlMs?: number
+  /** The store's answer being awaited: reads of a stale total made meanwhile wait for it instead of asking again. */
+  reading?: Promise<void>
 }
 
 /** Entries neither pending nor read for this long are forgotten (memory follows the live counters). */
@@ -95,6 +99,17 @@ export function createCounterBuffer(store: SharedStore, options: { flushMs: numb
     }
     await Promise.all(sends)
   }
+  const readStore = async (key: string, entry: Entry): Promise<void> => {
+    try {
+      // One connection answers in order: an increment sent before this read is confirmed (and no longer
+      // counted as sending) before the read's answer, which includes it; one sent after is not in it.
+      const value = Number(await store.get(key))
+      entry.known = Number.isFinite(value) ? value : 0
+      entry.seenAt = now()
+    } finally {
+      entry.reading = undefined
+    }
+  }
   const schedule = () => {
     if (timer !== undefined) return
     timer = setTimeout(() => void flush(), options.flushMs)
@@ -104,13 +119,13 @@ export function createCounterBuffer(store: SharedStore, options: { flushMs: numb
   return {
     async read(key) {
       const entry = entryOf(key)
-      if (now() - entry.seenAt >= options.maxAgeMs) {
-        // One connection answers in order: an increment sent before this read is confirmed (and no longer
-        // counted as sending) before the read's answer, which includes it; one sent after is not in it.
-        const value = Number(await store.get(key))
-        entry.known = Number.isFinite(value) ? value : 0
-        entry.seenAt = now()
-      }
+      // Every request that finds the total stale waits for one answer: a busy process asks once, not once per request in flight.
+      if (now() - entry.seenAt >= options.maxAgeMs) await (entry.reading ??= readStore(key, entry))
+      return entry.known + entry.pending + entry.sending
+    },
+    peek(key) {
+      const entry = entries.get(key)
+      if (entry === undefined || now() - entry.seenAt >= options.maxAgeMs) return undefined
       return entry.known + entry.pending + entry.sending
     },
     add(key, amount, ttlMs) {

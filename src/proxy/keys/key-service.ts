@@ -77,14 +77,15 @@ export function createKeyService(options: { directory: KeyDirectory; counters: C
     const at = iso(now())
     await repository.saveUser({ user_id: userId, user_alias: null, user_email: null, models: [], max_budget: null, budget_duration: null, tpm_limit: null, rpm_limit: null, metadata: {}, created_at: at, updated_at: at })
   }
-  const saveKey = async (record: KeyRecord): Promise<void> => {
+  /** Saves a key; a changed one is forgotten by every process's directory (a new one is in none). */
+  const saveKey = async (record: KeyRecord, changed: boolean): Promise<void> => {
     try {
       await repository.saveKey(record)
     } catch (error) {
       if (error instanceof DuplicateAliasError) throw new ManagementError(400, error.message, { param: 'key_alias' })
       throw error
     }
-    directory.forgetKey(record.token)
+    if (changed) directory.forgetKey(record.token)
   }
 
   const generate = async (body: GenerateKeyBody): Promise<Json> => {
@@ -112,7 +113,7 @@ export function createKeyService(options: { directory: KeyDirectory; counters: C
       created_at: at,
       updated_at: at,
     }
-    await saveKey(record)
+    await saveKey(record, false)
     if (body.spend) await setSpend('key', token, record, body.spend)
     return { key, token_id: token, ...(await describeKey(record)) }
   }
@@ -132,7 +133,7 @@ export function createKeyService(options: { directory: KeyDirectory; counters: C
       }
       const expires = expiresIn(duration)
       if (expires !== undefined) updated.expires = expires
-      await saveKey(updated)
+      await saveKey(updated, true)
       if (spend !== undefined && spend !== null) await setSpend('key', updated.token, updated, spend)
       return { key: updated.token, ...(await describeKey(updated)) }
     },
@@ -153,7 +154,7 @@ export function createKeyService(options: { directory: KeyDirectory; counters: C
 
     async setBlocked(keyOrToken: string, blocked: boolean): Promise<Json> {
       const record = { ...(await findKey(keyOrToken)), blocked, updated_at: iso(now()) }
-      await saveKey(record)
+      await saveKey(record, true)
       return { token: record.token, ...(await describeKey(record)) }
     },
 

@@ -60,19 +60,26 @@ export function createKeySystem(options: { settings: KeySettings; isMaster: Auth
   const { settings } = options
   const database: Database | undefined = settings.databaseUrl === undefined ? undefined : openDatabase({ connectionString: settings.databaseUrl, timeoutMs: 5_000 })
   const repository = database ? postgresKeyRepository(database, keysSchema) : memoryKeyRepository()
-  const directory = createKeyDirectory(repository, { ttlMs: settings.cacheTtlMs })
   const store = options.store
-  let warnedAt = 0
+  const warnings = new Map<string, number>()
+  const warnOncePerMinute = (what: string, message: string) => {
+    if (Date.now() - (warnings.get(what) ?? 0) < 60_000) return
+    warnings.set(what, Date.now())
+    console.warn(message)
+  }
   // Spend and tokens: one increment per counter every 10 ms, reads at most 100 ms old (src/proxy/keys/counter-buffer.ts).
   const counters = createCounterBuffer(store, {
     ...counterIntervals,
-    onError(error) {
-      if (Date.now() - warnedAt < 60_000) return
-      warnedAt = Date.now()
-      console.warn(`[llm-onion] the shared store did not take spend and token counts (${(error as Error).message}); they are kept and sent again.`)
-    },
+    onError: (error) => warnOncePerMinute('counts', `[llm-onion] the shared store did not take spend and token counts (${(error as Error).message}); they are kept and sent again.`),
   })
-  const windows = createRateWindows(store, counters, { windowMs: settings.windowMs })
+  // A key changed on another worker or replica is seen here within about 110 ms (src/proxy/keys/key-directory.ts).
+  const directory = createKeyDirectory(repository, { ttlMs: settings.cacheTtlMs, changes: { counters } })
+  // Slots of max_parallel_requests given back wait up to a flush interval for the key's next request (src/proxy/keys/rate-windows.ts).
+  const windows = createRateWindows(store, counters, {
+    windowMs: settings.windowMs,
+    holdMs: counterIntervals.flushMs,
+    onError: (error) => warnOncePerMinute('slots', `[llm-onion] could not give slots of max_parallel_requests back to the shared store (${(error as Error).message}); this process keeps them and tries again (they expire within 10 minutes).`),
+  })
   const access = createKeyAccess({ isMaster: options.isMaster, directory, counters, windows, allowOnDbUnavailable: settings.allowOnDbUnavailable })
   const service = createKeyService({ directory, counters })
   const layers: Middleware[] = [spendLayer({ counters, windows, tokenCount: settings.tokenCount })]
@@ -94,8 +101,8 @@ export function createKeySystem(options: { settings: KeySettings; isMaster: Auth
         ? `virtual keys in PostgreSQL (schema ${keysSchema}), spend rows in ${spendRowsDefaults.schema}.${spendRowsDefaults.table}${settings.disableSpendLogs ? ' (off: disable_spend_logs)' : ''}`
         : `virtual keys in memory (lost on restart${cluster.isWorker ? '; each worker has its own, so a key made through one is unknown to the others' : ''}; set DATABASE_URL to keep and share them)`,
     async close() {
-      // The counts of the last calls go to the store before it closes.
-      await counters.flush()
+      // The counts of the last calls, and the slots held for the next ones, go to the store before it closes.
+      await Promise.all([counters.flush(), windows.release()])
       await repository.close()
     },
   }

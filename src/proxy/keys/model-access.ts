@@ -25,6 +25,12 @@ export function modelAllowed(model: string, allowed: readonly string[]): boolean
   return false
 }
 
+/** A list of models a key may call, and whose list it is. */
+export interface ModelList {
+  owner: 'key' | 'team'
+  models: string[]
+}
+
 /**
  * The lists a request with this key must pass, each with whose it is: the key's own (its team's
  * stands in when the key's is empty or says `all-team-models`), and the team's too when both have one.
@@ -34,10 +40,10 @@ export function modelAllowed(model: string, allowed: readonly string[]): boolean
  * for (const { owner, models } of modelLists(found)) if (!modelAllowed(model, models)) refuse(owner, models)
  * ```
  */
-export function modelLists(found: KeyContext): Array<{ owner: 'key' | 'team'; models: string[] }> {
+export function modelLists(found: KeyContext): ModelList[] {
   const keyModels = found.key.models.filter((entry) => entry !== 'all-team-models')
   const teamModels = found.team?.models ?? []
-  const lists: Array<{ owner: 'key' | 'team'; models: string[] }> = []
+  const lists: ModelList[] = []
   if (keyModels.length > 0) lists.push({ owner: 'key', models: keyModels })
   if (teamModels.length > 0) lists.push({ owner: 'team', models: teamModels })
   return lists

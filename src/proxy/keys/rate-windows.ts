@@ -13,6 +13,16 @@
  * ends, so the calls in flight when the limit is reached may take the window past it. Tokens are
  * counted through the counter buffer (src/proxy/keys/counter-buffer.ts): another process sees them
  * within its flush and read intervals.
+ *
+ * Requests in flight are counted per key in the store, one atomic increment per slot taken, so that
+ * never more than the limit are in flight across processes. A slot a call gives back is held by its
+ * process for the next request of the key, which takes it without a round trip; slots not taken for
+ * a whole `holdMs` interval go back to the store, so another process can have a freed slot within
+ * two intervals (20 ms by default). A process takes a held slot only while its own calls in flight
+ * are under the limit.
+ *
+ * What this process already knows is answered synchronously (a known window, a leased count, a held
+ * slot, a fresh token count): the request path awaits only what needs the store.
  */
 import type { SharedStore } from '../../shared-state/store'
 import type { CounterBuffer } from './counter-buffer'
@@ -42,30 +52,37 @@ export interface WindowRef {
 /**
  * The rate-limit windows of one store: finds the current window of a scope (remembering its start
  * in this process until it ends, so the common case costs no extra round trip), counts requests,
- * reads and adds tokens, and holds the slots of requests in flight.
+ * reads and adds tokens, and holds the slots of requests in flight. A method answers with a plain
+ * value when this process knows the answer, and with a promise when it must ask the store.
  *
  * @example
  * ```ts
  * const windows = createRateWindows(store, createCounterBuffer(store, { flushMs: 10, maxAgeMs: 100 }), { windowMs: 60_000 })
  * const window = await windows.current('api_key', token)
- * const count = await windows.countRequest(window)
+ * const count = await windows.countRequest(window, 60)
  * ```
  */
 export interface RateWindows {
   readonly windowMs: number
-  current(scope: LimitScope, id: string): Promise<WindowRef>
-  /** Counts one request in the window; resolves to its place in the window's count (over `limit`: refuse it). */
-  countRequest(window: WindowRef, limit: number): Promise<number>
+  current(scope: LimitScope, id: string): WindowRef | Promise<WindowRef>
+  /** Counts one request in the window; its place in the window's count (over `limit`: refuse it). */
+  countRequest(window: WindowRef, limit: number): number | Promise<number>
   /** Takes back a request counted in the window (one refused for another reason): this process may hand its count out again. */
   uncountRequest(window: WindowRef): void
   /** Tokens counted in the window so far (as the counter buffer sees them). */
-  tokens(window: WindowRef): Promise<number>
+  tokens(window: WindowRef): number | Promise<number>
   /** Adds a call's tokens (sent with the counter buffer's next flush). */
   addTokens(window: WindowRef, tokens: number): void
-  /** Takes a slot of `token`'s requests in flight; resolves to how many are in flight with it. */
-  enter(token: string): Promise<number>
-  /** Gives the slot back. */
-  leave(token: string): Promise<void>
+  /**
+   * Takes a slot of `token`'s requests in flight: how many are in flight with it, never over `limit`
+   * when it is let in (a held slot: this process's own count). Over `limit`, the slot is already given
+   * back: refuse the request and do not call {@link RateWindows.leave}.
+   */
+  enter(token: string, limit: number): number | Promise<number>
+  /** Gives a slot taken within the limit back: held for this process's next request, then returned to the store. */
+  leave(token: string): void
+  /** Returns every held slot to the store now (at shutdown). */
+  release(): Promise<void>
 }
 
 /**
@@ -73,6 +90,16 @@ export interface RateWindows {
  * requests in flight holds their slots until then at most.
  */
 export const inFlightLeaseMs = 600_000
+
+/** What {@link createRateWindows} takes besides the store and the counters. */
+export interface RateWindowsOptions {
+  windowMs: number
+  /** How long a slot given back may wait in this process for its next request before it returns to the store (default 10 ms). */
+  holdMs?: number
+  now?: () => number
+  /** Called when held slots could not be returned to the store (they are kept and tried again). */
+  onError?: (error: unknown) => void
+}
 
 /**
  * Rate-limit windows over `store`; tokens go through `counters`.
@@ -83,7 +110,7 @@ export const inFlightLeaseMs = 600_000
  * const windows = createRateWindows(store, createCounterBuffer(store, { flushMs: 10, maxAgeMs: 100 }), { windowMs: 60_000 })
  * ```
  */
-export function createRateWindows(store: SharedStore, counters: CounterBuffer, options: { windowMs: number; now?: () => number }): RateWindows {
+export function createRateWindows(store: SharedStore, counters: CounterBuffer, options: RateWindowsOptions): RateWindows {
   const { windowMs } = options
   const now = options.now ?? Date.now
   // The window each scope is in, as this process knows it: the same object until it ends.
@@ -93,11 +120,7 @@ export function createRateWindows(store: SharedStore, counters: CounterBuffer, o
     return { scope, id, start, end: start + windowMs, requestsKey: `ratelimit:requests:${name}`, tokensKey: `ratelimit:tokens:${name}` }
   }
 
-  const current = async (scope: LimitScope, id: string): Promise<WindowRef> => {
-    const name = `${scope}:${id}`
-    const at = now()
-    const cached = known.get(name)
-    if (cached !== undefined && cached.end > at) return cached
+  const findWindow = async (scope: LimitScope, id: string, name: string, at: number): Promise<WindowRef> => {
     const key = `ratelimit:window:${name}`
     let start = Number(await store.get(key))
     if (!Number.isFinite(start) || start <= 0 || start + windowMs <= at) {
@@ -111,19 +134,25 @@ export function createRateWindows(store: SharedStore, counters: CounterBuffer, o
     known.set(name, window)
     return window
   }
+  // The requests that find a window ended at once wait for one answer from the store.
+  const finding = new Map<string, Promise<WindowRef>>()
+  const current = (scope: LimitScope, id: string): WindowRef | Promise<WindowRef> => {
+    const name = `${scope}:${id}`
+    const at = now()
+    const cached = known.get(name)
+    if (cached !== undefined && cached.end > at) return cached
+    let found = finding.get(name)
+    if (found === undefined) {
+      found = findWindow(scope, id, name, at).finally(() => finding.delete(name))
+      finding.set(name, found)
+    }
+    return found
+  }
   // Counters outlive their window (a late token count still lands in it) and then expire.
   const counterOptions = { ttlMs: windowMs * 2 }
   const leases = new WeakMap<WindowRef, Lease>()
 
-  const countRequest = async (window: WindowRef, limit: number): Promise<number> => {
-    let lease = leases.get(window)
-    if (lease === undefined) leases.set(window, (lease = { next: 0, remaining: 0, size: 1, leasedAt: 0, over: 0 }))
-    // The window is known to be full: refused here, without a round trip (counts only grow in a window).
-    if (lease.over > 0 && lease.remaining === 0) return lease.over
-    if (lease.remaining > 0) {
-      lease.remaining--
-      return Math.min(limit, ++lease.next)
-    }
+  const leaseMore = async (window: WindowRef, limit: number, lease: Lease): Promise<number> => {
     // Leases grow while this process keeps coming back within 100 ms, up to 1% of the limit.
     const at = now()
     lease.size = at - lease.leasedAt < 100 ? Math.min(lease.size * 2, Math.max(1, Math.floor(limit / 100))) : 1
@@ -137,7 +166,19 @@ export function createRateWindows(store: SharedStore, counters: CounterBuffer, o
     lease.next = Math.max(lease.next, first + 1)
     return first + 1
   }
+  const countRequest = (window: WindowRef, limit: number): number | Promise<number> => {
+    let lease = leases.get(window)
+    if (lease === undefined) leases.set(window, (lease = { next: 0, remaining: 0, size: 1, leasedAt: 0, over: 0 }))
+    // The window is known to be full: refused here, without a round trip (counts only grow in a window).
+    if (lease.over > 0 && lease.remaining === 0) return lease.over
+    if (lease.remaining > 0) {
+      lease.remaining--
+      return Math.min(limit, ++lease.next)
+    }
+    return leaseMore(window, limit, lease)
+  }
 
+  const slots = createHeldSlots(store, options.holdMs ?? 10, options.onError)
   return {
     windowMs,
     current,
@@ -146,16 +187,13 @@ export function createRateWindows(store: SharedStore, counters: CounterBuffer, o
       const lease = leases.get(window)
       if (lease !== undefined) lease.remaining++
     },
-    tokens: (window) => counters.read(window.tokensKey),
+    tokens: (window) => counters.peek(window.tokensKey) ?? counters.read(window.tokensKey),
     addTokens(window, tokens) {
       if (tokens > 0) counters.add(window.tokensKey, tokens, counterOptions.ttlMs)
     },
-    enter: (token) => store.increment(`ratelimit:in_flight:${token}`, 1, { ttlMs: inFlightLeaseMs }),
-    async leave(token) {
-      const left = await store.increment(`ratelimit:in_flight:${token}`, -1, { ttlMs: inFlightLeaseMs })
-      // The count expired while requests were in flight: their leaving must not take it below zero.
-      if (left < 0) await store.increment(`ratelimit:in_flight:${token}`, -left, { ttlMs: inFlightLeaseMs })
-    },
+    enter: slots.enter,
+    leave: slots.leave,
+    release: slots.release,
   }
 }
 
@@ -168,4 +206,94 @@ interface Lease {
   leasedAt: number
   /** The window's count when this process found it past the limit (0 until then). */
   over: number
+}
+
+/** One key's slots in flight as this process holds them. */
+interface KeySlots {
+  /** Taken by calls of this process that have not ended. */
+  inUse: number
+  /** Given back by calls, still counted in the store, waiting for this process's next request. */
+  held: number
+  /** The fewest held since the last return to the store: those were not needed for a whole interval. */
+  fewestHeld: number
+}
+
+/** The slots of requests in flight, counted in the store and held a while by the process that had them. */
+function createHeldSlots(store: SharedStore, holdMs: number, onError: ((error: unknown) => void) | undefined) {
+  const keys = new Map<string, KeySlots>()
+  const storeKey = (token: string) => `ratelimit:in_flight:${token}`
+  const ttl = { ttlMs: inFlightLeaseMs }
+  let timer: NodeJS.Timeout | undefined
+
+  const slotsOf = (token: string): KeySlots => {
+    let own = keys.get(token)
+    if (own === undefined) keys.set(token, (own = { inUse: 0, held: 0, fewestHeld: 0 }))
+    return own
+  }
+  /** Subtracts `count` slots from the store's count, never taking it below zero (a count that expired with calls in flight). */
+  const giveBack = async (token: string, count: number): Promise<void> => {
+    const left = await store.increment(storeKey(token), -count, ttl)
+    if (left < 0) await store.increment(storeKey(token), -left, ttl)
+  }
+  const takeFromStore = async (token: string, limit: number): Promise<number> => {
+    const total = await store.increment(storeKey(token), 1, ttl)
+    if (total > limit) {
+      giveBack(token, 1).catch((error: unknown) => onError?.(error))
+      return total
+    }
+    slotsOf(token).inUse++
+    return total
+  }
+  /** Returns the slots held for a whole interval (or all of them, `everything`); those the store refused are held again. */
+  const returnHeld = (everything: boolean): Promise<void> => {
+    const returns: Array<Promise<void>> = []
+    for (const [token, own] of keys) {
+      const count = everything ? own.held : Math.min(own.held, own.fewestHeld)
+      own.held -= count
+      own.fewestHeld = own.held
+      if (count > 0) {
+        returns.push(
+          giveBack(token, count).catch((error: unknown) => {
+            // Still counted in the store: this process may use them, and tries again.
+            slotsOf(token).held += count
+            onError?.(error)
+            schedule()
+          }),
+        )
+      }
+      if (own.inUse === 0 && own.held === 0) keys.delete(token)
+    }
+    timer = undefined
+    for (const own of keys.values()) if (own.held > 0) schedule()
+    return Promise.all(returns).then(() => undefined)
+  }
+  const schedule = () => {
+    if (timer !== undefined) return
+    timer = setTimeout(() => void returnHeld(false), holdMs)
+    timer.unref()
+  }
+
+  return {
+    enter(token: string, limit: number): number | Promise<number> {
+      const own = keys.get(token)
+      if (own !== undefined && own.held > 0 && own.inUse < limit) {
+        own.held--
+        if (own.held < own.fewestHeld) own.fewestHeld = own.held
+        return ++own.inUse
+      }
+      return takeFromStore(token, limit)
+    },
+    leave(token: string): void {
+      const own = keys.get(token)
+      if (own === undefined || own.inUse === 0) return
+      own.inUse--
+      own.held++
+      schedule()
+    },
+    release(): Promise<void> {
+      if (timer !== undefined) clearTimeout(timer)
+      timer = undefined
+      return returnHeld(true)
+    },
+  }
 }

@@ -7,15 +7,16 @@
  * spend in another's name); after the call, success or not, it adds the call's cost to the running
  * totals of its key, user, team, end user (the request's `user`), tags and model, adds its tokens to
  * the rate-limit windows it was counted in (through the counter buffer, which sends them in batches),
- * and gives back its slot in flight (issued before the reply is sent, not waited for: `ctx.waitUntil`),
- * so a store that is slow or down never holds a reply; a failure is warned about once a minute.
+ * and gives back its slot in flight (held by the rate windows for the key's next request, returned to
+ * the store in the background), so a store that is slow or down never holds a reply.
  */
 import type { Context } from '../../context'
 import type { Middleware } from '../../types'
 import { ticketSlot, type Ticket } from './access'
 import type { CounterBuffer } from './counter-buffer'
+import { keyPlan } from './key-plan'
 import type { RateWindows } from './rate-windows'
-import { recordSpend, type SpendAttribution } from './spend-ledger'
+import { addSpend, recordSpend } from './spend-ledger'
 
 /** Which tokens count against `tpm_limit` (LiteLLM's `general_settings.token_rate_limit_type`, default `total`). */
 export type TokenCount = 'total' | 'input' | 'output'
@@ -24,13 +25,11 @@ const identityFields = ['user_api_key', 'user_api_key_hash', 'user_api_key_alias
 
 /** What the layer needs. */
 export interface SpendLayerOptions {
-  /** Spend and tokens go through the counter buffer; the slot in flight straight to the store. */
+  /** Spend and tokens go through the counter buffer; the slot in flight back to the windows, which hold it a while for the key's next request. */
   counters: CounterBuffer
   windows: RateWindows
   tokenCount?: TokenCount
   now?: () => number
-  /** Where store failures are reported, once a minute (default `console.warn`). */
-  warn?: (message: string) => void
 }
 
 /**
@@ -46,32 +45,19 @@ export function spendLayer(options: SpendLayerOptions): Middleware {
   const { counters, windows } = options
   const now = options.now ?? Date.now
   const tokenCount = options.tokenCount ?? 'total'
-  let warnedAt = 0
-  const failed = (error: unknown) => {
-    if (now() - warnedAt < 60_000) return
-    warnedAt = now()
-    ;(options.warn ?? console.warn)(`[llm-onion] could not give a slot of max_parallel_requests back to the shared store (${(error as Error).message}); it expires within 10 minutes.`)
-  }
 
   /** Adds the call's spend and tokens to the counters (no round trip: the buffer sends them); gives back its slot in flight. */
   const settle = (ctx: Context, ticket: Ticket | undefined): void => {
     const cost = ctx.cost?.total ?? 0
-    const attribution: SpendAttribution = { tags: ctx.tags, model: ctx.requestedModel, ...(ctx.user ? { endUser: ctx.user } : {}) }
+    const at = now()
     if (ticket !== undefined) {
-      const { key, user, team } = ticket.found
-      attribution.key = { token: ticket.token, record: key }
-      if (key.user_id !== null) attribution.user = { id: key.user_id, ...(user ? { record: user } : {}) }
-      if (key.team_id !== null) attribution.team = { id: key.team_id, ...(team ? { record: team } : {}) }
       const usage = ctx.usage
       const tokens = usage === undefined ? 0 : tokenCount === 'input' ? usage.inputTokens : tokenCount === 'output' ? usage.outputTokens : usage.totalTokens
       for (const window of ticket.windows) windows.addTokens(window, tokens)
-      if (ticket.inFlight) {
-        ctx.waitUntil(
-          windows.leave(ticket.token).catch((error: unknown) => failed(error)),
-        )
-      }
+      if (ticket.inFlight) windows.leave(ticket.token)
+      addSpend(counters, keyPlan(ticket.token, ticket.found, at).spendCounters, cost, at)
     }
-    recordSpend(counters, attribution, cost, now())
+    recordSpend(counters, { tags: ctx.tags, model: ctx.requestedModel, ...(ctx.user ? { endUser: ctx.user } : {}) }, cost, at)
   }
 
   const layer: Middleware = async function keySpend(ctx, next) {
@@ -92,8 +78,9 @@ function stampIdentity(ctx: Context, ticket: Ticket | undefined): void {
   let sent = false
   for (const field of identityFields) if (field in metadata) sent = true
   if (ticket === undefined && !sent) return
-  const stamped: Record<string, unknown> = { ...metadata }
-  for (const field of identityFields) delete stamped[field]
+  // Copied without the fields a client sent rather than copied and then deleted from: a `delete` turns the object into a slow dictionary for every reader after.
+  const stamped: Record<string, unknown> = sent ? {} : { ...metadata }
+  if (sent) for (const name of Object.keys(metadata)) if (!(identityFields as readonly string[]).includes(name)) stamped[name] = metadata[name]
   if (ticket !== undefined) {
     const { key, team } = ticket.found
     stamped.user_api_key_hash = ticket.token

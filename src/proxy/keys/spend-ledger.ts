@@ -62,6 +62,27 @@ export function readSpend(counters: CounterBuffer, counter: string): Promise<num
   return counters.read(counter)
 }
 
+/** A key's, user's or team's spend counter for its current budget period. */
+export interface PeriodicCounter {
+  counter: string
+  /** When the period ends (epoch ms; infinite without a `budget_duration`). */
+  periodEnd: number
+}
+
+/**
+ * The spend counter of a key, user or team at `now` (period 0 when its record is not known).
+ *
+ * @example
+ * ```ts
+ * periodicCounter('key', token, record, Date.now()) // { counter: 'spend:key:<hash>:3', periodEnd: 1767225600000 }
+ * ```
+ */
+export function periodicCounter(entity: 'key' | 'user' | 'team', id: string, record: Budgeted | undefined, now: number): PeriodicCounter {
+  if (record === undefined) return { counter: spendCounter(entity, id, 0), periodEnd: Number.POSITIVE_INFINITY }
+  const period = budgetPeriod(record, now)
+  return { counter: spendCounter(entity, id, period.index), periodEnd: period.end }
+}
+
 /** Who one call's cost is attributed to. */
 export interface SpendAttribution {
   key?: { token: string; record: Budgeted }
@@ -70,28 +91,6 @@ export interface SpendAttribution {
   endUser?: string
   tags: string[]
   model: string
-}
-
-/**
- * The counters one call's cost goes to, at `now`.
- *
- * @example
- * ```ts
- * spendCounters({ key: { token, record }, tags: ['checkout'], model: 'gpt-4o' }, Date.now())
- * ```
- */
-export function spendCounters(attribution: SpendAttribution, now: number): string[] {
-  const counters: string[] = []
-  const periodic = (entity: 'key' | 'user' | 'team', id: string, record: Budgeted | undefined) =>
-    counters.push(spendCounter(entity, id, record === undefined ? 0 : budgetPeriod(record, now).index))
-  if (attribution.key) periodic('key', attribution.key.token, attribution.key.record)
-  if (attribution.user) periodic('user', attribution.user.id, attribution.user.record)
-  if (attribution.team) periodic('team', attribution.team.id, attribution.team.record)
-  // What a client names (end user, tags) is bounded: a request cannot make the store keep or write much.
-  if (attribution.endUser && attribution.endUser.length <= maxNameLength) counters.push(spendCounter('end_user', attribution.endUser))
-  for (const tag of [...new Set(attribution.tags)].filter((tag) => tag !== '' && tag.length <= maxNameLength).slice(0, maxTagsPerCall)) counters.push(spendCounter('tag', tag))
-  if (attribution.model.length <= maxNameLength) counters.push(spendCounter('model', attribution.model))
-  return counters
 }
 
 /** Tags per call whose totals are kept; the others count in the spend rows only. */
@@ -110,14 +109,55 @@ export const maxNameLength = 256
  */
 export function recordSpend(counters: CounterBuffer, attribution: SpendAttribution, cost: number, now: number): void {
   if (!(cost > 0)) return
-  for (const counter of spendCounters(attribution, now)) counters.add(counter, cost, ttlOf(counter, attribution, now))
+  addSpend(counters, periodicCounters(attribution, now), cost, now)
+  for (const counter of namedCounters(attribution)) counters.add(counter, cost)
+}
+
+/**
+ * Adds `cost` to counters of budget periods worked out before (a key's plan), each kept for its
+ * period and a day past its end.
+ *
+ * @example
+ * ```ts
+ * addSpend(counters, keyPlan(token, found, Date.now()).spendCounters, 0.00042, Date.now())
+ * ```
+ */
+export function addSpend(counters: CounterBuffer, periodic: readonly PeriodicCounter[], cost: number, now: number): void {
+  if (!(cost > 0)) return
+  for (const each of periodic) counters.add(each.counter, cost, Number.isFinite(each.periodEnd) ? Math.max(1, each.periodEnd - now) + dayMs : undefined)
 }
 
 const dayMs = 86_400_000
 
-function ttlOf(counter: string, attribution: SpendAttribution, now: number): number | undefined {
-  const record = counter.startsWith('spend:key:') ? attribution.key?.record : counter.startsWith('spend:user:') ? attribution.user?.record : counter.startsWith('spend:team:') ? attribution.team?.record : undefined
-  if (record === undefined || record.budget_duration === null) return undefined
-  const period = budgetPeriod(record, now)
-  return Number.isFinite(period.end) ? Math.max(1, period.end - now) + dayMs : undefined
+function periodicCounters(attribution: SpendAttribution, now: number): PeriodicCounter[] {
+  const counters: PeriodicCounter[] = []
+  if (attribution.key) counters.push(periodicCounter('key', attribution.key.token, attribution.key.record, now))
+  if (attribution.user) counters.push(periodicCounter('user', attribution.user.id, attribution.user.record, now))
+  if (attribution.team) counters.push(periodicCounter('team', attribution.team.id, attribution.team.record, now))
+  return counters
+}
+
+/**
+ * The counters of what a client names (end user, tags) and of the model, without periods. What a
+ * client names is bounded: a request cannot make the store keep or write much.
+ */
+function namedCounters(attribution: Pick<SpendAttribution, 'endUser' | 'tags' | 'model'>): string[] {
+  const counters: string[] = []
+  if (attribution.endUser && attribution.endUser.length <= maxNameLength) counters.push(spendCounter('end_user', attribution.endUser))
+  if (attribution.tags.length > 0) {
+    for (const tag of [...new Set(attribution.tags)].filter((tag) => tag !== '' && tag.length <= maxNameLength).slice(0, maxTagsPerCall)) counters.push(spendCounter('tag', tag))
+  }
+  if (attribution.model.length <= maxNameLength) counters.push(modelCounter(attribution.model))
+  return counters
+}
+
+// The model's counter is named once per model (a proxy has a few): no string is built per call.
+const modelCounters = new Map<string, string>()
+function modelCounter(model: string): string {
+  let counter = modelCounters.get(model)
+  if (counter === undefined) {
+    counter = spendCounter('model', model)
+    if (modelCounters.size < 1_000) modelCounters.set(model, counter)
+  }
+  return counter
 }
