@@ -12,8 +12,7 @@
  * an `exception` event at the end.
  */
 import type { SpanAttributes } from './attributes'
-import type { SpanRecord } from './span-record'
-import type { TracedCall } from './pipeline'
+import type { SpanRecord, TracedCall } from './span-record'
 
 /** The SDK's default attribute count limit per span and per event (`OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT` unset). */
 const attributeCountLimit = 128

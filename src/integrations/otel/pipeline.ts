@@ -18,7 +18,7 @@ import { httpSink } from '../../delivery/http-sink'
 import { DeliveryError, type Sink } from '../../delivery/sink'
 import { randomSpanId } from './ids'
 import type { OtelSdk } from './sdk'
-import { completeCallSpan, type CallSpanTree } from './span-record'
+import { completeCallSpan, type TracedCall } from './span-record'
 import { createOtlpProtobufEncoder } from './otlp-protobuf'
 
 /** Where and how a pipeline sends. */
@@ -42,11 +42,7 @@ export interface OtlpDestination {
 /** The OTLP/HTTP encodings, named as `OTEL_EXPORTER_OTLP_PROTOCOL` names them (gRPC is not spoken). */
 export type OtlpProtocol = 'http/protobuf' | 'http/json'
 
-/** A finished call as the OTLP sink takes it: its span tree and its OTLP trace id. */
-export interface TracedCall {
-  tree: CallSpanTree
-  traceId: string
-}
+export type { TracedCall } from './span-record'
 
 /**
  * Calls per OTLP request. Encoding a batch is one uninterrupted piece of work on the event loop, so
