@@ -108,7 +108,11 @@ async function measure(config: Config, cli: string, upstream: string, sinkUrl: s
   writeFileSync(file, `${lines.join('\n')}\n`)
   const url = await refusedPortUrl()
   const args = [cli, 'serve', '--config', file, '--port', new URL(url).port, '--host', '127.0.0.1', ...(config.worker ? ['--delivery-worker'] : [])]
-  const env = { ...process.env, ...integrationEnvironment(sinkUrl).env, NODE_NO_WARNINGS: '1' }
+  const env: NodeJS.ProcessEnv = { ...process.env, ...integrationEnvironment(sinkUrl).env, NODE_NO_WARNINGS: '1' }
+  // integrationEnvironment() points every *_URL variable it finds quoted in middleware/ at the
+  // receiver, REDIS_URL (cache.ts) included: the proxy would take the receiver for its Redis and refuse
+  // to start. Shared state is not what this benchmark measures.
+  for (const name of Object.keys(env)) if (name.startsWith('REDIS_')) delete env[name]
   const child: Child = await startChild(process.execPath, args, { core: 0, url, probePath: '/health/liveliness', cwd: root, env })
   try {
     const target: Target = { name: config.name, url, path: '/v1/chat/completions', headers: { authorization: 'Bearer sk-bench' } }

@@ -3,7 +3,6 @@
  * name, authorised by a SAS made from the account key (or given). LiteLLM's `azure_storage`.
  */
 import { z } from 'zod'
-import type { CallEvent } from '../src/event'
 import { defineExporter } from '../src/integrations/exporter'
 import { integrationOptionsSchema, readBaseUrl, readSetting, requireSetting } from '../src/integrations/options'
 import { ValidationError } from '../src/errors'
@@ -14,6 +13,7 @@ import { defineIntegration } from '../src/integrations/descriptor'
 import { accountKeyAccess, sasTokenAccess } from '../src/delivery/azure-blob-access'
 import { keyPath, objectStoreSink } from '../src/delivery/object-store-sink'
 import { trimSlashes } from '../src/delivery/sigv4-object-store'
+import { eventJson } from '../src/event-json'
 
 const azureStorageOptionsSchema = lazySchema(() =>
   integrationOptionsSchema
@@ -103,6 +103,6 @@ export function azureStorage(options: AzureStorageOptions = {}): Middleware {
         return { url, headers: { 'x-ms-blob-type': 'BlockBlob', 'x-ms-version': '2021-12-02', 'content-type': 'application/x-ndjson' } }
       },
     }),
-    toItems: (event: CallEvent) => JSON.stringify(event),
+    toItems: eventJson,
   })
 }

@@ -18,6 +18,7 @@ import type { Middleware } from '../src/types'
 import { validate } from '../src/validate'
 import { defineIntegration } from '../src/integrations/descriptor'
 import { lazySchema } from '../src/lazy-schema'
+import { eventJson } from '../src/event-json'
 
 const datadogOptionsSchema = lazySchema(() =>
   otlpPresetOptionsSchema
@@ -185,7 +186,7 @@ export function datadog(options: DatadogOptions = {}): Middleware {
 
 /** The event as the log's message, without its largest fields when it would pass Datadog's 1 MB limit. */
 function logMessage(event: CallEvent): string {
-  const message = JSON.stringify(event)
+  const message = eventJson(event)
   if (Buffer.byteLength(message) <= maxLogBytes) return message
   return JSON.stringify({ ...event, messages: undefined, input: undefined, response: undefined, truncated: 'messages and response left out: over 1 MB' })
 }

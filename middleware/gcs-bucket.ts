@@ -4,7 +4,6 @@
  * LiteLLM's `gcs_bucket`.
  */
 import { z } from 'zod'
-import type { CallEvent } from '../src/event'
 import { defineExporter } from '../src/integrations/exporter'
 import { integrationOptionsSchema, readBaseUrl, readSetting, requireSetting } from '../src/integrations/options'
 import type { Middleware } from '../src/types'
@@ -12,6 +11,7 @@ import { validate } from '../src/validate'
 import { lazySchema } from '../src/lazy-schema'
 import { defineIntegration } from '../src/integrations/descriptor'
 import { sigV4ObjectStoreSink, trimSlashes } from '../src/delivery/sigv4-object-store'
+import { eventJson } from '../src/event-json'
 
 const gcsBucketOptionsSchema = lazySchema(() =>
   integrationOptionsSchema
@@ -88,7 +88,7 @@ export function gcsBucket(options: GcsBucketOptions = {}): Middleware {
       maxBatchSize: batchSize,
       timeoutMs: settings.timeoutMs,
     }),
-    toItems: (event: CallEvent) => JSON.stringify(event),
+    toItems: eventJson,
   })
 }
 

@@ -5,13 +5,13 @@ import { appendFile, mkdir } from 'node:fs/promises'
 import { dirname, resolve } from 'node:path'
 import { z } from 'zod'
 import type { Sink } from '../src/delivery/queue'
-import type { CallEvent } from '../src/event'
 import { defineExporter } from '../src/integrations/exporter'
 import { integrationOptionsSchema, readSetting } from '../src/integrations/options'
 import type { Middleware } from '../src/types'
 import { validate } from '../src/validate'
 import { defineIntegration } from '../src/integrations/descriptor'
 import { lazySchema } from '../src/lazy-schema'
+import { eventJson } from '../src/event-json'
 
 const jsonLogOptionsSchema = lazySchema(() =>
   integrationOptionsSchema
@@ -69,7 +69,7 @@ export function jsonLog(options: JsonLogOptions = {}): Middleware {
     redact: settings.redact,
     sink: fileSink(path, settings.maxBatchSize ?? 500),
     // Serialised in the background, from the event: the snapshot taken when the call ended.
-    toItems: (event: CallEvent) => JSON.stringify(event),
+    toItems: eventJson,
   })
 }
 

@@ -12,6 +12,7 @@ import type { Middleware } from '../src/types'
 import { validate } from '../src/validate'
 import { defineIntegration } from '../src/integrations/descriptor'
 import { lazySchema } from '../src/lazy-schema'
+import { eventJson } from '../src/event-json'
 
 const labelName = lazySchema(() => z.string().regex(/^[a-zA-Z_][a-zA-Z0-9_]*$/, 'must be a Loki label name (letters, digits, _)'))
 
@@ -123,7 +124,7 @@ export function toLokiEntry(event: CallEvent, fixedLabels: Record<string, string
   const stream = { ...fixedLabels, provider: event.provider ?? 'unknown', model: event.model, status: event.status }
   // Loki wants nanoseconds as a decimal string; milliseconds + six zeros stays exact.
   const timestamp = `${Math.trunc(event.endTime)}000000`
-  const line = JSON.stringify(event)
+  const line = eventJson(event)
   if (!structuredMetadata) return { stream, value: [timestamp, line] }
   const metadata: Record<string, string> = { call_id: event.id, trace_id: event.traceId }
   if (event.user !== undefined) metadata.user = event.user

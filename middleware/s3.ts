@@ -3,7 +3,6 @@
  * each batch one object under a date-partitioned key, signed with SigV4. LiteLLM's `s3` / `s3_v2`.
  */
 import { z } from 'zod'
-import type { CallEvent } from '../src/event'
 import { defineExporter } from '../src/integrations/exporter'
 import { integrationOptionsSchema, readBaseUrl, readSetting, requireSetting } from '../src/integrations/options'
 import type { Middleware } from '../src/types'
@@ -11,6 +10,7 @@ import { validate } from '../src/validate'
 import { lazySchema } from '../src/lazy-schema'
 import { defineIntegration } from '../src/integrations/descriptor'
 import { bucketBase, sigV4ObjectStoreSink, trimSlashes } from '../src/delivery/sigv4-object-store'
+import { eventJson } from '../src/event-json'
 
 export { bucketBase } from '../src/delivery/sigv4-object-store'
 
@@ -101,6 +101,6 @@ export function s3(options: S3Options = {}): Middleware {
       maxBatchSize: settings.maxBatchSize,
       timeoutMs: settings.timeoutMs,
     }),
-    toItems: (event: CallEvent) => JSON.stringify(event),
+    toItems: eventJson,
   })
 }

@@ -15,6 +15,7 @@ import { validate } from '../src/validate'
 import { lazySchema } from '../src/lazy-schema'
 import { defaultSignatureHeader, signWebhookBody } from '../src/integrations/webhook-signature'
 import { defineIntegration } from '../src/integrations/descriptor'
+import { eventJson } from '../src/event-json'
 
 const webhookOptionsSchema = lazySchema(() =>
   integrationOptionsSchema
@@ -95,7 +96,7 @@ export function webhook(options: WebhookOptions = {}): Middleware {
       maxBatchSize: logFormat === 'single' ? 1 : (settings.maxBatchSize ?? 100),
       timeoutMs: settings.timeoutMs,
       // Encoded to a string here, so the signature is over the very bytes sent.
-      encode: (events) => (logFormat === 'ndjson' ? events.map((event) => JSON.stringify(event)).join('\n') : JSON.stringify(logFormat === 'single' ? events[0] : events)),
+      encode: (events) => (logFormat === 'ndjson' ? events.map(eventJson).join('\n') : JSON.stringify(logFormat === 'single' ? events[0] : events)),
       headersFor: (body): Record<string, string> => ({
         'content-type': logFormat === 'ndjson' ? 'application/x-ndjson' : 'application/json',
         ...(secret === undefined ? {} : { [signatureHeader]: signWebhookBody(secret, body) }),

@@ -60,23 +60,41 @@ export async function sendWithRetries(
   signal: AbortSignal,
   onRetry: () => void,
 ): Promise<Dropped | SendResult | undefined> {
+  // The first attempt is made here, not through p-retry: nearly every batch goes through at once,
+  // and p-retry's set-up (its options, closures and checks) would be work per batch for nothing.
+  // Retries go through p-retry as before, the first failure already counted.
+  let first: DeliveryError
+  try {
+    signal.throwIfAborted()
+    const result = await sink.send(items, signal)
+    signal.throwIfAborted()
+    return result?.unencodable?.length ? result : undefined
+  } catch (error) {
+    if (signal.aborted) return { reason: 'closed', error }
+    first = asDeliveryError(error, sink.name)
+  }
+  // Encoding again gives the same result: an encode error is never retried.
+  if (first.unencodable) return { reason: 'unencodable', error: first }
+  if (!first.retryable) return { reason: 'rejected', error: first }
+  if (settings.retries === 0) return { reason: 'retries_exhausted', error: first }
   let exhausted = false
   let unencodable = false
   try {
+    onRetry()
+    await sleep(retryDelay(settings, first, 0), signal, { unref: true })
     const result = await pRetry(
       async () => {
         try {
           return await sink.send(items, signal)
         } catch (error) {
           const failure = asDeliveryError(error, sink.name)
-          // Encoding again gives the same result: an encode error is never retried.
           unencodable = failure.unencodable
           // p-retry's AbortError stops retrying and rejects with the error it wraps.
           throw failure.retryable ? failure : new StopRetrying(failure)
         }
       },
       {
-        retries: settings.retries,
+        retries: settings.retries - 1,
         // The wait is computed below so Retry-After can lengthen it; p-retry itself waits 0.
         minTimeout: 0,
         signal,
@@ -86,7 +104,8 @@ export async function sendWithRetries(
             return
           }
           onRetry()
-          await sleep(retryDelay(settings, error, retriesConsumed), signal, { unref: true })
+          // The first failure was retried before p-retry started.
+          await sleep(retryDelay(settings, error, retriesConsumed + 1), signal, { unref: true })
         },
       },
     )

@@ -1,9 +1,9 @@
 /**
  * The OTLP transport of one destination (Langfuse, Logfire, Traceloop, Datadog): a sink of the
  * client's delivery queue whose items are finished calls' span trees. Spans are written and encoded
- * in the background, when a batch is sent: the tree goes through a private tracer provider (never
- * the application's global one) whose only processor collects the ended spans, and the official OTLP
- * protobuf serializer encodes them. Nothing of it runs in a call, so no call ever pays for encoding a
+ * in the background, when a batch is sent: straight to OTLP protobuf (the bytes the SDK and the
+ * official serializer would write, see otlp-protobuf.ts), or for JSON through a private tracer
+ * provider and the official serializer. Nothing of it runs in a call, so no call ever pays for encoding a
  * whole batch (as a `BatchSpanProcessor` does in the `span.end()` of the call that fills it); batches
  * are retried (5xx included, honouring Retry-After), counted when dropped, and awaited by
  * `client.flush()` like every other export.
@@ -12,12 +12,14 @@
  * `OTEL_EXPORTER_OTLP_HEADERS` credential of the application to its requests (which would send, say,
  * a Honeycomb key to Langfuse), and it does not retry a 500.
  */
+import type { Resource } from '@opentelemetry/resources'
 import type { ReadableSpan, SpanProcessor } from '@opentelemetry/sdk-trace-base'
 import { httpSink } from '../../delivery/http-sink'
 import { DeliveryError, type Sink } from '../../delivery/sink'
 import { randomSpanId } from './ids'
 import type { OtelSdk } from './sdk'
-import { completeCallSpan, type CallSpanTree } from './span-record'
+import { completeCallSpan, type TracedCall } from './span-record'
+import { createOtlpProtobufEncoder } from './otlp-protobuf'
 
 /** Where and how a pipeline sends. */
 export interface OtlpDestination {
@@ -40,11 +42,7 @@ export interface OtlpDestination {
 /** The OTLP/HTTP encodings, named as `OTEL_EXPORTER_OTLP_PROTOCOL` names them (gRPC is not spoken). */
 export type OtlpProtocol = 'http/protobuf' | 'http/json'
 
-/** A finished call as the OTLP sink takes it: its span tree and its OTLP trace id. */
-export interface TracedCall {
-  tree: CallSpanTree
-  traceId: string
-}
+export type { TracedCall } from './span-record'
 
 /**
  * Calls per OTLP request. Encoding a batch is one uninterrupted piece of work on the event loop, so
@@ -102,12 +100,44 @@ export function createOtlpSink(sdk: Promise<OtelSdk>, destination: OtlpDestinati
 }
 
 /**
- * Span trees to an OTLP body (protobuf, or JSON for `http/json`), through a private tracer provider: each call's trace id is
- * handed to the id generator for the one root span started right after it is set (synchronously, so
- * calls cannot interleave), and the only span processor collects what ends.
+ * Span trees to an OTLP body for `destination`: protobuf under the SDK's default span limits (nearly
+ * always) written directly ({@link createOtlpProtobufEncoder}, the same bytes); JSON, or span limits
+ * changed by `OTEL_*_LIMIT` variables, through the SDK ({@link createSdkSpanEncoder}).
  */
 function createEncoder(sdk: OtelSdk, destination: OtlpDestination): (calls: TracedCall[]) => Uint8Array {
-  const { api, resources, traceBase, transformer } = sdk
+  const { resources } = sdk
+  const resource = resources.defaultResource().merge(resources.resourceFromAttributes(destination.resource))
+  const json = destination.protocol === 'http/json'
+  if (!json && !spanLimitsInEnvironment()) {
+    return createOtlpProtobufEncoder({ resource: resource.attributes, resourceSchemaUrl: resource.schemaUrl, scope: tracerName }, randomSpanId)
+  }
+  const encode = createSdkSpanEncoder(sdk, resource, json ? 'http/json' : 'http/protobuf', randomSpanId)
+  return (calls) => {
+    const body = encode(calls)
+    if (!body) throw new DeliveryError(`${destination.name}: spans could not be encoded as OTLP ${json ? 'JSON' : 'protobuf'}.`, { retryable: false })
+    return body
+  }
+}
+
+/**
+ * Span trees to an OTLP body through the SDK: a private tracer provider (never the application's
+ * global one) writes each tree as spans, each call's trace id handed to the id generator for the one
+ * root span started right after it is set (synchronously, so calls cannot interleave), its only span
+ * processor collects what ends, and the official serializer encodes them. `undefined` when the
+ * serializer gives nothing.
+ *
+ * @example
+ * ```ts
+ * const encode = createSdkSpanEncoder(sdk, sdk.resources.resourceFromAttributes({ 'service.name': 'my-app' }), 'http/protobuf', randomSpanId)
+ * ```
+ */
+export function createSdkSpanEncoder(
+  sdk: OtelSdk,
+  resource: Resource,
+  protocol: OtlpProtocol,
+  spanId: () => string,
+): (calls: TracedCall[]) => Uint8Array | undefined {
+  const { api, traceBase, transformer } = sdk
   let nextTraceId = ''
   let ended: ReadableSpan[] = []
   const collector: SpanProcessor = {
@@ -119,13 +149,14 @@ function createEncoder(sdk: OtelSdk, destination: OtlpDestination): (calls: Trac
     shutdown: async () => {},
   }
   const provider = new traceBase.BasicTracerProvider({
-    resource: resources.defaultResource().merge(resources.resourceFromAttributes(destination.resource)),
+    resource,
     // Every call is recorded: an application's OTEL_TRACES_SAMPLER is meant for its own traces.
     sampler: new traceBase.AlwaysOnSampler(),
-    idGenerator: { generateTraceId: () => nextTraceId, generateSpanId: randomSpanId },
+    idGenerator: { generateTraceId: () => nextTraceId, generateSpanId: spanId },
     spanProcessors: [collector],
   })
-  const tracer = provider.getTracer('llm-onion')
+  const tracer = provider.getTracer(tracerName)
+  const serializer = protocol === 'http/json' ? transformer.JsonTraceSerializer : transformer.ProtobufTraceSerializer
   return (calls) => {
     // Spans of an earlier batch whose encoding threw must not ride along.
     ended = []
@@ -138,9 +169,14 @@ function createEncoder(sdk: OtelSdk, destination: OtlpDestination): (calls: Trac
     }
     const spans = ended
     ended = []
-    const json = destination.protocol === 'http/json'
-    const body = (json ? transformer.JsonTraceSerializer : transformer.ProtobufTraceSerializer).serializeRequest(spans)
-    if (!body) throw new DeliveryError(`${destination.name}: spans could not be encoded as OTLP ${json ? 'JSON' : 'protobuf'}.`, { retryable: false })
-    return body
+    return serializer.serializeRequest(spans)
   }
+}
+
+/** The instrumentation scope of every span. */
+const tracerName = 'llm-onion'
+
+/** Whether `OTEL_*_LIMIT` variables change the SDK's span limits (then spans go through the SDK, which applies them). */
+function spanLimitsInEnvironment(): boolean {
+  return Object.keys(process.env).some((name) => name.startsWith('OTEL_') && name.endsWith('_LIMIT'))
 }

@@ -21,6 +21,12 @@ export interface CallSpanTree extends SpanRecord {
   attempts: SpanRecord[]
 }
 
+/** A finished call as an OTLP sink takes it: its span tree and its OTLP trace id. */
+export interface TracedCall {
+  tree: CallSpanTree
+  traceId: string
+}
+
 export interface CallSpanOptions {
   captureContent: boolean
   /** The model the provider was asked for (`ctx.model`). */
