@@ -107,7 +107,7 @@ async function measure(config: Config, cli: string, upstream: string, sinkUrl: s
   const file = join(workdir, 'config.yaml')
   writeFileSync(file, `${lines.join('\n')}\n`)
   const url = await refusedPortUrl()
-  const args = [cli, 'serve', '--config', file, '--port', new URL(url).port, '--host', '127.0.0.1', ...(config.worker ? ['--delivery-worker'] : [])]
+  const args = [cli, 'serve', '--config', file, '--port', new URL(url).port, '--host', '127.0.0.1', config.worker ? '--delivery-worker' : '--no-delivery-worker']
   const env: NodeJS.ProcessEnv = { ...process.env, ...integrationEnvironment(sinkUrl).env, NODE_NO_WARNINGS: '1' }
   // integrationEnvironment() points every *_URL variable it finds quoted in middleware/ at the
   // receiver, REDIS_URL (cache.ts) included: the proxy would take the receiver for its Redis and refuse

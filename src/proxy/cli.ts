@@ -6,6 +6,7 @@
  */
 import cluster from 'node:cluster'
 import { mkdirSync } from 'node:fs'
+import { availableParallelism } from 'node:os'
 import { resolve } from 'node:path'
 import { parseArgs } from 'node:util'
 import { isValidationError } from '../errors'
@@ -34,7 +35,9 @@ Options:
       --spool <dir>          keep undelivered events on disk there, sent again after a
                              crash or restart; general_settings.spool_dir
       --delivery-worker      map, encode and send the callbacks' events in a worker
-                             thread instead of the thread serving requests
+                             thread instead of the thread serving requests (the default
+                             when the machine has more cores than --workers)
+      --no-delivery-worker   keep the callbacks' work on the thread serving requests
       --record <dir>         write every call to cassettes there (docs/testing.md), for
                              replay() and llm-onion replay
       --workers <n>          run n worker processes on the port (default 1); also
@@ -70,6 +73,7 @@ async function main(commandLine: string[]): Promise<void> {
       'max-connections': { type: 'string' },
       spool: { type: 'string' },
       'delivery-worker': { type: 'boolean' },
+      'no-delivery-worker': { type: 'boolean' },
       record: { type: 'string' },
       workers: { type: 'string' },
       num_workers: { type: 'string' },
@@ -84,6 +88,7 @@ async function main(commandLine: string[]): Promise<void> {
   const gracePeriodMs = integerOption(values['grace-period'] ?? '30', '--grace-period', 86_400) * 1000
   if (values.workers !== undefined && values.num_workers !== undefined) throw new UsageError('give --workers or --num_workers (the same setting), not both')
   const workers = Math.max(1, integerOption(values.workers ?? values.num_workers ?? '1', values.workers === undefined ? '--num_workers' : '--workers', 256))
+  if (values['delivery-worker'] && values['no-delivery-worker']) throw new UsageError('give --delivery-worker or --no-delivery-worker, not both')
   if (workers > 1 && cluster.isPrimary) {
     const { runPrimary } = await import('./workers')
     return runPrimary(workers)
@@ -94,9 +99,11 @@ async function main(commandLine: string[]): Promise<void> {
   if (values.record !== undefined) createFolder(values.record, '--record')
   const middleware = values.record === undefined ? [] : [(await import('../testing/record')).record({ dir: values.record })]
   const report = profileSeconds === undefined ? undefined : createProfileReport()
+  // Off the request thread when a core is left for it (docs/delivery-queue.md, "Delivery worker").
+  const deliveryWorker = values['delivery-worker'] ?? (!values['no-delivery-worker'] && availableParallelism() > workers)
   // A worker of `serve --workers` serves the metrics of every worker, merged by the primary.
   const workerMetrics = cluster.isWorker ? (await import('./worker-metrics')).createWorkerMetrics() : undefined
-  const proxy = await buildProxyServer({ config: values.config, logs: values.logs ?? false, gracePeriodMs, middleware, ...httpOptions(values), ...(values.spool === undefined ? {} : { spool: values.spool }), deliveryWorker: values['delivery-worker'] ?? false, ...(report ? { profile: { onProfile: report.add } } : {}), ...(workerMetrics ? { gatherMetrics: workerMetrics.gather } : {}) })
+  const proxy = await buildProxyServer({ config: values.config, logs: values.logs ?? false, gracePeriodMs, middleware, ...httpOptions(values), ...(values.spool === undefined ? {} : { spool: values.spool }), deliveryWorker, ...(report ? { profile: { onProfile: report.add } } : {}), ...(workerMetrics ? { gatherMetrics: workerMetrics.gather } : {}) })
   workerMetrics?.answerWith(proxy.metrics)
   let address: ProxyAddress
   try {
@@ -108,8 +115,8 @@ async function main(commandLine: string[]): Promise<void> {
     throw error
   }
   const recording = values.record === undefined ? undefined : resolve(values.record)
-  if (cluster.isWorker) process.send!({ type: 'llm-onion:listening', url: address.url, summary: summary(proxy, address, recording) })
-  else console.log(summary(proxy, address, recording))
+  if (cluster.isWorker) process.send!({ type: 'llm-onion:listening', url: address.url, summary: summary(proxy, address, deliveryWorker, recording) })
+  else console.log(summary(proxy, address, deliveryWorker, recording))
   if (report) {
     console.log(`  profile: the slowest layers every ${profileSeconds} s`)
     // unref: the report never keeps a stopping proxy alive.
@@ -144,7 +151,7 @@ function takeProfileFlag(argv: string[]): { argv: string[]; profileSeconds?: num
 }
 
 /** What the proxy serves, printed once at start; the first line is what scripts parse for the port. */
-function summary(proxy: ProxyServer, address: ProxyAddress, recording?: string): string {
+function summary(proxy: ProxyServer, address: ProxyAddress, deliveryWorker: boolean, recording?: string): string {
   const { config } = proxy
   const lines = [`llm-onion proxy listening on ${address.url}`, `  OpenAI base URL: ${address.url}/v1`]
   lines.push(`  config: ${config.path ?? 'embedded default (mock models, plus providers whose keys are set)'}`)
@@ -152,6 +159,7 @@ function summary(proxy: ProxyServer, address: ProxyAddress, recording?: string):
   // A base URL's credential query parameters (`?key=`) stay out of the output.
   for (const deployment of config.models) lines.push(`    ${deployment.modelName} -> ${deployment.model}${deployment.apiBase ? ` at ${stripSecretQuery(deployment.apiBase)}` : ''}`)
   lines.push(`  layers: ${proxy.layers.join(' > ')}`)
+  lines.push(deliveryWorker ? "  callbacks' events: mapped and sent from a worker thread (--no-delivery-worker: this thread)" : "  callbacks' events: mapped and sent from the thread serving requests")
   if (recording) lines.push(`  recording every call to ${recording} (docs/testing.md)`)
   const redis = config.sharedState?.redis
   lines.push(

@@ -4,7 +4,7 @@
  */
 import { execFile } from 'node:child_process'
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { availableParallelism, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
 import OpenAI from 'openai'
@@ -87,6 +87,37 @@ describe('llm-onion serve', () => {
     const success = readRecords(logFile).find((record) => record.hook === 'success' && record.user === 'sigterm-user')
     expect(success?.content).toBe('one two three four five six')
     expect(helicone.requests.some((request) => request.path === '/custom/v1/log' && request.text.includes('one two three four five six'))).toBe(true)
+  })
+
+  it("sends the callbacks' events from a worker thread when a core is left for it, from the request thread with --no-delivery-worker, the same requests either way", async () => {
+    const expectWorker = availableParallelism() > 1
+    const delivered: string[][] = []
+    for (const flags of [[], ['--no-delivery-worker']]) {
+      const helicone = await startReceiver()
+      receivers.push(helicone)
+      const proxy = await spawnProxy(['--config', 'test/proxy/fixtures/litellm-config.yaml', ...flags], {
+        PROXY_TEST_MASTER_KEY: 'sk-worker-flag',
+        PROXY_TEST_LOG: join(mkdtempSync(join(tmpdir(), 'llm-onion-delivery-worker-')), 'callbacks.jsonl'),
+        HELICONE_API_KEY: 'sk-helicone-test',
+        HELICONE_API_BASE: helicone.url,
+      })
+      started.push(proxy)
+      const onWorker = flags.length === 0 && expectWorker
+      expect(proxy.output()).toContain(onWorker ? "callbacks' events: mapped and sent from a worker thread" : "callbacks' events: mapped and sent from the thread serving requests")
+      const openai = new OpenAI({ baseURL: `${proxy.url}/v1`, apiKey: 'sk-worker-flag', maxRetries: 0 })
+      await openai.chat.completions.create(withMock({ model: 'slow-model', messages: [{ role: 'user', content: 'which thread?' }] }, { mock_response: 'this one' }))
+      const [request] = await helicone.waitFor(1)
+      delivered.push([request!.path, JSON.parse(request!.text).providerResponse.json.choices[0].message.content])
+      proxy.child.kill('SIGTERM')
+      expect(await proxy.exited).toBe(0)
+    }
+    expect(delivered).toEqual([
+      ['/custom/v1/log', 'this one'],
+      ['/custom/v1/log', 'this one'],
+    ])
+    const both = await runCli(['serve', '--delivery-worker', '--no-delivery-worker'])
+    expect(both.code).toBe(1)
+    expect(both.output).toContain('give --delivery-worker or --no-delivery-worker, not both')
   })
 
   it('serves the origins and Host names --allowed-origins and --allowed-hosts add, and refuses others', async () => {
