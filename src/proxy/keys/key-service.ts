@@ -12,7 +12,7 @@ import { openAiError, type OpenAiErrorResponse } from '../openai-errors'
 import { addDuration, parseDuration } from './duration'
 import { generateKey, hashKey, keyName, tokenOf } from './key-hash'
 import type { KeyDirectory } from './key-directory'
-import type { GenerateKeyBody, NewTeamBody, NewUserBody, UpdateKeyBody } from './management-bodies'
+import type { GenerateKeyBody, ListKeysQuery, NewTeamBody, NewUserBody, UpdateKeyBody } from './management-bodies'
 import { DuplicateAliasError, type KeyRecord, type TeamRecord, type UserRecord } from './records'
 import { budgetPeriod, readSpend, spendCounter, type Budgeted } from './spend-ledger'
 
@@ -162,6 +162,19 @@ export function createKeyService(options: { directory: KeyDirectory; counters: C
     async keyInfo(keyOrToken: string): Promise<Json> {
       const record = await findKey(keyOrToken)
       return { key: record.token, info: await describeKey(record) }
+    },
+
+    /** `GET /key/list`: one page of the keys matching the filters, oldest first, as LiteLLM pages them. */
+    async listKeys(query: ListKeysQuery): Promise<Json> {
+      const { page, size, return_full_object: full, ...filter } = query
+      const matching = await repository.listKeys(filter)
+      const shown = matching.slice((page - 1) * size, page * size)
+      return {
+        keys: full === 'true' ? await Promise.all(shown.map(listedKey)) : shown.map((record) => record.token),
+        total_count: matching.length,
+        current_page: page,
+        total_pages: Math.ceil(matching.length / size),
+      }
     },
 
     async newUser(body: NewUserBody): Promise<Json> {

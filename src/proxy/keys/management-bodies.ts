@@ -147,7 +147,23 @@ export const newTeamBody = lazySchema(() =>
   }),
 )
 
+/**
+ * The query of `GET /key/list` (LiteLLM's `list_keys`): filters, a page of `size` keys (at most
+ * 100), and `return_full_object=true` for each key's info instead of its hash alone.
+ */
+export const listKeysQuery = lazySchema(() =>
+  z.strictObject({
+    page: z.coerce.number().int('must be a whole number').min(1, 'must be 1 or more').default(1),
+    size: z.coerce.number().int('must be a whole number').min(1, 'must be 1 or more').max(100, 'must be at most 100').default(10),
+    user_id: id.optional(),
+    team_id: id.optional(),
+    key_alias: z.string().min(1, 'must not be empty').optional(),
+    return_full_object: z.enum(['true', 'false'], 'must be true or false').default('false'),
+  }),
+)
+
 export type GenerateKeyBody = z.output<typeof generateKeyBody>
 export type UpdateKeyBody = z.output<typeof updateKeyBody>
 export type NewUserBody = z.output<typeof newUserBody>
 export type NewTeamBody = z.output<typeof newTeamBody>
+export type ListKeysQuery = z.output<typeof listKeysQuery>

@@ -1,6 +1,6 @@
 /**
  * The HTTP side of key management and spend reads, at LiteLLM's paths: `POST /key/generate`,
- * `/key/update`, `/key/delete`, `/key/block`, `/key/unblock`, `GET /key/info`; `POST /user/new`,
+ * `/key/update`, `/key/delete`, `/key/block`, `/key/unblock`, `GET /key/info`, `GET /key/list`; `POST /user/new`,
  * `GET /user/info`; `POST /team/new`, `GET /team/info`; `GET /spend/logs`, `GET /global/spend/report`.
  * Each needs the master key, except `/key/info`, which a virtual key may call about itself (as in
  * LiteLLM). Errors are LiteLLM's shape, `{ error: { message, type, param, code } }`.
@@ -18,7 +18,7 @@ import type { KeyAccess } from './access'
 import type { Database } from './database'
 import { hashKey, tokenOf } from './key-hash'
 import { ManagementError, type KeyService } from './key-service'
-import { blockKeyBody, deleteKeysBody, generateKeyBody, newTeamBody, newUserBody, updateKeyBody } from './management-bodies'
+import { blockKeyBody, deleteKeysBody, generateKeyBody, listKeysQuery, newTeamBody, newUserBody, updateKeyBody } from './management-bodies'
 import { RepositoryUnavailableError } from './records'
 import { globalSpendReport, spendLogs, type SpendTables } from './spend-queries'
 
@@ -37,7 +37,7 @@ export interface ManagementContext {
 type Handler = (request: IncomingMessage, query: URLSearchParams, body: Record<string, unknown>) => Promise<unknown>
 
 /** The paths these routes answer. */
-export const managementPaths = new Set(['/key/generate', '/key/update', '/key/delete', '/key/block', '/key/unblock', '/key/info', '/user/new', '/user/info', '/team/new', '/team/info', '/spend/logs', '/global/spend/report'])
+export const managementPaths = new Set(['/key/generate', '/key/update', '/key/delete', '/key/block', '/key/unblock', '/key/info', '/key/list', '/user/new', '/user/info', '/team/new', '/team/info', '/spend/logs', '/global/spend/report'])
 
 /**
  * Builds the routes; the returned function answers a request to one of {@link managementPaths}.
@@ -70,6 +70,7 @@ export function createManagementRoutes(context: ManagementContext): (request: In
   }
   const gets: Record<string, Handler> = {
     '/key/info': (request, query) => service.keyInfo(query.get('key') ?? presentedKey(request.headers)!.key!),
+    '/key/list': (_, query) => service.listKeys(validate(listKeysQuery, Object.fromEntries(query), '/key/list query')),
     '/user/info': (_, query) => service.userInfo(required(query, 'user_id')),
     '/team/info': (_, query) => service.teamInfo(required(query, 'team_id')),
     '/spend/logs': (_, query) => {

@@ -39,8 +39,8 @@ export function memoryKeyRepository(): KeyRepository {
       return tokens.filter((token) => keys.delete(token))
     },
     async listKeys(filter: KeyFilter) {
-      const [field, value] = 'user_id' in filter ? (['user_id', filter.user_id] as const) : (['team_id', filter.team_id] as const)
-      return [...keys.values()].filter((record) => record[field] === value).map((record) => structuredClone(record))
+      const wanted = Object.entries(filter).filter(([, value]) => value !== undefined) as Array<[keyof KeyFilter, string]>
+      return [...keys.values()].filter((record) => wanted.every(([field, value]) => record[field] === value)).map((record) => structuredClone(record))
     },
     async getUser(userId) {
       return copy(users.get(userId))

@@ -102,8 +102,9 @@ export function postgresKeyRepository(database: Database, schema = 'llm_onion'):
       return rows.map((row) => row.token)
     },
     async listKeys(filter: KeyFilter) {
-      const [column, value] = 'user_id' in filter ? ['user_id', filter.user_id] : ['team_id', filter.team_id]
-      return select<KeyRecord>(`SELECT * FROM ${keys} WHERE ${quote(column)} = $1 ORDER BY created_at`, [value], keyColumns)
+      const wanted = (['user_id', 'team_id', 'key_alias'] as const).filter((column) => filter[column] !== undefined)
+      const where = wanted.length === 0 ? '' : ` WHERE ${wanted.map((column, index) => `${quote(column)} = $${index + 1}`).join(' AND ')}`
+      return select<KeyRecord>(`SELECT * FROM ${keys}${where} ORDER BY created_at`, wanted.map((column) => filter[column]), keyColumns)
     },
     async getUser(userId) {
       return (await select<UserRecord>(`SELECT * FROM ${users} WHERE user_id = $1`, [userId], userColumns))[0]

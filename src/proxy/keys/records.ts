@@ -59,8 +59,12 @@ export interface TeamRecord {
   updated_at: string
 }
 
-/** Which keys to list. */
-export type KeyFilter = { user_id: string } | { team_id: string }
+/** Which keys to list: those matching every field given (all keys when none is), oldest first. */
+export interface KeyFilter {
+  user_id?: string
+  team_id?: string
+  key_alias?: string
+}
 
 /**
  * Where keys, users and teams are kept: PostgreSQL (`DATABASE_URL`) or this process's memory.

@@ -119,6 +119,9 @@ describe('virtual keys in PostgreSQL', () => {
   it('keeps keys as their sha256 in a schema of their own, with LiteLLM\'s table names', async () => {
     const { rows } = await reader.query('SELECT token, key_name, key_alias, user_id, team_id FROM llm_onion."LiteLLM_VerificationToken"')
     expect(rows).toEqual([{ token: alice.token, key_name: `sk-...${alice.key.slice(-4)}`, key_alias: 'alice-key', user_id: 'alice', team_id: team }])
+    // /key/list reads the same table: by team, and by alias.
+    expect((await get(`/key/list?team_id=${team}`)).body).toEqual({ keys: [alice.token], total_count: 1, current_page: 1, total_pages: 1 })
+    expect((await get('/key/list?key_alias=alice-key&return_full_object=true')).body.keys).toMatchObject([{ token: alice.token, user_id: 'alice', team_id: team }])
     const tables = await reader.query(`SELECT table_name FROM information_schema.tables WHERE table_schema = 'llm_onion' ORDER BY 1`)
     expect(tables.rows.map((row) => row.table_name)).toEqual(['LiteLLM_TeamTable', 'LiteLLM_UserTable', 'LiteLLM_VerificationToken'])
   })

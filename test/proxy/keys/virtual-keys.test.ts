@@ -35,6 +35,27 @@ describe('a virtual key', () => {
     expect(proxy.output()).not.toContain(key)
   })
 
+  it('is listed by /key/list as LiteLLM pages it: hashes by default, filtered by user, team or alias, full objects on request, master key only', async () => {
+    const made = []
+    for (const alias of ['list-a', 'list-b', 'list-c']) made.push(await generateKey(proxy.url, masterKey, { key_alias: alias, user_id: 'list-user' }))
+    const firstPage = await manage(proxy.url, masterKey, '/key/list?user_id=list-user&size=2')
+    expect(firstPage.status).toBe(200)
+    expect(firstPage.body).toEqual({ keys: made.slice(0, 2).map((each) => each.token), total_count: 3, current_page: 1, total_pages: 2 })
+    const secondPage = await manage(proxy.url, masterKey, '/key/list?user_id=list-user&size=2&page=2')
+    expect(secondPage.body.keys).toEqual([made[2]!.token])
+    const full = await manage(proxy.url, masterKey, '/key/list?key_alias=list-b&return_full_object=true')
+    expect(full.body.total_count).toBe(1)
+    expect(full.body.keys[0]).toMatchObject({ token: made[1]!.token, key_alias: 'list-b', user_id: 'list-user', spend: 0 })
+    expect(JSON.stringify(full.body)).not.toContain(made[1]!.key)
+    const everything = await manage(proxy.url, masterKey, '/key/list?size=100')
+    expect(everything.body.keys).toEqual(expect.arrayContaining(made.map((each) => each.token)))
+    const tooLarge = await manage(proxy.url, masterKey, '/key/list?size=500')
+    expect(tooLarge.status).toBe(400)
+    expect(tooLarge.body.error.message).toContain('size')
+    const notMaster = await manage(proxy.url, made[0]!.key, '/key/list')
+    expect(notMaster.status).toBe(401)
+  })
+
   it('authorises calls through the official SDK, and /key/info, /user/info and /team/info spend equal the costs of the calls', async () => {
     const team = await manage(proxy.url, masterKey, '/team/new', { team_alias: 'search' })
     expect(team.status).toBe(200)
