@@ -121,7 +121,11 @@ export function buildLoggerKwargs(ctx: Context, event: CallEvent, outcome: 'none
   }
   if (outcome === 'none') return kwargs
   kwargs.end_time = new Date(event.endTime)
-  if (kwargs.completion_start_time === undefined && event.status === 'success') kwargs.completion_start_time = kwargs.end_time
+  if (kwargs.completion_start_time === undefined && event.status === 'success') {
+    kwargs.completion_start_time = kwargs.end_time
+    // A stream a layer answered by itself is delivered after this hook: its chunks carry the moment logged here.
+    if (event.streaming) ctx.timing.firstChunk ??= event.endTime
+  }
   if (event.cost) kwargs.response_cost = event.cost.total
   kwargs.saved_cache_cost = event.savedCost?.total ?? 0
   if (ctx.error) {
