@@ -134,7 +134,9 @@ export function createRouter(
         if (index === order.length - 1) throw routing.exhausted(group.name)
         continue
       }
+      // Epoch ms, as the first chunk's stamp; latency from the monotonic clock, which a reply within one ms does not round to 0.
       const began = routing === undefined ? 0 : Date.now()
+      const beganPrecise = routing === undefined ? 0 : performance.now()
       const firstChunkBefore = ctx.timing.firstChunk
       ctx.modelInfo = routed.modelInfo
       for (const key of added) delete request[key]
@@ -142,10 +144,10 @@ export function createRouter(
       request.model = group.wildcardPrefix === undefined ? routed.model : wildcardModel(routed.target, group.wildcardPrefix, requested)
       try {
         await (routed.timeout ? routed.timeout(ctx, inner) : inner())
-        if (routing !== undefined) await routing.finished(routed, outcomeOf(ctx, began, firstChunkBefore), ctx)
+        if (routing !== undefined) await routing.finished(routed, outcomeOf(ctx, began, beganPrecise, firstChunkBefore), ctx)
         return
       } catch (error) {
-        if (routing !== undefined) await routing.finished(routed, { ...outcomeOf(ctx, began, firstChunkBefore), error }, ctx)
+        if (routing !== undefined) await routing.finished(routed, { ...outcomeOf(ctx, began, beganPrecise, firstChunkBefore), error }, ctx)
         if (index === order.length - 1 || !canFallBack(error, ctx)) throw error
         ctx.attempt++
       } finally {
@@ -159,10 +161,11 @@ export function createRouter(
 }
 
 /** What the routing strategy records of an attempt that began at `began`. */
-function outcomeOf(ctx: Context, began: number, firstChunkBefore: number | undefined): AttemptOutcome {
+function outcomeOf(ctx: Context, began: number, beganPrecise: number, firstChunkBefore: number | undefined): AttemptOutcome {
   const firstChunk = ctx.timing.firstChunk
   return {
-    latencyMs: Date.now() - began,
+    // A deployment never measured counts 0 (latency-based routing tries it): a measured one must not.
+    latencyMs: performance.now() - beganPrecise,
     ...(firstChunk !== undefined && firstChunk !== firstChunkBefore ? { firstChunkMs: firstChunk - began } : {}),
     ...(ctx.usage ? { outputTokens: ctx.usage.outputTokens, totalTokens: ctx.usage.totalTokens } : {}),
   }
