@@ -210,9 +210,7 @@ async function deliverShortCircuit(ctx: Context, channel: ChunkChannel): Promise
   const chunks = responseToChunks(ctx.response as ChatResponse)
   for await (const chunk of ctx.slot(wrappersKey) ? wrapped(ctx, iterate(chunks)) : chunks) {
     // Stamped before the chunk handlers run, as for a provider's chunks: they may read it (completion_start_time).
-    // The layers have finished and logged the call with its end as the reply's start (LiteLLM's
-    // fallback for a reply with no first chunk), so the chunks carry that same moment.
-    ctx.timing.firstChunk ??= ctx.timing.end ?? Date.now()
+    ctx.timing.firstChunk ??= Date.now()
     const delivered = await applyChunkHandlers(ctx, chunk)
     ctx.chunksDelivered++
     await channel.deliver(delivered)
