@@ -2,12 +2,11 @@
  * The client: every chat, stream and embedding call runs through the onion of layers, then the
  * provider the model name routes to.
  */
-import { abortErrorOf } from './abort'
 import { assertMiddleware, composeLayers } from './compose'
 import { Context } from './context'
 import { createCostCalculator, preloadPriceData, type CostCalculator } from './cost'
 import { validateDeliveryQueueOptions, type DeliveryQueueOptions, type FlushOptions } from './delivery/queue'
-import { isAbortError, isLlmError, LlmError, toError } from './errors'
+import { LlmError, toError } from './errors'
 import { defaultProviders } from './providers/defaults'
 import { resolveRoute, type Route } from './providers/router'
 import { checkChatRequest } from './chat-request-check'
@@ -20,9 +19,9 @@ import {
 } from './schema'
 import { scrubError } from './secret-scrubber'
 import { createServices, type ClientServices } from './services'
-import { createChatStream, streamFromProvider, type ChatStream } from './streamed-call'
-import type { AttemptRecord, CallOptions, Middleware, Provider, ProviderCall } from './types'
-import { usageFromProvider } from './usage'
+import { createChatStream, type ChatStream } from './streamed-call'
+import { attemptProvider } from './provider-attempt'
+import type { CallOptions, Middleware, Provider } from './types'
 import { validate } from './validate'
 import { sinksOfLayer } from './delivery/layer-sinks'
 import type { ProfileOptions } from './profile'
@@ -326,6 +325,9 @@ export class Client {
     }
   }
 
+  /** `#route` as a function made once, not per call. */
+  readonly #routeOf = (model: string): Route => this.#route(model)
+
   /** The provider of `model`, remembered for the first 256 models (the providers and aliases never change). */
   #route(model: string): Route {
     let route = this.#routes.get(model)
@@ -338,57 +340,7 @@ export class Client {
   }
 
   /** The innermost step: one attempt at the provider. */
-  async #callProvider(ctx: Context): Promise<void> {
-    const record: AttemptRecord = { attempt: ctx.attempt, model: ctx.request.model, start: Date.now(), status: 'pending' }
-    ctx.attempts.push(record)
-    ctx.providerCalls++
-    try {
-      const route = this.#route(ctx.request.model)
-      const provider = route.provider
-      record.provider = ctx.provider = provider.name
-      ctx.model = route.model
-      ctx.apiBase = provider.apiBase
-      if (ctx.cancellation.aborted) throw abortErrorOf(ctx.signal)
-      const call = new Call(route.model, ctx)
-      const request = { ...ctx.request, model: route.model }
-      if (ctx.type === 'embedding') {
-        const response = await provider.embed(request as EmbeddingRequest, call)
-        ctx.response = response
-        ctx.usage = usageFromProvider({ prompt_tokens: response.usage?.prompt_tokens ?? 0, completion_tokens: 0, total_tokens: response.usage?.total_tokens ?? 0 })
-      } else if (!ctx.streaming) {
-        const response = await provider.chat(request as ChatRequest, call)
-        ctx.response = response
-        ctx.usage = usageFromProvider(response.usage)
-      } else {
-        await streamFromProvider(ctx, provider, request as ChatRequest, call)
-      }
-      ctx.responseModel = (ctx.response as { model?: string }).model || undefined
-      ctx.timing.end = record.end = Date.now()
-      record.status = 'success'
-      // Only the first priced calls of a process wait here, for the price data to finish loading.
-      const pricing = this.#cost?.(ctx)
-      if (pricing) await pricing
-    } catch (thrown) {
-      // A timeout's abort carries its TimeoutError as the reason: that, not the SDK's abort error, is what failed.
-      const error = ctx.cancellation.aborted && (isLlmError(ctx.signal.reason) || !isLlmError(thrown)) ? abortErrorOf(ctx.signal) : toError(thrown)
-      scrubError(error, (text) => ctx.scrub(text))
-      ctx.timing.end = record.end = Date.now()
-      record.status = isAbortError(error) ? 'cancelled' : 'failure'
-      record.error = { type: error.name, message: error.message, status: isLlmError(error) ? error.status : undefined }
-      ctx.error = error
-      throw error
-    }
-  }
-}
-
-/** What a provider is told about its call; the signal is looked up (and so created) only if the provider reads it. */
-class Call implements ProviderCall {
-  constructor(
-    readonly model: string,
-    readonly context: Context,
-  ) {}
-
-  get signal(): AbortSignal {
-    return this.context.signal
+  #callProvider(ctx: Context): Promise<void> {
+    return attemptProvider(ctx, this.#routeOf, this.#cost)
   }
 }
