@@ -4,10 +4,8 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { ChatStream, Client } from '../client'
-import { cleanCopy, isSecretHeader, stripSecretHeaders, stripSecretQuery } from '../redact'
-import type { SecretScrubber } from '../secret-scrubber'
 import type { ChatChunk, ChatRequest, EmbeddingRequest, EmbeddingResponse } from '../schema'
-import type { CallOptions, HttpInfo } from '../types'
+import type { CallOptions } from '../types'
 import { createApiFormatRoute, messagesApi, responsesApi } from './api-format-route'
 import { unauthorisedMessage, type AuthCheck } from './auth'
 import type { RouteLabel } from './http-metrics'
@@ -19,6 +17,7 @@ import { modelNotFoundMessage, type RoutedDeployment, type Router } from './rout
 import { createModelsRoute } from './models-route'
 import { ticketSlot, type KeyAccess, type Ticket } from './keys/access'
 import { managementPaths } from './keys/management-routes'
+import { httpInfo, requestSecrets } from './request-facts'
 
 /** What the request handler needs; built once per server. */
 export interface HandlerContext {
@@ -293,73 +292,6 @@ async function sendGathered(response: ServerResponse, gathered: Promise<string>,
     return send(response, openAiError(503, (error as Error).message, { code: 'metrics_unavailable' }))
   }
   response.writeHead(200, { 'content-type': contentType }).end(text)
-}
-
-/**
- * The HTTP facts of a call, credential-free as `ctx.http` promises: no credential query parameter,
- * no credential header, and a body without credential keys (`api_key`, ...) or known credential values.
- * The body is cleaned when first read (only CustomLogger handlers read it), so calls that never read
- * it pay nothing.
- */
-function httpInfo(request: IncomingMessage, body: Body, scrubber: SecretScrubber, secrets: string[] | undefined): HttpInfo {
-  return new RequestFacts(request, body, scrubber, secrets)
-}
-
-/**
- * `ctx.http` of a proxied request. A class with the lazy `body` on its prototype, not an object
- * literal with a getter: a getter in a literal gives every object an accessor pair of its own, which
- * V8 allocates in the old generation, so each request's body, credentials and scrubber stayed
- * reachable from there until the next full collection (about 0.9 KB per request; at 1,000 req/s a
- * full collection every few seconds, with marking steps of up to 20 ms: the proxy's p99).
- */
-class RequestFacts implements HttpInfo {
-  method: string
-  url: string
-  headers: Record<string, string>
-  clientIp: string | undefined
-  readonly #raw: Body
-  readonly #scrubber: SecretScrubber
-  readonly #secrets: string[] | undefined
-  #clean: unknown
-
-  constructor(request: IncomingMessage, body: Body, scrubber: SecretScrubber, secrets: string[] | undefined) {
-    this.method = request.method ?? 'POST'
-    this.url = stripSecretQuery(`http://${request.headers.host ?? 'localhost'}${request.url ?? ''}`)
-    this.headers = stripSecretHeaders(request.headers)
-    this.clientIp = request.socket.remoteAddress
-    this.#raw = body
-    this.#scrubber = scrubber
-    this.#secrets = secrets
-  }
-
-  get body(): unknown {
-    return (this.#clean ??= cleanCopy(this.#raw, (text) => this.#scrubber.scrub(text, this.#secrets)))
-  }
-
-  /** The facts as JSON, the cleaned body included (it is not an own property). */
-  toJSON(): HttpInfo {
-    return { method: this.method, url: this.url, headers: this.headers, clientIp: this.clientIp, body: this.body }
-  }
-}
-
-/** The credentials a proxied request carries (credential headers' values, the bearer token), to scrub from what its call emits. */
-function requestSecrets(request: IncomingMessage): string[] | undefined {
-  let secrets: string[] | undefined
-  for (const name in request.headers) {
-    if (!isSecretHeader(name)) continue
-    const value = request.headers[name]
-    for (const each of Array.isArray(value) ? value : [value ?? '']) {
-      ;(secrets ??= []).push(each, each.replace(/^(?:Bearer|Basic)\s+/i, ''))
-    }
-  }
-  // The body's api_key is the call's own already (see Context); a query credential is not.
-  const query = request.url?.indexOf('?') ?? -1
-  if (query !== -1 && request.url) {
-    for (const [name, value] of new URLSearchParams(request.url.slice(query + 1))) {
-      if (stripSecretQuery(`?${encodeURIComponent(name)}=x`) === '') (secrets ??= []).push(value)
-    }
-  }
-  return secrets
 }
 
 /** Float vectors as OpenAI's base64: little-endian float32 bytes. */
