@@ -32,6 +32,7 @@ import {
 } from './contestants'
 import { integrations as catalogue } from '../src/integrations/catalogue'
 import { aloneRequestFields, guardNetwork, integrationEnvironment, loadObservability, notBenched, type LoadedObservability } from './integrations'
+import { clockReadNs, floorCompose } from './profile-floor'
 import { startChild, tsNode } from './processes'
 import { emitResult, measureInterleaved, median, quick, round } from './stats'
 
@@ -91,7 +92,11 @@ async function main(): Promise<void> {
     context.response = await cannedProvider.chat(request, undefined as never)
   }
   const koaNone = koaCompose([koaTerminal])
-  const koaMany = koaCompose([...Array.from({ length: layerCount }, () => async (_context: typeof koaContext, next: () => Promise<void>) => { await next() }), koaTerminal])
+  const koaNoOps = Array.from({ length: layerCount }, () => async (_context: typeof koaContext, next: () => Promise<void>) => { await next() })
+  const koaMany = koaCompose([...koaNoOps, koaTerminal])
+  // The floor under a profile: the same layers with two clock reads and one promise reaction each, nothing recorded.
+  const floorPlain = floorCompose([...koaNoOps, koaTerminal], false)
+  const floorClocked = floorCompose([...koaNoOps, koaTerminal], true)
   const bare = client([])
   const many = client(Array.from({ length: layerCount }, () => noop))
   // The same layers on a client made with profile: true (docs/profile.md): what profiling adds per layer.
@@ -106,6 +111,8 @@ async function main(): Promise<void> {
       onionProfiledMany: () => profiledMany.chat(request),
       koaNone: () => koaNone(koaContext),
       koaMany: () => koaMany(koaContext),
+      floorPlain: () => floorPlain(koaContext),
+      floorClocked: () => floorClocked(koaContext),
       // The model's own doGenerate, so generateText's ~100+ µs of work does not drown the layers.
       aiNone: () => aiBare.doGenerate(aiCallOptions),
       aiMany: () => aiMany.doGenerate(aiCallOptions),
@@ -177,6 +184,8 @@ async function main(): Promise<void> {
       onionNsPerLayer: round((layers.onionMany! - layers.onionNone!) / layerCount),
       profiledNsPerLayer: round((layers.onionProfiledMany! - layers.onionNone!) / layerCount),
       profilingAddedNsPerLayer: round((layers.onionProfiledMany! - layers.onionMany!) / layerCount),
+      profileFloorNsPerLayer: round((layers.floorClocked! - layers.floorPlain!) / layerCount),
+      clockReadNs: round(clockReadNs()),
       koaComposeNsPerLayer: round((layers.koaMany! - layers.koaNone!) / layerCount),
       aiSdkNsPerLayer: round((layers.aiMany! - layers.aiNone!) / layerCount),
     },

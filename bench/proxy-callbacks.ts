@@ -10,7 +10,13 @@
  * request of the proxy's request-serving thread (its main thread, /proc/<pid>/task/<pid>/stat)
  * beside the whole process (every thread: delivery worker, GC, libuv).
  *
+ * Also per config: CPU per request of the receiver and of the mock upstream, which share core 1
+ * with wrk and, in "delivery worker on core 1", with the worker.
+ *
  * `node --import tsx bench/proxy-callbacks.ts` prints progress and, last, `BENCH_RESULT {json}`.
+ * `BENCH_CONFIGS=core,no` measures only the configs whose names contain one of those words;
+ * `BENCH_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/profiles"` passes flags to the proxy's node (a
+ * profile of each thread: the request-serving one and the delivery worker).
  */
 import { spawnSync } from 'node:child_process'
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
@@ -84,6 +90,9 @@ interface Run {
   failed: number
   requestThreadMicros: number
   totalMicros: number
+  /** CPU µs per request of the receiver and of the mock upstream, which share core 1 with wrk (and the worker). */
+  sinkMicros: number
+  upstreamMicros: number
   latency: LatencyResult
 }
 
@@ -101,13 +110,14 @@ function wrk(target: Target, workdir: string, duration: number): { perSecond: nu
   }
 }
 
-async function measure(config: Config, cli: string, upstream: string, sinkUrl: string, workdir: string): Promise<Run> {
-  const lines = ['model_list:', '  - model_name: gpt-4o-mini', '    litellm_params:', '      model: openai/gpt-4o-mini', `      api_base: ${upstream}/v1`, '      api_key: sk-bench']
+async function measure(config: Config, cli: string, upstream: Child, sink: Child, workdir: string): Promise<Run> {
+  const sinkUrl = sink.url
+  const lines = ['model_list:', '  - model_name: gpt-4o-mini', '    litellm_params:', '      model: openai/gpt-4o-mini', `      api_base: ${upstream.url}/v1`, '      api_key: sk-bench']
   if (config.callbacks) lines.push('litellm_settings:', `  success_callback: [${config.callbacks.success.join(', ')}]`, `  failure_callback: [${config.callbacks.failure.join(', ')}]`)
   const file = join(workdir, 'config.yaml')
   writeFileSync(file, `${lines.join('\n')}\n`)
   const url = await refusedPortUrl()
-  const args = [cli, 'serve', '--config', file, '--port', new URL(url).port, '--host', '127.0.0.1', config.worker ? '--delivery-worker' : '--no-delivery-worker']
+  const args = [...(process.env.BENCH_NODE_ARGS ? process.env.BENCH_NODE_ARGS.split(' ') : []), cli, 'serve', '--config', file, '--port', new URL(url).port, '--host', '127.0.0.1', config.worker ? '--delivery-worker' : '--no-delivery-worker']
   const env: NodeJS.ProcessEnv = { ...process.env, ...integrationEnvironment(sinkUrl).env, NODE_NO_WARNINGS: '1' }
   // integrationEnvironment() points every *_URL variable it finds quoted in middleware/ at the
   // receiver, REDIS_URL (cache.ts) included: the proxy would take the receiver for its Redis and refuse
@@ -126,14 +136,14 @@ async function measure(config: Config, cli: string, upstream: string, sinkUrl: s
       if (!busiest || spawnSync('taskset', ['-p', '-c', '1', String(busiest[0])]).status !== 0) throw new Error(`${config.name}: could not move the delivery worker's thread to core 1`)
     }
     wrk(target, workdir, warmUpSeconds)
-    const [threadBefore, totalBefore] = [threadCpuMicros(child.pid), cpuMicrosOf(child.pid)]
+    const before = [threadCpuMicros(child.pid), cpuMicrosOf(child.pid), cpuMicrosOf(sink.pid), cpuMicrosOf(upstream.pid)]
     const run = wrk(target, workdir, seconds)
-    const requestThreadMicros = Math.round((threadCpuMicros(child.pid) - threadBefore) / Math.max(1, run.requests))
-    const totalMicros = Math.round((cpuMicrosOf(child.pid) - totalBefore) / Math.max(1, run.requests))
+    const after = [threadCpuMicros(child.pid), cpuMicrosOf(child.pid), cpuMicrosOf(sink.pid), cpuMicrosOf(upstream.pid)]
+    const [requestThreadMicros, totalMicros, sinkMicros, upstreamMicros] = after.map((used, index) => Math.round((used - before[index]!) / Math.max(1, run.requests)))
     // Let the backlog of deliveries drain before the fixed-rate phase.
     await new Promise((resolve) => setTimeout(resolve, 1_500))
     const latency = await fixedRate(target, rate, (quick ? 1 : 2) * 1000)
-    return { perSecond: run.perSecond, failed: run.failed, requestThreadMicros, totalMicros, latency }
+    return { perSecond: run.perSecond, failed: run.failed, requestThreadMicros: requestThreadMicros!, totalMicros: totalMicros!, sinkMicros: sinkMicros!, upstreamMicros: upstreamMicros!, latency }
   } finally {
     await child.stop()
   }
@@ -157,7 +167,7 @@ async function main(): Promise<void> {
       const order = configs.map((_, index) => configs[(index + round) % configs.length]!)
       for (const config of order) {
         log(`round ${round}/${rounds}: ${config.name} ...`)
-        ;(runs[config.name] ??= []).push(await measure(config, cli, upstream.url, sink.url, workdir))
+        ;(runs[config.name] ??= []).push(await measure(config, cli, upstream, sink, workdir))
       }
     }
   } finally {
@@ -178,12 +188,14 @@ async function main(): Promise<void> {
       p99Ms: median(each.map((run) => run.latency.p99Us)) / 1000,
       requestThreadMicrosPerRequest: median(each.map((run) => run.requestThreadMicros)),
       totalMicrosPerRequest: median(each.map((run) => run.totalMicros)),
+      sinkMicrosPerRequest: median(each.map((run) => run.sinkMicros)),
+      upstreamMicrosPerRequest: median(each.map((run) => run.upstreamMicros)),
       failed: each.reduce((sum, run) => sum + run.failed + run.latency.failed, 0),
       runs: each,
     }
   })
   for (const row of table) {
-    log(`${row.config}: ${row.throughput} req/s (${Math.round((row.shareOfNoCallbacks ?? 1) * 100)}%), p50 ${row.p50Ms} ms, p99 ${row.p99Ms} ms at ${rate}/s, CPU/request ${row.requestThreadMicrosPerRequest} µs request thread, ${row.totalMicrosPerRequest} µs total`)
+    log(`${row.config}: ${row.throughput} req/s (${Math.round((row.shareOfNoCallbacks ?? 1) * 100)}%), p50 ${row.p50Ms} ms, p99 ${row.p99Ms} ms at ${rate}/s, CPU/request ${row.requestThreadMicrosPerRequest} µs request thread, ${row.totalMicrosPerRequest} µs total, receiver ${row.sinkMicrosPerRequest} µs, upstream ${row.upstreamMicrosPerRequest} µs`)
   }
   emitResult({ rounds, seconds, rate, table })
 }

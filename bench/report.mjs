@@ -53,6 +53,9 @@ function perIntegrationTable(push, runs, supplement) {
   if (notBenched && Object.keys(notBenched).length > 0) push('', 'Not benched:', '', ...Object.entries(notBenched).map(([name, why]) => `- ${name}: ${why}.`))
 }
 
+/** The integrations of bench/proxy-callbacks.ts's "every" set that send batches (Helicone and Athina take one record per request; Sentry and Slack send on failure only). */
+const batchedIntegrations = ['langfuse', 'datadog', 'posthog', 'lunary', 'traceloop', 'logfire', 'loki', 'langsmith']
+
 function proxyDerived(proxy) {
   if (!proxy) return undefined
   const names = Object.keys(proxy.latency ?? {})
@@ -168,10 +171,17 @@ export function renderReport(results, notes) {
   const judged = guideDefault ?? guide
   const callbacksSummary = (row) => `${percent(row.shareOfNoCallbacks)} (${row.throughput} vs ${plainCallbacks?.throughput ?? 'n/a'} req/s), p99 ${fixed(row.p99Ms, 1)} vs ${fixed(plainCallbacks?.p99Ms ?? Number.NaN, 1)} ms`
   push(`| Proxy with the guide's callbacks (Langfuse, Helicone, PostHog, Datadog; Sentry, Slack) | ≥ 67% of the throughput without callbacks; p99 added < 2 ms at 1,000 req/s | ${judged ? `${guideDefault ? `serve's default on 2 cores (delivery worker on the second core): ${callbacksSummary(guideDefault)}; ` : ''}${guide ? `all on one core, on the request thread: ${callbacksSummary(guide)}` : ''}${guideWorker ? `; all on one core with the delivery worker ${percent(guideWorker.shareOfNoCallbacks)}` : ''} (table below)` : 'not measured'} | ${mark(judged ? judged.shareOfNoCallbacks >= 0.67 && judged.p99Ms - (plainCallbacks?.p99Ms ?? 0) < 2 : undefined)} |`)
+  // Issue 19's second goal: the request thread's share with every integration on, and each batched integration's total CPU per event.
+  const everyWorker = callbacksRow('all integrations, delivery worker')
+  const everyAdded = everyWorker && plainCallbacks ? everyWorker.requestThreadMicrosPerRequest - plainCallbacks.requestThreadMicrosPerRequest : undefined
+  push(`| Proxy with every integration on (${everyWorker?.callbacks ? [...everyWorker.callbacks.success, ...everyWorker.callbacks.failure].length : 'n/a'} that point at a local receiver), request-serving thread | < 25 µs CPU added per call | ${everyAdded !== undefined ? `${everyAdded} µs (${everyWorker.requestThreadMicrosPerRequest} vs ${plainCallbacks.requestThreadMicrosPerRequest} µs per request; the delivery worker on the same core)` : 'not measured'} | ${mark(everyAdded !== undefined ? everyAdded < 25 : undefined)} |`)
+  const batchedCpu = batchedIntegrations.map((name) => [name, median(runs.map((run) => run.perIntegration?.[name]?.cpuWithDeliveryUs))]).filter(([, value]) => Number.isFinite(value))
+  const batchedWorst = batchedCpu.reduce((worst, each) => (worst === undefined || each[1] > worst[1] ? each : worst), undefined)
+  push(`| Each batched integration, CPU per event with delivery (encoding included) | < 10 µs | ${batchedWorst ? `${batchedCpu.filter(([, value]) => value < 10).length} of ${batchedCpu.length} under; ${batchedCpu.map(([name, value]) => `${name} ${us(value)}`).join(', ')} (table "Each integration alone")` : 'not measured'} | ${mark(batchedWorst ? batchedWorst[1] < 10 : undefined)} |`)
   const workers = results.workers
   push(`| \`serve --workers 2\` against one worker | shown, no budget | ${workers?.oneWorker ? `${workers.twoWorkers.perSecond} vs ${workers.oneWorker.perSecond} req/s (${ratio(workers.throughputRatio)}); ${workers.tool}, the load generator and upstream sharing the ${workers.cores} cores` : 'not measured'} | — |`)
   const profiled = layer('profilingAddedNsPerLayer')
-  push(`| Onion profile on, per layer | < 100 ns added per layer per call | ${runs.length && Number.isFinite(profiled) ? `${ns(profiled)} ns (${ns(layer('profiledNsPerLayer'))} ns per profiled layer against ${ns(onionLayer)} unprofiled)` : 'not measured'} | ${mark(runs.length && Number.isFinite(profiled) ? profiled < 100 : undefined)} |`)
+  push(`| Onion profile on, per layer | < 100 ns added per layer per call | ${runs.length && Number.isFinite(profiled) ? `${ns(profiled)} ns (${ns(layer('profiledNsPerLayer'))} ns per profiled layer against ${ns(onionLayer)} unprofiled)${Number.isFinite(layer('profileFloorNsPerLayer')) ? `; the floor on this machine, two \`performance.now()\` (${ns(layer('clockReadNs'))} ns each) and one promise reaction per layer with nothing recorded (bench/profile-floor.ts): ${ns(layer('profileFloorNsPerLayer'))} ns` : ''}` : 'not measured'} | ${mark(runs.length && Number.isFinite(profiled) ? profiled < 100 : undefined)} |`)
   push(`| Ahead of the Portkey gateway | on every measure | ${versusPortkey.summary} | ${mark(versusPortkey.ok)} |`)
   push(`| Memory over ${proxy?.memory.onion?.requests?.toLocaleString('en') ?? 'n/a'} requests | no growth | ${proxy?.memory.onion ? `${proxy.memory.onion.halfMb} MB at half-way, ${proxy.memory.onion.lastMb} MB at the end (${percent(proxy.memory.onion.growth)})` : 'not measured'} | ${mark(memoryOk)} |`)
   const isolation = results.sinkIsolation
@@ -216,8 +226,9 @@ export function renderReport(results, notes) {
   if (callbacksTable) {
     push("## The proxy with callbacks (issue 19)", '')
     push(`\`llm-onion serve\` on core 0, wrk (64 connections), the mock upstream and one local receiver accepting every integration's requests on core 1; ${results.proxyCallbacks.rounds} round(s), a fresh process per configuration and round, medians; p50/p99 at ${results.proxyCallbacks.rate} req/s (open loop). CPU per request from \`/proc\`: the thread serving requests, and the whole process (\`bench/proxy-callbacks.ts\`). In "delivery worker on core 1" the worker's thread is moved to core 1 once it runs (\`taskset -p\`), where it shares the core with wrk, the upstream and the receiver: what the scheduler does with an unpinned \`serve\`, which turns the worker on by default when the machine has a core to spare.`, '')
-    push('| Configuration | Throughput | Share of no callbacks | p50 | p99 | CPU per request: request thread | CPU per request: process |', '| --- | --- | --- | --- | --- | --- | --- |')
-    for (const row of callbacksTable) push(`| ${row.config} | ${row.throughput} req/s | ${percent(row.shareOfNoCallbacks)} | ${fixed(row.p50Ms, 2)} ms | ${fixed(row.p99Ms, 2)} ms | ${row.requestThreadMicrosPerRequest} µs | ${row.totalMicrosPerRequest} µs |`)
+    const others = callbacksTable.some((row) => row.sinkMicrosPerRequest !== undefined)
+    push(`| Configuration | Throughput | Share of no callbacks | p50 | p99 | CPU per request: request thread | CPU per request: process |${others ? ' On core 1, per request: receiver, upstream |' : ''}`, `| --- | --- | --- | --- | --- | --- | --- |${others ? ' --- |' : ''}`)
+    for (const row of callbacksTable) push(`| ${row.config} | ${row.throughput} req/s | ${percent(row.shareOfNoCallbacks)} | ${fixed(row.p50Ms, 2)} ms | ${fixed(row.p99Ms, 2)} ms | ${row.requestThreadMicrosPerRequest} µs | ${row.totalMicrosPerRequest} µs |${others ? ` ${row.sinkMicrosPerRequest ?? 'n/a'} µs, ${row.upstreamMicrosPerRequest ?? 'n/a'} µs |` : ''}`)
     push('')
   }
 

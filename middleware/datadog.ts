@@ -187,7 +187,8 @@ export function datadog(options: DatadogOptions = {}): Middleware {
 /** The event as the log's message, without its largest fields when it would pass Datadog's 1 MB limit. */
 function logMessage(event: CallEvent): string {
   const message = eventJson(event)
-  if (Buffer.byteLength(message) <= maxLogBytes) return message
+  // A UTF-16 unit is at most 3 bytes of UTF-8: most messages are known to fit without counting them.
+  if (message.length * 3 <= maxLogBytes || Buffer.byteLength(message) <= maxLogBytes) return message
   return JSON.stringify({ ...event, messages: undefined, input: undefined, response: undefined, truncated: 'messages and response left out: over 1 MB' })
 }
 

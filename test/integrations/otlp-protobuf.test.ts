@@ -113,4 +113,23 @@ describe('createOtlpProtobufEncoder()', () => {
     expect(spans[0]!.attributes).not.toHaveProperty('mixed')
     expect(Object.keys(spans[1]!.attributes)).toHaveLength(128)
   })
+
+  it('writes the same bytes for times at the edges of a second and a millisecond, ids in any case, strings of every length and several servers', () => {
+    const times = [1_764_900_000_000.0001, 1_764_900_000_999.9999999, 1_764_900_000_999.9999, 1_764_900_001_000, 4_102_444_800_000.5, ...Array.from({ length: 40 }, (_, index) => 1_600_000_000_000 + index * 7_919_333.123457)]
+    const calls = times.map((time, index) =>
+      traced(
+        event({
+          startTime: time,
+          endTime: time + index * 0.37,
+          ...(index % 3 === 0 ? { traceId: '0B8E5C1E-7F6D-4B7A-9C55-2F1E8D4C3B2A' } : index % 3 === 1 ? { traceId: `checkout-${index}` } : {}),
+          apiBase: index % 2 === 0 ? 'https://api.openai.com/v1' : `http://127.0.0.1:${4000 + (index % 5)}/v1`,
+          // Around the lengths where a string's bytes are written by hand, and where its length takes a second byte.
+          messages: [{ role: 'user', content: 'x'.repeat(index * 4) + (index % 4 === 0 ? 'é' : '') }],
+        } as Partial<CallEvent>),
+      ),
+    )
+    const { official, direct } = encodeBoth(calls)
+    expect(direct.equals(official)).toBe(true)
+    expect(decodeOtlpTraces(direct)).toHaveLength(times.length)
+  })
 })

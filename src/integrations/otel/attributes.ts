@@ -119,19 +119,20 @@ export function attemptAttributes(attempt: CallEvent['attempts'][number], type: 
   return attributes
 }
 
-const numericParameters: Record<string, string> = {
-  temperature: 'gen_ai.request.temperature',
-  top_p: 'gen_ai.request.top_p',
-  max_tokens: 'gen_ai.request.max_tokens',
-  max_completion_tokens: 'gen_ai.request.max_tokens',
-  frequency_penalty: 'gen_ai.request.frequency_penalty',
-  presence_penalty: 'gen_ai.request.presence_penalty',
-  seed: 'gen_ai.request.seed',
-  dimensions: 'gen_ai.embeddings.dimension.count',
-}
+/** Request parameters with a numeric attribute, as [parameter, attribute] pairs. */
+const numericParameters: ReadonlyArray<readonly [string, string]> = [
+  ['temperature', 'gen_ai.request.temperature'],
+  ['top_p', 'gen_ai.request.top_p'],
+  ['max_tokens', 'gen_ai.request.max_tokens'],
+  ['max_completion_tokens', 'gen_ai.request.max_tokens'],
+  ['frequency_penalty', 'gen_ai.request.frequency_penalty'],
+  ['presence_penalty', 'gen_ai.request.presence_penalty'],
+  ['seed', 'gen_ai.request.seed'],
+  ['dimensions', 'gen_ai.embeddings.dimension.count'],
+]
 
 function addRequestParameters(parameters: Record<string, unknown>, set: (key: string, value: SpanAttributeValue | undefined) => void): void {
-  for (const [name, attribute] of Object.entries(numericParameters)) {
+  for (const [name, attribute] of numericParameters) {
     const value = parameters[name]
     if (typeof value === 'number') set(attribute, value)
   }
@@ -143,10 +144,17 @@ function addRequestParameters(parameters: Record<string, unknown>, set: (key: st
 
 const defaultPorts: Record<string, number> = { 'http:': 80, 'https:': 443 }
 
+/** The server of the last `apiBase` seen: a process calls few, so one parse each rather than one per span. */
+let lastServer: { apiBase: string; address: string; port: number | undefined } | undefined
+
 function addServer(apiBase: string | undefined, set: (key: string, value: SpanAttributeValue | undefined) => void): void {
-  if (!apiBase || !URL.canParse(apiBase)) return
-  const url = new URL(apiBase)
-  if (url.hostname === '') return
-  set('server.address', url.hostname)
-  set('server.port', url.port === '' ? defaultPorts[url.protocol] : Number(url.port))
+  if (!apiBase) return
+  if (lastServer?.apiBase !== apiBase) {
+    if (!URL.canParse(apiBase)) return
+    const url = new URL(apiBase)
+    if (url.hostname === '') return
+    lastServer = { apiBase, address: url.hostname, port: url.port === '' ? defaultPorts[url.protocol] : Number(url.port) }
+  }
+  set('server.address', lastServer.address)
+  set('server.port', lastServer.port)
 }

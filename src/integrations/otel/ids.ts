@@ -5,6 +5,7 @@
 import { createHash, randomFillSync } from 'node:crypto'
 
 const traceIdPattern = /^[0-9a-f]{32}$/
+const uuidPattern = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/
 const invalidTraceId = '0'.repeat(32)
 
 /**
@@ -18,7 +19,8 @@ const invalidTraceId = '0'.repeat(32)
  * ```
  */
 export function toOtelTraceId(traceId: string): string {
-  const compact = traceId.toLowerCase().replaceAll('-', '')
+  // Our call ids are lower-case UUIDs already: dropping the dashes is all they need.
+  const compact = uuidPattern.test(traceId) ? traceId.replaceAll('-', '') : traceId.toLowerCase().replaceAll('-', '')
   if (traceIdPattern.test(compact) && compact !== invalidTraceId) return compact
   return createHash('sha256').update(traceId).digest('hex').slice(0, 32)
 }

@@ -97,13 +97,10 @@ function writeSpan(writer: ProtobufWriter, traceId: string, id: string, parentId
   writer.string(record.name)
   writer.tag(6, 0)
   writer.varint(clientKind)
-  const start = nanosOf(record.start)
-  let end = nanosOf(record.end)
-  if (end < start) end = start
   writer.tag(7, 1)
-  writer.fixed64(start)
+  writer.nanos(record.start)
   writer.tag(8, 1)
-  writer.fixed64(end)
+  writer.nanos(Math.max(record.start, record.end))
   const dropped = writeAttributes(writer, 9, record.attributes)
   writer.tag(10, 0)
   writer.varint(dropped * attributePasses)
@@ -113,7 +110,7 @@ function writeSpan(writer: ProtobufWriter, traceId: string, id: string, parentId
     writer.tag(11, 2)
     const event = writer.begin()
     writer.tag(1, 1)
-    writer.fixed64(nanosOf(record.end))
+    writer.nanos(record.end)
     writer.tag(2, 2)
     writer.string('exception')
     writeAttributes(writer, 3, exception)
@@ -223,13 +220,40 @@ function isPrimitive(value: unknown): boolean {
   return typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean'
 }
 
-const nanosPerSecond = 1_000_000_000n
+const twoTo16 = 65_536
+const twoTo32 = 4_294_967_296
 
-/** Epoch milliseconds to epoch nanoseconds as the SDK rounds them (`millisToHrTime`, then `hrTimeToNanos`). */
-function nanosOf(epochMillis: number): bigint {
+/**
+ * Epoch milliseconds to epoch nanoseconds as the SDK rounds them (`millisToHrTime`, then
+ * `hrTimeToNanos`), as the low and high 32 bits: past 2^53, so worked in 16-bit halves of the
+ * seconds rather than through a BigInt (each one an allocation).
+ */
+function nanosOf(epochMillis: number): [number, number] {
   const seconds = Math.trunc(epochMillis / 1000)
-  const nanos = Math.round((epochMillis % 1000) * 1_000_000)
-  return BigInt(seconds) * nanosPerSecond + BigInt(Math.trunc(nanos))
+  const nanos = Math.trunc(Math.round((epochMillis % 1000) * 1_000_000))
+  // seconds * 1e9 + nanos = high * 2^16 + low, each part exact in a double.
+  const highPart = Math.floor(seconds / twoTo16) * 1_000_000_000
+  const lowPart = (seconds % twoTo16) * 1_000_000_000 + nanos
+  const low = (highPart % twoTo16) * twoTo16 + lowPart
+  return [low % twoTo32, Math.floor(highPart / twoTo16) + Math.floor(low / twoTo32)]
+}
+
+/** Strings shorter than this are written character by character when they are ASCII. */
+const shortString = 32
+
+/** How many bytes the varint of `value` takes. */
+function varintSize(value: number): number {
+  let size = 1
+  while (value > 127) {
+    value = Math.floor(value / 128)
+    size++
+  }
+  return size
+}
+
+/** The value of a lower-case hex digit's character code. */
+function hexDigit(code: number): number {
+  return code <= 57 ? code - 48 : code - 87
 }
 
 type ProtobufWriter = ReturnType<typeof createProtobufWriter>
@@ -281,9 +305,12 @@ function createProtobufWriter() {
       buffer.writeUInt32LE(value >>> 0, position)
       position += 4
     },
-    fixed64(value: bigint) {
+    /** Epoch milliseconds as the fixed64 epoch nanoseconds the SDK writes (see {@link nanosOf}). */
+    nanos(epochMillis: number) {
       ensure(8)
-      buffer.writeBigUInt64LE(value, position)
+      const [low, high] = nanosOf(epochMillis)
+      buffer.writeUInt32LE(low, position)
+      buffer.writeUInt32LE(high, position + 4)
       position += 8
     },
     double(value: number) {
@@ -292,17 +319,40 @@ function createProtobufWriter() {
       position += 8
     },
     string(value: string) {
-      const length = Buffer.byteLength(value)
-      varint(length)
-      ensure(length)
-      position += buffer.write(value, position, length, 'utf8')
+      const length = value.length
+      // Short strings (keys, models, ids) written by hand when they are ASCII: a native call costs
+      // more than the copy. Longer ones take one native write, at an offset that leaves room for
+      // the longest their byte length can be, moved back when it is shorter.
+      if (length < shortString) {
+        ensure(length + 1)
+        const from = position + 1
+        let index = 0
+        while (index < length) {
+          const code = value.charCodeAt(index)
+          if (code > 127) break
+          buffer[from + index++] = code
+        }
+        if (index === length) {
+          buffer[position] = length
+          position = from + length
+          return
+        }
+      }
+      const room = varintSize(3 * length)
+      ensure(room + 3 * length)
+      const written = buffer.write(value, position + room, 'utf8')
+      const size = varintSize(written)
+      if (size < room) buffer.copyWithin(position + size, position + room, position + room + written)
+      varint(written)
+      position += written
     },
-    /** A span or trace id: hex digits as bytes. */
+    /** A span or trace id: lower-case hex digits (`toOtelTraceId`, the span ids) as bytes. */
     hex(value: string) {
       const length = value.length >>> 1
       varint(length)
       ensure(length)
-      position += buffer.write(value, position, length, 'hex')
+      for (let index = 0; index < length; index++) buffer[position + index] = (hexDigit(value.charCodeAt(2 * index)) << 4) | hexDigit(value.charCodeAt(2 * index + 1))
+      position += length
     },
     bytes(value: Uint8Array) {
       varint(value.length)
