@@ -181,4 +181,29 @@ describe('httpSink()', () => {
     expect(server.arrived).toHaveLength(1)
     expect(queue.stats()).toMatchObject({ delivered: 1, retries: 0, dropped: { unencodable: 1 } })
   })
+
+  it('pipelines a one-item sink: sends made while one is in flight ride on its connection, every item delivered once', async () => {
+    // Answers held back, as a remote service's are, so the sends are in flight together.
+    const server = await serve((response) => setTimeout(() => response.end('{}'), 30))
+    const sink = sinkFor<number>({ name: 'one-item', url: server.url, maxBatchSize: 1, encode: (items) => ({ value: items[0] }) })
+    queue = createDeliveryQueue({ minTimeoutMs: 1, maxTimeoutMs: 2 })
+    queue.enqueue(sink, 0)
+    await new Promise((resolve) => setTimeout(resolve, 10))
+    for (let value = 1; value < 16; value++) queue.enqueue(sink, value)
+    await queue.flush()
+    expect(server.arrived.map((request) => JSON.parse(request.body.toString()).value).sort((a, b) => a - b)).toEqual(Array.from({ length: 16 }, (_, value) => value))
+    // 16 in flight on the first connection; without pipelining each of the 15 would have opened one of its own.
+    expect(new Set(server.arrived.map((request) => request.clientPort)).size).toBe(1)
+    expect(queue.stats()).toMatchObject({ delivered: 16, dropped: {} })
+  })
+
+  it('delivers every item of a pipelined one-item sink whose receiver closes the connection after each answer', async () => {
+    const server = await serve((response) => response.writeHead(200, { connection: 'close' }).end('{}'))
+    const sink = sinkFor<number>({ name: 'one-item', url: server.url, maxBatchSize: 1, encode: (items) => ({ value: items[0] }) })
+    queue = createDeliveryQueue({ minTimeoutMs: 1, maxTimeoutMs: 2, onDrop: () => {} })
+    for (let value = 0; value < 20; value++) queue.enqueue(sink, value)
+    await queue.flush()
+    expect(new Set(server.arrived.map((request) => JSON.parse(request.body.toString()).value)).size).toBe(20)
+    expect(queue.stats()).toMatchObject({ delivered: 20, dropped: {} })
+  })
 })
