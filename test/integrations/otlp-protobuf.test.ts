@@ -132,4 +132,23 @@ describe('createOtlpProtobufEncoder()', () => {
     expect(direct.equals(official)).toBe(true)
     expect(decodeOtlpTraces(direct)).toHaveLength(times.length)
   })
+
+  it("writes the same bytes for a batch that outgrows the writer's buffer many times over, short non-ASCII strings at every offset", () => {
+    // 64 KB at first, doubled as it fills: with strings of one to a few characters the growth falls inside one of them somewhere.
+    const calls = Array.from({ length: 400 }, (_, index) => traced(event({ user: 'ü'.repeat(1 + (index % 5)), tags: ['é', `ñ${index}`] } as Partial<CallEvent>), true, { short: 'ö', index }))
+    const { official, direct } = encodeBoth(calls)
+    expect(direct.length).toBeGreaterThan(4 * 64 * 1024)
+    expect(direct.equals(official)).toBe(true)
+  })
+
+  it('writes the same bytes when the buffer must grow in the middle of a short non-ASCII string', () => {
+    // The writer starts with 64 KB and doubles: calls made mostly of one-character non-ASCII values,
+    // shifted a byte at a time by a padding attribute, put the growth at every offset within them.
+    const run = Object.fromEntries(Array.from({ length: 40 }, (_, index) => [`k${index}`, 'é']))
+    for (let padding = 0; padding < 24; padding++) {
+      const calls = Array.from({ length: 150 }, () => traced(event({ messages: [{ role: 'user', content: 'hi' }], response: undefined } as Partial<CallEvent>), false, { pad: 'x'.repeat(padding), ...run }))
+      const { official, direct } = encodeBoth(calls)
+      if (!direct.equals(official)) expect.fail(`differs with ${padding} characters of padding`)
+    }
+  })
 })

@@ -341,9 +341,15 @@ function createProtobufWriter() {
       const room = varintSize(3 * length)
       ensure(room + 3 * length)
       const written = buffer.write(value, position + room, 'utf8')
-      const size = varintSize(written)
-      if (size < room) buffer.copyWithin(position + size, position + room, position + room + written)
-      varint(written)
+      if (varintSize(written) < room) buffer.copyWithin(position + varintSize(written), position + room, position + room + written)
+      // The length goes in the room reserved before the bytes (not through varint(), which may grow
+      // the buffer and copy only what is before `position`).
+      let rest = written
+      while (rest > 127) {
+        buffer[position++] = (rest & 127) | 128
+        rest = Math.floor(rest / 128)
+      }
+      buffer[position++] = rest
       position += written
     },
     /** A span or trace id: lower-case hex digits (`toOtelTraceId`, the span ids) as bytes. */
