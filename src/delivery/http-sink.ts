@@ -50,12 +50,12 @@ const gzipOptions = { level: zlibConstants.Z_BEST_SPEED }
 
 /**
  * Requests in flight on one connection for a sink that sends one item per request (Helicone,
- * Athina): HTTP/1.1 pipelining, so the queue's 64 sends at once ride on a few connections and their
- * answers come back several to a read (about 10% less CPU per Helicone event than a connection per
- * request, docs/benchmarks.md). undici pipelines a POST only when told it is idempotent and not blocking: a request
- * whose answer is lost with its connection fails and the queue sends it again, which is the
- * at-least-once the queue gives every sink anyway. Batch sinks send one request per 100 items and
- * keep a request per connection.
+ * Athina, the alerts): HTTP/1.1 pipelining, so the queue's sends in flight share a few connections
+ * and their answers come back several to a read (about 10% less CPU per Helicone event than a
+ * connection per request; bench/notes.md, stop 24). undici pipelines a POST only when told it is
+ * idempotent and not blocking: a request whose answer is lost with its connection fails and the
+ * queue sends it again, the at-least-once the queue gives every sink anyway. Batch sinks send one
+ * request per 100 items and keep one request per connection.
  */
 const pipelinedRequests = 16
 
