@@ -2,7 +2,7 @@
  * The delivery queue's bookkeeping per sink: what it buffers, what is in flight, what it holds, and
  * how a batch is taken from the front of its buffer.
  */
-import type { SinkStats } from './queue-options'
+import type { DeliverySettings, SinkStats } from './queue-options'
 import type { Sink } from './sink'
 
 export interface Entry {
@@ -72,4 +72,48 @@ export function take(state: SinkState, count: number): Entry[] {
     state.head = 0
   }
   return batch
+}
+
+/**
+ * The state of a sink the queue meets: its batch size and requests in flight from the sink, else
+ * from the queue's settings.
+ *
+ * @example
+ * ```ts
+ * const state = createSinkState(sink, settings, counters.sink(sink.name))
+ * ```
+ */
+export function createSinkState(sink: Sink<unknown>, settings: DeliverySettings, stats: SinkStats): SinkState {
+  const maxBatchSize = Math.max(1, Math.floor(sink.maxBatchSize ?? settings.maxBatchSize))
+  // One request per item needs many in flight to keep up: 64 × (1 s / 50 ms) = 1,280 items/s.
+  const concurrency = sink.maxConcurrency ?? (maxBatchSize === 1 ? settings.singleItemConcurrency : settings.concurrency)
+  return { sink, maxBatchSize, concurrency: Math.max(1, Math.floor(concurrency)), buffer: [], head: 0, due: 0, inFlight: 0, sending: new Set(), held: 0, stats }
+}
+
+/**
+ * Takes every item the sinks hold, in flight (marked settled, so a send that ends later does not
+ * count it again) and buffered, and hands each sink's to `drop`; returns how many per sink name.
+ * What `close()` does once it has run out of time.
+ *
+ * @example
+ * ```ts
+ * const dropped = dropEverything(states.values(), (state, entries) => settle(state, entries, closedReason))
+ * ```
+ */
+export function dropEverything(states: Iterable<SinkState>, drop: (state: SinkState, entries: Entry[]) => void): Map<string, number> {
+  const dropped = new Map<string, number>()
+  const count = (state: SinkState, entries: Entry[]) => {
+    if (entries.length === 0) return
+    dropped.set(state.sink.name, (dropped.get(state.sink.name) ?? 0) + entries.length)
+    drop(state, entries)
+  }
+  for (const state of [...states]) {
+    for (const batch of state.sending) {
+      if (batch.settled) continue
+      batch.settled = true
+      count(state, batch.entries)
+    }
+    count(state, take(state, buffered(state)))
+  }
+  return dropped
 }

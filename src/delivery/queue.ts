@@ -16,7 +16,9 @@ import {
 } from './queue-options'
 import { settlesWithin } from './deadline'
 import { createDeliveryCounters } from './counters'
-import { buffered, take, type Batch, type Entry, type FlushWaiter, type SinkState, type Unmapped } from './buffer'
+import { buffered, createSinkState, dropEverything, take, type Batch, type Entry, type SinkState, type Unmapped } from './buffer'
+import { createFlushWaiters } from './flush-waiters'
+import { createQueueRoom } from './queue-room'
 import { DeliveryError, sendWithRetries, type Dropped, type Sink } from './sink'
 import { openQueueSpool } from './queue-spool'
 
@@ -39,9 +41,8 @@ export type { DeliveryQueue, DeliveryQueueOptions, QueueSpoolOptions, DeliverySt
  */
 export function createDeliveryQueue(options: DeliveryQueueOptions = {}): DeliveryQueue {
   const settings: DeliverySettings = validateDeliveryQueueOptions(options)
-  const maxSizePerSink = Math.min(settings.maxSizePerSink ?? settings.maxSize, settings.maxSize)
   const states = new Map<Sink<unknown>, SinkState>()
-  const waiters: FlushWaiter[] = []
+  const waiters = createFlushWaiters()
   const controller = new AbortController()
   // Every send in flight and every retry wait listens to this one signal: many at once is normal.
   setMaxListeners(0, controller.signal)
@@ -50,8 +51,6 @@ export function createDeliveryQueue(options: DeliveryQueueOptions = {}): Deliver
   let seq = 0
   let closed = false
   let closing: Promise<void> | undefined
-  /** Sinks holding at least one item: the queue's fair share is `maxSize` over this many. */
-  let activeSinks = 0
   /** Items handed over by enqueueMapped(), mapped at the next turn of the event loop. */
   let unmapped: Unmapped[] = []
   /** Sinks whose buffer filled a batch, sent from the next turns of the event loop. */
@@ -59,6 +58,17 @@ export function createDeliveryQueue(options: DeliveryQueueOptions = {}): Deliver
   let immediate: NodeJS.Immediate | undefined
   /** The durable spool (`options.spool`): opened now, so a directory that cannot be used fails here. */
   const spool = settings.spool === undefined ? undefined : openQueueSpool(settings.spool)
+  const { hold, release, makeRoom } = createQueueRoom({
+    maxSize: settings.maxSize,
+    maxSizePerSink: Math.min(settings.maxSizePerSink ?? settings.maxSize, settings.maxSize),
+    totals,
+    states,
+    evictOldest: (state) => {
+      const evicted = take(state, 1)
+      state.due = Math.max(0, state.due - 1)
+      settle(state, evicted, { reason: 'queue_full', error: undefined })
+    },
+  })
 
   /** One background step per turn of the event loop, whatever the number of calls in it. */
   function schedule(): void {
@@ -113,39 +123,6 @@ export function createDeliveryQueue(options: DeliveryQueueOptions = {}): Deliver
     }
   }
 
-  function hold(state: SinkState, count: number): void {
-    if (state.held === 0) activeSinks++
-    state.held += count
-    totals.held += count
-  }
-
-  function release(state: SinkState, count: number): void {
-    state.held -= count
-    totals.held -= count
-    if (state.held === 0) activeSinks--
-  }
-
-  /**
-   * Whether `state` may hold one more item. Each sink has its own bound, and a full queue is shared
-   * fairly: a sink below an equal share takes the room of the oldest waiting item of the sink holding
-   * the most (dropped as `queue_full` for that sink), so a dead or slow sink never starves the others.
-   */
-  function makeRoom(state: SinkState): boolean {
-    if (state.held >= maxSizePerSink) return false
-    if (totals.held < settings.maxSize) return true
-    const share = settings.maxSize / (activeSinks + (state.held === 0 ? 1 : 0))
-    if (state.held + 1 > share) return false
-    let largest: SinkState | undefined
-    for (const other of states.values()) {
-      if (other !== state && buffered(other) > 0 && other.held > share && (!largest || other.held > largest.held)) largest = other
-    }
-    if (!largest) return false
-    const evicted = take(largest, 1)
-    largest.due = Math.max(0, largest.due - 1)
-    settle(largest, evicted, { reason: 'queue_full', error: undefined })
-    return true
-  }
-
   /** Buffers `item` for the sink of `state`, or drops it when its share is full; a full batch is sent in the background. */
   function accept(state: SinkState, item: unknown, recoveredId?: number): void {
     state.stats.enqueued++
@@ -172,21 +149,7 @@ export function createDeliveryQueue(options: DeliveryQueueOptions = {}): Deliver
   function stateOf(sink: Sink<unknown>): SinkState {
     let state = states.get(sink)
     if (state) return state
-    const maxBatchSize = Math.max(1, Math.floor(sink.maxBatchSize ?? settings.maxBatchSize))
-    // One request per item needs many in flight to keep up: 64 × (1 s / 50 ms) = 1,280 items/s.
-    const concurrency = sink.maxConcurrency ?? (maxBatchSize === 1 ? settings.singleItemConcurrency : settings.concurrency)
-    state = {
-      sink,
-      maxBatchSize,
-      concurrency: Math.max(1, Math.floor(concurrency)),
-      buffer: [],
-      head: 0,
-      due: 0,
-      inFlight: 0,
-      sending: new Set(),
-      held: 0,
-      stats: counters.sink(sink.name),
-    }
+    state = createSinkState(sink, settings, counters.sink(sink.name))
     states.set(sink, state)
     if (spool !== undefined && !closed) replay(state)
     return state
@@ -286,15 +249,7 @@ export function createDeliveryQueue(options: DeliveryQueueOptions = {}): Deliver
       state.stats.delivered += count
       totals.delivered += count
     }
-    if (waiters.length === 0) return
-    for (let index = waiters.length - 1; index >= 0; index--) {
-      const waiter = waiters[index]!
-      for (const entry of batch) if (entry.seq <= waiter.mark) waiter.remaining--
-      if (waiter.remaining <= 0) {
-        waiters.splice(index, 1)
-        waiter.resolve()
-      }
-    }
+    waiters.settled(batch)
   }
 
   function acknowledge(state: SinkState, batch: Entry[]): void {
@@ -314,41 +269,12 @@ export function createDeliveryQueue(options: DeliveryQueueOptions = {}): Deliver
 
   /** Resolves once every item held now is settled (delivered or dropped). */
   function settledNow(): { done: Promise<void>; forget: () => void } {
-    let waiter: FlushWaiter | undefined
-    const done = new Promise<void>((resolve) => {
-      waiter = { mark: seq, remaining: totals.held, resolve }
-      waiters.push(waiter)
-    })
-    const forget = () => {
-      const index = waiters.indexOf(waiter!)
-      if (index >= 0) waiters.splice(index, 1)
-    }
+    const waiting = waiters.wait(seq, totals.held)
     for (const state of states.values()) {
       state.due = buffered(state)
       pump(state)
     }
-    return { done, forget }
-  }
-
-  /** Out of time: aborts what is in flight or waiting to retry and drops everything held, as `closed`. */
-  function dropEverything(): Map<string, number> {
-    const dropped = new Map<string, number>()
-    const count = (state: SinkState, entries: Entry[]) => {
-      if (entries.length === 0) return
-      dropped.set(state.sink.name, (dropped.get(state.sink.name) ?? 0) + entries.length)
-      // Quiet: close() reports all of them at once.
-      settle(state, entries, { reason: 'closed', error: undefined }, true)
-    }
-    controller.abort(new DeliveryError('The delivery queue was closed.', { retryable: false }))
-    for (const state of [...states.values()]) {
-      for (const batch of state.sending) {
-        if (batch.settled) continue
-        batch.settled = true
-        count(state, batch.entries)
-      }
-      count(state, take(state, buffered(state)))
-    }
-    return dropped
+    return waiting
   }
 
   async function closeWithin(timeoutMs: number): Promise<void> {
@@ -361,7 +287,11 @@ export function createDeliveryQueue(options: DeliveryQueueOptions = {}): Deliver
     immediate = undefined
     ready.clear()
     if (totals.held === 0) return
-    counters.reportClosed(dropEverything(), timeoutMs)
+    // Out of time: what is in flight or waiting to retry is aborted, and everything held dropped.
+    controller.abort(new DeliveryError('The delivery queue was closed.', { retryable: false }))
+    // Quiet: close() reports all of them at once.
+    const dropped = dropEverything(states.values(), (state, entries) => settle(state, entries, { reason: 'closed', error: undefined }, true))
+    counters.reportClosed(dropped, timeoutMs)
   }
 
   const queue: DeliveryQueue = {
