@@ -122,7 +122,11 @@ describe('alerts of two replicas sharing Redis', () => {
     const major = await settle(/^Major outage: openai\/flaky/, 1)
     expect(minor).toHaveLength(1)
     expect(major).toHaveLength(1)
-    expect(minor[0]!.text).toMatch(/failed 3 of 3 calls in the last 1 min/)
+    // The alert is checked in the background after the 3rd failure: the other replica's 4th may be counted by then.
+    const [, failed, calls] = /failed (\d+) of (\d+) calls in the last 1 min/.exec(minor[0]!.text) ?? []
+    expect(Number(failed)).toBeGreaterThanOrEqual(3)
+    expect(Number(failed)).toBeLessThan(6)
+    expect(calls).toBe(failed)
     // The upstream key and the master key travel in no alert.
     for (const message of messages()) {
       expect(JSON.stringify(message)).not.toContain(upstreamKey)
