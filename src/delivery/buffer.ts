@@ -4,6 +4,7 @@
  */
 import type { DeliverySettings, SinkStats } from './queue-options'
 import type { Sink } from './sink'
+import { inFlightGrowth } from './in-flight-limit'
 
 export interface Entry {
   item: unknown
@@ -21,7 +22,10 @@ export interface Batch {
 export interface SinkState {
   sink: Sink<unknown>
   maxBatchSize: number
+  /** Batches in flight at once now (in-flight-limit.ts), from `baseConcurrency` up to `concurrencyCeiling`. */
   concurrency: number
+  baseConcurrency: number
+  concurrencyCeiling: number
   buffer: Entry[]
   head: number
   /** Items at the front of the buffer that must go now, full batch or not (timer fired, flush). */
@@ -85,9 +89,11 @@ export function take(state: SinkState, count: number): Entry[] {
  */
 export function createSinkState(sink: Sink<unknown>, settings: DeliverySettings, stats: SinkStats): SinkState {
   const maxBatchSize = Math.max(1, Math.floor(sink.maxBatchSize ?? settings.maxBatchSize))
-  // One request per item needs many in flight to keep up: 64 × (1 s / 50 ms) = 1,280 items/s.
-  const concurrency = sink.maxConcurrency ?? (maxBatchSize === 1 ? settings.singleItemConcurrency : settings.concurrency)
-  return { sink, maxBatchSize, concurrency: Math.max(1, Math.floor(concurrency)), buffer: [], head: 0, due: 0, inFlight: 0, sending: new Set(), held: 0, stats }
+  // One request per item needs many in flight to keep up: 64 × (1 s / 50 ms) = 1,280 items/s; more
+  // when a backlog builds against a slower sink (in-flight-limit.ts), unless the sink sets its own.
+  const concurrency = Math.max(1, Math.floor(sink.maxConcurrency ?? (maxBatchSize === 1 ? settings.singleItemConcurrency : settings.concurrency)))
+  const concurrencyCeiling = sink.maxConcurrency === undefined ? concurrency * inFlightGrowth : concurrency
+  return { sink, maxBatchSize, concurrency, baseConcurrency: concurrency, concurrencyCeiling, buffer: [], head: 0, due: 0, inFlight: 0, sending: new Set(), held: 0, stats }
 }
 
 /**

@@ -119,11 +119,14 @@ export interface DeliveryQueueOptions {
   flushIntervalMs?: number
   /** Batch size for sinks that set no `maxBatchSize` (default 100). */
   maxBatchSize?: number
-  /** Batches of one sink in flight at once, for sinks that set no `maxConcurrency` (default 4). */
+  /**
+   * Batches of one sink in flight at once to start with, for sinks that set no `maxConcurrency`
+   * (default 4); grows up to 16 times while a backlog builds and sends succeed (docs/delivery-queue.md).
+   */
   concurrency?: number
   /**
-   * Requests in flight at once for one-item sinks (`maxBatchSize: 1`, e.g. Helicone, Athina, Sentry,
-   * Slack) that set no `maxConcurrency` (default 64): enough for 1,000 items/s against a 50 ms receiver.
+   * Requests in flight at once to start with for one-item sinks (`maxBatchSize: 1`, e.g. Helicone,
+   * Athina, Sentry, Slack) that set no `maxConcurrency` (default 64); grows the same way.
    */
   singleItemConcurrency?: number
   /** Retries of a failed batch after the first attempt (default 5). */

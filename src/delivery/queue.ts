@@ -21,6 +21,7 @@ import { createFlushWaiters } from './flush-waiters'
 import { createQueueRoom } from './queue-room'
 import { DeliveryError, sendWithRetries, type Dropped, type Sink } from './sink'
 import { openQueueSpool } from './queue-spool'
+import { lowerInFlightLimit, raiseInFlightLimit } from './in-flight-limit'
 
 export { DeliveryError } from './sink'
 export type { SendResult, Sink } from './sink'
@@ -210,11 +211,15 @@ export function createDeliveryQueue(options: DeliveryQueueOptions = {}): Deliver
 
   async function deliver(state: SinkState, batch: Batch): Promise<void> {
     const items = batch.entries.map((entry) => entry.item)
+    let retried = false
     try {
       const outcome = await sendWithRetries(state.sink, items, settings, controller.signal, () => {
         state.stats.retries++
         totals.retries++
+        if (!retried) lowerInFlightLimit(state)
+        retried = true
       })
+      if (!retried && !(outcome && 'reason' in outcome)) raiseInFlightLimit(state, buffered(state))
       // close() may have counted this batch as dropped already, when it ran out of time.
       if (batch.settled) return
       batch.settled = true
