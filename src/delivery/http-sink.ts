@@ -5,6 +5,7 @@
  */
 import { constants as zlibConstants, gzipSync } from 'node:zlib'
 import type { Dispatcher, Pool } from 'undici'
+import { coalescedWrites } from './coalesced-writes'
 import { DeliveryError, type SendResult, type Sink } from './sink'
 import { scrubProcessSecrets } from '../secret-scrubber'
 
@@ -135,7 +136,8 @@ export function httpSink<Item>(options: HttpSinkOptions<Item>): Sink<Item> {
       // undici loads on the first send, not when an exporter's module is imported (cold start).
       const undici = loadedUndici ?? (await loadUndici())
       // Keep-alive connections, opened as needed for the requests in flight (pipelined for one-item sinks).
-      pool ??= new undici.Pool(origin, { connections: options.maxConcurrency ?? null, pipelining })
+      // Pipelined requests written in one turn leave in one write (coalesced-writes.ts).
+      pool ??= new undici.Pool(origin, { connections: options.maxConcurrency ?? null, pipelining, ...(pipelining > 1 ? { connect: coalescedWrites(undici.buildConnector({})) } : {}) })
       let answer: Answer
       try {
         answer = await exchanges.post(pool, { path, method: 'POST', headers, body, idempotent: pipelining > 1, blocking: pipelining === 1 }, signal)
