@@ -12,9 +12,10 @@
  *
  * With callbacks, answered requests are not the whole story: when delivery falls behind, the queue
  * drops what it cannot hold (`queue_full`). So each callback config also finds the fastest rate at
- * which every event arrives: paced wrk runs (a `delay()` per connection, a bisection over the number
- * of connections) until one ends with nothing dropped and under a quarter of a second of events
- * waiting. The share of the no-callback proxy is judged on that rate.
+ * which every event arrives: wrk runs with fewer connections (a bisection over 1–64, fewer
+ * connections waiting for their answers making a slower rate), keeping the fastest that ended with
+ * nothing dropped and under a quarter of a second of events waiting. The share of the no-callback
+ * proxy is judged on that rate.
  *
  * Also per config: CPU per request of the receiver and of the mock upstream, which share core 1
  * with wrk and, in "delivery worker on core 1", with the worker.
@@ -94,10 +95,10 @@ function threadCpuTimes(pid: number): Map<number, number> {
 interface Run {
   /** Requests per second wrk got answered. */
   perSecond: number
-  /** The highest paced rate at which every event of the callbacks arrived (= perSecond without callbacks). */
+  /** The highest rate at which every event of the callbacks arrived (= perSecond without callbacks). */
   sustainedPerSecond: number
-  /** The paced runs that found it. */
-  pacedRuns: PacedRun[]
+  /** The runs of the search that found it. */
+  searchRuns: SearchRun[]
   failed: number
   requestThreadMicros: number
   /** CPU µs per request of the delivery worker's thread (0 without one). */
@@ -113,19 +114,14 @@ interface Run {
   latency: LatencyResult
 }
 
-/** Each connection of a paced run waits this long before each request (wrk's `delay()`). */
-const pacingDelayMs = 20
+/** Connections of the saturating runs; fewer connections, each waiting for its answer, make a slower rate. */
+const saturatingConnections = 64
 
-/**
- * wrk on core 1: as fast as 64 connections go, or, given `perSecond`, paced near that rate (enough
- * connections that each sends a request every {@link pacingDelayMs} ms plus its latency).
- */
-function wrk(target: Target, workdir: string, duration: number, perSecond?: number): { perSecond: number; failed: number; requests: number } {
+/** wrk on core 1, as fast as `connections` connections go (one request at a time on each). */
+function wrk(target: Target, workdir: string, duration: number, connections = saturatingConnections): { perSecond: number; failed: number; requests: number } {
   const script = join(workdir, 'wrk.lua')
   const headers = { 'content-type': 'application/json', ...target.headers }
-  const pacing = perSecond ? [`function delay() return ${pacingDelayMs} end`] : []
-  writeFileSync(script, [`wrk.method = "POST"`, `wrk.body = ${JSON.stringify(chatBody)}`, ...Object.entries(headers).map(([name, value]) => `wrk.headers[${JSON.stringify(name)}] = ${JSON.stringify(value)}`), ...pacing].join('\n'))
-  const connections = perSecond ? Math.max(1, Math.round((perSecond * (pacingDelayMs + 1)) / 1000)) : 64
+  writeFileSync(script, [`wrk.method = "POST"`, `wrk.body = ${JSON.stringify(chatBody)}`, ...Object.entries(headers).map(([name, value]) => `wrk.headers[${JSON.stringify(name)}] = ${JSON.stringify(value)}`)].join('\n'))
   const result = spawnSync('taskset', ['-c', '1', 'wrk', '-t1', `-c${connections}`, `-d${duration}s`, '-s', script, `${target.url}${target.path}`], { encoding: 'utf8' })
   const non2xx = Number(/Non-2xx or 3xx responses:\s+(\d+)/.exec(result.stdout)?.[1] ?? 0)
   const socket = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(result.stdout)
@@ -145,42 +141,41 @@ async function exporterCounts(url: string): Promise<{ pending: number; dropped: 
   return { pending: sum('llm_onion_exporter_pending{'), dropped: sum('llm_onion_exporter_dropped_total{'), delivered }
 }
 
-/** Waits (up to 5 s) until the delivery queue holds nothing, so a paced run starts without a backlog. */
+/** Waits (up to 5 s) until the delivery queue holds nothing, so a run of the search starts without a backlog. */
 async function drained(url: string): Promise<void> {
   for (let waited = 0; waited < 5_000 && (await exporterCounts(url)).pending > 0; waited += 250) await new Promise((resolve) => setTimeout(resolve, 250))
 }
 
-/** One paced run: its rate, events dropped in it and waiting at its end, CPU µs per request as in {@link Run}'s order (request thread, worker thread, process, receiver, upstream). */
-interface PacedRun {
+/** One run of the search for the sustained rate: its rate, events dropped in it and waiting at its end, CPU µs per request as in {@link Run}'s order (request thread, worker thread, process, receiver, upstream). */
+interface SearchRun {
   perSecond: number
   dropped: number
   pending: number
   cpu?: number[]
 }
 
-/** Paced runs of the search for the sustained rate (each halves the interval it is in). */
-const pacedSteps = 5
+/** Runs of the search for the sustained rate (each halves the interval of connections it is in: 64 → 1). */
+const searchSteps = 6
 
 /** Whether delivery kept pace in a run: nothing dropped, and under a quarter of a second of events left waiting. */
 const keptUp = (attempt: { perSecond: number; dropped: number; pending: number }) => attempt.dropped === 0 && attempt.pending < attempt.perSecond / 4
 
 /**
- * The highest request rate at which every event of the callbacks arrives: a bisection over the
- * connections of paced runs (more connections, a higher rate), between none and as many as the
- * saturated rate needs, keeping the fastest run where delivery kept pace.
+ * The highest request rate at which every event of the callbacks arrives: a bisection over wrk's
+ * connections (more connections, a higher rate), below the saturating 64, keeping the fastest run
+ * where delivery kept pace.
  */
-async function sustainedRate(target: Target, workdir: string, url: string, saturated: number, sample: () => number[]): Promise<{ perSecond: number; tries: PacedRun[] }> {
-  const tries: PacedRun[] = []
+async function sustainedRate(target: Target, workdir: string, url: string, sample: () => number[]): Promise<{ perSecond: number; tries: SearchRun[] }> {
+  const tries: SearchRun[] = []
   let low = 0
-  // Enough connections for the saturated rate with up to 10 ms of latency per request.
-  let high = Math.max(2, Math.round((saturated * (pacingDelayMs + 10)) / 1000))
+  let high = saturatingConnections
   let best = 0
-  for (let step = 0; step < pacedSteps && high - low > 1; step++) {
+  for (let step = 0; step < searchSteps && high - low > 1; step++) {
     const connections = Math.round((low + high) / 2)
     await drained(url)
     const before = await exporterCounts(url)
     const cpuBefore = sample()
-    const run = wrk(target, workdir, seconds, (connections * 1000) / (pacingDelayMs + 1))
+    const run = wrk(target, workdir, seconds, connections)
     const cpuAfter = sample()
     const after = await exporterCounts(url)
     const attempt = { perSecond: run.perSecond, dropped: after.dropped - before.dropped, pending: after.pending, cpu: cpuAfter.map((used, index) => Math.round((used - cpuBefore[index]!) / Math.max(1, run.requests))) }
@@ -230,13 +225,13 @@ async function measure(config: Config, cli: string, upstream: Child, sink: Child
     const pendingAtEnd = countsAfter?.pending ?? 0
     // Every event must arrive: with callbacks, what counts is the fastest rate their delivery keeps pace with.
     const saturatedKeptUp = !countsBefore || !countsAfter || keptUp({ perSecond: run.perSecond, dropped: countsAfter.dropped - countsBefore.dropped, pending: pendingAtEnd })
-    const sustained = saturatedKeptUp ? { perSecond: run.perSecond, tries: [] } : await sustainedRate(target, workdir, url, run.perSecond, sample)
+    const sustained = saturatedKeptUp ? { perSecond: run.perSecond, tries: [] } : await sustainedRate(target, workdir, url, sample)
     const [requestThreadMicros, workerThreadMicros, totalMicros, sinkMicros, upstreamMicros] = after.map((used, index) => Math.round((used - before[index]!) / Math.max(1, run.requests)))
     // Let the backlog of deliveries drain before the fixed-rate phase.
     await new Promise((resolve) => setTimeout(resolve, 1_500))
     const latency = await fixedRate(target, rate, (quick ? 1 : 2) * 1000)
     const dropped = config.callbacks ? (await exporterCounts(url)).dropped : 0
-    return { perSecond: run.perSecond, sustainedPerSecond: sustained.perSecond, pacedRuns: sustained.tries, failed: run.failed, requestThreadMicros: requestThreadMicros!, workerThreadMicros: workerThreadMicros!, totalMicros: totalMicros!, sinkMicros: sinkMicros!, upstreamMicros: upstreamMicros!, pendingAtEnd, dropped, latency }
+    return { perSecond: run.perSecond, sustainedPerSecond: sustained.perSecond, searchRuns: sustained.tries, failed: run.failed, requestThreadMicros: requestThreadMicros!, workerThreadMicros: workerThreadMicros!, totalMicros: totalMicros!, sinkMicros: sinkMicros!, upstreamMicros: upstreamMicros!, pendingAtEnd, dropped, latency }
   } finally {
     await child.stop()
   }
