@@ -1,10 +1,16 @@
-import type { SinkState } from './buffer'
-
 /**
  * How far a sink's limit of batches in flight may grow past its default when a backlog builds: 16
  * times (4 → 64 batches; 64 → 1,024 requests for a one-item sink such as Helicone).
  */
 export const inFlightGrowth = 16
+
+/** What a sink's state (buffer.ts) carries of its limit: batches in flight now, where it started, how far it may grow. */
+export interface InFlightLimit {
+  readonly maxBatchSize: number
+  concurrency: number
+  readonly baseConcurrency: number
+  readonly concurrencyCeiling: number
+}
 
 /**
  * A sink's limit of batches in flight, adapted to its latency: what one sink delivers per second is
@@ -21,11 +27,11 @@ export const inFlightGrowth = 16
  * else lowerInFlightLimit(state)
  * ```
  */
-export function raiseInFlightLimit(state: SinkState, waiting: number): void {
+export function raiseInFlightLimit(state: InFlightLimit, waiting: number): void {
   if (waiting >= state.maxBatchSize && state.concurrency < state.concurrencyCeiling) state.concurrency++
 }
 
 /** Halves the limit after a failed attempt, down to the sink's default. */
-export function lowerInFlightLimit(state: SinkState): void {
+export function lowerInFlightLimit(state: InFlightLimit): void {
   state.concurrency = Math.max(state.baseConcurrency, state.concurrency >> 1)
 }
