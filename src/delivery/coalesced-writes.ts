@@ -5,10 +5,11 @@ import type { buildConnector } from 'undici'
  * Wraps an `undici` connector so that its sockets send the requests written in one turn of the
  * event loop in one write. undici writes each request between `socket.cork()` and
  * `socket.uncork()`, one system call per request; for a sink that sends one item per request
- * (Helicone) and pipelines them, that call was the largest single cost of delivering an event
- * (about a sixth of the delivery worker's CPU in the guide's set, bench/notes.md, stop 25). Here the
- * last `uncork()` of a turn is put off to `setImmediate`, which then sends everything written since
- * in one `writev`. Nothing else changes: the same bytes, in the same order, at most one turn later.
+ * (Helicone) and pipelines them, those calls were the largest single item of a CPU profile of the
+ * delivery worker with the guide's set (`writev`, 18%). Here the last `uncork()` of a turn is put off
+ * to `setImmediate`, which then sends everything written since in one `writev` (about three requests
+ * per write under load; bench/notes.md, stop 25). Nothing else changes: the same bytes, in the same
+ * order, at most one turn later.
  *
  * @example
  * ```ts
