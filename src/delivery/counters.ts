@@ -19,12 +19,19 @@ export interface DeliveryCounters {
   reportClosed(dropped: Map<string, number>, timeoutMs: number): void
 }
 
-export function createDeliveryCounters(onDrop: ((info: DropInfo) => void) | undefined): DeliveryCounters {
-  const totals = { enqueued: 0, delivered: 0, held: 0, retries: 0, dropped: {} as Record<string, number> }
-  const byName = new Map<string, SinkStats>()
+/**
+ * What a queue does with a drop when nobody passed `onDrop`: one `console.warn` per sink and reason,
+ * the rest only counted. The queue on the calling thread and the delivery worker's drops both go here.
+ *
+ * @example
+ * ```ts
+ * const warnOnce = createDropWarning()
+ * warnOnce({ sink: 'helicone', reason: 'queue_full', count: 1, error: undefined })
+ * ```
+ */
+export function createDropWarning(): (info: DropInfo) => void {
   const warned = new Set<string>()
-
-  function warnOnce(info: DropInfo): void {
+  return (info) => {
     const key = `${info.sink}:${info.reason}`
     if (warned.has(key)) return
     warned.add(key)
@@ -34,6 +41,12 @@ export function createDeliveryCounters(onDrop: ((info: DropInfo) => void) | unde
         'Further drops of this sink and reason are only counted (client.services.queue.stats()); pass createClient({ queue: { onDrop } }) to see each one.',
     )
   }
+}
+
+export function createDeliveryCounters(onDrop: ((info: DropInfo) => void) | undefined): DeliveryCounters {
+  const totals = { enqueued: 0, delivered: 0, held: 0, retries: 0, dropped: {} as Record<string, number> }
+  const byName = new Map<string, SinkStats>()
+  const warnOnce = createDropWarning()
 
   return {
     totals,

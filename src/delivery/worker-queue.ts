@@ -12,6 +12,7 @@ import { existsSync } from 'node:fs'
 import { join } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 import { Worker } from 'node:worker_threads'
+import { createDropWarning } from './counters'
 import { createDeliveryQueue } from './queue'
 import { validateDeliveryQueueOptions, type DeliveryQueue, type DeliveryQueueOptions, type DeliveryStats, type DropInfo, type FlushOptions } from './queue-options'
 import { routeOf, type IntegrationSpec, type WorkerRoute } from './worker-routes'
@@ -68,6 +69,7 @@ export function createWorkerDeliveryQueue(options: DeliveryQueueOptions = {}): D
   let restartTimer: NodeJS.Timeout | undefined
   let closed: Promise<void> | undefined
   const counts = { restarts: 0, lost: 0, handedOver: 0, received: 0 }
+  const warnDrop = createDropWarning()
 
   function start(): Worker {
     const entry = workerEntry()
@@ -128,7 +130,8 @@ export function createWorkerDeliveryQueue(options: DeliveryQueueOptions = {}): D
         requests.delete(message.request)
         break
       case 'drop':
-        onDrop?.(message.info as DropInfo)
+        // The worker's drops are warned of here, as the queue on this thread warns of its own.
+        ;(onDrop ?? warnDrop)(message.info as DropInfo)
         break
       case 'hookError':
         onErrors.get(`${message.spec}:${message.index}`)?.(message.error)

@@ -7,7 +7,7 @@
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { afterEach, describe, expect, it } from 'vitest'
+import { afterEach, describe, expect, it, vi } from 'vitest'
 import { createClient, type Client, type ClientOptions, type RedactOptions } from 'llm-onion'
 import { findIntegration } from '../../src/integrations/catalogue'
 import { defineExporter } from '../../src/integrations/exporter'
@@ -119,6 +119,27 @@ describe('the delivery worker', () => {
       expect(stats.sinks.posthog?.delivered).toBe(5)
       expect(stats.worker).toMatchObject({ running: false, restarts: 0, lost: 0 })
     } finally {
+      client = undefined
+      await receiver.close()
+    }
+  })
+
+  it("warns once of the worker's drops on the calling thread when no onDrop is given, as the queue on that thread does", async () => {
+    const receiver = await startReceiver()
+    const warn = vi.spyOn(console, 'warn').mockImplementation(() => {})
+    try {
+      // 400 is not retried: each event is dropped as rejected, in the worker.
+      receiver.answerWith(400, 400)
+      client = createClient({ queue: { worker: true } }).use(build('helicone', { apiKey: 'hc-key', baseUrl: receiver.url }))
+      for (const reply of ['one', 'two']) await client.chat({ model: 'mock/echo', messages: prompt, mock_response: reply })
+      await client.flush()
+      expect(client.services.queue.stats().sinks.helicone?.dropped).toEqual({ rejected: 2 })
+      const warnings = warn.mock.calls.map((call) => String(call[0])).filter((text) => text.includes('delivery to helicone'))
+      expect(warnings).toHaveLength(1)
+      expect(warnings[0]).toContain('dropped 1 item(s) (rejected)')
+    } finally {
+      warn.mockRestore()
+      await client?.close()
       client = undefined
       await receiver.close()
     }
