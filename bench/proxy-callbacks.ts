@@ -11,11 +11,11 @@
  * and of the delivery worker's thread beside the whole process (every thread: GC helpers, libuv).
  *
  * With callbacks, answered requests are not the whole story: when delivery falls behind, the queue
- * drops what it cannot hold (`queue_full`). So each callback config also finds the fastest rate at
- * which every event arrives: wrk runs with fewer connections (a bisection over 1–64, fewer
+ * drops what it cannot hold (`queue_full`). So the guide's set's configs also find the fastest rate
+ * at which every event arrives: wrk runs with fewer connections (a bisection over 1–64, fewer
  * connections waiting for their answers making a slower rate), keeping the fastest that ended with
  * nothing dropped and under a quarter of a second of events waiting. The share of the no-callback
- * proxy is judged on that rate.
+ * proxy is judged on that rate; the other configs show their drops beside their answered rate.
  *
  * Also per config: CPU per request of the receiver and of the mock upstream, which share core 1
  * with wrk and, in "delivery worker on core 1", with the worker.
@@ -132,13 +132,11 @@ function wrk(target: Target, workdir: string, duration: number, connections = sa
   }
 }
 
-/** The delivery queue's counters as `serve`'s /metrics exposes them: pending and dropped summed, delivered per sink. */
-async function exporterCounts(url: string): Promise<{ pending: number; dropped: number; delivered: Map<string, number> }> {
+/** The delivery queue's counters as `serve`'s /metrics exposes them, summed over sinks: items waiting, items dropped. */
+async function exporterCounts(url: string): Promise<{ pending: number; dropped: number }> {
   const lines = (await (await fetch(`${url}/metrics`)).text()).split('\n')
-  const valueOf = (line: string) => Number(line.slice(line.lastIndexOf(' ') + 1))
-  const sum = (metric: string) => lines.filter((line) => line.startsWith(metric)).reduce((total, line) => total + valueOf(line), 0)
-  const delivered = new Map(lines.filter((line) => line.startsWith('llm_onion_exporter_delivered_total{')).map((line) => [/sink="([^"]*)"/.exec(line)![1]!, valueOf(line)]))
-  return { pending: sum('llm_onion_exporter_pending{'), dropped: sum('llm_onion_exporter_dropped_total{'), delivered }
+  const sum = (metric: string) => lines.filter((line) => line.startsWith(metric)).reduce((total, line) => total + Number(line.slice(line.lastIndexOf(' ') + 1)), 0)
+  return { pending: sum('llm_onion_exporter_pending{'), dropped: sum('llm_onion_exporter_dropped_total{') }
 }
 
 /** Waits (up to 5 s) until the delivery queue holds nothing, so a run of the search starts without a backlog. */
@@ -151,7 +149,7 @@ interface SearchRun {
   perSecond: number
   dropped: number
   pending: number
-  cpu?: number[]
+  cpu: number[]
 }
 
 /** Runs of the search for the sustained rate (each halves the interval of connections it is in: 64 → 1). */
