@@ -22,6 +22,7 @@ import { createQueueRoom } from './queue-room'
 import { DeliveryError, sendWithRetries, type Dropped, type Sink } from './sink'
 import { openQueueSpool } from './queue-spool'
 import { lowerInFlightLimit, raiseInFlightLimit } from './in-flight-limit'
+import { batchOutcome, spoolIdsOf } from './batch-outcome'
 
 export { DeliveryError } from './sink'
 export type { SendResult, Sink } from './sink'
@@ -223,15 +224,7 @@ export function createDeliveryQueue(options: DeliveryQueueOptions = {}): Deliver
       // close() may have counted this batch as dropped already, when it ran out of time.
       if (batch.settled) return
       batch.settled = true
-      if (outcome && 'reason' in outcome) settle(state, batch.entries, outcome)
-      else if (outcome?.unencodable) {
-        const bad = new Map(outcome.unencodable.map(({ index, error }) => [index, error]))
-        settle(state, batch.entries.filter((_, index) => !bad.has(index)), undefined)
-        for (const [index, error] of bad) {
-          const entry = batch.entries[index]
-          if (entry) settle(state, [entry], { reason: 'unencodable', error })
-        }
-      } else settle(state, batch.entries, undefined)
+      for (const [entries, dropped] of batchOutcome(batch.entries, outcome)) settle(state, entries, dropped)
     } finally {
       state.inFlight--
       state.sending.delete(batch)
@@ -246,7 +239,10 @@ export function createDeliveryQueue(options: DeliveryQueueOptions = {}): Deliver
   function settle(state: SinkState, batch: Entry[], dropped: Dropped | undefined, quiet = false): void {
     const count = batch.length
     if (count === 0) return
-    if (spool !== undefined && dropped?.reason !== 'closed') acknowledge(state, batch)
+    if (spool !== undefined && dropped?.reason !== 'closed') {
+      const ids = spoolIdsOf(batch)
+      if (ids.length > 0) spool.acknowledge(state.sink.name, ids)
+    }
     state.stats.pending -= count
     release(state, count)
     if (dropped) counters.drop(state.sink.name, state.stats, dropped.reason, count, dropped.error, { quiet })
@@ -255,12 +251,6 @@ export function createDeliveryQueue(options: DeliveryQueueOptions = {}): Deliver
       totals.delivered += count
     }
     waiters.settled(batch)
-  }
-
-  function acknowledge(state: SinkState, batch: Entry[]): void {
-    const ids: number[] = []
-    for (const entry of batch) if (entry.spoolId !== undefined) ids.push(entry.spoolId)
-    if (ids.length > 0) spool!.acknowledge(state.sink.name, ids)
   }
 
   /** Counts and drops an item refused before it was buffered (closed queue, or a full share at hand-off). */
