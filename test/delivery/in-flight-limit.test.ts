@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest'
-import { createDeliveryQueue, DeliveryError, type DeliveryQueue, type Sink } from '../../src/delivery/queue'
+import { createDeliveryQueue, DeliveryError, type DeliveryQueue, type DeliveryQueueOptions, type Sink } from '../../src/delivery/queue'
 
 /**
  * A sink that answers each send after `latencyMs`, as a distant service does, and records how many
@@ -30,6 +30,14 @@ function distantSink(options: { latencyMs: number; maxBatchSize?: number; maxCon
 
 let queue: DeliveryQueue | undefined
 
+/** Enqueues `count` items for `sink` in a new queue and waits until every one is settled. */
+async function deliverAll(sink: Sink<number>, count: number, options: DeliveryQueueOptions = {}): Promise<DeliveryQueue> {
+  queue = createDeliveryQueue({ maxSize: 5_000, ...options })
+  for (let item = 0; item < count; item++) queue.enqueue(sink, item)
+  await queue.flush()
+  return queue
+}
+
 afterEach(async () => {
   await queue?.close()
   queue = undefined
@@ -38,9 +46,7 @@ afterEach(async () => {
 describe('in-flight limit', () => {
   it('lets a slow one-item sink with a backlog have more requests in flight than the default 64, and delivers everything', async () => {
     const { sink, seen } = distantSink({ latencyMs: 20 })
-    queue = createDeliveryQueue({ maxSize: 5_000 })
-    for (let item = 0; item < 4_000; item++) queue.enqueue(sink, item)
-    await queue.flush()
+    const queue = await deliverAll(sink, 4_000)
     expect(seen.delivered).toBe(4_000)
     expect(queue.stats().dropped).toEqual({})
     expect(seen.mostInFlight).toBeGreaterThan(64)
@@ -49,9 +55,7 @@ describe('in-flight limit', () => {
 
   it('grows the batches in flight of a batch sink the same way, from the default 4', async () => {
     const { sink, seen } = distantSink({ latencyMs: 20, maxBatchSize: 10 })
-    queue = createDeliveryQueue({ maxSize: 5_000 })
-    for (let item = 0; item < 4_000; item++) queue.enqueue(sink, item)
-    await queue.flush()
+    await deliverAll(sink, 4_000)
     expect(seen.delivered).toBe(4_000)
     expect(seen.mostInFlight).toBeGreaterThan(4)
     expect(seen.mostInFlight).toBeLessThanOrEqual(4 * 16)
@@ -59,9 +63,7 @@ describe('in-flight limit', () => {
 
   it('does not press a failing sink harder: with every first attempt failing, no more than the default in flight', async () => {
     const { sink, seen } = distantSink({ latencyMs: 5, failFirstAttempt: true })
-    queue = createDeliveryQueue({ maxSize: 5_000, minTimeoutMs: 1, maxTimeoutMs: 2 })
-    for (let item = 0; item < 1_000; item++) queue.enqueue(sink, item)
-    await queue.flush()
+    const queue = await deliverAll(sink, 1_000, { minTimeoutMs: 1, maxTimeoutMs: 2 })
     expect(seen.delivered).toBe(1_000)
     expect(queue.stats().retries).toBe(1_000)
     expect(seen.mostInFlight).toBeLessThanOrEqual(64)
@@ -69,9 +71,7 @@ describe('in-flight limit', () => {
 
   it("keeps a sink's own maxConcurrency exactly", async () => {
     const { sink, seen } = distantSink({ latencyMs: 5, maxConcurrency: 8 })
-    queue = createDeliveryQueue({ maxSize: 5_000 })
-    for (let item = 0; item < 1_000; item++) queue.enqueue(sink, item)
-    await queue.flush()
+    await deliverAll(sink, 1_000)
     expect(seen.delivered).toBe(1_000)
     expect(seen.mostInFlight).toBe(8)
   })
