@@ -9,10 +9,9 @@ import { chooseLoggerHooks, CustomLogger, snakeCaseHint } from '../src/litellm/c
 import { ValidationError } from '../src/errors'
 import type { CallEvent } from '../src/event'
 import type { IntegrationMoment } from '../src/integrations/exporter'
-import { findIntegration, knownIntegrationNames, type CatalogueEntry, type OptionsOf } from '../src/integrations/catalogue'
+import { findCallback, knownIntegrationNames, type CallbackEntry, type CatalogueEntry, type OptionsOf } from '../src/integrations/catalogue'
 import { chainLayers } from '../src/integrations/chain'
 import { declareLayerSinks, sinksOfLayer } from '../src/delivery/layer-sinks'
-import type { IntegrationDescriptor } from '../src/integrations/descriptor'
 import { defineObservingLayer } from '../src/integrations/observing-layer'
 import type { RedactOptions } from '../src/redact'
 import type { Middleware } from '../src/types'
@@ -77,7 +76,9 @@ const outcomeFields = ['response', 'error', 'usage', 'cost', 'costUnknownReason'
 /**
  * LiteLLM's `input_callback`, `success_callback` and `failure_callback` as one layer. A built-in named
  * in several lists is built once, sending at each moment it was named for; an unknown name fails here,
- * listing the known ones. Functions are isolated: errors go to `onHookError`, never to the call.
+ * listing the known ones. Names mean what LiteLLM's do: `datadog` sends Datadog logs and
+ * `datadog_llm_observability` LLM Observability spans (`datadog()` itself sends both). Functions are
+ * isolated: errors go to `onHookError`, never to the call.
  *
  * @example
  * ```ts
@@ -92,7 +93,7 @@ export function callbacks(options: CallbacksOptions): Middleware {
   const settings = validate(callbacksSchema, options, 'callbacks() options')
   const hookSettings = { await: settings.await, timeoutMs: settings.timeoutMs }
   const eventOptions = { redact: settings.redact }
-  const moments = new Map<IntegrationDescriptor, Set<IntegrationMoment>>()
+  const moments = new Map<string, { entry: CallbackEntry; at: Set<IntegrationMoment> }>()
   const functions: { input: EventCallback<CallStartEvent>[]; success: EventCallback[]; failure: EventCallback[] } = { input: [], success: [], failure: [] }
   // From the typed options (validated above): the input list's functions take the start event.
   const collect = <Event>(moment: IntegrationMoment, list: Array<string | EventCallback<Event>> | undefined, into: EventCallback<Event>[]) => {
@@ -101,18 +102,18 @@ export function callbacks(options: CallbacksOptions): Middleware {
         into.push(entry)
         continue
       }
-      const integration = findIntegration(entry)
-      if (!integration) throw unknownIntegration(entry, moment)
-      let at = moments.get(integration)
-      if (!at) moments.set(integration, (at = new Set()))
-      at.add(moment)
+      const found = findCallback(entry)
+      if (!found) throw unknownIntegration(entry, moment)
+      let built = moments.get(found.id)
+      if (!built) moments.set(found.id, (built = { entry: found, at: new Set() }))
+      built.at.add(moment)
     }
   }
   collect('input', options.input, functions.input)
   collect('success', options.success, functions.success)
   collect('failure', options.failure, functions.failure)
   const integrationOptions: Partial<Record<string, object>> = options.integrationOptions ?? {}
-  const builtIns = [...moments].map(([integration, at]) => integration.factory({ ...integrationOptions[integration.name], moments: [...at] }))
+  const builtIns = [...moments.values()].map(({ entry, at }) => entry.integration.factory({ ...entry.implied, ...integrationOptions[entry.integration.name], moments: [...at] }))
   const inner = builtIns.length > 0 ? chainLayers(builtIns) : undefined
 
   const fire = <Event>(ctx: Context, list: EventCallback<Event>[], moment: string, event: () => Event) => {

@@ -84,8 +84,11 @@ const maxLogBytes = 1_000_000
  */
 export const datadogIntegration = defineIntegration({
   name: 'datadog',
-  // LiteLLM's name for its LLM Observability logger: datadog() sends those spans too (with logs unless `logs: false`).
+  // LiteLLM's name for its LLM Observability logger.
   aliases: ['datadog_llm_observability'],
+  // In callback lists the names mean what LiteLLM's do: `datadog` is Datadog Logs only,
+  // `datadog_llm_observability` LLM Observability only; datadog() itself sends both.
+  callbackOptions: { datadog: { llmObservability: false }, datadog_llm_observability: { logs: false } },
   switchedOnBy: [['DD_API_KEY']],
   position: 'exporters',
   takesEnv: true,

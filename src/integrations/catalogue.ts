@@ -37,7 +37,7 @@ import { gcsPubsubIntegration } from '../../middleware/gcs-pubsub'
 import { otlpIntegration } from '../../middleware/otlp'
 import { otlpPresetIntegrations } from '../../middleware/otlp-presets'
 import { webhookIntegration } from '../../middleware/webhook'
-import { namesOf, onionPositions, type IntegrationDescriptor } from './descriptor'
+import { namesOf, onionPositions, type FactoryOptions, type IntegrationDescriptor } from './descriptor'
 // native mappings (issue 16)
 import { langsmithIntegration } from '../../middleware/langsmith'
 import { pagerdutyIntegration } from '../../middleware/pagerduty'
@@ -146,6 +146,36 @@ for (const integration of integrations) for (const name of namesOf(integration))
  */
 export function findIntegration(name: string): IntegrationDescriptor | undefined {
   return byName.get(name)
+}
+
+/** What a name in a callback list builds: its integration, with the options the name implies. */
+export interface CallbackEntry {
+  integration: IntegrationDescriptor
+  /**
+   * What the name is told apart by: the integration's name, or the name itself when it implies options
+   * of its own (`datadog_llm_observability`). Names with the same id build one layer.
+   */
+  id: string
+  /** The options the name implies (see `callbackOptions` of the descriptor), none for most. */
+  implied: Readonly<FactoryOptions> | undefined
+}
+
+/**
+ * What a name in a callback list means: its integration, and the options the name implies where
+ * LiteLLM's callback of that name sends only part of what the integration sends by default.
+ *
+ * @example
+ * ```ts
+ * findCallback('datadog')                   // { integration: datadog, id: 'datadog', implied: { llmObservability: false } }
+ * findCallback('datadog_llm_observability') // { integration: datadog, id: 'datadog_llm_observability', implied: { logs: false } }
+ * findCallback('langfuse_otel')?.id         // 'langfuse'
+ * ```
+ */
+export function findCallback(name: string): CallbackEntry | undefined {
+  const integration = byName.get(name)
+  if (!integration) return undefined
+  const implied = integration.callbackOptions?.[name]
+  return { integration, id: implied === undefined ? integration.name : name, implied }
 }
 
 /** Every name a callback list accepts, sorted, for "Known: ..." messages. */

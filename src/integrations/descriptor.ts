@@ -30,6 +30,13 @@ export interface IntegrationDescriptor<Name extends string = string, Options ext
   readonly name: Name
   /** Other names it answers to in callback lists: the LiteLLM callback names that mean it (`langfuse_otel`). */
   readonly aliases: readonly string[]
+  /**
+   * Options a name in a callback list implies, by name (its own or an alias), where LiteLLM's callback
+   * of that name sends only part of what the factory sends by default: Datadog's `datadog` is its logs,
+   * `datadog_llm_observability` its LLM Observability spans. A callback list builds one layer per such
+   * name; options given for the integration (`integrationOptions`) come on top.
+   */
+  readonly callbackOptions?: Readonly<Record<string, Readonly<FactoryOptions>>>
   /** `observability()` switches it on when every variable of one of these sets is set; empty: only when asked for. */
   readonly switchedOnBy: ReadonlyArray<readonly string[]>
   /** Its place in the onion; the catalogue lists integrations in this order. */

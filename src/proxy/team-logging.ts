@@ -11,7 +11,7 @@
 import { callbacks, type IntegrationOptionsByName } from '../../middleware/callbacks'
 import { declareLayerSinks, sinksOfLayer } from '../delivery/layer-sinks'
 import type { Sink } from '../delivery/sink'
-import { findIntegration } from '../integrations/catalogue'
+import { findCallback, findIntegration } from '../integrations/catalogue'
 import type { Environment } from '../integrations/options'
 import type { Context } from '../context'
 import type { Middleware } from '../types'
@@ -130,14 +130,13 @@ function dispatch(run: Built[], index: number, ctx: Context, next: () => Promise
   return Promise.resolve(run[index]!.layer(ctx, () => dispatch(run, index + 1, ctx, next)))
 }
 
-/** One `callbacks()` layer per integration of the lists, each at the moments it was listed for. */
+/** One `callbacks()` layer per integration of the lists (per name where a name implies options: `datadog_llm_observability`), each at the moments it was listed for. */
 function buildAll(lists: CallbackLists, integrationOptions: IntegrationOptionsByName): Built[] {
   const byIntegration = new Map<string, { names: Set<string>; input: string[]; success: string[]; failure: string[] }>()
   for (const moment of ['input', 'success', 'failure'] as const) {
     for (const name of lists[moment]) {
-      const integration = findIntegration(name)
       // Unknown names are reported by callbacks() below, with the list they came from.
-      const id = integration?.name ?? name
+      const id = findCallback(name)?.id ?? name
       let entry = byIntegration.get(id)
       if (!entry) byIntegration.set(id, (entry = { names: new Set([id.toLowerCase()]), input: [], success: [], failure: [] }))
       entry.names.add(name.toLowerCase())

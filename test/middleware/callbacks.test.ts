@@ -15,6 +15,10 @@ vi.mock('../../src/integrations/catalogue', async (importOriginal) => {
   return {
     ...original,
     findIntegration: (name: string) => fakes.get(name) ?? original.findIntegration(name),
+    findCallback: (name: string) => {
+      const fake = fakes.get(name)
+      return fake ? { integration: fake, id: name, implied: undefined } : original.findCallback(name)
+    },
     get knownIntegrationNames() {
       return [...original.knownIntegrationNames, ...fakes.keys()].sort()
     },

@@ -129,15 +129,43 @@ describe('datadog()', () => {
     requests: { atLeast: 2 },
   })
 
-  it("answers to LiteLLM's datadog_llm_observability, sending LLM Observability spans (logs: false for spans only)", async () => {
-    const layer = callbacks({ success: ['datadog_llm_observability'], failure: ['datadog_llm_observability'], integrationOptions: { datadog: { env: { ...env, DD_BASE_URL: receiver.url }, logs: false } } })
-    client = createClient(clientOptions).use(layer)
-    await runCalls(client)
+  describe("in callback lists, LiteLLM's names", () => {
+    const listed = (names: string[], options: Record<string, unknown> = {}) =>
+      callbacks({ success: names, failure: names, integrationOptions: { datadog: { env: { ...env, DD_BASE_URL: receiver.url }, ...options } } })
 
-    expect(logRequests(receiver.requests)).toHaveLength(0)
-    const spans = spansOf(spanRequests(receiver.requests))
-    expect(spans.map((span) => span.status)).toEqual(['ok', 'ok', 'error'])
-    expect(spans[0]!.meta.kind).toBe('llm')
+    it('datadog_llm_observability sends LLM Observability spans only', async () => {
+      client = createClient(clientOptions).use(listed(['datadog_llm_observability']))
+      await runCalls(client)
+
+      expect(logRequests(receiver.requests)).toHaveLength(0)
+      const spans = spansOf(spanRequests(receiver.requests))
+      expect(spans.map((span) => span.status)).toEqual(['ok', 'ok', 'error'])
+      expect(spans[0]!.meta.kind).toBe('llm')
+    })
+
+    it('datadog sends Datadog logs only, as LiteLLM\'s datadog callback does', async () => {
+      client = createClient(clientOptions).use(listed(['datadog']))
+      await runCalls(client)
+
+      expect(spanRequests(receiver.requests)).toHaveLength(0)
+      expect(logsOf(logRequests(receiver.requests)).map((log) => log.status)).toEqual(['info', 'info', 'error'])
+    })
+
+    it('both names send both, each once per call', async () => {
+      client = createClient(clientOptions).use(listed(['datadog', 'datadog_llm_observability']))
+      await runCalls(client)
+
+      expect(logsOf(logRequests(receiver.requests))).toHaveLength(3)
+      expect(spansOf(spanRequests(receiver.requests))).toHaveLength(3)
+    })
+
+    it("options given for datadog come on top of what the name implies", async () => {
+      client = createClient(clientOptions).use(listed(['datadog'], { llmObservability: true }))
+      await runCalls(client)
+
+      expect(logsOf(logRequests(receiver.requests))).toHaveLength(3)
+      expect(spansOf(spanRequests(receiver.requests))).toHaveLength(3)
+    })
   })
 
   it('fails at construction naming DD_API_KEY when no key is given, and when both outputs are off', () => {

@@ -101,4 +101,25 @@ describe('x-litellm-disable-callbacks', () => {
     expect(langfuseText).toContain('not-for-helicone')
     await Promise.all([heliconeReceiver.close(), langfuseReceiver.close()])
   })
+
+  it("tells LiteLLM's two Datadog callbacks apart: datadog sends logs, datadog_llm_observability spans, each disabled by its own name", async () => {
+    const receiver = await startReceiver()
+    const layer = teamLogging({
+      lists: { input: [], success: ['datadog', 'datadog_llm_observability'], failure: [] },
+      integrationOptions: { datadog: { env: { DD_API_KEY: 'dd-key', DD_BASE_URL: receiver.url } } },
+    })
+    const client = createClient({ providers: { mock: mock() }, middleware: [loggingControls({ allowOptOut: true }), layer] })
+    const http = (headers: Record<string, string>) => ({ http: { method: 'POST', url: '/v1/chat/completions', headers } })
+    await client.chat({ model: 'mock/echo', messages: [{ role: 'user', content: 'no-logs' }] }, http({ 'x-litellm-disable-callbacks': 'datadog' }))
+    await client.chat({ model: 'mock/echo', messages: [{ role: 'user', content: 'no-spans' }] }, http({ 'x-litellm-disable-callbacks': 'datadog_llm_observability' }))
+    await client.close()
+    const textAt = (path: string) => receiver.requests.filter((request) => request.path === path).map((request) => request.text).join('\n')
+    const logs = textAt('/api/v2/logs')
+    const spans = textAt('/api/intake/llm-obs/v1/trace/spans')
+    expect(logs).toContain('no-spans')
+    expect(logs).not.toContain('no-logs')
+    expect(spans).toContain('no-logs')
+    expect(spans).not.toContain('no-spans')
+    await receiver.close()
+  })
 })
