@@ -8,12 +8,19 @@ import { findIntegration } from '../src/integrations/catalogue'
 import { createDeliveryQueue } from '../src/delivery/queue'
 import { collectExporters, type RecordedExporter } from '../src/delivery/worker-routes'
 import { cloneable, type ToMain, type ToWorker, type WorkerSetup } from '../src/delivery/worker-protocol'
+import { createDropReports } from '../src/delivery/drop-reports'
 
 if (parentPort) {
   const port = parentPort
   const setup = workerData as WorkerSetup
   const send = (message: ToMain) => port.postMessage(message)
-  const queue = createDeliveryQueue({ ...setup.queue, onDrop: (info) => send({ type: 'drop', info: cloneable(info) }) })
+  const drops = createDropReports((infos) => send({ type: 'drops', infos }))
+  const queue = createDeliveryQueue({ ...setup.queue, onDrop: drops.onDrop })
+  // A reply says the worker's counts: the drops they include are reported before it.
+  const reply = (request: number) => {
+    drops.flush()
+    send({ type: 'reply', request, stats: queue.stats(), received })
+  }
   const integrations = new Map<number, RecordedExporter[]>()
   const sinks = new Set<RecordedExporter['sink']>()
   let received = 0
@@ -59,15 +66,13 @@ if (parentPort) {
         break
       case 'flush':
       case 'stats':
-        void (message.type === 'flush' ? queue.flush({ timeoutMs: message.timeoutMs }) : Promise.resolve()).then(() =>
-          send({ type: 'reply', request: message.request, stats: queue.stats(), received }),
-        )
+        void (message.type === 'flush' ? queue.flush({ timeoutMs: message.timeoutMs }) : Promise.resolve()).then(() => reply(message.request))
         break
       case 'close':
         void queue
           .close({ timeoutMs: message.timeoutMs })
           .then(() => Promise.allSettled([...sinks].map((sink) => sink.close?.())))
-          .then(() => send({ type: 'reply', request: message.request, stats: queue.stats(), received }))
+          .then(() => reply(message.request))
         break
       case 'crash':
         setImmediate(() => {

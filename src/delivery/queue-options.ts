@@ -15,10 +15,14 @@ import { lazySchema } from '../lazy-schema'
  */
 export type DropReason = 'queue_full' | 'rejected' | 'retries_exhausted' | 'closed' | 'unencodable' | 'mapping_failed'
 
-/** What `onDrop` receives: one call per dropped batch (or per refused item). */
+/**
+ * What `onDrop` receives: one call per dropped batch (or per refused item). The delivery worker's
+ * drops without an error (`queue_full`, `closed`) come summed per sink and reason, once per turn.
+ */
 export interface DropInfo {
   sink: string
   reason: DropReason
+  /** Items this call reports. */
   count: number
   error?: unknown
 }

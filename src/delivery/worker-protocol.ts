@@ -21,7 +21,8 @@ export type ToWorker =
 export type ToMain =
   | { type: 'stats'; stats: DeliveryStats; received: number }
   | { type: 'reply'; request: number; stats: DeliveryStats; received: number }
-  | { type: 'drop'; info: unknown }
+  /** Drops since the last report (src/delivery/drop-reports.ts). */
+  | { type: 'drops'; infos: unknown[] }
   | { type: 'hookError'; spec: number; index: number; error: unknown }
 
 /**

@@ -129,9 +129,9 @@ export function createWorkerDeliveryQueue(options: DeliveryQueueOptions = {}): D
         requests.get(message.request)?.(message.stats)
         requests.delete(message.request)
         break
-      case 'drop':
+      case 'drops':
         // The worker's drops are warned of here, as the queue on this thread warns of its own.
-        ;(onDrop ?? warnDrop)(message.info as DropInfo)
+        for (const info of message.infos) (onDrop ?? warnDrop)(info as DropInfo)
         break
       case 'hookError':
         onErrors.get(`${message.spec}:${message.index}`)?.(message.error)

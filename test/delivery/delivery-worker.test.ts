@@ -13,6 +13,7 @@ import { findIntegration } from '../../src/integrations/catalogue'
 import { defineExporter } from '../../src/integrations/exporter'
 import { httpSink } from '../../src/delivery/http-sink'
 import { crashDeliveryWorker } from '../../src/delivery/worker-queue'
+import type { DropInfo } from '../../src/delivery/queue-options'
 import { startReceiver, type ReceivedRequest } from '../../src/testing/receiver'
 import { exporterContract, prompt, runCalls } from '../middleware/exporter-contract'
 import { decodeOtlpTraces } from '../fakes/otlp-decoder'
@@ -139,6 +140,24 @@ describe('the delivery worker', () => {
       expect(warnings[0]).toContain('dropped 1 item(s) (rejected)')
     } finally {
       warn.mockRestore()
+      await client?.close()
+      client = undefined
+      await receiver.close()
+    }
+  })
+
+  it("reports the worker's drops of a turn summed per sink and reason, before flush() resolves", async () => {
+    const receiver = await startReceiver()
+    const drops: DropInfo[] = []
+    try {
+      // Room for 5 events and no batch leaves before flush(): 45 of the 50 calls' events are dropped in one turn.
+      client = createClient({ queue: { worker: true, maxSize: 5, flushIntervalMs: 3_600_000, onDrop: (info) => drops.push(info) } }).use(build('posthog', { apiKey: 'phc_test', baseUrl: receiver.url }))
+      await Promise.all(Array.from({ length: 50 }, (_, index) => client!.chat({ model: 'mock/echo', messages: prompt, mock_response: `reply ${index}` })))
+      await client.flush()
+      expect(client.services.queue.stats().sinks.posthog?.dropped).toEqual({ queue_full: 45 })
+      expect(drops).toEqual([{ sink: 'posthog', reason: 'queue_full', count: 45 }])
+      expect(receiver.requests.flatMap((request) => (request.json as { batch: unknown[] }).batch)).toHaveLength(5)
+    } finally {
       await client?.close()
       client = undefined
       await receiver.close()
