@@ -62,6 +62,7 @@ const configs: Config[] = [
   { name: "guide's set, on the request thread", callbacks: guide, worker: false },
   { name: "guide's set, delivery worker on core 1", callbacks: guide, worker: true, workerOnCore1: true },
   { name: 'all integrations, delivery worker', callbacks: every, worker: true },
+  { name: 'all integrations, delivery worker on core 1', callbacks: every, worker: true, workerOnCore1: true },
   { name: 'all integrations, on the request thread', callbacks: every, worker: false },
 ].filter((config) => !process.env.BENCH_CONFIGS || process.env.BENCH_CONFIGS.split(',').some((wanted) => config.name.includes(wanted)))
 
