@@ -106,6 +106,7 @@ const parts = [
   ['cold-start', 'coldStart', 'cold-start.ts', 0, 'cold start (fresh processes on core 0)'],
   ['proxy', 'proxy', 'proxy.ts', 1, 'proxy (gateways on core 0, load and mock upstream on core 1)'],
   ['proxy-callbacks', 'proxyCallbacks', 'proxy-callbacks.ts', 1, "proxy with callbacks: none, the guide's set, every integration; delivery worker on and off (proxy on core 0, load, upstream and receiver on core 1)"],
+  ['request-thread-callbacks', 'requestThreadCallbacks', 'request-thread-callbacks.ts', undefined, "request thread with callbacks: the proxy's work per request in one process, none, the guide's set, every integration (the delivery worker's thread and the receiver elsewhere)"],
   ['proxy-keys', 'proxyKeys', 'proxy-keys.ts', 1, 'proxy with virtual keys, budgets and rate limits on Redis (proxies on core 0, load and upstream on core 1)'],
   ['workers', 'workers', 'workers.ts', undefined, 'workers: serve --workers 2 against one worker (unpinned; load and upstream share the cores)'],
 ]
