@@ -93,11 +93,14 @@ export function rssOf(pid: number): number {
 
 const clockTicksPerSecond = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout?.trim()) || 100
 
-/** CPU time (user + system) `pid` has used so far, in µs, at the kernel's clock-tick resolution (0 when gone). */
-export function cpuMicrosOf(pid: number): number {
+/**
+ * CPU time (user + system) `pid` has used so far, or only its thread `tid` (a process's main thread
+ * has the pid as its tid), in µs, at the kernel's clock-tick resolution (0 when gone).
+ */
+export function cpuMicrosOf(pid: number, tid?: number): number {
   try {
     // Fields after the command name (which may hold spaces) start at field 3; utime and stime are fields 14 and 15.
-    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ')
+    const fields = readFileSync(tid === undefined ? `/proc/${pid}/stat` : `/proc/${pid}/task/${tid}/stat`, 'utf8').split(') ')[1]!.split(' ')
     return ((Number(fields[11]) + Number(fields[12])) * 1_000_000) / clockTicksPerSecond
   } catch {
     return 0

@@ -26,7 +26,7 @@
  * profile of each thread: the request-serving one and the delivery worker).
  */
 import { spawnSync } from 'node:child_process'
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { integrationEnvironment, refusedPortUrl } from './integrations'
@@ -78,19 +78,9 @@ function bundle(): string {
   return join(folder, 'cli.mjs')
 }
 
-/** CPU µs of one thread (`/proc/<pid>/task/<tid>/stat`); the main thread's tid is the pid. */
-function threadCpuMicros(pid: number, tid = pid): number {
-  try {
-    const fields = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8').split(') ')[1]!.split(' ')
-    return (Number(fields[11]) + Number(fields[12])) * 10_000
-  } catch {
-    return 0
-  }
-}
-
 /** CPU µs of every thread of `pid`, by thread id. */
 function threadCpuTimes(pid: number): Map<number, number> {
-  return new Map(readdirSync(`/proc/${pid}/task`).map((tid) => [Number(tid), threadCpuMicros(pid, Number(tid))]))
+  return new Map(readdirSync(`/proc/${pid}/task`).map((tid) => [Number(tid), cpuMicrosOf(pid, Number(tid))]))
 }
 
 interface Run {
@@ -214,7 +204,7 @@ async function measure(config: Config, cli: string, upstream: Child, sink: Child
       if (config.workerOnCore1 && (!workerTid || spawnSync('taskset', ['-p', '-c', '1', String(workerTid)]).status !== 0)) throw new Error(`${config.name}: could not move the delivery worker's thread to core 1`)
     }
     wrk(target, workdir, warmUpSeconds)
-    const sample = () => [threadCpuMicros(child.pid), workerTid ? threadCpuMicros(child.pid, workerTid) : 0, cpuMicrosOf(child.pid), cpuMicrosOf(sink.pid), cpuMicrosOf(upstream.pid)]
+    const sample = () => [cpuMicrosOf(child.pid, child.pid), workerTid ? cpuMicrosOf(child.pid, workerTid) : 0, cpuMicrosOf(child.pid), cpuMicrosOf(sink.pid), cpuMicrosOf(upstream.pid)]
     const countsBefore = config.callbacks ? await exporterCounts(url) : undefined
     const before = sample()
     const run = wrk(target, workdir, seconds)

@@ -8,44 +8,15 @@
  * Run on its own: `node --expose-gc --min-semi-space-size=64 --max-semi-space-size=64 --import tsx bench/proxy-request-work.ts`
  */
 import { performance, PerformanceObserver } from 'node:perf_hooks'
-import { Pool, type Dispatcher } from 'undici'
 import { parseConfig } from '../src/proxy/config'
-import type { Context } from '../src/context'
-import { receivedText } from '../src/proxy/exchange'
 import { buildProxyServer } from '../src/proxy/server'
-import { stripSecretHeaders } from '../src/redact'
-import type { HttpInfo } from '../src/types'
-import { cannedResponse } from './contestants'
+import { answerUpstreamFromMemory, proxyOneRequest } from './proxy-request'
 
-const replyBody = Buffer.from(JSON.stringify(cannedResponse))
-const replyHeaders = [Buffer.from('content-type'), Buffer.from('application/json'), Buffer.from('content-length'), Buffer.from(String(replyBody.length))]
-
-// Every pool answers at once, in a microtask, as a keep-alive connection with the reply waiting would.
-Pool.prototype.dispatch = function dispatch(_options: Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandlers): boolean {
-  handler.onConnect?.(() => {})
-  queueMicrotask(() => {
-    handler.onHeaders?.(200, replyHeaders, () => {}, 'OK')
-    handler.onData?.(replyBody)
-    handler.onComplete?.([])
-  })
-  return true
-}
-
+answerUpstreamFromMemory()
 const proxy = await buildProxyServer({
   config: parseConfig({ model_list: [{ model_name: 'gpt-4o-mini', litellm_params: { model: 'openai/gpt-4o-mini', api_base: 'http://127.0.0.1:9/v1', api_key: 'sk-bench' } }] }),
 })
-const requestBody = Buffer.from(JSON.stringify({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'Say hello.' }] }))
-const requestHeaders = { host: '127.0.0.1:4000', 'content-type': 'application/json', authorization: 'Bearer sk-bench', 'content-length': String(requestBody.length) }
-const modelInfo = { id: 'bench' }
-
-/** One request's work, as src/proxy/handlers.ts does it. */
-async function handleOne(): Promise<string> {
-  const body = JSON.parse(requestBody.toString('utf8')) as Record<string, unknown>
-  const http: HttpInfo = { method: 'POST', url: `http://${requestHeaders.host}/v1/chat/completions`, headers: stripSecretHeaders(requestHeaders), clientIp: '127.0.0.1', body }
-  let call: Context | undefined
-  const reply = await proxy.client.chat(body as never, { http, modelInfo, deployment: 'bench', keepRawReply: true, onContext: (ctx) => (call = ctx) })
-  return receivedText(call, reply) ?? JSON.stringify(reply)
-}
+const handleOne = () => proxyOneRequest(proxy)
 
 const batch = 50_000
 for (let index = 0; index < batch * 2; index++) await handleOne()

@@ -104,9 +104,9 @@ export function callbacks(options: CallbacksOptions): Middleware {
       }
       const found = findCallback(entry)
       if (!found) throw unknownIntegration(entry, moment)
-      let built = moments.get(found.id)
-      if (!built) moments.set(found.id, (built = { entry: found, at: new Set() }))
-      built.at.add(moment)
+      let listed = moments.get(found.id)
+      if (!listed) moments.set(found.id, (listed = { entry: found, at: new Set() }))
+      listed.at.add(moment)
     }
   }
   collect('input', options.input, functions.input)
