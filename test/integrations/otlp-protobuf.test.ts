@@ -3,7 +3,7 @@ import type { CallEvent } from '../../src/event'
 import { createOtlpProtobufEncoder } from '../../src/integrations/otel/otlp-protobuf'
 import { createSdkSpanEncoder, type TracedCall } from '../../src/integrations/otel/pipeline'
 import { loadOtelSdk } from '../../src/integrations/otel/sdk'
-import { callSpanTree, type CallSpanTree } from '../../src/integrations/otel/span-record'
+import { callSpanTree, tracedCall, type CallSpanTree, type FinishedCall, type TracedCallOptions } from '../../src/integrations/otel/span-record'
 import { toOtelTraceId } from '../../src/integrations/otel/ids'
 import { decodeOtlpTraces, StatusCode } from '../fakes/otlp-decoder'
 
@@ -149,6 +149,40 @@ describe('createOtlpProtobufEncoder()', () => {
       const calls = Array.from({ length: 150 }, () => traced(event({ messages: [{ role: 'user', content: 'hi' }], response: undefined } as Partial<CallEvent>), false, { pad: 'x'.repeat(padding), ...run }))
       const { official, direct } = encodeBoth(calls)
       if (!direct.equals(official)) expect.fail(`differs with ${padding} characters of padding`)
+    }
+  })
+
+  it('writes a finished call straight from its event: the bytes the SDK writes from its span tree, whatever the layer adds', () => {
+    const attempts = [
+      { attempt: 1, model: 'openai/gpt-4o', provider: 'openai', status: 'error', start: start + 1, end: start + 30.5, error: { type: 'ServerError', message: '500 from upstream' } },
+      { attempt: 2, model: 'anthropic/claude-3-5-haiku', provider: 'anthropic', status: 'error', start: start + 31, end: start + 90, error: { type: 'Overloaded', message: 'overloaded' } },
+      { attempt: 3, model: 'openai/gpt-4o-mini', provider: 'openai', status: 'success', start: start + 91, end: start + 400.25 },
+    ]
+    const events = [
+      event(),
+      event({ traceId: '0B8E5C1E-7F6D-4B7A-9C55-2F1E8D4C3B2A', metadata: { session_id: 7, trace_id: 'x' } } as Partial<CallEvent>),
+      event({ traceId: 'checkout-42', streaming: true, ttftMs: 88.5 } as Partial<CallEvent>),
+      event({ traceId: '00000000-0000-0000-0000-000000000000' } as Partial<CallEvent>),
+      event({ status: 'failure', response: undefined, usage: undefined, error: { type: 'RateLimitError', message: 'Slow down', stack: 'RateLimitError: Slow down' } } as Partial<CallEvent>),
+      event({ type: 'embedding', model: 'openai/text-embedding-3-small', input: ['a'], messages: undefined, response: undefined, parameters: { dimensions: 256 } } as Partial<CallEvent>),
+    ]
+    // The layer's own attributes: one replaces a GenAI attribute, one removes another, and odd values are left out as the SDK does.
+    const extra = (source: CallEvent) => ({ 'service.layer': source.type, 'gen_ai.request.model': 'renamed', 'user.id': undefined, '': 'empty key', mixed: ['a', 1], ...Object.fromEntries(Array.from({ length: 140 }, (_, index) => [`extra.${index}`, index])) })
+    const calls: FinishedCall[] = [
+      ...events.map((source) => ({ event: source, requestModel: 'gpt-4o-mini', firstAttempt: 0 })),
+      // A retried call whose layer saw its last two attempts only.
+      { event: event({ attempts } as Partial<CallEvent>), requestModel: 'claude-3-5-haiku', firstAttempt: 1 },
+    ]
+    const resource = sdk.resources.defaultResource().merge(sdk.resources.resourceFromAttributes({ 'service.name': 'shop' }))
+    for (const spans of [{ captureContent: true, extraAttributes: extra }, { captureContent: false }] as TracedCallOptions[]) {
+      const official = Buffer.from(createSdkSpanEncoder(sdk, resource, 'http/protobuf', spanIds())(calls.map((call) => tracedCall(call, spans)))!)
+      const direct = Buffer.from(createOtlpProtobufEncoder({ resource: resource.attributes, resourceSchemaUrl: resource.schemaUrl, scope: 'llm-onion' }, spanIds(), spans)(calls))
+      expect(direct.equals(official)).toBe(true)
+      const decoded = decodeOtlpTraces(direct)
+      // Two attempt spans for the retried call, one span for each other call.
+      expect(decoded).toHaveLength(calls.length + 2)
+      expect(decoded[0]!.attributes['gen_ai.request.model']).toBe(spans.extraAttributes ? 'renamed' : 'gpt-4o-mini')
+      expect('user.id' in decoded[0]!.attributes).toBe(!spans.extraAttributes)
     }
   })
 })

@@ -45,9 +45,12 @@ export interface GenAiAttributeOptions {
   captureContent: boolean
 }
 
+/** Receives one attribute of a span: a value OpenTelemetry keeps (never undefined, null or a non-finite number). */
+export type PutAttribute = (key: string, value: SpanAttributeValue) => void
+
 /**
- * Every attribute of the call's span. Content attributes only with `captureContent`, and then from
- * the event as given (already redacted when redaction is on).
+ * Every attribute of the call's span, as an object. Content attributes only with `captureContent`,
+ * and then from the event as given (already redacted when redaction is on).
  *
  * @example
  * ```ts
@@ -56,15 +59,30 @@ export interface GenAiAttributeOptions {
  * ```
  */
 export function genAiAttributes(event: CallEvent, options: GenAiAttributeOptions): SpanAttributes {
-  const attributes: SpanAttributes = {
-    'gen_ai.operation.name': operationOf(event.type),
-    'gen_ai.request.model': options.requestModel ?? providerModelOf(event.model, event.provider),
-    'llm_onion.call.id': event.id,
-    'llm_onion.status': event.status,
-  }
+  const attributes: SpanAttributes = {}
+  forEachGenAiAttribute(event, options, (key, value) => {
+    attributes[key] = value
+  })
+  return attributes
+}
+
+/**
+ * Hands every attribute of the call's span to `put`, in the order {@link genAiAttributes} holds them:
+ * what the OTLP encoder writes straight to protobuf, with no object in between.
+ *
+ * @example
+ * ```ts
+ * forEachGenAiAttribute(event, { captureContent: false }, (key, value) => console.log(key, value))
+ * ```
+ */
+export function forEachGenAiAttribute(event: CallEvent, options: GenAiAttributeOptions, put: PutAttribute): void {
   const set = (key: string, value: SpanAttributeValue | undefined | null) => {
-    if (value !== undefined && value !== null && !(typeof value === 'number' && !Number.isFinite(value))) attributes[key] = value
+    if (value !== undefined && value !== null && !(typeof value === 'number' && !Number.isFinite(value))) put(key, value)
   }
+  set('gen_ai.operation.name', operationOf(event.type))
+  set('gen_ai.request.model', options.requestModel ?? providerModelOf(event.model, event.provider))
+  set('llm_onion.call.id', event.id)
+  set('llm_onion.status', event.status)
   if (event.provider) set('gen_ai.provider.name', genAiProviderName(event.provider))
   if (event.type === 'chat') set('gen_ai.request.stream', event.streaming)
   addRequestParameters(event.parameters, set)
@@ -103,7 +121,6 @@ export function genAiAttributes(event: CallEvent, options: GenAiAttributeOptions
     if (system.length > 0) set('gen_ai.system_instructions', JSON.stringify(system))
     if (event.response) set('gen_ai.output.messages', JSON.stringify(outputMessagesOf(event)))
   }
-  return attributes
 }
 
 /** The attributes of one attempt's child span (retries and fallbacks). */

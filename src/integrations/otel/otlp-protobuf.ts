@@ -11,9 +11,10 @@
  * end before the start is moved to the start; an error sets the status (code 2, its message) and adds
  * an `exception` event at the end.
  */
-import type { SpanAttributes } from './attributes'
+import { forEachGenAiAttribute, genAiSpanName, type SpanAttributes } from './attributes'
+import { toOtelTraceId } from './ids'
 import { createProtobufWriter, type ProtobufWriter } from './protobuf-writer'
-import type { SpanRecord, TracedCall } from './span-record'
+import { attemptSpans, layerAttempts, type FinishedCall, type OtlpCall, type SpanRecord, type TracedCall, type TracedCallOptions } from './span-record'
 
 /** The SDK's default attribute count limit per span and per event (`OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT` unset). */
 const attributeCountLimit = 128
@@ -35,15 +36,17 @@ export interface OtlpSource {
 
 /**
  * An encoder of batches of finished calls for one destination. `spanId` gives each span its id (16
- * hex digits), the call's span first and then its attempts, as the SDK asks its id generator.
+ * hex digits), the call's span first and then its attempts, as the SDK asks its id generator. A
+ * {@link FinishedCall} is written straight from its event, as `spans` says, with no span tree in
+ * between: the bytes its `tracedCall` tree would give.
  *
  * @example
  * ```ts
- * const encode = createOtlpProtobufEncoder({ resource: { 'service.name': 'my-app' }, scope: 'llm-onion' }, randomSpanId)
- * const body = encode([{ tree: callSpanTree(event, { captureContent: false }), traceId: toOtelTraceId(event.traceId) }])
+ * const encode = createOtlpProtobufEncoder({ resource: { 'service.name': 'my-app' }, scope: 'llm-onion' }, randomSpanId, { captureContent: false })
+ * const body = encode([{ event, requestModel: 'gpt-4o-mini', firstAttempt: 0 }])
  * ```
  */
-export function createOtlpProtobufEncoder(source: OtlpSource, spanId: () => string): (calls: TracedCall[]) => Uint8Array {
+export function createOtlpProtobufEncoder(source: OtlpSource, spanId: () => string, spans: TracedCallOptions = { captureContent: false }): (calls: OtlpCall[]) => Uint8Array {
   const writer = createProtobufWriter()
   // The resource and the scope are the same in every request: encoded once.
   writer.reset()
@@ -66,12 +69,20 @@ export function createOtlpProtobufEncoder(source: OtlpSource, spanId: () => stri
     const scopeSpans = writer.begin()
     writer.tag(1, 2)
     writer.bytes(scope)
-    for (const { tree, traceId } of calls) {
+    for (const call of calls) {
       const rootId = spanId()
+      const tree = 'tree' in call ? call.tree : undefined
+      const traceId = tree ? (call as TracedCall).traceId : toOtelTraceId((call as FinishedCall).event.traceId)
       // The SDK ends the attempts inside the call's span first: they come first in the batch.
-      for (const attempt of tree.attempts) writeSpan(writer, traceId, spanId(), rootId, attempt, 1)
+      for (const attempt of tree ? tree.attempts : attemptSpans((call as FinishedCall).event, layerAttempts(call as FinishedCall))) {
+        const span = writeSpanStart(writer, traceId, spanId(), rootId, attempt)
+        writeSpanEnd(writer, span, attempt, writeAttributes(writer, 9, attempt.attributes))
+      }
       // The call's span gets its attributes twice (at its start, and again as it completes): past the limit, each time counts.
-      writeSpan(writer, traceId, rootId, undefined, tree, 2)
+      const head = tree ?? callSpanHead(call as FinishedCall)
+      const span = writeSpanStart(writer, traceId, rootId, undefined, head)
+      const dropped = tree ? writeAttributes(writer, 9, tree.attributes) : writeCallAttributes(writer, call as FinishedCall, spans)
+      writeSpanEnd(writer, span, head, 2 * dropped)
     }
     writer.end(scopeSpans)
     if (source.resourceSchemaUrl) {
@@ -83,7 +94,16 @@ export function createOtlpProtobufEncoder(source: OtlpSource, spanId: () => stri
   }
 }
 
-function writeSpan(writer: ProtobufWriter, traceId: string, id: string, parentId: string | undefined, record: SpanRecord, attributePasses: number): void {
+/** A span apart from its attributes. */
+type SpanHead = Omit<SpanRecord, 'attributes'>
+
+/** The call's span of a finished call, as `callSpanTree` names and times it. */
+function callSpanHead({ event, requestModel }: FinishedCall): SpanHead {
+  return { name: genAiSpanName(event.type, requestModel), start: event.startTime, end: event.endTime, error: event.error }
+}
+
+/** Opens a span and writes what comes before its attributes; returns where its length goes. */
+function writeSpanStart(writer: ProtobufWriter, traceId: string, id: string, parentId: string | undefined, record: SpanHead): number {
   writer.tag(2, 2)
   const span = writer.begin()
   writer.tag(1, 2)
@@ -102,9 +122,13 @@ function writeSpan(writer: ProtobufWriter, traceId: string, id: string, parentId
   writer.nanos(record.start)
   writer.tag(8, 1)
   writer.nanos(Math.max(record.start, record.end))
-  const dropped = writeAttributes(writer, 9, record.attributes)
+  return span
+}
+
+/** Writes what comes after a span's attributes (`dropped` of them counted as dropped) and closes the span opened at `span`. */
+function writeSpanEnd(writer: ProtobufWriter, span: number, record: SpanHead, dropped: number): void {
   writer.tag(10, 0)
-  writer.varint(dropped * attributePasses)
+  writer.varint(dropped)
   const error = record.error
   const exception = error === undefined ? undefined : exceptionAttributes(error)
   if (exception !== undefined) {
@@ -147,30 +171,56 @@ function exceptionAttributes(error: NonNullable<SpanRecord['error']>): SpanAttri
   return attributes['exception.type'] || attributes['exception.message'] ? attributes : undefined
 }
 
-/** Writes the attributes the SDK keeps as `KeyValue`s in field `field`; returns how many it would drop past the limit. */
-function writeAttributes(writer: ProtobufWriter, field: number, attributes: Record<string, unknown>): number {
-  let kept = 0
-  let dropped = 0
-  for (const key in attributes) {
-    if (!Object.hasOwn(attributes, key) || key.length === 0) continue
-    const value = attributes[key]
-    if (value === null || value === undefined || !isAttributeValue(value)) continue
-    if (kept >= attributeCountLimit) {
-      dropped++
-      continue
-    }
-    kept++
-    writer.tag(field, 2)
-    const keyValue = writer.begin()
-    writer.tag(1, 2)
-    writer.string(key)
-    writer.tag(2, 2)
-    const anyValue = writer.begin()
-    writeAnyValue(writer, value)
-    writer.end(anyValue)
-    writer.end(keyValue)
+/** Attributes written and dropped so far in the span being written (one span at a time, so one for all). */
+const counts = { kept: 0, dropped: 0 }
+
+/**
+ * Writes one attribute as the SDK keeps it, a `KeyValue` in field `field`: an empty key, null,
+ * undefined or a value that is no attribute value is left out; past the limit, counted as dropped.
+ */
+function writeAttribute(writer: ProtobufWriter, field: number, key: string, value: unknown): void {
+  if (key.length === 0 || value === null || value === undefined || !isAttributeValue(value)) return
+  if (counts.kept >= attributeCountLimit) {
+    counts.dropped++
+    return
   }
-  return dropped
+  counts.kept++
+  writer.tag(field, 2)
+  const keyValue = writer.begin()
+  writer.tag(1, 2)
+  writer.string(key)
+  writer.tag(2, 2)
+  const anyValue = writer.begin()
+  writeAnyValue(writer, value)
+  writer.end(anyValue)
+  writer.end(keyValue)
+}
+
+/** Writes an object's attributes in field `field`; returns how many the limit dropped. */
+function writeAttributes(writer: ProtobufWriter, field: number, attributes: Record<string, unknown>): number {
+  counts.kept = counts.dropped = 0
+  for (const key in attributes) if (Object.hasOwn(attributes, key)) writeAttribute(writer, field, key, attributes[key])
+  return counts.dropped
+}
+
+/**
+ * Writes a finished call's span attributes straight from its event: the GenAI ones, then the
+ * layer's own, one of which takes the place of a GenAI one of the same key (as `Object.assign` does
+ * in `callSpanTree`). Returns how many the limit dropped.
+ */
+function writeCallAttributes(writer: ProtobufWriter, call: FinishedCall, spans: TracedCallOptions): number {
+  counts.kept = counts.dropped = 0
+  const extra = spans.extraAttributes?.(call.event)
+  let replaced: string[] | undefined
+  forEachGenAiAttribute(call.event, { captureContent: spans.captureContent, requestModel: call.requestModel }, (key, value) => {
+    if (extra === undefined || !Object.hasOwn(extra, key)) return writeAttribute(writer, 9, key, value)
+    ;(replaced ??= []).push(key)
+    writeAttribute(writer, 9, key, extra[key])
+  })
+  if (extra !== undefined) {
+    for (const key in extra) if (Object.hasOwn(extra, key) && !replaced?.includes(key)) writeAttribute(writer, 9, key, extra[key])
+  }
+  return counts.dropped
 }
 
 /** An `AnyValue`'s fields, as the transformer's `toAnyValue` picks them. */

@@ -1,9 +1,9 @@
 /**
  * The OTLP transport of one destination (Langfuse, Logfire, Traceloop, Datadog): a sink of the
- * client's delivery queue whose items are finished calls' span trees. Spans are written and encoded
- * in the background, when a batch is sent: straight to OTLP protobuf (the bytes the SDK and the
- * official serializer would write, see otlp-protobuf.ts), or for JSON through a private tracer
- * provider and the official serializer. Nothing of it runs in a call, so no call ever pays for encoding a
+ * client's delivery queue whose items are finished calls. Spans are written and encoded in the
+ * background, when a batch is sent: straight from each call's event to OTLP protobuf (the bytes the
+ * SDK and the official serializer would write, see otlp-protobuf.ts), or for JSON as span trees
+ * through a private tracer provider and the official serializer. Nothing of it runs in a call, so no call ever pays for encoding a
  * whole batch (as a `BatchSpanProcessor` does in the `span.end()` of the call that fills it); batches
  * are retried (5xx included, honouring Retry-After), counted when dropped, and awaited by
  * `client.flush()` like every other export.
@@ -18,7 +18,7 @@ import { httpSink } from '../../delivery/http-sink'
 import { DeliveryError, type Sink } from '../../delivery/sink'
 import { randomSpanId } from './ids'
 import type { OtelSdk } from './sdk'
-import { completeCallSpan, type TracedCall } from './span-record'
+import { completeCallSpan, tracedCall, type OtlpCall, type TracedCall, type TracedCallOptions } from './span-record'
 import { createOtlpProtobufEncoder } from './otlp-protobuf'
 
 /** Where and how a pipeline sends. */
@@ -52,19 +52,19 @@ const callsPerRequest = 64
 
 /**
  * The sink of `destination`. `sdk` resolves with the OpenTelemetry SDK (loaded on first use); the
- * sink waits for it before its first send.
+ * sink waits for it before its first send. `spans` says what the spans of a finished call hold.
  *
  * @example
  * ```ts
- * const sink = createOtlpSink(loadOtelSdk(), destination)
- * ctx.services.queue.enqueue(sink, { tree: callSpanTree(event, { captureContent: true }), traceId: toOtelTraceId(event.traceId) })
+ * const sink = createOtlpSink(loadOtelSdk(), destination, { captureContent: true })
+ * ctx.services.queue.enqueue(sink, { event: ctx.toEvent(), requestModel: ctx.model, firstAttempt: 0 })
  * ```
  */
-export function createOtlpSink(sdk: Promise<OtelSdk>, destination: OtlpDestination): Sink<TracedCall> {
-  let encode: ((calls: TracedCall[]) => Uint8Array) | undefined
+export function createOtlpSink(sdk: Promise<OtelSdk>, destination: OtlpDestination, spans: TracedCallOptions): Sink<OtlpCall> {
+  let encode: ((calls: OtlpCall[]) => Uint8Array) | undefined
   // A batch retried is sent with the very spans (and span ids) of its first attempt.
-  const encoded = new WeakMap<TracedCall[], Uint8Array>()
-  const http = httpSink<TracedCall>({
+  const encoded = new WeakMap<OtlpCall[], Uint8Array>()
+  const http = httpSink<OtlpCall>({
     name: destination.name,
     url: destination.url,
     headers: destination.headers,
@@ -91,7 +91,7 @@ export function createOtlpSink(sdk: Promise<OtelSdk>, destination: OtlpDestinati
         } catch (error) {
           throw new DeliveryError(`${destination.name}: ${(error as Error).message}`, { retryable: false, cause: error })
         }
-        encode ??= createEncoder(loaded, destination)
+        encode ??= createEncoder(loaded, destination, spans)
       }
       await http.send(calls, signal)
     },
@@ -104,16 +104,16 @@ export function createOtlpSink(sdk: Promise<OtelSdk>, destination: OtlpDestinati
  * always) written directly ({@link createOtlpProtobufEncoder}, the same bytes); JSON, or span limits
  * changed by `OTEL_*_LIMIT` variables, through the SDK ({@link createSdkSpanEncoder}).
  */
-function createEncoder(sdk: OtelSdk, destination: OtlpDestination): (calls: TracedCall[]) => Uint8Array {
+function createEncoder(sdk: OtelSdk, destination: OtlpDestination, spans: TracedCallOptions): (calls: OtlpCall[]) => Uint8Array {
   const { resources } = sdk
   const resource = resources.defaultResource().merge(resources.resourceFromAttributes(destination.resource))
   const json = destination.protocol === 'http/json'
   if (!json && !spanLimitsInEnvironment()) {
-    return createOtlpProtobufEncoder({ resource: resource.attributes, resourceSchemaUrl: resource.schemaUrl, scope: tracerName }, randomSpanId)
+    return createOtlpProtobufEncoder({ resource: resource.attributes, resourceSchemaUrl: resource.schemaUrl, scope: tracerName }, randomSpanId, spans)
   }
   const encode = createSdkSpanEncoder(sdk, resource, json ? 'http/json' : 'http/protobuf', randomSpanId)
   return (calls) => {
-    const body = encode(calls)
+    const body = encode(calls.map((call) => ('tree' in call ? call : tracedCall(call, spans))))
     if (!body) throw new DeliveryError(`${destination.name}: spans could not be encoded as OTLP ${json ? 'JSON' : 'protobuf'}.`, { retryable: false })
     return body
   }

@@ -6,6 +6,7 @@
 import type * as Api from '@opentelemetry/api'
 import type { CallEvent } from '../../event'
 import { attemptAttributes, genAiAttributes, genAiSpanName, providerModelOf, type SpanAttributes } from './attributes'
+import { toOtelTraceId } from './ids'
 
 /** One span to write, times in epoch milliseconds. */
 export interface SpanRecord {
@@ -25,6 +26,26 @@ export interface CallSpanTree extends SpanRecord {
 export interface TracedCall {
   tree: CallSpanTree
   traceId: string
+}
+
+/** What a call hands an OTLP exporter: the OTLP sink encodes its spans straight from it (see `tracedCall`). */
+export interface FinishedCall {
+  event: CallEvent
+  /** `ctx.model` when the call ended: the model the provider was asked for. */
+  requestModel: string
+  /** The first attempt made inside this layer. */
+  firstAttempt: number
+}
+
+/** An OTLP sink's item: a finished call, encoded straight from its event, or a span tree already built. */
+export type OtlpCall = FinishedCall | TracedCall
+
+/** What an OTLP exporter's spans hold besides the GenAI conventions. */
+export interface TracedCallOptions {
+  /** Send the prompt and the reply (`gen_ai.input.messages`, ...). */
+  captureContent: boolean
+  /** Service-specific attributes added to the call's span (`langfuse.*`). */
+  extraAttributes?: (event: CallEvent) => SpanAttributes
 }
 
 export interface CallSpanOptions {
@@ -51,24 +72,46 @@ export function callSpanTree(event: CallEvent, options: CallSpanOptions): CallSp
   const requestModel = options.requestModel ?? providerModelOf(event.model, event.provider)
   const attributes = genAiAttributes(event, { captureContent: options.captureContent, requestModel })
   if (options.extraAttributes) Object.assign(attributes, options.extraAttributes(event))
-  const attempts = options.attempts ?? event.attempts
   return {
     name: genAiSpanName(event.type, requestModel),
     start: event.startTime,
     end: event.endTime,
     attributes,
     error: event.error,
-    attempts:
-      attempts.length > 1
-        ? attempts.map((attempt) => ({
-            name: genAiSpanName(event.type, providerModelOf(attempt.model, attempt.provider)),
-            start: attempt.start,
-            end: attempt.end ?? event.endTime,
-            attributes: attemptAttributes(attempt, event.type),
-            error: attempt.error,
-          }))
-        : [],
+    attempts: attemptSpans(event, options.attempts ?? event.attempts),
   }
+}
+
+/** The child spans of a call's attempts: one per attempt when there were several, else none (the call's span is the attempt). */
+export function attemptSpans(event: CallEvent, attempts: CallEvent['attempts']): SpanRecord[] {
+  if (attempts.length <= 1) return []
+  return attempts.map((attempt) => ({
+    name: genAiSpanName(event.type, providerModelOf(attempt.model, attempt.provider)),
+    start: attempt.start,
+    end: attempt.end ?? event.endTime,
+    attributes: attemptAttributes(attempt, event.type),
+    error: attempt.error,
+  }))
+}
+
+/**
+ * A finished call's GenAI span tree (one span per call, a child per attempt when several were made
+ * from `firstAttempt` on) and its OTLP trace id: what the SDK's encoders take. The protobuf encoder
+ * writes a {@link FinishedCall} without it.
+ *
+ * @example
+ * ```ts
+ * const item = tracedCall({ event, requestModel: ctx.model, firstAttempt: 0 }, { captureContent: false })
+ * ```
+ */
+export function tracedCall(call: FinishedCall, options: TracedCallOptions): TracedCall {
+  const tree = callSpanTree(call.event, { ...options, requestModel: call.requestModel, attempts: layerAttempts(call) })
+  return { tree, traceId: toOtelTraceId(call.event.traceId) }
+}
+
+/** The attempts of `call` made inside its layer. */
+export function layerAttempts(call: FinishedCall): CallEvent['attempts'] {
+  return call.firstAttempt === 0 ? call.event.attempts : call.event.attempts.slice(call.firstAttempt)
 }
 
 /**
