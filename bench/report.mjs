@@ -33,7 +33,7 @@ function perIntegrationTable(push, runs, supplement) {
   const measuredNames = [...new Set(runs.flatMap((run) => Object.keys(run.perIntegration ?? {})))]
   const supplementNames = Object.keys(supplement?.runs?.[0] ?? {})
   const deliveries = runs.some((run) => Object.values(run.perIntegration ?? {}).some((row) => row.delivered !== undefined)) || supplementNames.length > 0
-  push('', 'Each integration alone (`observability({ detect: false, <name>: true })`), median over runs: µs added to the call path with batches held back, and CPU µs per call with every export delivered.' + (deliveries ? ' "Delivered / dropped": the events its queue delivered to the sink and dropped over the measurement (a row that dropped everything measures failing, not delivering; n/a: the run predates the count).' : ''), '')
+  push('', 'Each integration alone (`observability({ detect: false, <name>: true })`), median over runs: µs added to the call path with batches held back, and CPU µs per call with every export delivered (the median of 5 samples of 1,000 calls and a flush, less the bare client\'s; 2 samples of 200 calls before 2026-12-06).' + (deliveries ? ' "Delivered / dropped": the events its queue delivered to the sink and dropped over the measurement (a row that dropped everything measures failing, not delivering; n/a: the run predates the count).' : ''), '')
   push(`| Integration | Call path, µs added | CPU with delivery, µs per call |${deliveries ? ' Delivered / dropped |' : ''}`, `| --- | --- | --- |${deliveries ? ' --- |' : ''}`)
   const counts = (row) => (row?.delivered === undefined ? 'n/a' : `${row.delivered} / ${row.dropped}`)
   const line = (name, rows, mark) =>
