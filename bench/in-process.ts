@@ -12,6 +12,7 @@
 import { wrapLanguageModel } from 'ai'
 import koaCompose from 'koa-compose'
 import { createClient, type Client } from '../src/client'
+import { defineExporter } from '../src/integrations/exporter'
 import type { ChatRequest } from '../src/schema'
 import type { Middleware } from '../src/types'
 import {
@@ -217,6 +218,9 @@ async function main(): Promise<void> {
   emitResult(result)
 }
 
+/** The row of an exporter whose sink takes every batch and sends nothing. */
+const anyExporter = '(any exporter)'
+
 /** One integration alone: µs it adds to the call path, its CPU µs per call with delivery, and what its queue delivered and dropped. */
 interface AloneResult {
   callPathAddedUs: number
@@ -233,8 +237,10 @@ async function measureAlone(observability: LoadedObservability, names: string[],
   const perIntegration: Record<string, AloneResult> = {}
   if (!observability.single) return perIntegration
   const singles = Object.fromEntries(names.map((name) => [name, client([observability.single!(name)], deferredQueue)]))
+  // What every exporter pays, whatever it sends: the call's event (built once per call, shared by all of them) and the queue.
+  singles[anyExporter] = client([defineExporter({ name: 'any', sink: { name: 'any', async send() {} }, toItems: (event) => event.id })], deferredQueue)
   const requests = Object.fromEntries(names.map((name) => [name, aloneRequestFields[name] ? ({ ...request, ...aloneRequestFields[name] } as ChatRequest) : request]))
-  const requestOf = (name: string): ChatRequest => requests[name]!
+  const requestOf = (name: string): ChatRequest => requests[name] ?? request
   const callPaths = await measureInterleaved(
     { bare: () => bare.chat(request), ...Object.fromEntries(Object.entries(singles).map(([name, each]) => [name, () => each.chat(requestOf(name))])) },
     { ...measureOptions, batches: 3, settle: () => Promise.all(Object.values(singles).map((each) => each.flush())) },
