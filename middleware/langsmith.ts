@@ -115,13 +115,14 @@ export function langsmith(options: LangsmithOptions = {}): Middleware {
  */
 export function toLangsmithRun(event: CallEvent, defaults: { project: string; runName: string }): LangsmithRun {
   const { project_name: projectName, run_name: runName, ...metadata } = event.metadata
+  const startTime = new Date(event.startTime).toISOString()
   const run: LangsmithRun = {
     id: event.id,
     trace_id: event.id,
-    dotted_order: `${dottedStamp(event.startTime)}${event.id}`,
+    dotted_order: `${dottedStamp(startTime)}${event.id}`,
     name: typeof runName === 'string' ? runName : defaults.runName,
     run_type: event.type === 'embedding' ? 'embedding' : 'llm',
-    start_time: new Date(event.startTime).toISOString(),
+    start_time: startTime,
     end_time: new Date(event.endTime).toISOString(),
     inputs: event.type === 'embedding' ? { input: event.input } : { messages: event.messages },
     session_name: typeof projectName === 'string' ? projectName : defaults.project,
@@ -151,8 +152,7 @@ export function toLangsmithRun(event: CallEvent, defaults: { project: string; ru
   return run
 }
 
-/** LangSmith's dotted-order stamp: UTC `YYYYMMDDTHHMMSSffffffZ` (microseconds). */
-function dottedStamp(ms: number): string {
-  const iso = new Date(ms).toISOString() // 2026-12-04T19:23:01.123Z
-  return `${iso.slice(0, 19).replace(/[-:]/g, '')}${iso.slice(20, 23)}000Z`
+/** LangSmith's dotted-order stamp, UTC `YYYYMMDDTHHMMSSffffffZ` (microseconds), of an ISO time (`2026-12-04T19:23:01.123Z`). */
+function dottedStamp(iso: string): string {
+  return `${iso.slice(0, 4)}${iso.slice(5, 7)}${iso.slice(8, 13)}${iso.slice(14, 16)}${iso.slice(17, 19)}${iso.slice(20, 23)}000Z`
 }

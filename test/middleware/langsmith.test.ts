@@ -46,7 +46,8 @@ describe('langsmith()', () => {
     expect(success.trace_id).toBe(success.id)
     expect(success.dotted_order).toMatch(dottedOrder)
     expect(success.dotted_order.endsWith(success.id)).toBe(true)
-    expect(success.dotted_order.slice(0, 8)).toBe(success.start_time.slice(0, 10).replace(/-/g, ''))
+    // To the microsecond: YYYYMMDDTHHMMSS, the milliseconds and three zeros.
+    expect(success.dotted_order.slice(0, 22)).toBe(`${success.start_time.slice(0, 19).replace(/[-:]/g, '')}${success.start_time.slice(20, 23)}000Z`)
     expect(Date.parse(success.end_time)).toBeGreaterThanOrEqual(Date.parse(success.start_time))
     expect(success.error).toBeUndefined()
     expect(success.extra.metadata.run_name).toBeUndefined()
