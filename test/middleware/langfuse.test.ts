@@ -1,3 +1,6 @@
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { createClient, type Client, type Middleware } from 'llm-onion'
 import { langfuse } from 'llm-onion/middleware/langfuse'
@@ -5,6 +8,7 @@ import { retry } from 'llm-onion/middleware/retry'
 import { SpanKind, StatusCode, type DecodedSpan } from '../fakes/otlp-decoder'
 import { exporterContract, http, metadata, receiverPerTest, runCalls as runSharedCalls } from './exporter-contract'
 import { expectOtlpRequests, otlpPayloadOf, payloadOf, spansOf } from './otlp-spans'
+import { startReceiver } from '../../src/testing/receiver'
 
 const prompt = [
   { role: 'system' as const, content: 'Answer briefly.' },
@@ -188,6 +192,41 @@ describe('langfuse()', () => {
   it('fails at construction naming the missing variable', () => {
     expect(() => langfuse({ env: { LANGFUSE_SECRET_KEY: 'sk' } })).toThrow(/LANGFUSE_PUBLIC_KEY/)
     expect(() => langfuse({ env: { LANGFUSE_PUBLIC_KEY: 'pk' } })).toThrow(/LANGFUSE_SECRET_KEY/)
+  })
+
+  it('sends the calls a closed client left in its spool from the next client, as the spans it would have sent', async () => {
+    const directory = mkdtempSync(join(tmpdir(), 'llm-onion-langfuse-spool-'))
+    const down = await startReceiver()
+    try {
+      down.answerWith(...Array.from({ length: 200 }, () => 503))
+      const log = callLog()
+      const keys = { publicKey: 'pk-lf-1', secretKey: 'sk-lf-2' }
+      const first = createClient({ ...clientOptions, queue: { ...clientOptions.queue, spool: directory, closeTimeoutMs: 200 } }).use(langfuse({ ...keys, baseUrl: down.url }), log.layer)
+      await first.chat({ model: 'mock/echo', messages: prompt, metadata: { session_id: 'session-9' } })
+      await first.chat({ model: 'mock/echo', messages: prompt, mock_response: 'Lyon is not.' })
+      // Langfuse answered 503 until the client closed: both calls are left in the spool, none delivered.
+      await first.close()
+      expect(receiver.requests).toHaveLength(0)
+
+      // The next process's client sends them as soon as its langfuse layer is added.
+      client = createClient({ ...clientOptions, queue: { ...clientOptions.queue, spool: directory } }).use(langfuse({ ...keys, baseUrl: receiver.url }))
+      await client.flush()
+      const spans = spansOf(receiver)
+      expect(spans).toHaveLength(2)
+      const [withSession, other] = log.calls.map((call) => byCallId(spans, call.id))
+      expect(withSession!.startTimeUnixNano).toBe(BigInt(log.calls[0]!.start) * 1_000_000n)
+      expect(withSession!.attributes).toMatchObject({ 'session.id': 'session-9', 'gen_ai.request.model': 'echo', 'langfuse.observation.type': 'generation' })
+      expect(JSON.parse(String(withSession!.attributes['gen_ai.input.messages']))).toEqual([
+        { role: 'system', parts: [{ type: 'text', content: 'Answer briefly.' }] },
+        { role: 'user', parts: [{ type: 'text', content: 'What is the capital of France?' }] },
+      ])
+      expect(String(other!.attributes['gen_ai.output.messages'])).toContain('Lyon is not.')
+      // Closed here, before its spool's directory goes: the close writes the acknowledgements.
+      await client.close()
+    } finally {
+      await down.close()
+      rmSync(directory, { recursive: true, force: true })
+    }
   })
 
   it('rejects an unknown option naming it', () => {
