@@ -42,7 +42,7 @@ const layerCount = 100
 const measureOptions = quick ? { batchMs: 10, batches: 3, warmupMs: 60 } : { batchMs: 40, batches: 7, warmupMs: 250 }
 const cpuOptions = quick ? { iterations: 300, batches: 3 } : { iterations: 600, batches: 3 }
 // Each integration alone: long enough samples that a collection of the heap falls in every one
-// (2 of 200 calls swung one integration from 19 to 126 µs between runs); the median of five.
+// (2 of 200 calls gave one integration 29.7, 35.3 and 176 µs in three runs); the median of five.
 const singleCpuOptions = quick ? { iterations: 100, batches: 1 } : { iterations: 1_000, batches: 5 }
 const onlyIntegrations = process.env.BENCH_INTEGRATIONS?.split(',').map((name) => name.trim()).filter(Boolean)
 /** A queue that holds export batches back (an hour between flushes): what a call costs its caller. */
