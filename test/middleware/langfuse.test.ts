@@ -201,11 +201,14 @@ describe('langfuse()', () => {
       down.answerWith(...Array.from({ length: 200 }, () => 503))
       const log = callLog()
       const keys = { publicKey: 'pk-lf-1', secretKey: 'sk-lf-2' }
-      const first = createClient({ ...clientOptions, queue: { ...clientOptions.queue, spool: directory, closeTimeoutMs: 200 } }).use(langfuse({ ...keys, baseUrl: down.url }), log.layer)
+      // The first retry waits a second, and the client closes after 200 ms: the calls are dropped as
+      // closed (kept in the spool), never as rejected after their retries (acknowledged, gone).
+      const first = createClient({ ...clientOptions, queue: { minTimeoutMs: 1_000, spool: directory, closeTimeoutMs: 200 } }).use(langfuse({ ...keys, baseUrl: down.url }), log.layer)
       await first.chat({ model: 'mock/echo', messages: prompt, metadata: { session_id: 'session-9' } })
       await first.chat({ model: 'mock/echo', messages: prompt, mock_response: 'Lyon is not.' })
-      // Langfuse answered 503 until the client closed: both calls are left in the spool, none delivered.
       await first.close()
+      expect(first.services.queue.stats().dropped).toEqual({ closed: 2 })
+      expect(down.requests.length).toBeGreaterThan(0)
       expect(receiver.requests).toHaveLength(0)
 
       // The next process's client sends them as soon as its langfuse layer is added.
