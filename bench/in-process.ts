@@ -143,7 +143,7 @@ async function main(): Promise<void> {
   // CPU time of this process per call with every export delivered to the fake sink (flush included):
   // what the preset costs the machine, not only the caller.
   log('    CPU per call, delivery included ...')
-  const cpu = (await cpuPerCallTurnAbout({ bare: () => bare.chat(request), preset: () => preset.chat(request) }, { bare: () => bare.flush(), preset: () => preset.flush() }, cpuOptions)) as { bare: number; preset: number }
+  const cpu = await cpuPerCallTurnAbout({ bare: () => bare.chat(request), preset: () => preset.chat(request) }, { bare: () => bare.flush(), preset: () => preset.flush() }, cpuOptions)
 
   // 3. per stream chunk: the slope between a 10-chunk and a 1,010-chunk stream
   const onChunkOnly = client([async (ctx, next) => { ctx.onChunk(() => undefined); await next() }])
@@ -250,7 +250,7 @@ async function measureAlone(observability: LoadedObservability, names: string[],
     // The bare client's samples taken turn about with the integration's, in the same state of the heap: measured
     // once before them all, a collection that fell in the bare client's samples made every row 4 µs too low.
     const cpu = await cpuPerCallTurnAbout({ bare: () => bare.chat(request), alone: () => each.chat(requestOf(name)) }, { alone: () => each.flush() }, singleCpuOptions)
-    const cpuWithDeliveryUs = round(cpu.alone! - cpu.bare!)
+    const cpuWithDeliveryUs = round(cpu.alone - cpu.bare)
     const stats = each.services.queue.stats()
     const dropped = Object.values(stats.dropped as Record<string, number>).reduce((sum, count) => sum + count, 0)
     perIntegration[name] = { callPathAddedUs: round((callPaths[name]! - callPaths.bare!) / 1000), cpuWithDeliveryUs, delivered: stats.delivered, dropped }
@@ -263,18 +263,18 @@ async function measureAlone(observability: LoadedObservability, names: string[],
  * Median CPU microseconds (user + system) of this process per call of each contestant, their batches
  * taken turn about; `settle` (a flush) ends a contestant's batch inside its measurement.
  */
-async function cpuPerCallTurnAbout(contestants: Record<string, () => Promise<unknown>>, settle: Record<string, () => Promise<unknown>>, options: { iterations: number; batches: number }): Promise<Record<string, number>> {
-  const samples: Record<string, number[]> = Object.fromEntries(Object.keys(contestants).map((name) => [name, []]))
+async function cpuPerCallTurnAbout<Name extends string>(contestants: Record<Name, () => Promise<unknown>>, settle: Partial<Record<Name, () => Promise<unknown>>>, options: { iterations: number; batches: number }): Promise<Record<Name, number>> {
+  const samples = Object.fromEntries(Object.keys(contestants).map((name) => [name, [] as number[]])) as Record<Name, number[]>
   for (let batch = 0; batch < options.batches; batch++) {
-    for (const [name, call] of Object.entries(contestants)) {
+    for (const [name, call] of Object.entries(contestants) as Array<[Name, () => Promise<unknown>]>) {
       const started = process.cpuUsage()
       for (let index = 0; index < options.iterations; index++) await call()
       await settle[name]?.()
       const used = process.cpuUsage(started)
-      samples[name]!.push((used.user + used.system) / options.iterations)
+      samples[name].push((used.user + used.system) / options.iterations)
     }
   }
-  return Object.fromEntries(Object.entries(samples).map(([name, values]) => [name, median(values)]))
+  return Object.fromEntries(Object.entries<number[]>(samples).map(([name, values]) => [name, median(values)])) as Record<Name, number>
 }
 
 await main()

@@ -19,13 +19,9 @@ const invalidTraceId = '0'.repeat(32)
  */
 export function toOtelTraceId(traceId: string): string {
   // Our call ids are lower-case UUIDs already: dropping the dashes is all they need.
-  if (isLowerCaseUuid(traceId)) {
-    const compact = traceId.slice(0, 8) + traceId.slice(9, 13) + traceId.slice(14, 18) + traceId.slice(19, 23) + traceId.slice(24)
-    if (compact !== invalidTraceId) return compact
-  } else {
-    const compact = traceId.toLowerCase().replaceAll('-', '')
-    if (traceIdPattern.test(compact) && compact !== invalidTraceId) return compact
-  }
+  const uuid = isLowerCaseUuid(traceId)
+  const compact = uuid ? traceId.slice(0, 8) + traceId.slice(9, 13) + traceId.slice(14, 18) + traceId.slice(19, 23) + traceId.slice(24) : traceId.toLowerCase().replaceAll('-', '')
+  if ((uuid || traceIdPattern.test(compact)) && compact !== invalidTraceId) return compact
   return createHash('sha256').update(traceId).digest('hex').slice(0, 32)
 }
 

@@ -5,12 +5,10 @@
  * `client.close()` frees the sink's connections.
  */
 import { z } from 'zod'
-import type { CallEvent } from '../../event'
 import { defineExporter, type IntegrationMoment } from '../exporter'
 import { integrationOptionsSchema } from '../options'
 import type { RedactOptions } from '../../redact'
 import type { Middleware } from '../../types'
-import type { SpanAttributes } from './attributes'
 import { createOtlpSink, type OtlpDestination } from './pipeline'
 import type { Sink } from '../../delivery/sink'
 import { loadOtelSdk } from './sdk'
@@ -29,16 +27,14 @@ export const otlpPresetOptionsSchema = lazySchema(() =>
   }),
 )
 
-export interface OtlpExporterDefinition {
+/** An OTLP exporter: where it sends, and what its spans hold (`captureContent`, `extraAttributes`). */
+export interface OtlpExporterDefinition extends TracedCallOptions {
   /** The layer's name (`langfuse`), also the sink's name in the queue's counters. */
   name: string
   destination: Omit<OtlpDestination, 'name'>
   /** Which moments send (default success and failure). */
   moments?: ReadonlyArray<IntegrationMoment>
   redact?: RedactOptions
-  captureContent: boolean
-  /** The service's own attributes, added to the call's span. */
-  extraAttributes?: (event: CallEvent) => SpanAttributes
 }
 
 /**

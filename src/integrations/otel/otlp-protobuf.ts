@@ -14,7 +14,7 @@
 import { forEachGenAiAttribute, genAiSpanName, type SpanAttributes } from './attributes'
 import { toOtelTraceId } from './ids'
 import { createProtobufWriter, type ProtobufWriter } from './protobuf-writer'
-import { attemptSpans, layerAttempts, type FinishedCall, type OtlpCall, type SpanRecord, type TracedCall, type TracedCallOptions } from './span-record'
+import { attemptSpans, layerAttempts, type FinishedCall, type OtlpCall, type SpanRecord, type TracedCallOptions } from './span-record'
 
 /** The SDK's default attribute count limit per span and per event (`OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT` unset). */
 const attributeCountLimit = 128
@@ -70,19 +70,8 @@ export function createOtlpProtobufEncoder(source: OtlpSource, spanId: () => stri
     writer.tag(1, 2)
     writer.bytes(scope)
     for (const call of calls) {
-      const rootId = spanId()
-      const tree = 'tree' in call ? call.tree : undefined
-      const traceId = tree ? (call as TracedCall).traceId : toOtelTraceId((call as FinishedCall).event.traceId)
-      // The SDK ends the attempts inside the call's span first: they come first in the batch.
-      for (const attempt of tree ? tree.attempts : attemptSpans((call as FinishedCall).event, layerAttempts(call as FinishedCall))) {
-        const span = writeSpanStart(writer, traceId, spanId(), rootId, attempt)
-        writeSpanEnd(writer, span, attempt, writeAttributes(writer, 9, attempt.attributes))
-      }
-      // The call's span gets its attributes twice (at its start, and again as it completes): past the limit, each time counts.
-      const head = tree ?? callSpanHead(call as FinishedCall)
-      const span = writeSpanStart(writer, traceId, rootId, undefined, head)
-      const dropped = tree ? writeAttributes(writer, 9, tree.attributes) : writeCallAttributes(writer, call as FinishedCall, spans)
-      writeSpanEnd(writer, span, head, 2 * dropped)
+      if ('tree' in call) writeCall(writer, spanId, call.traceId, call.tree.attempts, call.tree, () => writeAttributes(writer, 9, call.tree.attributes))
+      else writeCall(writer, spanId, toOtelTraceId(call.event.traceId), attemptSpans(call.event, layerAttempts(call)), callSpanHead(call), () => writeCallAttributes(writer, call, spans))
     }
     writer.end(scopeSpans)
     if (source.resourceSchemaUrl) {
@@ -92,6 +81,21 @@ export function createOtlpProtobufEncoder(source: OtlpSource, spanId: () => stri
     writer.end(resourceSpans)
     return writer.copy()
   }
+}
+
+/**
+ * Writes one call: its attempts' spans first (the SDK ends them inside the call's span, so they come
+ * first in the batch), then the call's span, whose attributes `writeCallSpanAttributes` writes.
+ */
+function writeCall(writer: ProtobufWriter, spanId: () => string, traceId: string, attempts: SpanRecord[], head: SpanHead, writeCallSpanAttributes: () => number): void {
+  const rootId = spanId()
+  for (const attempt of attempts) {
+    const span = writeSpanStart(writer, traceId, spanId(), rootId, attempt)
+    writeSpanEnd(writer, span, attempt, writeAttributes(writer, 9, attempt.attributes))
+  }
+  const span = writeSpanStart(writer, traceId, rootId, undefined, head)
+  // The call's span gets its attributes twice (at its start, and again as it completes): past the limit, each time counts.
+  writeSpanEnd(writer, span, head, 2 * writeCallSpanAttributes())
 }
 
 /** A span apart from its attributes. */
