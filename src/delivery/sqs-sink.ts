@@ -5,7 +5,7 @@
  * MD5 checked, as the AWS SDK does) is done; one it failed on its side stays pending and goes again
  * when the queue retries; one it refused as the sender's fault is dropped and counted.
  */
-import { createHash } from 'node:crypto'
+import { digestHex } from '../text-digest'
 import { awsJsonClient } from './aws-json-client'
 import { batchProgress, requestsOf, settle } from './batch-progress'
 import type { AwsCredentials } from './sigv4-signer'
@@ -100,5 +100,5 @@ function indexIn(request: number[], id: string | undefined): number | undefined 
 }
 
 function md5(text: string): string {
-  return createHash('md5').update(text, 'utf8').digest('hex')
+  return digestHex('md5', text)
 }

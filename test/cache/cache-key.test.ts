@@ -16,6 +16,11 @@ describe('cacheKeyOf', () => {
     expect(cacheKeyOf(reordered, 'chat', ignored)).toBe(cacheKeyOf(request, 'chat', ignored))
   })
 
+  it('is the key earlier versions stored for the same request, so their entries still answer', () => {
+    const known = { model: 'mock/echo', messages: [{ role: 'user', content: 'Grüße' }], temperature: 0, stream: true }
+    expect(cacheKeyOf(known, 'chat', ignored)).toBe('87bc3b27140f6de4436977b156ee626cea5c7b5dc4683a4664053efa4af63548')
+  })
+
   it('differs for another model, message, parameter value, call type or message order', () => {
     const key = cacheKeyOf(request, 'chat', ignored)
     expect(cacheKeyOf({ ...request, model: 'mock/other' }, 'chat', ignored)).not.toBe(key)

@@ -2,7 +2,8 @@
  * OpenTelemetry ids for our calls. Backends reject a whole batch for one malformed id (Langfuse
  * does), so every id is exactly 32 or 16 lower-case hex digits and never all zeros.
  */
-import { createHash, randomFillSync } from 'node:crypto'
+import { randomFillSync } from 'node:crypto'
+import { digestHex } from '../../text-digest'
 
 const traceIdPattern = /^[0-9a-f]{32}$/
 const invalidTraceId = '0'.repeat(32)
@@ -22,7 +23,7 @@ export function toOtelTraceId(traceId: string): string {
   const uuid = isLowerCaseUuid(traceId)
   const compact = uuid ? traceId.slice(0, 8) + traceId.slice(9, 13) + traceId.slice(14, 18) + traceId.slice(19, 23) + traceId.slice(24) : traceId.toLowerCase().replaceAll('-', '')
   if ((uuid || traceIdPattern.test(compact)) && compact !== invalidTraceId) return compact
-  return createHash('sha256').update(traceId).digest('hex').slice(0, 32)
+  return digestHex('sha256', traceId).slice(0, 32)
 }
 
 /** Whether `value` is a UUID in lower-case hex (the shape of every call id): checked by hand, a regular expression costs several times more. */

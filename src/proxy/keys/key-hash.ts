@@ -4,7 +4,8 @@
  * characters (16 random bytes), stored as the sha256 of the key in hex, shown as `sk-...` and its
  * last four characters.
  */
-import { createHash, randomBytes } from 'node:crypto'
+import { randomBytes } from 'node:crypto'
+import { digestHex } from '../../text-digest'
 
 /**
  * A new virtual key.
@@ -27,7 +28,7 @@ export function generateKey(): string {
  * ```
  */
 export function hashKey(key: string): string {
-  return createHash('sha256').update(key).digest('hex')
+  return digestHex('sha256', key)
 }
 
 /**
