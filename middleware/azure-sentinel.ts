@@ -19,6 +19,7 @@ import { validate } from '../src/validate'
 import { defineIntegration } from '../src/integrations/descriptor'
 import { lazySchema } from '../src/lazy-schema'
 import { azureMonitorScope, entraAuthorization, sharedKeyHeaders } from './azure-sentinel-auth'
+import { isoTime } from '../src/iso-time'
 
 const azureSentinelOptionsSchema = lazySchema(() =>
   integrationOptionsSchema
@@ -135,7 +136,7 @@ export function azureSentinel(options: AzureSentinelOptions = {}): Middleware {
  * ```
  */
 export function toAzureSentinelRecord(event: CallEvent): AzureSentinelRecord {
-  return { TimeGenerated: new Date(event.endTime).toISOString(), ...event }
+  return { TimeGenerated: isoTime(event.endTime), ...event }
 }
 
 function logsIngestionSink(settings: Settings, env: Environment, dcrImmutableId: string, timeoutMs: number) {

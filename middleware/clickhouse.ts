@@ -14,6 +14,7 @@ import { spendLogColumns, spendLogJsonColumns, toSpendLogRow } from '../src/inte
 import type { Middleware } from '../src/types'
 import { validate } from '../src/validate'
 import { lazySchema } from '../src/lazy-schema'
+import { isoTime } from '../src/iso-time'
 
 const identifier = lazySchema(() =>
   z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,62}$/, 'letters, digits and _, not starting with a digit'),
@@ -112,7 +113,7 @@ export function toClickhouseRow(event: CallEvent): ClickhouseRow {
 
 /** `YYYY-MM-DD hh:mm:ss` in UTC, what a `DateTime('UTC')` column parses in every ClickHouse version. */
 function dateTime(epochMs: number): string {
-  return new Date(epochMs).toISOString().slice(0, 19).replace('T', ' ')
+  return isoTime(epochMs).slice(0, 19).replace('T', ' ')
 }
 
 function interfaceUrl(settings: { baseUrl?: string; host?: string; port?: number }, env: Environment): string {

@@ -14,6 +14,7 @@ import type { Middleware } from '../src/types'
 import { validate } from '../src/validate'
 import { defineIntegration } from '../src/integrations/descriptor'
 import { lazySchema } from '../src/lazy-schema'
+import { isoTime } from '../src/iso-time'
 
 const greenscaleOptionsSchema = lazySchema(() =>
   integrationOptionsSchema
@@ -116,7 +117,7 @@ export function greenscale(options: GreenscaleOptions = {}): Middleware {
 export function toGreenscaleRecord(event: CallEvent): GreenscaleRecord {
   const record: GreenscaleRecord = {
     modelId: event.responseModel ?? event.model,
-    timestamp: `${new Date(event.endTime).toISOString().slice(0, 19)}Z`,
+    timestamp: `${isoTime(event.endTime).slice(0, 19)}Z`,
     invocationLatency: Math.round(event.latencyMs),
     tags: [],
   }

@@ -14,6 +14,7 @@ import type { Middleware } from '../src/types'
 import { validate } from '../src/validate'
 import { defineIntegration } from '../src/integrations/descriptor'
 import { lazySchema } from '../src/lazy-schema'
+import { isoTime } from '../src/iso-time'
 
 const humanloopOptionsSchema = lazySchema(() =>
   integrationOptionsSchema
@@ -138,9 +139,9 @@ export function toHumanloopLog(event: CallEvent, path: string): HumanloopLog | u
     ...(typeof promptId === 'string' ? { id: promptId } : { path: typeof callPath === 'string' ? callPath : path }),
     prompt,
     messages: event.messages ?? [],
-    start_time: new Date(event.startTime).toISOString(),
-    end_time: new Date(event.endTime).toISOString(),
-    created_at: new Date(event.endTime).toISOString(),
+    start_time: isoTime(event.startTime),
+    end_time: isoTime(event.endTime),
+    created_at: isoTime(event.endTime),
     provider_latency: event.latencyMs / 1000,
     source: 'llm-onion',
     metadata: { ...metadata, call_id: event.id, trace_id: event.traceId, provider: event.provider ?? 'unknown', streaming: event.streaming },

@@ -12,6 +12,7 @@ import type { Middleware } from '../src/types'
 import { validate } from '../src/validate'
 import { defineIntegration } from '../src/integrations/descriptor'
 import { lazySchema } from '../src/lazy-schema'
+import { isoTime } from '../src/iso-time'
 
 const langfuseOptionsSchema = lazySchema(() =>
   otlpPresetOptionsSchema
@@ -108,7 +109,7 @@ export function langfuseAttributes(event: CallEvent, environment: string | undef
     'langfuse.observation.model.parameters': JSON.stringify(event.parameters),
   }
   if (environment) attributes['langfuse.environment'] = environment
-  if (event.firstChunkTime !== undefined) attributes['langfuse.observation.completion_start_time'] = new Date(event.firstChunkTime).toISOString()
+  if (event.firstChunkTime !== undefined) attributes['langfuse.observation.completion_start_time'] = isoTime(event.firstChunkTime)
   if (event.cost) attributes['langfuse.observation.cost_details'] = JSON.stringify(event.cost)
   if (event.error) {
     attributes['langfuse.observation.level'] = 'ERROR'

@@ -11,6 +11,7 @@ import type { Middleware } from '../src/types'
 import { validate } from '../src/validate'
 import { lazySchema } from '../src/lazy-schema'
 import { defineIntegration } from '../src/integrations/descriptor'
+import { isoTime } from '../src/iso-time'
 
 const langsmithOptionsSchema = lazySchema(() =>
   integrationOptionsSchema
@@ -115,7 +116,7 @@ export function langsmith(options: LangsmithOptions = {}): Middleware {
  */
 export function toLangsmithRun(event: CallEvent, defaults: { project: string; runName: string }): LangsmithRun {
   const { project_name: projectName, run_name: runName, ...metadata } = event.metadata
-  const startTime = new Date(event.startTime).toISOString()
+  const startTime = isoTime(event.startTime)
   const run: LangsmithRun = {
     id: event.id,
     trace_id: event.id,
@@ -123,7 +124,7 @@ export function toLangsmithRun(event: CallEvent, defaults: { project: string; ru
     name: typeof runName === 'string' ? runName : defaults.runName,
     run_type: event.type === 'embedding' ? 'embedding' : 'llm',
     start_time: startTime,
-    end_time: new Date(event.endTime).toISOString(),
+    end_time: isoTime(event.endTime),
     inputs: event.type === 'embedding' ? { input: event.input } : { messages: event.messages },
     session_name: typeof projectName === 'string' ? projectName : defaults.project,
     tags: event.tags,

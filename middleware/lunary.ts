@@ -11,6 +11,7 @@ import type { Middleware } from '../src/types'
 import { validate } from '../src/validate'
 import { defineIntegration } from '../src/integrations/descriptor'
 import { lazySchema } from '../src/lazy-schema'
+import { isoTime } from '../src/iso-time'
 
 const lunaryOptionsSchema = lazySchema(() =>
   integrationOptionsSchema
@@ -96,7 +97,7 @@ export function toLunaryEvents(event: CallEvent): LunaryEvent[] {
     type,
     event: 'start',
     runId: event.id,
-    timestamp: new Date(event.startTime).toISOString(),
+    timestamp: isoTime(event.startTime),
     runtime: 'llm-onion',
     name: event.responseModel ?? event.model,
     input: event.type === 'chat' ? event.messages : event.input,
@@ -106,7 +107,7 @@ export function toLunaryEvents(event: CallEvent): LunaryEvent[] {
   }
   if (event.user !== undefined) start.userId = event.user
   if (typeof parentRunId === 'string') start.parentRunId = parentRunId
-  const finish: LunaryEvent = { type, event: event.error ? 'error' : 'end', runId: event.id, timestamp: new Date(event.endTime).toISOString(), runtime: 'llm-onion' }
+  const finish: LunaryEvent = { type, event: event.error ? 'error' : 'end', runId: event.id, timestamp: isoTime(event.endTime), runtime: 'llm-onion' }
   if (event.error) {
     finish.error = { message: `${event.error.type}: ${event.error.message}`, stack: event.error.stack }
   } else {

@@ -11,6 +11,7 @@ import type { Middleware } from '../src/types'
 import { validate } from '../src/validate'
 import { lazySchema } from '../src/lazy-schema'
 import { defineIntegration } from '../src/integrations/descriptor'
+import { isoTime } from '../src/iso-time'
 
 const openmeterOptionsSchema = lazySchema(() =>
   integrationOptionsSchema
@@ -109,7 +110,7 @@ export function toOpenmeterEvent(event: CallEvent, eventType: string): Openmeter
     specversion: '1.0',
     type: eventType,
     id: event.id,
-    time: new Date(event.endTime).toISOString(),
+    time: isoTime(event.endTime),
     source: 'llm-onion',
     subject: event.user ?? (typeof keyOwner === 'string' ? keyOwner : 'anonymous'),
     data,

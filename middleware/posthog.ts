@@ -10,6 +10,7 @@ import type { Middleware } from '../src/types'
 import { validate } from '../src/validate'
 import { defineIntegration } from '../src/integrations/descriptor'
 import { lazySchema } from '../src/lazy-schema'
+import { isoTime } from '../src/iso-time'
 
 const posthogOptionsSchema = lazySchema(() =>
   integrationOptionsSchema
@@ -140,7 +141,7 @@ export function toPosthogEvent(event: CallEvent): PosthogEvent {
     event: isChat ? '$ai_generation' : '$ai_embedding',
     distinct_id: event.user ?? event.traceId,
     properties,
-    timestamp: new Date(event.endTime).toISOString(),
+    timestamp: isoTime(event.endTime),
     // The call id, so PostHog drops the duplicate when a retried batch had in fact arrived.
     uuid: event.id,
   }
