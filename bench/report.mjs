@@ -2,12 +2,8 @@
 // ratios against the baselines of the same run, and a verdict for every line of DESIGN.md's
 // "Performance budget". Plain JavaScript so the runner can import it without a loader.
 
-export function median(values) {
-  const finite = values.filter((value) => typeof value === 'number' && Number.isFinite(value)).sort((a, b) => a - b)
-  if (finite.length === 0) return Number.NaN
-  const middle = Math.floor(finite.length / 2)
-  return finite.length % 2 ? finite[middle] : (finite[middle - 1] + finite[middle]) / 2
-}
+import { median } from './median.mjs'
+import { portkeyComparison, proxyDerived } from './proxy-derived.mjs'
 
 const fixed = (value, digits) => (Number.isFinite(value) ? value.toFixed(digits) : 'n/a')
 const us = (value) => (Number.isFinite(value) ? (Math.abs(value) >= 100 ? fixed(value, 0) : fixed(value, 1)) : 'n/a')
@@ -55,70 +51,6 @@ function perIntegrationTable(push, runs, supplement) {
 
 /** The integrations of bench/proxy-callbacks.ts's "every" set that send batches (Helicone and Athina take one record per request; Sentry and Slack send on failure only). */
 const batchedIntegrations = ['langfuse', 'datadog', 'posthog', 'lunary', 'traceloop', 'logfire', 'loki', 'langsmith']
-
-function proxyDerived(proxy) {
-  if (!proxy) return undefined
-  const names = Object.keys(proxy.latency ?? {})
-  const rounds = proxy.latency?.direct?.length ?? 0
-  const byRate = {}
-  for (const name of names) {
-    byRate[name] = proxy.rates.map((rate, rateIndex) => {
-      const at = (round) => proxy.latency[name][round]?.[rateIndex]
-      const direct = (round) => proxy.latency.direct[round]?.[rateIndex]
-      const list = [...Array(rounds).keys()]
-      return {
-        rate,
-        p50Us: median(list.map((round) => at(round)?.p50Us)),
-        p99Us: median(list.map((round) => at(round)?.p99Us)),
-        addedP50Us: median(list.map((round) => at(round)?.p50Us - direct(round)?.p50Us)),
-        addedP99Us: median(list.map((round) => at(round)?.p99Us - direct(round)?.p99Us)),
-        failed: list.reduce((sum, round) => sum + (at(round)?.failed ?? 0), 0),
-        achieved: median(list.map((round) => at(round)?.achieved)),
-      }
-    })
-  }
-  // The share of the pass-through is the median of each round's own ratio (both measured in the same round).
-  const runs = (name) => proxy.throughput[name] ?? []
-  const throughput = Object.fromEntries(
-    names.map((name) => [
-      name,
-      {
-        perSecond: median(runs(name).map((each) => each.perSecond)),
-        share: median(runs(name).map((each, round) => each.perSecond / runs('passthrough')[round]?.perSecond)),
-        cpuMicrosPerRequest: median(runs(name).map((each) => each.cpuMicrosPerRequest)),
-        failed: runs(name).reduce((sum, each) => sum + each.failed, 0),
-        tool: runs(name)[0]?.tool,
-        rounds: runs(name).length,
-      },
-    ]),
-  )
-  const streamField = (name, field) => median((proxy.streams[name] ?? []).map((each, round) => each[field] - proxy.streams.direct?.[round]?.[field]))
-  const streams = Object.fromEntries(
-    names.map((name) => [
-      name,
-      {
-        ttfcP50Us: median((proxy.streams[name] ?? []).map((each) => each.ttfcP50Us)),
-        addedTtfcP50Us: streamField(name, 'ttfcP50Us'),
-        addedTtfcP99Us: streamField(name, 'ttfcP99Us'),
-        gapP50Us: median((proxy.streams[name] ?? []).map((each) => each.gapP50Us)),
-        addedGapP50Us: streamField(name, 'gapP50Us'),
-        addedGapP99Us: streamField(name, 'gapP99Us'),
-        addedDelayP50Us: streamField(name, 'chunkDelayP50Us'),
-        addedDelayP99Us: streamField(name, 'chunkDelayP99Us'),
-        failed: (proxy.streams[name] ?? []).reduce((sum, each) => sum + each.failed, 0),
-      },
-    ]),
-  )
-  const memory = Object.fromEntries(
-    Object.entries(proxy.memory ?? {}).map(([name, each]) => {
-      const samples = each.rssMb
-      const half = samples[Math.floor(samples.length / 2) - 1]
-      const last = samples[samples.length - 1]
-      return [name, { ...each, halfMb: half, lastMb: last, peakMb: Math.max(...samples), growth: (last - half) / half }]
-    }),
-  )
-  return { names, byRate, throughput, streams, memory }
-}
 
 export function renderReport(results, notes) {
   const lines = []
@@ -349,20 +281,4 @@ export function renderReport(results, notes) {
 
   if (notes.trim()) push('## Notes', '', notes.trim(), '')
   return `${lines.join('\n')}\n`
-}
-
-function portkeyComparison(proxy) {
-  if (!proxy?.byRate.onion || !proxy.byRate.portkey) return { ok: undefined, summary: 'not measured' }
-  const checks = []
-  for (const [index, each] of proxy.byRate.onion.entries()) {
-    const portkey = proxy.byRate.portkey[index]
-    checks.push([`p50 @ ${each.rate}/s`, each.addedP50Us <= portkey.addedP50Us])
-    checks.push([`p99 @ ${each.rate}/s`, each.addedP99Us <= portkey.addedP99Us])
-  }
-  checks.push(['throughput', proxy.throughput.onion.perSecond >= proxy.throughput.portkey.perSecond])
-  checks.push(['first chunk', proxy.streams.onion.addedTtfcP50Us <= proxy.streams.portkey.addedTtfcP50Us])
-  checks.push(['chunk delay', proxy.streams.onion.addedDelayP50Us <= proxy.streams.portkey.addedDelayP50Us])
-  if (proxy.memory.onion && proxy.memory.portkey) checks.push(['memory', proxy.memory.onion.lastMb <= proxy.memory.portkey.lastMb])
-  const behind = checks.filter(([, ok]) => !ok).map(([name]) => name)
-  return { ok: behind.length === 0, summary: behind.length === 0 ? `ahead on all ${checks.length} measures` : `behind on ${behind.join(', ')} (ahead on ${checks.length - behind.length} of ${checks.length})` }
 }
