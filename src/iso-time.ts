@@ -9,7 +9,8 @@
 const maximumTime = 8.64e15
 let cachedSecond = Number.NaN
 let cachedPrefix = ''
-const millisecondDigits = Array.from({ length: 1000 }, (_, millisecond) => String(millisecond).padStart(3, '0'))
+/** '000' to '999', made on the first call rather than when an exporter's module is imported. */
+let millisecondDigits: string[] | undefined
 
 /**
  * `new Date(epochMs).toISOString()`, the same text (and the same RangeError for a time a `Date`
@@ -29,5 +30,6 @@ export function isoTime(epochMs: number): string {
     cachedPrefix = iso.slice(0, -4)
     cachedSecond = second
   }
+  millisecondDigits ??= Array.from({ length: 1000 }, (_, millisecond) => String(millisecond).padStart(3, '0'))
   return `${cachedPrefix}${millisecondDigits[epochMs - second * 1000]}Z`
 }
