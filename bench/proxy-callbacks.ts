@@ -42,12 +42,21 @@ const rate = 1_000
 const log = (line: string) => process.stderr.write(`${line}\n`)
 
 const guide = { success: ['langfuse', 'helicone', 'posthog', 'datadog'], failure: ['sentry', 'slack'] }
+/**
+ * The guide's set with Helicone's per-call log swapped for OpenLLMetry spans in OTLP batches (the
+ * shape Helicone's own async SDK sends to its `/v1/trace/log`), here `traceloop`'s: what batching
+ * Helicone would buy. Not a configuration llm-onion ships: that endpoint keeps no HTTP status,
+ * parameters or stream flag (docs/integrations/helicone.md).
+ */
+const guideHeliconeBatched = { success: ['langfuse', 'traceloop', 'posthog', 'datadog'], failure: ['sentry', 'slack'] }
 const every = { success: ['langfuse', 'helicone', 'posthog', 'datadog', 'lunary', 'athina', 'traceloop', 'logfire', 'loki', 'langsmith'], failure: ['sentry', 'slack'] }
 
 interface Config {
   name: string
   callbacks?: { success: string[]; failure: string[] }
   worker: boolean
+  /** Search for the highest rate with every event delivered (the configs the goal judges, and what-ifs beside them). */
+  searched?: boolean
   /**
    * The delivery worker's thread moved to core 1 once it runs, the request-serving thread staying on
    * core 0: what a 2-core machine's scheduler does with a proxy that is not pinned (wrk, the mock
@@ -58,9 +67,10 @@ interface Config {
 
 const configs: Config[] = [
   { name: 'no callbacks', worker: true },
-  { name: "guide's set, delivery worker", callbacks: guide, worker: true },
-  { name: "guide's set, on the request thread", callbacks: guide, worker: false },
-  { name: "guide's set, delivery worker on core 1", callbacks: guide, worker: true, workerOnCore1: true },
+  { name: "guide's set, delivery worker", callbacks: guide, worker: true, searched: true },
+  { name: "guide's set, on the request thread", callbacks: guide, worker: false, searched: true },
+  { name: "guide's set, delivery worker on core 1", callbacks: guide, worker: true, workerOnCore1: true, searched: true },
+  { name: "what-if: Helicone batched in the guide's set, delivery worker on core 1", callbacks: guideHeliconeBatched, worker: true, workerOnCore1: true, searched: true },
   { name: 'all integrations, delivery worker', callbacks: every, worker: true },
   { name: 'all integrations, delivery worker on core 1', callbacks: every, worker: true, workerOnCore1: true },
   { name: 'all integrations, on the request thread', callbacks: every, worker: false },
@@ -216,7 +226,7 @@ async function measure(config: Config, cli: string, upstream: Child, sink: Child
     const saturatedKeptUp = !countsBefore || !countsAfter || keptUp({ perSecond: run.perSecond, dropped: countsAfter.dropped - countsBefore.dropped, pending: pendingAtEnd })
     // Searched for the guide's set, the configs the goal judges (a search takes half a minute); the
     // others show the saturated run's rate, with its drops beside it.
-    const searched = config.callbacks === guide && !saturatedKeptUp
+    const searched = config.searched === true && !saturatedKeptUp
     const sustained = searched ? await sustainedRate(target, workdir, url, sample) : { perSecond: saturatedKeptUp ? run.perSecond : Number.NaN, tries: [] }
     const [requestThreadMicros, workerThreadMicros, totalMicros, sinkMicros, upstreamMicros] = after.map((used, index) => Math.round((used - before[index]!) / Math.max(1, run.requests)))
     // Let the backlog of deliveries drain before the fixed-rate phase.
