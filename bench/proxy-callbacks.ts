@@ -224,8 +224,8 @@ async function measure(config: Config, cli: string, upstream: Child, sink: Child
     const pendingAtEnd = countsAfter?.pending ?? 0
     // Every event must arrive: with callbacks, what counts is the fastest rate their delivery keeps pace with.
     const saturatedKeptUp = !countsBefore || !countsAfter || keptUp({ perSecond: run.perSecond, dropped: countsAfter.dropped - countsBefore.dropped, pending: pendingAtEnd })
-    // Searched for the guide's set, the configs the goal judges (a search takes half a minute); the
-    // others show the saturated run's rate, with its drops beside it.
+    // Searched for the configs marked so, the guide's set the goal judges and the what-if beside it (a
+    // search takes half a minute); the others show the saturated run's rate, with its drops beside it.
     const searched = config.searched === true && !saturatedKeptUp
     const sustained = searched ? await sustainedRate(target, workdir, url, sample) : { perSecond: saturatedKeptUp ? run.perSecond : Number.NaN, tries: [] }
     const [requestThreadMicros, workerThreadMicros, totalMicros, sinkMicros, upstreamMicros] = after.map((used, index) => Math.round((used - before[index]!) / Math.max(1, run.requests)))

@@ -135,13 +135,14 @@ export function toHumanloopLog(event: CallEvent, path: string): HumanloopLog | u
   for (const name of kernelParameters) if (event.parameters[name] !== undefined) prompt[name] = event.parameters[name]
   const tools = kernelTools(event.parameters.tools)
   if (tools.length > 0) prompt.tools = tools
+  const endTime = isoTime(event.endTime)
   const log: HumanloopLog = {
     ...(typeof promptId === 'string' ? { id: promptId } : { path: typeof callPath === 'string' ? callPath : path }),
     prompt,
     messages: event.messages ?? [],
     start_time: isoTime(event.startTime),
-    end_time: isoTime(event.endTime),
-    created_at: isoTime(event.endTime),
+    end_time: endTime,
+    created_at: endTime,
     provider_latency: event.latencyMs / 1000,
     source: 'llm-onion',
     metadata: { ...metadata, call_id: event.id, trace_id: event.traceId, provider: event.provider ?? 'unknown', streaming: event.streaming },

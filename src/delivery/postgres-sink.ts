@@ -10,6 +10,7 @@ import type { Pool } from 'pg'
 import { scrubProcessSecrets } from '../secret-scrubber'
 import { DeliveryError, type SendResult, type Sink } from './sink'
 import { spendLogColumns, spendLogJsonColumns, type SpendLogRow } from '../integrations/spend-log'
+import { isoTime } from '../iso-time'
 
 export interface PostgresSinkOptions {
   /** Names the sink in counters and warnings. */
@@ -139,7 +140,7 @@ function encodeValue(column: string, value: unknown): unknown {
   if (spendLogJsonColumns.has(column)) return JSON.stringify(value ?? null).replaceAll('\\u0000', '')
   if (column === 'startTime' || column === 'endTime' || column === 'completionStartTime') {
     // UTC wall time, as Prisma stores LiteLLM's TIMESTAMP(3) columns (the zone of a literal is ignored).
-    return value === null ? null : new Date(value as number).toISOString()
+    return value === null ? null : isoTime(value as number)
   }
   return value
 }
