@@ -4,7 +4,7 @@ import { callbacks } from '../middleware/callbacks'
 import { customLogger } from '../middleware/custom-logger'
 import { observer } from '../middleware/observer'
 import { defineExporter } from '../src/integrations/exporter'
-import { redactBody, redactChunk, redactMessages, stripSecretHeaders, stripSecretKeys, stripSecretQuery } from '../src/redact'
+import { isSecretHeader, isSecretKey, redactBody, redactChunk, redactMessages, stripSecretHeaders, stripSecretKeys, stripSecretQuery } from '../src/redact'
 
 let client: Client | undefined
 afterEach(async () => {
@@ -36,6 +36,16 @@ describe('credential stripping', () => {
       'x-request-id': 'r1',
     })
     expect(headers).toEqual({ 'content-type': 'application/json', 'x-request-id': 'r1' })
+  })
+
+  it('judges a name the same every time, past the 1,024 names it remembers too', () => {
+    // More names than are remembered, then the credential names again: each asked once more after the others.
+    const made = Array.from({ length: 1_500 }, (_, index) => `x-field-${index}`)
+    for (const name of made) expect(isSecretKey(name) || isSecretHeader(name)).toBe(false)
+    for (const name of ['Authorization', 'x-api-key', 'client_secret', 'x-auth-token', 'sessionToken', 'max_tokens', 'x-field-1499-token']) {
+      expect([isSecretKey(name), isSecretKey(name)]).toEqual(name === 'max_tokens' ? [false, false] : [true, true])
+    }
+    expect([isSecretHeader('X-Api-Key'), isSecretHeader('content-type'), isSecretHeader('X-Api-Key')]).toEqual([true, false, true])
   })
 
   it('drops credential keys at any depth, in snake_case, camelCase and header form', () => {

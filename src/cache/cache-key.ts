@@ -40,24 +40,13 @@ export function cacheKeyOf(request: Readonly<Record<string, unknown>>, type: Cal
   return digestHex('sha256', material)
 }
 
-/** Whether a field name says it holds a credential, remembered per name (a request has few, and the same ones). */
-const credentialNames = new Map<string, boolean>()
-function namesCredential(name: string): boolean {
-  let known = credentialNames.get(name)
-  if (known === undefined) {
-    known = isSecretKey(name)
-    if (credentialNames.size < 1024) credentialNames.set(name, known)
-  }
-  return known
-}
-
 /** The request's fields but the ignored and credential-named ones, as canonical JSON. */
 function canonicalRequest(request: Readonly<Record<string, unknown>>, ignored: ReadonlySet<string>): string {
   const names = sortedKeys(request)
   let text = '{'
   for (const name of names) {
     const value = request[name]
-    if (value === undefined || ignored.has(name) || namesCredential(name)) continue
+    if (value === undefined || ignored.has(name) || isSecretKey(name)) continue
     if (text.length > 1) text += ','
     text += `${quotedName(name)}:${canonicalJson(value)}`
   }
