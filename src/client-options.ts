@@ -23,6 +23,8 @@ const providerSchema = lazySchema(() =>
 ),
 )
 
+const maxLengthError = 'must be a whole number of characters above 0 (default 100000), or false to keep every string whole'
+
 /** The schema of {@link ClientOptions}; fields it leaves open (`cost`, `queue`) are checked by their own schemas. */
 export const clientOptionsSchema = lazySchema(() =>
   z.object({
@@ -34,6 +36,7 @@ export const clientOptionsSchema = lazySchema(() =>
         messages: z.boolean().optional(),
         mask: z.custom<(text: string) => string>((value) => typeof value === 'function', 'must be a function from text to masked text, for example (text) => text.replaceAll(myName, "[NAME]")').optional(),
         detectors: z.array(z.looseObject({ name: z.string(), pattern: z.instanceof(RegExp, { error: 'must be a RegExp with the g flag' }) }), { error: 'must be a list of detectors, for example piiDetectors()' }).optional(),
+        maxLength: z.union([z.number({ error: maxLengthError }).int({ error: maxLengthError }).positive({ error: maxLengthError }), z.literal(false)], { error: maxLengthError }).optional(),
       })
       .optional(),
     onHookError: z.custom<HookErrorHandler>((value) => typeof value === 'function', { message: 'must be a function (error, hook) => void' }).optional(),
@@ -58,7 +61,11 @@ export interface ClientOptions {
   middleware?: Middleware[]
   /** Model aliases: `{ fast: 'openai/gpt-4o-mini' }` lets requests say `model: 'fast'`. */
   aliases?: Record<string, string>
-  /** `{ messages: true }` replaces prompt and reply content with `"[redacted]"` in every event and export. */
+  /**
+   * What every event and export leaves out: `{ messages: true }` replaces prompt and reply content
+   * with `"[redacted]"`; `maxLength` cuts content strings longer than 100,000 characters (a base64
+   * image, a long document) with a marker; `mask` and `detectors` mask content.
+   */
   redact?: RedactOptions
   /** Where errors of isolated hooks go (default: one `console.warn` per hook). */
   onHookError?: HookErrorHandler

@@ -4,7 +4,7 @@ import type { AttemptRecord, Cost, HttpInfo, LayerProfile, Timing, Usage } from 
 import type { ChatChunk, ChatRequest, ChatResponse, EmbeddingRequest, EmbeddingResponse } from './schema'
 import type { CallEvent, EventOptions } from './event'
 import { buildEvent } from './event'
-import { contentMaskOf } from './redact'
+import { contentMaskOf, maxContentLengthOf } from './redact'
 import type { ClientServices } from './services'
 import type { SharedStore } from './shared-state/store'
 
@@ -238,7 +238,7 @@ export class Context {
     if (cached && cached.key === key && cached.redacted === redacted && cached.event.attempts.length === this.attempts.length && cached.event.layers?.length === this.profile?.finished) {
       return cached.event
     }
-    const event = buildEvent(this, redacted, contentMaskOf(this.services.redact))
+    const event = buildEvent(this, redacted, contentMaskOf(this.services.redact), maxContentLengthOf(this.services.redact))
     this.#eventCache = { key, redacted, event }
     return event
   }

@@ -18,7 +18,7 @@ import { z } from 'zod'
 import { lazySchema, memoise } from './lazy-schema'
 import type { AttemptRecord, Cost, HttpInfo, Timing, Usage } from './call-facts'
 import { isAbortError, isLlmError } from './errors'
-import { cleanCopy, REDACTED, type RedactOptions, stripSecretHeaders, stripSecretQuery } from './redact'
+import { cleanCopy, cutToLength, REDACTED, type RedactOptions, stripSecretHeaders, stripSecretQuery } from './redact'
 import { scrubDeep } from './secret-scrubber'
 import type { ChatRequest, ChatResponse, EmbeddingRequest, EmbeddingResponse } from './schema'
 
@@ -165,7 +165,7 @@ export function statusOf(ctx: Pick<EventSource, 'error'>): CallStatus {
 }
 
 /** Builds the event of `ctx`; prefer `ctx.toEvent()`, which builds it once and shares it. */
-export function buildEvent(ctx: EventSource, redactMessages: boolean, mask?: (text: string) => string): CallEvent {
+export function buildEvent(ctx: EventSource, redactMessages: boolean, mask?: (text: string) => string, maxLength?: number): CallEvent {
   const request = ctx.request as Record<string, unknown>
   const end = ctx.timing.end ?? Date.now()
   const parameters: Record<string, unknown> = {}
@@ -174,8 +174,10 @@ export function buildEvent(ctx: EventSource, redactMessages: boolean, mask?: (te
   }
   const error = ctx.error
   const scrub = scrubberOf(ctx)
-  // Content (prompt, reply, input, error) also goes through the client's logs-only mask, when it has one.
-  const content = mask ? (text: string) => (text.startsWith('data:') ? text : ctx.scrub(mask(text))) : scrub
+  // Content (prompt, reply, input, error) also goes through the client's logs-only mask, when it has
+  // one, and is cut to redact.maxLength after it is scrubbed (a cut must not leave part of a key).
+  const masked = mask ? (text: string) => (text.startsWith('data:') ? text : ctx.scrub(mask(text))) : scrub
+  const content = maxLength === undefined ? masked : (text: string) => cutToLength(masked(text), maxLength)
   const event: CallEvent = {
     id: ctx.id,
     traceId: ctx.traceId,

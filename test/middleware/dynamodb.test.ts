@@ -107,7 +107,8 @@ describe('dynamodb() against a DynamoDB fake that checks BatchWriteItem and SigV
 
   it('keeps the spend columns of a call too large for one item, without its messages and reply', async () => {
     client = createClient().use(dynamodb({ table: 'llm-calls', baseUrl: fake.url, ...credentials }))
-    const huge = [{ role: 'user' as const, content: `marker-huge ${'x'.repeat(450 * 1024)}` }]
+    // Five messages, each under the 100,000 characters an event keeps of one string, 475,000 in all.
+    const huge = Array.from({ length: 5 }, (_, index) => ({ role: 'user' as const, content: `marker-huge-${index} ${'x'.repeat(95_000)}` }))
     const reply = await client.chat({ model: 'mock/echo', messages: huge, mock_response: 'short', metadata: { huge: 'yes' } })
     await client.flush()
     const stored = fake.items('llm-calls').find((item) => JSON.parse(item.metadata as string).huge === 'yes')!
