@@ -8,7 +8,7 @@
  * work is not counted in the in-process benchmarks.
  *
  * Run on its own: `node --import tsx bench/fake-sink.ts` prints `LISTENING http://127.0.0.1:<port>`;
- * `GET /__count` answers the number of requests received.
+ * `GET /__count` answers the number of requests received, `GET /__bytes` the bytes of their bodies.
  */
 import { createHash, randomUUID } from 'node:crypto'
 import { createServer, type IncomingHttpHeaders } from 'node:http'
@@ -27,14 +27,23 @@ import { pathToFileURL } from 'node:url'
  */
 export async function startFakeSink(port = 0): Promise<{ url: string; count(): number; close(): Promise<void> }> {
   let received = 0
+  /** Request body bytes read, as sent (gzip included). */
+  let bytes = 0
   const server = createServer((request, response) => {
     // Only the answers that count what was sent read the body; the rest is drained unread.
     const parts: Buffer[] = []
-    if (request.headers['x-amz-target'] === 'AmazonSQS.SendMessageBatch' || request.url?.endsWith(':publish')) request.on('data', (part: Buffer) => parts.push(part))
-    else request.resume()
+    const kept = request.headers['x-amz-target'] === 'AmazonSQS.SendMessageBatch' || request.url?.endsWith(':publish')
+    request.on('data', (part: Buffer) => {
+      bytes += part.length
+      if (kept) parts.push(part)
+    })
     request.on('end', () => {
       if (request.url === '/__count') {
         response.end(String(received))
+        return
+      }
+      if (request.url === '/__bytes') {
+        response.end(String(bytes))
         return
       }
       received++

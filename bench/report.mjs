@@ -253,6 +253,17 @@ export function renderReport(results, notes) {
     push(`| down / healthy | ${ratio(impact.ratio.p50)} | ${ratio(impact.ratio.p90)} | ${ratio(impact.ratio.p99)} | ${ratio(impact.ratio.mean)} | |`, '')
   }
 
+  // ------------------------------------------------------------------ large content
+  const largeContent = results.largeContent
+  if (largeContent) {
+    push('## A large payload in every call', '')
+    push(`The guide's four success destinations (Langfuse, Helicone, PostHog, Datadog) in one process, every call carrying a picture of ${Math.round(largeContent.pictureBytes / 1000)} KB as a base64 data URL; the receiver is a local process on the other core. CPU of the process per call, the call and its delivery included; medians of ${largeContent.rounds} alternating round(s) of ${largeContent.calls} calls. Measured on ${largeContent.measuredOn}, ${largeContent.date.slice(0, 16).replace('T', ' ')} UTC (load average ${largeContent.load.join(', ')}), by \`node --import tsx bench/large-content.ts\`.`, '')
+    push('| Event content | CPU per call | Bytes sent per call |', '| --- | --- | --- |')
+    push(`| cut to \`redact.maxLength\` (the default, 100,000 characters) | ${largeContent.cut.cpuMicrosPerCall.toLocaleString('en')} µs | ${largeContent.cut.bytesPerCall.toLocaleString('en')} |`)
+    push(`| kept whole (\`maxLength: false\`) | ${largeContent.whole.cpuMicrosPerCall.toLocaleString('en')} µs | ${largeContent.whole.bytesPerCall.toLocaleString('en')} |`)
+    push(`| no exporter | ${largeContent.bare.cpuMicrosPerCall.toLocaleString('en')} µs | 0 |`, '')
+  }
+
   // ------------------------------------------------------------------ sink isolation
   if (isolation) {
     push('## Sink isolation', '')

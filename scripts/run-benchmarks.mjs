@@ -101,6 +101,7 @@ const parts = [
   ['sink-isolation', 'sinkIsolation', 'sink-isolation.ts', 0, 'sink isolation (queue on core 0, receiver on core 1)'],
   ['provider-path', 'providerPath', 'provider-path.ts', 0, 'provider path (caller on core 0, mock upstream on core 1)'],
   ['spool', 'spool', 'spool.ts', 0, 'spool: append() per event on the call path, the background write (core 0)'],
+  ['large-content', 'largeContent', 'large-content.ts', 0, "large content: the guide's exporters with a 264 KB picture per call, cut and whole (core 0, receiver on core 1)"],
   ['stream-window', 'streamWindow', 'stream-window.ts', 0, "stream window: CPU per chunk of the guardrails' look-ahead (core 0)"],
   ['cache', 'cache', 'cache.ts', 0, 'cache: a hit from memory and from Redis, what a miss adds, the key alone (core 0)'],
   ['cold-start', 'coldStart', 'cold-start.ts', 0, 'cold start (fresh processes on core 0)'],
