@@ -4,7 +4,8 @@ import type { AttemptRecord, Cost, HttpInfo, LayerProfile, Timing, Usage } from 
 import type { ChatChunk, ChatRequest, ChatResponse, EmbeddingRequest, EmbeddingResponse } from './schema'
 import type { CallEvent, EventOptions } from './event'
 import { buildEvent } from './event'
-import { contentMaskOf, maxContentLengthOf } from './redact'
+import { maxContentLengthOf } from './content-cut'
+import { contentMaskOf } from './redact'
 import type { ClientServices } from './services'
 import type { SharedStore } from './shared-state/store'
 

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest'
 import { createClient, type CallEvent, type Client, type Sink } from '../src/index'
 import { posthog, type PosthogEvent } from '../middleware/posthog'
 import { defineExporter } from '../src/integrations/exporter'
-import { cutToLength } from '../src/redact'
+import { cutToLength } from '../src/content-cut'
 import { receiverPerTest } from './middleware/exporter-contract'
 
 /** A sink that keeps the events the delivery queue hands it. */
