@@ -57,6 +57,8 @@ export function createWorkerDeliveryQueue(options: DeliveryQueueOptions = {}): D
   const specIds = new Map<IntegrationSpec, number>()
   const specs: IntegrationSpec[] = []
   const onErrors = new Map<string, (error: unknown) => void>()
+  /** The error handler last registered for each route (what onErrors holds under its key). */
+  const reporterOf = new WeakMap<WorkerRoute, (error: unknown) => void>()
   const requests = new Map<number, (stats: DeliveryStats | undefined) => void>()
   let worker: Worker | undefined
   let workerStats: DeliveryStats | undefined
@@ -151,7 +153,11 @@ export function createWorkerDeliveryQueue(options: DeliveryQueueOptions = {}): D
 
   function handOver(route: WorkerRoute, mapped: boolean, payload: unknown, onError?: (error: unknown) => void): void {
     const id = specId(route.spec)
-    if (onError) onErrors.set(`${id}:${route.index}`, onError)
+    // Set when it changes, not per item: a client's reporter for an exporter is the same function call after call.
+    if (onError && reporterOf.get(route) !== onError) {
+      reporterOf.set(route, onError)
+      onErrors.set(`${id}:${route.index}`, onError)
+    }
     outbox.push([id, route.index, mapped ? 1 : 0, payload])
     counts.handedOver++
     // One message per turn of the event loop, whatever the number of calls in it.

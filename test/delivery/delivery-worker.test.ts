@@ -164,6 +164,30 @@ describe('the delivery worker', () => {
     }
   })
 
+  it("reports a mapping error in the worker to the calling thread's onHookError, every time, under the integration's name", async () => {
+    const receiver = await startReceiver()
+    const reported: Array<{ hook: string; message: string }> = []
+    try {
+      // Lago refuses to map a call with no customer to bill; in the worker, as on the calling thread.
+      const layer = build('lago', { apiKey: 'lago-key', eventCode: 'llm_tokens', baseUrl: receiver.url })
+      client = createClient({ queue: { worker: true }, onHookError: (error, hook) => void reported.push({ hook, message: (error as Error).message }) }).use(layer)
+      for (const user of [undefined, 'customer-1', undefined, undefined]) await client.chat({ model: 'mock/echo', messages: prompt, ...(user ? { user } : {}) })
+      await client.flush()
+      expect(client.services.queue.stats().worker?.handedOver).toBe(4)
+      expect(reported).toHaveLength(3)
+      for (const report of reported) {
+        expect(report.hook).toBe('lago')
+        expect(report.message).toMatch(/has no user \(the request's "user" field\) to bill/)
+      }
+      const billed = receiver.requests.flatMap((request) => (request.json as { events: Array<{ external_subscription_id: string }> }).events)
+      expect(billed.map((event) => event.external_subscription_id)).toEqual(['customer-1'])
+    } finally {
+      await client?.close()
+      client = undefined
+      await receiver.close()
+    }
+  })
+
   it('keeps an integration made from your own closures on the calling thread', async () => {
     const receiver = await startReceiver()
     try {
