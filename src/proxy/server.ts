@@ -3,6 +3,7 @@
  * router) behind a node:http server, with a graceful shutdown that lets streams finish and flushes
  * every exporter.
  */
+import { maxLengthFromEnvironment } from './content-length-setting'
 import { createProxyAlerting } from './alerting'
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
@@ -175,6 +176,8 @@ export async function buildProxyServer(options: ProxyServerOptions = {}): Promis
     typeof options.config === 'string' ? await loadConfig(options.config) : (options.config ?? parseConfig(defaultConfig(process.env)))
   // LiteLLM sets environment_variables before anything reads the environment; built-in integrations do.
   for (const [name, value] of Object.entries(config.environmentVariables)) process.env[name] = value
+  // Read before anything is opened, so a wrong value stops the start with nothing to close.
+  const maxLength = maxLengthFromEnvironment(process.env)
 
   const { providers, targets } = buildProviders(config.models)
   const redis = config.sharedState?.redis
@@ -212,7 +215,7 @@ export async function buildProxyServer(options: ProxyServerOptions = {}): Promis
   const prices = Object.fromEntries(config.models.flatMap((deployment) => (deployment.prices ? [[deployment.model, deployment.prices]] : [])))
   // The master key and the Redis password are scrubbed by value like the providers' keys, which the client takes from them.
   const secrets = [config.masterKey, redis?.password, redisUrlPassword(redis?.url)].filter((secret): secret is string => typeof secret === 'string' && secret !== '')
-  const client = createProxyClient({ providers, middleware: layers, redact: { messages: config.redactMessages }, cost: { prices }, secrets, store, ...(options.profile ? { profile: options.profile } : {}) }, options.spool ?? configured.spoolDir, options.deliveryWorker ?? false)
+  const client = createProxyClient({ providers, middleware: layers, redact: { messages: config.redactMessages, maxLength }, cost: { prices }, secrets, store, ...(options.profile ? { profile: options.profile } : {}) }, options.spool ?? configured.spoolDir, options.deliveryWorker ?? false)
 
   const httpMetrics = createHttpMetrics()
   const localMetrics = () => metrics.metrics() + httpMetrics.render()
