@@ -2,6 +2,7 @@
  * The options of `createClient()`: their schema, checked once per client, and their type.
  */
 import { z } from 'zod'
+import { maxContentLengthRule } from './content-cut'
 import type { CostOptions } from './cost'
 import type { DeliveryQueueOptions } from './delivery/queue'
 import { lazySchema } from './lazy-schema'
@@ -23,7 +24,7 @@ const providerSchema = lazySchema(() =>
 ),
 )
 
-const maxLengthError = 'must be a whole number of characters above 0 (default 100000), or false to keep every string whole'
+const maxLengthError = `must be ${maxContentLengthRule}, or false to keep every string whole`
 
 /** The schema of {@link ClientOptions}; fields it leaves open (`cost`, `queue`) are checked by their own schemas. */
 export const clientOptionsSchema = lazySchema(() =>

@@ -7,6 +7,9 @@ import type { RedactOptions } from './redact'
 /** What `redact.maxLength` is unless set: 100,000 characters, about 25,000 tokens of English. */
 export const defaultMaxContentLength = 100_000
 
+/** What a length setting must be, for the errors that refuse one (the client's option, the proxy's variable). */
+export const maxContentLengthRule = `a whole number of characters above 0 (default ${defaultMaxContentLength})`
+
 /**
  * The longest content string an event keeps under `options` (`redact.maxLength`), or undefined when
  * strings are kept whole.

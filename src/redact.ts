@@ -3,6 +3,7 @@
  */
 
 import { maskText, type Detector } from './guardrails/detectors'
+import { rememberedPerName } from './remembered-per-name'
 
 export const REDACTED = '[redacted]'
 
@@ -95,23 +96,6 @@ export const isSecretHeader: (name: string) => boolean = rememberedPerName((name
  * ```
  */
 export const isSecretKey: (name: string) => boolean = rememberedPerName((name) => secretKey.test(name) || secretHeader.test(name))
-
-/**
- * `test` with its verdict remembered per name: header and field names repeat from call to call (a
- * proxied request's headers, an event's keys), and a lookup costs a fraction of the patterns' test.
- * At most 1,024 names are remembered, so names made up per request cannot grow it.
- */
-function rememberedPerName(test: (name: string) => boolean): (name: string) => boolean {
-  const verdicts = new Map<string, boolean>()
-  return (name) => {
-    let verdict = verdicts.get(name)
-    if (verdict === undefined) {
-      verdict = test(name)
-      if (verdicts.size < 1024) verdicts.set(name, verdict)
-    }
-    return verdict
-  }
-}
 
 /**
  * `text` with `Bearer <token>` values replaced by `Bearer [redacted]`.

@@ -9,6 +9,7 @@
 import { digestHex } from '../text-digest'
 import type { CallType } from '../context'
 import { isSecretKey } from '../redact'
+import { rememberedPerName } from '../remembered-per-name'
 
 /**
  * Request fields left out of the default key: how the reply is delivered (`stream`,
@@ -85,15 +86,7 @@ export function canonicalJson(value: unknown): string {
 }
 
 /** A field name as a JSON string, remembered per name (requests repeat a few names: a quarter of the key's time was quoting them). */
-const quotedNames = new Map<string, string>()
-function quotedName(name: string): string {
-  let quoted = quotedNames.get(name)
-  if (quoted === undefined) {
-    quoted = JSON.stringify(name)
-    if (quotedNames.size < 1024) quotedNames.set(name, quoted)
-  }
-  return quoted
-}
+const quotedName = rememberedPerName((name) => JSON.stringify(name))
 
 /** `record`'s keys in code-unit order; most objects hold a few keys, often already in order. */
 function sortedKeys(record: object): string[] {

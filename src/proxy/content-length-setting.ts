@@ -4,6 +4,7 @@
  * here every event's content, so what a LiteLLM user raised it to for long transcripts keeps them
  * whole; else the library's default (100,000 characters).
  */
+import { maxContentLengthRule } from '../content-cut'
 import { ConfigError } from './config-error'
 
 /**
@@ -20,6 +21,6 @@ export function maxLengthFromEnvironment(env: Record<string, string | undefined>
   if (!text) return undefined
   const length = Number(text)
   if (Number.isInteger(length) && length > 0) return length
-  const message = `is ${JSON.stringify(text)}; set it to a whole number of characters above 0: the longest content string an event keeps (default 100000)`
+  const message = `is ${JSON.stringify(text)}; set it to ${maxContentLengthRule}, the longest content string an event keeps`
   throw new ConfigError(`MAX_STRING_LENGTH_PROMPT_IN_DB ${message}`, [{ path: 'MAX_STRING_LENGTH_PROMPT_IN_DB', message }])
 }
