@@ -68,6 +68,8 @@ export function pipelinedConnections(options: PipelinedConnectionsOptions) {
   const connect = (): Connection => {
     const socket = options.connect()
     socket.setNoDelay(true)
+    // As undici does: the system notices a peer that vanished without closing.
+    socket.setKeepAlive(true, 60_000)
     const connection = new Connection(socket, {
       closed: (owed) => {
         open.delete(connection)
@@ -156,6 +158,8 @@ const enum Reading {
 class Connection {
   private readonly sent: Post[] = []
   private corked = false
+  /** Whether the connection (and its TLS handshake) was made: before it, nothing written reached the service. */
+  private connected = false
   private done = false
   private idleSince = 0
   private idleLimitMs = defaultIdleMs
@@ -174,6 +178,7 @@ class Connection {
     private readonly socket: Socket,
     private readonly events: ConnectionEvents,
   ) {
+    socket.once((socket as { encrypted?: boolean }).encrypted ? 'secureConnect' : 'connect', () => (this.connected = true))
     socket.on('data', (chunk: Buffer) => this.read(chunk))
     socket.on('error', (error) => this.finish(error))
     socket.on('close', () => this.finish(new Error('the connection closed before the answer was complete')))
@@ -234,13 +239,18 @@ class Connection {
   /**
    * The connection is over: the oldest request owed fails with `error` (the service may have taken
    * it), and so does `stopped` (the request whose time ran out); the others are handed back to be
-   * sent again.
+   * sent again. A connection that was never made fails them all: another try would only knock at the
+   * same closed door once per request.
    */
   private finish(error: Error, stopped?: Post): void {
     if (this.done) return
     this.done = true
     this.socket.destroy()
     const owed = this.sent.splice(0)
+    if (!this.connected) {
+      for (const post of owed) post.onError(error)
+      return this.events.closed([])
+    }
     const oldest = owed.shift()
     oldest?.onError(error)
     if (stopped && stopped !== oldest) stopped.onError(error)

@@ -145,6 +145,24 @@ describe('pipelinedConnections()', () => {
     expect(settled.slice(1)).toEqual([200, 200, 200].map((status) => ({ status, text: '' })))
   })
 
+  it('fails every request written to a connection that could not be made, trying it once', async () => {
+    const server = await receiver(() => {})
+    const { port } = server
+    await servers.pop()!()
+    let attempts = 0
+    const connections = pipelinedConnections({
+      connect: () => {
+        attempts++
+        return connect({ host: '127.0.0.1', port })
+      },
+      pipelining: 16,
+    })
+    opened.push(connections)
+    const settled = await Promise.all(Array.from({ length: 10 }, (_, index) => post(connections, String(index))))
+    expect(settled.map((answer) => (answer as Error).message)).toEqual(Array(10).fill(`connect ECONNREFUSED 127.0.0.1:${port}`))
+    expect(attempts).toBe(1)
+  })
+
   it('reads a body that runs until the connection closes, then opens a new connection', async () => {
     const server = await receiver((request, socket) => {
       if (request.connection === 0) socket.end('HTTP/1.1 500 Internal Server Error\r\n\r\nno length, just the end')
