@@ -4,9 +4,8 @@
  * the first send and freed by `close()` when a client that used it closes.
  */
 import { constants as zlibConstants, gzipSync } from 'node:zlib'
-import type { Socket } from 'node:net'
 import type { Dispatcher, Pool } from 'undici'
-import { pipelinedConnections, type Answer, type PipelinedConnections, type Post } from './pipelined-connections'
+import { coalescedWrites } from './coalesced-writes'
 import { DeliveryError, type SendResult, type Sink } from './sink'
 import { scrubProcessSecrets } from '../secret-scrubber'
 
@@ -54,10 +53,10 @@ const gzipOptions = { level: zlibConstants.Z_BEST_SPEED }
  * Requests in flight on one connection for a sink that sends one item per request (Helicone,
  * Athina, the alerts): HTTP/1.1 pipelining, so the queue's sends in flight share a few connections
  * and their answers come back several to a read (about 10% less CPU per Helicone event than a
- * connection per request; bench/notes.md, stop 24), through `pipelined-connections.ts` rather than
- * undici (a third less CPU again; stop 30). A request whose answer is lost with its connection fails
- * and the queue sends it again, the at-least-once the queue gives every sink anyway. Batch sinks
- * send one request per 100 items through undici and keep one request per connection.
+ * connection per request; bench/notes.md, stop 24). undici pipelines a POST only when told it is
+ * idempotent and not blocking: a request whose answer is lost with its connection fails and the
+ * queue sends it again, the at-least-once the queue gives every sink anyway. Batch sinks send one
+ * request per 100 items and keep one request per connection.
  */
 const pipelinedRequests = 16
 
@@ -89,14 +88,9 @@ export function httpSink<Item>(options: HttpSinkOptions<Item>): Sink<Item> {
   const jsonHeaders = requestHeaders('application/json', options.headers, gzip)
   const rawHeaders = requestHeaders(options.contentType ?? 'application/octet-stream', options.headers, gzip)
   let pool: Pool | undefined
-  let connections: PipelinedConnections | undefined
-  let openSocket: (() => Socket) | undefined
   const exchanges = createExchanges(timeoutMs)
   const maxBatchSize = options.maxBatchSize ?? 100
-  const pipelined = maxBatchSize === 1
-  // The start of every pipelined request up to its body's length, made on the first send (most sinks' headers never change).
-  let jsonHead: string | undefined
-  let rawHead: string | undefined
+  const pipelining = maxBatchSize === 1 ? pipelinedRequests : 1
 
   function encodeBody(items: Item[]): { body: string | Uint8Array; isRaw: boolean } {
     const encoded = encode(items)
@@ -138,25 +132,16 @@ export function httpSink<Item>(options: HttpSinkOptions<Item>): Sink<Item> {
       const { isRaw, result, body: encoded } = encodeBatch(items)
       const body = gzip ? gzipSync(encoded, gzipOptions) : encoded
       const baseHeaders = isRaw ? rawHeaders : jsonHeaders
-      const extraHeaders = options.headersFor ? await options.headersFor(encoded) : undefined
-      const headers = extraHeaders ? requestHeaders(baseHeaders['content-type']!, { ...baseHeaders, ...extraHeaders }, gzip) : baseHeaders
+      const headers = options.headersFor ? requestHeaders(baseHeaders['content-type']!, { ...baseHeaders, ...(await options.headersFor(encoded)) }, gzip) : baseHeaders
+      // undici loads on the first send, not when an exporter's module is imported (cold start).
+      const undici = loadedUndici ?? (await loadUndici())
+      // Keep-alive connections, opened as needed for the requests in flight (pipelined for one-item sinks).
+      // Pipelined requests written in one turn leave in one write (coalesced-writes.ts).
+      pool ??= new undici.Pool(origin, { connections: options.maxConcurrency ?? null, pipelining, ...(pipelining > 1 ? { connect: coalescedWrites(undici.buildConnector({})) } : {}) })
       let answer: Answer
       try {
-        if (pipelined) {
-          const head = extraHeaders ? requestHead(name, url, headers) : isRaw ? (rawHead ??= requestHead(name, url, rawHeaders)) : (jsonHead ??= requestHead(name, url, jsonHeaders))
-          // net or tls loads on the first send; the connections are made after it, so concurrent first sends share them.
-          const connect = (openSocket ??= await connector(url))
-          connections ??= pipelinedConnections({ connect, pipelining: pipelinedRequests, maxConnections: options.maxConcurrency })
-          answer = await exchanges.pipelined(connections, requestBytes(head, body), signal)
-        } else {
-          // undici loads on the first send, not when an exporter's module is imported (cold start).
-          const undici = loadedUndici ?? (await loadUndici())
-          // Keep-alive connections, opened as needed for the requests in flight.
-          pool ??= new undici.Pool(origin, { connections: options.maxConcurrency ?? null })
-          answer = await exchanges.dispatched(pool, { path, method: 'POST', headers, body }, signal)
-        }
+        answer = await exchanges.post(pool, { path, method: 'POST', headers, body, idempotent: pipelining > 1, blocking: pipelining === 1 }, signal)
       } catch (error) {
-        if (error instanceof DeliveryError) throw error
         throw new DeliveryError(`${name}: could not reach ${origin}: ${(error as Error).message}`, { retryable: true, cause: error })
       }
       const { status } = answer
@@ -169,28 +154,28 @@ export function httpSink<Item>(options: HttpSinkOptions<Item>): Sink<Item> {
       })
     },
     async close() {
-      // Forgotten first, so a send of another client that shares this sink opens fresh connections.
-      const open = [pool, connections]
+      // Forgotten first, so a send of another client that shares this sink opens a fresh pool.
+      const open = pool
       pool = undefined
-      connections = undefined
-      await Promise.all(open.map((dispatcher) => dispatcher?.close()))
+      await open?.close()
     },
   }
 }
 
-/** One POST in flight: when it gives up, the queue signal that stops it, and how to stop it. */
+/** What a POST got back: its status, and for a failure the first bytes of its body and its Retry-After. */
+interface Answer {
+  status: number
+  text: string
+  retryAfter?: string
+}
+
+/** One POST in flight: when it gives up, the queue signal that stops it, and undici's abort once connected. */
 interface Exchange {
   deadline: number
   signal: AbortSignal
   abort?: (reason: Error) => void
   /** Why it was stopped before undici handed over its abort. */
   stopped?: Error
-}
-
-/** What one POST does with its answer, or its failure. */
-interface Settle {
-  answer(answer: Answer): void
-  fail(error: Error): void
 }
 
 /** How much of a failed answer's body is kept for the error message. */
@@ -236,48 +221,18 @@ function createExchanges(timeoutMs: number) {
     })
   }
 
-  /** Runs one POST under the sink's time limit and `signal`; `start` sends it. */
-  const exchange = (signal: AbortSignal, start: (exchange: Exchange, settle: Settle) => void): Promise<Answer> => {
-    signal.throwIfAborted()
-    if (!listening.has(signal)) listen(signal)
-    return new Promise<Answer>((resolve, reject) => {
-      const exchange: Exchange = { deadline: Date.now() + timeoutMs, signal }
-      inFlight.add(exchange)
-      arm()
-      const settle: Settle = {
-        answer(answer) {
-          inFlight.delete(exchange)
-          resolve(answer)
-        },
-        fail(error) {
-          inFlight.delete(exchange)
-          reject(error)
-        },
-      }
-      try {
-        start(exchange, settle)
-      } catch (error) {
-        settle.fail(error as Error)
-      }
-    })
-  }
-
   return {
-    /** A request of a one-item sink, pipelined. */
-    pipelined(connections: PipelinedConnections, bytes: string | Uint8Array, signal: AbortSignal): Promise<Answer> {
-      return exchange(signal, (exchange, settle) => {
-        const post: Post = { bytes, onAnswer: settle.answer, onError: settle.fail }
-        exchange.abort = (reason) => connections.stop(post, reason)
-        connections.post(post)
-      })
-    },
-    /** A request of a batch sink, through undici's `dispatch` with a handler of its own. */
-    dispatched(pool: Pool, request: Dispatcher.DispatchOptions, signal: AbortSignal): Promise<Answer> {
-      return exchange(signal, (exchange, settle) => {
+    post(pool: Pool, request: Dispatcher.DispatchOptions, signal: AbortSignal): Promise<Answer> {
+      signal.throwIfAborted()
+      if (!listening.has(signal)) listen(signal)
+      return new Promise<Answer>((resolve, reject) => {
+        const exchange: Exchange = { deadline: Date.now() + timeoutMs, signal }
+        inFlight.add(exchange)
+        arm()
         let status = 0
         let retryAfter: string | undefined
         let text = ''
-        pool.dispatch(request, {
+        const handler: Dispatcher.DispatchHandlers = {
           onConnect(abort) {
             if (exchange.stopped) abort(exchange.stopped)
             else exchange.abort = abort
@@ -292,9 +247,21 @@ function createExchanges(timeoutMs: number) {
             if ((status < 200 || status >= 300) && text.length < quotedBytes) text += chunk.toString('utf8')
             return true
           },
-          onComplete: () => settle.answer({ status, text, retryAfter }),
-          onError: settle.fail,
-        })
+          onComplete() {
+            inFlight.delete(exchange)
+            resolve({ status, text, retryAfter })
+          },
+          onError(error) {
+            inFlight.delete(exchange)
+            reject(error)
+          },
+        }
+        try {
+          pool.dispatch(request, handler)
+        } catch (error) {
+          inFlight.delete(exchange)
+          reject(error)
+        }
       })
     },
   }
@@ -312,44 +279,6 @@ function headerValue(rawHeaders: Buffer[] | string[] | null, name: string): stri
 function unencodable(name: string, error: unknown): DeliveryError {
   const message = error instanceof Error ? error.message : String(error)
   return new DeliveryError(`${name}: could not encode the batch (a circular or too deeply nested value?): ${message}`, { retryable: false, unencodable: true, cause: error })
-}
-
-/** The sockets of a sink's pipelined requests: `tls` for https, loaded on the first send. */
-async function connector(url: URL): Promise<() => Socket> {
-  const host = url.hostname.replace(/^\[|\]$/g, '')
-  if (url.protocol === 'https:') {
-    const tls = await import('node:tls')
-    const port = Number(url.port || 443)
-    return () => tls.connect({ host, port, servername: /^[\d.]+$|:/.test(host) ? undefined : host, ALPNProtocols: ['http/1.1'] })
-  }
-  const net = await import('node:net')
-  const port = Number(url.port || 80)
-  return () => net.connect({ host, port })
-}
-
-/** Characters no header name or value may hold: a line break would start a header (or a request) of its own. */
-const headerBreak = /[\r\n\0]/
-
-/**
- * A pipelined request up to its body's length: request line, host and `headers`. A header that
- * holds a line break is refused, named (its value may be a credential, so it is not quoted).
- */
-function requestHead(name: string, url: URL, headers: Record<string, string>): string {
-  let head = `POST ${url.pathname}${url.search} HTTP/1.1\r\nhost: ${url.host}\r\n`
-  for (const header in headers) {
-    const value = headers[header]!
-    if (headerBreak.test(header) || headerBreak.test(value) || !/^[\x20-\x7e\t]*$/.test(value)) {
-      throw new DeliveryError(`${name}: the header "${header.replace(/[^\x21-\x7e]/g, '?')}" holds a line break or a character outside ASCII, which no HTTP request can carry; fix the value you gave for it`, { retryable: false })
-    }
-    head += `${header}: ${value}\r\n`
-  }
-  return `${head}content-length: `
-}
-
-/** The bytes of a pipelined request: its head, the body's length, the body. */
-function requestBytes(head: string, body: string | Uint8Array): string | Uint8Array {
-  if (typeof body === 'string') return `${head}${Buffer.byteLength(body)}\r\n\r\n${body}`
-  return Buffer.concat([Buffer.from(`${head}${body.byteLength}\r\n\r\n`, 'latin1'), body])
 }
 
 /** A request's headers: the content type, the caller's headers (names lower-cased, theirs win), gzip. */

@@ -151,9 +151,9 @@ describe('httpSink()', () => {
 })
 
 describe.each([
-  { transport: 'undici, for batches', maxBatchSize: 100 },
-  { transport: 'pipelined connections, for one-item sinks', maxBatchSize: 1 },
-])('httpSink() over $transport', ({ maxBatchSize }) => {
+  { sending: 'batches', maxBatchSize: 100 },
+  { sending: 'one item per request, pipelined', maxBatchSize: 1 },
+])('httpSink() sending $sending', ({ maxBatchSize }) => {
     it('turns a 429 with Retry-After into a retryable DeliveryError that carries the wait, and a 400 into a final one', async () => {
       const statuses = [429, 400]
       const server = await serve((response) => {
