@@ -58,6 +58,11 @@ export function createDeliveryQueue(options: DeliveryQueueOptions = {}): Deliver
   /** Sinks whose buffer filled a batch, sent from the next turns of the event loop. */
   const ready = new Set<SinkState>()
   let immediate: NodeJS.Immediate | undefined
+  /** Items handed over since the background work last ran, or since a turn `turnNeeded()` gave. */
+  let sinceTurn = 0
+  const starvedAt = Math.max(64, Math.floor(settings.maxSize / 8))
+  /** The turns given to a caller that gave the queue none (`turnNeeded()`), while they last. */
+  let givingTurns: Promise<void> | undefined
   /** The durable spool (`options.spool`): opened now, so a directory that cannot be used fails here. */
   const spool = settings.spool === undefined ? undefined : openQueueSpool(settings.spool)
   const { hold, release, makeRoom } = createQueueRoom({
@@ -79,6 +84,7 @@ export function createDeliveryQueue(options: DeliveryQueueOptions = {}): Deliver
 
   function runDeferred(): void {
     immediate = undefined
+    sinceTurn = 0
     mapPending()
     // One sink per turn: encoding a batch holds the event loop, and sinks that fill (or time out)
     // together must not add up to one long pause for the calls arriving meanwhile.
@@ -87,6 +93,26 @@ export function createDeliveryQueue(options: DeliveryQueueOptions = {}): Deliver
     ready.delete(next.value)
     pump(next.value)
     if (ready.size > 0) schedule()
+  }
+
+  /**
+   * Turns of the event loop for a caller that gave the queue none: at least one (its poll phase is
+   * where the sinks' answers come in), more while the queue is over half full and still draining.
+   * A sink that does not drain (down, slow) is not waited for: after 50 turns without progress the
+   * caller goes on, and the queue drops as it always does.
+   */
+  async function giveTurns(): Promise<void> {
+    let lowest = Number.POSITIVE_INFINITY
+    let turnsWithoutProgress = 0
+    do {
+      await new Promise<void>((resolve) => setImmediate(resolve))
+      sinceTurn = 0
+      if (totals.held < lowest) {
+        lowest = totals.held
+        turnsWithoutProgress = 0
+      } else turnsWithoutProgress++
+    } while (totals.held > settings.maxSize / 2 && turnsWithoutProgress < 50 && !closed)
+    givingTurns = undefined
   }
 
   function makeReady(state: SinkState): void {
@@ -293,7 +319,10 @@ export function createDeliveryQueue(options: DeliveryQueueOptions = {}): Deliver
     enqueue(sink, item) {
       try {
         if (closed) refuse(sink as Sink<unknown>, 'closed')
-        else accept(stateOf(sink as Sink<unknown>), item)
+        else {
+          accept(stateOf(sink as Sink<unknown>), item)
+          sinceTurn++
+        }
       } catch (error) {
         console.warn(`[llm-onion] delivery queue could not take an item for ${sink?.name}: ${(error as Error).message}`)
       }
@@ -307,6 +336,7 @@ export function createDeliveryQueue(options: DeliveryQueueOptions = {}): Deliver
         if (!makeRoom(state)) return refuse(sink as Sink<unknown>, 'queue_full')
         hold(state, 1)
         unmapped.push({ state, source, map: map as (source: unknown) => unknown, onError })
+        sinceTurn++
         schedule()
       } catch (error) {
         console.warn(`[llm-onion] delivery queue could not take an item for ${sink?.name}: ${(error as Error).message}`)
@@ -327,6 +357,11 @@ export function createDeliveryQueue(options: DeliveryQueueOptions = {}): Deliver
       // The spool is closed last: it writes the acknowledgements of what close() delivered.
       closing ??= closeWithin(options.timeoutMs ?? settings.closeTimeoutMs).then(() => spool?.close())
       return closing
+    },
+
+    turnNeeded() {
+      if (sinceTurn < starvedAt) return undefined
+      return (givingTurns ??= giveTurns())
     },
 
     replay(sink) {
