@@ -154,61 +154,61 @@ describe.each([
   { sending: 'batches', maxBatchSize: 100 },
   { sending: 'one item per request, pipelined', maxBatchSize: 1 },
 ])('httpSink() sending $sending', ({ maxBatchSize }) => {
-    it('turns a 429 with Retry-After into a retryable DeliveryError that carries the wait, and a 400 into a final one', async () => {
-      const statuses = [429, 400]
-      const server = await serve((response) => {
-        const status = statuses.shift()!
-        response.writeHead(status, status === 429 ? { 'retry-after': '3' } : {}).end(`refused with ${status}`)
-      })
-      const sink = sinkFor<number>({ name: 'picky', maxBatchSize, url: server.url, encode: (items) => items })
-      const slowDown = await sink.send([1], never).catch((error: unknown) => error)
-      expect(slowDown).toBeInstanceOf(DeliveryError)
-      expect(slowDown).toMatchObject({ status: 429, retryable: true, retryAfterMs: 3_000 })
-      expect((slowDown as Error).message).toContain('refused with 429')
-      const invalid = await sink.send([1], never).catch((error: unknown) => error)
-      expect(invalid).toMatchObject({ status: 400, retryable: false })
+  it('turns a 429 with Retry-After into a retryable DeliveryError that carries the wait, and a 400 into a final one', async () => {
+    const statuses = [429, 400]
+    const server = await serve((response) => {
+      const status = statuses.shift()!
+      response.writeHead(status, status === 429 ? { 'retry-after': '3' } : {}).end(`refused with ${status}`)
     })
+    const sink = sinkFor<number>({ name: 'picky', maxBatchSize, url: server.url, encode: (items) => items })
+    const slowDown = await sink.send([1], never).catch((error: unknown) => error)
+    expect(slowDown).toBeInstanceOf(DeliveryError)
+    expect(slowDown).toMatchObject({ status: 429, retryable: true, retryAfterMs: 3_000 })
+    expect((slowDown as Error).message).toContain('refused with 429')
+    const invalid = await sink.send([1], never).catch((error: unknown) => error)
+    expect(invalid).toMatchObject({ status: 400, retryable: false })
+  })
 
-    it('gives up on a server that does not answer within timeoutMs, as a retryable failure naming the option', async () => {
-      const server = await serve(() => {
-        // Never answers.
-      })
-      const sink = sinkFor<number>({ name: 'silent', maxBatchSize, url: server.url, timeoutMs: 50, encode: (items) => items })
-      const failure = await sink.send([1], never).catch((error: unknown) => error)
-      expect(failure).toMatchObject({ retryable: true })
-      expect((failure as Error).message).toMatch(/silent: could not reach http:\/\/127\.0\.0\.1:\d+: .*timeoutMs/)
+  it('gives up on a server that does not answer within timeoutMs, as a retryable failure naming the option', async () => {
+    const server = await serve(() => {
+      // Never answers.
     })
+    const sink = sinkFor<number>({ name: 'silent', maxBatchSize, url: server.url, timeoutMs: 50, encode: (items) => items })
+    const failure = await sink.send([1], never).catch((error: unknown) => error)
+    expect(failure).toMatchObject({ retryable: true })
+    expect((failure as Error).message).toMatch(/silent: could not reach http:\/\/127\.0\.0\.1:\d+: .*timeoutMs/)
+  })
 
-    it("stops a send in flight when the queue's signal aborts", async () => {
-      const server = await serve(() => {})
-      const sink = sinkFor<number>({ name: 'stopped', maxBatchSize, url: server.url, encode: (items) => items })
-      const controller = new AbortController()
-      const sending = sink.send([1], controller.signal).catch((error: unknown) => error)
-      await expect.poll(() => server.arrived.length).toBe(1)
-      controller.abort(new DeliveryError('The delivery queue was closed.', { retryable: false }))
-      expect(((await sending) as Error).message).toContain('The delivery queue was closed.')
-    })
+  it("stops a send in flight when the queue's signal aborts", async () => {
+    const server = await serve(() => {})
+    const sink = sinkFor<number>({ name: 'stopped', maxBatchSize, url: server.url, encode: (items) => items })
+    const controller = new AbortController()
+    const sending = sink.send([1], controller.signal).catch((error: unknown) => error)
+    await expect.poll(() => server.arrived.length).toBe(1)
+    controller.abort(new DeliveryError('The delivery queue was closed.', { retryable: false }))
+    expect(((await sending) as Error).message).toContain('The delivery queue was closed.')
+  })
 
-    it('reports a refused connection as a retryable DeliveryError naming the origin', async () => {
-      const server = await serve()
-      const url = server.url
-      await server.close()
-      servers.splice(0)
-      const sink = sinkFor<number>({ name: 'gone', maxBatchSize, url, encode: (items) => items })
-      const failure = await sink.send([1], never).catch((error: unknown) => error)
-      expect(failure).toBeInstanceOf(DeliveryError)
-      expect(failure).toMatchObject({ retryable: true })
-      expect((failure as Error).message).toContain(`gone: could not reach ${url}`)
-    })
+  it('reports a refused connection as a retryable DeliveryError naming the origin', async () => {
+    const server = await serve()
+    const url = server.url
+    await server.close()
+    servers.splice(0)
+    const sink = sinkFor<number>({ name: 'gone', maxBatchSize, url, encode: (items) => items })
+    const failure = await sink.send([1], never).catch((error: unknown) => error)
+    expect(failure).toBeInstanceOf(DeliveryError)
+    expect(failure).toMatchObject({ retryable: true })
+    expect((failure as Error).message).toContain(`gone: could not reach ${url}`)
+  })
 
-    it('close() frees its connection, and a later send opens a new one', async () => {
-      const server = await serve()
-      const sink = sinkFor<number>({ name: 'reopened', maxBatchSize, url: server.url, encode: (items) => items })
-      await sink.send([1], never)
-      await sink.close!()
-      await expect.poll(() => server.closedPorts).toEqual([server.arrived[0]!.clientPort])
-      await sink.send([2], never)
-      expect(server.arrived).toHaveLength(2)
-      expect(server.arrived[1]!.clientPort).not.toBe(server.arrived[0]!.clientPort)
-    })
+  it('close() frees its connection, and a later send opens a new one', async () => {
+    const server = await serve()
+    const sink = sinkFor<number>({ name: 'reopened', maxBatchSize, url: server.url, encode: (items) => items })
+    await sink.send([1], never)
+    await sink.close!()
+    await expect.poll(() => server.closedPorts).toEqual([server.arrived[0]!.clientPort])
+    await sink.send([2], never)
+    expect(server.arrived).toHaveLength(2)
+    expect(server.arrived[1]!.clientPort).not.toBe(server.arrived[0]!.clientPort)
+  })
 })
