@@ -324,7 +324,7 @@ export class Client {
       ctx.cancellation.release()
       // A loop of calls that never wait on the network (a mock provider, cached answers) gives the
       // queue no turn to deliver in: after many events it waits here for one, instead of dropping them.
-      const turn = this.services.queue.turnNeeded?.()
+      const turn = this.services.turnNeeded()
       if (turn) await turn
     }
   }

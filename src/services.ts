@@ -32,6 +32,8 @@ export interface ClientServices {
   reportHookError(error: unknown, hook: string): void
   /** Runs `fn` once when the client closes (exporters stop timers, providers free sockets). */
   onClose(fn: () => Promise<void> | void): void
+  /** The queue's `turnNeeded()` (src/delivery/queue-options.ts), read after every call: `undefined` while no exporter made the queue. */
+  turnNeeded(): Promise<void> | undefined
   /** Waits for background work and the queue; with `timeoutMs`, at most that long. */
   flush(options?: FlushOptions): Promise<void>
   /**
@@ -86,6 +88,9 @@ export function createServices(options: {
         if (queueClosed) void queue.close({ timeoutMs: 0 })
       }
       return queue
+    },
+    turnNeeded() {
+      return queue?.turnNeeded?.()
     },
     track(promise) {
       const tracked = promise.then(
