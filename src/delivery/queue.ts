@@ -16,13 +16,15 @@ import {
 } from './queue-options'
 import { settlesWithin } from './deadline'
 import { createDeliveryCounters } from './counters'
-import { buffered, createSinkState, dropEverything, take, type Batch, type Entry, type SinkState, type Unmapped } from './buffer'
+import { buffered, createSinkState, dropEverything, take, type Batch, type Entry, type SinkState } from './buffer'
+import { createDeferredMapping } from './deferred-mapping'
 import { createFlushWaiters } from './flush-waiters'
 import { createQueueRoom } from './queue-room'
 import { DeliveryError, sendWithRetries, type Dropped, type Sink } from './sink'
 import { openQueueSpool } from './queue-spool'
 import { lowerInFlightLimit, raiseInFlightLimit } from './in-flight-limit'
 import { batchOutcome, spoolIdsOf } from './batch-outcome'
+import { createQueueTurns } from './queue-turns'
 
 export { DeliveryError } from './sink'
 export type { SendResult, Sink } from './sink'
@@ -53,16 +55,11 @@ export function createDeliveryQueue(options: DeliveryQueueOptions = {}): Deliver
   let seq = 0
   let closed = false
   let closing: Promise<void> | undefined
-  /** Items handed over by enqueueMapped(), mapped at the next turn of the event loop. */
-  let unmapped: Unmapped[] = []
   /** Sinks whose buffer filled a batch, sent from the next turns of the event loop. */
   const ready = new Set<SinkState>()
   let immediate: NodeJS.Immediate | undefined
-  /** Items handed over since the background work last ran, or since a turn `turnNeeded()` gave. */
-  let sinceTurn = 0
-  const starvedAt = Math.max(64, Math.floor(settings.maxSize / 8))
-  /** The turns given to a caller that gave the queue none (`turnNeeded()`), while they last. */
-  let givingTurns: Promise<void> | undefined
+  /** Turns for callers that give the event loop none (queue-turns.ts). */
+  const turns = createQueueTurns({ maxSize: settings.maxSize, held: () => totals.held, closed: () => closed })
   /** The durable spool (`options.spool`): opened now, so a directory that cannot be used fails here. */
   const spool = settings.spool === undefined ? undefined : openQueueSpool(settings.spool)
   const { hold, release, makeRoom } = createQueueRoom({
@@ -77,6 +74,9 @@ export function createDeliveryQueue(options: DeliveryQueueOptions = {}): Deliver
     },
   })
 
+  /** Items handed over by enqueueMapped(), mapped at the next turn of the event loop (or when flush(), close() or stats() needs them all). */
+  const { add: handOver, mapPending } = createDeferredMapping({ release, accept, mappingFailed, forgetIfIdle })
+
   /** One background step per turn of the event loop, whatever the number of calls in it. */
   function schedule(): void {
     immediate ??= setImmediate(runDeferred)
@@ -84,7 +84,7 @@ export function createDeliveryQueue(options: DeliveryQueueOptions = {}): Deliver
 
   function runDeferred(): void {
     immediate = undefined
-    sinceTurn = 0
+    turns.queueRan()
     mapPending()
     // One sink per turn: encoding a batch holds the event loop, and sinks that fill (or time out)
     // together must not add up to one long pause for the calls arriving meanwhile.
@@ -95,60 +95,16 @@ export function createDeliveryQueue(options: DeliveryQueueOptions = {}): Deliver
     if (ready.size > 0) schedule()
   }
 
-  /**
-   * Turns of the event loop for a caller that gave the queue none: at least one (its poll phase is
-   * where the sinks' answers come in), more while the queue is over half full and still draining.
-   * A sink that does not drain (down, slow) is not waited for: after 50 turns without progress the
-   * caller goes on, and the queue drops as it always does.
-   */
-  async function giveTurns(): Promise<void> {
-    let lowest = Number.POSITIVE_INFINITY
-    let turnsWithoutProgress = 0
-    do {
-      await new Promise<void>((resolve) => setImmediate(resolve))
-      sinceTurn = 0
-      if (totals.held < lowest) {
-        lowest = totals.held
-        turnsWithoutProgress = 0
-      } else turnsWithoutProgress++
-    } while (totals.held > settings.maxSize / 2 && turnsWithoutProgress < 50 && !closed)
-    givingTurns = undefined
-  }
-
   function makeReady(state: SinkState): void {
     ready.add(state)
     schedule()
   }
 
-  /** Maps every item handed over so far; `flush()`, `close()` and `stats()` call it so they see every item. */
-  function mapPending(): void {
-    if (unmapped.length === 0) return
-    const work = unmapped
-    unmapped = []
-    for (const entry of work) {
-      const { state } = entry
-      // The room held for the hand-off goes back; the mapped items take room of their own.
-      release(state, 1)
-      let items: unknown
-      try {
-        items = entry.map(entry.source)
-      } catch (error) {
-        state.stats.enqueued++
-        totals.enqueued++
-        // Counted, not warned about: onError reports the error itself.
-        counters.drop(state.sink.name, state.stats, 'mapping_failed', 1, error, { quiet: true })
-        try {
-          entry.onError(error)
-        } catch {
-          // An error handler that throws must not stop the other items.
-        }
-        forgetIfIdle(state)
-        continue
-      }
-      if (items === undefined) forgetIfIdle(state)
-      else if (Array.isArray(items)) for (const item of items) accept(state, item)
-      else accept(state, items)
-    }
+  /** An item whose mapping threw: counted, not warned about (the exporter's onError reports the error itself). */
+  function mappingFailed(state: SinkState, error: unknown): void {
+    state.stats.enqueued++
+    totals.enqueued++
+    counters.drop(state.sink.name, state.stats, 'mapping_failed', 1, error, { quiet: true })
   }
 
   /** Buffers `item` for the sink of `state`, or drops it when its share is full; a full batch is sent in the background. */
@@ -321,7 +277,7 @@ export function createDeliveryQueue(options: DeliveryQueueOptions = {}): Deliver
         if (closed) refuse(sink as Sink<unknown>, 'closed')
         else {
           accept(stateOf(sink as Sink<unknown>), item)
-          sinceTurn++
+          turns.handedOver()
         }
       } catch (error) {
         console.warn(`[llm-onion] delivery queue could not take an item for ${sink?.name}: ${(error as Error).message}`)
@@ -335,8 +291,8 @@ export function createDeliveryQueue(options: DeliveryQueueOptions = {}): Deliver
         // Items not mapped yet take room too, so a burst between two turns stays bounded.
         if (!makeRoom(state)) return refuse(sink as Sink<unknown>, 'queue_full')
         hold(state, 1)
-        unmapped.push({ state, source, map: map as (source: unknown) => unknown, onError })
-        sinceTurn++
+        handOver({ state, source, map: map as (source: unknown) => unknown, onError })
+        turns.handedOver()
         schedule()
       } catch (error) {
         console.warn(`[llm-onion] delivery queue could not take an item for ${sink?.name}: ${(error as Error).message}`)
@@ -359,10 +315,7 @@ export function createDeliveryQueue(options: DeliveryQueueOptions = {}): Deliver
       return closing
     },
 
-    turnNeeded() {
-      if (sinceTurn < starvedAt) return undefined
-      return (givingTurns ??= giveTurns())
-    },
+    turnNeeded: turns.turnNeeded,
 
     replay(sink) {
       // stateOf() replays a sink it meets for the first time; a sink already held has been replayed.
