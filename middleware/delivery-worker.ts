@@ -45,6 +45,23 @@ if (parentPort) {
     }, 250).unref()
   }
 
+  /** Resolves once the queue holds `below` items or fewer, or once it held no fewer for `patienceMs`. */
+  const drained = (below: number, patienceMs: number) =>
+    new Promise<void>((resolve) => {
+      let fewest = Number.POSITIVE_INFINITY
+      let fewestAt = Date.now()
+      const check = () => {
+        const { pending } = queue.stats()
+        if (pending <= below) return resolve()
+        if (pending < fewest) {
+          fewest = pending
+          fewestAt = Date.now()
+        } else if (Date.now() - fewestAt >= patienceMs) return resolve()
+        setTimeout(check, 1)
+      }
+      check()
+    })
+
   port.on('message', (message: ToWorker) => {
     switch (message.type) {
       case 'spec':
@@ -67,6 +84,9 @@ if (parentPort) {
       case 'flush':
       case 'stats':
         void (message.type === 'flush' ? queue.flush({ timeoutMs: message.timeoutMs }) : Promise.resolve()).then(() => reply(message.request))
+        break
+      case 'drain':
+        void drained(message.below, message.patienceMs).then(() => reply(message.request))
         break
       case 'close':
         void queue

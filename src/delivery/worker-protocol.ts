@@ -16,6 +16,8 @@ export type ToWorker =
   | { type: 'spec'; id: number; name: string; options: unknown }
   | { type: 'items'; items: WorkerItem[] }
   | { type: 'flush' | 'close' | 'stats'; request: number; timeoutMs?: number }
+  /** Answer once the worker's queue holds `below` items or fewer, or once it held no fewer for `patienceMs`. */
+  | { type: 'drain'; request: number; below: number; patienceMs: number }
   | { type: 'crash' }
 
 export type ToMain =

@@ -2,8 +2,8 @@
  * The delivery queue with a delivery worker (`createClient({ queue: { worker: true } })`, on in
  * `llm-onion serve`): exporters of integrations built from the catalogue hand their events to a
  * `node:worker_threads` worker as structured clones, once per turn of the event loop for all of
- * them; the worker builds the same integrations from their names and options and maps, encodes,
- * spools and sends there. Everything else (integrations made from your own closures) goes to a queue
+ * them (a loop of calls that gives no turns waits for the worker to keep up); the worker builds the
+ * same integrations from their names and options and maps, encodes, spools and sends there. Everything else (integrations made from your own closures) goes to a queue
  * on this thread, as without a worker. `flush()`, `close()`, `stats()`, `onDrop` and the spool mean
  * what they mean without one. A worker that crashes is reported on stderr and started again; it
  * replays what its spool holds.
@@ -14,7 +14,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url'
 import { Worker } from 'node:worker_threads'
 import { createDropWarning } from './counters'
 import { createDeliveryQueue } from './queue'
-import { validateDeliveryQueueOptions, type DeliveryQueue, type DeliveryQueueOptions, type DeliveryStats, type DropInfo, type FlushOptions } from './queue-options'
+import { validateDeliveryQueueOptions, type DeliveryQueue, type DeliveryQueueOptions, type DeliveryStats, type DropInfo } from './queue-options'
 import { routeOf, type IntegrationSpec, type WorkerRoute } from './worker-routes'
 import type { Sink } from './sink-contract'
 import { mergeStats, type ToMain, type ToWorker, type WorkerItem, type WorkerSetup } from './worker-protocol'
@@ -64,6 +64,12 @@ export function createWorkerDeliveryQueue(options: DeliveryQueueOptions = {}): D
   let workerStats: DeliveryStats | undefined
   let outbox: WorkerItem[] = []
   let immediate: NodeJS.Immediate | undefined
+  /** Items handed over since the last turn of the event loop, and the wait for the worker a loop without turns gets. */
+  let sinceTurn = 0
+  const waitAt = Math.max(64, Math.floor(settings.maxSize / 8))
+  let waiting: Promise<void> | undefined
+  /** The worker queue's size when it last stopped draining while a loop waited for it. */
+  let stalledAt: number | undefined
   let requestCount = 0
   let closing = false
   let startedAt = 0
@@ -160,12 +166,33 @@ export function createWorkerDeliveryQueue(options: DeliveryQueueOptions = {}): D
     }
     outbox.push([id, route.index, mapped ? 1 : 0, payload])
     counts.handedOver++
+    sinceTurn++
     // One message per turn of the event loop, whatever the number of calls in it.
-    immediate ??= setImmediate(post)
+    immediate ??= setImmediate(postAtTurn)
+  }
+
+  function postAtTurn(): void {
+    immediate = undefined
+    sinceTurn = 0
+    post()
+  }
+
+  /**
+   * For a loop of calls that gives the event loop no turn: what waits goes to the worker now, and the
+   * loop waits while the worker's queue is over half full and still draining, so the worker is not
+   * handed more than it can hold. A worker whose queue stopped draining is waited for once, then only
+   * asked (no wait) until it drains again.
+   */
+  async function waitForWorker(): Promise<void> {
+    sinceTurn = 0
+    const below = Math.floor(settings.maxSize / 2)
+    const stats = await ask({ type: 'drain', below, patienceMs: stalledAt === undefined ? drainPatienceMs : 0 })
+    const pending = stats?.pending ?? 0
+    // Stalled while it holds no fewer than when it first gave up waiting; draining again once it holds fewer.
+    stalledAt = pending > below && (stalledAt === undefined || pending >= stalledAt) ? pending : undefined
   }
 
   function post(): void {
-    immediate = undefined
     if (outbox.length === 0) return
     const target = running()
     // Restarting: the items wait (bounded by maxSize, the oldest lost first).
@@ -193,7 +220,8 @@ export function createWorkerDeliveryQueue(options: DeliveryQueueOptions = {}): D
     }
   }
 
-  function ask(type: 'flush' | 'close' | 'stats', options: FlushOptions = {}): Promise<DeliveryStats | undefined> {
+  /** Posts what waits, then asks the worker; resolves with its counters once it answers (at once when none runs). */
+  function ask(question: DistributiveOmit<Extract<ToWorker, { request: number }>, 'request'>): Promise<DeliveryStats | undefined> {
     post()
     if (!worker) return Promise.resolve(workerStats)
     const request = ++requestCount
@@ -202,7 +230,7 @@ export function createWorkerDeliveryQueue(options: DeliveryQueueOptions = {}): D
     asked.ref()
     return new Promise<DeliveryStats | undefined>((resolve) => {
       requests.set(request, resolve)
-      asked.postMessage({ type, request, timeoutMs: options.timeoutMs } satisfies ToWorker)
+      asked.postMessage({ ...question, request } satisfies ToWorker)
     }).finally(() => {
       if (requests.size === 0 && worker === asked) asked.unref()
     })
@@ -220,13 +248,13 @@ export function createWorkerDeliveryQueue(options: DeliveryQueueOptions = {}): D
       else local.enqueueMapped(sink, source, map, onError)
     },
     async flush(options = {}) {
-      await Promise.all([local.flush(options), ask('flush', options)])
+      await Promise.all([local.flush(options), ask({ type: 'flush', timeoutMs: options.timeoutMs })])
     },
     close(options = {}) {
       closed ??= (async () => {
         const timeoutMs = options.timeoutMs ?? settings.closeTimeoutMs
         const stopping = worker
-        const [, stats] = await Promise.all([local.close({ timeoutMs }), ask('close', { timeoutMs })])
+        const [, stats] = await Promise.all([local.close({ timeoutMs }), ask({ type: 'close', timeoutMs })])
         if (stats) workerStats = stats
         closing = true
         if (restartTimer) clearTimeout(restartTimer)
@@ -234,6 +262,11 @@ export function createWorkerDeliveryQueue(options: DeliveryQueueOptions = {}): D
         worker = undefined
       })()
       return closed
+    },
+    turnNeeded() {
+      const forWorker = sinceTurn >= waitAt ? (waiting ??= waitForWorker().finally(() => (waiting = undefined))) : undefined
+      const forLocal = local.turnNeeded?.()
+      return forWorker && forLocal ? Promise.all([forWorker, forLocal]).then(() => undefined) : (forWorker ?? forLocal)
     },
     replay(sink) {
       const route = routeOf(sink as Sink<unknown>)
@@ -255,6 +288,11 @@ export function createWorkerDeliveryQueue(options: DeliveryQueueOptions = {}): D
 }
 
 const crashForTests = Symbol.for('llm-onion.delivery-worker.crash')
+
+/** How long a loop without turns waits for a worker whose queue holds no fewer items before it goes on. */
+const drainPatienceMs = 250
+
+type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never
 
 /**
  * Makes the queue's delivery worker throw an uncaught error, as a bug in a sink would: for tests of
