@@ -9,6 +9,7 @@ import { createDeliveryQueue } from '../src/delivery/queue'
 import { collectExporters, type RecordedExporter } from '../src/delivery/worker-routes'
 import { cloneable, type ToMain, type ToWorker, type WorkerSetup } from '../src/delivery/worker-protocol'
 import { createDropReports } from '../src/delivery/drop-reports'
+import { drained } from '../src/delivery/queue-turns'
 
 if (parentPort) {
   const port = parentPort
@@ -45,23 +46,6 @@ if (parentPort) {
     }, 250).unref()
   }
 
-  /** Resolves once the queue holds `below` items or fewer, or once it held no fewer for `patienceMs`. */
-  const drained = (below: number, patienceMs: number) =>
-    new Promise<void>((resolve) => {
-      let fewest = Number.POSITIVE_INFINITY
-      let fewestAt = Date.now()
-      const check = () => {
-        const { pending } = queue.stats()
-        if (pending <= below) return resolve()
-        if (pending < fewest) {
-          fewest = pending
-          fewestAt = Date.now()
-        } else if (Date.now() - fewestAt >= patienceMs) return resolve()
-        setTimeout(check, 1)
-      }
-      check()
-    })
-
   port.on('message', (message: ToWorker) => {
     switch (message.type) {
       case 'spec':
@@ -86,7 +70,7 @@ if (parentPort) {
         void (message.type === 'flush' ? queue.flush({ timeoutMs: message.timeoutMs }) : Promise.resolve()).then(() => reply(message.request))
         break
       case 'drain':
-        void drained(message.below, message.patienceMs).then(() => reply(message.request))
+        void drained(() => queue.stats().pending, message.below, message.patienceMs).then(() => reply(message.request))
         break
       case 'close':
         void queue

@@ -105,10 +105,10 @@ export interface DeliveryQueue {
    * For callers that may run many calls without ever giving the event loop a turn (a loop over a
    * mock provider or cached answers, where nothing waits on the network): a promise to await before
    * the next call when the items handed over since the queue last got a turn are many
-   * (`maxSize / 8`), resolved after a turn of the event loop, or more while the queue is over half
+   * (`maxSize / 8`), resolved after a turn of the event loop, or later while the queue is over half
    * full and draining; otherwise `undefined`. Without it such a loop fills the queue and its items
-   * are dropped as `queue_full` while every sink is healthy. It never waits for a sink that does not
-   * drain. Optional for a queue of one's own.
+   * are dropped as `queue_full` while every sink is healthy. A queue that held no fewer items for a
+   * second is not waited for again until it drains. Optional for a queue of one's own.
    */
   turnNeeded?(): Promise<void> | undefined
 }

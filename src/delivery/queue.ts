@@ -24,7 +24,7 @@ import { DeliveryError, sendWithRetries, type Dropped, type Sink } from './sink'
 import { openQueueSpool } from './queue-spool'
 import { lowerInFlightLimit, raiseInFlightLimit } from './in-flight-limit'
 import { batchOutcome, spoolIdsOf } from './batch-outcome'
-import { createQueueTurns } from './queue-turns'
+import { createQueueTurns, drained } from './queue-turns'
 
 export { DeliveryError } from './sink'
 export type { SendResult, Sink } from './sink'
@@ -59,7 +59,14 @@ export function createDeliveryQueue(options: DeliveryQueueOptions = {}): Deliver
   const ready = new Set<SinkState>()
   let immediate: NodeJS.Immediate | undefined
   /** Turns for callers that give the event loop none (queue-turns.ts). */
-  const turns = createQueueTurns({ maxSize: settings.maxSize, held: () => totals.held, closed: () => closed })
+  const turns = createQueueTurns({
+    maxSize: settings.maxSize,
+    // One turn at least (its poll phase is where the sinks' answers come in), then more while the queue is too full.
+    room: async (below, patienceMs) => {
+      await new Promise((resolve) => setImmediate(resolve))
+      return drained(() => totals.held, below, patienceMs, () => closed)
+    },
+  })
   /** The durable spool (`options.spool`): opened now, so a directory that cannot be used fails here. */
   const spool = settings.spool === undefined ? undefined : openQueueSpool(settings.spool)
   const { hold, release, makeRoom } = createQueueRoom({

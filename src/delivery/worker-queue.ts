@@ -15,6 +15,7 @@ import { Worker } from 'node:worker_threads'
 import { createDropWarning } from './counters'
 import { createDeliveryQueue } from './queue'
 import { validateDeliveryQueueOptions, type DeliveryQueue, type DeliveryQueueOptions, type DeliveryStats, type DropInfo } from './queue-options'
+import { createQueueTurns } from './queue-turns'
 import { routeOf, type IntegrationSpec, type WorkerRoute } from './worker-routes'
 import type { Sink } from './sink-contract'
 import { mergeStats, type ToMain, type ToWorker, type WorkerItem, type WorkerSetup } from './worker-protocol'
@@ -64,12 +65,8 @@ export function createWorkerDeliveryQueue(options: DeliveryQueueOptions = {}): D
   let workerStats: DeliveryStats | undefined
   let outbox: WorkerItem[] = []
   let immediate: NodeJS.Immediate | undefined
-  /** Items handed over since the last turn of the event loop, and the wait for the worker a loop without turns gets. */
-  let sinceTurn = 0
-  const waitAt = Math.max(64, Math.floor(settings.maxSize / 8))
-  let waiting: Promise<void> | undefined
-  /** The worker queue's size when it last stopped draining while a loop waited for it. */
-  let stalledAt: number | undefined
+  /** A loop of calls that gives no turns waits for the worker's queue to have room, which the worker says (queue-turns.ts). */
+  const turns = createQueueTurns({ maxSize: settings.maxSize, room: async (below, patienceMs) => (await ask({ type: 'drain', below, patienceMs }))?.pending ?? 0 })
   let requestCount = 0
   let closing = false
   let startedAt = 0
@@ -166,30 +163,15 @@ export function createWorkerDeliveryQueue(options: DeliveryQueueOptions = {}): D
     }
     outbox.push([id, route.index, mapped ? 1 : 0, payload])
     counts.handedOver++
-    sinceTurn++
+    turns.handedOver()
     // One message per turn of the event loop, whatever the number of calls in it.
     immediate ??= setImmediate(postAtTurn)
   }
 
   function postAtTurn(): void {
     immediate = undefined
-    sinceTurn = 0
+    turns.queueRan()
     post()
-  }
-
-  /**
-   * For a loop of calls that gives the event loop no turn: what waits goes to the worker now, and the
-   * loop waits while the worker's queue is over half full and still draining, so the worker is not
-   * handed more than it can hold. A worker whose queue stopped draining is waited for once, then only
-   * asked (no wait) until it drains again.
-   */
-  async function waitForWorker(): Promise<void> {
-    sinceTurn = 0
-    const below = Math.floor(settings.maxSize / 2)
-    const stats = await ask({ type: 'drain', below, patienceMs: stalledAt === undefined ? drainPatienceMs : 0 })
-    const pending = stats?.pending ?? 0
-    // Stalled while it holds no fewer than when it first gave up waiting; draining again once it holds fewer.
-    stalledAt = pending > below && (stalledAt === undefined || pending >= stalledAt) ? pending : undefined
   }
 
   function post(): void {
@@ -264,7 +246,7 @@ export function createWorkerDeliveryQueue(options: DeliveryQueueOptions = {}): D
       return closed
     },
     turnNeeded() {
-      const forWorker = sinceTurn >= waitAt ? (waiting ??= waitForWorker().finally(() => (waiting = undefined))) : undefined
+      const forWorker = turns.turnNeeded()
       const forLocal = local.turnNeeded?.()
       return forWorker && forLocal ? Promise.all([forWorker, forLocal]).then(() => undefined) : (forWorker ?? forLocal)
     },
@@ -288,9 +270,6 @@ export function createWorkerDeliveryQueue(options: DeliveryQueueOptions = {}): D
 }
 
 const crashForTests = Symbol.for('llm-onion.delivery-worker.crash')
-
-/** How long a loop without turns waits for a worker whose queue holds no fewer items before it goes on. */
-const drainPatienceMs = 250
 
 type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never
 

@@ -6,6 +6,7 @@
  * events go to another thread during the loop, and the loop waits while the worker's queue is over
  * half full and still draining.
  */
+import { createServer as createHttpServer } from 'node:http'
 import { createServer, type AddressInfo, type Socket } from 'node:net'
 import { afterEach, describe, expect, it } from 'vitest'
 import { createClient, type Client } from 'llm-onion'
@@ -54,6 +55,33 @@ describe.each([
     expect(duringTheLoop).toBeGreaterThan(calls - 400)
   })
 
+  it('is paced by a sink that answers as slowly as a cloud service (100 ms a batch), and loses nothing', async () => {
+    let received = 0
+    const slow = createHttpServer((request, response) => {
+      const parts: Buffer[] = []
+      request.on('data', (part: Buffer) => parts.push(part))
+      request.on('end', () => {
+        received += (JSON.parse(Buffer.concat(parts).toString()) as { batch: unknown[] }).batch.length
+        setTimeout(() => response.end('{}'), 100)
+      })
+    })
+    await new Promise<void>((resolve) => slow.listen(0, '127.0.0.1', resolve))
+    try {
+      client = createClient({ queue: { maxSize: 400, worker }, onHookError: () => {} })
+      client.use(posthog({ apiKey: 'phc_test', baseUrl: `http://127.0.0.1:${(slow.address() as AddressInfo).port}` }))
+      const calls = 3_000
+      for (let index = 0; index < calls; index++) {
+        await client.chat({ model: 'mock/echo', messages: [{ role: 'user', content: `question ${index}` }], mock_response: 'an answer' })
+      }
+      await client.flush()
+      expect(client.services.queue.stats()).toMatchObject({ delivered: calls, dropped: {} })
+      expect(received).toBe(calls)
+    } finally {
+      slow.closeAllConnections()
+      await new Promise((resolve) => slow.close(resolve))
+    }
+  })
+
   it('does not wait for a sink that does not drain: the loop ends, and what the queue could not hold is counted', async () => {
     // A service that takes connections and never answers.
     const connections: Socket[] = []
@@ -74,7 +102,7 @@ describe.each([
       for (const connection of connections) connection.destroy()
       await new Promise((resolve) => silent.close(resolve))
     }
-    // A loop that waited for the stalled sink again and again would not end in time: without a turn
-    // limit it never ends, and a worker waited for a quarter of a second every 64 calls takes over 11 s.
+    // A loop that waited for the stalled sink again and again would not end in time: without the
+    // patience it never ends, and waiting the patience (1 s) every 64 calls takes over 40 s.
   }, 8_000)
 })
