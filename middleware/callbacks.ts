@@ -114,6 +114,11 @@ export function callbacks(options: CallbacksOptions): Middleware {
   collect('failure', options.failure, functions.failure)
   const integrationOptions: Partial<Record<string, object>> = options.integrationOptions ?? {}
   const builtIns = [...moments.values()].map(({ entry, at }) => entry.integration.factory({ ...entry.implied, ...integrationOptions[entry.integration.name], moments: [...at] }))
+  if (functions.input.length + functions.success.length + functions.failure.length === 0) {
+    // Names only: the built-ins in one chain under a layer that records the error, as the layer below
+    // would; observing layers side by side run in one frame, and join a chain this layer is part of.
+    return chainLayers([defineObservingLayer({ name: 'callbacks', recordError: true }), ...builtIns])
+  }
   const inner = builtIns.length > 0 ? chainLayers(builtIns) : undefined
 
   const fire = <Event>(ctx: Context, list: EventCallback<Event>[], moment: string, event: () => Event) => {

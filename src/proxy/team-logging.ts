@@ -10,6 +10,7 @@
  */
 import { callbacks, type IntegrationOptionsByName } from '../../middleware/callbacks'
 import { declareLayerSinks, sinksOfLayer } from '../delivery/layer-sinks'
+import { chainLayers } from '../integrations/chain'
 import type { Sink } from '../delivery/sink'
 import { findCallback, findIntegration } from '../integrations/catalogue'
 import type { Environment } from '../integrations/options'
@@ -69,6 +70,8 @@ export function teamLogging(options: TeamLoggingOptions): TeamLoggingLayer {
   const warn = options.warn ?? ((message: string) => console.warn(message))
   const maxKeys = options.maxKeys ?? 1_000
   const global = buildAll(options.lists, options.integrationOptions ?? {})
+  /** The proxy's own callbacks as one layer, for calls with no logging of their own and none disabled. */
+  const globalChain = global.length > 0 ? chainLayers(global.map((built) => built.layer)) : undefined
   const teams = new Map<string, Built[]>()
   ;(options.teams ?? []).forEach((entry, index) => {
     const where = `litellm_settings.default_team_settings[${index}] (team_id ${entry.team_id})`
@@ -112,6 +115,7 @@ export function teamLogging(options: TeamLoggingOptions): TeamLoggingLayer {
     const disabled = callbacksDisabled(ctx)
     if (disabled === 'all') return next()
     const own = chosenFor(ctx)
+    if (own === undefined && disabled === undefined) return globalChain ? globalChain(ctx, next) : next()
     let run: Built[] = global
     if (own !== undefined) {
       const taken = new Set(own.map((built) => built.integration))

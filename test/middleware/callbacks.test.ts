@@ -6,6 +6,7 @@ import { CustomLogger } from '../../src/litellm/custom-logger'
 import type { CallEvent } from '../../src/event'
 import { defineExporter, type IntegrationMoment } from '../../src/integrations/exporter'
 import { httpSink } from '../../src/delivery/http-sink'
+import { defineObservingLayer } from '../../src/integrations/observing-layer'
 import { startReceiver, type Receiver } from '../../src/testing/receiver'
 
 // Fake built-ins, found by name beside the catalogue's own.
@@ -106,6 +107,33 @@ describe('callbacks', () => {
     await expect(client.chat({ model: 'mock/x', messages, mock_error: { status: 500 } })).rejects.toThrow()
     expect(fake.built).toEqual([['input', 'failure']])
     expect(fake.seen).toEqual(['input', 'input', 'failure'])
+  })
+
+  it('runs names only as one layer: the built-ins that watch calls side by side share one frame', () => {
+    for (const name of ['watchA', 'watchB']) registerIntegration(name, () => defineObservingLayer({ name, success: () => {} }))
+    // The layer that records the error, then each built-in: one frame instead of one per layer, per call.
+    expect(callbacks({ success: ['watchA', 'watchB'] }).name).toBe('callbacks+watchA+watchB')
+  })
+
+  it('records an error from the layers inside it on the context, names only or with functions, for the layers outside', async () => {
+    registerIntegration('watchC', () => defineObservingLayer({ name: 'watchC', failure: () => {} }))
+    for (const failure of [['watchC'], ['watchC', () => {}]]) {
+      const seen: string[] = []
+      const outside: Middleware = async (ctx, next) => {
+        try {
+          await next()
+        } finally {
+          seen.push(ctx.error?.message ?? 'no error recorded')
+        }
+      }
+      const throwing: Middleware = async () => {
+        throw new Error('a layer failed')
+      }
+      client = createClient().use(outside, callbacks({ failure }), throwing)
+      await expect(client.chat({ model: 'mock/x', messages })).rejects.toThrow('a layer failed')
+      expect(seen).toEqual(['a layer failed'])
+      await client.close()
+    }
   })
 
   it('fails at construction on an unknown name, listing the known ones', () => {
