@@ -7,7 +7,7 @@ import { parentPort, workerData } from 'node:worker_threads'
 import { findIntegration } from '../src/integrations/catalogue'
 import { createDeliveryQueue } from '../src/delivery/queue'
 import { collectExporters, type RecordedExporter } from '../src/delivery/worker-routes'
-import { cloneable, type ToMain, type ToWorker, type WorkerSetup } from '../src/delivery/worker-protocol'
+import { cloneable, readRouteCode, type ToMain, type ToWorker, type WorkerSetup } from '../src/delivery/worker-protocol'
 import { createDropReports } from '../src/delivery/drop-reports'
 import { drained } from '../src/delivery/queue-turns'
 
@@ -56,11 +56,13 @@ if (parentPort) {
         }
         break
       case 'items':
-        for (const [spec, index, mapped, payload] of message.items) {
+        for (let at = 0; at < message.items.length; at += 2) {
           received++
+          const { spec, index, mapped } = readRouteCode(message.items[at] as number)
+          const payload = message.items[at + 1]
           const exporter = integrations.get(spec)?.[index]
           if (!exporter) continue
-          if (mapped === 1 || !exporter.map) queue.enqueue(exporter.sink, payload)
+          if (mapped || !exporter.map) queue.enqueue(exporter.sink, payload)
           else queue.enqueueMapped(exporter.sink, payload as never, exporter.map, (error) => send({ type: 'hookError', spec, index, error: cloneable(error) }))
         }
         reportSoon()

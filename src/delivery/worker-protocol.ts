@@ -9,12 +9,51 @@ export interface WorkerSetup {
   queue: Omit<DeliveryQueueOptions, 'onDrop' | 'worker'>
 }
 
-/** One handed-over item: integration id, exporter index, 1 when already mapped (else the event), payload. */
-export type WorkerItem = [spec: number, index: number, mapped: 0 | 1, payload: unknown]
+/**
+ * Handed-over items, two entries each: the item's route ({@link routeCode}) and its payload (the event,
+ * or the item when already mapped). Flat: a structured clone of one small array per item cost more
+ * than cloning the events themselves (with 14 exporters, 5.5 against 2.1 µs per event).
+ */
+export type WorkerItems = unknown[]
+
+/** Exporters an integration may have: a route code keeps the exporter's index below this. */
+const exportersPerIntegration = 512
+
+/**
+ * The route of a handed-over item as one number: the integration's id, the exporter's index among its
+ * exporters, and whether the payload is already mapped.
+ *
+ * @example
+ * ```ts
+ * outbox.push(routeCode(spec, index, true), item)
+ * ```
+ */
+export function routeCode(spec: number, index: number, mapped: boolean): number {
+  return (spec * exportersPerIntegration + index) * 2 + (mapped ? 1 : 0)
+}
+
+/** What {@link routeCode} encoded; `exporter` names the exporter (integration and index) without the mapped flag. */
+export function readRouteCode(code: number): { spec: number; index: number; mapped: boolean; exporter: number } {
+  const exporter = Math.floor(code / 2)
+  return { spec: Math.floor(exporter / exportersPerIntegration), index: exporter % exportersPerIntegration, mapped: code % 2 === 1, exporter }
+}
+
+/**
+ * The exporter an error report names (integration id and exporter index) as one number, the key the
+ * calling thread keeps its error handlers under.
+ *
+ * @example
+ * ```ts
+ * onErrors.get(exporterKey(message.spec, message.index))?.(message.error)
+ * ```
+ */
+export function exporterKey(spec: number, index: number): number {
+  return spec * exportersPerIntegration + index
+}
 
 export type ToWorker =
   | { type: 'spec'; id: number; name: string; options: unknown }
-  | { type: 'items'; items: WorkerItem[] }
+  | { type: 'items'; items: WorkerItems }
   | { type: 'flush' | 'close' | 'stats'; request: number; timeoutMs?: number }
   /** Answer once the worker's queue holds `below` items or fewer, or once it held no fewer for `patienceMs`. */
   | { type: 'drain'; request: number; below: number; patienceMs: number }

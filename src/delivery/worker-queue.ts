@@ -18,7 +18,7 @@ import { validateDeliveryQueueOptions, type DeliveryQueue, type DeliveryQueueOpt
 import { createQueueTurns } from './queue-turns'
 import { routeOf, type IntegrationSpec, type WorkerRoute } from './worker-routes'
 import type { Sink } from './sink-contract'
-import { mergeStats, type ToMain, type ToWorker, type WorkerItem, type WorkerSetup } from './worker-protocol'
+import { exporterKey, mergeStats, readRouteCode, routeCode, type ToMain, type ToWorker, type WorkerItems, type WorkerSetup } from './worker-protocol'
 
 /** Where the worker's code is: beside the built chunk, in the esbuild bundle's folder, or the TypeScript source (run with tsx). */
 function workerEntry(): { code: string; eval: boolean } {
@@ -57,13 +57,14 @@ export function createWorkerDeliveryQueue(options: DeliveryQueueOptions = {}): D
   const local = createDeliveryQueue({ ...options, worker: false, spool: spoolOptions && { ...spoolOptions, dir: join(spoolOptions.dir, 'calling-thread') } })
   const specIds = new Map<IntegrationSpec, number>()
   const specs: IntegrationSpec[] = []
-  const onErrors = new Map<string, (error: unknown) => void>()
+  const onErrors = new Map<number, (error: unknown) => void>()
   /** The error handler last registered for each route (what onErrors holds under its key). */
   const reporterOf = new WeakMap<WorkerRoute, (error: unknown) => void>()
   const requests = new Map<number, (stats: DeliveryStats | undefined) => void>()
   let worker: Worker | undefined
   let workerStats: DeliveryStats | undefined
-  let outbox: WorkerItem[] = []
+  /** Items waiting for the next message to the worker, two entries each (worker-protocol.ts). */
+  let outbox: WorkerItems = []
   let immediate: NodeJS.Immediate | undefined
   /** A loop of calls that gives no turns waits for the worker's queue to have room, which the worker says (queue-turns.ts). */
   const turns = createQueueTurns({ maxSize: settings.maxSize, room: async (below, patienceMs) => (await ask({ type: 'drain', below, patienceMs }))?.pending ?? 0 })
@@ -139,7 +140,7 @@ export function createWorkerDeliveryQueue(options: DeliveryQueueOptions = {}): D
         for (const info of message.infos) (onDrop ?? warnDrop)(info as DropInfo)
         break
       case 'hookError':
-        onErrors.get(`${message.spec}:${message.index}`)?.(message.error)
+        onErrors.get(exporterKey(message.spec, message.index))?.(message.error)
         break
     }
   }
@@ -159,9 +160,9 @@ export function createWorkerDeliveryQueue(options: DeliveryQueueOptions = {}): D
     // Set when it changes, not per item: a client's reporter for an exporter is the same function call after call.
     if (onError && reporterOf.get(route) !== onError) {
       reporterOf.set(route, onError)
-      onErrors.set(`${id}:${route.index}`, onError)
+      onErrors.set(exporterKey(id, route.index), onError)
     }
-    outbox.push([id, route.index, mapped ? 1 : 0, payload])
+    outbox.push(routeCode(id, route.index, mapped), payload)
     counts.handedOver++
     turns.handedOver()
     // One message per turn of the event loop, whatever the number of calls in it.
@@ -179,9 +180,10 @@ export function createWorkerDeliveryQueue(options: DeliveryQueueOptions = {}): D
     const target = running()
     // Restarting: the items wait (bounded by maxSize, the oldest lost first).
     if (!target) {
-      if (outbox.length > settings.maxSize) {
-        counts.lost += outbox.length - settings.maxSize
-        outbox.splice(0, outbox.length - settings.maxSize)
+      const over = outbox.length / 2 - settings.maxSize
+      if (over > 0) {
+        counts.lost += over
+        outbox.splice(0, over * 2)
       }
       return
     }
@@ -191,12 +193,12 @@ export function createWorkerDeliveryQueue(options: DeliveryQueueOptions = {}): D
       target.postMessage({ type: 'items', items } satisfies ToWorker)
     } catch (error) {
       // An item that cannot be cloned: send them one by one, so only that one is lost (and counted).
-      for (const item of items) {
+      for (let at = 0; at < items.length; at += 2) {
         try {
-          target.postMessage({ type: 'items', items: [item] } satisfies ToWorker)
+          target.postMessage({ type: 'items', items: [items[at], items[at + 1]] } satisfies ToWorker)
         } catch {
           counts.handedOver--
-          onErrors.get(`${item[0]}:${item[1]}`)?.(new Error(`an event could not be handed to the delivery worker (${(error as Error).message})`))
+          onErrors.get(readRouteCode(items[at] as number).exporter)?.(new Error(`an event could not be handed to the delivery worker (${(error as Error).message})`))
         }
       }
     }

@@ -188,6 +188,35 @@ describe('the delivery worker', () => {
     }
   })
 
+  it('loses only the event that cannot be cloned to the worker, and reports it under the integration', async () => {
+    const receiver = await startReceiver()
+    const reported: Array<{ hook: string; message: string }> = []
+    try {
+      client = createClient({ queue: { worker: true }, onHookError: (error, hook) => void reported.push({ hook, message: (error as Error).message }) })
+      client.use(build('posthog', { apiKey: 'phc_test', baseUrl: receiver.url }), build('helicone', { apiKey: 'hc-key', baseUrl: receiver.url }))
+      // Three calls in one turn of the event loop, so one message: the middle one's metadata holds a function.
+      await Promise.all([
+        client.chat({ model: 'mock/echo', messages: prompt, mock_response: 'first' }),
+        client.chat({ model: 'mock/echo', messages: prompt, mock_response: 'second', metadata: { onDone: () => {} } }),
+        client.chat({ model: 'mock/echo', messages: prompt, mock_response: 'third' }),
+      ])
+      await client.flush()
+      expect(client.services.queue.stats().worker?.handedOver).toBe(4)
+      expect(reported.map((report) => report.hook).sort()).toEqual(['helicone', 'posthog'])
+      for (const report of reported) expect(report.message).toMatch(/could not be handed to the delivery worker/)
+      const posthogReplies = receiver.requests
+        .filter((request) => request.path.startsWith('/batch'))
+        .flatMap((request) => (request.json as { batch: Array<{ properties: { $ai_output_choices: Array<{ content: string }> } }> }).batch)
+        .map((event) => event.properties.$ai_output_choices[0]!.content)
+      expect(posthogReplies.sort()).toEqual(['first', 'third'])
+      expect(receiver.requests.filter((request) => !request.path.startsWith('/batch'))).toHaveLength(2)
+    } finally {
+      await client?.close()
+      client = undefined
+      await receiver.close()
+    }
+  })
+
   it('keeps an integration made from your own closures on the calling thread', async () => {
     const receiver = await startReceiver()
     try {
