@@ -115,8 +115,9 @@ export function callbacks(options: CallbacksOptions): Middleware {
   const integrationOptions: Partial<Record<string, object>> = options.integrationOptions ?? {}
   const builtIns = [...moments.values()].map(({ entry, at }) => entry.integration.factory({ ...entry.implied, ...integrationOptions[entry.integration.name], moments: [...at] }))
   if (functions.input.length + functions.success.length + functions.failure.length === 0) {
-    // Names only: the built-ins in one chain under a layer that records the error, as the layer below
-    // would; observing layers side by side run in one frame, and join a chain this layer is part of.
+    // Names only: one chain of a layer that records the error (as the layer below does for functions)
+    // and the built-ins, so built-ins side by side run in one frame, and join a chain this is part of
+    // (the proxy's lists, one callbacks() per integration).
     return chainLayers([defineObservingLayer({ name: 'callbacks', recordError: true }), ...builtIns])
   }
   const inner = builtIns.length > 0 ? chainLayers(builtIns) : undefined

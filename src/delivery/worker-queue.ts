@@ -3,8 +3,9 @@
  * `llm-onion serve`): exporters of integrations built from the catalogue hand their events to a
  * `node:worker_threads` worker as structured clones, once per turn of the event loop for all of
  * them (a loop of calls that gives no turns waits for the worker to keep up); the worker builds the
- * same integrations from their names and options and maps, encodes, spools and sends there. Everything else (integrations made from your own closures) goes to a queue
- * on this thread, as without a worker. `flush()`, `close()`, `stats()`, `onDrop` and the spool mean
+ * same integrations from their names and options and maps, encodes, spools and sends there.
+ * Everything else (integrations made from your own closures) goes to a queue on this thread, as
+ * without a worker. `flush()`, `close()`, `stats()`, `onDrop` and the spool mean
  * what they mean without one. A worker that crashes is reported on stderr and started again; it
  * replays what its spool holds.
  */
