@@ -217,6 +217,35 @@ describe('the delivery worker', () => {
     }
   })
 
+  it('keeps at most maxSize items while the worker restarts, counting the oldest it let go as lost', async () => {
+    const receiver = await startReceiver()
+    const errors = vi.spyOn(console, 'error')
+    try {
+      client = createClient({ queue: { worker: true, maxSize: 10 } }).use(build('posthog', { apiKey: 'phc_test', baseUrl: receiver.url }))
+      await client.chat({ model: 'mock/echo', messages: prompt, mock_response: 'before' })
+      await client.flush()
+      const restarting = client
+      // The worker crashed within 5 s of its start, so it starts again after 0.1 s: the calls made as the
+      // crash is reported wait for it, and only the newest 10 of 30 can.
+      errors.mockImplementationOnce(() => {
+        for (let index = 0; index < 30; index++) void restarting.chat({ model: 'mock/echo', messages: prompt, mock_response: `during ${index}` })
+      })
+      crashDeliveryWorker(client.services.queue)
+      await expect.poll(() => client!.services.queue.stats().worker, { timeout: 5_000 }).toMatchObject({ running: true, restarts: 1 })
+      await client.flush()
+      expect(client.services.queue.stats().worker).toMatchObject({ restarts: 1, lost: 20 })
+      const replies = receiver.requests
+        .flatMap((request) => (request.json as { batch: Array<{ properties: { $ai_output_choices: Array<{ content: string }> } }> }).batch)
+        .map((event) => event.properties.$ai_output_choices[0]!.content)
+      expect(replies).toEqual(['before', ...Array.from({ length: 10 }, (_, index) => `during ${index + 20}`)])
+    } finally {
+      errors.mockRestore()
+      await client?.close()
+      client = undefined
+      await receiver.close()
+    }
+  })
+
   it('keeps an integration made from your own closures on the calling thread', async () => {
     const receiver = await startReceiver()
     try {
