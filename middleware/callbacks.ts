@@ -11,7 +11,6 @@ import type { CallEvent } from '../src/event'
 import type { IntegrationMoment } from '../src/integrations/exporter'
 import { findCallback, knownIntegrationNames, type CallbackEntry, type CatalogueEntry, type OptionsOf } from '../src/integrations/catalogue'
 import { chainLayers } from '../src/integrations/chain'
-import { declareLayerSinks, sinksOfLayer } from '../src/delivery/layer-sinks'
 import { defineObservingLayer } from '../src/integrations/observing-layer'
 import type { RedactOptions } from '../src/redact'
 import type { Middleware } from '../src/types'
@@ -114,13 +113,6 @@ export function callbacks(options: CallbacksOptions): Middleware {
   collect('failure', options.failure, functions.failure)
   const integrationOptions: Partial<Record<string, object>> = options.integrationOptions ?? {}
   const builtIns = [...moments.values()].map(({ entry, at }) => entry.integration.factory({ ...entry.implied, ...integrationOptions[entry.integration.name], moments: [...at] }))
-  if (functions.input.length + functions.success.length + functions.failure.length === 0) {
-    // Names only: one chain of a layer that records the error (as the layer below does for functions)
-    // and the built-ins, so built-ins side by side run in one frame, and join a chain this is part of
-    // (the proxy's lists, one callbacks() per integration).
-    return chainLayers([defineObservingLayer({ name: 'callbacks', recordError: true }), ...builtIns])
-  }
-  const inner = builtIns.length > 0 ? chainLayers(builtIns) : undefined
 
   const fire = <Event>(ctx: Context, list: EventCallback<Event>[], moment: string, event: () => Event) => {
     const waiting: Promise<void>[] = []
@@ -135,13 +127,13 @@ export function callbacks(options: CallbacksOptions): Middleware {
     name: 'callbacks',
     recordError: true,
     input: functions.input.length > 0 ? (ctx) => fire(ctx, functions.input, 'input', () => startEvent(ctx.toEvent(eventOptions))) : undefined,
-    around: inner && ((ctx, next) => Promise.resolve(inner(ctx, next))),
     success: functions.success.length > 0 ? (ctx) => fire(ctx, functions.success, 'success', () => ctx.toEvent(eventOptions)) : undefined,
     failure: functions.failure.length > 0 ? (ctx) => fire(ctx, functions.failure, 'failure', () => ctx.toEvent(eventOptions)) : undefined,
   })
-  // The built-ins' sinks: a client with a durable spool replays them when this layer is added.
-  if (inner) declareLayerSinks(layer, sinksOfLayer(inner))
-  return layer
+  // The functions' layer outermost, as if it wrapped the built-ins: observing layers side by side run in
+  // one frame (observing-group.ts) and join a chain this one is part of (the proxy's, one per integration).
+  // The chain declares the built-ins' sinks, which a client with a durable spool replays.
+  return builtIns.length > 0 ? chainLayers([layer, ...builtIns]) : layer
 }
 
 function startEvent(event: CallEvent): CallStartEvent {
