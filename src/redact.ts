@@ -4,6 +4,7 @@
 
 import { maskText, type Detector } from './guardrails/detectors'
 import { rememberedPerName } from './remembered-per-name'
+import { isOwnKey } from './own-key'
 
 export const REDACTED = '[redacted]'
 
@@ -155,7 +156,7 @@ export function cleanCopy<T>(value: T, scrub: (text: string) => string, depth = 
   if (Array.isArray(value)) return value.map((item) => cleanCopy(item, scrub, depth + 1)) as T
   const out: Record<string, unknown> = {}
   for (const key in value as Record<string, unknown>) {
-    if (!Object.hasOwn(value, key) || isSecretKey(key)) continue
+    if (!isOwnKey(value as object, key) || isSecretKey(key)) continue
     out[key] = cleanCopy((value as Record<string, unknown>)[key], scrub, depth + 1)
   }
   return out as T

@@ -18,6 +18,7 @@
  * as it is, unallocated.
  */
 import { cleanCopy, REDACTED, stripBearerTokens } from './redact'
+import { isOwnKey } from './own-key'
 
 /** Credentials shorter than this are not scrubbed by value (too many false hits). */
 export const minimumSecretLength = 8
@@ -200,7 +201,7 @@ export function scrubDeep<T>(value: T, scrub: (text: string) => string, depth = 
   }
   let copy: Record<string, unknown> | undefined
   for (const key in value) {
-    if (!Object.hasOwn(value, key)) continue
+    if (!isOwnKey(value, key)) continue
     const item = (value as Record<string, unknown>)[key]
     const clean = scrubDeep(item, scrub, depth + 1)
     if (clean !== item) (copy ??= { ...(value as Record<string, unknown>) })[key] = clean

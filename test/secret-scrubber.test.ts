@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { AuthenticationError } from '../src/errors'
 import { readSetting } from '../src/integrations/options'
+import { cleanCopy } from '../src/redact'
 import { createSecretScrubber, registerSecret, scrubDeep, scrubError, secretParts } from '../src/secret-scrubber'
 
 describe('the secret scrubber', () => {
@@ -92,6 +93,15 @@ describe('the secret scrubber', () => {
     expect(clean).toEqual({ choices: [{ message: { content: 'your key is [redacted]' } }], usage: { total_tokens: 3 } })
     expect(clean.usage).toBe(echoed.usage)
     expect(echoed.choices[0]!.message.content).toBe('your key is sk-secret-0123')
+  })
+
+  it('walks own properties only: an inherited one is neither scrubbed into the copy nor copied by cleanCopy', () => {
+    const scrub = (text: string) => text.replaceAll('sk-secret-0123', '[redacted]')
+    const value = Object.create({ inherited: 'sk-secret-0123 from the prototype' }) as Record<string, unknown>
+    value.own = 'sk-secret-0123 of its own'
+    expect(scrubDeep(value, scrub)).toEqual({ own: '[redacted] of its own' })
+    expect(Object.keys(scrubDeep(value, scrub))).toEqual(['own'])
+    expect(Object.keys(cleanCopy(value, scrub))).toEqual(['own'])
   })
 })
 

@@ -15,6 +15,7 @@ import { forEachGenAiAttribute, genAiSpanName, type SpanAttributes } from './att
 import { toOtelTraceId } from './ids'
 import { createProtobufWriter, type ProtobufWriter } from './protobuf-writer'
 import { attemptSpans, layerAttempts, type FinishedCall, type OtlpCall, type SpanRecord, type TracedCallOptions } from './span-record'
+import { isOwnKey } from '../../own-key'
 
 /** The SDK's default attribute count limit per span and per event (`OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT` unset). */
 const attributeCountLimit = 128
@@ -203,7 +204,7 @@ function writeAttribute(writer: ProtobufWriter, field: number, key: string, valu
 /** Writes an object's attributes in field `field`; returns how many the limit dropped. */
 function writeAttributes(writer: ProtobufWriter, field: number, attributes: Record<string, unknown>): number {
   counts.kept = counts.dropped = 0
-  for (const key in attributes) if (Object.hasOwn(attributes, key)) writeAttribute(writer, field, key, attributes[key])
+  for (const key in attributes) if (isOwnKey(attributes, key)) writeAttribute(writer, field, key, attributes[key])
   return counts.dropped
 }
 
@@ -217,12 +218,12 @@ function writeCallAttributes(writer: ProtobufWriter, call: FinishedCall, spans: 
   const extra = spans.extraAttributes?.(call.event)
   let replaced: string[] | undefined
   forEachGenAiAttribute(call.event, { captureContent: spans.captureContent, requestModel: call.requestModel }, (key, value) => {
-    if (extra === undefined || !Object.hasOwn(extra, key)) return writeAttribute(writer, 9, key, value)
+    if (extra === undefined || !isOwnKey(extra, key)) return writeAttribute(writer, 9, key, value)
     ;(replaced ??= []).push(key)
     writeAttribute(writer, 9, key, extra[key])
   })
   if (extra !== undefined) {
-    for (const key in extra) if (Object.hasOwn(extra, key) && !replaced?.includes(key)) writeAttribute(writer, 9, key, extra[key])
+    for (const key in extra) if (isOwnKey(extra, key) && !replaced?.includes(key)) writeAttribute(writer, 9, key, extra[key])
   }
   return counts.dropped
 }
