@@ -1,7 +1,7 @@
 /**
  * No credential leaves the process through the native mappings of issue 16 (LangSmith, PagerDuty,
  * Microsoft Teams, Discord, Resend, SendGrid, OpenMeter, Lago, Greenscale, PromptLayer, Humanloop, Argilla,
- * Microsoft Sentinel): the same planted secrets as test/secrets-never-leave.test.ts — the
+ * Microsoft Sentinel, DeepEval): the same planted secrets as test/secrets-never-leave.test.ts — the
  * provider's key in the environment and in options, a base URL's query, a request's `api_key`, the
  * HTTP request's headers, metadata under every documented spelling and 10 levels deep, an upstream
  * 401 that echoes the key — with every one of these integrations on against its own local receiver,
@@ -32,6 +32,7 @@ const planted = {
   resend: 're_plantNativeResendKey8c9d',
   sendgrid: 'SG.plantNativeSendgridKey0e1f',
   openmeter: 'om_plantNativeOpenmeterKey2a3b',
+  deepeval: 'plantNativeConfidentApiKey6c7d',
   lago: 'plantNativeLagoApiKey4c5d',
   greenscale: 'plantNativeGreenscaleKey6e7f',
   promptlayer: 'pl_plantNativePromptlayerKey8a9b',
@@ -41,7 +42,7 @@ const planted = {
 }
 const secrets = Object.entries(planted)
 
-const receiverNames = ['langsmith', 'pagerduty', 'teams', 'discord', 'resend', 'sendgrid', 'openmeter', 'lago', 'greenscale', 'promptlayer', 'humanloop', 'argilla', 'azureSentinel'] as const
+const receiverNames = ['langsmith', 'pagerduty', 'teams', 'discord', 'resend', 'sendgrid', 'openmeter', 'lago', 'greenscale', 'promptlayer', 'humanloop', 'argilla', 'azureSentinel', 'deepeval'] as const
 /** What a receiver answers when the integration reads the answer (a token, a dataset list); else `{}`. */
 const answers: Partial<Record<ReceiverName, string>> = {
   azureSentinel: JSON.stringify({ token_type: 'Bearer', expires_in: 3600, access_token: 'native-azure-token-6c7d8e9f' }),
@@ -59,7 +60,7 @@ function leaks(text: string, allowed: string[] = []): string[] {
   return secrets.filter(([, secret]) => !allowed.includes(secret) && text.includes(secret)).map(([name]) => name)
 }
 
-describe('no planted secret leaves the process through langsmith, pagerduty, teams, discord, resend_email, sendgrid_email, openmeter, lago, greenscale, promptlayer, humanloop, argilla or azure_sentinel', () => {
+describe('no planted secret leaves the process through langsmith, pagerduty, teams, discord, resend_email, sendgrid_email, openmeter, lago, greenscale, promptlayer, humanloop, argilla, azure_sentinel or deepeval', () => {
   let receivers: Record<ReceiverName, Receiver>
   let upstream: OpenAIFake
   beforeAll(async () => {
@@ -88,6 +89,8 @@ describe('no planted secret leaves the process through langsmith, pagerduty, tea
       LLM_ONION_ALERT_EMAILS: 'oncall@example.com',
       OPENMETER_API_KEY: planted.openmeter,
       OPENMETER_API_ENDPOINT: receivers.openmeter.url,
+      CONFIDENT_API_KEY: planted.deepeval,
+      CONFIDENT_BASE_URL: receivers.deepeval.url,
       LAGO_API_KEY: planted.lago,
       LAGO_API_EVENT_CODE: 'llm_tokens',
       LAGO_API_BASE: receivers.lago.url,
@@ -109,7 +112,7 @@ describe('no planted secret leaves the process through langsmith, pagerduty, tea
     }
     const layer = observability({ quiet: true, env })
     expect([...layer.enabled].sort()).toEqual(
-      ['argilla', 'azureSentinel', 'discord', 'greenscale', 'humanloop', 'lago', 'langsmith', 'openmeter', 'pagerduty', 'promptlayer', 'resendEmail', 'sendgridEmail', 'teams'].sort(),
+      ['argilla', 'azureSentinel', 'deepeval', 'discord', 'greenscale', 'humanloop', 'lago', 'langsmith', 'openmeter', 'pagerduty', 'promptlayer', 'resendEmail', 'sendgridEmail', 'teams'].sort(),
     )
     const gateway = openai({ name: 'gateway', apiKey: planted.providerOption, baseURL: `${upstream.url}?key=${planted.baseUrlQuery}`, transport: 'http' })
     const direct = openai({ apiKey: planted.openaiEnv, baseURL: upstream.url, transport: 'http' })
@@ -138,6 +141,7 @@ describe('no planted secret leaves the process through langsmith, pagerduty, tea
       resend: [planted.resend],
       sendgrid: [planted.sendgrid],
       openmeter: [planted.openmeter],
+      deepeval: [planted.deepeval],
       lago: [planted.lago],
       greenscale: [planted.greenscale],
       promptlayer: [planted.promptlayer],
