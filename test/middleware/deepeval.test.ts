@@ -247,6 +247,21 @@ describe('deepeval()', () => {
     }
   })
 
+  it('delivers the same accepted traces from the delivery worker', async () => {
+    await start()
+    try {
+      client = createClient({ queue: { worker: true } }).use(deepeval({ apiKey: 'confident-key', baseUrl: fake.url }))
+      await runCalls(client)
+
+      expect(fake.answered).toEqual([200, 200, 200])
+      expect(fake.requests.map((request) => request.headers.confident_api_key)).toEqual(['confident-key', 'confident-key', 'confident-key'])
+      const spans = tracesOf(fake).map((trace) => trace.llmSpans[0]!)
+      expect(spans.map((span) => span.output).sort()).toEqual(['Paris is the capital.', 'Paris, streamed.', 'RateLimitError: Slow down'])
+    } finally {
+      await stop()
+    }
+  })
+
   exporterContract({
     name: 'deepeval',
     layer: (url, redact) => deepeval({ apiKey: 'confident-contract-key', baseUrl: url, redact }),
