@@ -236,6 +236,8 @@ export function toLiteralaiRequest(steps: LiteralaiStep[]): LiteralaiRequest {
   return { query: literalaiMutation(steps.length), variables }
 }
 
+const mayReportFailure = /"errors"|"ok"\s*:\s*false/
+
 /**
  * What went wrong in a 200 answer to the mutation: a GraphQL `errors` list (a variable of the wrong
  * type, a step the server refused), or a step answered `ok: false`. Not retryable: the same batch
@@ -243,7 +245,7 @@ export function toLiteralaiRequest(steps: LiteralaiStep[]): LiteralaiRequest {
  */
 export function literalaiFailure(body: string): { message: string; retryable: boolean } | undefined {
   // Most answers are a plain success: parsed only when it may say otherwise.
-  if (!body.includes('"errors"') && !body.includes('"ok":false')) return undefined
+  if (!mayReportFailure.test(body)) return undefined
   let answer: { errors?: Array<{ message?: unknown }>; data?: Record<string, { ok?: unknown; message?: unknown } | null> | null }
   try {
     answer = JSON.parse(body) as typeof answer

@@ -2,7 +2,7 @@ import { createServer, type IncomingHttpHeaders } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { createClient, type Client } from 'llm-onion'
-import { literalai } from 'llm-onion/middleware/literalai'
+import { literalai, literalaiFailure } from 'llm-onion/middleware/literalai'
 import type { ReceivedRequest } from '../../src/testing/receiver'
 import { exporterContract, prompt, runCalls } from './exporter-contract'
 
@@ -224,6 +224,14 @@ describe('literalai()', () => {
     expect(literal.received).toHaveLength(2)
     expect(client.services.queue.stats().sinks.literalai).toMatchObject({ delivered: 1, dropped: { rejected: 1 } })
     expect(drops[0]).toMatch(/^literalai: http:\/\/127\.0\.0\.1:\d+ answered 200 but refused the batch: 1 GraphQL error\(s\), the first: Step ingestion refused/)
+  })
+
+  it('reads a step answered ok: false as a refused batch, however the answer is spaced', () => {
+    expect(literalaiFailure('{"data":{"step0":{"ok":true,"message":null}}}')).toBeUndefined()
+    expect(literalaiFailure('{ "data": { "step0": { "ok": true }, "step1": { "ok": false, "message": "thread not found" } } }')).toEqual({
+      message: '1 step(s) not ingested, step1: thread not found',
+      retryable: false,
+    })
   })
 
   it('sends embeddings as embedding steps without messages', async () => {
