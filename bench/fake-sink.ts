@@ -4,7 +4,8 @@
  * webhook; SQS's SendMessageBatch with an entry per message and its MD5; DynamoDB's BatchWriteItem
  * with nothing unprocessed; a Pub/Sub publish with a message id per message; an OAuth token (Google's
  * service-account grant, Microsoft Entra's client credentials) and AgentOps' JWT; Argilla's dataset
- * lookup with a dataset of the name asked for; `{}` for the rest. It runs in its own process so its
+ * lookup with a dataset of the name asked for; Literal AI's GraphQL mutation with `data` holding
+ * `{ ok: true }` per step; `{}` for the rest. It runs in its own process so its
  * work is not counted in the in-process benchmarks.
  *
  * Run on its own: `node --import tsx bench/fake-sink.ts` prints `LISTENING http://127.0.0.1:<port>`;
@@ -32,7 +33,7 @@ export async function startFakeSink(port = 0): Promise<{ url: string; count(): n
   const server = createServer((request, response) => {
     // Only the answers that count what was sent read the body; the rest is drained unread.
     const parts: Buffer[] = []
-    const kept = request.headers['x-amz-target'] === 'AmazonSQS.SendMessageBatch' || request.url?.endsWith(':publish')
+    const kept = request.headers['x-amz-target'] === 'AmazonSQS.SendMessageBatch' || request.url?.endsWith(':publish') || request.url === '/api/graphql'
     request.on('data', (part: Buffer) => {
       bytes += part.length
       if (kept) parts.push(part)
@@ -87,6 +88,12 @@ function answerFor(url: string, headers: IncomingHttpHeaders, parts: Buffer[]): 
   }
   if (path === '/token' || path.endsWith('/oauth2/v2.0/token')) return json({ access_token: 'bench-access-token', expires_in: 3600, token_type: 'Bearer' })
   if (path === '/v3/auth/token') return json({ token: 'bench-agentops-jwt', project_id: 'bench' })
+  if (path === '/api/graphql') {
+    // Literal AI's AddStep mutation: one aliased ingestStep field per step, each step's id as `id_N`.
+    const variables = (bodyJson(parts) as { variables?: Record<string, unknown> }).variables ?? {}
+    const steps = Object.keys(variables).filter((name) => name.startsWith('id_')).length
+    return json({ data: Object.fromEntries(Array.from({ length: steps }, (_step, index) => [`step${index}`, { ok: true, message: null }])) })
+  }
   if (path === '/api/v1/me/datasets') return json({ items: [{ id: benchDatasetId, name: new URL(url, 'http://sink').searchParams.get('name') }] })
   return { type: 'application/json', body: '{}' }
 }

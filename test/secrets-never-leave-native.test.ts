@@ -1,7 +1,7 @@
 /**
  * No credential leaves the process through the native mappings of issue 16 (LangSmith, PagerDuty,
  * Microsoft Teams, Discord, Resend, SendGrid, OpenMeter, Lago, Greenscale, PromptLayer, Humanloop, Argilla,
- * Microsoft Sentinel, DeepEval): the same planted secrets as test/secrets-never-leave.test.ts — the
+ * Microsoft Sentinel, DeepEval, Literal AI): the same planted secrets as test/secrets-never-leave.test.ts — the
  * provider's key in the environment and in options, a base URL's query, a request's `api_key`, the
  * HTTP request's headers, metadata under every documented spelling and 10 levels deep, an upstream
  * 401 that echoes the key — with every one of these integrations on against its own local receiver,
@@ -39,14 +39,16 @@ const planted = {
   humanloop: 'hl_sk_plantNativeHumanloopKey0c1d',
   argilla: 'plantNativeArgillaApiKey2e3f',
   azureClientSecret: 'plantNativeAzureClientSecret4a5b',
+  literalai: 'lsk_plantNativeLiteralaiKey6c7d',
 }
 const secrets = Object.entries(planted)
 
-const receiverNames = ['langsmith', 'pagerduty', 'teams', 'discord', 'resend', 'sendgrid', 'openmeter', 'lago', 'greenscale', 'promptlayer', 'humanloop', 'argilla', 'azureSentinel', 'deepeval'] as const
+const receiverNames = ['langsmith', 'pagerduty', 'teams', 'discord', 'resend', 'sendgrid', 'openmeter', 'lago', 'greenscale', 'promptlayer', 'humanloop', 'argilla', 'azureSentinel', 'deepeval', 'literalai'] as const
 /** What a receiver answers when the integration reads the answer (a token, a dataset list); else `{}`. */
 const answers: Partial<Record<ReceiverName, string>> = {
   azureSentinel: JSON.stringify({ token_type: 'Bearer', expires_in: 3600, access_token: 'native-azure-token-6c7d8e9f' }),
   argilla: JSON.stringify({ items: [{ id: '3f2b8c1e-4d5a-4b6c-9e7f-0a1b2c3d4e5f', name: 'llm-calls' }] }),
+  literalai: JSON.stringify({ data: { step0: { ok: true, message: null } } }),
 }
 type ReceiverName = (typeof receiverNames)[number]
 
@@ -60,7 +62,7 @@ function leaks(text: string, allowed: string[] = []): string[] {
   return secrets.filter(([, secret]) => !allowed.includes(secret) && text.includes(secret)).map(([name]) => name)
 }
 
-describe('no planted secret leaves the process through langsmith, pagerduty, teams, discord, resend_email, sendgrid_email, openmeter, lago, greenscale, promptlayer, humanloop, argilla, azure_sentinel or deepeval', () => {
+describe('no planted secret leaves the process through langsmith, pagerduty, teams, discord, resend_email, sendgrid_email, openmeter, lago, greenscale, promptlayer, humanloop, argilla, azure_sentinel, deepeval or literalai', () => {
   let receivers: Record<ReceiverName, Receiver>
   let upstream: OpenAIFake
   beforeAll(async () => {
@@ -109,10 +111,12 @@ describe('no planted secret leaves the process through langsmith, pagerduty, tea
       AZURE_SENTINEL_CLIENT_ID: '0b2c3d4e-5f60-4718-9a0b-1c2d3e4f5a6b',
       AZURE_SENTINEL_CLIENT_SECRET: planted.azureClientSecret,
       AZURE_AUTHORITY_HOST: receivers.azureSentinel.url,
+      LITERAL_API_KEY: planted.literalai,
+      LITERAL_API_URL: receivers.literalai.url,
     }
     const layer = observability({ quiet: true, env })
     expect([...layer.enabled].sort()).toEqual(
-      ['argilla', 'azureSentinel', 'deepeval', 'discord', 'greenscale', 'humanloop', 'lago', 'langsmith', 'openmeter', 'pagerduty', 'promptlayer', 'resendEmail', 'sendgridEmail', 'teams'].sort(),
+      ['argilla', 'azureSentinel', 'deepeval', 'discord', 'greenscale', 'humanloop', 'lago', 'langsmith', 'literalai', 'openmeter', 'pagerduty', 'promptlayer', 'resendEmail', 'sendgridEmail', 'teams'].sort(),
     )
     const gateway = openai({ name: 'gateway', apiKey: planted.providerOption, baseURL: `${upstream.url}?key=${planted.baseUrlQuery}`, transport: 'http' })
     const direct = openai({ apiKey: planted.openaiEnv, baseURL: upstream.url, transport: 'http' })
@@ -149,6 +153,7 @@ describe('no planted secret leaves the process through langsmith, pagerduty, tea
       argilla: [planted.argilla],
       // The client secret goes to the token endpoint (the same receiver here), never to the ingestion.
       azureSentinel: [planted.azureClientSecret],
+      literalai: [planted.literalai],
     }
     for (const name of receiverNames) {
       const text = receivers[name].requests.map((received) => `${received.method} ${received.path}?${received.query}\n${JSON.stringify(received.headers)}\n${received.text}`).join('\n')

@@ -35,6 +35,12 @@ export interface HttpSinkOptions<Item> {
    * signature over the body, or a short-lived token fetched in the background. Default none.
    */
   headersFor?: (body: string | Uint8Array) => Record<string, string> | Promise<Record<string, string>>
+  /**
+   * Reads the body of a 2xx answer for a failure its status does not show (a GraphQL endpoint
+   * answers 200 with an `errors` list): returns what went wrong and whether sending the batch again
+   * can help, or `undefined` when the batch was taken. Default none: a success's body is dropped unread.
+   */
+  failureIn2xx?: (body: string) => { message: string; retryable: boolean } | undefined
 }
 
 let loadedUndici: typeof import('undici') | undefined
@@ -91,6 +97,7 @@ export function httpSink<Item>(options: HttpSinkOptions<Item>): Sink<Item> {
   const exchanges = createExchanges(timeoutMs)
   const maxBatchSize = options.maxBatchSize ?? 100
   const pipelining = maxBatchSize === 1 ? pipelinedRequests : 1
+  const readsSuccess = options.failureIn2xx !== undefined
 
   function encodeBody(items: Item[]): { body: string | Uint8Array; isRaw: boolean } {
     const encoded = encode(items)
@@ -140,12 +147,19 @@ export function httpSink<Item>(options: HttpSinkOptions<Item>): Sink<Item> {
       pool ??= new undici.Pool(origin, { connections: options.maxConcurrency ?? null, pipelining, ...(pipelining > 1 ? { connect: coalescedWrites(undici.buildConnector({})) } : {}) })
       let answer: Answer
       try {
-        answer = await exchanges.post(pool, { path, method: 'POST', headers, body, idempotent: pipelining > 1, blocking: pipelining === 1 }, signal)
+        answer = await exchanges.post(pool, { path, method: 'POST', headers, body, idempotent: pipelining > 1, blocking: pipelining === 1 }, signal, readsSuccess)
       } catch (error) {
         throw new DeliveryError(`${name}: could not reach ${origin}: ${(error as Error).message}`, { retryable: true, cause: error })
       }
       const { status } = answer
-      if (status >= 200 && status < 300) return result
+      if (status >= 200 && status < 300) {
+        const failure = options.failureIn2xx?.(answer.text)
+        if (failure === undefined) return result
+        throw new DeliveryError(`${name}: ${origin} answered ${status} but refused the batch: ${scrubProcessSecrets(failure.message.slice(0, 200))}`, {
+          status,
+          retryable: failure.retryable,
+        })
+      }
       // A service may echo the key it was sent: what is quoted of its answer names no known credential.
       throw new DeliveryError(`${name}: ${origin} answered ${status}: ${scrubProcessSecrets(answer.text.slice(0, 200))}`, {
         status,
@@ -162,7 +176,7 @@ export function httpSink<Item>(options: HttpSinkOptions<Item>): Sink<Item> {
   }
 }
 
-/** What a POST got back: its status, and for a failure the first bytes of its body and its Retry-After. */
+/** What a POST got back: its status, and for a failure the first bytes of its body and its Retry-After (a success's body only when asked). */
 interface Answer {
   status: number
   text: string
@@ -222,7 +236,8 @@ function createExchanges(timeoutMs: number) {
   }
 
   return {
-    post(pool: Pool, request: Dispatcher.DispatchOptions, signal: AbortSignal): Promise<Answer> {
+    /** `readsSuccess`: keep the whole body of a 2xx answer too (for `failureIn2xx`). */
+    post(pool: Pool, request: Dispatcher.DispatchOptions, signal: AbortSignal, readsSuccess = false): Promise<Answer> {
       signal.throwIfAborted()
       if (!listening.has(signal)) listen(signal)
       return new Promise<Answer>((resolve, reject) => {
@@ -232,6 +247,8 @@ function createExchanges(timeoutMs: number) {
         let status = 0
         let retryAfter: string | undefined
         let text = ''
+        // A success's body, when read, is decoded once it is whole (a character may span two chunks).
+        let kept: Buffer[] | undefined
         const handler: Dispatcher.DispatchHandlers = {
           onConnect(abort) {
             if (exchange.stopped) abort(exchange.stopped)
@@ -243,12 +260,15 @@ function createExchanges(timeoutMs: number) {
             return true
           },
           onData(chunk) {
-            // A success's body is read and dropped; a failure's first bytes go into the error.
-            if ((status < 200 || status >= 300) && text.length < quotedBytes) text += chunk.toString('utf8')
+            // A success's body is read and dropped (unless the sink reads it); a failure's first bytes go into the error.
+            if (status < 200 || status >= 300) {
+              if (text.length < quotedBytes) text += chunk.toString('utf8')
+            } else if (readsSuccess) (kept ??= []).push(chunk)
             return true
           },
           onComplete() {
             inFlight.delete(exchange)
+            if (kept) text = Buffer.concat(kept).toString('utf8')
             resolve({ status, text, retryAfter })
           },
           onError(error) {

@@ -54,6 +54,7 @@ import { humanloopIntegration } from '../../middleware/humanloop'
 import { argillaIntegration } from '../../middleware/argilla'
 import { azureSentinelIntegration } from '../../middleware/azure-sentinel'
 import { deepevalIntegration } from '../../middleware/deepeval'
+import { literalaiIntegration } from '../../middleware/literalai'
 
 /**
  * Every built-in integration, outermost first (the order of their `position`, then of this list).
@@ -97,6 +98,7 @@ export const catalogue = inOnionOrder([
   argillaIntegration,
   azureSentinelIntegration,
   deepevalIntegration,
+  literalaiIntegration,
   slackIntegration,
   // native mappings (issue 16): alerts
   pagerdutyIntegration,

@@ -111,6 +111,30 @@ describe('httpSink()', () => {
     expect(drops.map((drop) => [drop.reason, drop.count])).toEqual([['unencodable', 1], ['unencodable', 1]])
   })
 
+  it('turns a 200 whose body reports a failure (a GraphQL `errors` list) into a DeliveryError, when the sink reads 2xx bodies', async () => {
+    const answers = [JSON.stringify({ data: { ok: true } }), JSON.stringify({ data: null, errors: [{ message: 'Variable "$id_0" got invalid value' }] })]
+    const server = await serve((response) => response.end(answers.shift()))
+    const bodies: string[] = []
+    const sink = sinkFor<number>({
+      name: 'graphql',
+      url: server.url,
+      encode: (items) => items,
+      failureIn2xx: (body) => {
+        bodies.push(body)
+        const errors = (JSON.parse(body) as { errors?: Array<{ message: string }> }).errors
+        return errors ? { message: errors[0]!.message, retryable: false } : undefined
+      },
+    })
+    // A signal of its own: each sink listens once on the signals it is given (`never` has ten already).
+    const signal = new AbortController().signal
+    await expect(sink.send([1], signal)).resolves.toBeUndefined()
+    const refused = await sink.send([2], signal).catch((error: unknown) => error)
+    expect(refused).toBeInstanceOf(DeliveryError)
+    expect(refused).toMatchObject({ status: 200, retryable: false })
+    expect((refused as Error).message).toContain('answered 200 but refused the batch: Variable "$id_0" got invalid value')
+    expect(bodies).toHaveLength(2)
+  })
+
   it('drops a one-item batch that cannot be encoded as unencodable, without retrying it', async () => {
     const server = await serve()
     const sink = sinkFor<unknown>({ name: 'one-item', url: server.url, maxBatchSize: 1, encode: (items) => items[0] })

@@ -112,6 +112,7 @@ const environment: Record<string, string> = {
   AZURE_SENTINEL_WORKSPACE_ID: 'workspace-test',
   AZURE_SENTINEL_SHARED_KEY: 'c2hhcmVkLWtleS10ZXN0',
   CONFIDENT_API_KEY: 'confident-test',
+  LITERAL_API_KEY: 'lsk_test',
   // cloud tables and queues (dynamodb, aws_sqs, gcs_pubsub)
   DYNAMODB_TABLE_NAME: 'llm-calls',
   SQS_QUEUE_URL: 'http://127.0.0.1:9/000000000000/llm-calls',
