@@ -11,7 +11,7 @@
  */
 import { wrapLanguageModel } from 'ai'
 import koaCompose from 'koa-compose'
-import { createClient, type Client } from '../src/client'
+import { createClient, type Client, type ClientOptions } from '../src/client'
 import { defineExporter } from '../src/integrations/exporter'
 import type { ChatRequest } from '../src/schema'
 import type { Middleware } from '../src/types'
@@ -32,7 +32,7 @@ import {
   streamRequest,
 } from './contestants'
 import { integrations as catalogue } from '../src/integrations/catalogue'
-import { aloneRequestFields, guardNetwork, integrationEnvironment, loadObservability, notBenched, type LoadedObservability } from './integrations'
+import { aloneClientOptions, aloneRequestFields, guardNetwork, integrationEnvironment, loadObservability, notBenched, type LoadedObservability } from './integrations'
 import { clockReadNs, floorCompose } from './profile-floor'
 import { startChild, tsNode } from './processes'
 import { emitResult, measureInterleaved, median, quick, round } from './stats'
@@ -49,8 +49,8 @@ const onlyIntegrations = process.env.BENCH_INTEGRATIONS?.split(',').map((name) =
 const deferredQueue = { flushIntervalMs: 3_600_000, maxBatchSize: 1_000_000, maxSize: 10_000_000 }
 
 // ---------------------------------------------------------------- the run
-function client(layers: Middleware[], queue?: Record<string, number>): Client {
-  return createClient({ providers: { canned: cannedProvider }, middleware: layers, queue, onHookError: () => {} })
+function client(layers: Middleware[], queue?: Record<string, number>, options: Partial<ClientOptions> = {}): Client {
+  return createClient({ ...options, providers: { canned: cannedProvider }, middleware: layers, queue, onHookError: () => {} })
 }
 
 const log = (line: string) => process.stderr.write(`${line}\n`)
@@ -236,7 +236,7 @@ interface AloneResult {
 async function measureAlone(observability: LoadedObservability, names: string[], bare: Client): Promise<Record<string, AloneResult>> {
   const perIntegration: Record<string, AloneResult> = {}
   if (!observability.single) return perIntegration
-  const singles = Object.fromEntries(names.map((name) => [name, client([observability.single!(name)], deferredQueue)]))
+  const singles = Object.fromEntries(names.map((name) => [name, client([observability.single!(name)], deferredQueue, aloneClientOptions[name])]))
   // What every exporter pays, whatever it sends: the call's event (built once per call, shared by all of them) and the queue.
   singles[anyExporter] = client([defineExporter({ name: 'any', sink: { name: 'any', async send() {} }, toItems: (event) => event.id })], deferredQueue)
   const requests = Object.fromEntries(names.map((name) => [name, aloneRequestFields[name] ? ({ ...request, ...aloneRequestFields[name] } as ChatRequest) : request]))

@@ -118,6 +118,9 @@ export function aloneSettings(sinkUrl: string): { env: Record<string, string>; o
     LAGO_API_KEY: 'bench-lago-api-key',
     LAGO_API_EVENT_CODE: 'llm_call',
     LAGO_API_BASE: sinkUrl,
+    CLOUDZERO_API_KEY: 'bench-cloudzero-api-key',
+    CLOUDZERO_CONNECTION_ID: '00000000-0000-4000-8000-0000000c10d0',
+    CLOUDZERO_API_BASE: sinkUrl,
     PROMPTLAYER_API_KEY: 'bench-promptlayer-api-key',
     URL_API_PROMPTLAYER: sinkUrl,
     SUPABASE_URL: sinkUrl,
@@ -140,7 +143,7 @@ export function aloneSettings(sinkUrl: string): { env: Record<string, string>; o
   }
   const options: Record<string, true | Record<string, unknown>> = {
     s3: true, gcsBucket: true, azureStorage: true, dynamodb: true, awsSqs: true, gcsPubsub: true, supabase: true, clickhouse: true,
-    lago: true, promptlayer: true, azureSentinel: true, otlp: true, weaveOtel: true, opik: true, mlflow: true,
+    lago: true, cloudzero: true, promptlayer: true, azureSentinel: true, otlp: true, weaveOtel: true, opik: true, mlflow: true,
     // New Relic's endpoint follows from the license key; no variable moves it.
     newrelic: { baseUrl: sinkUrl },
     resendEmail: true, sendgridEmail: true,
@@ -153,6 +156,16 @@ export function aloneSettings(sinkUrl: string): { env: Record<string, string>; o
  * `user` is not billed at all (its event is counted as `mapping_failed`, nothing is sent).
  */
 export const aloneRequestFields: Readonly<Record<string, Record<string, unknown>>> = { lago: { user: 'bench-customer' } }
+
+/**
+ * Client options of an integration measured alone: CloudZero exports only calls with a known cost,
+ * and the canned model has no price of its own, so its client prices it (USD per million tokens);
+ * without one it would send nothing. Its row then includes pricing the call, which the bare client
+ * it is compared with does not do.
+ */
+export const aloneClientOptions: Readonly<Record<string, { cost: { prices: Record<string, { input: number; output: number }> } }>> = {
+  cloudzero: { cost: { prices: { 'canned/gpt-4o-mini': { input: 0.15, output: 0.6 } } } },
+}
 
 let keyFile: string | undefined
 

@@ -1,6 +1,6 @@
 /**
  * No credential leaves the process through the native mappings of issue 16 (LangSmith, PagerDuty,
- * Microsoft Teams, Discord, Resend, SendGrid, OpenMeter, Lago, Greenscale, PromptLayer, Humanloop, Argilla,
+ * Microsoft Teams, Discord, Resend, SendGrid, OpenMeter, Lago, CloudZero, Greenscale, PromptLayer, Humanloop, Argilla,
  * Microsoft Sentinel, DeepEval, Literal AI): the same planted secrets as test/secrets-never-leave.test.ts — the
  * provider's key in the environment and in options, a base URL's query, a request's `api_key`, the
  * HTTP request's headers, metadata under every documented spelling and 10 levels deep, an upstream
@@ -34,6 +34,7 @@ const planted = {
   openmeter: 'om_plantNativeOpenmeterKey2a3b',
   deepeval: 'plantNativeConfidentApiKey6c7d',
   lago: 'plantNativeLagoApiKey4c5d',
+  cloudzero: 'plantNativeCloudzeroApiKey7b8c',
   greenscale: 'plantNativeGreenscaleKey6e7f',
   promptlayer: 'pl_plantNativePromptlayerKey8a9b',
   humanloop: 'hl_sk_plantNativeHumanloopKey0c1d',
@@ -43,7 +44,7 @@ const planted = {
 }
 const secrets = Object.entries(planted)
 
-const receiverNames = ['langsmith', 'pagerduty', 'teams', 'discord', 'resend', 'sendgrid', 'openmeter', 'lago', 'greenscale', 'promptlayer', 'humanloop', 'argilla', 'azureSentinel', 'deepeval', 'literalai'] as const
+const receiverNames = ['langsmith', 'pagerduty', 'teams', 'discord', 'resend', 'sendgrid', 'openmeter', 'lago', 'cloudzero', 'greenscale', 'promptlayer', 'humanloop', 'argilla', 'azureSentinel', 'deepeval', 'literalai'] as const
 /** What a receiver answers when the integration reads the answer (a token, a dataset list); else `{}`. */
 const answers: Partial<Record<ReceiverName, string>> = {
   azureSentinel: JSON.stringify({ token_type: 'Bearer', expires_in: 3600, access_token: 'native-azure-token-6c7d8e9f' }),
@@ -62,7 +63,7 @@ function leaks(text: string, allowed: string[] = []): string[] {
   return secrets.filter(([, secret]) => !allowed.includes(secret) && text.includes(secret)).map(([name]) => name)
 }
 
-describe('no planted secret leaves the process through langsmith, pagerduty, teams, discord, resend_email, sendgrid_email, openmeter, lago, greenscale, promptlayer, humanloop, argilla, azure_sentinel, deepeval or literalai', () => {
+describe('no planted secret leaves the process through langsmith, pagerduty, teams, discord, resend_email, sendgrid_email, openmeter, lago, cloudzero, greenscale, promptlayer, humanloop, argilla, azure_sentinel, deepeval or literalai', () => {
   let receivers: Record<ReceiverName, Receiver>
   let upstream: OpenAIFake
   beforeAll(async () => {
@@ -96,6 +97,9 @@ describe('no planted secret leaves the process through langsmith, pagerduty, tea
       LAGO_API_KEY: planted.lago,
       LAGO_API_EVENT_CODE: 'llm_tokens',
       LAGO_API_BASE: receivers.lago.url,
+      CLOUDZERO_API_KEY: planted.cloudzero,
+      CLOUDZERO_CONNECTION_ID: '1234abcd-1234-abcd-1234-abcd1234efgh',
+      CLOUDZERO_API_BASE: receivers.cloudzero.url,
       GREENSCALE_API_KEY: planted.greenscale,
       GREENSCALE_ENDPOINT: `${receivers.greenscale.url}/log`,
       PROMPTLAYER_API_KEY: planted.promptlayer,
@@ -116,7 +120,7 @@ describe('no planted secret leaves the process through langsmith, pagerduty, tea
     }
     const layer = observability({ quiet: true, env })
     expect([...layer.enabled].sort()).toEqual(
-      ['argilla', 'azureSentinel', 'deepeval', 'discord', 'greenscale', 'humanloop', 'lago', 'langsmith', 'literalai', 'openmeter', 'pagerduty', 'promptlayer', 'resendEmail', 'sendgridEmail', 'teams'].sort(),
+      ['argilla', 'azureSentinel', 'cloudzero', 'deepeval', 'discord', 'greenscale', 'humanloop', 'lago', 'langsmith', 'literalai', 'openmeter', 'pagerduty', 'promptlayer', 'resendEmail', 'sendgridEmail', 'teams'].sort(),
     )
     const gateway = openai({ name: 'gateway', apiKey: planted.providerOption, baseURL: `${upstream.url}?key=${planted.baseUrlQuery}`, transport: 'http' })
     const direct = openai({ apiKey: planted.openaiEnv, baseURL: upstream.url, transport: 'http' })
@@ -147,6 +151,7 @@ describe('no planted secret leaves the process through langsmith, pagerduty, tea
       openmeter: [planted.openmeter],
       deepeval: [planted.deepeval],
       lago: [planted.lago],
+      cloudzero: [planted.cloudzero],
       greenscale: [planted.greenscale],
       promptlayer: [planted.promptlayer],
       humanloop: [planted.humanloop],

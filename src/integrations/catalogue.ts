@@ -48,6 +48,7 @@ import { sendgridEmailIntegration } from '../../middleware/sendgrid-email'
 import { smtpEmailIntegration } from '../../middleware/smtp-email'
 import { openmeterIntegration } from '../../middleware/openmeter'
 import { lagoIntegration } from '../../middleware/lago'
+import { cloudzeroIntegration } from '../../middleware/cloudzero'
 import { greenscaleIntegration } from '../../middleware/greenscale'
 import { promptlayerIntegration } from '../../middleware/promptlayer'
 import { humanloopIntegration } from '../../middleware/humanloop'
@@ -92,6 +93,7 @@ export const catalogue = inOnionOrder([
   langsmithIntegration,
   openmeterIntegration,
   lagoIntegration,
+  cloudzeroIntegration,
   greenscaleIntegration,
   promptlayerIntegration,
   humanloopIntegration,

@@ -98,6 +98,8 @@ const environment: Record<string, string> = {
   // native mappings (issue 16): lago, greenscale, promptlayer, humanloop, argilla, azure_sentinel
   LAGO_API_KEY: 'lago-test',
   LAGO_API_EVENT_CODE: 'llm_tokens',
+  CLOUDZERO_API_KEY: 'cloudzero-test',
+  CLOUDZERO_CONNECTION_ID: 'cloudzero-connection-test',
   GREENSCALE_API_KEY: 'greenscale-test',
   GREENSCALE_ENDPOINT: 'http://127.0.0.1:9/greenscale',
   PROMPTLAYER_API_KEY: 'pl_test',
