@@ -53,6 +53,7 @@ import { promptlayerIntegration } from '../../middleware/promptlayer'
 import { humanloopIntegration } from '../../middleware/humanloop'
 import { argillaIntegration } from '../../middleware/argilla'
 import { azureSentinelIntegration } from '../../middleware/azure-sentinel'
+import { galileoIntegration } from '../../middleware/galileo'
 
 /**
  * Every built-in integration, outermost first (the order of their `position`, then of this list).
@@ -95,6 +96,7 @@ export const catalogue = inOnionOrder([
   humanloopIntegration,
   argillaIntegration,
   azureSentinelIntegration,
+  galileoIntegration,
   slackIntegration,
   // native mappings (issue 16): alerts
   pagerdutyIntegration,

@@ -111,6 +111,12 @@ const environment: Record<string, string> = {
   AZURE_SENTINEL_CLIENT_SECRET: 'client-secret-test',
   AZURE_SENTINEL_WORKSPACE_ID: 'workspace-test',
   AZURE_SENTINEL_SHARED_KEY: 'c2hhcmVkLWtleS10ZXN0',
+  // galileo: hosted (API key) or a self-hosted cluster's login
+  GALILEO_PROJECT_ID: 'galileo-project-test',
+  GALILEO_API_KEY: 'galileo-api-key-test',
+  GALILEO_USERNAME: 'observer@example.com',
+  GALILEO_PASSWORD: 'galileo-password-test',
+  GALILEO_BASE_URL: 'http://127.0.0.1:9',
   // cloud tables and queues (dynamodb, aws_sqs, gcs_pubsub)
   DYNAMODB_TABLE_NAME: 'llm-calls',
   SQS_QUEUE_URL: 'http://127.0.0.1:9/000000000000/llm-calls',
