@@ -3,7 +3,7 @@
  * requests. It answers what an integration reads back as its service would: `ok` for Slack's
  * webhook; SQS's SendMessageBatch with an entry per message and its MD5; DynamoDB's BatchWriteItem
  * with nothing unprocessed; a Pub/Sub publish with a message id per message; an OAuth token (Google's
- * service-account grant, Microsoft Entra's client credentials) and AgentOps' JWT; Argilla's dataset
+ * service-account grant, Microsoft Entra's client credentials), AgentOps' JWT and Galileo's login; Argilla's dataset
  * lookup with a dataset of the name asked for; Literal AI's GraphQL mutation with `data` holding
  * `{ ok: true }` per step; `{}` for the rest. It runs in its own process so its
  * work is not counted in the in-process benchmarks.
@@ -94,6 +94,7 @@ function answerFor(url: string, headers: IncomingHttpHeaders, parts: Buffer[]): 
     const steps = Object.keys(variables).filter((name) => name.startsWith('id_')).length
     return json({ data: Object.fromEntries(Array.from({ length: steps }, (_step, index) => [`step${index}`, { ok: true, message: null }])) })
   }
+  if (path === '/login') return json({ access_token: 'bench-galileo-token', token_type: 'bearer', expires_in: 3600 })
   if (path === '/api/v1/me/datasets') return json({ items: [{ id: benchDatasetId, name: new URL(url, 'http://sink').searchParams.get('name') }] })
   return { type: 'application/json', body: '{}' }
 }

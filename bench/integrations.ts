@@ -85,7 +85,7 @@ export const notBenched: Readonly<Record<string, string>> = {
  * Variables and options of the integrations measured alone: what the variable scan cannot guess,
  * pointed at the sink (the AWS ones sign with SigV4 and read SQS's and DynamoDB's JSON answers,
  * gcsPubsub signs a JWT with a generated service-account key for the sink's token endpoint,
- * azureSentinel gets its Entra token from the sink). Integrations that `observability()` switches
+ * azureSentinel gets its Entra token from the sink, galileo logs in at the sink's `/login`). Integrations that `observability()` switches
  * on only when asked for (dynamodb, awsSqs, supabase, clickhouse, otlp) are asked for by name.
  */
 export function aloneSettings(sinkUrl: string): { env: Record<string, string>; options: Record<string, true | Record<string, unknown>> } {
@@ -115,6 +115,13 @@ export function aloneSettings(sinkUrl: string): { env: Record<string, string>; o
     AZURE_SENTINEL_CLIENT_ID: 'bench-client',
     AZURE_SENTINEL_CLIENT_SECRET: 'bench-client-secret',
     AZURE_AUTHORITY_HOST: sinkUrl,
+    // galileo's login flow, the one that reads an answer back (a token); the scan's GALILEO_API_KEY,
+    // emptied here (an empty variable counts as unset), would pick the API key flow instead.
+    GALILEO_PROJECT_ID: 'bench-project',
+    GALILEO_USERNAME: 'bench@example.com',
+    GALILEO_PASSWORD: 'bench-galileo-password',
+    GALILEO_BASE_URL: sinkUrl,
+    GALILEO_API_KEY: '',
     LAGO_API_KEY: 'bench-lago-api-key',
     LAGO_API_EVENT_CODE: 'llm_call',
     LAGO_API_BASE: sinkUrl,
@@ -143,7 +150,7 @@ export function aloneSettings(sinkUrl: string): { env: Record<string, string>; o
   }
   const options: Record<string, true | Record<string, unknown>> = {
     s3: true, gcsBucket: true, azureStorage: true, dynamodb: true, awsSqs: true, gcsPubsub: true, supabase: true, clickhouse: true,
-    lago: true, cloudzero: true, promptlayer: true, azureSentinel: true, otlp: true, weaveOtel: true, opik: true, mlflow: true,
+    lago: true, cloudzero: true, promptlayer: true, azureSentinel: true, galileo: true, otlp: true, weaveOtel: true, opik: true, mlflow: true,
     // New Relic's endpoint follows from the license key; no variable moves it.
     newrelic: { baseUrl: sinkUrl },
     resendEmail: true, sendgridEmail: true,

@@ -1,7 +1,7 @@
 /**
  * No credential leaves the process through the native mappings of issue 16 (LangSmith, PagerDuty,
  * Microsoft Teams, Discord, Resend, SendGrid, OpenMeter, Lago, CloudZero, Greenscale, PromptLayer, Humanloop, Argilla,
- * Microsoft Sentinel, DeepEval, Literal AI): the same planted secrets as test/secrets-never-leave.test.ts — the
+ * Microsoft Sentinel, DeepEval, Literal AI, Galileo): the same planted secrets as test/secrets-never-leave.test.ts — the
  * provider's key in the environment and in options, a base URL's query, a request's `api_key`, the
  * HTTP request's headers, metadata under every documented spelling and 10 levels deep, an upstream
  * 401 that echoes the key — with every one of these integrations on against its own local receiver,
@@ -41,13 +41,15 @@ const planted = {
   argilla: 'plantNativeArgillaApiKey2e3f',
   azureClientSecret: 'plantNativeAzureClientSecret4a5b',
   literalai: 'lsk_plantNativeLiteralaiKey6c7d',
+  galileoPassword: 'plantNativeGalileoPassword6c7d',
 }
 const secrets = Object.entries(planted)
 
-const receiverNames = ['langsmith', 'pagerduty', 'teams', 'discord', 'resend', 'sendgrid', 'openmeter', 'lago', 'cloudzero', 'greenscale', 'promptlayer', 'humanloop', 'argilla', 'azureSentinel', 'deepeval', 'literalai'] as const
+const receiverNames = ['langsmith', 'pagerduty', 'teams', 'discord', 'resend', 'sendgrid', 'openmeter', 'lago', 'cloudzero', 'greenscale', 'promptlayer', 'humanloop', 'argilla', 'azureSentinel', 'deepeval', 'literalai', 'galileo'] as const
 /** What a receiver answers when the integration reads the answer (a token, a dataset list); else `{}`. */
 const answers: Partial<Record<ReceiverName, string>> = {
   azureSentinel: JSON.stringify({ token_type: 'Bearer', expires_in: 3600, access_token: 'native-azure-token-6c7d8e9f' }),
+  galileo: JSON.stringify({ access_token: 'native-galileo-token-8e9f0a1b', token_type: 'bearer' }),
   argilla: JSON.stringify({ items: [{ id: '3f2b8c1e-4d5a-4b6c-9e7f-0a1b2c3d4e5f', name: 'llm-calls' }] }),
   literalai: JSON.stringify({ data: { step0: { ok: true, message: null } } }),
 }
@@ -63,7 +65,7 @@ function leaks(text: string, allowed: string[] = []): string[] {
   return secrets.filter(([, secret]) => !allowed.includes(secret) && text.includes(secret)).map(([name]) => name)
 }
 
-describe('no planted secret leaves the process through langsmith, pagerduty, teams, discord, resend_email, sendgrid_email, openmeter, lago, cloudzero, greenscale, promptlayer, humanloop, argilla, azure_sentinel, deepeval or literalai', () => {
+describe('no planted secret leaves the process through langsmith, pagerduty, teams, discord, resend_email, sendgrid_email, openmeter, lago, cloudzero, greenscale, promptlayer, humanloop, argilla, azure_sentinel, deepeval, literalai or galileo', () => {
   let receivers: Record<ReceiverName, Receiver>
   let upstream: OpenAIFake
   beforeAll(async () => {
@@ -117,10 +119,15 @@ describe('no planted secret leaves the process through langsmith, pagerduty, tea
       AZURE_AUTHORITY_HOST: receivers.azureSentinel.url,
       LITERAL_API_KEY: planted.literalai,
       LITERAL_API_URL: receivers.literalai.url,
+      // Galileo's login flow: the password goes to /login only, the token it answers only in a header.
+      GALILEO_PROJECT_ID: 'b3c4d5e6-f7a8-4b9c-8d0e-1f2a3b4c5d6e',
+      GALILEO_USERNAME: 'observer@example.com',
+      GALILEO_PASSWORD: planted.galileoPassword,
+      GALILEO_BASE_URL: receivers.galileo.url,
     }
     const layer = observability({ quiet: true, env })
     expect([...layer.enabled].sort()).toEqual(
-      ['argilla', 'azureSentinel', 'cloudzero', 'deepeval', 'discord', 'greenscale', 'humanloop', 'lago', 'langsmith', 'literalai', 'openmeter', 'pagerduty', 'promptlayer', 'resendEmail', 'sendgridEmail', 'teams'].sort(),
+      ['argilla', 'azureSentinel', 'cloudzero', 'deepeval', 'discord', 'galileo', 'greenscale', 'humanloop', 'lago', 'langsmith', 'literalai', 'openmeter', 'pagerduty', 'promptlayer', 'resendEmail', 'sendgridEmail', 'teams'].sort(),
     )
     const gateway = openai({ name: 'gateway', apiKey: planted.providerOption, baseURL: `${upstream.url}?key=${planted.baseUrlQuery}`, transport: 'http' })
     const direct = openai({ apiKey: planted.openaiEnv, baseURL: upstream.url, transport: 'http' })
@@ -159,6 +166,8 @@ describe('no planted secret leaves the process through langsmith, pagerduty, tea
       // The client secret goes to the token endpoint (the same receiver here), never to the ingestion.
       azureSentinel: [planted.azureClientSecret],
       literalai: [planted.literalai],
+      // The password goes to the login (the same receiver here), never to the ingestion.
+      galileo: [planted.galileoPassword],
     }
     for (const name of receiverNames) {
       const text = receivers[name].requests.map((received) => `${received.method} ${received.path}?${received.query}\n${JSON.stringify(received.headers)}\n${received.text}`).join('\n')
@@ -167,6 +176,10 @@ describe('no planted secret leaves the process through langsmith, pagerduty, tea
     const ingestion = receivers.azureSentinel.requests.filter((received) => !received.path.endsWith('/oauth2/v2.0/token'))
     expect(ingestion.length).toBeGreaterThan(0)
     expect(leaks(ingestion.map((received) => `${JSON.stringify(received.headers)}\n${received.text}`).join('\n'))).toEqual([])
+    const galileoIngestion = receivers.galileo.requests.filter((received) => received.path !== '/login')
+    expect(galileoIngestion.length).toBeGreaterThan(0)
+    expect(receivers.galileo.requests.filter((received) => received.path === '/login')).toHaveLength(1)
+    expect(leaks(galileoIngestion.map((received) => `${JSON.stringify(received.headers)}\n${received.text}`).join('\n'))).toEqual([])
     // The echoing 401s reached the alerts, scrubbed: what the test looks for was there to leak.
     expect(receivers.discord.requests.map((received) => received.text).join('\n')).toContain('[redacted]')
     expect(leaks(thrown.join('\n'))).toEqual([])

@@ -56,6 +56,7 @@ import { argillaIntegration } from '../../middleware/argilla'
 import { azureSentinelIntegration } from '../../middleware/azure-sentinel'
 import { deepevalIntegration } from '../../middleware/deepeval'
 import { literalaiIntegration } from '../../middleware/literalai'
+import { galileoIntegration } from '../../middleware/galileo'
 
 /**
  * Every built-in integration, outermost first (the order of their `position`, then of this list).
@@ -101,6 +102,7 @@ export const catalogue = inOnionOrder([
   azureSentinelIntegration,
   deepevalIntegration,
   literalaiIntegration,
+  galileoIntegration,
   slackIntegration,
   // native mappings (issue 16): alerts
   pagerdutyIntegration,

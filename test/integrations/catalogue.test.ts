@@ -115,6 +115,12 @@ const environment: Record<string, string> = {
   AZURE_SENTINEL_SHARED_KEY: 'c2hhcmVkLWtleS10ZXN0',
   CONFIDENT_API_KEY: 'confident-test',
   LITERAL_API_KEY: 'lsk_test',
+  // galileo: hosted (API key) or a self-hosted cluster's login
+  GALILEO_PROJECT_ID: 'galileo-project-test',
+  GALILEO_API_KEY: 'galileo-api-key-test',
+  GALILEO_USERNAME: 'observer@example.com',
+  GALILEO_PASSWORD: 'galileo-password-test',
+  GALILEO_BASE_URL: 'http://127.0.0.1:9',
   // cloud tables and queues (dynamodb, aws_sqs, gcs_pubsub)
   DYNAMODB_TABLE_NAME: 'llm-calls',
   SQS_QUEUE_URL: 'http://127.0.0.1:9/000000000000/llm-calls',
