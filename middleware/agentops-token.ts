@@ -3,6 +3,7 @@
  * endpoint (as LiteLLM's litellm/integrations/agentops/agentops.py does), in the background before
  * the first export and again when the token is old.
  */
+import { cachedBearer } from '../src/delivery/bearer-token-cache'
 import { DeliveryError } from '../src/delivery/sink'
 
 /** How long an AgentOps token is reused before a new one is fetched (its lifetime is not documented). */
@@ -19,24 +20,7 @@ const agentOpsTokenMs = 30 * 60_000
  * ```
  */
 export function agentOpsAuthorization(authEndpoint: string, apiKey: string, timeoutMs: number): () => Promise<Record<string, string>> {
-  let token: { header: Record<string, string>; until: number } | undefined
-  // Batches sent at once share one exchange; a failed one is forgotten so the retry fetches anew.
-  let pending: Promise<Record<string, string>> | undefined
-  return async () => {
-    if (token && token.until > Date.now()) return token.header
-    pending ??= fetchAgentOpsToken(authEndpoint, apiKey, timeoutMs).then(
-      (jwt) => {
-        token = { header: { authorization: `Bearer ${jwt}` }, until: Date.now() + agentOpsTokenMs }
-        pending = undefined
-        return token.header
-      },
-      (error: unknown) => {
-        pending = undefined
-        throw error
-      },
-    )
-    return pending
-  }
+  return cachedBearer(async () => ({ token: await fetchAgentOpsToken(authEndpoint, apiKey, timeoutMs), renewAt: Date.now() + agentOpsTokenMs }))
 }
 
 /**

@@ -8,6 +8,7 @@
  *   type, the `x-ms-date` and the resource `/api/logs`, made for each request.
  */
 import { createHmac } from 'node:crypto'
+import { cachedBearer } from '../src/delivery/bearer-token-cache'
 import { DeliveryError } from '../src/delivery/sink'
 
 /** Azure Monitor's scope, as Microsoft's Logs Ingestion API documentation writes it (the resource URI, then `/.default`). */
@@ -37,24 +38,10 @@ export interface ClientCredentials {
  * ```
  */
 export function entraAuthorization(credentials: ClientCredentials, timeoutMs: number): () => Promise<Record<string, string>> {
-  let token: { header: Record<string, string>; until: number } | undefined
-  let pending: Promise<Record<string, string>> | undefined
-  return async () => {
-    if (token && token.until > Date.now()) return token.header
-    pending ??= fetchEntraToken(credentials, timeoutMs).then(
-      ({ accessToken, expiresInSeconds }) => {
-        const lifetime = Math.max(0, expiresInSeconds - refreshMarginSeconds) * 1000
-        token = { header: { authorization: `Bearer ${accessToken}` }, until: Date.now() + lifetime }
-        pending = undefined
-        return token.header
-      },
-      (error: unknown) => {
-        pending = undefined
-        throw error
-      },
-    )
-    return pending
-  }
+  return cachedBearer(async () => {
+    const { accessToken, expiresInSeconds } = await fetchEntraToken(credentials, timeoutMs)
+    return { token: accessToken, renewAt: Date.now() + Math.max(0, expiresInSeconds - refreshMarginSeconds) * 1000 }
+  })
 }
 
 /**

@@ -5,6 +5,7 @@
  * again when the token is about to expire.
  */
 import { isRetryableHttpStatus } from '../src/delivery/http-sink'
+import { cachedBearer } from '../src/delivery/bearer-token-cache'
 import { DeliveryError } from '../src/delivery/sink'
 import { registerSecret } from '../src/secret-scrubber'
 
@@ -33,23 +34,10 @@ export interface GalileoLogin {
  * ```
  */
 export function galileoAuthorization(login: GalileoLogin, timeoutMs: number): () => Promise<Record<string, string>> {
-  let token: { header: Record<string, string>; until: number } | undefined
-  let pending: Promise<Record<string, string>> | undefined
-  return async () => {
-    if (token && token.until > Date.now()) return token.header
-    pending ??= fetchGalileoToken(login, timeoutMs).then(
-      ({ accessToken, expiresAt }) => {
-        token = { header: { authorization: `Bearer ${accessToken}` }, until: expiresAt - refreshMarginMs }
-        pending = undefined
-        return token.header
-      },
-      (error: unknown) => {
-        pending = undefined
-        throw error
-      },
-    )
-    return pending
-  }
+  return cachedBearer(async () => {
+    const { accessToken, expiresAt } = await fetchGalileoToken(login, timeoutMs)
+    return { token: accessToken, renewAt: expiresAt - refreshMarginMs }
+  })
 }
 
 /**
