@@ -1,8 +1,8 @@
 /**
  * Whether `key` is `object`'s own property: for `for (const key in object)` loops on the call path.
  * `Object.hasOwn` does the same, but V8 (Node 20 and 24) answers `hasOwnProperty` inside a `for...in`
- * from the loop's enum cache and `Object.hasOwn` not: walking an event's objects took about three
- * times as long with it (bench/notes.md, stop 32).
+ * from the loop's enum cache and `Object.hasOwn` not: walking an event's objects took 1.6 to 3 times
+ * as long with it (bench/notes.md, stop 32).
  *
  * @example
  * ```ts
