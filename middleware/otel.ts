@@ -55,7 +55,8 @@ export type OtelOptions = z.input<typeof otelOptionsSchema>
  */
 export const otelIntegration = defineIntegration({
   name: 'otel',
-  aliases: [],
+  // LiteLLM's registry also maps `opentelemetry` to its OpenTelemetry logger.
+  aliases: ['opentelemetry'],
   switchedOnBy: [['OTEL_EXPORTER_OTLP_ENDPOINT'], ['OTEL_EXPORTER_OTLP_TRACES_ENDPOINT']],
   position: 'tracing',
   takesEnv: false,
