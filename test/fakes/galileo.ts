@@ -12,9 +12,8 @@
  * is answered 401 or 422, as Galileo would, and kept in `refused` with the reason.
  */
 import { randomBytes } from 'node:crypto'
-import { createServer } from 'node:http'
-import type { AddressInfo } from 'node:net'
 import type { ReceivedRequest } from '../../src/testing/receiver'
+import { startRecordingServer, type FakeAnswer } from './recording-server'
 
 export interface GalileoFakeOptions {
   projectId: string
@@ -90,85 +89,58 @@ function invalid(item: unknown, fields: Record<string, (value: unknown) => boole
 }
 
 export async function startGalileoFake(options: GalileoFakeOptions): Promise<GalileoFake> {
-  const fake: Omit<GalileoFake, 'url' | 'close'> = { requests: [], tokens: [], records: [], spans: [], spanBatches: [], refused: [] }
-  const server = createServer((request, response) => {
-    const parts: Buffer[] = []
-    request.on('data', (part: Buffer) => parts.push(part))
-    request.on('end', () => {
-      const body = Buffer.concat(parts)
-      const text = body.toString('utf8')
-      const [path = '/', query = ''] = (request.url ?? '/').split('?')
-      let json: unknown
-      try {
-        json = JSON.parse(text)
-      } catch {
-        json = undefined
-      }
-      fake.requests.push({ method: request.method ?? 'GET', path, query, headers: request.headers, raw: body, body, text, json })
-      const answer = (status: number, value: unknown) => {
-        response.writeHead(status, { 'content-type': 'application/json' })
-        response.end(JSON.stringify(value))
-      }
-      const refuse = (status: number, reason: string) => {
-        fake.refused.push({ path, reason })
-        answer(status, { detail: reason })
-      }
-      const contentType = String(request.headers['content-type'] ?? '')
-      if (request.method !== 'POST') return refuse(405, `method ${request.method}`)
+  const fake: Omit<GalileoFake, 'url' | 'close' | 'requests'> = { tokens: [], records: [], spans: [], spanBatches: [], refused: [] }
+  const server = await startRecordingServer((request) => {
+    const { path, text, json } = request
+    const refuse = (status: number, reason: string): FakeAnswer => {
+      fake.refused.push({ path, reason })
+      return { status, body: { detail: reason } }
+    }
+    const contentType = String(request.headers['content-type'] ?? '')
+    if (request.method !== 'POST') return refuse(405, `method ${request.method}`)
 
-      if (path === '/login') {
-        if (!contentType.startsWith('application/x-www-form-urlencoded')) return refuse(422, `login content type ${contentType}`)
-        const form = new URLSearchParams(text)
-        if (options.username === undefined || form.get('username') !== options.username || form.get('password') !== options.password) return refuse(401, 'wrong username or password')
-        const opaque = `galileo-token-${randomBytes(8).toString('hex')}`
-        const claims = { sub: options.username, exp: Math.floor(Date.now() / 1000) + (options.jwtExpiresIn ?? 0) }
-        const jwt = () => [{ alg: 'HS256', typ: 'JWT' }, claims].map((part) => Buffer.from(JSON.stringify(part)).toString('base64url')).join('.') + `.${opaque}`
-        const token = options.jwtExpiresIn === undefined ? opaque : jwt()
-        fake.tokens.push(token)
-        return answer(200, options.expiresIn === undefined ? { access_token: token, token_type: 'bearer' } : { access_token: token, token_type: 'bearer', expires_in: options.expiresIn })
-      }
+    if (path === '/login') {
+      if (!contentType.startsWith('application/x-www-form-urlencoded')) return refuse(422, `login content type ${contentType}`)
+      const form = new URLSearchParams(text)
+      if (options.username === undefined || form.get('username') !== options.username || form.get('password') !== options.password) return refuse(401, 'wrong username or password')
+      const opaque = `galileo-token-${randomBytes(8).toString('hex')}`
+      const claims = { sub: options.username, exp: Math.floor(Date.now() / 1000) + (options.jwtExpiresIn ?? 0) }
+      const jwt = () => [{ alg: 'HS256', typ: 'JWT' }, claims].map((part) => Buffer.from(JSON.stringify(part)).toString('base64url')).join('.') + `.${opaque}`
+      const token = options.jwtExpiresIn === undefined ? opaque : jwt()
+      fake.tokens.push(token)
+      return { status: 200, body: options.expiresIn === undefined ? { access_token: token, token_type: 'bearer' } : { access_token: token, token_type: 'bearer', expires_in: options.expiresIn } }
+    }
 
-      if (path === `/projects/${options.projectId}/observe/ingest`) {
-        const authorization = String(request.headers.authorization ?? '')
-        if (!fake.tokens.some((token) => authorization === `Bearer ${token}`)) return refuse(401, 'no bearer token this fake issued')
-        if (!contentType.startsWith('application/json')) return refuse(422, `content type ${contentType}`)
-        const records = (json as { records?: unknown } | undefined)?.records
-        if (!Array.isArray(records) || records.length === 0) return refuse(422, 'no records array')
-        for (const record of records) {
-          const reason = invalid(record, recordFields)
-          if (reason) return refuse(422, `record ${reason}`)
-        }
-        fake.records.push(...(records as Array<Record<string, unknown>>))
-        return answer(200, { num_records: records.length, message: 'ok' })
+    if (path === `/projects/${options.projectId}/observe/ingest`) {
+      const authorization = String(request.headers.authorization ?? '')
+      if (!fake.tokens.some((token) => authorization === `Bearer ${token}`)) return refuse(401, 'no bearer token this fake issued')
+      if (!contentType.startsWith('application/json')) return refuse(422, `content type ${contentType}`)
+      const records = (json as { records?: unknown } | undefined)?.records
+      if (!Array.isArray(records) || records.length === 0) return refuse(422, 'no records array')
+      for (const record of records) {
+        const reason = invalid(record, recordFields)
+        if (reason) return refuse(422, `record ${reason}`)
       }
+      fake.records.push(...(records as Array<Record<string, unknown>>))
+      return { status: 200, body: { num_records: records.length, message: 'ok' } }
+    }
 
-      if (path === `/v2/projects/${options.projectId}/spans`) {
-        if (options.apiKey === undefined || request.headers['galileo-api-key'] !== options.apiKey) return refuse(401, 'wrong or no Galileo-API-Key')
-        if (!contentType.startsWith('application/json')) return refuse(422, `content type ${contentType}`)
-        const batch = json as { spans?: unknown; reliable?: unknown; log_stream_id?: unknown } | undefined
-        if (!Array.isArray(batch?.spans) || batch.spans.length === 0) return refuse(422, 'no spans array')
-        if (typeof batch.reliable !== 'boolean') return refuse(422, 'reliable is not a boolean')
-        if (batch.log_stream_id !== undefined && typeof batch.log_stream_id !== 'string') return refuse(422, 'log_stream_id is not a string')
-        for (const span of batch.spans) {
-          const reason = invalid(span, spanFields)
-          if (reason) return refuse(422, `span ${reason}`)
-        }
-        fake.spanBatches.push(batch as Record<string, unknown>)
-        fake.spans.push(...(batch.spans as Array<Record<string, unknown>>))
-        return answer(200, { ok: true })
+    if (path === `/v2/projects/${options.projectId}/spans`) {
+      if (options.apiKey === undefined || request.headers['galileo-api-key'] !== options.apiKey) return refuse(401, 'wrong or no Galileo-API-Key')
+      if (!contentType.startsWith('application/json')) return refuse(422, `content type ${contentType}`)
+      const batch = json as { spans?: unknown; reliable?: unknown; log_stream_id?: unknown } | undefined
+      if (!Array.isArray(batch?.spans) || batch.spans.length === 0) return refuse(422, 'no spans array')
+      if (typeof batch.reliable !== 'boolean') return refuse(422, 'reliable is not a boolean')
+      if (batch.log_stream_id !== undefined && typeof batch.log_stream_id !== 'string') return refuse(422, 'log_stream_id is not a string')
+      for (const span of batch.spans) {
+        const reason = invalid(span, spanFields)
+        if (reason) return refuse(422, `span ${reason}`)
       }
-      return refuse(404, `no such path ${path}`)
-    })
+      fake.spanBatches.push(batch as Record<string, unknown>)
+      fake.spans.push(...(batch.spans as Array<Record<string, unknown>>))
+      return { status: 200, body: { ok: true } }
+    }
+    return refuse(404, `no such path ${path}`)
   })
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  const { port } = server.address() as AddressInfo
-  return {
-    ...fake,
-    url: `http://127.0.0.1:${port}`,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections()
-        server.close(() => resolve())
-      }),
-  }
+  return { ...fake, url: server.url, requests: server.requests, close: server.close }
 }

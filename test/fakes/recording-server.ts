@@ -1,5 +1,5 @@
 /**
- * The HTTP skeleton of the cloud fakes (DynamoDB, SQS, Pub/Sub): a server on 127.0.0.1 port 0 that
+ * The HTTP skeleton of the service fakes (DynamoDB, SQS, Pub/Sub, Galileo, Confident AI): a server on 127.0.0.1 port 0 that
  * records every request as `ReceivedRequest` (what `verifySigV4` reads) and answers with what the
  * fake's handler decides, unless a test queued answers of its own first (an outage, an error that
  * echoes credentials).

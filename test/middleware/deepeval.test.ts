@@ -1,5 +1,3 @@
-import { createServer } from 'node:http'
-import type { AddressInfo } from 'node:net'
 import { describe, expect, it } from 'vitest'
 import { z } from 'zod'
 import { createClient, type Client } from 'llm-onion'
@@ -7,6 +5,7 @@ import { deepeval, toDeepevalTrace, type DeepevalTrace } from 'llm-onion/middlew
 import type { CallEvent } from '../../src/event'
 import type { ReceivedRequest } from '../../src/testing/receiver'
 import { exporterContract, prompt, runCalls } from './exporter-contract'
+import { startRecordingServer, type FakeAnswer } from '../fakes/recording-server'
 
 /**
  * The trace Confident AI takes, written from LiteLLM's pydantic models (litellm/integrations/deepeval/
@@ -66,50 +65,23 @@ interface ConfidentFake {
  * a trace its schema refuses, and otherwise `{ success: true, data: { id } }` as the service does.
  */
 async function startConfidentFake(apiKey: string): Promise<ConfidentFake> {
-  const requests: ReceivedRequest[] = []
   const answered: number[] = []
   const forced: number[] = []
-  const server = createServer((request, response) => {
-    const parts: Buffer[] = []
-    request.on('data', (part: Buffer) => parts.push(part))
-    request.on('end', () => {
-      const body = Buffer.concat(parts)
-      const text = body.toString('utf8')
-      let json: unknown
-      try {
-        json = JSON.parse(text)
-      } catch {
-        json = undefined
-      }
-      const [path, query = ''] = (request.url ?? '/').split('?')
-      requests.push({ method: request.method ?? 'GET', path: path!, query, headers: request.headers, raw: body, body, text, json })
-      const answer = (status: number, value: unknown) => {
-        answered.push(status)
-        response.writeHead(status, { 'content-type': 'application/json' })
-        response.end(JSON.stringify(value))
-      }
-      const status = forced.shift()
-      if (status !== undefined) return answer(status, { success: false, error: `fake error ${status}` })
-      if (request.method !== 'POST' || path !== '/v1/tracing') return answer(404, { success: false, error: 'not found' })
-      if (request.headers.confident_api_key !== apiKey) return answer(401, { success: false, error: 'invalid API key' })
-      if (!String(request.headers['content-type']).startsWith('application/json') || json === undefined) return answer(415, { success: false, error: 'JSON only' })
-      const parsed = traceSchema.safeParse(json)
-      if (!parsed.success) return answer(400, { success: false, error: z.prettifyError(parsed.error) })
-      answer(200, { success: true, data: { id: parsed.data.uuid } })
-    })
+  const server = await startRecordingServer((request) => {
+    const answer = (status: number, body: unknown): FakeAnswer => {
+      answered.push(status)
+      return { status, body }
+    }
+    const status = forced.shift()
+    if (status !== undefined) return answer(status, { success: false, error: `fake error ${status}` })
+    if (request.method !== 'POST' || request.path !== '/v1/tracing') return answer(404, { success: false, error: 'not found' })
+    if (request.headers.confident_api_key !== apiKey) return answer(401, { success: false, error: 'invalid API key' })
+    if (!String(request.headers['content-type']).startsWith('application/json') || request.json === undefined) return answer(415, { success: false, error: 'JSON only' })
+    const parsed = traceSchema.safeParse(request.json)
+    if (!parsed.success) return answer(400, { success: false, error: z.prettifyError(parsed.error) })
+    return answer(200, { success: true, data: { id: parsed.data.uuid } })
   })
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    requests,
-    answered,
-    failNext: (...statuses) => void forced.push(...statuses),
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections()
-        server.close(() => resolve())
-      }),
-  }
+  return { url: server.url, requests: server.requests, answered, failNext: (...statuses) => void forced.push(...statuses), close: server.close }
 }
 
 function tracesOf(fake: ConfidentFake): DeepevalTrace[] {
