@@ -3,7 +3,7 @@
  * endpoint (as LiteLLM's litellm/integrations/agentops/agentops.py does), in the background before
  * the first export and again when the token is old.
  */
-import { cachedBearer } from '../src/delivery/bearer-token-cache'
+import { cachedBearer, type BearerHeaders } from '../src/delivery/bearer-token-cache'
 import { DeliveryError } from '../src/delivery/sink'
 
 /** How long an AgentOps token is reused before a new one is fetched (its lifetime is not documented). */
@@ -19,7 +19,7 @@ const agentOpsTokenMs = 30 * 60_000
  * await headersFor() // { authorization: 'Bearer eyJ...' }
  * ```
  */
-export function agentOpsAuthorization(authEndpoint: string, apiKey: string, timeoutMs: number): () => Promise<Record<string, string>> {
+export function agentOpsAuthorization(authEndpoint: string, apiKey: string, timeoutMs: number): BearerHeaders {
   return cachedBearer(async () => ({ token: await fetchAgentOpsToken(authEndpoint, apiKey, timeoutMs), renewAt: Date.now() + agentOpsTokenMs }))
 }
 

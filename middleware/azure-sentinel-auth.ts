@@ -8,7 +8,7 @@
  *   type, the `x-ms-date` and the resource `/api/logs`, made for each request.
  */
 import { createHmac } from 'node:crypto'
-import { cachedBearer } from '../src/delivery/bearer-token-cache'
+import { cachedBearer, type BearerHeaders } from '../src/delivery/bearer-token-cache'
 import { DeliveryError } from '../src/delivery/sink'
 
 /** Azure Monitor's scope, as Microsoft's Logs Ingestion API documentation writes it (the resource URI, then `/.default`). */
@@ -37,7 +37,7 @@ export interface ClientCredentials {
  * await headersFor() // { authorization: 'Bearer eyJ0...' }
  * ```
  */
-export function entraAuthorization(credentials: ClientCredentials, timeoutMs: number): () => Promise<Record<string, string>> {
+export function entraAuthorization(credentials: ClientCredentials, timeoutMs: number): BearerHeaders {
   return cachedBearer(async () => {
     const { accessToken, expiresInSeconds } = await fetchEntraToken(credentials, timeoutMs)
     return { token: accessToken, renewAt: Date.now() + Math.max(0, expiresInSeconds - refreshMarginSeconds) * 1000 }

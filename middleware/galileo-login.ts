@@ -5,7 +5,7 @@
  * again when the token is about to expire.
  */
 import { isRetryableHttpStatus } from '../src/delivery/http-sink'
-import { cachedBearer } from '../src/delivery/bearer-token-cache'
+import { cachedBearer, type BearerHeaders } from '../src/delivery/bearer-token-cache'
 import { DeliveryError } from '../src/delivery/sink'
 import { registerSecret } from '../src/secret-scrubber'
 
@@ -33,7 +33,7 @@ export interface GalileoLogin {
  * await headersFor() // { authorization: 'Bearer eyJ...' }
  * ```
  */
-export function galileoAuthorization(login: GalileoLogin, timeoutMs: number): () => Promise<Record<string, string>> {
+export function galileoAuthorization(login: GalileoLogin, timeoutMs: number): BearerHeaders {
   return cachedBearer(async () => {
     const { accessToken, expiresAt } = await fetchGalileoToken(login, timeoutMs)
     return { token: accessToken, renewAt: expiresAt - refreshMarginMs }

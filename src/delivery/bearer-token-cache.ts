@@ -10,10 +10,17 @@ export interface FetchedToken {
   renewAt: number
 }
 
+/** A sink's `headersFor` that can be told its token was refused (`httpSink` calls `forget()` on a 401). */
+export interface BearerHeaders {
+  (): Promise<Record<string, string>>
+  /** Drops the cached token: the next batch fetches a new one. */
+  forget(): void
+}
+
 /**
  * `Authorization: Bearer <token>` for each batch, from `fetchToken` once and then from the cache
- * until its `renewAt`. Batches sent at once share one fetch; a failed fetch is forgotten, so the
- * batch's retry fetches anew.
+ * until its `renewAt`, or until `forget()` (a 401 from the service). Batches sent at once share one
+ * fetch; a failed fetch is forgotten, so the batch's retry fetches anew.
  *
  * @example
  * ```ts
@@ -21,10 +28,10 @@ export interface FetchedToken {
  * httpSink({ name: 'my-service', url, encode, headersFor })
  * ```
  */
-export function cachedBearer(fetchToken: () => Promise<FetchedToken>): () => Promise<Record<string, string>> {
+export function cachedBearer(fetchToken: () => Promise<FetchedToken>): BearerHeaders {
   let cached: { header: Record<string, string>; renewAt: number } | undefined
   let pending: Promise<Record<string, string>> | undefined
-  return async () => {
+  const headersFor = async () => {
     if (cached && cached.renewAt > Date.now()) return cached.header
     pending ??= fetchToken().then(
       ({ token, renewAt }) => {
@@ -39,4 +46,9 @@ export function cachedBearer(fetchToken: () => Promise<FetchedToken>): () => Pro
     )
     return pending
   }
+  return Object.assign(headersFor, {
+    forget() {
+      cached = undefined
+    },
+  })
 }

@@ -32,9 +32,12 @@ export interface HttpSinkOptions<Item> {
   timeoutMs?: number
   /**
    * Headers computed for each request from its body as encoded (before gzip), added to `headers`: a
-   * signature over the body, or a short-lived token fetched in the background. Default none.
+   * signature over the body, or a short-lived token fetched in the background. Default none. When it
+   * has a `forget()` (as `cachedBearer`'s has), a 401 answer calls it and the batch is sent again with
+   * headers fetched anew: a token the service stopped taking before its expiry costs a retry, not the
+   * batches of its remaining lifetime.
    */
-  headersFor?: (body: string | Uint8Array) => Record<string, string> | Promise<Record<string, string>>
+  headersFor?: ((body: string | Uint8Array) => Record<string, string> | Promise<Record<string, string>>) & { forget?: () => void }
   /**
    * Reads the body of a 2xx answer for a failure its status does not show (a GraphQL endpoint
    * answers 200 with an `errors` list): returns what went wrong and whether sending the batch again
@@ -160,10 +163,12 @@ export function httpSink<Item>(options: HttpSinkOptions<Item>): Sink<Item> {
           retryable: failure.retryable,
         })
       }
+      const staleCredentials = status === 401 && options.headersFor?.forget !== undefined
+      if (staleCredentials) options.headersFor!.forget!()
       // A service may echo the key it was sent: what is quoted of its answer names no known credential.
-      throw new DeliveryError(`${name}: ${origin} answered ${status}: ${scrubProcessSecrets(answer.text.slice(0, 200))}`, {
+      throw new DeliveryError(`${name}: ${origin} answered ${status}${staleCredentials ? ' (its token is fetched anew for the retry)' : ''}: ${scrubProcessSecrets(answer.text.slice(0, 200))}`, {
         status,
-        retryable: isRetryableHttpStatus(status),
+        retryable: staleCredentials || isRetryableHttpStatus(status),
         retryAfterMs: parseRetryAfter(answer.retryAfter),
       })
     },
