@@ -12,7 +12,7 @@ import { defineExporter } from '../src/integrations/exporter'
 import { httpSink } from '../src/delivery/http-sink'
 import { DeliveryError } from '../src/delivery/sink'
 import type { Sink } from '../src/delivery/sink-contract'
-import { integrationOptionsSchema, readBaseUrl, readSetting, requireSetting, type Environment } from '../src/integrations/options'
+import { integrationOptionsSchema, readBaseUrl, readBatchSize, readSetting, requireSetting, type Environment } from '../src/integrations/options'
 import { ValidationError } from '../src/errors'
 import type { Middleware } from '../src/types'
 import { validate } from '../src/validate'
@@ -90,7 +90,7 @@ export function argilla(options: ArgillaOptions = {}): Middleware {
   const dataset = readSetting(settings.dataset, 'ARGILLA_DATASET_NAME', env) ?? 'litellm-completion'
   const fields = settings.fields ?? { user_input: 'messages', llm_output: 'response' }
   const samplingRate = settings.samplingRate ?? readFraction(env, 'ARGILLA_SAMPLING_RATE', 'samplingRate') ?? 1
-  const maxBatchSize = settings.maxBatchSize ?? readBatchSize(env) ?? 100
+  const maxBatchSize = settings.maxBatchSize ?? readBatchSize({ integration: 'argilla', variable: 'ARGILLA_BATCH_SIZE', largest: 500 }, env) ?? 100
   return defineExporter<ArgillaRecord>({
     name: 'argilla',
     moments: settings.moments ?? ['success'],
@@ -201,14 +201,4 @@ function readFraction(env: Environment, variable: string, option: string): numbe
   const value = Number(text)
   if (Number.isFinite(value) && value >= 0 && value <= 1) return value
   throw new ValidationError(`argilla(): ${variable} is ${JSON.stringify(text)}; set it to a number from 0 to 1.`, [{ path: option, message: `${variable} must be from 0 to 1` }])
-}
-
-function readBatchSize(env: Environment): number | undefined {
-  const text = readSetting(undefined, 'ARGILLA_BATCH_SIZE', env)
-  if (text === undefined) return undefined
-  const value = Number(text)
-  if (Number.isInteger(value) && value >= 1 && value <= 500) return value
-  throw new ValidationError(`argilla(): ARGILLA_BATCH_SIZE is ${JSON.stringify(text)}; set it to a whole number from 1 to 500.`, [
-    { path: 'maxBatchSize', message: 'ARGILLA_BATCH_SIZE must be from 1 to 500' },
-  ])
 }

@@ -7,9 +7,8 @@ import { z } from 'zod'
 import type { CallEvent } from '../src/event'
 import { defineExporter } from '../src/integrations/exporter'
 import { httpSink } from '../src/delivery/http-sink'
-import { integrationOptionsSchema, readBaseUrl, readSetting, requireSetting, type Environment } from '../src/integrations/options'
+import { integrationOptionsSchema, readBaseUrl, readBatchSize, requireSetting } from '../src/integrations/options'
 import type { Middleware } from '../src/types'
-import { ValidationError } from '../src/errors'
 import { validate } from '../src/validate'
 import { lazySchema } from '../src/lazy-schema'
 import { defineIntegration } from '../src/integrations/descriptor'
@@ -122,7 +121,7 @@ export function literalai(options: LiteralaiOptions = {}): Middleware {
       name: 'literalai',
       url: `${base}/api/graphql`,
       headers,
-      maxBatchSize: settings.maxBatchSize ?? readBatchSize(env) ?? 100,
+      maxBatchSize: settings.maxBatchSize ?? readBatchSize({ integration: 'literalai', variable: 'LITERAL_BATCH_SIZE', largest: largestBatch }, env) ?? 100,
       encode: toLiteralaiRequest,
       failureIn2xx: literalaiFailure,
       timeoutMs: settings.timeoutMs,
@@ -276,14 +275,4 @@ function text(value: unknown): string | undefined {
 
 function strings(value: unknown): string[] | undefined {
   return Array.isArray(value) && value.every((item) => typeof item === 'string') ? value : undefined
-}
-
-function readBatchSize(env: Environment): number | undefined {
-  const value = readSetting(undefined, 'LITERAL_BATCH_SIZE', env)
-  if (value === undefined) return undefined
-  const size = Number(value)
-  if (Number.isInteger(size) && size >= 1 && size <= largestBatch) return size
-  throw new ValidationError(`literalai(): LITERAL_BATCH_SIZE is ${JSON.stringify(value)}; set it to a whole number from 1 to ${largestBatch}.`, [
-    { path: 'maxBatchSize', message: `LITERAL_BATCH_SIZE must be from 1 to ${largestBatch}` },
-  ])
 }

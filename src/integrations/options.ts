@@ -100,3 +100,22 @@ export function readBaseUrl(
   }
   return found.replace(/\/+$/, '')
 }
+
+/**
+ * A batch size read from `variable` (a whole number from 1 to `largest`), or `undefined` when the
+ * variable is unset; anything else fails naming the variable and the `maxBatchSize` option.
+ *
+ * @example
+ * ```ts
+ * const maxBatchSize = options.maxBatchSize ?? readBatchSize({ integration: 'argilla', variable: 'ARGILLA_BATCH_SIZE', largest: 500 }, env) ?? 100
+ * ```
+ */
+export function readBatchSize(where: { integration: string; variable: string; largest: number }, env: Environment = process.env): number | undefined {
+  const text = readSetting(undefined, where.variable, env)
+  if (text === undefined) return undefined
+  const size = Number(text)
+  if (Number.isInteger(size) && size >= 1 && size <= where.largest) return size
+  throw new ValidationError(`${where.integration}(): ${where.variable} is ${JSON.stringify(text)}; set it to a whole number from 1 to ${where.largest}.`, [
+    { path: 'maxBatchSize', message: `${where.variable} must be from 1 to ${where.largest}` },
+  ])
+}
