@@ -17,6 +17,7 @@ import { validate } from '../src/validate'
 import { lazySchema } from '../src/lazy-schema'
 import { defineIntegration } from '../src/integrations/descriptor'
 import { isoTime } from '../src/iso-time'
+import { textOfContent } from '../src/integrations/otel/messages'
 import { galileoAuthorization } from './galileo-login'
 
 /** Hosted Galileo's API, LiteLLM's default when an API key is set. */
@@ -121,7 +122,7 @@ export function galileo(options: GalileoOptions = {}): Middleware {
   const projectId = requireSetting({ integration: 'galileo', option: 'projectId', variable: 'GALILEO_PROJECT_ID' }, settings.projectId, env)
   const apiKey = readSetting(settings.apiKey, 'GALILEO_API_KEY', env)
   const timeoutMs = settings.timeoutMs ?? 10_000
-  const common = { name: 'galileo', contentType: 'application/json', maxBatchSize: settings.maxBatchSize ?? 100, timeoutMs }
+  const common = { name: 'galileo', maxBatchSize: settings.maxBatchSize ?? 100, timeoutMs }
   const project = encodeURIComponent(projectId)
   const exporter = { name: 'galileo', moments: settings.moments ?? ['success' as const], redact: settings.redact }
 
@@ -134,7 +135,7 @@ export function galileo(options: GalileoOptions = {}): Middleware {
         ...common,
         url: `${base}/v2/projects/${project}/spans`,
         headers: { accept: 'application/json', 'galileo-api-key': apiKey },
-        encode: (spans) => JSON.stringify(logStreamId === undefined ? { spans, reliable: false } : { spans, reliable: false, log_stream_id: logStreamId }),
+        encode: (spans) => (logStreamId === undefined ? { spans, reliable: false } : { spans, reliable: false, log_stream_id: logStreamId }),
       }),
       toItems: (event) => {
         const record = toGalileoRecord(event)
@@ -152,7 +153,7 @@ export function galileo(options: GalileoOptions = {}): Middleware {
       ...common,
       url: `${base}/projects/${project}/observe/ingest`,
       headers: { accept: 'application/json' },
-      encode: (records) => JSON.stringify({ records }),
+      encode: (records) => ({ records }),
       headersFor: galileoAuthorization({ url: `${base}/login`, username, password }, timeoutMs),
     }),
     toItems: toGalileoRecord,
@@ -199,7 +200,7 @@ export function toGalileoRecord(event: CallEvent): GalileoRecord | undefined {
   const record: GalileoRecord = {
     latency_ms: Math.trunc(event.latencyMs),
     status_code: 200,
-    input_text: messages.map((message) => textOf(message.content)).join(''),
+    input_text: messages.map((message) => textOfContent(message.content, '')).join(''),
     output_text: replyText(event.response),
     node_type: 'acompletion',
     model: event.model,
@@ -227,7 +228,7 @@ export function toGalileoRecord(event: CallEvent): GalileoRecord | undefined {
 export function toGalileoSpan(record: GalileoRecord): GalileoSpan {
   const input = (record.messages ?? [])
     .filter((message) => typeof message.role === 'string' && message.role !== '')
-    .map((message) => ({ role: message.role as string, content: textOf(message.content) }))
+    .map((message) => ({ role: message.role as string, content: textOfContent(message.content, '') }))
   const span: GalileoSpan = {
     type: 'llm',
     name: record.node_type,
@@ -242,17 +243,9 @@ export function toGalileoSpan(record: GalileoRecord): GalileoSpan {
   return span
 }
 
-/** A message's content as text: a string as it is, the text parts of a list concatenated. */
-function textOf(content: unknown): string {
-  if (typeof content === 'string') return content
-  if (!Array.isArray(content)) return ''
-  let text = ''
-  for (const part of content as Array<{ type?: unknown; text?: unknown }>) if (part?.type === 'text' && typeof part.text === 'string') text += part.text
-  return text
-}
 
 /** The reply's text: every choice's message content, concatenated (LiteLLM's get_content_from_model_response). */
 function replyText(response: CallEvent['response']): string {
   const choices = (response?.choices as Array<{ message?: { content?: unknown } }> | undefined) ?? []
-  return choices.map((choice) => textOf(choice.message?.content)).join('')
+  return choices.map((choice) => textOfContent(choice.message?.content, '')).join('')
 }

@@ -68,14 +68,14 @@ function partsOfContent(content: unknown): GenAiPart[] {
   })
 }
 
-/** The text of a message's content, whatever its shape. */
-export function textOfContent(content: unknown): string {
+/** The text of a message's content, whatever its shape: its text parts joined by `separator` (a line break unless given). */
+export function textOfContent(content: unknown, separator = '\n'): string {
   if (typeof content === 'string') return content
   if (!Array.isArray(content)) return ''
   return content
     .map((part: { type?: string; text?: unknown }) => (part.type === 'text' && typeof part.text === 'string' ? part.text : ''))
     .filter((text) => text !== '')
-    .join('\n')
+    .join(separator)
 }
 
 /** Tool-call arguments are a JSON string on the wire; the conventions prefer the object. */
