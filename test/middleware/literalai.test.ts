@@ -1,10 +1,9 @@
-import { createServer, type IncomingHttpHeaders } from 'node:http'
-import type { AddressInfo } from 'node:net'
+import type { IncomingHttpHeaders } from 'node:http'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { createClient, type Client } from 'llm-onion'
 import { literalai, literalaiFailure } from 'llm-onion/middleware/literalai'
-import type { ReceivedRequest } from '../../src/testing/receiver'
 import { exporterContract, prompt, runCalls } from './exporter-contract'
+import { startRecordingServer, type FakeAnswer } from '../fakes/recording-server'
 
 /**
  * The GraphQL types Literal AI's `ingestStep` takes, as LiteLLM declares them
@@ -88,46 +87,34 @@ async function startLiteral(key: string) {
     }
     return problems
   }
-  const server = createServer((request, response) => {
-    const parts: Buffer[] = []
-    request.on('data', (part: Buffer) => parts.push(part))
-    request.on('end', () => {
-      const text = Buffer.concat(parts).toString('utf8')
-      const answer = (status: number, body: unknown) => response.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body))
-      if (request.method !== 'POST' || request.url !== '/api/graphql') return answer(404, { message: 'not found' })
-      if (request.headers['x-api-key'] !== key) return answer(401, { message: 'invalid api key' })
-      if (!String(request.headers['content-type']).startsWith('application/json')) return answer(415, { message: 'expected JSON' })
-      const { query, variables } = JSON.parse(text) as { query: string; variables: Record<string, unknown> }
-      const steps: Array<Record<string, unknown>> = []
-      for (const [name, value] of Object.entries(variables)) {
-        const [, field, index] = /^(\w+)_(\d+)$/.exec(name) ?? []
-        if (field !== undefined) (steps[Number(index)] ??= {})[field] = value
-      }
-      const problems = problemsOf(query, variables)
-      if (refuseNext > 0) {
-        refuseNext--
-        problems.push('Step ingestion refused')
-      }
-      received.push({ path: request.url, headers: request.headers, text, query, variables, steps, problems })
-      if (problems.length > 0) return answer(200, { data: null, errors: problems.map((message) => ({ message })) })
-      answer(200, { data: Object.fromEntries(steps.map((_step, index) => [`step${index}`, { ok: true, message: null }])) })
-    })
+  const server = await startRecordingServer((request) => {
+    const answer = (status: number, body: unknown): FakeAnswer => ({ status, body })
+    if (request.method !== 'POST' || request.path !== '/api/graphql') return answer(404, { message: 'not found' })
+    if (request.headers['x-api-key'] !== key) return answer(401, { message: 'invalid api key' })
+    if (!String(request.headers['content-type']).startsWith('application/json')) return answer(415, { message: 'expected JSON' })
+    const { query, variables } = request.json as { query: string; variables: Record<string, unknown> }
+    const steps: Array<Record<string, unknown>> = []
+    for (const [name, value] of Object.entries(variables)) {
+      const [, field, index] = /^(\w+)_(\d+)$/.exec(name) ?? []
+      if (field !== undefined) (steps[Number(index)] ??= {})[field] = value
+    }
+    const problems = problemsOf(query, variables)
+    if (refuseNext > 0) {
+      refuseNext--
+      problems.push('Step ingestion refused')
+    }
+    received.push({ path: request.path, headers: request.headers, text: request.text, query, variables, steps, problems })
+    if (problems.length > 0) return answer(200, { data: null, errors: problems.map((message) => ({ message })) })
+    return answer(200, { data: Object.fromEntries(steps.map((_step, index) => [`step${index}`, { ok: true, message: null }])) })
   })
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
   return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    url: server.url,
     received,
     /** Answers the next `count` requests with a GraphQL `errors` list. */
     refuse: (count: number) => void (refuseNext += count),
-    /** In the receiver's shape, for the exporter contract. */
-    get requests(): ReceivedRequest[] {
-      return received.map((entry) => ({ method: 'POST', path: entry.path, query: '', headers: entry.headers, raw: Buffer.from(entry.text), body: Buffer.from(entry.text), text: entry.text }))
-    },
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections()
-        server.close(() => resolve())
-      }),
+    /** Every request, for the exporter contract. */
+    requests: server.requests,
+    close: server.close,
   }
 }
 
